@@ -1,0 +1,36 @@
+# make book : set up .venv, execute every chapter (default parameters), build _build/html
+# make test : set up .venv, run the tests (unit tests + every chapter with smoke=True)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# one cache folder for fine-tuned checkpoints and representations (content-addressed)
+export NBHELPERS_CACHE ?= $(CURDIR)/.cache
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: book test install clean clean-cache
+
+install: $(STAMP)
+
+# torch==2.13.0 is pinned inside requirements.txt and installed in the SAME pip command
+# as everything else; installed on its own later, pip would pull a multi-GB CUDA build.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/python scripts/build_book.py
+	@echo "open _build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf _build results
+
+clean-cache:
+	rm -rf $(NBHELPERS_CACHE)

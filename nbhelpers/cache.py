@@ -1,0 +1,270 @@
+"""A content-addressed store for expensive artifacts: checkpoints and arrays.
+
+Every artifact lives under one root folder (``$NBHELPERS_CACHE``, default
+``~/.cache/nbhelpers``) at ``<root>/<kind>/<key>``, where ``key`` is the SHA-256
+of a canonical JSON of everything that changes the result (backbone and its
+weights' hash, data hash, seed, hyper-parameters, pooling, layer, and the
+``nbhelpers`` version). Change any of them and the key changes: a cache miss,
+never a stale hit.
+
+Writes are atomic: an artifact is written under a temporary name in the same
+folder and renamed into place, so an interrupted run leaves no half-written
+file behind under the final name. Arrays carry a small JSON manifest with their
+shape, dtype and SHA-256; a truncated or corrupted file fails the check and is
+recomputed. Nothing is ever unpickled: arrays load with ``allow_pickle=False``
+and checkpoints are safetensors folders.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import __version__
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "nbhelpers-manifest.json"
+
+
+def default_root() -> Path:
+    """The cache folder: ``$NBHELPERS_CACHE`` if set, else ``~/.cache/nbhelpers``."""
+    env = os.environ.get("NBHELPERS_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "nbhelpers"
+
+
+def _canonical(obj: Any) -> Any:
+    """Turn ``obj`` into something ``json.dumps(sort_keys=True)`` renders stably."""
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    raise TypeError(f"cannot use {type(obj).__name__} in a cache key: {obj!r}")
+
+
+def make_key(**parts: Any) -> str:
+    """SHA-256 hex digest of ``parts`` plus the ``nbhelpers`` version.
+
+    Parameters
+    ----------
+    **parts : JSON-like values (str, int, float, bool, None, lists, dicts)
+        Everything that changes the artifact.
+
+    Returns
+    -------
+    str
+        64 hex characters; equal parts give equal keys, in any order.
+
+    Example
+    -------
+    >>> make_key(seed=0, lr=1e-4) == make_key(lr=1e-4, seed=0)
+    True
+    >>> make_key(seed=0, lr=1e-4) == make_key(seed=1, lr=1e-4)
+    False
+    """
+    payload = json.dumps(
+        {"nbhelpers_version": __version__, **_canonical(parts)}, sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Cache:
+    """Content-addressed artifact store rooted at one folder.
+
+    Parameters
+    ----------
+    root : path, optional
+        Defaults to :func:`default_root`.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np
+    >>> cache = Cache(tempfile.mkdtemp())
+    >>> calls = []
+    >>> f = lambda: calls.append(1) or np.arange(3.0)
+    >>> cache.array("demo", {"x": 1}, f).tolist(), cache.array("demo", {"x": 1}, f).tolist()
+    ([0.0, 1.0, 2.0], [0.0, 1.0, 2.0])
+    >>> len(calls)  # the second call loaded instead of recomputing
+    1
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    def __repr__(self) -> str:
+        return f"Cache({str(self.root)!r})"
+
+    # -- paths -----------------------------------------------------------
+    def path(self, kind: str, key: str, suffix: str = "") -> Path:
+        """Where the artifact ``kind``/``key`` lives (it may not exist yet)."""
+        if not kind or "/" in kind or kind.startswith("."):
+            raise ValueError(f"kind must be a plain folder name, got {kind!r}")
+        return self.root / kind / f"{key}{suffix}"
+
+    # -- arrays ----------------------------------------------------------
+    def load_array(self, kind: str, key: str) -> np.ndarray | None:
+        """The cached array, or ``None`` if it is missing or fails its check."""
+        path = self.path(kind, key, ".npy")
+        meta_path = self.path(kind, key, ".json")
+        if not (path.exists() and meta_path.exists()):
+            return None
+        try:
+            meta = json.loads(meta_path.read_text())
+            if path.stat().st_size != meta["nbytes_file"] or file_sha256(path) != meta["sha256"]:
+                raise ValueError("size or checksum differs from the manifest")
+            arr = np.load(path, allow_pickle=False)
+            if list(arr.shape) != meta["shape"] or str(arr.dtype) != meta["dtype"]:
+                raise ValueError("shape or dtype differs from the manifest")
+            return arr
+        except Exception as err:  # corrupted, truncated, or a foreign file
+            logger.warning("cached array %s is invalid (%s); recomputing", path, err)
+            return None
+
+    def save_array(self, kind: str, key: str, arr: np.ndarray) -> Path:
+        """Write ``arr`` atomically with its manifest; returns the final path."""
+        arr = np.asarray(arr)
+        if arr.dtype == object:
+            raise ValueError("refusing to cache an object array (it would need pickle)")
+        path = self.path(kind, key, ".npy")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.save(f, arr, allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())
+            meta = {
+                "shape": list(arr.shape),
+                "dtype": str(arr.dtype),
+                "nbytes_file": tmp.stat().st_size,
+                "sha256": file_sha256(tmp),
+            }
+            meta_tmp = tmp.with_suffix(".json.tmp")
+            meta_tmp.write_text(json.dumps(meta))
+            # the array first, then the manifest that vouches for it
+            os.replace(tmp, path)
+            os.replace(meta_tmp, self.path(kind, key, ".json"))
+        finally:
+            for leftover in (tmp, tmp.with_suffix(".json.tmp")):
+                leftover.unlink(missing_ok=True)
+        return path
+
+    def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """Load the array keyed by ``parts``, or ``compute()`` and store it."""
+        key = make_key(kind=kind, **parts)
+        arr = self.load_array(kind, key)
+        if arr is None:
+            arr = np.asarray(compute())
+            self.save_array(kind, key, arr)
+        return arr
+
+    def arrays(self, kind: str, parts: dict, names: list[str], compute: Callable[[], dict]) -> dict:
+        """Like :meth:`array` for several named arrays computed together."""
+        keys = {n: make_key(kind=kind, name=n, **parts) for n in names}
+        found = {n: self.load_array(kind, k) for n, k in keys.items()}
+        if all(v is not None for v in found.values()):
+            return found
+        result = compute()
+        missing = set(names) - set(result)
+        if missing:
+            raise ValueError(f"compute() did not return the arrays {sorted(missing)}")
+        for n, k in keys.items():
+            self.save_array(kind, k, result[n])
+        return {n: np.asarray(result[n]) for n in names}
+
+    # -- folders (checkpoints) ---------------------------------------------
+    def load_dir(self, kind: str, key: str) -> Path | None:
+        """The cached folder if it is complete (has its manifest), else ``None``."""
+        path = self.path(kind, key)
+        manifest = path / MANIFEST
+        if not manifest.exists():
+            return None
+        try:
+            files = json.loads(manifest.read_text())["files"]
+            for name, size in files.items():
+                if (path / name).stat().st_size != size:
+                    raise ValueError(f"{name} has the wrong size")
+        except Exception as err:
+            logger.warning("cached folder %s is invalid (%s); rebuilding", path, err)
+            return None
+        return path
+
+    def directory(self, kind: str, parts: dict, build: Callable[[Path], Any],
+                  meta: dict | None = None) -> Path:
+        """Return the folder keyed by ``parts``, building it with ``build(tmpdir)`` once.
+
+        ``build`` writes files into the temporary folder it is given; only after it
+        returns is a manifest (file sizes plus ``meta``) written and the folder
+        renamed into place. A crash in ``build`` leaves nothing under the final name.
+        If another process finished the same folder first, its copy is kept.
+        """
+        key = make_key(kind=kind, **parts)
+        found = self.load_dir(kind, key)
+        if found is not None:
+            return found
+        final = self.path(kind, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=final.parent))
+        try:
+            build(tmp)
+            files = {p.relative_to(tmp).as_posix(): p.stat().st_size
+                     for p in sorted(tmp.rglob("*")) if p.is_file()}
+            manifest = {"files": files, "parts": _canonical(parts), "meta": _canonical(meta or {})}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+            if final.exists():  # an invalid leftover, or a copy another process just made
+                if self.load_dir(kind, key) is not None:
+                    return final
+                shutil.rmtree(final, ignore_errors=True)
+            try:
+                os.rename(tmp, final)
+            except OSError:  # lost a race: the other process's copy is complete
+                if self.load_dir(kind, key) is None:
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return final
+
+    def read_meta(self, path: Path) -> dict:
+        """The ``meta`` stored with a cached folder."""
+        return json.loads((Path(path) / MANIFEST).read_text()).get("meta", {})
+
+    def json(self, kind: str, parts: dict, compute: Callable[[], dict]) -> dict:
+        """Load the JSON document keyed by ``parts``, or ``compute()`` and store it."""
+        key = make_key(kind=kind, **parts)
+        path = self.path(kind, key, ".json")
+        if path.exists():
+            try:
+                return json.loads(path.read_text())
+            except ValueError:
+                logger.warning("cached JSON %s is invalid; recomputing", path)
+        value = compute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(json.dumps(_canonical(value)))
+        os.replace(tmp, path)
+        return value

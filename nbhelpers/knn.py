@@ -1,0 +1,832 @@
+"""kNN over hidden representations: normalisation, FAISS search, ``p_knn``, backoff and tuning.
+
+Notation, fixed once for the module: N training representations, n queries, d features,
+k neighbours, C classes. Labels are the integers ``0 .. C-1`` (NLI: 0 entailment, 1 neutral,
+2 contradiction; a HANS model still predicts these 3 classes).
+
+The method (Rajani et al., 2020):
+
+1. Dataset-wise normalisation with the *training* statistics,
+   ``h~ = (h - mu) / (sigma + eps)``; queries use the training ``mu`` and ``sigma``.
+2. The k smallest squared L2 distances ``d_i`` (FAISS ``IndexFlatL2``).
+3. ``w_i = softmax(-d_i / T)`` over the k neighbours and
+   ``p_knn(y) = sum of w_i over the neighbours labelled y``  (:func:`knn_proba`).
+4. Backoff: ``argmax p_model`` if ``max p_model > tau``, else ``argmax p_knn``
+   (:func:`backoff`). k, T and tau are chosen on the validation split (:func:`tune`).
+
+Every check raises a :class:`ValueError` that names the offending value and what was expected.
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import faiss
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DEFAULT_KS",
+    "DEFAULT_TEMPERATURES",
+    "DEFAULT_TAUS",
+    "DEFAULT_LAMBDAS",
+    "NotFittedError",
+    "KNN",
+    "knn_proba",
+    "backoff",
+    "interpolate",
+    "tune",
+    "tune_interpolation",
+]
+
+DEFAULT_KS = (1, 2, 4, 8, 16, 32, 64)
+"""Numbers of neighbours tried by :func:`tune`."""
+
+DEFAULT_TEMPERATURES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+"""Temperatures tried by :func:`tune`: half-decades from 0.1 to 1000.
+
+Squared distances between normalised vectors grow with the dimension (two independent
+standardised 384-d vectors are about ``2 * 384 = 768`` apart), so gaps between neighbours are
+of order 1-100. T = 0.1 makes the weights essentially 1-NN; T = 1000 makes them nearly uniform
+(a majority vote over the k).
+"""
+
+DEFAULT_TAUS = tuple(np.round(np.linspace(0.0, 1.0, 101), 2))
+"""Backoff thresholds tried by :func:`tune`: 0.00, 0.01, ..., 1.00."""
+
+DEFAULT_LAMBDAS = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
+"""Interpolation weights tried by :func:`tune_interpolation`: 0.00, 0.05, ..., 1.00."""
+
+
+class NotFittedError(ValueError):
+    """Raised when a :class:`KNN` is queried before :meth:`KNN.fit`."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks. Each returns the cleaned value or raises a ValueError naming value and expectation.
+# ----------------------------------------------------------------------------------------------
+def _shape_str(shape):
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _check_int(value, name, low=None, high=None, high_msg=None):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name}={value} but expected {name} >= {low}")
+    if high is not None and value > high:
+        raise ValueError(high_msg or f"{name}={value} but expected {name} <= {high}")
+    return value
+
+
+def _check_real(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number; got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name}={value} but expected a finite number")
+    return value
+
+
+def _check_temperature(temperature, name="temperature"):
+    temperature = _check_real(temperature, name)
+    if temperature <= 0:
+        raise ValueError(f"{name}={temperature} but expected {name} > 0")
+    return temperature
+
+
+def _check_unit_interval(value, name):
+    value = _check_real(value, name)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name}={value} but expected 0 <= {name} <= 1")
+    return value
+
+
+def _check_finite(a, name):
+    bad = ~np.isfinite(a)
+    if bad.any():
+        n_nan = int(np.isnan(a).sum())
+        n_inf = int(bad.sum()) - n_nan
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} non-finite values ({n_nan} NaN, {n_inf} inf) "
+            f"in an array of shape {_shape_str(a.shape)}; expected only finite numbers"
+        )
+
+
+def _check_reps(reps, name="reps"):
+    """2-D, non-empty, finite, float32 and C-contiguous (what FAISS needs)."""
+    try:
+        a = np.asarray(reps, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name} must be convertible to a float array of shape (n, d); got {err}"
+        ) from None
+    if a.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D of shape (n, d); got {a.ndim}-D with shape {_shape_str(a.shape)}"
+        )
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(
+            f"{name} is empty: shape {_shape_str(a.shape)}; expected at least one "
+            "representation with at least one feature"
+        )
+    _check_finite(a, name)
+    return np.ascontiguousarray(a)
+
+
+def _check_labels(labels, n_classes, name="labels", ndim=1):
+    """Integers in 0..n_classes-1 (integral floats are accepted); returns int64."""
+    a = np.asarray(labels)
+    if a.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-D; got {a.ndim}-D with shape {_shape_str(a.shape)}"
+        )
+    if a.size == 0:
+        raise ValueError(f"{name} is empty: shape {_shape_str(a.shape)}; expected at least one label")
+    if a.dtype.kind in "iu":
+        out = a.astype(np.int64)
+    elif a.dtype.kind == "f" and np.isfinite(a).all() and (a == np.round(a)).all():
+        out = a.astype(np.int64)
+    else:
+        shown = a.ravel()[:10]
+        raise ValueError(
+            f"{name} must be integers in 0..{n_classes - 1}; got dtype {a.dtype} "
+            f"with values such as {shown}"
+        )
+    bad = (out < 0) | (out >= n_classes)
+    if bad.any():
+        raise ValueError(
+            f"{name} must be integers in 0..{n_classes - 1} (n_classes={n_classes}); "
+            f"found {int(bad.sum())} outside that range: np.unique(bad labels) = {np.unique(out[bad])}"
+        )
+    return out
+
+
+def _check_proba(p, name, n_classes=None):
+    try:
+        a = np.asarray(p, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a float array of shape (n, C); got {err}") from None
+    if a.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D of shape (n, C); got {a.ndim}-D with shape {_shape_str(a.shape)}"
+        )
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {_shape_str(a.shape)}; expected shape (n, C), n, C >= 1")
+    if n_classes is not None and a.shape[1] != n_classes:
+        raise ValueError(
+            f"{name} has {a.shape[1]} columns but n_classes={n_classes}; expected shape (n, {n_classes})"
+        )
+    _check_finite(a, name)
+    lo, hi = float(a.min()), float(a.max())
+    if lo < -1e-6 or hi > 1 + 1e-6:
+        raise ValueError(
+            f"{name} must hold probabilities in [0, 1]; found min={lo:.4g}, max={hi:.4g} "
+            "(pass softmax probabilities, not logits)"
+        )
+    return a
+
+
+def _check_same_shape(a, b, name_a, name_b):
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} has shape {_shape_str(a.shape)} and {name_b} has shape "
+            f"{_shape_str(b.shape)}; expected the same shape"
+        )
+
+
+def _check_same_length(n_a, n_b, name_a, name_b):
+    if n_a != n_b:
+        raise ValueError(f"{name_a} is length {n_a} and {name_b} is length {n_b}; expected equal lengths")
+
+
+# ----------------------------------------------------------------------------------------------
+# p_knn
+# ----------------------------------------------------------------------------------------------
+def knn_proba(distances, neighbor_labels, temperature, n_classes=3):
+    """Class probabilities from the k nearest neighbours, weighted by ``softmax(-d / T)``.
+
+    Parameters
+    ----------
+    distances : array-like of shape (n, k)
+        Squared L2 distances of each query to its k neighbours (any order), e.g. the first
+        output of :meth:`KNN.kneighbors`.
+    neighbor_labels : array-like of int, shape (n, k)
+        Label of each of those neighbours, integers in ``0 .. n_classes-1``.
+    temperature : float
+        Softmax temperature T > 0. Small T puts all weight on the nearest neighbour; large T
+        gives every one of the k the same weight (a majority vote).
+    n_classes : int, default=3
+        Number of classes C.
+
+    Returns
+    -------
+    p_knn : ndarray of shape (n, C), float64
+        ``p_knn[i, y] = sum_j w_ij [label_ij == y]`` with
+        ``w_ij = exp(-d_ij / T) / sum_l exp(-d_il / T)``. Rows sum to 1.
+
+    Notes
+    -----
+    The softmax is computed stably: the row minimum is subtracted from the distances first,
+    so the nearest neighbour always has weight ``exp(0) = 1`` before normalising and no row
+    can underflow to all zeros, however large the distances or small T.
+
+    Examples
+    --------
+    One query, neighbours at squared distances 0, 1, 2 labelled 0, 1, 0, with T = 1:
+    ``p0 = (1 + e^-2) / (1 + e^-1 + e^-2) = 0.755``.
+
+    >>> p = knn_proba([[0.0, 1.0, 2.0]], [[0, 1, 0]], temperature=1.0)
+    >>> np.round(p, 3)
+    array([[0.755, 0.245, 0.   ]])
+    """
+    n_classes = _check_int(n_classes, "n_classes", low=1)
+    temperature = _check_temperature(temperature)
+    try:
+        d = np.asarray(distances, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"distances must be a float array of shape (n, k); got {err}") from None
+    if d.ndim != 2:
+        raise ValueError(
+            f"distances must be 2-D of shape (n, k); got {d.ndim}-D with shape {_shape_str(d.shape)}"
+        )
+    if d.shape[0] == 0 or d.shape[1] == 0:
+        raise ValueError(
+            f"distances is empty: shape {_shape_str(d.shape)}; expected shape (n, k) with n, k >= 1"
+        )
+    _check_finite(d, "distances")
+    labels = _check_labels(neighbor_labels, n_classes, name="neighbor_labels", ndim=2)
+    _check_same_shape(d, labels, "distances", "neighbor_labels")
+
+    w = np.exp(-(d - d.min(axis=1, keepdims=True)) / temperature)
+    w /= w.sum(axis=1, keepdims=True)
+    p = np.zeros((d.shape[0], n_classes), dtype=np.float64)
+    rows = np.broadcast_to(np.arange(d.shape[0])[:, None], labels.shape)
+    np.add.at(p, (rows, labels), w)
+    return p
+
+
+# ----------------------------------------------------------------------------------------------
+# The estimator
+# ----------------------------------------------------------------------------------------------
+class KNN:
+    """kNN classifier over (normalised) representations, backed by a FAISS ``IndexFlatL2``.
+
+    Parameters
+    ----------
+    k : int, default=16
+        Number of neighbours, ``1 <= k <= N`` (checked in :meth:`fit`).
+    temperature : float, default=1.0
+        Softmax temperature T > 0 for the neighbour weights (see :func:`knn_proba`).
+        Distances between normalised 384-d vectors are of order hundreds, so useful values
+        span 0.1 to 1000 (:data:`DEFAULT_TEMPERATURES`).
+    normalize : bool, default=True
+        Standardise every dimension with the training mean and (population) standard
+        deviation: ``h~ = (h - mu) / (sigma + eps)``. If False, representations are used as
+        given (``mu_ = 0``, ``sigma_ = 1``, no eps).
+    n_classes : int, default=3
+        Number of classes C; labels must be integers in ``0 .. C-1``.
+    eps : float, default=1e-6
+        Added to ``sigma`` so constant dimensions do not divide by zero.
+
+    Attributes
+    ----------
+    mu_ : ndarray of shape (d,), float64
+        Per-dimension mean of the training representations (zeros if ``normalize=False``).
+    sigma_ : ndarray of shape (d,), float64
+        Per-dimension population standard deviation (ones if ``normalize=False``).
+    index_ : faiss.IndexFlatL2
+        Index over the normalised training representations.
+    labels_ : ndarray of shape (N,), int64
+        Training labels, in fit order (``indices`` from :meth:`kneighbors` index into it).
+    classes_ : ndarray of shape (C,)
+        ``np.arange(n_classes)``; the column order of :meth:`predict_proba`.
+    n_samples_fit_ : int
+        N, the number of training representations.
+    n_features_in_ : int
+        d, the number of features.
+
+    Notes
+    -----
+    ``__init__`` only stores its arguments; :meth:`fit` checks them. :meth:`predict` breaks
+    ties in ``p_knn`` toward the smaller label (``np.argmax``). FAISS orders neighbours at
+    exactly equal distance by itself; the order is deterministic for the same input.
+
+    Examples
+    --------
+    Four points on the unit square; after normalisation they sit at (+-1, +-1).
+
+    >>> reps = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
+    >>> knn = KNN(k=2, temperature=1.0).fit(reps, [0, 0, 1, 1])
+    >>> np.round(knn.predict_proba([[0.0, 0.4]]), 2)
+    array([[0.69, 0.31, 0.  ]])
+    >>> knn.predict([[0.0, 0.4], [0.0, 0.9]])
+    array([0, 1])
+
+    The query (0, 0.4) normalises to (-1, -0.2): squared distance 0.64 to (0, 0) (label 0)
+    and 1.44 to (0, 1) (label 1), so ``p0 = 1 / (1 + e^-0.8) = 0.69``.
+    """
+
+    def __init__(self, k=16, temperature=1.0, normalize=True, n_classes=3, eps=1e-6):
+        self.k = k
+        self.temperature = temperature
+        self.normalize = normalize
+        self.n_classes = n_classes
+        self.eps = eps
+
+    def __repr__(self):
+        return (
+            f"KNN(k={self.k!r}, temperature={self.temperature!r}, normalize={self.normalize!r}, "
+            f"n_classes={self.n_classes!r}, eps={self.eps!r})"
+        )
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(self, reps, labels):
+        """Learn the normalisation statistics and build the FAISS index.
+
+        Parameters
+        ----------
+        reps : array-like of shape (N, d)
+            Training representations; cast to float32. Must be finite.
+        labels : array-like of int, shape (N,)
+            Training labels in ``0 .. n_classes-1``.
+
+        Returns
+        -------
+        self : KNN
+            The fitted estimator.
+
+        Examples
+        --------
+        >>> knn = KNN(k=1).fit([[0.0, 0.0], [2.0, 4.0]], [0, 2])
+        >>> knn.mu_, knn.sigma_, knn.n_samples_fit_, knn.n_features_in_
+        (array([1., 2.]), array([1., 2.]), 2, 2)
+        """
+        n_classes = _check_int(self.n_classes, "n_classes", low=1)
+        _check_temperature(self.temperature)
+        eps = _check_real(self.eps, "eps")
+        if eps < 0:
+            raise ValueError(f"eps={eps} but expected eps >= 0")
+        if not isinstance(self.normalize, (bool, np.bool_)):
+            raise ValueError(f"normalize must be True or False; got {self.normalize!r}")
+        X = _check_reps(reps, "reps")
+        y = _check_labels(labels, n_classes, "labels")
+        _check_same_length(len(X), len(y), "reps", "labels")
+        n, d = X.shape
+        if isinstance(self.k, (bool, np.bool_)) or not isinstance(self.k, numbers.Integral):
+            raise ValueError(f"k must be an integer; got {self.k!r} ({type(self.k).__name__})")
+        k = int(self.k)
+        if k < 1:
+            raise ValueError(f"k={k} but expected k >= 1")
+        if k > n:
+            raise ValueError(f"k={k} but only {n} training representations; expected k <= {n}")
+
+        if self.normalize:
+            X64 = X.astype(np.float64)
+            mu = X64.mean(axis=0)
+            sigma = X64.std(axis=0)  # population std (ddof=0)
+        else:
+            mu = np.zeros(d)
+            sigma = np.ones(d)
+        self._eps = eps  # the eps the statistics were fitted with
+        self.mu_, self.sigma_ = mu, sigma
+        self.n_samples_fit_, self.n_features_in_ = n, d
+        self.labels_ = y
+        self.classes_ = np.arange(n_classes)
+        index = faiss.IndexFlatL2(d)
+        index.add(self._normalise(X))
+        self.index_ = index
+        return self
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _check_is_fitted(self):
+        if not hasattr(self, "index_"):
+            raise NotFittedError("This KNN is not fitted yet; call fit(reps, labels) first")
+
+    def _normalise(self, X):
+        if not self.normalize:
+            return np.ascontiguousarray(X, dtype=np.float32)
+        Z = (X.astype(np.float64) - self.mu_) / (self.sigma_ + self._eps)
+        return np.ascontiguousarray(Z, dtype=np.float32)
+
+    def _check_query(self, reps):
+        X = _check_reps(reps, "reps")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"reps have {X.shape[1]} features but KNN was fitted with {self.n_features_in_}"
+            )
+        return X
+
+    # -- queries ------------------------------------------------------------------------------
+    def transform(self, reps):
+        """Normalise representations with the *training* mean and standard deviation.
+
+        Parameters
+        ----------
+        reps : array-like of shape (n, d)
+            Representations to normalise.
+
+        Returns
+        -------
+        reps_normalised : ndarray of shape (n, d), float32
+            ``(reps - mu_) / (sigma_ + eps)``, or ``reps`` unchanged if ``normalize=False``.
+
+        Examples
+        --------
+        Training mean (1, 2), std (1, 2); the query (3, 2) is 2 stds right of the mean:
+
+        >>> knn = KNN(k=1).fit([[0.0, 0.0], [2.0, 4.0]], [0, 1])
+        >>> np.round(knn.transform([[3.0, 2.0]]), 3)
+        array([[2., 0.]], dtype=float32)
+        """
+        self._check_is_fitted()
+        return self._normalise(self._check_query(reps))
+
+    def kneighbors(self, reps=None, k=None, exclude_self=False):
+        """The k nearest training representations of each query, nearest first.
+
+        Parameters
+        ----------
+        reps : array-like of shape (n, d) or None, default=None
+            Query representations (normalised with the training statistics). None queries
+            the training set itself, leaving each point out of its own neighbours.
+        k : int or None, default=None
+            Number of neighbours; defaults to ``self.k``. At most N, or N - 1 when leaving
+            each point out.
+        exclude_self : bool, default=False
+            If True, ``reps`` are the training representations in fit order (n = N) and query
+            i leaves training point i out, exactly as ``reps=None`` does. Use it to query
+            training points held elsewhere (e.g. a cached array) without refitting.
+
+        Returns
+        -------
+        squared_distances : ndarray of shape (n, k), float32
+            FAISS's squared L2 distances in the normalised space, untouched, ascending.
+        indices : ndarray of shape (n, k), int64
+            Row indices into the training set (and :attr:`labels_`).
+
+        Notes
+        -----
+        Leaving self out searches k + 1 neighbours and drops query i's own index. When the
+        own index is not among them (exact duplicates at distance 0 can push it out), the
+        last column is dropped instead, so every row still has k other training points.
+
+        Examples
+        --------
+        >>> knn = KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 1])
+        >>> knn.kneighbors([[2.5]], k=2)
+        (array([[0.25, 2.25]], dtype=float32), array([[2, 1]]))
+        >>> knn.kneighbors()  # each training point's nearest *other* point
+        (array([[1.],
+               [1.],
+               [4.]], dtype=float32), array([[1],
+               [0],
+               [1]]))
+        """
+        self._check_is_fitted()
+        if not isinstance(exclude_self, (bool, np.bool_)):
+            raise ValueError(f"exclude_self must be True or False; got {exclude_self!r}")
+        n_train = self.n_samples_fit_
+        leave_out = reps is None or bool(exclude_self)
+        k = _check_int(self.k if k is None else k, "k", low=1)
+        if leave_out:
+            if k > n_train - 1:
+                raise ValueError(
+                    f"k={k} but only {n_train - 1} other training representations when each "
+                    f"of the {n_train} training points is left out; expected k <= {n_train - 1}"
+                )
+        elif k > n_train:
+            raise ValueError(
+                f"k={k} but only {n_train} training representations; expected k <= {n_train}"
+            )
+
+        if reps is None:
+            Z = self.index_.reconstruct_n(0, n_train)
+        else:
+            Z = self._normalise(self._check_query(reps))
+            if leave_out and len(Z) != n_train:
+                raise ValueError(
+                    f"exclude_self=True needs the {n_train} training representations in fit "
+                    f"order; got {len(Z)} rows"
+                )
+
+        D, I = self.index_.search(np.ascontiguousarray(Z, dtype=np.float32), k + int(leave_out))
+        if (I < 0).any():  # FAISS marks missing results with -1; cannot happen for k <= N
+            raise ValueError(f"FAISS returned fewer than {k} neighbours for some queries")
+        if leave_out:
+            drop = I == np.arange(len(Z))[:, None]
+            drop[~drop.any(axis=1), -1] = True
+            keep = ~drop
+            D = D[keep].reshape(len(Z), k)
+            I = I[keep].reshape(len(Z), k)
+        return D, I.astype(np.int64)
+
+    def predict_proba(self, reps=None):
+        """``p_knn`` for each query, from ``self.k`` neighbours and ``self.temperature``.
+
+        Parameters
+        ----------
+        reps : array-like of shape (n, d) or None, default=None
+            Query representations; None gives leave-one-out probabilities of the training set.
+
+        Returns
+        -------
+        p_knn : ndarray of shape (n, C), float64
+            Columns in :attr:`classes_` order; rows sum to 1.
+
+        Examples
+        --------
+        >>> knn = KNN(k=2, temperature=1.0, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 1])
+        >>> np.round(knn.predict_proba([[0.0]]), 3)  # d = 0 (label 0) and 1 (label 1)
+        array([[0.731, 0.269, 0.   ]])
+        """
+        self._check_is_fitted()
+        D, I = self.kneighbors(reps)
+        return knn_proba(D, self.labels_[I], self.temperature, n_classes=len(self.classes_))
+
+    def predict(self, reps=None):
+        """The most probable class under ``p_knn``.
+
+        Parameters
+        ----------
+        reps : array-like of shape (n, d) or None, default=None
+            Query representations; None gives leave-one-out predictions for the training set.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n,), int64
+            ``argmax p_knn`` per query.
+
+        Notes
+        -----
+        Ties (equal probabilities) go to the smaller label, as ``np.argmax`` does.
+
+        Examples
+        --------
+        >>> knn = KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 2])
+        >>> knn.predict([[0.2], [2.6], [-5.0]])
+        array([0, 2, 0])
+        """
+        return np.argmax(self.predict_proba(reps), axis=1).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# Combining the model and kNN
+# ----------------------------------------------------------------------------------------------
+def backoff(p_model, p_knn, tau):
+    """Predict with the model where it is confident, else with kNN.
+
+    Parameters
+    ----------
+    p_model : array-like of shape (n, C)
+        The model's class probabilities (softmax outputs, not logits).
+    p_knn : array-like of shape (n, C)
+        kNN class probabilities (:meth:`KNN.predict_proba`).
+    tau : float
+        Confidence threshold in [0, 1].
+
+    Returns
+    -------
+    predictions : ndarray of shape (n,), int64
+        ``argmax p_model`` where ``max p_model > tau``, else ``argmax p_knn``.
+
+    Notes
+    -----
+    The comparison is strict: a model exactly at ``max p_model == tau`` backs off to kNN.
+    So ``tau=1`` always uses kNN, and ``tau=0`` always uses the model (any row of C
+    probabilities has a maximum >= 1/C > 0). Ties inside either argmax go to the smaller label.
+
+    Examples
+    --------
+    >>> p_model = [[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]]
+    >>> p_knn = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    >>> backoff(p_model, p_knn, tau=0.5)  # row 2 is not > 0.5 confident: kNN says 1
+    array([0, 1])
+    """
+    tau = _check_unit_interval(tau, "tau")
+    pm = _check_proba(p_model, "p_model")
+    pk = _check_proba(p_knn, "p_knn")
+    _check_same_shape(pm, pk, "p_model", "p_knn")
+    confident = pm.max(axis=1) > tau
+    return np.where(confident, pm.argmax(axis=1), pk.argmax(axis=1)).astype(np.int64)
+
+
+def interpolate(p_model, p_knn, lam):
+    """Mix the two distributions: ``lam * p_knn + (1 - lam) * p_model``.
+
+    Parameters
+    ----------
+    p_model : array-like of shape (n, C)
+        The model's class probabilities.
+    p_knn : array-like of shape (n, C)
+        kNN class probabilities.
+    lam : float
+        Weight of kNN in [0, 1]: 0 is the model alone, 1 is kNN alone.
+
+    Returns
+    -------
+    p : ndarray of shape (n, C), float64
+        The mixture; rows sum to 1 when both inputs' rows do.
+
+    Examples
+    --------
+    >>> interpolate([[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]], lam=0.25)
+    array([[0.75, 0.25, 0.  ]])
+    """
+    lam = _check_unit_interval(lam, "lam")
+    pm = _check_proba(p_model, "p_model")
+    pk = _check_proba(p_knn, "p_knn")
+    _check_same_shape(pm, pk, "p_model", "p_knn")
+    return lam * pk + (1.0 - lam) * pm
+
+
+# ----------------------------------------------------------------------------------------------
+# Tuning on the validation split
+# ----------------------------------------------------------------------------------------------
+def _sorted_unique(values, name, check):
+    try:
+        vals = list(values)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence; got {values!r}") from None
+    if not vals:
+        raise ValueError(f"{name} is empty; expected at least one value")
+    return sorted({check(v, name) for v in vals})
+
+
+def tune(
+    train_reps,
+    train_labels,
+    val_reps,
+    val_labels,
+    p_model_val,
+    *,
+    ks=DEFAULT_KS,
+    temperatures=DEFAULT_TEMPERATURES,
+    taus=DEFAULT_TAUS,
+    normalize=True,
+    n_classes=3,
+):
+    """Grid-search k, T and tau for :func:`backoff`, scored on the validation split.
+
+    Parameters
+    ----------
+    train_reps : array-like of shape (N, d)
+        Training representations (the kNN datastore).
+    train_labels : array-like of int, shape (N,)
+        Training labels in ``0 .. n_classes-1``.
+    val_reps : array-like of shape (n, d)
+        Validation representations (the queries). Never the test split.
+    val_labels : array-like of int, shape (n,)
+        Validation labels.
+    p_model_val : array-like of shape (n, C)
+        The model's probabilities on the validation split.
+    ks : sequence of int, default=DEFAULT_KS = (1, 2, 4, ..., 64)
+        Numbers of neighbours. Values above N are clipped to N (with a warning).
+    temperatures : sequence of float, default=DEFAULT_TEMPERATURES = (0.1, 0.3, ..., 1000)
+        Softmax temperatures. Squared distances between normalised 384-d representations are
+        of order hundreds, so the default grid spans four orders of magnitude, from
+        essentially 1-NN (0.1) to a near-uniform vote (1000).
+    taus : sequence of float, default=DEFAULT_TAUS = (0.00, 0.01, ..., 1.00)
+        Backoff thresholds in [0, 1].
+    normalize : bool, default=True
+        Passed to :class:`KNN`.
+    n_classes : int, default=3
+        Number of classes C.
+
+    Returns
+    -------
+    best : dict
+        The best row of ``grid``: ``k``, ``temperature``, ``tau``, ``model_acc``,
+        ``knn_acc``, ``backoff_acc`` and ``knn_fraction`` (share of validation examples
+        sent to kNN), as Python scalars.
+    grid : pandas.DataFrame
+        One row per (k, T, tau), ``len(ks) * len(temperatures) * len(taus)`` rows after
+        sorting and de-duplicating each grid, with columns ``k``, ``temperature``, ``tau``,
+        ``model_acc`` (constant), ``knn_acc`` (depends on k and T), ``backoff_acc`` and
+        ``knn_fraction``.
+
+    Notes
+    -----
+    Cost: one FAISS fit with the largest k and one search of the validation set; each k
+    takes the first k columns, each T one :func:`knn_proba`, and all taus are scored at once.
+
+    Ties in ``backoff_acc`` are broken by taking the *first* best row of ``grid``, which is
+    sorted by k, then temperature, then tau, all ascending: the smallest k, then the smallest
+    T, then the smallest tau (the least backoff) among the equally good settings.
+
+    Examples
+    --------
+    kNN is right on both validation points; the model is right only where confident (0.9).
+
+    >>> train = [[0.0], [1.0], [10.0], [11.0]]
+    >>> best, grid = tune(train, [0, 0, 1, 1], [[0.5], [10.5]], [0, 1],
+    ...                   [[0.9, 0.1, 0.0], [0.6, 0.4, 0.0]],
+    ...                   ks=[1, 2], temperatures=[1.0], taus=[0.0, 0.5, 0.7, 1.0])
+    >>> best["k"], best["tau"], best["model_acc"], best["backoff_acc"], len(grid)
+    (1, 0.7, 0.5, 1.0, 8)
+
+    tau = 0.5 still trusts the wrong 0.6; tau = 0.7 and 1.0 both reach 1.0 (kNN on the
+    second point), and the tie goes to the smaller tau.
+    """
+    n_classes = _check_int(n_classes, "n_classes", low=1)
+    ks = _sorted_unique(ks, "ks", lambda v, name: _check_int(v, "k", low=1))
+    temperatures = _sorted_unique(temperatures, "temperatures", lambda v, n: _check_temperature(v))
+    taus_arr = np.array(_sorted_unique(taus, "taus", lambda v, n: _check_unit_interval(v, "tau")))
+
+    n_train = len(np.asarray(train_labels).reshape(-1))
+    if n_train >= 1 and ks[-1] > n_train:
+        clipped = [k for k in ks if k > n_train]
+        warnings.warn(
+            f"ks {clipped} exceed the {n_train} training representations; clipped to k={n_train}",
+            UserWarning,
+            stacklevel=2,
+        )
+        ks = sorted({min(k, n_train) for k in ks})
+
+    knn = KNN(k=ks[-1], temperature=temperatures[0], normalize=normalize, n_classes=n_classes)
+    knn.fit(train_reps, train_labels)
+    Xv = knn._check_query(val_reps)
+    yv = _check_labels(val_labels, n_classes, "val_labels")
+    pm = _check_proba(p_model_val, "p_model_val", n_classes=n_classes)
+    _check_same_length(len(Xv), len(yv), "val_reps", "val_labels")
+    _check_same_length(len(pm), len(yv), "p_model_val", "val_labels")
+
+    D, I = knn.kneighbors(Xv, k=ks[-1])
+    neighbor_labels = knn.labels_[I]
+    model_correct = pm.argmax(axis=1) == yv
+    model_acc = float(model_correct.mean())
+    confident = pm.max(axis=1)[None, :] > taus_arr[:, None]  # (n_taus, n)
+    knn_fraction = 1.0 - confident.mean(axis=1)
+
+    blocks = []
+    for k in ks:
+        for T in temperatures:
+            p_knn = knn_proba(D[:, :k], neighbor_labels[:, :k], T, n_classes=n_classes)
+            knn_correct = p_knn.argmax(axis=1) == yv
+            backoff_acc = np.where(confident, model_correct[None, :], knn_correct[None, :]).mean(axis=1)
+            blocks.append(
+                pd.DataFrame(
+                    {
+                        "k": k,
+                        "temperature": T,
+                        "tau": taus_arr,
+                        "model_acc": model_acc,
+                        "knn_acc": float(knn_correct.mean()),
+                        "backoff_acc": backoff_acc,
+                        "knn_fraction": knn_fraction,
+                    }
+                )
+            )
+    grid = pd.concat(blocks, ignore_index=True)
+    row = grid.loc[int(np.argmax(grid["backoff_acc"].to_numpy()))]
+    best = {
+        "k": int(row["k"]),
+        "temperature": float(row["temperature"]),
+        "tau": float(row["tau"]),
+        "model_acc": float(row["model_acc"]),
+        "knn_acc": float(row["knn_acc"]),
+        "backoff_acc": float(row["backoff_acc"]),
+        "knn_fraction": float(row["knn_fraction"]),
+    }
+    return best, grid
+
+
+def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBDAS):
+    """Choose the weight of :func:`interpolate` by validation accuracy.
+
+    Parameters
+    ----------
+    p_model_val : array-like of shape (n, C)
+        The model's probabilities on the validation split.
+    p_knn_val : array-like of shape (n, C)
+        kNN probabilities on the validation split.
+    val_labels : array-like of int, shape (n,)
+        Validation labels in ``0 .. C-1``.
+    lambdas : sequence of float, default=DEFAULT_LAMBDAS = (0.00, 0.05, ..., 1.00)
+        Candidate weights in [0, 1].
+
+    Returns
+    -------
+    best_lambda : float
+        The weight with the highest accuracy; ties go to the smallest (the least kNN).
+    accuracy : pandas.DataFrame
+        Columns ``lam`` (ascending, de-duplicated) and ``accuracy``.
+
+    Examples
+    --------
+    >>> lam, acc = tune_interpolation([[0.6, 0.4, 0.0], [0.6, 0.4, 0.0]],
+    ...                               [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], [1, 0],
+    ...                               lambdas=[0.0, 0.5, 1.0])
+    >>> lam, acc["accuracy"].tolist()  # 0.5 and 1.0 tie; the smaller lambda wins
+    (0.5, [0.5, 1.0, 1.0])
+    """
+    pm = _check_proba(p_model_val, "p_model_val")
+    pk = _check_proba(p_knn_val, "p_knn_val")
+    _check_same_shape(pm, pk, "p_model_val", "p_knn_val")
+    y = _check_labels(val_labels, pm.shape[1], "val_labels")
+    _check_same_length(len(pm), len(y), "p_model_val", "val_labels")
+    lams = np.array(_sorted_unique(lambdas, "lambdas", lambda v, n: _check_unit_interval(v, "lam")))
+    acc = np.array([(interpolate(pm, pk, lam).argmax(axis=1) == y).mean() for lam in lams])
+    table = pd.DataFrame({"lam": lams, "accuracy": acc})
+    return float(lams[int(np.argmax(acc))]), table

@@ -1,0 +1,57 @@
+"""Shared fixtures: a throw-away cache, tiny NLI frames, and a tiny fine-tuned model."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never need the network
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture
+def cache(tmp_path):
+    from nbhelpers.cache import Cache
+
+    return Cache(tmp_path / "cache")
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory):
+    from nbhelpers.cache import Cache
+
+    return Cache(tmp_path_factory.mktemp("session-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_pairs():
+    """12 hand-made pairs, 4 per label."""
+    rows = [
+        ("A man is playing a guitar.", "A man plays music.", 0),
+        ("Two dogs run in the park.", "Animals are outside.", 0),
+        ("A woman reads a book.", "Someone is reading.", 0),
+        ("Kids swim in a lake.", "Children are in water.", 0),
+        ("A man is playing a guitar.", "The man is a famous star.", 1),
+        ("Two dogs run in the park.", "The dogs are chasing a ball.", 1),
+        ("A woman reads a book.", "The book is a novel.", 1),
+        ("Kids swim in a lake.", "The kids are on holiday.", 1),
+        ("A man is playing a guitar.", "The man is asleep.", 2),
+        ("Two dogs run in the park.", "The dogs sleep indoors.", 2),
+        ("A woman reads a book.", "Nobody is reading.", 2),
+        ("Kids swim in a lake.", "The kids are in a desert.", 2),
+    ]
+    return pd.DataFrame(rows, columns=["premise", "hypothesis", "label"])
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_pairs, session_cache):
+    """MiniLM fine-tuned for one epoch on the 12 tiny pairs (a few seconds)."""
+    from nbhelpers import models
+
+    return models.fine_tune(tiny_pairs, "minilm", seed=0, epochs=1, batch_size=4,
+                            cache=session_cache, progress=False)
