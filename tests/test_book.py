@@ -1,0 +1,69 @@
+"""Every chapter executes under papermill with smoke=True, and the book builds with -W."""
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
+build_book = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(build_book)
+
+CHAPTERS = build_book.chapters()
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Stage the book and execute every chapter once (smoke); record each outcome."""
+    base = tmp_path_factory.mktemp("book")
+    src = build_book.stage(base / "src")
+    results = base / "results"
+    os.environ["NBHELPERS_CACHE"] = str(base / "cache")  # inherited by the kernels
+    outcome = {}
+    for nb in CHAPTERS:
+        try:
+            build_book.execute(nb, src / "book" / nb.name,
+                               {"smoke": True, "results_dir": str(results)})
+            outcome[nb.name] = None
+        except Exception as err:  # reported by the chapter's own test
+            outcome[nb.name] = err
+    return src, results, outcome
+
+
+def test_there_are_chapters():
+    assert CHAPTERS and CHAPTERS[0].name == "01_representations.ipynb"
+
+
+@pytest.mark.parametrize("name", [nb.name for nb in CHAPTERS])
+def test_chapter_executes_in_smoke_mode(executed, name):
+    _, _, outcome = executed
+    if outcome[name] is not None:
+        raise outcome[name]
+
+
+def test_representations_chapter_writes_its_results(executed):
+    _, results, outcome = executed
+    assert outcome["01_representations.ipynb"] is None
+    res = json.loads((results / "representations.json").read_text())
+    assert res["smoke"] is True and 0 <= res["model_val_acc"] <= 1
+    assert len(res["knn_acc"]) == res["n_variants"] == 2 * 3 * 7
+
+
+def test_every_chapter_is_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for nb in CHAPTERS:
+        assert f"book/{nb.stem}" in toc, f"{nb.name} missing from _toc.yml"
+
+
+def test_book_builds_with_warnings_as_errors(executed, tmp_path):
+    src, _, outcome = executed
+    if any(v is not None for v in outcome.values()):
+        pytest.skip("a chapter failed to execute (its own test says why)")
+    html = build_book.build(src, tmp_path)
+    assert (html / "index.html").exists()
+    page = (html / "book" / "01_representations.html").read_text()
+    assert "Representations" in page and "<img" in page  # the figures made it in
