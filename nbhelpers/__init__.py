@@ -21,6 +21,9 @@ LABELS = ("entailment", "neutral", "contradiction")
 def _quiet_libraries():
     """Silence the warning spam of transformers/tokenizers in rendered notebooks."""
     _os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _warnings.filterwarnings("ignore", message=".*TRANSFORMERS_CACHE.*")
+    # tqdm.auto (imported by datasets) complains when ipywidgets is absent; we use text bars
+    _warnings.filterwarnings("ignore", message="IProgress not found")
     for name in ("transformers", "huggingface_hub", "datasets", "sentence_transformers"):
         _logging.getLogger(name).setLevel(_logging.ERROR)
     try:  # transformers keeps its own verbosity switch
@@ -30,7 +33,6 @@ def _quiet_libraries():
         transformers.logging.disable_progress_bar()
     except Exception:  # pragma: no cover - transformers is a hard dependency
         pass
-    _warnings.filterwarnings("ignore", message=".*TRANSFORMERS_CACHE.*")
 
 
 _quiet_libraries()

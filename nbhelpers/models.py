@@ -269,7 +269,7 @@ def _length_sorted_batches(tokenizer, df: pd.DataFrame, batch_size: int, max_len
 def _progress(iterable, *, desc: str, total: int | None = None, enabled: bool = True):
     # plain text bars on stdout render cleanly in a static page
     return tqdm(iterable, desc=desc, total=total, disable=not enabled, file=sys.stdout,
-                mininterval=5.0, ncols=90, ascii=True)
+                mininterval=15.0, ncols=90, ascii=True)
 
 
 # --------------------------------------------------------------------------

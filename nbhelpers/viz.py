@@ -27,7 +27,7 @@ def plot_training_loss(histories: dict, ax=None):
     Example
     -------
     >>> ax = plot_training_loss({"a": [1.1, 0.9], "b": [1.1, 1.0, 0.8]})
-    >>> [line.get_label() for line in ax.get_lines()]
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
     ['a', 'b']
     >>> plt.close("all")
     """
@@ -40,6 +40,7 @@ def plot_training_loss(histories: dict, ax=None):
                 fontsize=8, color="grey")
     ax.set(xlabel="epoch", ylabel="mean training loss (cross-entropy)",
            title="Fine-tuning: training loss per epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.legend(fontsize=8)
     return ax
 
@@ -58,7 +59,7 @@ def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=N
     -------
     >>> g = pd.DataFrame({"pooling": ["cls", "cls"], "layer": [0, 1],
     ...                   "normalize": [True, True], "knn_acc": [0.4, 0.6]})
-    >>> len(plot_layer_accuracy(g, model_acc=0.7).get_lines())
+    >>> len(plot_layer_accuracy(g, model_acc=0.7).get_lines())  # cls line + model line
     2
     >>> plt.close("all")
     """
@@ -124,9 +125,9 @@ def plot_recipe_accuracy(table: pd.DataFrame, paper_acc: float | None = None, ax
         ax.annotate(f"{acc:.1%}", (i, acc), ha="center", xytext=(0, 3), textcoords="offset points")
     ax.axhline(1 / 3, color="grey", ls=":", lw=1, label="chance")
     if paper_acc is not None:
-        ax.axhline(paper_acc, color="black", ls="--", lw=1, label=f"paper, BERT-base ({paper_acc:.1%})")
+        ax.axhline(paper_acc, color="black", ls="--", lw=1, label=f"paper, BERT-base, SNLI test ({paper_acc:.1%})")
     ax.set(ylim=(0, 1), ylabel="SNLI validation accuracy",
-           title="Fine-tuning recipes on the 1,666 CAD-original pairs")
+           title="Fine-tuned models: accuracy per recipe")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
     ax.legend(fontsize=8, loc="upper left")
     return ax
