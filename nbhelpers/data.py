@@ -455,6 +455,20 @@ def _offline():
                for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
 
 
+def _no_network_reason(host="huggingface.co"):
+    """Why ``host`` cannot be reached (a fast DNS probe), or None if it resolves.
+
+    Lets an offline run fail in milliseconds instead of after ``datasets``' retries.
+    """
+    import socket
+
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError as err:
+        return f"{host} cannot be resolved ({err}); no network?"
+    return None
+
+
 def _hub_frame(dataset, names, extra):
     """A Hugging Face split -> the schema; checks the label order, drops label -1."""
     label_names = getattr(dataset.features.get("label"), "names", None)
@@ -476,6 +490,10 @@ def _load_from_hub(name, split):
     if name in ("cad-original", "cad-augmented"):
         return _download_cad(name, split)
     repos, splits = _HUB[name]
+    if not _offline():  # offline mode reads datasets' own cache; otherwise probe first
+        reason = _no_network_reason()
+        if reason:
+            raise RuntimeError(f"download from the Hugging Face hub not attempted: {reason}")
     hub_splits = splits[split]
     hub_splits = (hub_splits,) if isinstance(hub_splits, str) else hub_splits
     errors = []

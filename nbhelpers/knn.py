@@ -163,6 +163,19 @@ def _check_labels(labels, n_classes, name="labels", ndim=1):
     return out
 
 
+def _check_label_map(label_map, n_classes):
+    """``label_map`` as an int array of length n_classes (identity if None)."""
+    if label_map is None:
+        return np.arange(n_classes)
+    m = np.asarray(label_map)
+    if m.shape != (n_classes,) or m.dtype.kind not in "iu" or (m < 0).any():
+        raise ValueError(
+            f"label_map must be {n_classes} non-negative integers (one per predicted class); "
+            f"got {label_map!r}"
+        )
+    return m.astype(np.int64)
+
+
 def _check_proba(p, name, n_classes=None):
     try:
         a = np.asarray(p, dtype=np.float64)
@@ -666,6 +679,7 @@ def tune(
     taus=DEFAULT_TAUS,
     normalize=True,
     n_classes=3,
+    label_map=None,
 ):
     """Grid-search k, T and tau for :func:`backoff`, scored on the validation split.
 
@@ -693,6 +707,10 @@ def tune(
         Passed to :class:`KNN`.
     n_classes : int, default=3
         Number of classes C.
+    label_map : array-like of int, shape (C,), optional
+        Maps each predicted class to the label it is scored against, e.g. ``[0, 1, 1]``
+        for HANS, where a 3-class model's neutral and contradiction both count as
+        non-entailment (1). ``val_labels`` are then compared with ``label_map[prediction]``.
 
     Returns
     -------
@@ -752,9 +770,10 @@ def tune(
     _check_same_length(len(Xv), len(yv), "val_reps", "val_labels")
     _check_same_length(len(pm), len(yv), "p_model_val", "val_labels")
 
+    to_label = _check_label_map(label_map, n_classes)
     D, I = knn.kneighbors(Xv, k=ks[-1])
     neighbor_labels = knn.labels_[I]
-    model_correct = pm.argmax(axis=1) == yv
+    model_correct = to_label[pm.argmax(axis=1)] == yv
     model_acc = float(model_correct.mean())
     confident = pm.max(axis=1)[None, :] > taus_arr[:, None]  # (n_taus, n)
     knn_fraction = 1.0 - confident.mean(axis=1)
@@ -763,7 +782,7 @@ def tune(
     for k in ks:
         for T in temperatures:
             p_knn = knn_proba(D[:, :k], neighbor_labels[:, :k], T, n_classes=n_classes)
-            knn_correct = p_knn.argmax(axis=1) == yv
+            knn_correct = to_label[p_knn.argmax(axis=1)] == yv
             backoff_acc = np.where(confident, model_correct[None, :], knn_correct[None, :]).mean(axis=1)
             blocks.append(
                 pd.DataFrame(
@@ -792,7 +811,7 @@ def tune(
     return best, grid
 
 
-def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBDAS):
+def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBDAS, label_map=None):
     """Choose the weight of :func:`interpolate` by validation accuracy.
 
     Parameters
@@ -805,6 +824,8 @@ def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBD
         Validation labels in ``0 .. C-1``.
     lambdas : sequence of float, default=DEFAULT_LAMBDAS = (0.00, 0.05, ..., 1.00)
         Candidate weights in [0, 1].
+    label_map : array-like of int, shape (C,), optional
+        As in :func:`tune`: predictions are scored as ``label_map[prediction]``.
 
     Returns
     -------
@@ -827,6 +848,7 @@ def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBD
     y = _check_labels(val_labels, pm.shape[1], "val_labels")
     _check_same_length(len(pm), len(y), "p_model_val", "val_labels")
     lams = np.array(_sorted_unique(lambdas, "lambdas", lambda v, n: _check_unit_interval(v, "lam")))
-    acc = np.array([(interpolate(pm, pk, lam).argmax(axis=1) == y).mean() for lam in lams])
+    to_label = _check_label_map(label_map, pm.shape[1])
+    acc = np.array([(to_label[interpolate(pm, pk, lam).argmax(axis=1)] == y).mean() for lam in lams])
     table = pd.DataFrame({"lam": lams, "accuracy": acc})
     return float(lams[int(np.argmax(acc))]), table

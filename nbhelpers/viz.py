@@ -131,3 +131,114 @@ def plot_recipe_accuracy(table: pd.DataFrame, paper_acc: float | None = None, ax
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
     ax.legend(fontsize=8, loc="upper left")
     return ax
+
+
+def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
+    """Validation backoff accuracy over tau (x) and temperature T (y, log scale) at one k.
+
+    Parameters
+    ----------
+    grid : DataFrame
+        From :func:`nbhelpers.knn.tune`: columns ``k``, ``temperature``, ``tau``,
+        ``backoff_acc``, ``model_acc``.
+    k : int, optional
+        Which k to show; defaults to the k of the best row.
+
+    Example
+    -------
+    >>> g = pd.DataFrame({"k": 1, "temperature": [1.0, 1.0, 10.0, 10.0], "tau": [0.0, 1.0] * 2,
+    ...                   "backoff_acc": [0.5, 0.7, 0.5, 0.6], "model_acc": 0.5})
+    >>> plot_tuning_surface(g).get_title()
+    'Validation accuracy of kNN backoff (k = 1)'
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, (7, 3.6))
+    if k is None:
+        k = int(grid.loc[grid["backoff_acc"].idxmax(), "k"])
+    part = grid[grid["k"] == k]
+    table = part.pivot(index="temperature", columns="tau", values="backoff_acc").sort_index()
+    taus = table.columns.to_numpy(float)
+    temps = table.index.to_numpy(float)
+    mesh = ax.pcolormesh(np.arange(len(taus) + 1), np.arange(len(temps) + 1), table.to_numpy() * 100,
+                         cmap="viridis", shading="flat")
+    ax.figure.colorbar(mesh, ax=ax, label="accuracy (%)")
+    best = part.loc[part["backoff_acc"].idxmax()]
+    bx = int(np.searchsorted(taus, best["tau"])) + 0.5
+    by = int(np.searchsorted(temps, best["temperature"])) + 0.5
+    ax.plot(bx, by, marker="*", color="red", ms=14, mec="white",
+            label=f"best: tau={best['tau']:.2f}, T={best['temperature']:g} ({best['backoff_acc']:.1%})")
+    step = max(1, len(taus) // 10)
+    ax.set_xticks(np.arange(0, len(taus), step) + 0.5, [f"{t:.1f}" for t in taus[::step]])
+    ax.set_yticks(np.arange(len(temps)) + 0.5, [f"{t:g}" for t in temps])
+    ax.set(xlabel="backoff threshold tau (back off when max p_model <= tau)",
+           ylabel="temperature T", title=f"Validation accuracy of kNN backoff (k = {k})")
+    ax.legend(fontsize=8, loc="lower left")
+    return ax
+
+
+def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: str | None = None,
+                         ax=None):
+    """Model vs kNN accuracy per bin of model confidence; bar width shows the bin's share.
+
+    Parameters
+    ----------
+    bins : DataFrame
+        From :func:`nbhelpers.evaluation.confidence_bins` (``lo``, ``hi``, ``n``,
+        ``model_acc``, ``knn_acc``).
+    tau : float, optional
+        The tuned backoff threshold, drawn as a vertical line.
+
+    Example
+    -------
+    >>> b = pd.DataFrame({"lo": [0.3, 0.6], "hi": [0.6, 1.0], "n": [5, 15],
+    ...                   "model_acc": [0.4, 0.9], "knn_acc": [0.5, 0.8]})
+    >>> len(plot_confidence_bins(b, tau=0.6).get_lines())  # model, kNN, tau
+    3
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, (6, 4))
+    centre = (bins["lo"] + bins["hi"]) / 2
+    share = bins["n"] / bins["n"].sum()
+    ax.bar(centre, share, width=(bins["hi"] - bins["lo"]) * 0.9, color="lightgrey",
+           label="share of examples")
+    ax.plot(centre, bins["model_acc"], marker="o", color="#1f77b4", label="model")
+    ax.plot(centre, bins["knn_acc"], marker="s", color="#d62728", label="kNN")
+    if tau is not None:
+        ax.axvline(tau, color="black", ls="--", lw=1, label=f"tuned tau = {tau:.2f}")
+    ax.set_xlim(min(bins["lo"].min(), 1 / 3) - 0.01, 1.01)
+    ax.set(xlabel="model confidence (max probability)", ylabel="accuracy / share", ylim=(0, 1.02),
+           title=title or "Model vs kNN accuracy by model confidence")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def plot_method_accuracy(table: pd.DataFrame, ax=None):
+    """Grouped bars: test accuracy per setting (x) and method (colour).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Index: settings; columns: methods; values: accuracies in [0, 1].
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"model": [0.7, 0.5], "backoff": [0.72, 0.5]}, index=["a", "b"])
+    >>> len(plot_method_accuracy(t).patches)
+    4
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, (9, 4))
+    n = len(table.columns)
+    width = 0.8 / n
+    x = np.arange(len(table))
+    for i, col in enumerate(table.columns):
+        bars = ax.bar(x + (i - (n - 1) / 2) * width, table[col], width, label=col)
+        for rect, v in zip(bars, table[col]):
+            ax.annotate(f"{v:.1%}", (rect.get_x() + rect.get_width() / 2, v), ha="center",
+                        xytext=(0, 2), textcoords="offset points", fontsize=7, rotation=90)
+    ax.set_xticks(x, table.index)
+    ax.set(ylim=(0, 1.1), ylabel="test accuracy", title="Test accuracy per setting and method")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
+    ax.legend(fontsize=8, ncol=n, loc="upper right")
+    return ax

@@ -561,3 +561,24 @@ def test_tune_interpolation_rejects_bad_inputs():
         tune_interpolation(pm, pm, [3])
     with pytest.raises(ValueError, match=r"p_model_val is length 1 and val_labels is length 2"):
         tune_interpolation(pm, pm, [0, 1])
+
+
+def test_tune_with_label_map_scores_collapsed_predictions():
+    # HANS-style: labels 0 entailment / 1 non-entailment, a 3-class model and kNN.
+    train = [[0.0], [0.1], [10.0], [10.1]]
+    train_labels = [0, 0, 2, 2]  # contradiction neighbours
+    val = [[0.05], [10.05]]
+    val_labels = [0, 1]
+    p_model = [[0.9, 0.1, 0.0], [0.2, 0.1, 0.7]]  # contradiction for the 2nd: non-entailment
+    best, grid = tune(train, train_labels, val, val_labels, p_model, ks=[1],
+                          temperatures=[1.0], taus=[0.0, 1.0], label_map=[0, 1, 1])
+    assert best["model_acc"] == 1.0  # contradiction counts as non-entailment
+    assert grid["knn_acc"].iloc[0] == 1.0  # contradiction neighbour counts too
+    plain, _ = tune(train, train_labels, val, val_labels, p_model, ks=[1],
+                        temperatures=[1.0], taus=[0.0, 1.0])
+    assert plain["model_acc"] == 0.5
+    lam, table = tune_interpolation(p_model, [[1, 0, 0], [0, 0, 1.0]], val_labels,
+                                        lambdas=[0, 1], label_map=[0, 1, 1])
+    assert table["accuracy"].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="label_map must be 3 non-negative integers"):
+        tune(train, train_labels, val, val_labels, p_model, ks=[1], label_map=[0, 1])

@@ -1,0 +1,267 @@
+"""The paper's evaluation settings, and kNN backoff evaluated on one of them.
+
+A *setting* fixes the training data (the kNN datastore and the fine-tuning data), the
+validation split on which k, T, tau and lambda are tuned, and the test split that is
+touched once for the reported number (Rajani et al., 2020, Tables 4 and 5):
+
+============== ============================== ======================== ===================
+setting        train                          validation               test
+============== ============================== ======================== ===================
+snli-original  cad-original train (1,666)     snli validation (9,842)  snli test (9,824)
+snli-augmented cad-augmented train (8,330)    its validation (1,000)   its test (2,000)
+anli           ANLI train R1-R3 [#]_          anli validation (3,200)  anli test (3,200)
+hans           the ANLI model's training set  hans validation (10,000) hans test (20,000)
+============== ============================== ======================== ===================
+
+.. [#] Offline, ANLI train is not available; ``mnli-matched`` validation (9,815 pairs)
+   stands in for it, and the chapters say so.
+
+For HANS the model and kNN still predict 3 classes; neutral and contradiction both count
+as non-entailment (:data:`HANS_LABEL_MAP`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import data, knn
+
+HANS_LABEL_MAP = np.array([0, 1, 1])
+"""3-class prediction -> HANS label (0 entailment, 1 non-entailment)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Where a setting's three splits come from, and the paper's k."""
+
+    name: str
+    train: tuple
+    validation: tuple
+    test: tuple
+    paper_k: int
+    label_map: tuple | None = None
+    note: str = ""
+
+
+SETTINGS = {
+    "snli-original": Setting("snli-original", ("cad-original", "train"), ("snli", "validation"),
+                             ("snli", "test"), 16),
+    "snli-augmented": Setting("snli-augmented", ("cad-augmented", "train"),
+                              ("cad-augmented", "validation"), ("cad-augmented", "test"), 16),
+    "anli": Setting("anli", ("anli", "train"), ("anli", "validation"), ("anli", "test"), 64,
+                    note="offline stand-in for ANLI train: mnli-matched validation"),
+    "hans": Setting("hans", ("anli", "train"), ("hans", "validation"), ("hans", "test"), 64,
+                    label_map=tuple(HANS_LABEL_MAP),
+                    note="the ANLI model and datastore; neutral+contradiction = non-entailment"),
+}
+"""The four settings of the paper's Table 4, in its column order."""
+
+OFFLINE_STAND_INS = {("anli", "train"): ("mnli-matched", "validation")}
+"""Training sets that are not available offline, and what replaces them."""
+
+PAPER_TABLE4 = pd.DataFrame(
+    {"snli-original": [75.7, 75.8, 82.8, 82.8], "snli-augmented": [70.5, 71.0, 76.8, 77.3],
+     "anli": [47.2, 48.5, 44.4, 47.9], "hans": [52.4, 52.4, 59.3, 59.6]},
+    index=pd.MultiIndex.from_tuples([("BERT", "model"), ("BERT", "kNN backoff"),
+                                     ("RoBERTa", "model"), ("RoBERTa", "kNN backoff")],
+                                    names=["backbone", "method"]),
+) / 100
+"""Rajani et al. (2020), Table 4: test accuracy of the model alone and with kNN backoff."""
+
+PAPER_TABLE5 = pd.DataFrame(
+    {"snli-original": [0.74, 0.55], "snli-augmented": [0.53, 0.40], "anli": [0.95, 0.96],
+     "hans": [0.84, 0.62]}, index=pd.Index(["BERT", "RoBERTa"], name="backbone"))
+"""Rajani et al. (2020), Table 5: the backoff threshold tau tuned on validation."""
+
+
+def load_split(spec: tuple, data_dir=None) -> tuple[pd.DataFrame, str]:
+    """Load ``(name, split)``; where it is missing offline, its stated stand-in.
+
+    Returns
+    -------
+    df : DataFrame
+    source : str
+        ``"name/split"`` of what was actually loaded.
+
+    Example
+    -------
+    >>> df, source = load_split(("cad-original", "validation"))
+    >>> len(df), source
+    (200, 'cad-original/validation')
+    """
+    name, split = spec
+    try:
+        return data.load_nli(name, split, data_dir), f"{name}/{split}"
+    except data.DataNotFoundError:
+        if tuple(spec) not in OFFLINE_STAND_INS:
+            raise
+        name, split = OFFLINE_STAND_INS[tuple(spec)]
+        return data.load_nli(name, split, data_dir), f"{name}/{split}"
+
+
+def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val,
+                     test_reps, test_labels, p_model_test, *, ks=knn.DEFAULT_KS,
+                     temperatures=knn.DEFAULT_TEMPERATURES, taus=knn.DEFAULT_TAUS,
+                     lambdas=knn.DEFAULT_LAMBDAS, label_map=None) -> dict:
+    """Tune k, T, tau and lambda on validation; score model, kNN, backoff and interpolation on test.
+
+    Parameters
+    ----------
+    train_reps : ndarray (N, d); train_labels : (N,) ints in 0..2
+    val_reps : ndarray (n_val, d); val_labels : (n_val,); p_model_val : (n_val, 3)
+    test_reps : ndarray (n_test, d); test_labels : (n_test,); p_model_test : (n_test, 3)
+    ks, temperatures, taus, lambdas : grids (see :func:`nbhelpers.knn.tune`)
+    label_map : array-like (3,), optional
+        Scores ``label_map[prediction]`` against the labels (HANS: :data:`HANS_LABEL_MAP`).
+
+    Returns
+    -------
+    dict
+        ``summary`` (k, T, tau, lambda, n_test, model_acc, knn_acc, backoff_acc,
+        interp_acc, knn_fraction_test), ``grid`` (the validation grid of
+        :func:`nbhelpers.knn.tune`), ``lambdas`` (validation accuracy per lambda),
+        ``p_knn_val``, ``p_knn_test`` and ``correct`` (a DataFrame of per-example
+        test correctness for each method, for paired comparisons).
+
+    Example
+    -------
+    >>> tr, ytr = np.array([[0.0], [0.1], [5.0], [5.1]]), np.array([0, 0, 1, 1])
+    >>> q, yq = np.array([[0.05], [5.05]]), np.array([0, 1])
+    >>> p = np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]])  # unsure and wrong on the 2nd
+    >>> out = evaluate_backoff(tr, ytr, q, yq, p, q, yq, p, ks=[1], temperatures=[1.0])
+    >>> out["summary"]["model_acc"], out["summary"]["backoff_acc"]
+    (0.5, 1.0)
+    """
+    best, grid = knn.tune(train_reps, train_labels, val_reps, val_labels, p_model_val,
+                          ks=ks, temperatures=temperatures, taus=taus, label_map=label_map)
+    clf = knn.KNN(k=best["k"], temperature=best["temperature"]).fit(train_reps, train_labels)
+    p_knn_val = clf.predict_proba(val_reps)
+    lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas,
+                                            label_map=label_map)
+    p_knn_test = clf.predict_proba(test_reps)
+    to_label = np.arange(3) if label_map is None else np.asarray(label_map)
+    y = np.asarray(test_labels)
+    p_test = np.asarray(p_model_test)
+    correct = pd.DataFrame({
+        "model": to_label[p_test.argmax(1)] == y,
+        "knn": to_label[p_knn_test.argmax(1)] == y,
+        "backoff": to_label[knn.backoff(p_test, p_knn_test, best["tau"])] == y,
+        "interpolation": to_label[knn.interpolate(p_test, p_knn_test, lam).argmax(1)] == y,
+    })
+    summary = {
+        "k": best["k"], "T": best["temperature"], "tau": best["tau"], "lambda": lam,
+        "n_test": int(len(y)),
+        "model_acc": float(correct["model"].mean()), "knn_acc": float(correct["knn"].mean()),
+        "backoff_acc": float(correct["backoff"].mean()),
+        "interp_acc": float(correct["interpolation"].mean()),
+        "knn_fraction_test": float((p_test.max(1) <= best["tau"]).mean()),
+        "val_model_acc": best["model_acc"], "val_backoff_acc": best["backoff_acc"],
+    }
+    return {"summary": summary, "grid": grid, "lambdas": lam_table, "p_knn_val": p_knn_val,
+            "p_knn_test": p_knn_test, "correct": correct}
+
+
+def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None) -> pd.DataFrame:
+    """Model and kNN accuracy per bin of the model's confidence (max probability).
+
+    Where the kNN line rises above the model's, backing off pays: this is where the
+    threshold tau comes from.
+
+    Parameters
+    ----------
+    p_model, p_knn : ndarray (n, 3)
+    labels : (n,) ints
+    n_bins : int, default=10
+        Equal-width bins over [1/3, 1] (the range of a 3-class max probability).
+
+    Returns
+    -------
+    DataFrame
+        One row per non-empty bin: ``lo``, ``hi``, ``n``, ``model_acc``, ``knn_acc``.
+
+    Example
+    -------
+    >>> pm = np.array([[0.9, 0.1, 0], [0.95, 0.05, 0], [0.4, 0.35, 0.25], [0.4, 0.3, 0.3]])
+    >>> pk = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
+    >>> confidence_bins(pm, pk, [0, 0, 1, 1], n_bins=2)[["n", "model_acc", "knn_acc"]].to_numpy().tolist()
+    [[2.0, 0.0, 1.0], [2.0, 1.0, 0.5]]
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be at least 1, got {n_bins}")
+    pm, pk, y = np.asarray(p_model), np.asarray(p_knn), np.asarray(labels)
+    if not (len(pm) == len(pk) == len(y)):
+        raise ValueError(f"p_model has {len(pm)} rows, p_knn {len(pk)}, labels {len(y)}; expected equal")
+    to_label = np.arange(pm.shape[1]) if label_map is None else np.asarray(label_map)
+    conf = pm.max(1)
+    edges = np.linspace(1 / pm.shape[1], 1, n_bins + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, n_bins - 1)
+    frame = pd.DataFrame({"bin": which, "model": to_label[pm.argmax(1)] == y,
+                          "knn": to_label[pk.argmax(1)] == y})
+    out = frame.groupby("bin").agg(n=("model", "size"), model_acc=("model", "mean"),
+                                   knn_acc=("knn", "mean")).reset_index()
+    out.insert(0, "lo", edges[out["bin"]])
+    out.insert(1, "hi", edges[out["bin"] + 1])
+    return out.drop(columns="bin").astype({"n": float})
+
+
+def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int = 0,
+                     ci: float = 0.95) -> dict:
+    """Accuracy difference b - a on the same examples, with a bootstrap confidence interval.
+
+    Parameters
+    ----------
+    correct_a, correct_b : (n,) bool
+        Per-example correctness of two methods on the same test examples.
+
+    Returns
+    -------
+    dict
+        ``diff`` (accuracy of b minus accuracy of a), ``lo``, ``hi`` (the interval) and
+        ``p_better`` (share of resamples in which b beats a).
+
+    Example
+    -------
+    >>> r = paired_bootstrap([1, 0, 0, 1] * 50, [1, 1, 0, 1] * 50)
+    >>> r["diff"], r["lo"] > 0
+    (0.25, True)
+    """
+    a = np.asarray(correct_a, dtype=float)
+    b = np.asarray(correct_b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise ValueError(f"expected two equal-length 1-D arrays, got shapes {a.shape} and {b.shape}")
+    rng = np.random.default_rng(seed)
+    d = b - a
+    idx = rng.integers(0, len(d), size=(n_resamples, len(d)))
+    means = d[idx].mean(1)
+    alpha = (1 - ci) / 2
+    return {"diff": float(d.mean()), "lo": float(np.quantile(means, alpha)),
+            "hi": float(np.quantile(means, 1 - alpha)), "p_better": float((means > 0).mean())}
+
+
+def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd.DataFrame, *,
+                label_map=None, ks=knn.DEFAULT_KS, temperatures=knn.DEFAULT_TEMPERATURES,
+                taus=knn.DEFAULT_TAUS, lambdas=knn.DEFAULT_LAMBDAS, cache=None,
+                progress: bool = True) -> dict:
+    """Encode the three splits with ``model`` (last-layer [CLS]) and :func:`evaluate_backoff`.
+
+    Representations and probabilities come from :func:`nbhelpers.models.encode_many`
+    (one forward pass per split, cached). Returns what :func:`evaluate_backoff` returns,
+    plus ``p_model_val``, ``p_model_test``, ``val_reps`` and ``test_reps``.
+    """
+    from . import models  # torch is only needed here
+
+    reps, probas = {}, {}
+    for name, df in (("train", train_df), ("val", val_df), ("test", test_df)):
+        reps[name] = models.encode(model, df, "cls", -1, cache=cache, progress=progress)
+        if name != "train":
+            probas[name] = models.predict_proba(model, df, cache=cache, progress=progress)
+    out = evaluate_backoff(reps["train"], train_df["label"].to_numpy(), reps["val"],
+                           val_df["label"].to_numpy(), probas["val"], reps["test"],
+                           test_df["label"].to_numpy(), probas["test"], ks=ks,
+                           temperatures=temperatures, taus=taus, lambdas=lambdas,
+                           label_map=label_map)
+    out.update(p_model_val=probas["val"], p_model_test=probas["test"],
+               val_reps=reps["val"], test_reps=reps["test"])
+    return out

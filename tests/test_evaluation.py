@@ -1,0 +1,110 @@
+"""The backoff evaluation of one setting, confidence bins, paired bootstrap, stand-ins."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbhelpers import data, evaluation
+from nbhelpers.evaluation import HANS_LABEL_MAP, SETTINGS
+
+TRAIN = np.array([[0.0], [0.2], [5.0], [5.2], [10.0], [10.2]])
+TRAIN_Y = np.array([0, 0, 1, 1, 2, 2])
+QUERY = np.array([[0.1], [5.1], [10.1]])
+QUERY_Y = np.array([0, 1, 2])
+
+
+def test_backoff_fixes_the_unconfident_mistake_only():
+    # confident and right, unsure and wrong, confident and wrong
+    p = np.array([[0.9, 0.05, 0.05], [0.5, 0.3, 0.2], [0.8, 0.1, 0.1]])
+    out = evaluation.evaluate_backoff(TRAIN, TRAIN_Y, QUERY, QUERY_Y, p, QUERY, QUERY_Y, p,
+                                      ks=[1], temperatures=[1.0], taus=[0.0, 0.6, 0.85, 1.0],
+                                      lambdas=[0.0, 1.0])
+    s = out["summary"]
+    assert s["model_acc"] == pytest.approx(1 / 3)
+    assert s["knn_acc"] == 1.0
+    # tau=0.85 and 1.0 both score 1.0 on validation; ties go to the smaller tau
+    assert s["tau"] == 0.85 and s["backoff_acc"] == 1.0
+    assert s["knn_fraction_test"] == pytest.approx(2 / 3)
+    assert s["lambda"] == 1.0 and s["interp_acc"] == 1.0
+    assert s["n_test"] == 3 and list(out["correct"].columns) == ["model", "knn", "backoff", "interpolation"]
+    assert out["correct"]["backoff"].tolist() == [True, True, True]
+
+
+def test_tau_is_tuned_on_validation_not_test():
+    p_val = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]])  # all right
+    p_test = np.array([[0.5, 0.3, 0.2], [0.5, 0.3, 0.2], [0.5, 0.3, 0.2]])  # unsure; 2 wrong
+    out = evaluation.evaluate_backoff(TRAIN, TRAIN_Y, QUERY, QUERY_Y, p_val, QUERY, QUERY_Y, p_test,
+                                      ks=[1], temperatures=[1.0], taus=[0.0, 1.0])
+    # on validation model and kNN are both perfect, so the smallest tau (no backoff) wins,
+    # even though backing off would have fixed the test set
+    assert out["summary"]["tau"] == 0.0
+    assert out["summary"]["backoff_acc"] == pytest.approx(1 / 3)
+
+
+def test_hans_label_map_counts_neutral_and_contradiction_as_non_entailment():
+    p = np.array([[0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.8, 0.1, 0.1]])
+    y = np.array([1, 1, 0])
+    train_y = np.array([0, 0, 1, 1, 2, 2])
+    out = evaluation.evaluate_backoff(TRAIN, train_y, QUERY, y, p, QUERY, y, p, ks=[1],
+                                      temperatures=[1.0], taus=[0.0], label_map=HANS_LABEL_MAP)
+    assert out["summary"]["model_acc"] == 1.0
+    # kNN: query 0 -> label 0 (wrong), query 1 -> 1 (right), query 2 -> 2 -> 1 (wrong)
+    assert out["summary"]["knn_acc"] == pytest.approx(1 / 3)
+    assert SETTINGS["hans"].label_map == (0, 1, 1)
+
+
+def test_confidence_bins_by_hand():
+    pm = np.array([[0.35, 0.33, 0.32], [0.9, 0.05, 0.05], [0.95, 0.05, 0.0], [0.5, 0.5, 0.0]])
+    pk = np.array([[1.0, 0, 0], [0, 1.0, 0], [1.0, 0, 0], [1.0, 0, 0]])
+    bins = evaluation.confidence_bins(pm, pk, [0, 0, 0, 1], n_bins=2)
+    # edges 1/3, 2/3, 1: [0.35, 0.5] in the first bin, [0.9, 0.95] in the second
+    assert bins["n"].tolist() == [2, 2]
+    assert bins["model_acc"].tolist() == [0.5, 1.0]
+    assert bins["knn_acc"].tolist() == [0.5, 0.5]
+    with pytest.raises(ValueError, match="n_bins must be at least 1, got 0"):
+        evaluation.confidence_bins(pm, pk, [0, 0, 0, 1], n_bins=0)
+    with pytest.raises(ValueError, match="p_model has 4 rows, p_knn 4, labels 3"):
+        evaluation.confidence_bins(pm, pk, [0, 0, 0])
+
+
+def test_paired_bootstrap_is_deterministic_and_centred():
+    a = np.array([1, 0] * 100)
+    b = np.array([1, 1] * 100)
+    r1 = evaluation.paired_bootstrap(a, b, seed=3)
+    r2 = evaluation.paired_bootstrap(a, b, seed=3)
+    assert r1 == r2 and r1["diff"] == 0.5 and r1["lo"] < 0.5 < r1["hi"] and r1["p_better"] == 1.0
+    same = evaluation.paired_bootstrap(a, a)
+    assert same["diff"] == same["lo"] == same["hi"] == 0.0
+    with pytest.raises(ValueError, match="equal-length"):
+        evaluation.paired_bootstrap([1, 0], [1])
+
+
+def test_missing_anli_train_falls_back_to_its_stated_stand_in(monkeypatch):
+    real = data.load_nli
+
+    def fake(name, split, data_dir=None):
+        if (name, split) == ("anli", "train"):
+            raise data.DataNotFoundError("no ANLI train here")
+        return real(name, split, data_dir)
+
+    monkeypatch.setattr(data, "load_nli", fake)
+    df, source = evaluation.load_split(("anli", "train"))
+    assert source == "mnli-matched/validation" and len(df) == 9815
+    with pytest.raises(data.DataNotFoundError):  # no stand-in for other splits
+        monkeypatch.setattr(data, "load_nli", lambda *a, **k: (_ for _ in ()).throw(
+            data.DataNotFoundError("gone")))
+        evaluation.load_split(("snli", "test"))
+
+
+def test_paper_tables_have_every_setting():
+    assert list(evaluation.PAPER_TABLE4.columns) == list(SETTINGS)
+    assert evaluation.PAPER_TABLE4.loc[("BERT", "model"), "snli-original"] == pytest.approx(0.757)
+    assert evaluation.PAPER_TABLE5.loc["RoBERTa", "anli"] == 0.96
+
+
+def test_run_setting_end_to_end(tiny_model, tiny_pairs, cache):
+    out = evaluation.run_setting(tiny_model, tiny_pairs, tiny_pairs, tiny_pairs, ks=[1, 2],
+                                 temperatures=[1.0], cache=cache, progress=False)
+    s = out["summary"]
+    assert s["n_test"] == 12 and out["p_model_test"].shape == (12, 3)
+    # querying the training set itself with k=1 finds each pair at distance 0
+    assert s["knn_acc"] == 1.0
