@@ -22,15 +22,22 @@ def executed(tmp_path_factory):
     base = tmp_path_factory.mktemp("book")
     src = build_book.stage(base / "src")
     results = base / "results"
+    saved = os.environ.get("NBHELPERS_CACHE")
     os.environ["NBHELPERS_CACHE"] = str(base / "cache")  # inherited by the kernels
     outcome = {}
-    for nb in CHAPTERS:
-        try:
-            build_book.execute(nb, src / "book" / nb.name,
-                               {"smoke": True, "results_dir": str(results)})
-            outcome[nb.name] = None
-        except Exception as err:  # reported by the chapter's own test
-            outcome[nb.name] = err
+    try:
+        for nb in CHAPTERS:
+            try:
+                build_book.execute(nb, src / "book" / nb.name,
+                                   {"smoke": True, "results_dir": str(results)})
+                outcome[nb.name] = None
+            except Exception as err:  # reported by the chapter's own test
+                outcome[nb.name] = err
+    finally:
+        if saved is None:
+            os.environ.pop("NBHELPERS_CACHE", None)
+        else:
+            os.environ["NBHELPERS_CACHE"] = saved
     return src, results, outcome
 
 
@@ -43,6 +50,20 @@ def test_chapter_executes_in_smoke_mode(executed, name):
     _, _, outcome = executed
     if outcome[name] is not None:
         raise outcome[name]
+
+
+def test_backoff_chapter_writes_every_setting(executed):
+    _, results, outcome = executed
+    assert outcome["02_knn_backoff.ipynb"] is None
+    res = json.loads((results / "backoff.json").read_text())
+    assert list(res) == ["snli-original", "snli-augmented", "anli", "hans"]
+    for setting in res.values():
+        for field in ("backbone", "k", "T", "tau", "lambda", "n_test", "model_acc", "knn_acc",
+                      "backoff_acc", "interp_acc"):
+            assert field in setting
+        assert 0 <= setting["tau"] <= 1 and 0 <= setting["backoff_acc"] <= 1
+    assert res["anli"]["train"] in ("anli/train", "mnli-matched/validation")
+    assert len(res["snli-original"]["seeds"]["seeds"]) == 3
 
 
 def test_representations_chapter_writes_its_results(executed):
