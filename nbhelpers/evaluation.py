@@ -265,3 +265,127 @@ def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd
     out.update(p_model_val=probas["val"], p_model_test=probas["test"],
                val_reps=reps["val"], test_reps=reps["test"])
     return out
+
+
+SMOKE_SIZES = {"train": 96, "validation": 150, "test": 150}
+"""Rows per split in a smoke run (random subsets, fixed seed)."""
+
+LARGE_TRAIN = 5000
+"""Training sets above this size get ``large_train_epochs`` instead of the default epochs."""
+
+
+def load_setting(name: str, *, smoke: bool = False, data_dir=None) -> dict:
+    """The three splits of one setting (smoke: small random subsets), with their sources.
+
+    Returns
+    -------
+    dict
+        ``{"train": df, "validation": df, "test": df, "sources": {role: "name/split"}}``.
+
+    Example
+    -------
+    >>> s = load_setting("snli-augmented", smoke=True)
+    >>> [len(s[r]) for r in ("train", "validation", "test")], s["sources"]["train"]
+    ([96, 150, 150], 'cad-augmented/train')
+    """
+    if name not in SETTINGS:
+        raise ValueError(f"unknown setting {name!r}; expected one of {', '.join(SETTINGS)}")
+    setting = SETTINGS[name]
+    out = {"sources": {}}
+    for role in ("train", "validation", "test"):
+        df, source = load_split(getattr(setting, role), data_dir)
+        if smoke and len(df) > SMOKE_SIZES[role]:
+            df = df.sample(SMOKE_SIZES[role], random_state=0)
+        out[role] = df.reset_index(drop=True)
+        out["sources"][role] = source
+    return out
+
+
+def recipe_for(n_train: int, *, smoke: bool = False, large_train_epochs: int = 3) -> dict:
+    """The fine-tuning recipe the chapters use for a training set of ``n_train`` pairs.
+
+    :data:`nbhelpers.models.DEFAULT_RECIPE`, with ``large_train_epochs`` epochs above
+    :data:`LARGE_TRAIN` pairs (several times more steps per epoch already), and one
+    epoch in a smoke run.
+
+    Example
+    -------
+    >>> recipe_for(1666)["epochs"], recipe_for(8330)["epochs"], recipe_for(8330, smoke=True)["epochs"]
+    (5, 3, 1)
+    """
+    from .models import DEFAULT_RECIPE
+
+    recipe = dict(DEFAULT_RECIPE)
+    if smoke:
+        recipe["epochs"] = 1
+    elif n_train > LARGE_TRAIN:
+        recipe["epochs"] = int(large_train_epochs)
+    return recipe
+
+
+def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=knn.DEFAULT_TAUS,
+                    label_map=None) -> pd.DataFrame:
+    """One backoff threshold per slice (e.g. per HANS heuristic), tuned on validation.
+
+    Parameters
+    ----------
+    p_model_val, p_knn_val : ndarray (n, 3)
+    val_labels : (n,) ints
+    val_slices : (n,) hashable
+        The slice of each validation example.
+    taus : sequence of float
+        Candidates; ties go to the smallest.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by slice: ``tau``, ``n``, ``val_acc`` (backoff accuracy in the slice at
+        that tau), ``val_model_acc``.
+
+    Example
+    -------
+    >>> pm = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0], [0.9, 0.1, 0], [0.9, 0.1, 0]])
+    >>> pk = np.array([[0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
+    >>> t = tune_slice_taus(pm, pk, [1, 1, 0, 0], ["a", "a", "b", "b"], taus=[0.0, 0.7, 1.0])
+    >>> t["tau"].to_dict()
+    {'a': 0.7, 'b': 0.0}
+    """
+    pm, pk = np.asarray(p_model_val), np.asarray(p_knn_val)
+    y, slices = np.asarray(val_labels), np.asarray(val_slices)
+    if not (len(pm) == len(pk) == len(y) == len(slices)):
+        raise ValueError(f"p_model_val has {len(pm)} rows, p_knn_val {len(pk)}, val_labels "
+                         f"{len(y)}, val_slices {len(slices)}; expected equal")
+    to_label = np.arange(pm.shape[1]) if label_map is None else np.asarray(label_map)
+    taus = np.array(sorted(set(float(t) for t in taus)))
+    if taus.size == 0 or taus.min() < 0 or taus.max() > 1:
+        raise ValueError(f"taus must be non-empty and within [0, 1], got {taus.tolist()}")
+    model_ok = to_label[pm.argmax(1)] == y
+    knn_ok = to_label[pk.argmax(1)] == y
+    conf = pm.max(1)
+    rows = {}
+    for s in pd.unique(slices):
+        m = slices == s
+        acc = np.where(conf[m][None, :] > taus[:, None], model_ok[m][None, :], knn_ok[m][None, :]).mean(1)
+        best = int(np.argmax(acc))
+        rows[s] = {"tau": float(taus[best]), "n": int(m.sum()), "val_acc": float(acc[best]),
+                   "val_model_acc": float(model_ok[m].mean())}
+    return pd.DataFrame.from_dict(rows, orient="index").astype({"n": int})
+
+
+def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
+    """Backoff with each example's threshold looked up by its slice.
+
+    Example
+    -------
+    >>> pm = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0]])
+    >>> pk = np.array([[0, 1.0, 0], [0, 1.0, 0]])
+    >>> slice_backoff(pm, pk, ["a", "b"], {"a": 0.7, "b": 0.0}).tolist()
+    [1, 0]
+    """
+    pm, pk, slices = np.asarray(p_model), np.asarray(p_knn), np.asarray(slices)
+    missing = set(pd.unique(slices)) - set(taus_by_slice)
+    if missing:
+        raise ValueError(f"no tau for slices {sorted(map(str, missing))}; "
+                         f"taus_by_slice has {sorted(map(str, taus_by_slice))}")
+    tau = np.array([taus_by_slice[s] for s in slices], dtype=float)
+    return np.where(pm.max(1) > tau, pm.argmax(1), pk.argmax(1))

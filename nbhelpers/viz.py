@@ -242,3 +242,65 @@ def plot_method_accuracy(table: pd.DataFrame, ax=None):
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
     ax.legend(fontsize=8, ncol=n, loc="upper right")
     return ax
+
+
+def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, title=None, ax=None):
+    """A 2-D embedding coloured by gold label; examples fixed (green) or broken (orange) ringed.
+
+    Parameters
+    ----------
+    embedding : ndarray (n, 2)
+        E.g. from ``sklearn.manifold.TSNE``.
+    labels : (n,) ints
+    fixed, broken : (n,) bool, optional
+        Examples that kNN backoff turns from wrong to right, and from right to wrong.
+    label_names : sequence of str, optional
+        Legend names for the labels 0, 1, ...
+
+    Example
+    -------
+    >>> emb = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    >>> ax = plot_tsne(emb, [0, 1, 1], fixed=[True, False, False], broken=[False, False, True])
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['0', '1', 'fixed by backoff (1)', 'broken by backoff (1)']
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, (7, 6))
+    emb = np.asarray(embedding)
+    labels = np.asarray(labels)
+    if emb.ndim != 2 or emb.shape[1] != 2 or len(emb) != len(labels):
+        raise ValueError(f"expected an (n, 2) embedding and n labels, got {emb.shape} and {len(labels)}")
+    palette = ["#1f77b4", "#9467bd", "#7f7f7f"]  # kept clear of the green and orange rings
+    for i, lab in enumerate(sorted(set(labels.tolist()))):
+        m = labels == lab
+        name = label_names[lab] if label_names is not None else str(lab)
+        ax.scatter(emb[m, 0], emb[m, 1], s=8, alpha=0.5, color=palette[i], label=name)
+    for mask, colour, what in ((fixed, "#2ca02c", "fixed"), (broken, "#ff7f0e", "broken")):
+        if mask is not None:
+            mask = np.asarray(mask, bool)
+            ax.scatter(emb[mask, 0], emb[mask, 1], s=60, facecolors="none", edgecolors=colour,
+                       linewidths=1.8, label=f"{what} by backoff ({int(mask.sum())})")
+    ax.set(xticks=[], yticks=[], xlabel="t-SNE 1", ylabel="t-SNE 2",
+           title=title or "t-SNE of the representations")
+    ax.legend(fontsize=8, markerscale=1.5)
+    return ax
+
+
+def plot_slice_accuracy(table: pd.DataFrame, ax=None):
+    """Bars of accuracy per slice for several methods (columns), e.g. per HANS heuristic.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"model": [0.2, 0.5], "backoff": [0.3, 0.5]}, index=["a", "b"])
+    >>> plot_slice_accuracy(t).get_ylabel()
+    'accuracy'
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, (8, 4))
+    table.plot.bar(ax=ax, rot=0, width=0.8)
+    for container in ax.containers:
+        ax.bar_label(container, labels=[f"{v:.0%}" for v in container.datavalues], fontsize=7)
+    ax.set(ylim=(0, 1.08), ylabel="accuracy", xlabel="")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
+    ax.legend(fontsize=8)
+    return ax
