@@ -108,3 +108,32 @@ def test_run_setting_end_to_end(tiny_model, tiny_pairs, cache):
     assert s["n_test"] == 12 and out["p_model_test"].shape == (12, 3)
     # querying the training set itself with k=1 finds each pair at distance 0
     assert s["knn_acc"] == 1.0
+
+
+def test_slice_taus_are_tuned_per_slice_and_applied_per_example():
+    # slice "a": the model is unsure and wrong, kNN right -> back off; slice "b": model right
+    pm = np.array([[0.6, 0.4, 0.0], [0.55, 0.45, 0.0], [0.6, 0.4, 0.0], [0.9, 0.1, 0.0]])
+    pk = np.array([[0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
+    y = np.array([1, 1, 0, 0])
+    t = evaluation.tune_slice_taus(pm, pk, y, ["a", "a", "b", "b"], taus=[0.0, 0.5, 0.7, 1.0])
+    assert t.loc["a", "tau"] == 0.7 and t.loc["a", "val_acc"] == 1.0  # smallest tau that fixes both
+    assert t.loc["b", "tau"] == 0.0 and t.loc["b", "val_acc"] == 1.0
+    assert t["n"].tolist() == [2, 2]
+    pred = evaluation.slice_backoff(pm, pk, ["a", "a", "b", "b"], t["tau"].to_dict())
+    assert pred.tolist() == [1, 1, 0, 0]
+    with pytest.raises(ValueError, match=r"no tau for slices \['c'\]"):
+        evaluation.slice_backoff(pm, pk, ["a", "a", "b", "c"], t["tau"].to_dict())
+    with pytest.raises(ValueError, match="within \\[0, 1\\]"):
+        evaluation.tune_slice_taus(pm, pk, y, ["a"] * 4, taus=[1.5])
+
+
+def test_load_setting_and_recipe():
+    with pytest.raises(ValueError, match="unknown setting 'snli'; expected one of snli-original"):
+        evaluation.load_setting("snli")
+    s = evaluation.load_setting("snli-original", smoke=True)
+    again = evaluation.load_setting("snli-original", smoke=True)
+    assert s["train"].equals(again["train"])  # the smoke subset is fixed
+    assert s["sources"] == {"train": "cad-original/train", "validation": "snli/validation",
+                            "test": "snli/test"}
+    assert evaluation.recipe_for(9815, large_train_epochs=2)["epochs"] == 2
+    assert evaluation.recipe_for(1666)["lr"] == 1e-4
