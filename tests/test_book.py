@@ -74,6 +74,16 @@ def test_representations_chapter_writes_its_results(executed):
     assert len(res["knn_acc"]) == res["n_variants"] == 2 * 3 * 7
 
 
+def test_results_page_finds_every_chapters_results(executed):
+    import nbformat
+
+    src, _, outcome = executed
+    assert outcome["99_results.ipynb"] is None
+    nb = nbformat.read(src / "book" / "99_results.ipynb", as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+    assert "is missing" not in text and "snli-augmented" in text and "constituent" in text
+
+
 def test_every_chapter_is_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for nb in CHAPTERS:
