@@ -50,7 +50,35 @@ def execute(notebook: Path, dest: Path, parameters: dict | None = None,
     papermill.execute_notebook(
         str(notebook), str(dest), parameters=parameters or {}, cwd=str(root / "book"),
         kernel_name="python3", progress_bar=False, log_output=False)
+    tidy_streams(dest)
     return time.perf_counter() - start
+
+
+def tidy_streams(path: Path) -> None:
+    """Render progress bars as a static page would want them: their final state only.
+
+    Merges consecutive stream outputs of a cell and applies carriage returns (a tqdm bar
+    redraws its line with ``\\r``), as a live notebook does on screen.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for out in cell.get("outputs", []):
+            if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                    and merged[-1].name == out.name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        for out in merged:
+            if out.output_type == "stream":
+                lines = out.text.split("\n")
+                out.text = "\n".join(line.rstrip("\r").split("\r")[-1] for line in lines)
+        cell.outputs = [o for o in merged if o.output_type != "stream" or o.text.strip()]
+    nbformat.write(nb, str(path))
 
 
 def build(src: Path, out: Path = ROOT) -> Path:
