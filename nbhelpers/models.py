@@ -523,3 +523,30 @@ def accuracy(pred_or_proba: np.ndarray, labels) -> float:
     if pred.shape != labels.shape:
         raise ValueError(f"{len(pred)} predictions but {len(labels)} labels")
     return float((pred == labels).mean())
+
+
+def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds: int = 3,
+                    seed: int = 0, cache: Cache | None = None, progress: bool = True,
+                    **recipe) -> np.ndarray:
+    """Out-of-sample probabilities for every training pair by k-fold cross-fitting.
+
+    Each fold is predicted by a model fine-tuned (and cached) on the other folds, as
+    cleanlab requires. Folds are stratified by label and fixed by ``seed``.
+
+    Returns
+    -------
+    ndarray, shape (n, 3), float32
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    _check_pairs(train_df, need_label=True)
+    if not (isinstance(n_folds, (int, np.integer)) and 2 <= n_folds <= len(train_df)):
+        raise ValueError(f"n_folds must be an integer between 2 and {len(train_df)}, got {n_folds!r}")
+    train_df = train_df.reset_index(drop=True)
+    out = np.zeros((len(train_df), 3), np.float32)
+    folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    for fit_idx, held_idx in folds.split(np.zeros(len(train_df)), train_df["label"]):
+        model = fine_tune(train_df.iloc[fit_idx], backbone, seed=seed, cache=cache,
+                          progress=progress, **recipe)
+        out[held_idx] = predict_proba(model, train_df.iloc[held_idx], cache=cache, progress=progress)
+    return out

@@ -1,0 +1,81 @@
+"""nbhelpers.mislabel on arrays small enough to check by hand."""
+import numpy as np
+import pytest
+
+from nbhelpers import mislabel
+
+
+def test_inject_label_noise_flips_exactly_and_never_to_the_same_class():
+    y = np.arange(1000) % 3
+    noisy, flipped = mislabel.inject_label_noise(y, 0.1, n_classes=3, seed=4)
+    assert flipped.sum() == 100 and (noisy[flipped] != y[flipped]).all()
+    assert (noisy[~flipped] == y[~flipped]).all() and set(noisy.tolist()) <= {0, 1, 2}
+    again, _ = mislabel.inject_label_noise(y, 0.1, n_classes=3, seed=4)
+    other, _ = mislabel.inject_label_noise(y, 0.1, n_classes=3, seed=5)
+    assert np.array_equal(noisy, again) and not np.array_equal(noisy, other)
+    # both other classes are used
+    assert len(set(((noisy[flipped] - y[flipped]) % 3).tolist())) == 2
+    assert mislabel.inject_label_noise(y[:7], 0.5)[1].sum() == 4  # round(3.5) = 4
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.5, float("nan")])
+def test_inject_label_noise_rejects_bad_rates(rate):
+    with pytest.raises(ValueError, match="rate must be a number in \\[0, 1\\]"):
+        mislabel.inject_label_noise([0, 1, 2], rate)
+
+
+def test_inject_label_noise_rejects_bad_labels():
+    with pytest.raises(ValueError, match=r"labels must be in 0..2; found \[3\]"):
+        mislabel.inject_label_noise([0, 1, 3], 0.1)
+    with pytest.raises(ValueError, match="non-empty"):
+        mislabel.inject_label_noise([], 0.1)
+
+
+def test_knn_candidates_by_hand():
+    # query 0 predicts 0, its neighbour 2 is labelled 0: agree -> not flagged
+    # query 1 predicts 1, its neighbour 0 is labelled 1: agree
+    # query 2 predicts 2, its neighbour 3 is labelled 0: flag 3
+    mask = mislabel.knn_candidates([0, 1, 2], [2, 0, 3], [1, 2, 0, 0])
+    assert mask.tolist() == [False, False, False, True]
+    with pytest.raises(ValueError, match="refers to example 9 but there are 4"):
+        mislabel.knn_candidates([0], [9], [1, 2, 0, 0])
+    with pytest.raises(ValueError, match="has 2 entries but nearest_train_index 1"):
+        mislabel.knn_candidates([0, 1], [0], [1, 2, 0, 0])
+
+
+def test_scores_metrics_and_curves():
+    truth = np.array([True, False, False, True, False])
+    scores = np.array([0.9, 0.8, 0.1, 0.7, 0.2])
+    assert mislabel.top_k_mask(scores, 2).tolist() == [True, True, False, False, False]
+    prf = mislabel.precision_recall_f1(mislabel.top_k_mask(scores, 3), truth)
+    assert prf == {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": pytest.approx(0.8), "n_flagged": 3}
+    assert mislabel.fraction_for_recall(scores, truth, 1.0) == pytest.approx(0.6)
+    assert mislabel.fraction_for_recall(scores, truth, 0.5) == pytest.approx(0.2)
+    # AP: hits at ranks 1 and 3 -> (1/1 + 2/3) / 2
+    assert mislabel.average_precision(scores, truth) == pytest.approx((1 + 2 / 3) / 2)
+    assert mislabel.precision_recall_f1(np.zeros(5, bool), truth)["f1"] == 0.0
+    np.testing.assert_allclose(mislabel.loss_scores([[0.5, 0.5], [1.0, 0.0]], [1, 1]),
+                               [np.log(2), -np.log(1e-12)])
+    with pytest.raises(ValueError, match="budget must be between 0 and 5, got 6"):
+        mislabel.top_k_mask(scores, 6)
+    with pytest.raises(ValueError, match="1-D boolean"):
+        mislabel.precision_recall_f1(np.array([1, 0]), np.array([True, False]))
+
+
+def test_knn_label_scores_with_model():
+    d = np.zeros((3, 2))
+    i = np.array([[1, 2], [0, 2], [0, 1]])
+    p = np.array([[1.0, 0, 0], [1.0, 0, 0], [1.0, 0, 0]])
+    s = mislabel.knn_label_scores(d, i, [0, 0, 1], temperature=1.0, pred_probs=p)
+    np.testing.assert_allclose(s, [0.25, 0.25, 1.0])
+    with pytest.raises(ValueError, match=r"pred_probs must have shape \(3, 3\)"):
+        mislabel.knn_label_scores(d, i, [0, 0, 1], temperature=1.0, pred_probs=p[:2])
+
+
+def test_cleanlab_ranks_the_obvious_label_error_first():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    probs = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.1, 0.8, 0.1],
+                      [0.05, 0.9, 0.05], [0.1, 0.1, 0.8], [0.05, 0.05, 0.9]])
+    scores = mislabel.cleanlab_scores(labels, probs)
+    assert int(np.argmax(scores)) == 1  # labelled 0, the model says 1 with 0.9
+    assert mislabel.cleanlab_mask(labels, probs).dtype == bool
