@@ -66,6 +66,26 @@ def test_backoff_chapter_writes_every_setting(executed):
     assert len(res["snli-original"]["seeds"]["seeds"]) == 3
 
 
+def test_mislabel_chapter_writes_its_results(executed):
+    _, results, outcome = executed
+    assert outcome["05_mislabeled.ipynb"] is None
+    res = json.loads((results / "mislabel.json").read_text())
+    assert set(res["knn"]) >= {"precision", "recall", "f1", "sd_f1", "n_candidates"}
+    assert set(res["loss_baseline"]) >= {"fraction_for_knn_recall", "average_precision", "recall_at_knn_budget"}
+    assert set(res["cleanlab"]) >= {"precision", "recall", "f1", "average_precision"}
+    assert 0 <= res["ranked_knn"]["average_precision"] <= 1
+
+
+def test_hans_chapter_writes_its_results(executed):
+    _, results, outcome = executed
+    assert outcome["06_hans_tsne.ipynb"] is None
+    res = json.loads((results / "hans.json").read_text())
+    for h in ("lexical_overlap", "subsequence", "constituent"):
+        for label in ("entailment", "non-entailment"):
+            assert set(res[h][label]) == {"model_acc", "backoff_acc", "n"}
+    assert set(res["slice_rule"]["taus"]) == {"lexical_overlap", "subsequence", "constituent"}
+
+
 def test_representations_chapter_writes_its_results(executed):
     _, results, outcome = executed
     assert outcome["01_representations.ipynb"] is None
@@ -82,6 +102,7 @@ def test_results_page_finds_every_chapters_results(executed):
     nb = nbformat.read(src / "book" / "99_results.ipynb", as_version=4)
     text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
     assert "is missing" not in text and "snli-augmented" in text and "constituent" in text
+    assert "find_label_issues" in text
 
 
 def test_every_chapter_is_in_the_toc():
