@@ -550,3 +550,19 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
                           progress=progress, **recipe)
         out[held_idx] = predict_proba(model, train_df.iloc[held_idx], cache=cache, progress=progress)
     return out
+
+
+def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence[str], *,
+                  batch_size: int = 64, max_length: int = DEFAULT_RECIPE["max_length"]) -> np.ndarray:
+    """Probabilities for lists of strings, *not* cached: for LIME's perturbed inputs.
+
+    Example
+    -------
+    >>> m = load_pretrained("minilm")
+    >>> predict_texts(m, ["A dog runs."], ["An animal moves."]).shape
+    (1, 3)
+    """
+    if len(premises) != len(hypotheses):
+        raise ValueError(f"{len(premises)} premises but {len(hypotheses)} hypotheses")
+    df = pd.DataFrame({"premise": list(premises), "hypothesis": list(hypotheses)})
+    return _forward(model, df, [], True, batch_size, max_length, progress=False)["proba"]

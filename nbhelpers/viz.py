@@ -304,3 +304,29 @@ def plot_slice_accuracy(table: pd.DataFrame, ax=None):
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_word_weights(weights, title: str = "", ax=None):
+    """Horizontal bars of LIME word weights (positive: towards the explained class).
+
+    Parameters
+    ----------
+    weights : list of (word, weight)
+
+    Example
+    -------
+    >>> ax = plot_word_weights([("not", 0.4), ("dog", -0.1)], title="contradiction")
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['dog', 'not']
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, (4, 3))
+    words = [w for w, _ in weights][::-1]
+    values = [v for _, v in weights][::-1]
+    ax.barh(words, values, color=["#d62728" if v > 0 else "#1f77b4" for v in values])
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set(xlabel="LIME weight", title=title)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
+    ax.title.set_fontsize(9)
+    return ax

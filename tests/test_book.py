@@ -66,6 +66,15 @@ def test_backoff_chapter_writes_every_setting(executed):
     assert len(res["snli-original"]["seeds"]["seeds"]) == 3
 
 
+def test_spurious_chapter_writes_its_results(executed):
+    _, results, outcome = executed
+    assert outcome["04_spurious.ipynb"] is None
+    res = json.loads((results / "spurious.json").read_text())
+    assert set(res["pattern_stats"]) == {"original", "augmented"}
+    assert "SNLI test/negation" in res["slice_accuracy"] and res["miner_top_tokens"]
+    assert res["not_claim"]["closest_reading"]
+
+
 def test_mislabel_chapter_writes_its_results(executed):
     _, results, outcome = executed
     assert outcome["05_mislabeled.ipynb"] is None
