@@ -141,3 +141,45 @@ def test_killed_fine_tuning_leaves_no_checkpoint_and_the_next_run_recomputes(tmp
     again = subprocess.run([sys.executable, str(script), str(cache_dir), "normal"], env=env,
                            capture_output=True, text=True, timeout=300)
     assert "TRAINING" not in again.stdout and again.stdout.split("KEY")[-1].strip() == key
+
+
+def test_every_input_of_a_result_is_in_its_cache_key(tiny_pairs, tmp_path, monkeypatch):
+    """Change each thing that changes a result, in turn: each gives a new checkpoint or array."""
+    cache = Cache(tmp_path)
+    pretrained = models.load_pretrained("minilm", cache=cache)
+
+    def fake_train(train_df, path, *, seed, progress, **recipe):  # skip the training itself
+        return pretrained.model, pretrained.tokenizer, {"train_loss": [1.0]}
+
+    monkeypatch.setattr(models, "_train", fake_train)
+    base = dict(seed=0, epochs=1, lr=1e-4, batch_size=4, warmup_ratio=0.1, weight_decay=0.01,
+                max_length=64)
+    keys = {"base": models.fine_tune(tiny_pairs, cache=cache, progress=False, **base).key}
+    for name, value in [("seed", 1), ("epochs", 2), ("lr", 3e-5), ("batch_size", 8),
+                        ("warmup_ratio", 0.0), ("weight_decay", 0.0), ("max_length", 32)]:
+        keys[name] = models.fine_tune(tiny_pairs, cache=cache, progress=False, **{**base, name: value}).key
+    flipped = tiny_pairs.assign(label=np.roll(tiny_pairs["label"].to_numpy(), 1))
+    keys["data"] = models.fine_tune(flipped, cache=cache, progress=False, **base).key
+    monkeypatch.setattr(models, "backbone_fingerprint", lambda name, cache=None: "sha256:other-weights")
+    keys["weights"] = models.fine_tune(tiny_pairs, cache=cache, progress=False, **base).key
+    monkeypatch.setattr(models, "__version__", "0.0.0-test", raising=False)
+    import nbhelpers.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "__version__", "0.0.0-test")
+    keys["version"] = models.fine_tune(tiny_pairs, cache=cache, progress=False, **base).key
+    assert len(set(keys.values())) == len(keys), keys
+
+    # representations: pooling, layer, data, model
+    monkeypatch.undo()
+    model = models.load_pretrained("minilm", cache=cache)
+    seen = []
+    real_save = cache.save_array
+    monkeypatch.setattr(cache, "save_array", lambda kind, key, arr: seen.append((kind, key)) or real_save(kind, key, arr))
+    models.encode(model, tiny_pairs, "cls", -1, cache=cache, progress=False)
+    models.encode(model, tiny_pairs, "mean", -1, cache=cache, progress=False)
+    models.encode(model, tiny_pairs, "cls", 3, cache=cache, progress=False)
+    models.encode(model, tiny_pairs.iloc[::-1], "cls", -1, cache=cache, progress=False)
+    rep_keys = [k for kind, k in seen if kind == "reps"]
+    assert len(rep_keys) == 4 and len(set(rep_keys)) == 4
+    models.encode(model, tiny_pairs, "cls", 6, cache=cache, progress=False)  # layer 6 == -1: a hit
+    assert len([k for kind, k in seen if kind == "reps"]) == 4
