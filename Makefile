@@ -22,11 +22,17 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-book: $(STAMP)
+# MathJax for offline equations, from the npm registry (package.json pins it)
+MATHJAX := node_modules/mathjax/es5/tex-chtml.js
+$(MATHJAX): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $(MATHJAX)
+
+book: $(STAMP) $(MATHJAX)
 	$(BIN)/python scripts/build_book.py
 	@echo "open _build/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) $(MATHJAX)
 	$(BIN)/python -m pytest
 
 clean:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_FILES = ("_config.yml", "_toc.yml")
+MATHJAX = ROOT / "node_modules" / "mathjax" / "es5"
+ASSETS = "site-assets"  # copied to the site's root by html_extra_path (see _config.yml)
 
 
 def chapters(root: Path = ROOT) -> list[Path]:
@@ -38,6 +40,12 @@ def stage(dest: Path, root: Path = ROOT) -> Path:
         if path.suffix != ".ipynb" and not path.name.startswith("."):
             copy = shutil.copytree if path.is_dir() else shutil.copy2
             copy(path, dest / "book" / path.name)
+    mathjax = root / "node_modules" / "mathjax" / "es5"
+    if not (mathjax / "tex-chtml.js").exists():
+        raise FileNotFoundError(
+            f"MathJax is not installed at {mathjax}: run `npm install` in {root} "
+            "(make book and make test do it), so that equations render without internet")
+    shutil.copytree(mathjax, dest / ASSETS / "mathjax")
     return dest
 
 
