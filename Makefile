@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export NBHELPERS_CACHE ?= $(CURDIR)/.cache
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: book test install clean clean-cache
+.PHONY: book test install clean clean-cache browser
 
 install: $(STAMP)
 
@@ -32,7 +32,12 @@ book: $(STAMP) $(MATHJAX)
 	$(BIN)/python scripts/build_book.py
 	@echo "open _build/html/index.html"
 
-test: $(STAMP) $(MATHJAX)
+# Debian's Chromium for the real-browser test of the built site (skipped where absent)
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium could not be installed: the browser test will be skipped"
+
+test: $(STAMP) $(MATHJAX) browser
 	$(BIN)/python -m pytest
 
 clean:

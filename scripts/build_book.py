@@ -89,12 +89,37 @@ def tidy_streams(path: Path) -> None:
     nbformat.write(nb, str(path))
 
 
+def drop_repeated_inline_scripts(html_dir: Path) -> int:
+    """Remove the second copy of identical inline ``<script>`` lines on each page.
+
+    sphinx-thebe 0.3.1 and sphinx-togglebutton register their inline configuration twice
+    under Jupyter Book 1.x, so every page declares ``const THEBE_JS_URL`` twice and the
+    browser logs a SyntaxError. Returns the number of lines removed.
+    """
+    removed = 0
+    for page in html_dir.rglob("*.html"):
+        lines, seen, kept = page.read_text().split("\n"), set(), []
+        for line in lines:
+            stripped = line.strip()
+            if stripped.startswith("<script>") and stripped.endswith("</script>"):
+                if stripped in seen:
+                    removed += 1
+                    continue
+                seen.add(stripped)
+            kept.append(line)
+        if len(kept) != len(lines):
+            page.write_text("\n".join(kept))
+    return removed
+
+
 def build(src: Path, out: Path = ROOT) -> Path:
     """``jupyter-book build -W`` of the staged book; the site lands in ``out/_build/html``."""
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", "-W", "--keep-going",
            "--path-output", str(out), str(src)]
     subprocess.run(cmd, check=True)
-    return out / "_build" / "html"
+    html = out / "_build" / "html"
+    drop_repeated_inline_scripts(html)
+    return html
 
 
 def main(argv=None) -> int:

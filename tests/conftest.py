@@ -1,6 +1,7 @@
 """Shared fixtures: a throw-away cache, tiny NLI frames, and a tiny fine-tuned model."""
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -55,3 +56,44 @@ def tiny_model(tiny_pairs, session_cache):
 
     return models.fine_tune(tiny_pairs, "minilm", seed=0, epochs=1, batch_size=4,
                             cache=session_cache, progress=False)
+
+
+_spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
+build_book = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_book)
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    """Stage the book and execute every chapter once (smoke); record each outcome."""
+    base = tmp_path_factory.mktemp("book")
+    src = build_book.stage(base / "src")
+    results = base / "results"
+    saved = os.environ.get("NBHELPERS_CACHE")
+    os.environ["NBHELPERS_CACHE"] = str(base / "cache")  # inherited by the kernels
+    outcome = {}
+    try:
+        for nb in CHAPTERS:
+            try:
+                build_book.execute(nb, src / "book" / nb.name,
+                                   {"smoke": True, "results_dir": str(results)})
+                outcome[nb.name] = None
+            except Exception as err:  # reported by the chapter's own test
+                outcome[nb.name] = err
+    finally:
+        if saved is None:
+            os.environ.pop("NBHELPERS_CACHE", None)
+        else:
+            os.environ["NBHELPERS_CACHE"] = saved
+    return src, results, outcome
+
+
+@pytest.fixture(scope="session")
+def site(executed, tmp_path_factory):
+    """The smoke-executed book built with jupyter-book -W (once)."""
+    src, _, outcome = executed
+    if any(v is not None for v in outcome.values()):
+        pytest.skip("a chapter failed to execute (its own test says why)")
+    return build_book.build(src, tmp_path_factory.mktemp("site"))
+
+
