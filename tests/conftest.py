@@ -73,7 +73,7 @@ def executed(tmp_path_factory):
     os.environ["NBHELPERS_CACHE"] = str(base / "cache")  # inherited by the kernels
     outcome = {}
     try:
-        for nb in CHAPTERS:
+        for nb in build_book.chapters():
             try:
                 build_book.execute(nb, src / "book" / nb.name,
                                    {"smoke": True, "results_dir": str(results)})
