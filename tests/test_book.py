@@ -1,5 +1,4 @@
 """Every chapter executes under papermill with smoke=True, and the book builds with -W."""
-import importlib.util
 import json
 import os
 import sys
@@ -8,9 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-build_book = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(build_book)
+from conftest import build_book  # the one copy of scripts/build_book.py the tests load
 
 CHAPTERS = build_book.chapters()
 pytestmark = pytest.mark.slow
