@@ -8,7 +8,8 @@ The method (Rajani et al., 2020):
 
 1. Dataset-wise normalisation with the *training* statistics,
    ``h~ = (h - mu) / (sigma + eps)``; queries use the training ``mu`` and ``sigma``.
-2. The k smallest squared L2 distances ``d_i`` (FAISS ``IndexFlatL2``).
+2. The k smallest squared L2 distances ``d_i`` (FAISS ``IndexFlatL2``: exact; or an
+   approximate ``IndexIVFFlat`` / ``IndexHNSWFlat`` for large N, see :data:`INDEXES`).
 3. ``w_i = softmax(-d_i / T)`` over the k neighbours and
    ``p_knn(y) = sum of w_i over the neighbours labelled y``  (:func:`knn_proba`).
 4. Backoff: ``argmax p_model`` if ``max p_model > tau``, else ``argmax p_knn``
@@ -30,8 +31,10 @@ __all__ = [
     "DEFAULT_TEMPERATURES",
     "DEFAULT_TAUS",
     "DEFAULT_LAMBDAS",
+    "INDEXES",
     "NotFittedError",
     "KNN",
+    "ivf_nlist",
     "knn_proba",
     "backoff",
     "interpolate",
@@ -56,6 +59,38 @@ DEFAULT_TAUS = tuple(np.round(np.linspace(0.0, 1.0, 101), 2))
 
 DEFAULT_LAMBDAS = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
 """Interpolation weights tried by :func:`tune_interpolation`: 0.00, 0.05, ..., 1.00."""
+
+
+INDEXES = ("flat", "ivf", "hnsw")
+"""FAISS index types accepted by :class:`KNN`:
+
+- ``"flat"``: ``IndexFlatL2``, exact brute-force search (the default and the paper's choice);
+- ``"ivf"``: ``IndexIVFFlat``, an inverted file: k-means cells over the training set, and
+  each query scans the ``nprobe`` nearest cells only;
+- ``"hnsw"``: ``IndexHNSWFlat`` (M = 32), a navigable small-world graph searched with a
+  beam of width ``ef_search``.
+
+Both approximate indexes return true squared L2 distances, but may miss some of the exact k
+nearest neighbours; ``benchmarks/bench_search.py`` measures their recall and speed-up.
+"""
+
+IVF_MIN_POINTS_PER_LIST = 39
+"""FAISS's k-means wants at least 39 training points per cell; :class:`KNN` caps ``nlist`` so."""
+
+HNSW_M = 32
+"""Graph degree of the ``"hnsw"`` index."""
+
+
+def ivf_nlist(n):
+    """Number of IVF cells for ``n`` training points: ``round(4 sqrt(n))``, capped at ``n // 39``.
+
+    Examples
+    --------
+    >>> ivf_nlist(100_000), ivf_nlist(1_000_000), ivf_nlist(1_666), ivf_nlist(10)
+    (1265, 4000, 42, 1)
+    """
+    n = _check_int(n, "n", low=1)
+    return max(1, min(int(round(4 * np.sqrt(n))), n // IVF_MIN_POINTS_PER_LIST))
 
 
 class NotFittedError(ValueError):
@@ -101,6 +136,13 @@ def _check_unit_interval(value, name):
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name}={value} but expected 0 <= {name} <= 1")
     return value
+
+
+def _check_index(index):
+    if not isinstance(index, str) or index not in INDEXES:
+        allowed = ", ".join(repr(i) for i in INDEXES)
+        raise ValueError(f"index={index!r} but expected one of {allowed}")
+    return index
 
 
 def _check_finite(a, name):
@@ -284,7 +326,10 @@ def knn_proba(distances, neighbor_labels, temperature, n_classes=3):
 # The estimator
 # ----------------------------------------------------------------------------------------------
 class KNN:
-    """kNN classifier over (normalised) representations, backed by a FAISS ``IndexFlatL2``.
+    """kNN classifier over (normalised) representations, backed by a FAISS index.
+
+    By default the index is an exact ``IndexFlatL2``; ``index="ivf"`` or ``"hnsw"`` trade a
+    little recall for speed on large training sets (see :data:`INDEXES`).
 
     Parameters
     ----------
@@ -302,6 +347,22 @@ class KNN:
         Number of classes C; labels must be integers in ``0 .. C-1``.
     eps : float, default=1e-6
         Added to ``sigma`` so constant dimensions do not divide by zero.
+    index : {"flat", "ivf", "hnsw"}, default="flat"
+        The FAISS index (:data:`INDEXES`). ``"flat"`` is exact. ``"ivf"`` clusters the
+        normalised training representations into ``nlist_ =`` :func:`ivf_nlist` ``(N)``
+        cells (about ``4 sqrt(N)``, at least 39 points per cell) with k-means and scans
+        ``nprobe`` cells per query. ``"hnsw"`` builds a graph of degree 32 and searches it
+        with a beam of ``ef_search`` candidates.
+    nprobe : int, default=16
+        Cells scanned per query by ``"ivf"`` (clipped to ``nlist_``; ``nprobe >= nlist_``
+        gives exactly the flat index's neighbours). Ignored by the other indexes.
+    ef_search : int, default=64
+        Beam width of ``"hnsw"`` searches, raised to k where smaller. Larger is slower and
+        more accurate. Ignored by the other indexes.
+    seed : int, default=0
+        Seeds the k-means of ``"ivf"``, so that the same data always give the same cells
+        and the same neighbours. ``"hnsw"`` is built on one thread, which makes its graph
+        reproducible too (FAISS seeds its level generator with a constant).
 
     Attributes
     ----------
@@ -309,8 +370,10 @@ class KNN:
         Per-dimension mean of the training representations (zeros if ``normalize=False``).
     sigma_ : ndarray of shape (d,), float64
         Per-dimension population standard deviation (ones if ``normalize=False``).
-    index_ : faiss.IndexFlatL2
+    index_ : faiss.IndexFlatL2, faiss.IndexIVFFlat or faiss.IndexHNSWFlat
         Index over the normalised training representations.
+    nlist_ : int
+        Number of IVF cells (``"ivf"`` only).
     labels_ : ndarray of shape (N,), int64
         Training labels, in fit order (``indices`` from :meth:`kneighbors` index into it).
     classes_ : ndarray of shape (C,)
@@ -341,17 +404,27 @@ class KNN:
     and 1.44 to (0, 1) (label 1), so ``p0 = 1 / (1 + e^-0.8) = 0.69``.
     """
 
-    def __init__(self, k=16, temperature=1.0, normalize=True, n_classes=3, eps=1e-6):
+    def __init__(self, k=16, temperature=1.0, normalize=True, n_classes=3, eps=1e-6, *,
+                 index="flat", nprobe=16, ef_search=64, seed=0):
         self.k = k
         self.temperature = temperature
         self.normalize = normalize
         self.n_classes = n_classes
         self.eps = eps
+        self.index = index
+        self.nprobe = nprobe
+        self.ef_search = ef_search
+        self.seed = seed
 
     def __repr__(self):
+        extra = ""
+        if self.index == "ivf":
+            extra = f", nprobe={self.nprobe!r}, seed={self.seed!r}"
+        elif self.index == "hnsw":
+            extra = f", ef_search={self.ef_search!r}"
         return (
             f"KNN(k={self.k!r}, temperature={self.temperature!r}, normalize={self.normalize!r}, "
-            f"n_classes={self.n_classes!r}, eps={self.eps!r})"
+            f"n_classes={self.n_classes!r}, eps={self.eps!r}, index={self.index!r}{extra})"
         )
 
     # -- fitting ------------------------------------------------------------------------------
@@ -383,6 +456,10 @@ class KNN:
             raise ValueError(f"eps={eps} but expected eps >= 0")
         if not isinstance(self.normalize, (bool, np.bool_)):
             raise ValueError(f"normalize must be True or False; got {self.normalize!r}")
+        index_type = _check_index(self.index)
+        nprobe = _check_int(self.nprobe, "nprobe", low=1)
+        ef_search = _check_int(self.ef_search, "ef_search", low=1)
+        seed = _check_int(self.seed, "seed", low=0)
         X = _check_reps(reps, "reps")
         y = _check_labels(labels, n_classes, "labels")
         _check_same_length(len(X), len(y), "reps", "labels")
@@ -407,8 +484,27 @@ class KNN:
         self.n_samples_fit_, self.n_features_in_ = n, d
         self.labels_ = y
         self.classes_ = np.arange(n_classes)
-        index = faiss.IndexFlatL2(d)
-        index.add(self._normalise(X))
+        Z = self._normalise(X)
+        if index_type == "flat":
+            index = faiss.IndexFlatL2(d)
+            index.add(Z)
+        elif index_type == "ivf":
+            self.nlist_ = ivf_nlist(n)
+            index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, self.nlist_)
+            index.cp.seed = seed
+            index.train(Z)
+            index.add(Z)
+            index.make_direct_map()  # reconstruct_n, for leave-one-out queries
+            index.nprobe = min(nprobe, self.nlist_)
+        else:
+            index = faiss.IndexHNSWFlat(d, HNSW_M)
+            threads = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)  # a parallel build inserts in a racy order
+            try:
+                index.add(Z)
+            finally:
+                faiss.omp_set_num_threads(threads)
+            index.hnsw.efSearch = ef_search
         self.index_ = index
         return self
 
@@ -524,9 +620,20 @@ class KNN:
                     f"order; got {len(Z)} rows"
                 )
 
-        D, I = self.index_.search(np.ascontiguousarray(Z, dtype=np.float32), k + int(leave_out))
-        if (I < 0).any():  # FAISS marks missing results with -1; cannot happen for k <= N
-            raise ValueError(f"FAISS returned fewer than {k} neighbours for some queries")
+        n_search = k + int(leave_out)
+        params = None
+        if isinstance(self.index_, faiss.IndexHNSW):  # a beam narrower than k loses neighbours
+            params = faiss.SearchParametersHNSW(efSearch=max(self.index_.hnsw.efSearch, n_search))
+        D, I = self.index_.search(np.ascontiguousarray(Z, dtype=np.float32), n_search, params=params)
+        if (I < 0).any():  # FAISS marks missing results with -1; only approximate indexes do
+            hint = ""
+            if isinstance(self.index_, faiss.IndexIVF):
+                hint = (f"; the {self.index_.nprobe} cells scanned (nprobe) of {self.index_.nlist} "
+                        "hold too few points: increase nprobe")
+            raise ValueError(
+                f"FAISS returned fewer than {k} neighbours for {int((I < 0).any(axis=1).sum())} "
+                f"of {len(I)} queries{hint}"
+            )
         if leave_out:
             drop = I == np.arange(len(Z))[:, None]
             drop[~drop.any(axis=1), -1] = True
