@@ -1,0 +1,492 @@
+"""Influential training examples: nearest neighbours, retrieval counts, the removal test,
+and influence functions (captum) for comparison.
+
+Rajani et al. (2020, Section 4) explain a prediction by the k training examples nearest to
+the query in the fine-tuned model's representation space, and measure how *influential* a
+training example is by how often it is retrieved as a neighbour. Their evidence that the
+neighbours are examples the model relies on is a **removal test**: retrain without the most
+retrieved 10% (30%) of the training data and accuracy falls further than without a random
+10% (30%).
+
+This module holds the pieces, each small and checked:
+
+- :func:`self_neighbors` - the k nearest *other* training examples of every training example;
+- :func:`retrieval_counts` - how often each training example is among a set of neighbours;
+- :func:`removal_sets` and :func:`removal_test` - what to remove, and the retraining loop;
+- :func:`neighbour_table` - the paper's Tables 2 and 3 layout: a query and its neighbours;
+- :class:`InfluenceExplainer` - Koh & Liang influence functions on the same model, through
+  captum's :class:`~captum.influence.NaiveInfluenceFunction`;
+- :func:`topk_overlap` - how much two methods' top-k training examples agree.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import LABELS, knn as knn_mod
+
+__all__ = [
+    "self_neighbors",
+    "retrieval_counts",
+    "removal_sets",
+    "removal_test",
+    "summarise_removal",
+    "neighbour_table",
+    "InfluenceExplainer",
+    "topk_overlap",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# retrieval counts
+# ----------------------------------------------------------------------------------------------
+def self_neighbors(index: "knn_mod.KNN", train_reps, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest training neighbours of every training example, itself excluded.
+
+    Parameters
+    ----------
+    index : KNN
+        Fitted on ``train_reps`` (the same rows, in the same order).
+    train_reps : array-like of shape (N, d)
+    k : int, default=16
+        Neighbours per example, ``1 <= k < N``.
+
+    Returns
+    -------
+    distances, indices : ndarray of shape (N, k)
+        Nearest first. Row i never contains i. (An exact duplicate of example i at
+        distance 0 may come first; it is another example and is kept.)
+
+    Example
+    -------
+    >>> idx = knn_mod.KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 2])
+    >>> self_neighbors(idx, [[0.0], [1.0], [3.0]], k=1)[1].ravel().tolist()
+    [1, 0, 1]
+    """
+    X = knn_mod._check_reps(train_reps, "train_reps")
+    n = index.n_samples_fit_ if hasattr(index, "n_samples_fit_") else None
+    if n is None:
+        raise knn_mod.NotFittedError("index is not fitted; call index.fit(train_reps, labels) first")
+    if len(X) != n:
+        raise ValueError(f"train_reps has {len(X)} rows but the index holds {n}; "
+                         "pass the representations the index was fitted on")
+    k = knn_mod._check_int(k, "k", low=1, high=n - 1,
+                           high_msg=f"k={k} but expected k <= N - 1 = {n - 1} (self excluded)")
+    dist, idx = index.kneighbors(X, k=k + 1)
+    own = idx == np.arange(n)[:, None]
+    # drop the example itself; where FAISS did not return it (ties), drop the farthest
+    drop = np.where(own.any(1), own.argmax(1), k)
+    keep = np.ones_like(idx, dtype=bool)
+    keep[np.arange(n), drop] = False
+    return dist[keep].reshape(n, k), idx[keep].reshape(n, k)
+
+
+def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
+    """How often each of the N training examples appears among the neighbours.
+
+    Parameters
+    ----------
+    neighbor_indices : array-like of int, shape (n, k)
+        Training indices of each query's neighbours (e.g. from :meth:`KNN.kneighbors` or
+        :func:`self_neighbors`).
+    n_train : int
+        N, the size of the training set.
+
+    Returns
+    -------
+    counts : ndarray of shape (N,), int64
+        ``counts[j]`` = number of (query, rank) slots holding example j; sums to ``n * k``.
+
+    Example
+    -------
+    >>> retrieval_counts([[0, 1], [0, 2], [0, 1]], n_train=4).tolist()
+    [3, 2, 1, 0]
+    """
+    n_train = knn_mod._check_int(n_train, "n_train", low=1)
+    a = np.asarray(neighbor_indices)
+    if a.ndim != 2 or a.size == 0:
+        raise ValueError(f"neighbor_indices must be a non-empty 2-D array (n, k); got shape {a.shape}")
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"neighbor_indices must be integers; got dtype {a.dtype}")
+    if a.min() < 0 or a.max() >= n_train:
+        raise ValueError(f"neighbor_indices must lie in 0..{n_train - 1}; "
+                         f"found values from {a.min()} to {a.max()}")
+    return np.bincount(a.ravel(), minlength=n_train).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# the removal test
+# ----------------------------------------------------------------------------------------------
+def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The ``round(fraction * N)`` most retrieved examples, and as many chosen at random.
+
+    Parameters
+    ----------
+    counts : array-like of shape (N,)
+        Retrieval counts (:func:`retrieval_counts`).
+    fraction : float
+        Share of the training set to remove, ``0 < fraction < 1``.
+    seed : int, default=0
+        Breaks ties among equal counts (many examples share a count) and draws the random
+        control, so neither depends on the data's order.
+
+    Returns
+    -------
+    top, random : ndarray of int64, each of length ``round(fraction * N)``
+        Training indices, sorted.
+
+    Example
+    -------
+    >>> top, rnd = removal_sets([5, 0, 9, 1, 0, 0, 2, 0, 0, 0], 0.2, seed=0)
+    >>> top.tolist(), len(rnd)
+    ([0, 2], 2)
+    """
+    c = np.asarray(counts)
+    if c.ndim != 1 or c.size < 2 or c.dtype.kind not in "iuf" or (c < 0).any():
+        raise ValueError(f"counts must be a 1-D array of N >= 2 non-negative numbers; got shape {c.shape}")
+    fraction = knn_mod._check_real(fraction, "fraction")
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction={fraction} but expected 0 < fraction < 1")
+    n = len(c)
+    size = int(round(fraction * n))
+    if not 1 <= size < n:
+        raise ValueError(f"fraction={fraction} of N={n} removes {size} examples; "
+                         f"expected between 1 and {n - 1}")
+    rng = np.random.default_rng(seed)
+    tiebreak = rng.permutation(n)
+    order = np.lexsort((tiebreak, -c))  # most retrieved first, ties in a seeded order
+    top = np.sort(order[:size])
+    random = np.sort(rng.choice(n, size=size, replace=False))
+    return top.astype(np.int64), random.astype(np.int64)
+
+
+def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.1, 0.3),
+                 seeds=(0,), backbone: str = "minilm", recipe: dict | None = None, k: int = 16,
+                 cache=None, progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Retrain without the most retrieved examples, and without random ones; score on test.
+
+    For each seed: fine-tune on the full training set, count how often each training
+    example is among the k nearest neighbours of the training examples (itself excluded),
+    then for each fraction fine-tune from the pre-trained weights on the data minus the top
+    ``fraction`` (``condition="top"``) and minus a random set of the same size
+    (``condition="random"``), with the same seed and recipe. Every fine-tune and prediction
+    is cached, so an interrupted run resumes where it stopped.
+
+    Parameters
+    ----------
+    train_df, test_df : DataFrame with ``premise``, ``hypothesis``, ``label``
+    fractions : sequence of float, default=(0.1, 0.3)
+    seeds : sequence of int, default=(0,)
+    backbone : str, default="minilm"
+    recipe : dict, optional
+        Keyword arguments for :func:`nbhelpers.models.fine_tune` (epochs, lr, ...).
+    k : int, default=16
+        Neighbours per training example for the counts (the paper: 16).
+
+    Returns
+    -------
+    runs : DataFrame
+        One row per fine-tune: ``seed``, ``fraction`` (0 for the full set), ``condition``
+        (``"full"``, ``"top"``, ``"random"``), ``n_train``, ``accuracy`` and ``drop`` (the
+        full model's accuracy minus this one's, same seed), in percentage points.
+    counts : dict
+        ``{seed: retrieval counts (N,)}`` from each seed's full model.
+    """
+    from . import models  # torch is imported only when a model is needed
+
+    fractions = [float(f) for f in fractions]
+    seeds = [int(s) for s in seeds]
+    if not fractions or not seeds:
+        raise ValueError("fractions and seeds must each hold at least one value")
+    recipe = dict(recipe or {})
+    train_df = train_df.reset_index(drop=True)
+    y_test = test_df["label"].to_numpy()
+    rows, all_counts = [], {}
+    for seed in seeds:
+        full = models.fine_tune(train_df, backbone, seed=seed, cache=cache, progress=progress,
+                                **recipe)
+        reps = models.encode(full, train_df, cache=cache, progress=progress)
+        index = knn_mod.KNN(k=k).fit(reps, train_df["label"].to_numpy())
+        _, nbrs = self_neighbors(index, reps, k=k)
+        counts = retrieval_counts(nbrs, len(train_df))
+        all_counts[seed] = counts
+        acc_full = models.accuracy(models.predict_proba(full, test_df, cache=cache,
+                                                        progress=progress), y_test)
+        rows.append(dict(seed=seed, fraction=0.0, condition="full", n_train=len(train_df),
+                         accuracy=100 * acc_full))
+        for fraction in fractions:
+            top, random = removal_sets(counts, fraction, seed=seed)
+            for condition, removed in (("top", top), ("random", random)):
+                kept = train_df.drop(index=removed).reset_index(drop=True)
+                if progress:
+                    print(f"seed {seed}: without the {condition} {fraction:.0%} "
+                          f"({len(removed)} pairs), fine-tuning on {len(kept)}", flush=True)
+                model = models.fine_tune(kept, backbone, seed=seed, cache=cache,
+                                         progress=progress, **recipe)
+                acc = models.accuracy(models.predict_proba(model, test_df, cache=cache,
+                                                           progress=progress), y_test)
+                rows.append(dict(seed=seed, fraction=fraction, condition=condition,
+                                 n_train=len(kept), accuracy=100 * acc))
+    runs = pd.DataFrame(rows)
+    full_acc = runs[runs.condition == "full"].set_index("seed")["accuracy"]
+    runs["drop"] = runs["seed"].map(full_acc) - runs["accuracy"]
+    return runs, all_counts
+
+
+def summarise_removal(runs: pd.DataFrame) -> dict:
+    """Mean and standard deviation (over seeds) of the accuracy drop, per fraction.
+
+    Returns
+    -------
+    dict
+        ``{"0.1": {"top_drop_mean", "top_drop_sd", "random_drop_mean", "random_drop_sd",
+        "gap_mean", "gap_sd", "n_seeds"}, ...}`` in percentage points; ``gap`` is top minus
+        random, paired by seed. A standard deviation over one seed is NaN (None in JSON).
+
+    Example
+    -------
+    >>> runs = pd.DataFrame({"seed": [0, 0, 1, 1], "fraction": [0.1] * 4,
+    ...                      "condition": ["top", "random"] * 2, "drop": [3.0, 1.0, 5.0, 1.0]})
+    >>> s = summarise_removal(runs)["0.1"]
+    >>> s["top_drop_mean"], s["random_drop_mean"], s["gap_mean"], round(s["gap_sd"], 3)
+    (4.0, 1.0, 3.0, 1.414)
+    """
+    out = {}
+    removed = runs[runs["condition"].isin(["top", "random"])]
+    for fraction, grp in removed.groupby("fraction"):
+        wide = grp.pivot(index="seed", columns="condition", values="drop")
+        gap = wide["top"] - wide["random"]
+        sd = (lambda s: float(s.std(ddof=1)) if len(s) > 1 else None)
+        out[f"{fraction:g}"] = {
+            "top_drop_mean": float(wide["top"].mean()), "top_drop_sd": sd(wide["top"]),
+            "random_drop_mean": float(wide["random"].mean()), "random_drop_sd": sd(wide["random"]),
+            "gap_mean": float(gap.mean()), "gap_sd": sd(gap), "n_seeds": int(len(wide)),
+        }
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# explanation by example
+# ----------------------------------------------------------------------------------------------
+def neighbour_table(train_df: pd.DataFrame, indices, distances=None, weights=None) -> pd.DataFrame:
+    """One query's neighbours as a table: rank, premise, hypothesis, gold label, distance, weight.
+
+    Parameters
+    ----------
+    train_df : DataFrame with ``premise``, ``hypothesis``, ``label``
+    indices : array-like of int, shape (k,)
+        Training indices, nearest first.
+    distances, weights : array-like of shape (k,), optional
+        Squared distances and kNN weights (``softmax(-d / T)``) to show beside them.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by rank (1 = nearest); the text is left as is (escape it before writing
+        HTML yourself; pandas' Styler and ``to_html`` escape it by default).
+
+    Example
+    -------
+    >>> tr = pd.DataFrame({"premise": ["a", "b"], "hypothesis": ["c", "d"], "label": [0, 2]})
+    >>> neighbour_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
+    {'label': ['contradiction', 'entailment'], 'distance': [0.5, 2.0]}
+    """
+    idx = np.asarray(indices)
+    if idx.ndim != 1 or idx.dtype.kind not in "iu":
+        raise ValueError(f"indices must be a 1-D integer array (k,); got shape {idx.shape}, dtype {idx.dtype}")
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(train_df)):
+        raise ValueError(f"indices must lie in 0..{len(train_df) - 1}")
+    rows = train_df.iloc[idx]
+    table = pd.DataFrame({
+        "train index": idx,
+        "premise": rows["premise"].to_numpy(),
+        "hypothesis": rows["hypothesis"].to_numpy(),
+        "label": [LABELS[int(y)] for y in rows["label"]],
+    }, index=pd.RangeIndex(1, len(idx) + 1, name="rank"))
+    for name, values in (("distance", distances), ("weight", weights)):
+        if values is not None:
+            v = np.asarray(values, dtype=float)
+            if v.shape != idx.shape:
+                raise ValueError(f"{name} has shape {v.shape}; expected {idx.shape} like indices")
+            table[name] = v
+    return table
+
+
+# ----------------------------------------------------------------------------------------------
+# influence functions (captum)
+# ----------------------------------------------------------------------------------------------
+def _pairs_loader(tokenizer, df: pd.DataFrame, labels, batch_size: int, max_length: int):
+    """A DataLoader of ``(input_ids, attention_mask, token_type_ids, label)`` batches."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    enc = tokenizer(df["premise"].tolist(), df["hypothesis"].tolist(), truncation=True,
+                    max_length=max_length)
+    ids = enc["input_ids"]
+    types = enc["token_type_ids"] if "token_type_ids" in enc else [[0] * len(i) for i in ids]
+    items = [(ids[i], types[i], int(labels[i])) for i in range(len(df))]
+    pad = tokenizer.pad_token_id or 0
+
+    def collate(batch):
+        width = max(len(ids) for ids, _, _ in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        types = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, (i, t, _) in enumerate(batch):
+            ids[row, :len(i)] = torch.tensor(i)
+            mask[row, :len(i)] = 1
+            types[row, :len(t)] = torch.tensor(t)
+        return ids, mask, types, torch.tensor([y for _, _, y in batch], dtype=torch.long)
+
+    return DataLoader(items, batch_size=batch_size, shuffle=False, collate_fn=collate)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """captum warns, for every batch, that integer token ids cannot require gradients."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"[\s\S]*Gradients cannot be activated")
+        yield
+
+
+def _logits_module(model):
+    """Wrap a Hugging Face classifier so that ``module(ids, mask, types)`` returns logits."""
+    import torch
+
+    class Logits(torch.nn.Module):
+        def __init__(self, hf):
+            super().__init__()
+            self.hf = hf
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.hf(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).logits
+
+    return Logits(model).eval()
+
+
+class InfluenceExplainer:
+    """Koh & Liang (2017) influence of every training example on a prediction (captum).
+
+    ``score(z, x) = grad L(x)^T  H^-1  grad L(z)`` (captum's convention): to first order, how
+    much the loss of query x would rise if training example z were down-weighted and the
+    model retrained, with the gradients and the Hessian H of the training loss restricted
+    to ``layers``. captum's
+    :class:`~captum.influence.NaiveInfluenceFunction` forms H explicitly, so ``layers``
+    must be small: the classification head (``"classifier"``, 384 x 3 + 3 = 1,155
+    parameters for MiniLM) is the usual choice in NLP (e.g. Han et al., 2020, also probe
+    the top layer); influence over all 22M parameters needs a Hessian-vector-product
+    approximation (LiSSA, Arnoldi), slower still.
+
+    A query is explained at the model's *predicted* label (why did it say this?), as the
+    kNN explanation is. Positive scores are *proponents* (removing them would hurt the
+    prediction), negative ones *opponents*.
+
+    Parameters
+    ----------
+    model : NLIModel
+    train_df : DataFrame with ``premise``, ``hypothesis``, ``label``
+    layers : sequence of str, default=("classifier",)
+        Module names inside the Hugging Face model.
+    batch_size : int, default=64
+    max_length : int, default=128
+    projection_dim : int, default=50
+        Rank of captum's low-rank inverse-Hessian approximation (its default).
+
+    Attributes
+    ----------
+    setup_seconds_ : float
+        Time the constructor took (captum forms and decomposes the Hessian here).
+    """
+
+    def __init__(self, model, train_df: pd.DataFrame, *, layers: Sequence[str] = ("classifier",),
+                 batch_size: int = 64, max_length: int = 128, projection_dim: int = 50,
+                 hessian_reg: float = 1e-3, seed: int = 0):
+        import torch
+        from captum.influence import NaiveInfluenceFunction
+
+        start = time.perf_counter()
+        self.model = model
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.n_train = len(train_df)
+        names = dict(model.model.named_modules())
+        unknown = [name for name in layers if name not in names]
+        if unknown:
+            heads = [n for n in names if n and "." not in n]
+            raise ValueError(f"unknown layers {unknown}; the model's top-level modules are {heads}")
+        n_params = sum(p.numel() for name in layers for p in names[name].parameters())
+        if n_params > 20_000:
+            raise ValueError(f"layers {list(layers)} hold {n_params:,} parameters: the explicit "
+                             "Hessian would be too large; choose a smaller part (e.g. 'classifier')")
+        projection_dim = min(int(projection_dim), n_params)
+        self.module = _logits_module(model.model)
+        train = _pairs_loader(model.tokenizer, train_df, train_df["label"].to_numpy(),
+                              batch_size, max_length)
+        torch.manual_seed(seed)
+        with _quiet():
+            self._captum = NaiveInfluenceFunction(
+            self.module, train, checkpoint="(the loaded model)",
+            checkpoints_load_func=lambda module, path: 1.0,  # the weights are already loaded
+                layers=[f"hf.{name}" for name in layers],
+                loss_fn=torch.nn.CrossEntropyLoss(reduction="sum"),
+                sample_wise_grads_per_batch=True, projection_dim=projection_dim, seed=seed,
+                hessian_reg=hessian_reg)
+        self.setup_seconds_ = time.perf_counter() - start
+
+    def _inputs(self, query_df: pd.DataFrame):
+        import torch
+
+        loader = _pairs_loader(self.model.tokenizer, query_df, np.zeros(len(query_df), int),
+                               len(query_df), self.max_length)
+        ids, mask, types, _ = next(iter(loader))
+        with torch.no_grad():
+            predicted = self.module(ids, mask, types).argmax(-1)
+        return ids, mask, types, predicted
+
+    def scores(self, query_df: pd.DataFrame) -> np.ndarray:
+        """Influence of every training example on each query's prediction, shape (n, N)."""
+        import torch
+
+        with torch.enable_grad(), _quiet():
+            s = self._captum.influence(self._inputs(query_df), k=None)
+        return s.detach().numpy()
+
+    def top_k(self, query_df: pd.DataFrame, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        """The k strongest proponents of each query's prediction: (indices, scores), (n, k)."""
+        k = knn_mod._check_int(k, "k", low=1, high=self.n_train)
+        s = self.scores(query_df)
+        idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
+        return idx, np.take_along_axis(s, idx, 1)
+
+
+def topk_overlap(a, b) -> float:
+    """Mean share of one method's top-k training examples that the other also lists.
+
+    Parameters
+    ----------
+    a, b : array-like of int, shape (n, k)
+        Per query, the k training indices each method ranks first (order ignored).
+
+    Returns
+    -------
+    float
+        ``mean_i |a_i & b_i| / k``; 0 = disjoint, 1 = the same sets. Two random k-subsets of
+        N examples overlap by about k / N.
+
+    Example
+    -------
+    >>> topk_overlap([[1, 2, 3, 4], [5, 6, 7, 8]], [[4, 3, 9, 10], [1, 2, 0, 11]])
+    0.25
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.ndim != 2 or a.size == 0:
+        raise ValueError(f"a and b must be non-empty 2-D arrays of the same shape (n, k); "
+                         f"got {a.shape} and {b.shape}")
+    k = a.shape[1]
+    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a.tolist(), b.tolist())]))

@@ -1,0 +1,173 @@
+"""nbhelpers.influence: retrieval counts, removal sets, neighbour tables, influence functions."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbhelpers import influence, knn
+
+
+# -- self_neighbors / retrieval_counts ------------------------------------------------------------
+def test_self_neighbors_excludes_the_example_itself():
+    reps = np.array([[0.0], [1.0], [3.0], [3.5], [10.0]])
+    index = knn.KNN(k=2, normalize=False).fit(reps, [0, 1, 2, 0, 1])
+    dist, idx = influence.self_neighbors(index, reps, k=2)
+    assert idx.tolist() == [[1, 2], [0, 2], [3, 1], [2, 1], [3, 2]]
+    assert dist[0].tolist() == [1.0, 9.0]  # squared distances
+    assert not (idx == np.arange(5)[:, None]).any()
+
+
+def test_self_neighbors_keeps_a_duplicate_but_not_itself():
+    reps = np.array([[0.0], [0.0], [5.0]])
+    index = knn.KNN(k=1, normalize=False).fit(reps, [0, 1, 2])
+    _, idx = influence.self_neighbors(index, reps, k=1)
+    assert idx.ravel().tolist() == [1, 0, 0] or idx.ravel().tolist() == [1, 0, 1]
+    assert idx[0, 0] == 1 and idx[1, 0] == 0
+
+
+def test_self_neighbors_checks_its_arguments():
+    reps = np.array([[0.0], [1.0], [2.0]])
+    index = knn.KNN(k=1, normalize=False).fit(reps, [0, 1, 2])
+    with pytest.raises(ValueError, match=r"k <= N - 1 = 2"):
+        influence.self_neighbors(index, reps, k=3)
+    with pytest.raises(ValueError, match="index holds 3"):
+        influence.self_neighbors(index, reps[:2], k=1)
+    with pytest.raises(knn.NotFittedError):
+        influence.self_neighbors(knn.KNN(k=1), reps, k=1)
+
+
+def test_retrieval_counts_count_every_slot():
+    counts = influence.retrieval_counts(np.array([[2, 0], [2, 1], [2, 0]]), n_train=4)
+    assert counts.tolist() == [2, 1, 3, 0]
+    assert counts.sum() == 6
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.array([[0, 4]]), r"lie in 0..3"),
+    (np.array([[-1, 0]]), r"lie in 0..3"),
+    (np.array([0, 1]), "2-D"),
+    (np.array([[0.5, 1.0]]), "integers"),
+])
+def test_retrieval_counts_rejects_bad_indices(bad, message):
+    with pytest.raises(ValueError, match=message):
+        influence.retrieval_counts(bad, n_train=4)
+
+
+# -- removal_sets ---------------------------------------------------------------------------------
+def test_removal_sets_takes_the_most_retrieved_and_a_random_control():
+    counts = np.array([0, 7, 0, 3, 9, 0, 0, 1, 0, 0] * 10)  # N = 100
+    top, rnd = influence.removal_sets(counts, 0.3, seed=0)
+    assert len(top) == len(rnd) == 30
+    # the 30 largest counts: the 10 nines, the 10 sevens and the 10 threes
+    assert sorted(counts[top].tolist()) == [3] * 10 + [7] * 10 + [9] * 10
+    assert len(set(rnd.tolist())) == 30 and rnd.min() >= 0 and rnd.max() < 100
+
+
+def test_removal_sets_break_ties_by_seed_not_by_position():
+    counts = np.zeros(1000, dtype=int)
+    counts[:5] = 1
+    top0, rnd0 = influence.removal_sets(counts, 0.1, seed=0)
+    top0b, rnd0b = influence.removal_sets(counts, 0.1, seed=0)
+    top1, rnd1 = influence.removal_sets(counts, 0.1, seed=1)
+    assert np.array_equal(top0, top0b) and np.array_equal(rnd0, rnd0b)  # deterministic
+    assert set(range(5)) <= set(top0.tolist()) and set(range(5)) <= set(top1.tolist())
+    assert not np.array_equal(top0, top1) and not np.array_equal(rnd0, rnd1)
+    # the 95 tied zeros are not simply the first indices after the ones
+    assert top0.max() > 200
+
+
+@pytest.mark.parametrize("fraction, message", [
+    (0.0, "0 < fraction < 1"), (1.0, "0 < fraction < 1"), (0.01, "removes 0"),
+    (float("nan"), "finite"),
+])
+def test_removal_sets_rejects_bad_fractions(fraction, message):
+    with pytest.raises(ValueError, match=message):
+        influence.removal_sets(np.arange(10), fraction)
+
+
+def test_summarise_removal_by_hand():
+    runs = pd.DataFrame({
+        "seed": [0, 0, 0, 1, 1, 1], "fraction": [0.0, 0.1, 0.1, 0.0, 0.1, 0.1],
+        "condition": ["full", "top", "random"] * 2, "drop": [0.0, 4.0, 1.0, 0.0, 6.0, 2.0]})
+    s = influence.summarise_removal(runs)
+    assert list(s) == ["0.1"]
+    assert s["0.1"]["top_drop_mean"] == 5.0 and s["0.1"]["random_drop_mean"] == 1.5
+    assert s["0.1"]["top_drop_sd"] == pytest.approx(np.sqrt(2.0))
+    assert s["0.1"]["gap_mean"] == 3.5 and s["0.1"]["gap_sd"] == pytest.approx(np.sqrt(0.5))
+    one = influence.summarise_removal(runs[runs.seed == 0])["0.1"]
+    assert one["top_drop_sd"] is None and one["n_seeds"] == 1
+
+
+# -- neighbour_table ------------------------------------------------------------------------------
+def test_neighbour_table_layout_and_checks(tiny_pairs):
+    t = influence.neighbour_table(tiny_pairs, np.array([8, 0]), distances=[1.0, 2.0],
+                                  weights=[0.73, 0.27])
+    assert t.index.tolist() == [1, 2] and t.index.name == "rank"
+    assert t["label"].tolist() == ["contradiction", "entailment"]
+    assert t["hypothesis"].iloc[0] == "The man is asleep."
+    assert "&lt;script&gt;" in influence.neighbour_table(
+        pd.DataFrame({"premise": ["<script>x</script>"], "hypothesis": ["h"], "label": [1]}),
+        np.array([0])).style.format(escape="html").to_html()
+    with pytest.raises(ValueError, match="lie in"):
+        influence.neighbour_table(tiny_pairs, np.array([12]))
+    with pytest.raises(ValueError, match="distance has shape"):
+        influence.neighbour_table(tiny_pairs, np.array([0, 1]), distances=[1.0])
+
+
+# -- topk_overlap ---------------------------------------------------------------------------------
+def test_topk_overlap_by_hand():
+    assert influence.topk_overlap([[1, 2, 3]], [[3, 2, 1]]) == 1.0
+    assert influence.topk_overlap([[1, 2, 3], [4, 5, 6]], [[1, 9, 8], [7, 8, 9]]) == pytest.approx(1 / 6)
+    with pytest.raises(ValueError, match="same shape"):
+        influence.topk_overlap([[1, 2]], [[1, 2, 3]])
+
+
+# -- influence functions --------------------------------------------------------------------------
+def _hand_influence(model, train_df, query_df, reg):
+    """grad L(x)^T (H + reg I)^-1 grad L(z) over the classifier head, by autograd."""
+    import torch
+
+    hf = model.model
+    feats = []
+    hook = hf.classifier.register_forward_hook(lambda mod, inp, out: feats.append(inp[0].detach()))
+    tok = model.tokenizer
+    with torch.no_grad():
+        for df in (train_df, query_df):
+            hf(**tok(df.premise.tolist(), df.hypothesis.tolist(), padding=True, return_tensors="pt"))
+    hook.remove()
+    X, Q = (torch.cat([f, torch.ones(len(f), 1)], 1).double() for f in feats)
+    W = torch.cat([hf.classifier.weight, hf.classifier.bias[:, None]], 1).double().detach().flatten()
+    y = torch.tensor(train_df.label.to_numpy())
+
+    def loss(w, feats, labels):
+        return torch.nn.functional.cross_entropy(feats @ w.reshape(3, -1).T, labels, reduction="sum")
+
+    H = torch.autograd.functional.hessian(lambda w: loss(w, X, y), W)
+    Hinv = torch.linalg.inv(H + reg * torch.eye(len(W), dtype=H.dtype))
+    grad = lambda f, lab: torch.autograd.functional.jacobian(lambda w: loss(w, f[None], lab[None]), W)
+    G = torch.stack([grad(X[i], y[i]) for i in range(len(X))])
+    pred = (Q @ W.reshape(3, -1).T).argmax(1)
+    Gq = torch.stack([grad(Q[i], pred[i]) for i in range(len(Q))])
+    return (Gq @ Hinv @ G.T).numpy()
+
+
+def test_influence_matches_a_hand_computation(tiny_model, tiny_pairs):
+    queries = tiny_pairs.iloc[[0, 5, 10]]
+    ex = influence.InfluenceExplainer(tiny_model, tiny_pairs, projection_dim=10_000, hessian_reg=1e-3)
+    scores = ex.scores(queries)
+    hand = _hand_influence(tiny_model, tiny_pairs, queries, reg=1e-3)
+    assert scores.shape == (3, 12)
+    np.testing.assert_allclose(scores, hand, rtol=2e-2, atol=2e-3 * np.abs(hand).max())
+    idx, top = ex.top_k(queries, k=4)
+    assert idx.shape == top.shape == (3, 4)
+    assert (np.diff(top, axis=1) <= 0).all()  # strongest proponent first
+    assert np.array_equal(idx[:, 0], hand.argmax(1))
+    assert ex.setup_seconds_ > 0
+
+
+def test_influence_rejects_unknown_or_huge_layers(tiny_model, tiny_pairs):
+    with pytest.raises(ValueError, match="unknown layers"):
+        influence.InfluenceExplainer(tiny_model, tiny_pairs, layers=["nope"])
+    with pytest.raises(ValueError, match="explicit Hessian"):
+        influence.InfluenceExplainer(tiny_model, tiny_pairs, layers=["bert"])
