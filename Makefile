@@ -1,5 +1,6 @@
 # make book : set up .venv, execute every chapter (default parameters), build _build/html
 # make test : set up .venv, run the tests (unit tests + every chapter with smoke=True)
+# make bench: set up .venv, run benchmarks/ (about 30 min on 2 cores), tables into benchmarks/results/
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 export NBHELPERS_CACHE ?= $(CURDIR)/.cache
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: book test install clean clean-cache browser
+.PHONY: book test bench install clean clean-cache browser
 
 install: $(STAMP)
 
@@ -39,6 +40,17 @@ browser:
 
 test: $(STAMP) $(MATHJAX) browser
 	$(BIN)/python -m pytest
+
+# each script prints a markdown table (medians, ratios measured in the same run) to stdout,
+# progress to stderr; the tables are kept in benchmarks/results/ for the README
+BENCH_RESULTS := benchmarks/results
+bench: $(STAMP)
+	mkdir -p $(BENCH_RESULTS)
+	set -o pipefail; $(BIN)/python benchmarks/bench_encode.py | tee $(BENCH_RESULTS)/encode.md
+	set -o pipefail; $(BIN)/python benchmarks/bench_search.py | tee $(BENCH_RESULTS)/search.md
+	set -o pipefail; $(BIN)/python benchmarks/bench_book.py | tee $(BENCH_RESULTS)/book.md
+	set -o pipefail; if [ -f benchmarks/bench_influence.py ]; then \
+	  $(BIN)/python benchmarks/bench_influence.py | tee $(BENCH_RESULTS)/influence.md; fi
 
 clean:
 	rm -rf _build results
