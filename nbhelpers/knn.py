@@ -328,8 +328,9 @@ def knn_proba(distances, neighbor_labels, temperature, n_classes=3):
 class KNN:
     """kNN classifier over (normalised) representations, backed by a FAISS index.
 
-    By default the index is an exact ``IndexFlatL2``; ``index="ivf"`` or ``"hnsw"`` trade a
-    little recall for speed on large training sets (see :data:`INDEXES`).
+    By default the index is an exact ``IndexFlatL2``; ``index="ivf"`` or ``"hnsw"`` trade
+    recall for speed on large training sets (see :data:`INDEXES`, and the measured recall and
+    speed-ups in ``benchmarks/``).
 
     Parameters
     ----------
@@ -485,6 +486,7 @@ class KNN:
         self.labels_ = y
         self.classes_ = np.arange(n_classes)
         Z = self._normalise(X)
+        self.__dict__.pop("nlist_", None)  # from an earlier fit with index="ivf"
         if index_type == "flat":
             index = faiss.IndexFlatL2(d)
             index.add(Z)
