@@ -16,7 +16,8 @@ This module holds the pieces, each small and checked:
 - :func:`neighbour_table` - the paper's Tables 2 and 3 layout: a query and its neighbours;
 - :class:`InfluenceExplainer` - Koh & Liang influence functions on the same model, through
   captum's :class:`~captum.influence.NaiveInfluenceFunction`;
-- :func:`topk_overlap` - how much two methods' top-k training examples agree.
+- :func:`topk_overlap` - how much two methods' top-k training examples agree;
+- :func:`explanation_speed` - time per explained example, kNN vs influence functions.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ __all__ = [
     "neighbour_table",
     "InfluenceExplainer",
     "topk_overlap",
+    "explanation_speed",
 ]
 
 
@@ -397,6 +399,15 @@ class InfluenceExplainer:
     max_length : int, default=128
     projection_dim : int, default=50
         Rank of captum's low-rank inverse-Hessian approximation (its default).
+    hessian_reg : float, default=1e-3
+        Added to the Hessian's diagonal before it is inverted (H is singular when the
+        training pairs are fewer than the parameters, and ill-conditioned otherwise).
+    hessian_size : int, optional
+        Estimate H on a random sample of this many training pairs (seeded) instead of all
+        of them: captum's cost of forming H grows with the pairs (about 3 minutes for
+        1,666 MiniLM pairs on 2 CPU cores), while the influence scores still cover every
+        training pair. ``None`` (default) uses all.
+    seed : int, default=0
 
     Attributes
     ----------
@@ -406,7 +417,7 @@ class InfluenceExplainer:
 
     def __init__(self, model, train_df: pd.DataFrame, *, layers: Sequence[str] = ("classifier",),
                  batch_size: int = 64, max_length: int = 128, projection_dim: int = 50,
-                 hessian_reg: float = 1e-3, seed: int = 0):
+                 hessian_reg: float = 1e-3, hessian_size: int | None = None, seed: int = 0):
         import torch
         from captum.influence import NaiveInfluenceFunction
 
@@ -428,6 +439,16 @@ class InfluenceExplainer:
         self.module = _logits_module(model.model)
         train = _pairs_loader(model.tokenizer, train_df, train_df["label"].to_numpy(),
                               batch_size, max_length)
+        # captum forms the Hessian batch by batch at a cost per batch of one backward pass
+        # per parameter, so it gets one batch: all training pairs or a seeded sample of them
+        if hessian_size is None:
+            hessian_df = train_df
+        else:
+            hessian_size = knn_mod._check_int(hessian_size, "hessian_size", low=1, high=len(train_df))
+            hessian_df = train_df.sample(hessian_size, random_state=seed)
+        self.hessian_size = len(hessian_df)
+        hessian = _pairs_loader(model.tokenizer, hessian_df, hessian_df["label"].to_numpy(),
+                                len(hessian_df), max_length)
         torch.manual_seed(seed)
         with _quiet():
             self._captum = NaiveInfluenceFunction(
@@ -436,7 +457,7 @@ class InfluenceExplainer:
                 layers=[f"hf.{name}" for name in layers],
                 loss_fn=torch.nn.CrossEntropyLoss(reduction="sum"),
                 sample_wise_grads_per_batch=True, projection_dim=projection_dim, seed=seed,
-                hessian_reg=hessian_reg)
+                hessian_reg=hessian_reg, hessian_dataset=hessian)
         self.setup_seconds_ = time.perf_counter() - start
 
     def _inputs(self, query_df: pd.DataFrame):
@@ -490,3 +511,103 @@ def topk_overlap(a, b) -> float:
                          f"got {a.shape} and {b.shape}")
     k = a.shape[1]
     return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a.tolist(), b.tolist())]))
+
+
+# ----------------------------------------------------------------------------------------------
+# kNN vs influence functions: time per explanation, and agreement
+# ----------------------------------------------------------------------------------------------
+def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, k: int = 16,
+                      n_timed: int = 3, layers: Sequence[str] = ("classifier",),
+                      hessian_size: int | None = None, batch_size: int = 64,
+                      max_length: int = 128, progress: bool = True) -> dict:
+    """Explain the same queries with kNN and with influence functions; time both, compare.
+
+    Both methods start from the same fine-tuned model and nothing precomputed (no cache):
+
+    - **kNN** set-up encodes the training set and builds the FAISS index; explaining a query
+      encodes it and searches its k nearest training examples.
+    - **Influence functions** set-up forms and decomposes the Hessian over ``layers``
+      (:class:`InfluenceExplainer`); explaining a query takes its gradient and one pass over
+      the training set for the training gradients (captum recomputes them on every call).
+
+    The first ``n_timed`` queries are explained one at a time (as a reader clicking through
+    predictions would); then all of ``query_df`` at once (batched), whose top-k lists give
+    the agreement between the methods.
+
+    Parameters
+    ----------
+    model : NLIModel
+    train_df, query_df : DataFrame with ``premise``, ``hypothesis`` (``label`` for train)
+    k : int, default=16
+    n_timed : int, default=3
+        Queries explained one by one for the timing; at most ``len(query_df)``.
+    layers : sequence of str, default=("classifier",)
+        Parameters the influence functions differentiate (see :class:`InfluenceExplainer`).
+    hessian_size : int, optional
+        Training pairs the Hessian is estimated on (see :class:`InfluenceExplainer`).
+
+    Returns
+    -------
+    dict
+        ``n_train``, ``n_timed``, ``n_queries``, ``k``, ``layers``, ``hessian_size``;
+        ``knn_setup_s``,
+        ``influence_setup_s``; ``knn_query_s`` and ``influence_query_s`` (mean per query,
+        one by one, no set-up); ``knn_s_per_example`` and ``influence_s_per_example`` (set-up
+        plus the ``n_timed`` queries, divided by ``n_timed``); ``speedup`` (their ratio) and
+        ``speedup_per_query`` (set-up left out); ``knn_batched_s_per_example`` and
+        ``influence_batched_s_per_example``; ``topk_overlap`` (mean share of kNN's k
+        neighbours among the k strongest proponents) and ``topk_overlap_random`` (k / N, what
+        chance gives); ``knn_topk`` and ``influence_topk`` (n_queries, k) index arrays.
+    """
+    from . import models
+
+    k = knn_mod._check_int(k, "k", low=1, high=len(train_df))
+    n_timed = knn_mod._check_int(n_timed, "n_timed", low=1, high=len(query_df))
+    train_df = train_df.reset_index(drop=True)
+    query_df = query_df.reset_index(drop=True)
+    variant = [("cls", -1)]
+
+    def embed(df):  # the representation, computed (never read from a cache)
+        return models._forward(model, df, variant, False, batch_size, max_length, False)[variant[0]]
+
+    say = print if progress else (lambda *a, **kw: None)
+    t = time.perf_counter()
+    index = knn_mod.KNN(k=k).fit(embed(train_df), train_df["label"].to_numpy())
+    knn_setup = time.perf_counter() - t
+    say(f"kNN set-up (encode {len(train_df):,} training pairs, build the index): {knn_setup:.1f} s",
+        flush=True)
+    t = time.perf_counter()
+    for i in range(n_timed):
+        index.kneighbors(embed(query_df.iloc[[i]]))
+    knn_query = (time.perf_counter() - t) / n_timed
+    t = time.perf_counter()
+    _, knn_topk = index.kneighbors(embed(query_df))
+    knn_batched = (time.perf_counter() - t) / len(query_df)
+
+    explainer = InfluenceExplainer(model, train_df, layers=layers, batch_size=batch_size,
+                                   max_length=max_length, hessian_size=hessian_size)
+    say(f"influence set-up (Hessian over {list(layers)}, estimated on {explainer.hessian_size:,} "
+        f"pairs): {explainer.setup_seconds_:.1f} s", flush=True)
+    t = time.perf_counter()
+    for i in range(n_timed):
+        explainer.top_k(query_df.iloc[[i]], k)
+        say(f"  influence: query {i + 1}/{n_timed} explained, {time.perf_counter() - t:.1f} s so far",
+            flush=True)
+    inf_query = (time.perf_counter() - t) / n_timed
+    t = time.perf_counter()
+    inf_topk, _ = explainer.top_k(query_df, k)
+    inf_batched = (time.perf_counter() - t) / len(query_df)
+
+    knn_per = (knn_setup + n_timed * knn_query) / n_timed
+    inf_per = (explainer.setup_seconds_ + n_timed * inf_query) / n_timed
+    return {
+        "n_train": len(train_df), "n_timed": n_timed, "n_queries": len(query_df), "k": k,
+        "layers": list(layers), "hessian_size": explainer.hessian_size,
+        "knn_setup_s": knn_setup, "influence_setup_s": explainer.setup_seconds_,
+        "knn_query_s": knn_query, "influence_query_s": inf_query,
+        "knn_s_per_example": knn_per, "influence_s_per_example": inf_per,
+        "speedup": inf_per / knn_per, "speedup_per_query": inf_query / knn_query,
+        "knn_batched_s_per_example": knn_batched, "influence_batched_s_per_example": inf_batched,
+        "topk_overlap": topk_overlap(knn_topk, inf_topk), "topk_overlap_random": k / len(train_df),
+        "knn_topk": knn_topk, "influence_topk": inf_topk,
+    }

@@ -330,3 +330,76 @@ def plot_word_weights(weights, title: str = "", ax=None):
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
     ax.title.set_fontsize(9)
     return ax
+
+
+def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
+    """How often training examples are retrieved: one step histogram per set of queries.
+
+    Parameters
+    ----------
+    counts : dict
+        ``{name: retrieval counts (N,)}``, e.g. neighbours of the training set and of the
+        test set (:func:`nbhelpers.influence.retrieval_counts`).
+    k : int, optional
+        Neighbours per query, for the title.
+
+    Example
+    -------
+    >>> ax = plot_retrieval_counts({"train": np.array([0, 1, 1, 5]), "test": np.array([2, 0, 0, 9])})
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['train (max 5)', 'test (max 9)']
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, (7, 4))
+    top = max(int(np.max(c)) for c in counts.values())
+    bins = np.arange(0, top + 2) - 0.5 if top < 60 else np.linspace(-0.5, top + 0.5, 60)
+    for name, c in counts.items():
+        ax.hist(c, bins=bins, histtype="step", lw=1.5, label=f"{name} (max {int(np.max(c))})")
+    ax.set_yscale("log")
+    ax.set(xlabel="times retrieved as a neighbour", ylabel="training examples (log scale)",
+           title="How often each training example is retrieved" + (f" (k = {k})" if k else ""))
+    ax.legend(fontsize=8, title="queries", title_fontsize=8)
+    return ax
+
+
+def plot_removal(runs: pd.DataFrame, paper: dict | None = None, ax=None):
+    """Accuracy drop after removing the most retrieved vs random training examples.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        From :func:`nbhelpers.influence.removal_test`: ``fraction``, ``condition``
+        (``"top"``/``"random"``) and ``drop`` (percentage points), one row per seed.
+    paper : dict, optional
+        ``{fraction: {"top": drop, "random": drop}}``: the paper's points, drawn hollow.
+
+    Example
+    -------
+    >>> runs = pd.DataFrame({"fraction": [0.1, 0.1, 0.1, 0.1], "condition": ["top", "random"] * 2,
+    ...                      "drop": [3.0, 1.0, 5.0, 1.5], "seed": [0, 0, 1, 1]})
+    >>> ax = plot_removal(runs, paper={0.1: {"top": 4.6, "random": 1.2}})
+    >>> len(ax.get_lines()) >= 2
+    True
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, (6, 4))
+    colours = {"top": "#d62728", "random": "#7f7f7f"}
+    names = {"top": "most retrieved removed", "random": "random removed"}
+    removed = runs[runs["condition"].isin(colours)]
+    for cond, grp in removed.groupby("condition"):
+        stats = grp.groupby("fraction")["drop"].agg(["mean", "std", "count"])
+        err = stats["std"].fillna(0) if (stats["count"] > 1).any() else None
+        ax.errorbar(stats.index * 100, stats["mean"], yerr=err, marker="o", capsize=4,
+                    color=colours[cond], label=f"{names[cond]} (ours, n = {int(stats['count'].max())} seed"
+                                               f"{'s' if stats['count'].max() > 1 else ''})")
+    for fraction, pts in (paper or {}).items():
+        for cond, drop in pts.items():
+            ax.plot(float(fraction) * 100, drop, marker="o", mfc="none", ms=9, ls="none",
+                    color=colours[cond])
+    if paper:
+        ax.plot([], [], marker="o", mfc="none", ls="none", color="black", label="paper (BERT)")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set(xlabel="share of the training set removed (%)", ylabel="test accuracy drop (points)",
+           title="Removal test: retrain without part of the training set")
+    ax.legend(fontsize=8)
+    return ax

@@ -75,6 +75,21 @@ def test_representations_chapter_writes_its_results(executed):
     assert len(res["knn_acc"]) == res["n_variants"] == 2 * 3 * 7
 
 
+def test_influence_chapter_writes_its_results(executed):
+    _, results, outcome = executed
+    assert outcome["03_influence.ipynb"] is None
+    res = json.loads((results / "influence.json").read_text())
+    for fraction in ("0.1", "0.3"):
+        assert set(res["removal"][fraction]) >= {"top_drop_mean", "top_drop_sd", "random_drop_mean",
+                                                 "random_drop_sd"}
+    assert set(res["speed"]) >= {"n_train", "knn_s_per_example", "influence_s_per_example", "speedup"}
+    assert res["speed"]["speedup"] == pytest.approx(
+        res["speed"]["influence_s_per_example"] / res["speed"]["knn_s_per_example"])
+    assert 0 <= res["topk_overlap"] <= 1
+    conditions = {(r["fraction"], r["condition"]) for r in res["removal_runs"]}
+    assert conditions == {(0.0, "full"), (0.1, "top"), (0.1, "random"), (0.3, "top"), (0.3, "random")}
+
+
 def test_results_page_finds_every_chapters_results(executed):
     import nbformat
 
@@ -84,6 +99,7 @@ def test_results_page_finds_every_chapters_results(executed):
     text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
     assert "is missing" not in text and "snli-augmented" in text and "constituent" in text
     assert "find_label_issues" in text
+    assert "most retrieved" in text and "influence functions" in text
 
 
 def test_every_chapter_is_in_the_toc():

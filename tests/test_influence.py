@@ -166,8 +166,35 @@ def test_influence_matches_a_hand_computation(tiny_model, tiny_pairs):
     assert ex.setup_seconds_ > 0
 
 
+def test_influence_hessian_on_a_sample(tiny_model, tiny_pairs):
+    queries = tiny_pairs.iloc[[1, 6]]
+    full = influence.InfluenceExplainer(tiny_model, tiny_pairs, projection_dim=10_000).scores(queries)
+    same = influence.InfluenceExplainer(tiny_model, tiny_pairs, projection_dim=10_000,
+                                        hessian_size=12).scores(queries)
+    np.testing.assert_allclose(same, full, atol=1e-4)  # a sample of all = all (row order aside)
+    half = influence.InfluenceExplainer(tiny_model, tiny_pairs, projection_dim=10_000, hessian_size=6)
+    assert half.hessian_size == 6 and half.scores(queries).shape == (2, 12)
+    assert not np.allclose(half.scores(queries), full)
+    with pytest.raises(ValueError, match="hessian_size=13"):
+        influence.InfluenceExplainer(tiny_model, tiny_pairs, hessian_size=13)
+
+
 def test_influence_rejects_unknown_or_huge_layers(tiny_model, tiny_pairs):
     with pytest.raises(ValueError, match="unknown layers"):
         influence.InfluenceExplainer(tiny_model, tiny_pairs, layers=["nope"])
     with pytest.raises(ValueError, match="explicit Hessian"):
         influence.InfluenceExplainer(tiny_model, tiny_pairs, layers=["bert"])
+
+
+def test_explanation_speed_reports_times_and_agreement(tiny_model, tiny_pairs):
+    out = influence.explanation_speed(tiny_model, tiny_pairs, tiny_pairs.iloc[:4], k=3,
+                                      n_timed=2, progress=False)
+    assert out["n_train"] == 12 and out["n_timed"] == 2 and out["n_queries"] == 4
+    for key in ("knn_setup_s", "influence_setup_s", "knn_query_s", "influence_query_s"):
+        assert out[key] > 0
+    assert out["knn_s_per_example"] == pytest.approx(out["knn_setup_s"] / 2 + out["knn_query_s"])
+    assert out["speedup"] == pytest.approx(out["influence_s_per_example"] / out["knn_s_per_example"])
+    assert out["knn_topk"].shape == out["influence_topk"].shape == (4, 3)
+    assert 0.0 <= out["topk_overlap"] <= 1.0 and out["topk_overlap_random"] == 0.25
+    with pytest.raises(ValueError, match="n_timed"):
+        influence.explanation_speed(tiny_model, tiny_pairs, tiny_pairs.iloc[:2], k=3, n_timed=3)
