@@ -115,3 +115,45 @@ def test_book_builds_with_warnings_as_errors(site):
     intro = (site / "book" / "intro.html").read_text()
     assert "cdn.jsdelivr" not in intro and "mathjax/tex-chtml.js" in intro  # MathJax served locally
     assert (site / "mathjax" / "tex-chtml.js").exists()
+
+
+def test_every_chapter_opens_with_the_colab_install_cell_for_this_repository():
+    import tomllib
+
+    import nbformat
+    import yaml
+
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert url.startswith("https://github.com/")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["urls"]["Repository"] == url
+    for nb_path in CHAPTERS:
+        nb = nbformat.read(nb_path, as_version=4)
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        assert '"google.colab" in sys.modules' in first.source, nb_path.name
+        assert f"nbhelpers[colab] @ git+{url}" in first.source, nb_path.name
+        assert "parameters" not in first.metadata.get("tags", [])
+
+
+def test_pages_workflow_builds_with_make_book_and_publishes_the_site():
+    import yaml
+
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    steps = wf["jobs"]["build"]["steps"]
+    assert any(s.get("run") == "make book" for s in steps)
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_build/html"
+    assert wf["jobs"]["deploy"]["steps"][0]["uses"].startswith("actions/deploy-pages")
+
+
+def test_intro_lists_every_chapters_parameters():
+    import papermill
+
+    intro = (ROOT / "book" / "intro.md").read_text()
+    rows = [line for line in intro.splitlines() if line.startswith("| ") and "`smoke`" in line]
+    chapters = [nb for nb in CHAPTERS if not nb.name.startswith("99_")]
+    assert len(rows) == len(chapters)
+    for nb, row in zip(chapters, rows):
+        params = papermill.inspect_notebook(str(nb))
+        missing = [name for name in params if f"`{name}`" not in row]
+        assert not missing, f"{nb.name}: parameters {missing} missing from the intro's table"
