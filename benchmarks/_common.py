@@ -84,6 +84,8 @@ def fmt(x: float, digits: int = 3) -> str:
     """A number with ``digits`` significant figures, without scientific notation for normal sizes."""
     if x == 0 or x != x:
         return str(x)
+    if abs(x) < 0.001:
+        return "<0.001"
     return f"{x:.{digits}g}" if abs(x) < 10 ** digits else f"{x:,.0f}"
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,22 +60,30 @@ def make_data(n, n_queries, kind="gaussian"):
     return X, Q
 
 
-# ---- exact methods: each returns (squared distances, indices), nearest first -------------------
+# ---- exact methods: fit(X) -> state; search(state, Q, k) -> (squared distances, indices) ------
 def _chunks(n_queries, n_train):
     step = max(1, CHUNK_ELEMENTS // n_train)
     return [slice(i, min(i + step, n_queries)) for i in range(0, n_queries, step)]
 
 
-def faiss_flat(X, Q, k):
+def faiss_fit(X):
     import faiss
 
     index = faiss.IndexFlatL2(X.shape[1])
-    index.add(X)
+    index.add(X)  # copies the vectors
+    return index
+
+
+def faiss_search(index, Q, k):
     return index.search(Q, k)
 
 
-def numpy_brute(X, Q, k):
-    x2 = np.einsum("ij,ij->i", X, X)
+def numpy_fit(X):
+    return X, np.einsum("ij,ij->i", X, X)
+
+
+def numpy_search(state, Q, k):
+    X, x2 = state
     D = np.empty((len(Q), k), np.float32)
     I = np.empty((len(Q), k), np.int64)
     for s in _chunks(len(Q), len(X)):
@@ -90,28 +99,44 @@ def numpy_brute(X, Q, k):
     return D, I
 
 
-def torch_cdist(X, Q, k):
+def torch_fit(X):
     import torch
 
-    Xt, Qt = torch.from_numpy(X), torch.from_numpy(Q)
+    return torch.from_numpy(X)  # no copy
+
+
+def torch_search(Xt, Q, k):
+    import torch
+
+    Qt = torch.from_numpy(Q)
     D = torch.empty((len(Q), k))
     I = torch.empty((len(Q), k), dtype=torch.int64)
     with torch.inference_mode():
-        for s in _chunks(len(Q), len(X)):
+        for s in _chunks(len(Q), len(Xt)):
             d, i = torch.cdist(Qt[s], Xt).topk(k, dim=1, largest=False)
             D[s], I[s] = d.square(), i
     return D.numpy(), I.numpy()
 
 
-def sklearn_brute(X, Q, k):
+def sklearn_fit(X):
     from sklearn.neighbors import NearestNeighbors
 
-    d, i = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(X).kneighbors(Q)
+    return NearestNeighbors(algorithm="brute").fit(X)
+
+
+def sklearn_search(nn, Q, k):
+    d, i = nn.kneighbors(Q, n_neighbors=k)
     return np.square(d), i
 
 
-METHODS = {"faiss-flat": faiss_flat, "numpy": numpy_brute, "torch-cdist": torch_cdist,
-           "sklearn-brute": sklearn_brute}
+METHODS = {"faiss-flat": (faiss_fit, faiss_search), "numpy": (numpy_fit, numpy_search),
+           "torch-cdist": (torch_fit, torch_search), "sklearn-brute": (sklearn_fit, sklearn_search)}
+
+
+def search(method, X, Q, k):
+    """One exact search with ``method`` (a name in :data:`METHODS`)."""
+    fit, find = METHODS[method]
+    return find(fit(X), Q, k)
 
 
 # ---- one measurement per fresh process -------------------------------------------------------
@@ -119,12 +144,22 @@ def child(spec):
     """Run one measurement described by ``spec``; return a JSON-able dict."""
     X, Q = make_data(spec["n"], spec["n_queries"], spec.get("data", "gaussian"))
     if spec["method"] in METHODS:
-        fn, k = METHODS[spec["method"]], spec["k"]
-        fn(X[: min(len(X), 20_000)], Q[:64], k)  # warm-up: imports, thread pools, BLAS
+        (fit, find), k = METHODS[spec["method"]], spec["k"]
+        find(fit(X[: min(len(X), 20_000)]), Q[:64], k)  # warm-up: imports, thread pools, BLAS
         before = reset_peak_rss()
-        (med, times), = median_times({spec["method"]: lambda: fn(X, Q, k)},
-                                     repeats=spec["repeats"], warmup=0).values()
-        return {"median_s": med, "times": times, "peak_mib": peak_rss_increase_mib(before)}
+        fits, searches = [], []
+        for r in range(spec["repeats"]):
+            t0 = time.perf_counter()
+            state = fit(X)
+            t1 = time.perf_counter()
+            find(state, Q, k)
+            searches.append(time.perf_counter() - t1)
+            fits.append(t1 - t0)
+            del state
+            log(f"  round {r + 1}/{spec['repeats']} {spec['method']}: fit {fits[-1]:.3f} s, "
+                f"search {searches[-1]:.3f} s")
+        return {"fit_s": statistics.median(fits), "search_s": statistics.median(searches),
+                "fits": fits, "searches": searches, "peak_mib": peak_rss_increase_mib(before)}
 
     from nbhelpers.knn import KNN
 
@@ -180,16 +215,16 @@ def exact_table(args):
                 log(f"exact: N={n:,} k={k} {method} ({nq:,} queries)")
                 results[method] = measure({"method": method, "n": n, "n_queries": nq, "k": k,
                                            "repeats": args.repeats})
-            base = results["faiss-flat"]["median_s"] if "faiss-flat" in results else None
+            total = {m: r["fit_s"] + r["search_s"] * scale for m, r in results.items()}
+            base = total.get("faiss-flat")
             for method, r in results.items():
-                s = r["median_s"] * scale
                 rows.append([f"{n:,}", k, method,
                              f"{nq:,}" + ("" if nq == args.queries else f" (x{scale:g})"),
-                             fmt(s), fmt(args.queries / s), fmt(r["median_s"] / base, 2) if base else "-",
-                             fmt(r["peak_mib"])])
+                             fmt(r["fit_s"]), fmt(r["search_s"] * scale), fmt(total[method]),
+                             fmt(total[method] / base, 2) if base else "-", fmt(r["peak_mib"])])
     return markdown_table(
-        ["N", "k", "method", "queries timed", f"s per {args.queries:,} queries",
-         "queries/s", "time / faiss-flat", "peak RSS increase (MiB)"], rows)
+        ["N", "k", "method", "queries timed", "fit s", f"search s per {args.queries:,} queries",
+         "total s", "total / faiss-flat", "peak RSS increase (MiB)"], rows)
 
 
 def approx_table(args):
@@ -259,14 +294,16 @@ def main(argv=None):
     if args.sizes and args.methods:
         print(f"### Exact search (synthetic Gaussian vectors, {args.queries:,} queries)\n")
         print(exact_table(args))
-        print("\nTime is fit + search, median of "
+        print("\nFit and search times are medians of "
               f"{args.repeats}; each measurement runs in a fresh process after a small warm-up. "
               "Where fewer queries were timed (large N, at most "
-              f"{args.max_pairs:.0e} query-vector pairs), the time is scaled to "
-              f"{args.queries:,} queries: search cost is linear in the number of queries. "
+              f"{args.max_pairs:.3g} query-vector pairs), the search time is scaled to "
+              f"{args.queries:,} queries (search cost is linear in the number of queries); "
+              "the fit time is not scaled. Total = fit + search. "
               "Peak RSS increase counts everything the method allocates (FAISS copies the "
               "training vectors into its index; the chunked NumPy and torch baselines hold "
-              f"{CHUNK_ELEMENTS * 4 // 2**20} MiB of distances at a time).\n")
+              f"{CHUNK_ELEMENTS * 4 // 2**20} MiB of distances at a time, and NumPy's "
+              "argpartition an int64 index for each of them).\n")
     if args.ann_sizes:
         print("### Approximate indexes: `nbhelpers.knn.KNN(index=...)`\n")
         print(approx_table(args))
