@@ -356,6 +356,37 @@ def _quiet():
         yield
 
 
+@contextlib.contextmanager
+def _only_grad_for(module, layer_modules):
+    """Gradients for ``layer_modules`` only, and no backward pass below their inputs.
+
+    captum differentiates the loss with respect to the chosen layers, but with every
+    parameter trainable autograd would also run the whole transformer backward (seconds
+    per batch). Freezing the rest and making each chosen layer's input a leaf that
+    requires grad (captum hooks it for per-example gradients) stops the backward pass at
+    the head. Restored on exit.
+    """
+    keep = {id(p) for m in layer_modules for p in m.parameters()}
+    saved = {p: p.requires_grad for p in module.parameters()}
+
+    def leaf_input(mod, args):
+        x = args[0]
+        if x.is_floating_point() and not x.requires_grad:
+            return (x.detach().requires_grad_(True), *args[1:])
+        return None
+
+    hooks = [m.register_forward_pre_hook(leaf_input) for m in layer_modules]
+    try:
+        for p in module.parameters():
+            p.requires_grad_(id(p) in keep)
+        yield
+    finally:
+        for h in hooks:
+            h.remove()
+        for p, flag in saved.items():
+            p.requires_grad_(flag)
+
+
 def _logits_module(model):
     """Wrap a Hugging Face classifier so that ``module(ids, mask, types)`` returns logits."""
     import torch
@@ -450,7 +481,8 @@ class InfluenceExplainer:
         hessian = _pairs_loader(model.tokenizer, hessian_df, hessian_df["label"].to_numpy(),
                                 len(hessian_df), max_length)
         torch.manual_seed(seed)
-        with _quiet():
+        self._layers = [names[name] for name in layers]
+        with _quiet(), _only_grad_for(model.model, self._layers):
             self._captum = NaiveInfluenceFunction(
             self.module, train, checkpoint="(the loaded model)",
             checkpoints_load_func=lambda module, path: 1.0,  # the weights are already loaded
@@ -474,8 +506,9 @@ class InfluenceExplainer:
         """Influence of every training example on each query's prediction, shape (n, N)."""
         import torch
 
-        with torch.enable_grad(), _quiet():
-            s = self._captum.influence(self._inputs(query_df), k=None)
+        inputs = self._inputs(query_df)
+        with torch.enable_grad(), _quiet(), _only_grad_for(self.model.model, self._layers):
+            s = self._captum.influence(inputs, k=None)
         return s.detach().numpy()
 
     def top_k(self, query_df: pd.DataFrame, k: int = 16) -> tuple[np.ndarray, np.ndarray]:

@@ -164,6 +164,8 @@ def test_influence_matches_a_hand_computation(tiny_model, tiny_pairs):
     assert (np.diff(top, axis=1) <= 0).all()  # strongest proponent first
     assert np.array_equal(idx[:, 0], hand.argmax(1))
     assert ex.setup_seconds_ > 0
+    # the transformer is frozen only while captum runs
+    assert all(p.requires_grad for p in tiny_model.model.parameters())
 
 
 def test_influence_hessian_on_a_sample(tiny_model, tiny_pairs):
