@@ -369,24 +369,28 @@ def plot_removal(runs: pd.DataFrame, paper: dict | None = None, ax=None):
     ----------
     runs : DataFrame
         From :func:`nbhelpers.influence.removal_test`: ``fraction``, ``condition``
-        (``"top"``/``"random"``) and ``drop`` (percentage points), one row per seed.
+        (``"full"``/``"top"``/``"random"``) and ``drop`` (percentage points), one row per
+        seed. Both lines start from the full training set (0% removed, no drop).
     paper : dict, optional
         ``{fraction: {"top": drop, "random": drop}}``: the paper's points, drawn hollow.
 
     Example
     -------
-    >>> runs = pd.DataFrame({"fraction": [0.1, 0.1, 0.1, 0.1], "condition": ["top", "random"] * 2,
-    ...                      "drop": [3.0, 1.0, 5.0, 1.5], "seed": [0, 0, 1, 1]})
+    >>> runs = pd.DataFrame({"fraction": [0.0, 0.1, 0.1] * 2, "condition": ["full", "top", "random"] * 2,
+    ...                      "drop": [0.0, 3.0, 1.0, 0.0, 5.0, 1.5], "seed": [0, 0, 0, 1, 1, 1]})
     >>> ax = plot_removal(runs, paper={0.1: {"top": 4.6, "random": 1.2}})
-    >>> len(ax.get_lines()) >= 2
-    True
+    >>> ax.get_xticks().tolist()
+    [0.0, 10.0]
     >>> plt.close("all")
     """
     ax = _axes(ax, (6, 4))
     colours = {"top": "#d62728", "random": "#7f7f7f"}
     names = {"top": "most retrieved removed", "random": "random removed"}
     removed = runs[runs["condition"].isin(colours)]
+    full = runs[runs["condition"] == "full"]
     for cond, grp in removed.groupby("condition"):
+        # the full training set is the common starting point: nothing removed, no drop
+        grp = pd.concat([grp, full.assign(condition=cond, fraction=0.0, drop=0.0)])
         stats = grp.groupby("fraction")["drop"].agg(["mean", "std", "count"])
         err = stats["std"].fillna(0) if (stats["count"] > 1).any() else None
         ax.errorbar(stats.index * 100, stats["mean"], yerr=err, marker="o", capsize=4,
@@ -399,7 +403,9 @@ def plot_removal(runs: pd.DataFrame, paper: dict | None = None, ax=None):
     if paper:
         ax.plot([], [], marker="o", mfc="none", ls="none", color="black", label="paper (BERT)")
     ax.axhline(0, color="black", lw=0.8)
+    fractions = sorted(set(removed["fraction"]) | {0.0} | {float(f) for f in (paper or {})})
+    ax.set_xticks([100 * f for f in fractions])
     ax.set(xlabel="share of the training set removed (%)", ylabel="test accuracy drop (points)",
            title="Removal test: retrain without part of the training set")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     return ax
