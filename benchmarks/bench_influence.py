@@ -22,6 +22,7 @@ one by one; the times include no cache (everything is computed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -67,8 +68,9 @@ def main(argv=None) -> int:
         train, source = training_set(size)
         log(f"== {len(train):,} training pairs ({source})")
         hp = None if args.hessian_pairs == 0 else min(args.hessian_pairs, len(train))
-        r = influence.explanation_speed(model, train, queries, k=args.k, n_timed=args.n_timed,
-                                        hessian_size=hp, progress=True)
+        with contextlib.redirect_stdout(sys.stderr):  # progress to stderr, the report to stdout
+            r = influence.explanation_speed(model, train, queries, k=args.k, n_timed=args.n_timed,
+                                            hessian_size=hp, progress=True)
         rows.append([f"{r['n_train']:,}", fmt(r["knn_setup_s"]), fmt(r["influence_setup_s"]),
                      fmt(r["knn_query_s"]), fmt(r["influence_query_s"]),
                      fmt(r["knn_s_per_example"]), fmt(r["influence_s_per_example"]),
