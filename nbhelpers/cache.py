@@ -249,6 +249,52 @@ class Cache:
             shutil.rmtree(tmp, ignore_errors=True)
         return final
 
+    # -- housekeeping --------------------------------------------------------
+    def prune_temp(self, older_than_hours: float = 24.0) -> tuple[list[Path], int]:
+        """Delete temporary leftovers of killed runs; return ``(removed, bytes_freed)``.
+
+        Writes go to ``.<name>.<random>.tmp`` beside their final name and are removed when
+        the writer fails, but a process killed outright (``kill -9``, out of memory, a
+        closed laptop) leaves them behind; a half-written checkpoint folder is hundreds
+        of MB. Only entries that are hidden, end in ``.tmp`` and were last modified more
+        than ``older_than_hours`` ago are removed, so a run writing right now is safe.
+
+        >>> import tempfile, os, time
+        >>> cache = Cache(tempfile.mkdtemp())
+        >>> stale = cache.root / "models" / ".abc.123.tmp"
+        >>> stale.mkdir(parents=True)
+        >>> (stale / "weights").write_bytes(b"x" * 10)  # a killed run's half-written folder
+        10
+        >>> os.utime(stale, (time.time() - 2 * 86400,) * 2)
+        >>> removed, freed = cache.prune_temp()
+        >>> [p.name for p in removed], freed, stale.exists()
+        (['.abc.123.tmp'], 10, False)
+        """
+        import time
+
+        if older_than_hours < 0:
+            raise ValueError(f"older_than_hours must be >= 0, got {older_than_hours}")
+        if not self.root.is_dir():
+            return [], 0
+        cutoff = time.time() - 3600 * older_than_hours
+        removed, freed = [], 0
+        for kind in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for entry in sorted(kind.glob(".*.tmp")):
+                try:
+                    if entry.lstat().st_mtime > cutoff:
+                        continue
+                    if entry.is_dir() and not entry.is_symlink():
+                        size = sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
+                        shutil.rmtree(entry)
+                    else:
+                        size = entry.lstat().st_size
+                        entry.unlink()
+                except FileNotFoundError:  # another process cleaned it first
+                    continue
+                removed.append(entry)
+                freed += size
+        return removed, freed
+
     def read_meta(self, path: Path) -> dict:
         """The ``meta`` stored with a cached folder."""
         return json.loads((Path(path) / MANIFEST).read_text()).get("meta", {})

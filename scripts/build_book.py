@@ -140,6 +140,12 @@ def main(argv=None) -> int:
     if args.smoke:
         params["smoke"] = True
 
+    from nbhelpers.cache import Cache
+
+    removed, freed = Cache().prune_temp()
+    if removed:
+        print(f"removed {len(removed)} leftovers of interrupted runs from the cache "
+              f"({freed / 2**20:.0f} MiB)", flush=True)
     src = stage(ROOT / "_build" / "src")
     timings = {}
     for nb in chapters():

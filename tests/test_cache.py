@@ -142,3 +142,37 @@ def test_json_roundtrip(cache):
     assert cache.json("results", {"x": 1}, f) == {"a": 1.5} and len(calls) == 1
     path = cache.path("results", make_key(kind="results", x=1), ".json")
     assert json.loads(path.read_text()) == {"a": 1.5}
+
+
+def test_prune_temp_removes_only_old_temporary_leftovers(cache):
+    import os
+    import time
+
+    arr_path = cache.save_array("reps", "k1", np.arange(4.0))
+    old_dir = cache.root / "models" / ".deadbeef.x1.tmp"
+    old_dir.mkdir(parents=True)
+    (old_dir / "model.safetensors").write_bytes(b"\0" * 1000)
+    old_file = cache.root / "reps" / ".k2.npy.abc.tmp"
+    old_file.write_bytes(b"\0" * 24)
+    fresh = cache.root / "models" / ".cafe.x2.tmp"  # a run writing right now
+    fresh.mkdir()
+    visible_old = cache.root / "models" / "done.tmp"  # not hidden: not ours to delete
+    visible_old.write_bytes(b"keep")
+    two_days_ago = time.time() - 2 * 86400
+    for p in (old_dir, old_file, visible_old):
+        os.utime(p, (two_days_ago, two_days_ago))
+
+    removed, freed = cache.prune_temp(older_than_hours=24)
+
+    assert sorted(p.name for p in removed) == [".deadbeef.x1.tmp", ".k2.npy.abc.tmp"]
+    assert freed == 1024
+    assert not old_dir.exists() and not old_file.exists()
+    assert fresh.exists() and visible_old.exists() and arr_path.exists()
+    assert cache.load_array("reps", "k1").tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert cache.prune_temp(older_than_hours=0)[0] == [fresh]
+    with pytest.raises(ValueError, match="older_than_hours"):
+        cache.prune_temp(older_than_hours=-1)
+
+
+def test_prune_temp_on_a_missing_root_does_nothing(tmp_path):
+    assert Cache(tmp_path / "absent").prune_temp() == ([], 0)
