@@ -1,6 +1,6 @@
 # make book : set up .venv, execute every chapter (default parameters), build _build/html
 # make test : set up .venv, run the tests (unit tests + every chapter with smoke=True)
-# make bench: set up .venv, run benchmarks/ (about 30 min on 2 cores), tables into benchmarks/results/
+# make bench: set up .venv, run benchmarks/ (about 25 min on 2 cores), tables into benchmarks/results/
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv

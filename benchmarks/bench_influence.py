@@ -60,7 +60,8 @@ def main(argv=None) -> int:
 
     train0 = load_nli("cad-original", "train")
     log("fine-tuning (or loading from the cache) the CAD-original model, seed 0")
-    model = models.fine_tune(train0, "minilm", seed=0, **evaluation.recipe_for(len(train0)))
+    with contextlib.redirect_stdout(sys.stderr):  # the fine-tune's progress bars too
+        model = models.fine_tune(train0, "minilm", seed=0, **evaluation.recipe_for(len(train0)))
     queries = load_nli("snli", "test").sample(args.n_timed, random_state=0)
 
     rows = []
