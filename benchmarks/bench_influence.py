@@ -79,9 +79,10 @@ def main(argv=None) -> int:
                      f"{r['topk_overlap']:.1%} ({r['topk_overlap_random']:.1%})"])
     print(header("Explaining one prediction: kNN vs influence functions",
                  "python benchmarks/bench_influence.py " + " ".join(argv or sys.argv[1:])))
+    pairs, queries = ("pair", "query") if args.n_timed == 1 else ("pairs", "queries")
     print(f"Influence functions: captum NaiveInfluenceFunction over the classifier head, Hessian "
-          f"on {args.hessian_pairs or 'all'} training pairs; {args.n_timed} SNLI test pairs "
-          f"explained one by one; k = {args.k}. Per example = (set-up + {args.n_timed} queries) / "
+          f"on {args.hessian_pairs or 'all'} training pairs; {args.n_timed} SNLI test {pairs} "
+          f"explained one by one; k = {args.k}. Per example = (set-up + {args.n_timed} {queries}) / "
           f"{args.n_timed}; the overlap is the share of kNN's top-k among the influence top-k "
           "(chance in brackets).\n")
     print(markdown_table(
