@@ -58,31 +58,31 @@ def main(argv=None) -> int:
                     help="training pairs the Hessian is estimated on (0: all)")
     args = ap.parse_args(argv)
 
-    train0 = load_nli("cad-original", "train")
-    log("fine-tuning (or loading from the cache) the CAD-original model, seed 0")
-    with contextlib.redirect_stdout(sys.stderr):  # the fine-tune's progress bars too
+    # progress bars (fine-tuning, encoding, captum) to stderr: stdout holds only the report
+    with contextlib.redirect_stdout(sys.stderr):
+        train0 = load_nli("cad-original", "train")
+        log("fine-tuning (or loading from the cache) the CAD-original model, seed 0")
         model = models.fine_tune(train0, "minilm", seed=0, **evaluation.recipe_for(len(train0)))
-    queries = load_nli("snli", "test").sample(args.n_timed, random_state=0)
+        queries = load_nli("snli", "test").sample(args.n_timed, random_state=0)
 
-    rows = []
-    for size in args.sizes:
-        train, source = training_set(size)
-        log(f"== {len(train):,} training pairs ({source})")
-        hp = None if args.hessian_pairs == 0 else min(args.hessian_pairs, len(train))
-        with contextlib.redirect_stdout(sys.stderr):  # progress to stderr, the report to stdout
+        rows = []
+        for size in args.sizes:
+            train, source = training_set(size)
+            log(f"== {len(train):,} training pairs ({source})")
+            hp = None if args.hessian_pairs == 0 else min(args.hessian_pairs, len(train))
             r = influence.explanation_speed(model, train, queries, k=args.k, n_timed=args.n_timed,
                                             hessian_size=hp, progress=True)
-        rows.append([f"{r['n_train']:,}", fmt(r["knn_setup_s"]), fmt(r["influence_setup_s"]),
-                     fmt(r["knn_query_s"]), fmt(r["influence_query_s"]),
-                     fmt(r["knn_s_per_example"]), fmt(r["influence_s_per_example"]),
-                     f"{r['speedup']:.0f}x", f"{r['speedup_per_query']:.0f}x",
-                     f"{r['topk_overlap']:.1%} ({r['topk_overlap_random']:.1%})"])
+            rows.append([f"{r['n_train']:,}", fmt(r["knn_setup_s"]), fmt(r["influence_setup_s"]),
+                         fmt(r["knn_query_s"]), fmt(r["influence_query_s"]),
+                         fmt(r["knn_s_per_example"]), fmt(r["influence_s_per_example"]),
+                         f"{r['speedup']:.0f}x", f"{r['speedup_per_query']:.0f}x",
+                         f"{r['topk_overlap']:.1%} ({r['topk_overlap_random']:.1%})"])
     print(header("Explaining one prediction: kNN vs influence functions",
                  "python benchmarks/bench_influence.py " + " ".join(argv or sys.argv[1:])))
-    pairs, queries = ("pair", "query") if args.n_timed == 1 else ("pairs", "queries")
+    pair_word, query_word = ("pair", "query") if args.n_timed == 1 else ("pairs", "queries")
     print(f"Influence functions: captum NaiveInfluenceFunction over the classifier head, Hessian "
-          f"on {args.hessian_pairs or 'all'} training pairs; {args.n_timed} SNLI test {pairs} "
-          f"explained one by one; k = {args.k}. Per example = (set-up + {args.n_timed} {queries}) / "
+          f"on {args.hessian_pairs or 'all'} training pairs; {args.n_timed} SNLI test {pair_word} "
+          f"explained one by one; k = {args.k}. Per example = (set-up + {args.n_timed} {query_word}) / "
           f"{args.n_timed}; the overlap is the share of kNN's top-k among the influence top-k "
           "(chance in brackets).\n")
     print(markdown_table(

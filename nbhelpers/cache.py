@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable
@@ -33,6 +34,14 @@ from . import __version__
 logger = logging.getLogger(__name__)
 
 MANIFEST = "nbhelpers-manifest.json"
+# every write goes to a hidden ``.<name>.<random>.tmp`` beside its final name first;
+# Cache.prune_temp removes the ones a killed run left behind
+TEMP_GLOB = ".*.tmp"
+
+
+def _temp_sibling(path: Path) -> Path:
+    """A fresh temporary name beside ``path``, matching :data:`TEMP_GLOB`."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
 
 
 def default_root() -> Path:
@@ -152,7 +161,7 @@ class Cache:
             raise ValueError("refusing to cache an object array (it would need pickle)")
         path = self.path(kind, key, ".npy")
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp = _temp_sibling(path)
         try:
             with open(tmp, "wb") as f:
                 np.save(f, arr, allow_pickle=False)
@@ -229,6 +238,7 @@ class Cache:
             return found
         final = self.path(kind, key)
         final.parent.mkdir(parents=True, exist_ok=True)
+        # hidden and ending in .tmp, like _temp_sibling: TEMP_GLOB matches it
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=final.parent))
         try:
             build(tmp)
@@ -270,8 +280,6 @@ class Cache:
         >>> [p.name for p in removed], freed, stale.exists()
         (['.abc.123.tmp'], 10, False)
         """
-        import time
-
         if older_than_hours < 0:
             raise ValueError(f"older_than_hours must be >= 0, got {older_than_hours}")
         if not self.root.is_dir():
@@ -279,7 +287,7 @@ class Cache:
         cutoff = time.time() - 3600 * older_than_hours
         removed, freed = [], 0
         for kind in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            for entry in sorted(kind.glob(".*.tmp")):
+            for entry in sorted(kind.glob(TEMP_GLOB)):
                 try:
                     if entry.lstat().st_mtime > cutoff:
                         continue
@@ -310,7 +318,7 @@ class Cache:
                 logger.warning("cached JSON %s is invalid; recomputing", path)
         value = compute()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp = _temp_sibling(path)
         tmp.write_text(json.dumps(_canonical(value)))
         os.replace(tmp, path)
         return value
