@@ -253,3 +253,269 @@ def lime_hypothesis(predict: Callable, premise: str, hypothesis: str, *, num_fea
     exp = explainer.explain_instance(hypothesis, classifier_fn, labels=(label,),
                                      num_features=num_features, num_samples=num_samples)
     return label, exp.as_list(label=label)
+
+
+# ---------------------------------------------------------------------------------------
+# The paper's protocol for Tables 1 and 2 and Figure 3
+# ---------------------------------------------------------------------------------------
+
+EXAMPLE_RULES = {
+    "original-wrong-augmented-right":
+        "the model trained on the original split is wrong and the one trained on the augmented "
+        "split is right (the paper's Table 1, colour)",
+    "neutral-to-contradiction":
+        "the gold label is neutral, the original model is right and the augmented model says "
+        "contradiction (the paper's Table 2, negation)",
+}
+"""The direction of change each of the paper's example tables shows."""
+
+PAPER_EXAMPLE_RULE = {"colour": "original-wrong-augmented-right", "negation": "neutral-to-contradiction"}
+"""Which rule the paper's examples of each pattern follow."""
+
+
+def direction_mask(gold, pred_original, pred_augmented, rule: str) -> np.ndarray:
+    """True where the two models' predictions change in the direction ``rule`` names.
+
+    Parameters
+    ----------
+    gold, pred_original, pred_augmented : (n,) ints in 0..2
+        Gold labels and the two models' predicted labels for the same queries.
+    rule : str
+        A key of :data:`EXAMPLE_RULES`.
+
+    Example
+    -------
+    >>> direction_mask([0, 1, 1], [1, 1, 1], [0, 2, 1], "original-wrong-augmented-right").tolist()
+    [True, False, False]
+    >>> direction_mask([0, 1, 1], [1, 1, 1], [0, 2, 1], "neutral-to-contradiction").tolist()
+    [False, True, False]
+    """
+    if rule not in EXAMPLE_RULES:
+        raise ValueError(f"unknown rule {rule!r}; expected one of {sorted(EXAMPLE_RULES)}")
+    arrays = [np.asarray(a) for a in (gold, pred_original, pred_augmented)]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1 or arrays[0].ndim != 1:
+        raise ValueError("gold, pred_original and pred_augmented must be 1-D arrays of one length, "
+                         f"got shapes {[a.shape for a in arrays]}")
+    y, po, pa = arrays
+    if rule == "original-wrong-augmented-right":
+        return (po != y) & (pa == y)
+    return (y == 1) & (po == 1) & (pa == 2)
+
+
+def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, rule: str,
+                    n: int = 2, fields=FIELDS):
+    """Queries that show ``pattern`` changing in the direction ``rule`` names, best first.
+
+    The rule of the paper's Tables 1 and 2: the pattern occurs in the premise *or* the
+    hypothesis (``fields``), the two models' predictions change in the paper's direction
+    (:func:`direction_mask`), and among those the ``n`` with the largest change in the
+    probability of the gold label are shown. No hand-picking.
+
+    Parameters
+    ----------
+    df : DataFrame with ``premise``, ``hypothesis``, ``label`` (n rows)
+    p_original, p_augmented : (n, 3) probabilities of the two models
+    pattern : str
+        A key of :data:`PATTERNS` or a regex.
+    rule : str
+        A key of :data:`EXAMPLE_RULES`.
+    n : int
+        How many to return.
+
+    Returns
+    -------
+    chosen : list of int
+        Row positions in ``df``, largest change of p(gold) first.
+    counts : dict
+        How many queries pass each step: ``with pattern``, ``changed prediction`` (of
+        those), ``paper direction`` (of those).
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"premise": ["a red car", "a dog", "a red hat"],
+    ...                    "hypothesis": ["a car", "a red dog", "a hat"], "label": [0, 0, 0]})
+    >>> po = np.array([[.2, .8, 0], [.1, .9, 0], [.9, .1, 0]])
+    >>> pa = np.array([[.9, .1, 0], [.6, .4, 0], [.9, .1, 0]])
+    >>> choose_examples(df, po, pa, pattern="colour", rule="original-wrong-augmented-right")
+    ([0, 1], {'with pattern': 3, 'changed prediction': 2, 'paper direction': 2})
+    """
+    po, pa = np.asarray(p_original, dtype=float), np.asarray(p_augmented, dtype=float)
+    if po.shape != (len(df), 3) or pa.shape != (len(df), 3):
+        raise ValueError(f"p_original and p_augmented must have shape ({len(df)}, 3), "
+                         f"got {po.shape} and {pa.shape}")
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    gold = df["label"].to_numpy()
+    pred_o, pred_a = po.argmax(1), pa.argmax(1)
+    has = _where_mask(df, pattern, fields)
+    changed = has & (pred_o != pred_a)
+    keep = changed & direction_mask(gold, pred_o, pred_a, rule)
+    rows = np.arange(len(gold))
+    shift = np.abs(pa[rows, gold] - po[rows, gold])
+    cand = np.flatnonzero(keep)
+    chosen = cand[np.argsort(-shift[cand], kind="stable")][:n]
+    counts = {"with pattern": int(has.sum()), "changed prediction": int(changed.sum()),
+              "paper direction": int(keep.sum())}
+    return [int(i) for i in chosen], counts
+
+
+PAIR_SEPARATOR = " ||| "
+"""Joins premise and hypothesis for LIME; made of non-word characters, so LIME never removes it."""
+
+
+def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features: int = 10,
+              num_samples: int = 5000, seed: int = 0, label: int | None = None) -> tuple[int, pd.DataFrame]:
+    """LIME word weights over *both* sentences of a pair, each word labelled with its sentence.
+
+    The premise and hypothesis are joined with :data:`PAIR_SEPARATOR` into one text that
+    LIME perturbs by deleting single word *positions* (``bow=False``), so a word that occurs
+    in both sentences gets one weight per occurrence; every perturbed text is split back
+    into its two sentences before the model sees it, so the model never sees the
+    separator. One explanation covers both sentences, so weights of premise and
+    hypothesis words are on one scale (the paper's Figure 3 perturbs the hypothesis only).
+
+    Parameters
+    ----------
+    predict : callable
+        ``predict(premises: list[str], hypotheses: list[str]) -> (n, 3)`` probabilities;
+        called in batches by LIME.
+    premise, hypothesis : str
+    num_features : int
+        Words returned, largest absolute weight first.
+    num_samples : int
+        Perturbed pairs LIME fits its local model on (LIME's default: 5,000).
+    seed : int
+    label : int, optional
+        The class to explain; defaults to the predicted class of the unperturbed pair.
+
+    Returns
+    -------
+    label : int
+    weights : DataFrame
+        Columns ``sentence`` (``premise`` or ``hypothesis``), ``position`` (word index
+        within that sentence), ``word`` and ``weight`` (towards ``label``).
+
+    Example
+    -------
+    >>> def predict(p, h):  # "red" in the hypothesis pushes towards contradiction
+    ...     return np.array([[0.1, 0.1, 0.8] if "red" in b else [0.8, 0.1, 0.1] for b in h])
+    >>> label, w = lime_pair(predict, "A man in blue.", "A man in red.", num_samples=200)
+    >>> label, w.iloc[0][["sentence", "word"]].tolist()
+    (2, ['hypothesis', 'red'])
+    """
+    from lime.lime_text import IndexedString, LimeTextExplainer
+
+    for name, text in (("premise", premise), ("hypothesis", hypothesis)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{name} must be a non-empty string, got {text!r}")
+        if PAIR_SEPARATOR.strip() in text:
+            raise ValueError(f"{name} contains the separator {PAIR_SEPARATOR.strip()!r}: {text!r}")
+    if not isinstance(num_samples, (int, np.integer)) or num_samples < 2:
+        raise ValueError(f"num_samples must be an int >= 2, got {num_samples!r}")
+    sep = PAIR_SEPARATOR.strip()
+
+    def classifier_fn(texts):
+        parts = [t.split(sep, 1) for t in texts]
+        return np.asarray(predict([p.strip() for p, _ in parts], [h.strip() for _, h in parts]))
+
+    joined = premise + PAIR_SEPARATOR + hypothesis
+    if label is None:
+        label = int(np.argmax(classifier_fn([joined])[0]))
+    explainer = LimeTextExplainer(class_names=list(LABELS), bow=False, mask_string="",
+                                  random_state=seed)
+    exp = explainer.explain_instance(joined, classifier_fn, labels=(label,),
+                                     num_features=num_features, num_samples=num_samples)
+    n_premise = IndexedString(premise, bow=False).num_words()
+    words = exp.domain_mapper.indexed_string
+    rows = []
+    for feature, weight in exp.as_map()[label]:
+        in_premise = feature < n_premise
+        rows.append({"sentence": "premise" if in_premise else "hypothesis",
+                     "position": int(feature if in_premise else feature - n_premise),
+                     "word": words.word(feature), "weight": float(weight)})
+    out = pd.DataFrame(rows, columns=["sentence", "position", "word", "weight"])
+    order = np.argsort(-out["weight"].abs().to_numpy(), kind="stable")
+    return label, out.iloc[order].reset_index(drop=True)
+
+
+def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
+    """Readings of "'not' occurs in about x% of the data", each with its count and n.
+
+    The paper's "'not' occurs in approximately 37% and 60%" (original and augmented
+    training data) admits several readings; each row gives one as ``count`` of ``n``.
+
+    Returns
+    -------
+    DataFrame
+        Index: the reading; columns ``count``, ``n`` and ``share`` (= count / n, NaN when
+        n = 0).
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"premise": ["not a", "b", "c"], "hypothesis": ["x", "not y", "z"],
+    ...                    "label": [2, 0, 2]})
+    >>> not_readings(df).loc["P(contradiction | 'not' in premise or hypothesis)", ["count", "n"]].tolist()
+    [1, 2]
+    """
+    hyp = pattern_mask(df["hypothesis"], rf"\b{re.escape(word)}\b")
+    either = hyp | pattern_mask(df["premise"], rf"\b{re.escape(word)}\b")
+    contra = df["label"].to_numpy() == 2
+    w = f"'{word}'"
+    parts = {
+        f"examples with {w} in the hypothesis": (hyp.sum(), len(df)),
+        f"examples with {w} in premise or hypothesis": (either.sum(), len(df)),
+        f"P(contradiction | {w} in the hypothesis)": ((contra & hyp).sum(), hyp.sum()),
+        f"P(contradiction | {w} in premise or hypothesis)": ((contra & either).sum(), either.sum()),
+        f"examples with {w} in the hypothesis, among contradictions": ((hyp & contra).sum(), contra.sum()),
+    }
+    rows = {k: {"count": int(c), "n": int(n), "share": float(c / n) if n else float("nan")}
+            for k, (c, n) in parts.items()}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int | None = None,
+                 fields=FIELDS, n_resamples: int = 2000, seed: int = 0) -> dict:
+    """Accuracy change on a slice between two models, with its n and a paired bootstrap interval.
+
+    Parameters
+    ----------
+    df : DataFrame with ``label`` (n rows)
+    where : str, callable or boolean array
+        The slice, as in :func:`slice_report`.
+    pred_before, pred_after : (n,) predicted labels of the two models
+    label : int, optional
+        Keep only the slice's examples with this gold label (the paper: entailment, 0).
+
+    Returns
+    -------
+    dict
+        ``n``, ``before``, ``after`` (accuracies), ``diff`` (after - before) and ``lo``,
+        ``hi`` (95% paired bootstrap interval of ``diff``); accuracies NaN when n = 0.
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"premise": ["a"] * 4, "hypothesis": ["not b", "not c", "d", "not e"],
+    ...                    "label": [0, 0, 0, 2]})
+    >>> r = slice_change(df, "not", [0, 0, 0, 2], [0, 1, 0, 2], label=0)
+    >>> r["n"], r["before"], r["after"], r["diff"]
+    (2, 1.0, 0.5, -0.5)
+    """
+    from .evaluation import paired_bootstrap
+
+    mask = _where_mask(df, where, fields)
+    y = df["label"].to_numpy()
+    if label is not None:
+        mask = mask & (y == label)
+    before, after = np.asarray(pred_before), np.asarray(pred_after)
+    if before.shape != y.shape or after.shape != y.shape:
+        raise ValueError(f"pred_before and pred_after must have {len(y)} entries, "
+                         f"got {before.shape} and {after.shape}")
+    n = int(mask.sum())
+    if n == 0:
+        nan = float("nan")
+        return {"n": 0, "before": nan, "after": nan, "diff": nan, "lo": nan, "hi": nan}
+    a, b = before[mask] == y[mask], after[mask] == y[mask]
+    ci = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed)
+    return {"n": n, "before": float(a.mean()), "after": float(b.mean()), "diff": ci["diff"],
+            "lo": ci["lo"], "hi": ci["hi"]}

@@ -1,9 +1,13 @@
 """nbhelpers.spurious: patterns, slices, escaping, the miner, LIME batching."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from nbhelpers import spurious
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_patterns_match_words_not_substrings():
@@ -75,3 +79,99 @@ def test_lime_batches_the_perturbations_and_is_seeded():
     assert max(calls) == 100  # all perturbations in one call
     again = spurious.lime_hypothesis(predict, "A man sleeps.", "The man is not awake", num_samples=100, seed=0)
     assert again == (label, weights)
+
+
+# --- the paper's protocol: example rules, LIME over both sentences, the 'not' readings ---
+
+def test_direction_mask_follows_each_rule_by_hand():
+    gold = np.array([0, 0, 1, 1, 1, 2])
+    orig = np.array([1, 0, 1, 1, 0, 2])
+    aug = np.array([0, 1, 2, 1, 2, 2])
+    assert spurious.direction_mask(gold, orig, aug, "original-wrong-augmented-right").tolist() == \
+        [True, False, False, False, False, False]
+    # neutral gold, original right (neutral), augmented says contradiction: only row 2
+    assert spurious.direction_mask(gold, orig, aug, "neutral-to-contradiction").tolist() == \
+        [False, False, True, False, False, False]
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"rule": "colour"}, "unknown rule 'colour'"),
+    ({"pred_original": [0, 1]}, "1-D arrays of one length"),
+])
+def test_direction_mask_rejects_bad_input(bad, words):
+    args = {"gold": [0, 1, 2], "pred_original": [0, 1, 2], "pred_augmented": [0, 1, 2],
+            "rule": "neutral-to-contradiction", **bad}
+    with pytest.raises(ValueError, match=words):
+        spurious.direction_mask(**args)
+
+
+def test_choose_examples_finds_the_pattern_in_the_premise_too():
+    df = pd.DataFrame({"premise": ["men in red outfits", "a dog", "a cat", "a blue car"],
+                       "hypothesis": ["a band plays", "a dog barks", "a red cat", "a car"],
+                       "label": [0, 0, 0, 0]})
+    p_orig = np.array([[.1, .9, 0], [.1, .9, 0], [.4, .6, 0], [.9, .1, 0]])
+    p_aug = np.array([[.9, .1, 0], [.9, .1, 0], [.6, .4, 0], [.1, .9, 0]])
+    chosen, counts = spurious.choose_examples(df, p_orig, p_aug, pattern="colour",
+                                              rule="original-wrong-augmented-right", n=5)
+    # row 0 (colour in the premise only) comes first: the larger change in p(gold); row 3
+    # changed the other way; row 1 has no colour word
+    assert chosen == [0, 2]
+    assert counts == {"with pattern": 3, "changed prediction": 3, "paper direction": 2}
+    hyp_only, _ = spurious.choose_examples(df, p_orig, p_aug, pattern="colour", fields=("hypothesis",),
+                                           rule="original-wrong-augmented-right", n=5)
+    assert hyp_only == [2]
+
+
+def test_choose_examples_checks_shapes():
+    df = pd.DataFrame({"premise": ["a"], "hypothesis": ["b"], "label": [0]})
+    with pytest.raises(ValueError, match=r"shape \(1, 3\)"):
+        spurious.choose_examples(df, np.ones((2, 3)) / 3, np.ones((1, 3)) / 3, pattern="not",
+                                 rule="neutral-to-contradiction")
+
+
+def test_lime_pair_gives_weight_to_premise_words():
+    # the prediction hangs on "red" in the *premise*: LIME over both sentences must find it there
+    def predict(premises, hypotheses):
+        return np.array([[0.1, 0.1, 0.8] if "red" in p.split() else [0.8, 0.1, 0.1] for p in premises])
+
+    label, w = spurious.lime_pair(predict, "four men in red outfits", "a band of women in red",
+                                  num_samples=300, seed=0)
+    assert label == 2
+    top = w.iloc[0]
+    assert (top["sentence"], top["word"], top["position"]) == ("premise", "red", 3)
+    assert top["weight"] > 0.3
+    # the hypothesis "red" (position 5 of the hypothesis) carries no weight of its own
+    hyp_red = w[(w["sentence"] == "hypothesis") & (w["word"] == "red")]
+    assert hyp_red.empty or abs(hyp_red["weight"].iloc[0]) < 0.05
+    # deterministic under a seed
+    assert w.equals(spurious.lime_pair(predict, "four men in red outfits", "a band of women in red",
+                                       num_samples=300, seed=0)[1])
+
+
+def test_lime_pair_never_shows_the_separator_to_the_model():
+    seen = []
+
+    def predict(premises, hypotheses):
+        seen.extend(premises + hypotheses)
+        return np.tile([0.5, 0.3, 0.2], (len(premises), 1))
+
+    spurious.lime_pair(predict, "a dog runs", "an animal moves", num_samples=50)
+    assert seen and not any("|" in s for s in seen)
+
+
+@pytest.mark.parametrize("premise, words", [("", "non-empty string"), (None, "non-empty string"),
+                                            ("a ||| b", "contains the separator")])
+def test_lime_pair_rejects_bad_text(premise, words):
+    with pytest.raises(ValueError, match=words):
+        spurious.lime_pair(lambda p, h: np.ones((len(p), 3)) / 3, premise, "x", num_samples=10)
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "snli_cad").exists(), reason="no CAD data")
+def test_not_readings_match_the_papers_37_and_60_percent_on_the_cad_training_files():
+    from nbhelpers import data
+
+    key = "P(contradiction | 'not' in premise or hypothesis)"
+    orig = spurious.not_readings(data.load_nli("cad-original", "train")).loc[key]
+    aug = spurious.not_readings(data.load_nli("cad-augmented", "train")).loc[key]
+    assert (orig["count"], orig["n"]) == (3, 8)      # 37.5%
+    assert (aug["count"], aug["n"]) == (58, 97)      # 59.8%
