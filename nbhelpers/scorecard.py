@@ -167,3 +167,307 @@ def accuracy_difference(acc_a: float, acc_b: float, n: int, *, ci: float = 0.95)
     z = float(stats.norm.ppf(0.5 + ci / 2))
     half = z * math.sqrt(a * (1 - a) / n + b * (1 - b) / n)
     return b - a, b - a - half, b - a + half
+
+
+# ---------------------------------------------------------------------------------------
+# The claims, read from the chapters' results files
+# ---------------------------------------------------------------------------------------
+
+STAND_IN_ANLI = ("offline, MNLI dev-matched stands in for ANLI train, so the model never saw "
+                 "adversarial pairs")
+"""Why the ANLI and HANS rows are not comparable with the paper's."""
+
+
+def _points(x):
+    return None if x is None else 100.0 * float(x)
+
+
+def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, estimate, low=None, high=None,
+         n="", ours_text=None, null=0.0, stand_in=None, unit="points"):
+    v = verdict(estimate, low, high, paper_effect=paper_effect, null=null, stand_in=stand_in)
+    if ours_text is None:
+        interval = "" if low is None else f" [{low:+.1f}, {high:+.1f}]"
+        ours_text = f"{estimate:+.1f}{interval} {unit}".strip()
+    return {"claim": claim, "effect": effect, "paper": paper_text, "paper_effect": float(paper_effect),
+            "ours": ours_text, "estimate": float(estimate),
+            "low": None if low is None else float(low), "high": None if high is None else float(high),
+            "null": float(null), "n": n, "verdict": v, "reason": stand_in,
+            "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
+
+
+def _representation_rows(rep):
+    accs = rep["knn_acc"]
+    cls_norm = {int(k.split("-")[1].removeprefix("layer")): k for k in accs
+                if k.startswith("cls-layer") and k.endswith("-norm")}
+    mine = cls_norm[max(cls_norm)]
+    others = {k: v for k, v in accs.items() if k != mine}
+    best_other = max(others, key=others.get)
+    d, lo, hi = accuracy_difference(others[best_other], accs[mine], int(rep["n_val"]))
+    return [_row(
+        "The last layer's normalised [CLS] state is the best representation for kNN",
+        "01_representations", "every-layer-every-pooling",
+        paper_text="chosen as the best representation", paper_effect=1.0,
+        effect=f"kNN accuracy of [CLS], last layer, normalised minus the best of the other "
+               f"{len(others)} variants ({best_other})",
+        estimate=100 * d, low=100 * lo, high=100 * hi,
+        n=f"{rep['n_val']:,} validation pairs, one seed; unpaired interval (conservative)")]
+
+
+_BACKOFF_PAPER = {s: 100 * (paper.TABLE4.loc[("BERT", "kNN backoff"), s] - paper.TABLE4.loc[("BERT", "model"), s])
+                  for s in paper.TABLE4.columns}
+
+
+def _backoff_rows(bo):
+    rows = []
+    for setting, r in bo.items():
+        lo, hi = r.get("backoff_gain_ci95", (None, None))
+        stand_in = STAND_IN_ANLI if r.get("train", "").startswith("mnli") else None
+        gain = _BACKOFF_PAPER.get(setting)
+        if gain is None:
+            continue
+        rows.append(_row(
+            f"kNN backoff improves test accuracy: {setting}", "02_knn_backoff", "gain-or-noise",
+            paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6),
+            effect="backoff accuracy minus model accuracy on test",
+            estimate=_points(r["backoff_gain"]), low=_points(lo), high=_points(hi),
+            n=f"{r['n_test']:,} test pairs, seed {r.get('seed', 0)}; paired bootstrap 95% interval",
+            stand_in=stand_in))
+    if {"snli-original", "snli-augmented", "anli", "hans"} <= set(bo):
+        order = ["snli-original", "snli-augmented", "anli", "hans"]
+        ours = stats.spearmanr([bo[s]["tau"] for s in order], [-bo[s]["model_acc"] for s in order])[0]
+        ref = stats.spearmanr(paper.TABLE5.loc["BERT", order],
+                              [-paper.TABLE4.loc[("BERT", "model"), s] for s in order])[0]
+        ours = 0.0 if not np.isfinite(ours) else float(ours)
+        rows.append(_row(
+            "The tuned threshold tau is highest where the model is weakest", "02_knn_backoff",
+            "where-the-threshold-comes-from",
+            paper_text=f"Spearman {ref:+.2f} (BERT, 4 settings)", paper_effect=ref,
+            effect="Spearman correlation of tau with the model's test error over the 4 settings",
+            estimate=ours, ours_text=f"Spearman {ours:+.2f}", n="4 settings, one seed",
+            stand_in=STAND_IN_ANLI if bo["anli"].get("train", "").startswith("mnli") else None,
+            unit=""))
+    return rows
+
+
+def _removal_rows(inf):
+    rem = inf.get("removal", {})
+    drops = rem.get("drops")
+    rows = []
+    for frac, label in ((0.1, "10%"), (0.3, "30%")):
+        key = f"{frac:g}"
+        ref = paper.REMOVAL["top"][frac] - paper.REMOVAL["random"][frac]
+        if drops and key in drops:
+            gaps = np.asarray(drops[key]["top"], float) - np.asarray(drops[key]["random"], float)
+            n_seeds = len(gaps)
+        elif key in rem and "gap_mean" in rem[key]:  # the older summary: no per-seed values
+            gaps = np.array([rem[key]["gap_mean"]])
+            n_seeds = int(rem[key].get("n_seeds", 1))
+            if n_seeds > 1:
+                continue
+        else:
+            continue
+        m, lo, hi = mean_interval(gaps)
+        rows.append(_row(
+            f"Removing the most retrieved {label} of the training data hurts more than removing a random {label}",
+            "03_influence", "the-removal-test",
+            paper_text=f"{paper.REMOVAL['top'][frac]:.1f} vs {paper.REMOVAL['random'][frac]:.1f} points "
+                       f"(gap {ref:+.1f})",
+            paper_effect=ref, effect=f"drop after removing the top {label} minus drop after removing a random {label}",
+            estimate=m, low=lo, high=hi,
+            n=f"{n_seeds} seed{'s' if n_seeds != 1 else ''}" + ("; 95% t-interval" if n_seeds > 1 else "; no spread")))
+    return rows
+
+
+def _speed_rows(inf):
+    sp = inf.get("speed")
+    if not sp:
+        return []
+    ref = math.log10(paper.SPEEDUP["factor"])
+    knn_t, inf_t = sp.get("knn_query_times_s"), sp.get("influence_query_times_s")
+    if knn_t and inf_t and len(knn_t) == len(inf_t) and len(knn_t) > 1:
+        m, lo, hi = mean_interval(np.log10(np.asarray(inf_t) / np.asarray(knn_t)))
+        n = f"{len(knn_t)} queries timed one by one; 95% t-interval of log10(ratio)"
+    else:
+        m, lo, hi = math.log10(sp["speedup_per_query"]), None, None
+        n = f"{sp.get('n_timed', 1)} queries, mean time only"
+    text = f"{10 ** m:,.0f}x" + ("" if lo is None else f" [{10 ** lo:,.0f}x, {10 ** hi:,.0f}x]")
+    return [_row(
+        "kNN explains a prediction far faster than influence functions", "03_influence",
+        "knn-against-influence-functions",
+        paper_text=f"about {paper.SPEEDUP['factor']}x (< {paper.SPEEDUP['n_train_below']:,} training pairs)",
+        paper_effect=ref, effect="log10 of influence-function time over kNN time per query (set-up excluded)",
+        estimate=m, low=lo, high=hi, ours_text=text, n=f"{sp['n_train']:,} training pairs; {n}", unit="")]
+
+
+def _spurious_rows(sp):
+    rows = []
+    readings = sp.get("not_claim", {}).get("readings", {})
+    key = "P(contradiction | 'not' in premise or hypothesis)"
+    if key in readings.get("original", {}) and key in readings.get("augmented", {}):
+        o, a = readings["original"][key], readings["augmented"][key]
+        ref = 100 * (paper.NOT_STATISTIC["augmented"] - paper.NOT_STATISTIC["original"])
+        if o["n"] > 0 and a["n"] > 0:
+            d, lo, hi = proportion_difference(int(o["count"]), int(o["n"]), int(a["count"]), int(a["n"]))
+            rows.append(_row(
+                "'not' is tied to contradiction far more in the augmented data (37% vs 60%)",
+                "04_spurious", "what-the-training-data-says-about-the-patterns",
+                paper_text=f"{paper.NOT_STATISTIC['original']:.0%} -> {paper.NOT_STATISTIC['augmented']:.0%} "
+                           f"({ref:+.0f} points)",
+                paper_effect=ref, effect="P(contradiction | 'not' in premise or hypothesis): augmented minus original",
+                estimate=100 * d, low=100 * lo, high=100 * hi,
+                ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] points)",
+                n=f"{o['n']} and {a['n']} training pairs; parametric bootstrap"))
+    ch = sp.get("negation_entailment_change", {}).get("SNLI test")
+    if ch and ch.get("n") and ch.get("diff") is not None:
+        rows.append(_row(
+            "Augmentation costs entailment pairs with negation about 10 points", "04_spurious", "slice-accuracy",
+            paper_text=f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points",
+            paper_effect=100 * paper.NEGATION_ENTAILMENT_CHANGE,
+            effect="accuracy of the augmented model minus the original one, SNLI test entailment pairs "
+                   "with negation in the hypothesis",
+            estimate=_points(ch["diff"]), low=_points(ch["lo"]), high=_points(ch["hi"]),
+            n=f"{int(ch['n'])} test pairs; paired bootstrap"))
+    return rows
+
+
+def _mislabel_rows(ml):
+    per = ml.get("per_seed")
+    if not per:
+        return []
+    P = paper.MISLABEL
+    rows = []
+    for metric, col, loss_col in (("precision", "kNN precision", "loss P@budget"),
+                                  ("recall", "kNN recall", "loss R@budget"),
+                                  ("F1", "kNN f1", "loss F1@budget")):
+        ours = np.asarray(per[col], float)
+        diff = ours - np.asarray(per[loss_col], float)
+        m, lo, hi = mean_interval(100 * diff)
+        ref_value = P[metric.lower()]
+        rows.append(_row(
+            f"Mislabeled examples: kNN {metric}", "05_mislabeled", "every-method-at-the-same-budget",
+            paper_text=f"{ref_value:.2f}, beating the loss ranking", paper_effect=1.0,
+            effect=f"kNN {metric} minus the loss ranking's {metric} at the same budget (points)",
+            estimate=m, low=lo, high=hi,
+            ours_text=f"{ours.mean():.2f} ± {ours.std(ddof=1) if len(ours) > 1 else 0:.2f}; "
+                      f"vs loss {m:+.1f}" + ("" if lo is None else f" [{lo:+.1f}, {hi:+.1f}]") + " points",
+            n=f"{len(ours)} seeds"))
+    share = np.asarray(per["loss: data for kNN recall"], float) - np.asarray(per["kNN budget share"], float)
+    m, lo, hi = mean_interval(100 * share)
+    ref = 100 * (P["loss_fraction_for_knn_recall"] - P["noise_rate"] * P["recall"] / P["precision"])
+    loss_share = np.asarray(per["loss: data for kNN recall"], float).mean()
+    rows.append(_row(
+        "The loss ranking needs far more of the data than kNN to reach kNN's recall", "05_mislabeled",
+        "does-the-paper-s-protocol-recover-the-flips",
+        paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data (kNN flags about "
+                   f"{P['noise_rate'] * P['recall'] / P['precision']:.0%})",
+        paper_effect=ref, effect="share of the data the loss ranking inspects to reach kNN's recall, minus "
+                                 "the share kNN flags (points)",
+        estimate=m, low=lo, high=hi,
+        ours_text=f"{loss_share:.1%} of the data; {m:+.1f}" + ("" if lo is None else f" [{lo:+.1f}, {hi:+.1f}]")
+                  + " points vs kNN",
+        n=f"{len(share)} seeds"))
+    return rows
+
+
+def _hans_rows(hans, bo):
+    c = hans.get("constituent", {}).get("non-entailment")
+    if not c:
+        return []
+    ref = 100 * (paper.TABLE6.loc["constituent", "kNN-BERT"] - paper.TABLE6.loc["constituent", "BERT"])
+    d, lo, hi = accuracy_difference(c["model_acc"], c["backoff_acc"], int(c["n"]))
+    stand_in = STAND_IN_ANLI if (bo or {}).get("hans", {}).get("train", "mnli").startswith("mnli") else None
+    return [_row(
+        "Backoff helps HANS constituent non-entailment pairs most", "06_hans_tsne",
+        "accuracy-per-heuristic-and-label-table-6",
+        paper_text=f"{100 * paper.TABLE6.loc['constituent', 'BERT']:.1f} -> "
+                   f"{100 * paper.TABLE6.loc['constituent', 'kNN-BERT']:.1f} ({ref:+.1f} points, BERT)",
+        paper_effect=ref, effect="backoff minus model accuracy, constituent non-entailment test pairs",
+        estimate=100 * d, low=100 * lo, high=100 * hi,
+        n=f"{int(c['n']):,} test pairs; unpaired interval (conservative)", stand_in=stand_in)]
+
+
+CHAPTER_FILES = ("representations", "backoff", "influence", "spurious", "mislabel", "hans")
+"""The results files the scorecard reads (``results/<name>.json``)."""
+
+
+def build(results_dir) -> tuple[list[dict], list[str]]:
+    """One row per claim of the paper, from the chapters' results files.
+
+    Parameters
+    ----------
+    results_dir : path
+        Folder with the chapters' ``<name>.json`` (:data:`CHAPTER_FILES`).
+
+    Returns
+    -------
+    rows : list of dict
+        ``claim``, ``effect`` (what is compared), ``paper`` and ``paper_effect``, ``ours``,
+        ``estimate``, ``low``, ``high``, ``null``, ``n`` (what the spread rests on),
+        ``verdict`` (:func:`verdict`), ``reason`` (why not comparable), ``chapter`` and
+        ``link`` (the section that shows it).
+    missing : list of str
+        Results files not found (their chapters have not run): their claims are absent.
+    """
+    folder = Path(results_dir)
+    res, missing = {}, []
+    for name in CHAPTER_FILES:
+        path = folder / f"{name}.json"
+        if path.exists():
+            res[name] = json.loads(path.read_text())
+        else:
+            missing.append(path.name)
+    rows = []
+    if "representations" in res:
+        rows += _representation_rows(res["representations"])
+    if "backoff" in res:
+        rows += _backoff_rows(res["backoff"])
+    if "influence" in res:
+        rows += _removal_rows(res["influence"]) + _speed_rows(res["influence"])
+    if "spurious" in res:
+        rows += _spurious_rows(res["spurious"])
+    if "mislabel" in res:
+        rows += _mislabel_rows(res["mislabel"])
+    if "hans" in res:
+        rows += _hans_rows(res["hans"], res.get("backoff"))
+    return rows, missing
+
+
+def save(rows, path) -> None:
+    """Write the scorecard as JSON (``{"claims": rows}``), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"verdicts": list(VERDICTS), "claims": rows}, indent=1))
+    tmp.replace(path)
+
+
+_COLOURS = {"reproduced": "#d4edda", "not beyond noise": "#fff3cd", "opposite": "#f8d7da",
+            "not comparable": "#e2e3e5"}
+
+
+def to_html(rows) -> str:
+    """The scorecard as an HTML table: claim (linked to its section), paper, ours, n, verdict.
+
+    All text is escaped; the verdict cell is coloured by verdict.
+
+    Example
+    -------
+    >>> row = {"claim": "a <b>claim</b>", "link": "01.html#x", "paper": "+1", "ours": "+2 [1, 3]",
+    ...        "n": "3 seeds", "verdict": "reproduced", "reason": None, "effect": "gain"}
+    >>> "a &lt;b&gt;claim&lt;/b&gt;" in to_html([row])
+    True
+    """
+    import html
+
+    e = html.escape
+    head = ("<tr><th>claim</th><th>paper</th><th>ours</th><th>what the spread rests on</th>"
+            "<th>verdict</th></tr>")
+    body = []
+    for r in rows:
+        why = f"<br><small>{e(r['reason'])}</small>" if r.get("reason") else ""
+        body.append(
+            f"<tr><td><a href=\"{e(r['link'], quote=True)}\">{e(r['claim'])}</a>"
+            f"<br><small>{e(r['effect'])}</small></td><td>{e(str(r['paper']))}</td>"
+            f"<td>{e(str(r['ours']))}</td><td><small>{e(str(r['n']))}</small></td>"
+            f"<td style=\"background:{_COLOURS[r['verdict']]}\"><b>{e(r['verdict'])}</b>{why}</td></tr>")
+    return f"<table class=\"scorecard\">{head}{''.join(body)}</table>"

@@ -1,0 +1,140 @@
+"""nbhelpers.scorecard: the one verdict rule, its intervals, and the claims read from results files."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nbhelpers import paper, scorecard
+
+
+@pytest.mark.parametrize("estimate, low, high, paper_effect, null, stand_in, expected", [
+    (2.9, 0.8, 5.0, 5.4, 0.0, None, "reproduced"),          # beyond noise, the paper's side
+    (-2.0, -3.0, -1.0, -10.0, 0.0, None, "reproduced"),     # a negative claim reproduced
+    (-0.8, -2.4, 0.8, 3.4, 0.0, None, "not beyond noise"),  # the interval holds the null
+    (0.0, 0.0, 1.0, 3.4, 0.0, None, "not beyond noise"),    # touching the null is not beyond it
+    (-3.0, -5.0, -1.0, 3.4, 0.0, None, "opposite"),
+    (3.0, 1.0, 5.0, -10.0, 0.0, None, "opposite"),
+    (2.5, 2.1, 2.9, 5.0, 2.0, None, "reproduced"),          # a null other than 0
+    (2.5, 1.9, 2.9, 5.0, 2.0, None, "not beyond noise"),
+    (0.1, -0.2, 0.3, 0.0, 0.0, None, "reproduced"),         # the paper saw no effect, nor do we
+    (1.0, 0.5, 1.5, 0.0, 0.0, None, "opposite"),            # the paper saw none, we see one
+    (9.0, 8.0, 10.0, 1.3, 0.0, "a stand-in", "not comparable"),
+    (5.0, None, None, 3.4, 0.0, None, "not beyond noise"),  # no spread measured
+])
+def test_verdict_rule(estimate, low, high, paper_effect, null, stand_in, expected):
+    assert scorecard.verdict(estimate, low, high, paper_effect=paper_effect, null=null,
+                             stand_in=stand_in) == expected
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"estimate": 1.0, "low": 2.0, "high": 3.0}, ValueError, "low <= estimate <= high"),
+    ({"estimate": 1.0, "low": 0.0, "high": None}, ValueError, "both low and high or neither"),
+    ({"estimate": float("nan"), "low": 0.0, "high": 1.0}, ValueError, "estimate must be finite"),
+    ({"estimate": "1", "low": 0.0, "high": 2.0}, TypeError, "estimate must be a real number"),
+    ({"estimate": 1.0, "low": 0.0, "high": 2.0, "stand_in": ""}, ValueError, "non-empty reason"),
+    ({"estimate": True, "low": 0.0, "high": 2.0}, TypeError, "real number, got True"),
+])
+def test_verdict_rejects_bad_input(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        scorecard.verdict(paper_effect=1.0, **kwargs)
+
+
+def test_every_verdict_is_one_of_the_four():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        lo, hi = np.sort(rng.normal(size=2))
+        v = scorecard.verdict((lo + hi) / 2, lo, hi, paper_effect=float(rng.normal()))
+        assert v in scorecard.VERDICTS
+
+
+def test_mean_interval_by_hand():
+    # mean 2, sd 1, n 3: half-width t(0.975, 2) * 1 / sqrt(3) = 4.3027 / 1.7321 = 2.4841
+    m, lo, hi = scorecard.mean_interval([1.0, 2.0, 3.0])
+    assert m == 2.0 and hi - m == pytest.approx(2.48414, abs=1e-4) and m - lo == pytest.approx(2.48414, abs=1e-4)
+    assert scorecard.mean_interval([4.0]) == (4.0, None, None)
+    with pytest.raises(ValueError, match="finite values"):
+        scorecard.mean_interval([1.0, float("inf")])
+    with pytest.raises(ValueError, match="finite values"):
+        scorecard.mean_interval([])
+
+
+def test_accuracy_difference_by_hand():
+    # 0.5 and 0.6 on 100: se = sqrt(.25/100 + .24/100) = 0.07, half-width 1.95996 * 0.07
+    d, lo, hi = scorecard.accuracy_difference(0.5, 0.6, 100)
+    assert d == pytest.approx(0.1) and hi - d == pytest.approx(1.959964 * 0.07, rel=1e-5)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        scorecard.accuracy_difference(1.5, 0.5, 10)
+    with pytest.raises(ValueError, match="n must be an int >= 1"):
+        scorecard.accuracy_difference(0.5, 0.5, 0)
+
+
+def test_proportion_difference_is_seeded_and_holds_the_estimate():
+    a = scorecard.proportion_difference(3, 8, 58, 97, seed=1)
+    assert a == scorecard.proportion_difference(3, 8, 58, 97, seed=1)
+    d, lo, hi = a
+    assert d == pytest.approx(58 / 97 - 3 / 8) and lo < 0 < d < hi   # 8 pairs: too few to tell
+    d, lo, hi = scorecard.proportion_difference(300, 800, 5800, 9700)
+    assert lo > 0                                                      # the same shares, 100x the pairs
+    with pytest.raises(ValueError, match=r"0 <= count <= n"):
+        scorecard.proportion_difference(9, 8, 1, 2)
+
+
+def _write(folder, name, obj):
+    (folder / f"{name}.json").write_text(json.dumps(obj))
+
+
+def test_build_reads_the_results_and_decides_each_claim(tmp_path):
+    _write(tmp_path, "backoff", {
+        s: {"train": "mnli-matched/validation" if s in ("anli", "hans") else "cad/train", "n_test": 1000,
+            "backoff_gain": g, "backoff_gain_ci95": ci, "tau": t, "model_acc": a, "seed": 0}
+        for s, g, ci, t, a in [("snli-original", 0.02, [0.01, 0.03], 0.6, 0.72),
+                               ("snli-augmented", -0.001, [-0.004, 0.002], 0.4, 0.66),
+                               ("anli", 0.004, [-0.007, 0.015], 0.8, 0.29),
+                               ("hans", 0.0, [-0.001, 0.001], 0.5, 0.5)]})
+    _write(tmp_path, "influence", {"removal": {"drops": {
+        "0.1": {"top": [0.0, 1.0, 2.0], "random": [1.0, 2.0, 3.0]},      # gap -1 each seed
+        "0.3": {"top": [6.0, 5.0, 7.0], "random": [2.0, 3.0, 2.0]}}}})    # gaps 4, 2, 5
+    _write(tmp_path, "spurious", {"not_claim": {"readings": {
+        "original": {"P(contradiction | 'not' in premise or hypothesis)": {"count": 3, "n": 8}},
+        "augmented": {"P(contradiction | 'not' in premise or hypothesis)": {"count": 58, "n": 97}}}}})
+    rows, missing = scorecard.build(tmp_path)
+    assert missing == ["representations.json", "mislabel.json", "hans.json"]
+    by = {r["claim"]: r for r in rows}
+    assert by["kNN backoff improves test accuracy: snli-original"]["verdict"] == "reproduced"
+    assert by["kNN backoff improves test accuracy: snli-augmented"]["verdict"] == "not beyond noise"
+    assert by["kNN backoff improves test accuracy: anli"]["verdict"] == "not comparable"
+    assert "MNLI" in by["kNN backoff improves test accuracy: anli"]["reason"]
+    assert by["kNN backoff improves test accuracy: snli-original"]["paper_effect"] == pytest.approx(0.1)
+    ten = [r for r in rows if "10%" in r["claim"]][0]
+    thirty = [r for r in rows if "30%" in r["claim"]][0]
+    assert (ten["estimate"], ten["verdict"]) == (-1.0, "opposite")      # sd 0: -1 is beyond noise
+    assert thirty["estimate"] == pytest.approx(11 / 3) and thirty["verdict"] == "not beyond noise"
+    assert thirty["paper_effect"] == pytest.approx(paper.REMOVAL["top"][0.3] - paper.REMOVAL["random"][0.3])
+    not_row = [r for r in rows if "'not'" in r["claim"]][0]
+    assert not_row["verdict"] == "not beyond noise" and "3/8 -> 58/97" in not_row["ours"]
+    for r in rows:
+        assert {"paper", "ours", "verdict", "link"} <= set(r) and r["verdict"] in scorecard.VERDICTS
+        assert r["link"].startswith(r["chapter"] + ".html#")
+    scorecard.save(rows, tmp_path / "scorecard.json")
+    saved = json.loads((tmp_path / "scorecard.json").read_text())
+    assert len(saved["claims"]) == len(rows) and saved["verdicts"] == list(scorecard.VERDICTS)
+
+
+def test_build_on_an_empty_folder_lists_every_file_as_missing(tmp_path):
+    rows, missing = scorecard.build(tmp_path)
+    assert rows == [] and len(missing) == len(scorecard.CHAPTER_FILES)
+
+
+def test_mislabel_rows_compare_knn_with_the_loss_ranking_at_equal_budget(tmp_path):
+    per = {"kNN precision": [0.30, 0.32, 0.31], "loss P@budget": [0.50, 0.52, 0.49],
+           "kNN recall": [0.46, 0.45, 0.47], "loss R@budget": [0.70, 0.72, 0.69],
+           "kNN f1": [0.37, 0.36, 0.38], "loss F1@budget": [0.58, 0.60, 0.57],
+           "loss: data for kNN recall": [0.11, 0.12, 0.12], "kNN budget share": [0.15, 0.15, 0.16]}
+    _write(tmp_path, "mislabel", {"per_seed": per})
+    rows, _ = scorecard.build(tmp_path)
+    assert [r["verdict"] for r in rows] == ["opposite"] * 4
+    share = rows[-1]
+    assert share["estimate"] == pytest.approx(100 * np.mean([-0.04, -0.03, -0.04]))
+    assert share["paper_effect"] == pytest.approx(100 * (0.65 - 0.1 * 0.73 / 0.84))
+    assert math.isfinite(share["low"]) and share["low"] < share["estimate"] < share["high"]
