@@ -125,3 +125,28 @@ def test_bad_inputs(tiny_model, tiny_pairs, cache):
         models.fine_tune(tiny_pairs, lr=-1, cache=cache)
     with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
         models.fine_tune(tiny_pairs, epochs=0, cache=cache)
+
+
+def test_training_order_is_seeded_changes_every_epoch_and_pads_less():
+    import torch
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(8, 128, size=640)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    e1 = models.training_order(lengths, 32, generator=g1)
+    assert np.array_equal(e1, models.training_order(lengths, 32, generator=g2))   # same seed, same order
+    e2 = models.training_order(lengths, 32, generator=g1)
+    assert not np.array_equal(e1, e2) and sorted(e2.tolist()) == list(range(640))  # a new order each epoch
+    shuffled = models.training_order(lengths, 32, generator=torch.Generator().manual_seed(3),
+                                     group_by_length=False)
+
+    def padded(order):
+        return sum(32 * lengths[order[i:i + 32]].max() for i in range(0, 640, 32))
+
+    # grouped batches pad to far fewer tokens than uniformly shuffled ones
+    assert padded(e1) < 0.8 * padded(shuffled)
+
+
+def test_group_by_length_must_be_a_bool(tiny_pairs, cache):
+    with pytest.raises(TypeError, match="group_by_length must be True or False, got 'yes'"):
+        models.fine_tune(tiny_pairs, cache=cache, group_by_length="yes", progress=False)

@@ -156,7 +156,8 @@ def test_every_input_of_a_result_is_in_its_cache_key(tiny_pairs, tmp_path, monke
                 max_length=64)
     keys = {"base": models.fine_tune(tiny_pairs, cache=cache, progress=False, **base).key}
     for name, value in [("seed", 1), ("epochs", 2), ("lr", 3e-5), ("batch_size", 8),
-                        ("warmup_ratio", 0.0), ("weight_decay", 0.0), ("max_length", 32)]:
+                        ("warmup_ratio", 0.0), ("weight_decay", 0.0), ("max_length", 32),
+                        ("group_by_length", False)]:
         keys[name] = models.fine_tune(tiny_pairs, cache=cache, progress=False, **{**base, name: value}).key
     flipped = tiny_pairs.assign(label=np.roll(tiny_pairs["label"].to_numpy(), 1))
     keys["data"] = models.fine_tune(flipped, cache=cache, progress=False, **base).key
