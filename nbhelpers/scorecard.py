@@ -195,7 +195,8 @@ def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, estimate, 
             "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
 
 
-def _representation_rows(rep):
+def representation_claims(rep):
+    """The claims of chapter 1 (``results/representations.json``); rows as in :func:`build`."""
     accs = rep["knn_acc"]
     cls_norm = {int(k.split("-")[1].removeprefix("layer")): k for k in accs
                 if k.startswith("cls-layer") and k.endswith("-norm")}
@@ -217,7 +218,8 @@ _BACKOFF_PAPER = {s: 100 * (paper.TABLE4.loc[("BERT", "kNN backoff"), s] - paper
                   for s in paper.TABLE4.columns}
 
 
-def _backoff_rows(bo):
+def backoff_claims(bo):
+    """The claims of chapter 2 (``results/backoff.json``): the gain per setting and where tau is highest; rows as in :func:`build`."""
     rows = []
     for setting, r in bo.items():
         lo, hi = r.get("backoff_gain_ci95", (None, None))
@@ -249,7 +251,8 @@ def _backoff_rows(bo):
     return rows
 
 
-def _removal_rows(inf):
+def removal_claims(inf):
+    """The claims of chapter 3's removal test (``results/influence.json``); rows as in :func:`build`."""
     rem = inf.get("removal", {})
     drops = rem.get("drops")
     rows = []
@@ -278,7 +281,8 @@ def _removal_rows(inf):
     return rows
 
 
-def _speed_rows(inf):
+def speed_claims(inf):
+    """The claims of chapter 3's timing of kNN against influence functions; rows as in :func:`build`."""
     sp = inf.get("speed")
     if not sp:
         return []
@@ -299,7 +303,8 @@ def _speed_rows(inf):
         estimate=m, low=lo, high=hi, ours_text=text, n=f"{sp['n_train']:,} training pairs; {n}", unit="")]
 
 
-def _spurious_rows(sp):
+def spurious_claims(sp):
+    """The claims of chapter 4 (``results/spurious.json``); rows as in :func:`build`."""
     rows = []
     readings = sp.get("not_claim", {}).get("readings", {})
     key = "P(contradiction | 'not' in premise or hypothesis)"
@@ -330,7 +335,8 @@ def _spurious_rows(sp):
     return rows
 
 
-def _mislabel_rows(ml):
+def mislabel_claims(ml):
+    """The claims of chapter 5 (``results/mislabel.json``); rows as in :func:`build`."""
     per = ml.get("per_seed")
     if not per:
         return []
@@ -369,7 +375,8 @@ def _mislabel_rows(ml):
     return rows
 
 
-def _hans_rows(hans, bo):
+def hans_claims(hans, bo):
+    """The claims of chapter 6 (``results/hans.json``; the backoff results say which model ran); rows as in :func:`build`."""
     c = hans.get("constituent", {}).get("non-entailment")
     if not c:
         return []
@@ -418,18 +425,32 @@ def build(results_dir) -> tuple[list[dict], list[str]]:
             missing.append(path.name)
     rows = []
     if "representations" in res:
-        rows += _representation_rows(res["representations"])
+        rows += representation_claims(res["representations"])
     if "backoff" in res:
-        rows += _backoff_rows(res["backoff"])
+        rows += backoff_claims(res["backoff"])
     if "influence" in res:
-        rows += _removal_rows(res["influence"]) + _speed_rows(res["influence"])
+        rows += removal_claims(res["influence"]) + speed_claims(res["influence"])
     if "spurious" in res:
-        rows += _spurious_rows(res["spurious"])
+        rows += spurious_claims(res["spurious"])
     if "mislabel" in res:
-        rows += _mislabel_rows(res["mislabel"])
+        rows += mislabel_claims(res["mislabel"])
     if "hans" in res:
-        rows += _hans_rows(res["hans"], res.get("backoff"))
+        rows += hans_claims(res["hans"], res.get("backoff"))
     return rows, missing
+
+
+def sentence(row) -> str:
+    """One Markdown sentence for a claim: the paper's number, ours, what it rests on, the verdict.
+
+    Example
+    -------
+    >>> sentence({"claim": "Backoff helps", "paper": "+1.3 points", "ours": "+0.4 [-0.7, +1.5] points",
+    ...           "n": "3,200 test pairs", "verdict": "not comparable", "reason": "a stand-in"})
+    'Backoff helps: paper +1.3 points; ours +0.4 [-0.7, +1.5] points (3,200 test pairs): **not comparable** (a stand-in).'
+    """
+    why = f" ({row['reason']})" if row.get("reason") else ""
+    return (f"{row['claim']}: paper {row['paper']}; ours {row['ours']} ({row['n']}): "
+            f"**{row['verdict']}**{why}.")
 
 
 def save(rows, path) -> None:
