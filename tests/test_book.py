@@ -45,6 +45,26 @@ def test_spurious_chapter_writes_its_results(executed):
     assert set(res["pattern_stats"]) == {"original", "augmented"}
     assert "SNLI test/negation" in res["slice_accuracy"] and res["miner_top_tokens"]
     assert res["not_claim"]["closest_reading"]
+    key = "P(contradiction | 'not' in premise or hypothesis)"
+    for split in ("original", "augmented"):
+        reading = res["not_claim"]["readings"][split][key]
+        assert {"count", "n", "share"} <= set(reading) and reading["count"] <= reading["n"]
+    assert set(res["example_selection"]) == {"colour", "negation"}
+    for counts in res["example_selection"].values():
+        assert counts["with pattern"] >= counts["changed prediction"] >= counts["paper direction"]
+    for change in res["negation_entailment_change"].values():
+        assert {"n", "before", "after", "diff", "lo", "hi"} <= set(change)
+
+
+def test_results_page_writes_the_scorecard(executed):
+    _, results, outcome = executed
+    assert outcome["99_results.ipynb"] is None
+    card = json.loads((results / "scorecard.json").read_text())
+    assert card["verdicts"] == ["reproduced", "not beyond noise", "opposite", "not comparable"]
+    claims = card["claims"]
+    assert len(claims) >= 12
+    for c in claims:
+        assert {"paper", "ours", "verdict", "link"} <= set(c) and c["verdict"] in card["verdicts"]
 
 
 def test_mislabel_chapter_writes_its_results(executed):
