@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from .cache import Cache, file_sha256
 from .data import data_hash
+from .validation import check_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -235,22 +236,6 @@ def load_pretrained(backbone: str = "minilm", *, seed: int = 0, cache: Cache | N
 # --------------------------------------------------------------------------
 # batching
 # --------------------------------------------------------------------------
-def _check_pairs(df: pd.DataFrame, need_label: bool) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"expected a DataFrame with premise/hypothesis columns, got {type(df).__name__}")
-    need = ["premise", "hypothesis"] + (["label"] if need_label else [])
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise ValueError(f"DataFrame lacks columns {missing}; it has {list(df.columns)}")
-    if len(df) == 0:
-        raise ValueError("the DataFrame is empty: nothing to do")
-    if need_label:
-        labels = df["label"].to_numpy()
-        bad = sorted(set(labels.tolist()) - {0, 1, 2})
-        if bad:
-            raise ValueError(f"labels must be 0, 1 or 2; found {bad}")
-
-
 def _tokenize(tokenizer, df: pd.DataFrame, idx: Sequence[int], max_length: int):
     return tokenizer(
         df["premise"].iloc[idx].tolist(), df["hypothesis"].iloc[idx].tolist(),
@@ -308,7 +293,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     NLIModel
         ``info["train_loss"]`` holds the mean training loss of each epoch.
     """
-    _check_pairs(train_df, need_label=True)
+    check_pairs(train_df, need_label=True)
     if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if not (lr > 0 and math.isfinite(lr)):
@@ -445,7 +430,7 @@ def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64,
     ndarray, shape (n, 3), float32
         Rows sum to 1; columns in label order (entailment, neutral, contradiction).
     """
-    _check_pairs(df, need_label=False)
+    check_pairs(df, need_label=False)
     df = df.reset_index(drop=True)
     cache = cache or Cache()
     return cache.array("proba", _inference_parts(model, df, max_length), lambda: _forward(
@@ -485,7 +470,7 @@ def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str,
     variants as given. The model's probabilities are computed in the same pass
     and cached too, so a later :func:`predict_proba` on the same data is free.
     """
-    _check_pairs(df, need_label=False)
+    check_pairs(df, need_label=False)
     variants = list(variants)
     if not variants:
         raise ValueError("variants is empty: ask for at least one (pooling, layer)")
@@ -539,7 +524,7 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
     """
     from sklearn.model_selection import StratifiedKFold
 
-    _check_pairs(train_df, need_label=True)
+    check_pairs(train_df, need_label=True)
     if not (isinstance(n_folds, (int, np.integer)) and 2 <= n_folds <= len(train_df)):
         raise ValueError(f"n_folds must be an integer between 2 and {len(train_df)}, got {n_folds!r}")
     train_df = train_df.reset_index(drop=True)
