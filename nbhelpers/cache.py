@@ -30,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import __version__
+from .validation import check_path_component
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +51,26 @@ def default_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "nbhelpers"
 
 
-def _canonical(obj: Any) -> Any:
-    """Turn ``obj`` into something ``json.dumps(sort_keys=True)`` renders stably."""
+RESERVED_PARTS = ("kind", "nbhelpers_version")
+"""Key parts the cache sets itself; a caller's ``parts`` may not use these names
+(nor ``name`` in :meth:`Cache.arrays`, which keys each array by its name)."""
+
+
+def _canonical(obj: Any, where: str = "parts") -> Any:
+    """Turn ``obj`` into something ``json.dumps(sort_keys=True)`` renders stably.
+
+    Dictionary keys must be strings: ``{1: "x"}`` and ``{"1": "x"}`` would otherwise
+    render the same and collide.
+    """
     if isinstance(obj, dict):
-        return {str(k): _canonical(v) for k, v in obj.items()}
+        for k in obj:
+            if not isinstance(k, str):
+                raise TypeError(f"cache key dictionaries need string keys (so that {{1: 'x'}} "
+                                f"and {{'1': 'x'}} cannot collide); got key {k!r} "
+                                f"({type(k).__name__}) in {where}")
+        return {k: _canonical(v, f"{where}[{k!r}]") for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_canonical(v) for v in obj]
+        return [_canonical(v, f"{where}[{i}]") for i, v in enumerate(obj)]
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (np.floating,)):
@@ -64,7 +79,22 @@ def _canonical(obj: Any) -> Any:
         return str(obj)
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
-    raise TypeError(f"cannot use {type(obj).__name__} in a cache key: {obj!r}")
+    raise TypeError(f"cannot use {type(obj).__name__} in a cache key: {obj!r} (at {where})")
+
+
+def _check_parts(parts: Any, reserved: tuple = RESERVED_PARTS) -> dict:
+    """``parts`` as given to :meth:`Cache.array` and friends: a dict of string names."""
+    if not isinstance(parts, dict):
+        raise TypeError(f"parts must be a dict of the things that change the artifact; "
+                        f"got {type(parts).__name__}: {parts!r}")
+    for k in parts:
+        if not isinstance(k, str):
+            raise TypeError(f"parts needs string names (so that {{1: 'x'}} and {{'1': 'x'}} "
+                            f"cannot collide); got {k!r} ({type(k).__name__})")
+        if k in reserved:
+            raise ValueError(f"parts may not use the reserved name {k!r} (the cache sets "
+                             f"{', '.join(reserved)} itself); rename that part")
+    return parts
 
 
 def make_key(**parts: Any) -> str:
@@ -87,6 +117,9 @@ def make_key(**parts: Any) -> str:
     >>> make_key(seed=0, lr=1e-4) == make_key(seed=1, lr=1e-4)
     False
     """
+    if "nbhelpers_version" in parts:
+        raise ValueError("make_key adds nbhelpers_version itself; a part may not override it "
+                         f"(got nbhelpers_version={parts['nbhelpers_version']!r})")
     payload = json.dumps(
         {"nbhelpers_version": __version__, **_canonical(parts)}, sort_keys=True
     )
@@ -131,8 +164,12 @@ class Cache:
     # -- paths -----------------------------------------------------------
     def path(self, kind: str, key: str, suffix: str = "") -> Path:
         """Where the artifact ``kind``/``key`` lives (it may not exist yet)."""
-        if not kind or "/" in kind or kind.startswith("."):
+        if not isinstance(kind, str) or not kind or kind.startswith(".") or any(
+                c in kind for c in "/\\\0"):
             raise ValueError(f"kind must be a plain folder name, got {kind!r}")
+        check_path_component(key, "key")
+        if suffix and (not isinstance(suffix, str) or any(c in suffix for c in "/\\\0")):
+            raise ValueError(f"suffix must be a file extension such as '.npy', got {suffix!r}")
         return self.root / kind / f"{key}{suffix}"
 
     # -- arrays ----------------------------------------------------------
@@ -185,7 +222,7 @@ class Cache:
 
     def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
         """Load the array keyed by ``parts``, or ``compute()`` and store it."""
-        key = make_key(kind=kind, **parts)
+        key = make_key(kind=kind, **_check_parts(parts))
         arr = self.load_array(kind, key)
         if arr is None:
             arr = np.asarray(compute())
@@ -194,6 +231,9 @@ class Cache:
 
     def arrays(self, kind: str, parts: dict, names: list[str], compute: Callable[[], dict]) -> dict:
         """Like :meth:`array` for several named arrays computed together."""
+        _check_parts(parts, RESERVED_PARTS + ("name",))
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names) or not names:
+            raise TypeError(f"names must be a non-empty list of strings; got {names!r}")
         keys = {n: make_key(kind=kind, name=n, **parts) for n in names}
         found = {n: self.load_array(kind, k) for n, k in keys.items()}
         if all(v is not None for v in found.values()):
@@ -232,7 +272,7 @@ class Cache:
         renamed into place. A crash in ``build`` leaves nothing under the final name.
         If another process finished the same folder first, its copy is kept.
         """
-        key = make_key(kind=kind, **parts)
+        key = make_key(kind=kind, **_check_parts(parts))
         found = self.load_dir(kind, key)
         if found is not None:
             return found
@@ -308,17 +348,24 @@ class Cache:
         return json.loads((Path(path) / MANIFEST).read_text()).get("meta", {})
 
     def json(self, kind: str, parts: dict, compute: Callable[[], dict]) -> dict:
-        """Load the JSON document keyed by ``parts``, or ``compute()`` and store it."""
-        key = make_key(kind=kind, **parts)
+        """Load the JSON document keyed by ``parts``, or ``compute()`` and store it.
+
+        A hit and a miss return the same thing: the computed value goes through
+        JSON before it is returned (tuples become lists, as they would on reload).
+        """
+        key = make_key(kind=kind, **_check_parts(parts))
         path = self.path(kind, key, ".json")
         if path.exists():
             try:
                 return json.loads(path.read_text())
             except ValueError:
                 logger.warning("cached JSON %s is invalid; recomputing", path)
-        value = compute()
+        text = json.dumps(_canonical(compute(), "the computed value"))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _temp_sibling(path)
-        tmp.write_text(json.dumps(_canonical(value)))
-        os.replace(tmp, path)
-        return value
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return json.loads(text)

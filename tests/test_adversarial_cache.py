@@ -1,0 +1,110 @@
+"""Adversarial cases for nbhelpers.cache (issue 18): keys, garbage, damaged checkpoints, races."""
+import json
+import multiprocessing as mp
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nbhelpers.cache import MANIFEST, Cache, make_key
+
+RECIPE = {"epochs": 5, "lr": 0.0001, "batch_size": 32, "warmup_ratio": 0.1,
+          "weight_decay": 0.01, "max_length": 128}
+
+
+# ---------------------------------------------------------------------------------------
+# class 4: cache keys
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("parts, kind, extra, digest", [
+    # recorded before issue 18's changes: ordinary keys must never move (a filled cache)
+    ({"backbone": "minilm", "weights": "sha256:model.safetensors=ab", "data": "d0", "seed": 0,
+      "recipe": RECIPE}, "checkpoints", {},
+     "6585b031b26fcc089a8984f2bab2635ba0f5fa1c4e8e18a3cbe83a0f478e024b"),
+    ({"model": "k1", "data": "d0", "max_length": 128}, "reps", {"name": "cls-layer6"},
+     "fd9d0d8f2bcf3ae16b6de3beb807c4f3a76aa65259d1fb1215b63b6938b47cdc"),
+    ({"model": "pretrained:hub:x:seed=0", "data": "d0", "max_length": 64}, "proba", {},
+     "f144a99d1a34604200349a244f289cde583105611ae9744b14aa3a9513353c21"),
+    ({"name": "mpnet", "parts": [("a.zip.001", 10), ("a.zip.002", 20)]}, "backbones", {},
+     "1444febef262fffee10ea2f34863d028230cce024a3828ee18434647a26f642c"),
+])
+def test_ordinary_keys_are_unchanged(cache, parts, kind, extra, digest):
+    assert make_key(kind=kind, **extra, **parts) == digest
+    if kind in ("checkpoints", "backbones"):
+        path = cache.directory(kind, parts, lambda tmp: (tmp / "w").write_bytes(b"1"))
+        assert path.name == digest
+    elif not extra:
+        cache.array(kind, parts, lambda: np.full((2, 3), 1 / 3))
+        assert cache.path(kind, digest, ".npy").exists()
+    else:
+        cache.arrays(kind, parts, [extra["name"]], lambda: {extra["name"]: np.ones((2, 2))})
+        assert cache.path(kind, digest, ".npy").exists()
+
+
+@pytest.mark.parametrize("key", ["../evil", "../../etc/passwd", "a/b", "..", ".", "", "a\\b", "x\0y"])
+def test_key_names_cannot_leave_the_cache_root(cache, key):
+    with pytest.raises(ValueError, match="key must be a plain file name"):
+        cache.save_array("reps", key, np.zeros(2))
+    with pytest.raises(ValueError, match="key must be a plain file name"):
+        cache.load_dir("checkpoints", key)
+    assert not (cache.root.parent / "evil.npy").exists()
+
+
+@pytest.mark.parametrize("kind", ["../x", "a/b", "..", ".hidden", "", "a\\b"])
+def test_kind_names_cannot_leave_the_cache_root(cache, kind):
+    with pytest.raises(ValueError, match="kind must be a plain folder name"):
+        cache.array(kind, {"x": 1}, lambda: np.zeros(2))
+
+
+def test_key_type_is_checked(cache):
+    with pytest.raises(TypeError, match=r"key must be a string; got 3 \(int\)"):
+        cache.load_array("reps", 3)
+
+
+def test_parts_cannot_override_the_package_version(cache):
+    with pytest.raises(ValueError, match="nbhelpers_version"):
+        make_key(x=1, nbhelpers_version="0.0.0")
+    with pytest.raises(ValueError, match="reserved name 'nbhelpers_version'"):
+        cache.array("reps", {"nbhelpers_version": "old"}, lambda: np.zeros(2))
+
+
+@pytest.mark.parametrize("method, name", [("array", "kind"), ("arrays", "kind"), ("arrays", "name"),
+                                          ("directory", "kind"), ("json", "kind")])
+def test_reserved_part_names_give_a_clear_error(cache, method, name):
+    calls = {"array": lambda: cache.array("reps", {name: "x"}, lambda: np.zeros(2)),
+             "arrays": lambda: cache.arrays("reps", {name: "x"}, ["a"], lambda: {"a": np.zeros(2)}),
+             "directory": lambda: cache.directory("checkpoints", {name: "x"}, lambda t: None),
+             "json": lambda: cache.json("results", {name: "x"}, lambda: {})}
+    with pytest.raises(ValueError, match=f"reserved name '{name}'"):
+        calls[method]()
+
+
+def test_int_and_str_dictionary_keys_cannot_collide(cache):
+    with pytest.raises(TypeError, match=r"string keys.*got key 1 \(int\)"):
+        make_key(x={1: "x"})
+    assert make_key(x={"1": "x"})  # the string form is an ordinary key
+    with pytest.raises(TypeError, match=r"parts needs string names; got 1|string names.*got 1"):
+        cache.array("reps", {1: "x"}, lambda: np.zeros(2))
+    with pytest.raises(TypeError, match="string keys"):
+        cache.array("reps", {"recipe": {("lr",): 1}}, lambda: np.zeros(2))
+
+
+def test_parts_must_be_a_dict(cache):
+    with pytest.raises(TypeError, match="parts must be a dict"):
+        cache.array("reps", [("x", 1)], lambda: np.zeros(2))
+
+
+@pytest.mark.parametrize("value, expected", [
+    ((1, 2), [1, 2]),
+    ({"a": (1, np.int64(2))}, {"a": [1, 2]}),
+    ({"f": np.float32(0.5), "n": None, "b": True}, {"f": 0.5, "n": None, "b": True}),
+])
+def test_json_value_is_the_same_on_a_hit_and_a_miss(cache, value, expected):
+    miss = cache.json("results", {"v": repr(value)}, lambda: value)
+    hit = cache.json("results", {"v": repr(value)}, lambda: pytest.fail("recomputed"))
+    assert miss == hit == expected and type(miss) is type(hit)
+
+
+def test_json_value_with_int_keys_is_refused_not_changed(cache):
+    with pytest.raises(TypeError, match="string keys.*the computed value"):
+        cache.json("results", {"v": 1}, lambda: {1: "x"})
+    assert not list((cache.root / "results").glob("*")) if (cache.root / "results").exists() else True
