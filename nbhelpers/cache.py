@@ -220,28 +220,55 @@ class Cache:
                 leftover.unlink(missing_ok=True)
         return path
 
-    def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
-        """Load the array keyed by ``parts``, or ``compute()`` and store it."""
+    def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray],
+              check: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
+        """Load the array keyed by ``parts``, or ``compute()`` and store it.
+
+        ``check(arr)`` (optional) raises ``ValueError`` on a wrong value: a computed array
+        that fails it is never written, and a cached one that fails it is recomputed.
+        """
         key = make_key(kind=kind, **_check_parts(parts))
-        arr = self.load_array(kind, key)
+        arr = self._checked(self.load_array(kind, key), check, kind, key)
         if arr is None:
             arr = np.asarray(compute())
+            if check is not None:
+                check(arr)
             self.save_array(kind, key, arr)
         return arr
 
-    def arrays(self, kind: str, parts: dict, names: list[str], compute: Callable[[], dict]) -> dict:
-        """Like :meth:`array` for several named arrays computed together."""
+    @staticmethod
+    def _checked(arr, check, kind, key, *args):
+        if arr is None or check is None:
+            return arr
+        try:
+            check(*args, arr)
+        except ValueError as err:
+            logger.warning("cached array %s/%s fails its check (%s); recomputing", kind, key, err)
+            return None
+        return arr
+
+    def arrays(self, kind: str, parts: dict, names: list[str], compute: Callable[[], dict],
+               check: Callable[[str, np.ndarray], Any] | None = None) -> dict:
+        """Like :meth:`array` for several named arrays computed together.
+
+        ``check(name, arr)`` (optional) vets each array as in :meth:`array`; if any
+        computed array fails it, none is written.
+        """
         _check_parts(parts, RESERVED_PARTS + ("name",))
         if isinstance(names, str) or not all(isinstance(n, str) for n in names) or not names:
             raise TypeError(f"names must be a non-empty list of strings; got {names!r}")
         keys = {n: make_key(kind=kind, name=n, **parts) for n in names}
-        found = {n: self.load_array(kind, k) for n, k in keys.items()}
+        found = {n: self._checked(self.load_array(kind, k), check, kind, k, n)
+                 for n, k in keys.items()}
         if all(v is not None for v in found.values()):
             return found
         result = compute()
         missing = set(names) - set(result)
         if missing:
             raise ValueError(f"compute() did not return the arrays {sorted(missing)}")
+        if check is not None:
+            for n in names:
+                check(n, np.asarray(result[n]))
         for n, k in keys.items():
             self.save_array(kind, k, result[n])
         return {n: np.asarray(result[n]) for n in names}

@@ -108,3 +108,35 @@ def test_json_value_with_int_keys_is_refused_not_changed(cache):
     with pytest.raises(TypeError, match="string keys.*the computed value"):
         cache.json("results", {"v": 1}, lambda: {1: "x"})
     assert not list((cache.root / "results").glob("*")) if (cache.root / "results").exists() else True
+
+
+# ---------------------------------------------------------------------------------------
+# class 1: garbage never enters the cache (the cache's own hook; models.py uses it)
+# ---------------------------------------------------------------------------------------
+def _finite(arr):
+    if not np.isfinite(arr).all():
+        raise ValueError("not finite")
+
+
+@pytest.mark.parametrize("bad", [np.array([1.0, np.nan]), np.array([np.inf, 0.0])])
+def test_array_failing_its_check_is_not_written(cache, bad):
+    with pytest.raises(ValueError, match="not finite"):
+        cache.array("reps", {"x": 1}, lambda: bad, check=_finite)
+    assert not (cache.root / "reps").exists() or not list((cache.root / "reps").iterdir())
+    good = cache.array("reps", {"x": 1}, lambda: np.ones(2), check=_finite)
+    assert good.tolist() == [1.0, 1.0]
+
+
+def test_cached_array_failing_its_check_is_recomputed(cache):
+    cache.array("reps", {"x": 1}, lambda: np.array([np.nan, 1.0]))  # written without a check
+    out = cache.array("reps", {"x": 1}, lambda: np.array([2.0, 1.0]), check=_finite)
+    assert out.tolist() == [2.0, 1.0]
+    assert cache.load_array("reps", make_key(kind="reps", x=1)).tolist() == [2.0, 1.0]
+
+
+def test_arrays_write_none_when_one_fails_its_check(cache):
+    check = lambda name, arr: _finite(arr)
+    with pytest.raises(ValueError, match="not finite"):
+        cache.arrays("reps", {"x": 1}, ["a", "b"],
+                     lambda: {"a": np.ones(2), "b": np.array([np.nan])}, check=check)
+    assert cache.load_array("reps", make_key(kind="reps", name="a", x=1)) is None
