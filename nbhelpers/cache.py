@@ -45,6 +45,23 @@ def _temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
 
 
+# folders whose checksums were verified in this process, with the (size, mtime) of each
+# file at that time: unchanged files are not hashed again on the next load
+_VERIFIED: dict[str, list] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def check_manifest_name(name: str) -> None:
+    """A file named in a manifest stays inside its folder."""
+    parts = Path(name).parts
+    if not name or Path(name).is_absolute() or ".." in parts:
+        raise ValueError(f"the manifest names a file outside its folder: {name!r}")
+
+
 def default_root() -> Path:
     """The cache folder: ``$NBHELPERS_CACHE`` if set, else ``~/.cache/nbhelpers``."""
     env = os.environ.get("NBHELPERS_CACHE")
@@ -275,32 +292,59 @@ class Cache:
 
     # -- folders (checkpoints) ---------------------------------------------
     def load_dir(self, kind: str, key: str) -> Path | None:
-        """The cached folder if it is complete (has its manifest), else ``None``."""
+        """The cached folder if it is complete and intact, else ``None``.
+
+        Its manifest must list every file with its size and SHA-256, and each file must
+        match: a file changed in place at the same size fails, and so does a manifest
+        written before checksums were recorded (such a folder is rebuilt, never trusted).
+        A folder verified once in this process is not hashed again while its files'
+        sizes and modification times stay the same.
+        """
         path = self.path(kind, key)
         manifest = path / MANIFEST
         if not manifest.exists():
             return None
         try:
             files = json.loads(manifest.read_text())["files"]
-            for name, size in files.items():
-                if (path / name).stat().st_size != size:
-                    raise ValueError(f"{name} has the wrong size")
+            if not isinstance(files, dict) or not files:
+                raise ValueError("the manifest lists no files")
+            signature = [(MANIFEST, *_stamp(manifest))]
+            for name, entry in files.items():
+                if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)):
+                    raise ValueError(f"the manifest has no checksum for {name} "
+                                     "(written by an older nbhelpers)")
+                check_manifest_name(name)
+                stamp = _stamp(path / name)
+                if stamp[0] != entry["size"]:
+                    raise ValueError(f"{name} has {stamp[0]} bytes; the manifest says {entry['size']}")
+                signature.append((name, *stamp))
+            if _VERIFIED.get(str(path)) != signature:
+                for name, entry in files.items():
+                    if file_sha256(path / name) != entry["sha256"]:
+                        raise ValueError(f"{name}'s SHA-256 differs from the manifest "
+                                         "(changed in place)")
+                _VERIFIED[str(path)] = signature
         except Exception as err:
+            _VERIFIED.pop(str(path), None)
             logger.warning("cached folder %s is invalid (%s); rebuilding", path, err)
             return None
         return path
 
     def directory(self, kind: str, parts: dict, build: Callable[[Path], Any],
-                  meta: dict | None = None) -> Path:
+                  meta: dict | None = None, check: Callable[[Path], Any] | None = None) -> Path:
         """Return the folder keyed by ``parts``, building it with ``build(tmpdir)`` once.
 
         ``build`` writes files into the temporary folder it is given; only after it
-        returns is a manifest (file sizes plus ``meta``) written and the folder
-        renamed into place. A crash in ``build`` leaves nothing under the final name.
-        If another process finished the same folder first, its copy is kept.
+        returns is a manifest (each file's size and SHA-256, plus ``meta``) written and
+        the folder renamed into place. A crash in ``build`` leaves nothing under the
+        final name.
+
+        ``check(folder)`` (optional) raises if the folder is unusable, e.g. a checkpoint
+        that does not load. A cached folder that fails it is rebuilt; a freshly built
+        folder that fails it is not cached and the error propagates.
         """
         key = make_key(kind=kind, **_check_parts(parts))
-        found = self.load_dir(kind, key)
+        found = self._usable_dir(kind, key, check)
         if found is not None:
             return found
         final = self.path(kind, key)
@@ -309,22 +353,45 @@ class Cache:
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=final.parent))
         try:
             build(tmp)
-            files = {p.relative_to(tmp).as_posix(): p.stat().st_size
+            files = {p.relative_to(tmp).as_posix(): {"size": p.stat().st_size,
+                                                     "sha256": file_sha256(p)}
                      for p in sorted(tmp.rglob("*")) if p.is_file()}
+            if not files:
+                raise ValueError(f"build() wrote no files for {kind}/{key}; nothing to cache")
             manifest = {"files": files, "parts": _canonical(parts), "meta": _canonical(meta or {})}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-            if final.exists():  # an invalid leftover, or a copy another process just made
-                if self.load_dir(kind, key) is not None:
-                    return final
-                shutil.rmtree(final, ignore_errors=True)
-            try:
-                os.rename(tmp, final)
-            except OSError:  # lost a race: the other process's copy is complete
-                if self.load_dir(kind, key) is None:
-                    raise
+            if check is not None:
+                check(tmp)
+            if final.exists() or final.is_symlink():  # an invalid leftover: move it aside first
+                self._discard(final)
+            os.rename(tmp, final)
+            _VERIFIED.pop(str(final), None)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return final
+
+    def _usable_dir(self, kind: str, key: str, check) -> Path | None:
+        path = self.load_dir(kind, key)
+        if path is None or check is None:
+            return path
+        try:
+            check(path)
+        except Exception as err:  # e.g. weights that pass the checksum but do not load
+            logger.warning("cached folder %s fails its check (%s); rebuilding", path, err)
+            _VERIFIED.pop(str(path), None)
+            return None
+        return path
+
+    @staticmethod
+    def _discard(path: Path) -> None:
+        """Rename ``path`` out of the way (atomic), then delete it."""
+        aside = _temp_sibling(path)
+        os.rename(path, aside)
+        _VERIFIED.pop(str(path), None)
+        if aside.is_dir() and not aside.is_symlink():
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            aside.unlink(missing_ok=True)
 
     # -- housekeeping --------------------------------------------------------
     def prune_temp(self, older_than_hours: float = 24.0) -> tuple[list[Path], int]:

@@ -366,9 +366,19 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
         tokenizer.save_pretrained(tmp)
         (tmp / TRAINING_LOG).write_text(json.dumps(history))
 
-    folder = cache.directory("checkpoints", parts, build)
-    meta = json.loads((folder / TRAINING_LOG).read_text())
-    model, tokenizer = _load(str(folder), seed)
+    loaded = {}
+
+    def check(path: Path) -> None:  # a checkpoint that does not load is rebuilt
+        meta = json.loads((path / TRAINING_LOG).read_text())
+        loaded[path] = (_load(str(path), seed), meta)
+
+    folder = cache.directory("checkpoints", parts, build, check=check)
+    if folder in loaded:
+        (model, tokenizer), meta = loaded[folder]
+    else:  # just built: it loaded from its temporary folder; load it from its final place
+        loaded.clear()
+        meta = json.loads((folder / TRAINING_LOG).read_text())
+        model, tokenizer = _load(str(folder), seed)
     info = {"backbone": backbone, "seed": int(seed), "n_train": len(train_df),
             "recipe": recipe, "fine_tuned": True, **meta}
     return NLIModel(model, tokenizer, backbone, key=folder.name, info=info)

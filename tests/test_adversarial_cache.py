@@ -140,3 +140,80 @@ def test_arrays_write_none_when_one_fails_its_check(cache):
         cache.arrays("reps", {"x": 1}, ["a", "b"],
                      lambda: {"a": np.ones(2), "b": np.array([np.nan])}, check=check)
     assert cache.load_array("reps", make_key(kind="reps", name="a", x=1)) is None
+
+
+# ---------------------------------------------------------------------------------------
+# class 2: a damaged checkpoint is never trusted
+# ---------------------------------------------------------------------------------------
+def _build(tmp):
+    (tmp / "model.safetensors").write_bytes(bytes(range(256)) * 4)
+    (tmp / "config.json").write_text('{"a": 1}')
+
+
+def test_manifest_records_size_and_sha256_of_every_file(cache):
+    path = cache.directory("checkpoints", {"s": 1}, _build)
+    files = json.loads((path / MANIFEST).read_text())["files"]
+    assert set(files) == {"model.safetensors", "config.json"}
+    assert files["config.json"]["size"] == 8 and len(files["config.json"]["sha256"]) == 64
+
+
+@pytest.mark.parametrize("offset", [0, 500, -1])
+def test_a_byte_changed_at_the_same_size_is_detected_and_rebuilt(cache, offset):
+    builds = []
+    build = lambda tmp: builds.append(1) or _build(tmp)
+    path = cache.directory("checkpoints", {"s": 1}, build)
+    data = bytearray((path / "model.safetensors").read_bytes())
+    data[offset] ^= 0x01
+    (path / "model.safetensors").write_bytes(bytes(data))
+    assert Cache(cache.root).load_dir("checkpoints", path.name) is None
+    again = cache.directory("checkpoints", {"s": 1}, build)
+    assert len(builds) == 2 and (again / "model.safetensors").read_bytes() == bytes(range(256)) * 4
+
+
+def test_a_manifest_without_checksums_is_rebuilt_not_trusted(cache):
+    path = cache.directory("checkpoints", {"s": 1}, _build)
+    old = {"files": {"model.safetensors": 1024, "config.json": 8}, "parts": {"s": 1}, "meta": {}}
+    (path / MANIFEST).write_text(json.dumps(old))  # the format before issue 18
+    assert cache.load_dir("checkpoints", path.name) is None
+    builds = []
+    cache.directory("checkpoints", {"s": 1}, lambda tmp: builds.append(1) or _build(tmp))
+    assert builds == [1] and cache.load_dir("checkpoints", path.name) == path
+
+
+@pytest.mark.parametrize("manifest", ['{"files": {}}', '{"files": {"../x": {"size": 1, "sha256": "0"}}}',
+                                      "not json", '{"nofiles": 1}'])
+def test_odd_manifests_are_invalid(cache, manifest):
+    path = cache.directory("checkpoints", {"s": 1}, _build)
+    (path / MANIFEST).write_text(manifest)
+    assert cache.load_dir("checkpoints", path.name) is None
+
+
+def test_a_folder_that_fails_to_load_is_rebuilt(cache):
+    def check(folder):
+        json.loads((folder / "config.json").read_text())  # stands in for from_pretrained
+
+    path = cache.directory("checkpoints", {"s": 1}, _build, check=check)
+    # damage config.json and make the manifest vouch for it: the checksums pass, the load fails
+    (path / "config.json").write_text("{broken")
+    m = json.loads((path / MANIFEST).read_text())
+    from nbhelpers.cache import file_sha256
+    m["files"]["config.json"] = {"size": 7, "sha256": file_sha256(path / "config.json")}
+    (path / MANIFEST).write_text(json.dumps(m))
+    assert cache.load_dir("checkpoints", path.name) == path  # intact by its manifest...
+    again = cache.directory("checkpoints", {"s": 1}, _build, check=check)  # ...but rebuilt
+    assert json.loads((again / "config.json").read_text()) == {"a": 1}
+
+
+def test_a_fresh_build_that_fails_its_check_is_not_cached(cache):
+    def check(folder):
+        raise ValueError("does not load")
+
+    with pytest.raises(ValueError, match="does not load"):
+        cache.directory("checkpoints", {"s": 1}, _build, check=check)
+    assert cache.load_dir("checkpoints", make_key(kind="checkpoints", s=1)) is None
+    assert [p for p in (cache.root / "checkpoints").iterdir() if not p.name.startswith(".")] == []
+
+
+def test_a_build_that_writes_nothing_is_refused(cache):
+    with pytest.raises(ValueError, match="wrote no files"):
+        cache.directory("checkpoints", {"s": 1}, lambda tmp: None)

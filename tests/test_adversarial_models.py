@@ -146,3 +146,55 @@ def test_fine_tune_refuses_max_length_beyond_the_positions(tiny_pairs, cache):
     with pytest.raises(ValueError, match="max_length=600 but the backbone .* has 512 positions"):
         models.fine_tune(tiny_pairs, epochs=1, max_length=600, cache=cache, progress=False)
     assert [p for p in _cached_files(cache, "checkpoints") if not p.endswith(".lock")] == []
+
+
+# ---------------------------------------------------------------------------------------
+# class 2: damaged checkpoints are rebuilt, not trusted
+# ---------------------------------------------------------------------------------------
+@pytest.fixture
+def fast_fine_tune(monkeypatch, tmp_path):
+    """fine_tune with the training skipped (the pretrained weights are saved as is)."""
+    cache = Cache(tmp_path / "c")
+    pretrained = models.load_pretrained("minilm", cache=cache)
+    builds = []
+
+    def fake_train(train_df, path, *, seed, progress, **recipe):
+        builds.append(1)
+        return pretrained.model, pretrained.tokenizer, {"train_loss": [1.0]}
+
+    monkeypatch.setattr(models, "_train", fake_train)
+    return lambda df: models.fine_tune(df, epochs=1, cache=cache, progress=False), builds
+
+
+def test_weights_changed_in_place_are_detected_and_rebuilt(fast_fine_tune, tiny_pairs):
+    tune, builds = fast_fine_tune
+    m = tune(tiny_pairs)
+    before = models.predict_texts(m, ["A dog runs."], ["An animal moves."])
+    weights = m.model.config._name_or_path
+    from pathlib import Path
+    f = Path(weights) / "model.safetensors"
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0x40  # same size, different bytes
+    f.write_bytes(bytes(data))
+    models.backbone_fingerprint.__globals__["_FINGERPRINTS"].clear()
+    from nbhelpers import cache as cache_module
+    cache_module._VERIFIED.clear()  # as in a new process
+    m2 = tune(tiny_pairs)
+    assert len(builds) == 2 and m2.key == m.key
+    assert np.allclose(models.predict_texts(m2, ["A dog runs."], ["An animal moves."]), before)
+
+
+def test_a_checkpoint_that_does_not_load_is_rebuilt(fast_fine_tune, tiny_pairs):
+    import json
+    from pathlib import Path
+    from nbhelpers.cache import MANIFEST, file_sha256
+    tune, builds = fast_fine_tune
+    m = tune(tiny_pairs)
+    folder = Path(m.model.config._name_or_path)
+    (folder / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"]["config.json"] = {"size": (folder / "config.json").stat().st_size,
+                                        "sha256": file_sha256(folder / "config.json")}
+    (folder / MANIFEST).write_text(json.dumps(manifest))  # checksums pass; the load fails
+    m2 = tune(tiny_pairs)
+    assert len(builds) == 2 and m2.key == m.key and m2.num_layers == 6
