@@ -11,8 +11,13 @@ Writes are atomic: an artifact is written under a temporary name in the same
 folder and renamed into place, so an interrupted run leaves no half-written
 file behind under the final name. Arrays carry a small JSON manifest with their
 shape, dtype and SHA-256; a truncated or corrupted file fails the check and is
-recomputed. Nothing is ever unpickled: arrays load with ``allow_pickle=False``
-and checkpoints are safetensors folders.
+recomputed. Checkpoint folders carry a manifest with every file's size and
+SHA-256, verified on load; a folder that fails, or whose manifest has no checksums,
+is rebuilt. Computed values are vetted before they are written (``check=``), so a
+wrong array never enters the cache. Building or repairing an entry happens under an
+inter-process file lock (``<root>/.locks/<kind>/<key>.lock``, :mod:`filelock`), so
+concurrent processes build it once. Nothing is ever unpickled: arrays load with
+``allow_pickle=False`` and checkpoints are safetensors folders.
 """
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ from .validation import check_path_component
 logger = logging.getLogger(__name__)
 
 MANIFEST = "nbhelpers-manifest.json"
+LOCKS = ".locks"
+"""Folder under the root holding one lock file per entry being built (``<kind>/<key>.lock``)."""
 # every write goes to a hidden ``.<name>.<random>.tmp`` beside its final name first;
 # Cache.prune_temp removes the ones a killed run left behind
 TEMP_GLOB = ".*.tmp"
@@ -179,6 +186,20 @@ class Cache:
         return f"Cache({str(self.root)!r})"
 
     # -- paths -----------------------------------------------------------
+    def lock(self, kind: str, key: str):
+        """An inter-process lock (``filelock.FileLock``) for the entry ``kind``/``key``.
+
+        Whoever computes, repairs or replaces an entry holds it, so that concurrent
+        processes build it once and never delete a copy another has just renamed in.
+        Readers do not take it: every write is an atomic rename.
+        """
+        from filelock import FileLock
+
+        self.path(kind, key)  # validates kind and key
+        folder = self.root / LOCKS / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(folder / f"{key}.lock"))
+
     def path(self, kind: str, key: str, suffix: str = "") -> Path:
         """Where the artifact ``kind``/``key`` lives (it may not exist yet)."""
         if not isinstance(kind, str) or not kind or kind.startswith(".") or any(
@@ -246,11 +267,15 @@ class Cache:
         """
         key = make_key(kind=kind, **_check_parts(parts))
         arr = self._checked(self.load_array(kind, key), check, kind, key)
-        if arr is None:
-            arr = np.asarray(compute())
-            if check is not None:
-                check(arr)
-            self.save_array(kind, key, arr)
+        if arr is not None:
+            return arr
+        with self.lock(kind, key):
+            arr = self._checked(self.load_array(kind, key), check, kind, key)  # built meanwhile?
+            if arr is None:
+                arr = np.asarray(compute())
+                if check is not None:
+                    check(arr)
+                self.save_array(kind, key, arr)
         return arr
 
     @staticmethod
@@ -275,19 +300,28 @@ class Cache:
         if isinstance(names, str) or not all(isinstance(n, str) for n in names) or not names:
             raise TypeError(f"names must be a non-empty list of strings; got {names!r}")
         keys = {n: make_key(kind=kind, name=n, **parts) for n in names}
-        found = {n: self._checked(self.load_array(kind, k), check, kind, k, n)
-                 for n, k in keys.items()}
-        if all(v is not None for v in found.values()):
+
+        def load_all():
+            found = {n: self._checked(self.load_array(kind, k), check, kind, k, n)
+                     for n, k in keys.items()}
+            return found if all(v is not None for v in found.values()) else None
+
+        found = load_all()
+        if found is not None:
             return found
-        result = compute()
-        missing = set(names) - set(result)
-        if missing:
-            raise ValueError(f"compute() did not return the arrays {sorted(missing)}")
-        if check is not None:
-            for n in names:
-                check(n, np.asarray(result[n]))
-        for n, k in keys.items():
-            self.save_array(kind, k, result[n])
+        with self.lock(kind, make_key(kind=kind, **parts)):
+            found = load_all()  # another process may have written them meanwhile
+            if found is not None:
+                return found
+            result = compute()
+            missing = set(names) - set(result)
+            if missing:
+                raise ValueError(f"compute() did not return the arrays {sorted(missing)}")
+            if check is not None:
+                for n in names:
+                    check(n, np.asarray(result[n]))
+            for n, k in keys.items():
+                self.save_array(kind, k, result[n])
         return {n: np.asarray(result[n]) for n in names}
 
     # -- folders (checkpoints) ---------------------------------------------
@@ -349,25 +383,30 @@ class Cache:
             return found
         final = self.path(kind, key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        # hidden and ending in .tmp, like _temp_sibling: TEMP_GLOB matches it
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=final.parent))
-        try:
-            build(tmp)
-            files = {p.relative_to(tmp).as_posix(): {"size": p.stat().st_size,
-                                                     "sha256": file_sha256(p)}
-                     for p in sorted(tmp.rglob("*")) if p.is_file()}
-            if not files:
-                raise ValueError(f"build() wrote no files for {kind}/{key}; nothing to cache")
-            manifest = {"files": files, "parts": _canonical(parts), "meta": _canonical(meta or {})}
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-            if check is not None:
-                check(tmp)
-            if final.exists() or final.is_symlink():  # an invalid leftover: move it aside first
-                self._discard(final)
-            os.rename(tmp, final)
-            _VERIFIED.pop(str(final), None)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        with self.lock(kind, key):  # one builder; nobody deletes a copy just renamed in
+            found = self._usable_dir(kind, key, check)
+            if found is not None:  # another process built it while we waited
+                return found
+            # hidden and ending in .tmp, like _temp_sibling: TEMP_GLOB matches it
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=final.parent))
+            try:
+                build(tmp)
+                files = {p.relative_to(tmp).as_posix(): {"size": p.stat().st_size,
+                                                         "sha256": file_sha256(p)}
+                         for p in sorted(tmp.rglob("*")) if p.is_file()}
+                if not files:
+                    raise ValueError(f"build() wrote no files for {kind}/{key}; nothing to cache")
+                manifest = {"format": 2, "files": files, "parts": _canonical(parts),
+                            "meta": _canonical(meta or {})}
+                (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+                if check is not None:
+                    check(tmp)
+                if final.exists() or final.is_symlink():  # an invalid leftover: move it aside
+                    self._discard(final)
+                os.rename(tmp, final)
+                _VERIFIED.pop(str(final), None)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
         return final
 
     def _usable_dir(self, kind: str, key: str, check) -> Path | None:

@@ -217,3 +217,94 @@ def test_a_fresh_build_that_fails_its_check_is_not_cached(cache):
 def test_a_build_that_writes_nothing_is_refused(cache):
     with pytest.raises(ValueError, match="wrote no files"):
         cache.directory("checkpoints", {"s": 1}, lambda tmp: None)
+
+
+# ---------------------------------------------------------------------------------------
+# class 3: concurrent processes (a file lock serialises building and repairing an entry)
+# ---------------------------------------------------------------------------------------
+N_PROCS, N_CALLS = 4, 15
+CONTENT = bytes(range(256)) * 64
+
+
+def _build_logged(tmp):
+    log = Path(tmp).parent.parent / "builds.log"
+    with open(log, "a") as f:  # O_APPEND: one short line per build, never interleaved
+        f.write(f"{tmp.name}\n")
+    (tmp / "model.safetensors").write_bytes(CONTENT)
+
+
+def _resolve_many(root, barrier, errors):
+    cache = Cache(root)
+    barrier.wait()
+    try:
+        for _ in range(N_CALLS):
+            path = cache.directory("checkpoints", {"s": 1}, _build_logged)
+            if (path / "model.safetensors").read_bytes() != CONTENT:
+                errors.put("wrong content")
+            if cache.load_dir("checkpoints", path.name) is None:
+                errors.put("invalid copy returned")
+    except Exception as err:  # noqa: BLE001 - reported to the parent
+        errors.put(f"{type(err).__name__}: {err}")
+
+
+def _compute_many(root, barrier, errors):
+    cache = Cache(root)
+    barrier.wait()
+    try:
+        for _ in range(N_CALLS):
+            def compute():
+                with open(Path(root) / "computes.log", "a") as f:
+                    f.write("x\n")
+                return np.arange(5000, dtype=np.float64)
+            out = cache.array("reps", {"x": 1}, compute)
+            if not np.array_equal(out, np.arange(5000.0)):
+                errors.put("wrong array")
+    except Exception as err:  # noqa: BLE001
+        errors.put(f"{type(err).__name__}: {err}")
+
+
+def _run(target, root):
+    ctx = mp.get_context("spawn")
+    barrier, errors = ctx.Barrier(N_PROCS), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(root, barrier, errors)) for _ in range(N_PROCS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    return [p.exitcode for p in procs], found
+
+
+def test_processes_repairing_an_invalid_leftover_build_once_and_all_succeed(tmp_path):
+    root = tmp_path / "cache"
+    cache = Cache(root)
+    key = make_key(kind="checkpoints", s=1)
+    leftover = cache.path("checkpoints", key)
+    leftover.mkdir(parents=True)
+    (leftover / "model.safetensors").write_bytes(b"old")
+    (leftover / MANIFEST).write_text(json.dumps({"files": {"model.safetensors": 3}}))  # no checksums
+    codes, errors = _run(_resolve_many, root)
+    assert codes == [0] * N_PROCS and errors == []
+    assert len((root / "builds.log").read_text().splitlines()) == 1  # built once, by one process
+    assert (leftover / "model.safetensors").read_bytes() == CONTENT
+    assert not [p for p in (root / "checkpoints").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_processes_computing_a_corrupted_array_compute_it_once(tmp_path):
+    root = tmp_path / "cache"
+    cache = Cache(root)
+    cache.array("reps", {"x": 1}, lambda: np.zeros(5000))
+    npy = cache.path("reps", make_key(kind="reps", x=1), ".npy")
+    npy.write_bytes(npy.read_bytes()[:100])  # truncated by a killed run
+    codes, errors = _run(_compute_many, root)
+    assert codes == [0] * N_PROCS and errors == []
+    assert len((root / "computes.log").read_text().splitlines()) == 1
+    assert np.array_equal(cache.load_array("reps", make_key(kind="reps", x=1)), np.arange(5000.0))
+
+
+def test_locks_live_outside_the_entries_and_prune_temp_leaves_them(cache):
+    cache.directory("checkpoints", {"s": 1}, _build)
+    assert [p.name for p in (cache.root / "checkpoints").iterdir()] == [make_key(kind="checkpoints", s=1)]
+    assert cache.prune_temp(older_than_hours=0) == ([], 0)
