@@ -11,8 +11,13 @@ Writes are atomic: an artifact is written under a temporary name in the same
 folder and renamed into place, so an interrupted run leaves no half-written
 file behind under the final name. Arrays carry a small JSON manifest with their
 shape, dtype and SHA-256; a truncated or corrupted file fails the check and is
-recomputed. Nothing is ever unpickled: arrays load with ``allow_pickle=False``
-and checkpoints are safetensors folders.
+recomputed. Checkpoint folders carry a manifest with every file's size and
+SHA-256, verified on load; a folder that fails, or whose manifest has no checksums,
+is rebuilt. Computed values are vetted before they are written (``check=``), so a
+wrong array never enters the cache. Building or repairing an entry happens under an
+inter-process file lock (``<root>/.locks/<kind>/<key>.lock``, :mod:`filelock`), so
+concurrent processes build it once. Nothing is ever unpickled: arrays load with
+``allow_pickle=False`` and checkpoints are safetensors folders.
 """
 from __future__ import annotations
 
@@ -30,10 +35,13 @@ from typing import Any, Callable
 import numpy as np
 
 from . import __version__
+from .validation import check_path_component
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "nbhelpers-manifest.json"
+LOCKS = ".locks"
+"""Folder under the root holding one lock file per entry being built (``<kind>/<key>.lock``)."""
 # every write goes to a hidden ``.<name>.<random>.tmp`` beside its final name first;
 # Cache.prune_temp removes the ones a killed run left behind
 TEMP_GLOB = ".*.tmp"
@@ -44,18 +52,49 @@ def _temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
 
 
+# folders whose checksums were verified in this process, with the (size, mtime) of each
+# file at that time: unchanged files are not hashed again on the next load
+_VERIFIED: dict[str, list] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def check_manifest_name(name: str) -> None:
+    """A file named in a manifest stays inside its folder."""
+    parts = Path(name).parts
+    if not name or Path(name).is_absolute() or ".." in parts:
+        raise ValueError(f"the manifest names a file outside its folder: {name!r}")
+
+
 def default_root() -> Path:
     """The cache folder: ``$NBHELPERS_CACHE`` if set, else ``~/.cache/nbhelpers``."""
     env = os.environ.get("NBHELPERS_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "nbhelpers"
 
 
-def _canonical(obj: Any) -> Any:
-    """Turn ``obj`` into something ``json.dumps(sort_keys=True)`` renders stably."""
+RESERVED_PARTS = ("kind", "nbhelpers_version")
+"""Key parts the cache sets itself; a caller's ``parts`` may not use these names
+(nor ``name`` in :meth:`Cache.arrays`, which keys each array by its name)."""
+
+
+def _canonical(obj: Any, where: str = "parts") -> Any:
+    """Turn ``obj`` into something ``json.dumps(sort_keys=True)`` renders stably.
+
+    Dictionary keys must be strings: ``{1: "x"}`` and ``{"1": "x"}`` would otherwise
+    render the same and collide.
+    """
     if isinstance(obj, dict):
-        return {str(k): _canonical(v) for k, v in obj.items()}
+        for k in obj:
+            if not isinstance(k, str):
+                raise TypeError(f"cache key dictionaries need string keys (so that {{1: 'x'}} "
+                                f"and {{'1': 'x'}} cannot collide); got key {k!r} "
+                                f"({type(k).__name__}) in {where}")
+        return {k: _canonical(v, f"{where}[{k!r}]") for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_canonical(v) for v in obj]
+        return [_canonical(v, f"{where}[{i}]") for i, v in enumerate(obj)]
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (np.floating,)):
@@ -64,7 +103,22 @@ def _canonical(obj: Any) -> Any:
         return str(obj)
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
-    raise TypeError(f"cannot use {type(obj).__name__} in a cache key: {obj!r}")
+    raise TypeError(f"cannot use {type(obj).__name__} in a cache key: {obj!r} (at {where})")
+
+
+def _check_parts(parts: Any, reserved: tuple = RESERVED_PARTS) -> dict:
+    """``parts`` as given to :meth:`Cache.array` and friends: a dict of string names."""
+    if not isinstance(parts, dict):
+        raise TypeError(f"parts must be a dict of the things that change the artifact; "
+                        f"got {type(parts).__name__}: {parts!r}")
+    for k in parts:
+        if not isinstance(k, str):
+            raise TypeError(f"parts needs string names (so that {{1: 'x'}} and {{'1': 'x'}} "
+                            f"cannot collide); got {k!r} ({type(k).__name__})")
+        if k in reserved:
+            raise ValueError(f"parts may not use the reserved name {k!r} (the cache sets "
+                             f"{', '.join(reserved)} itself); rename that part")
+    return parts
 
 
 def make_key(**parts: Any) -> str:
@@ -87,6 +141,9 @@ def make_key(**parts: Any) -> str:
     >>> make_key(seed=0, lr=1e-4) == make_key(seed=1, lr=1e-4)
     False
     """
+    if "nbhelpers_version" in parts:
+        raise ValueError("make_key adds nbhelpers_version itself; a part may not override it "
+                         f"(got nbhelpers_version={parts['nbhelpers_version']!r})")
     payload = json.dumps(
         {"nbhelpers_version": __version__, **_canonical(parts)}, sort_keys=True
     )
@@ -129,10 +186,28 @@ class Cache:
         return f"Cache({str(self.root)!r})"
 
     # -- paths -----------------------------------------------------------
+    def lock(self, kind: str, key: str):
+        """An inter-process lock (``filelock.FileLock``) for the entry ``kind``/``key``.
+
+        Whoever computes, repairs or replaces an entry holds it, so that concurrent
+        processes build it once and never delete a copy another has just renamed in.
+        Readers do not take it: every write is an atomic rename.
+        """
+        from filelock import FileLock
+
+        self.path(kind, key)  # validates kind and key
+        folder = self.root / LOCKS / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(folder / f"{key}.lock"))
+
     def path(self, kind: str, key: str, suffix: str = "") -> Path:
         """Where the artifact ``kind``/``key`` lives (it may not exist yet)."""
-        if not kind or "/" in kind or kind.startswith("."):
+        if not isinstance(kind, str) or not kind or kind.startswith(".") or any(
+                c in kind for c in "/\\\0"):
             raise ValueError(f"kind must be a plain folder name, got {kind!r}")
+        check_path_component(key, "key")
+        if suffix and (not isinstance(suffix, str) or any(c in suffix for c in "/\\\0")):
+            raise ValueError(f"suffix must be a file extension such as '.npy', got {suffix!r}")
         return self.root / kind / f"{key}{suffix}"
 
     # -- arrays ----------------------------------------------------------
@@ -183,81 +258,179 @@ class Cache:
                 leftover.unlink(missing_ok=True)
         return path
 
-    def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
-        """Load the array keyed by ``parts``, or ``compute()`` and store it."""
-        key = make_key(kind=kind, **parts)
-        arr = self.load_array(kind, key)
-        if arr is None:
-            arr = np.asarray(compute())
-            self.save_array(kind, key, arr)
+    def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray],
+              check: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
+        """Load the array keyed by ``parts``, or ``compute()`` and store it.
+
+        ``check(arr)`` (optional) raises ``ValueError`` on a wrong value: a computed array
+        that fails it is never written, and a cached one that fails it is recomputed.
+        """
+        key = make_key(kind=kind, **_check_parts(parts))
+        arr = self._checked(self.load_array(kind, key), check, kind, key)
+        if arr is not None:
+            return arr
+        with self.lock(kind, key):
+            arr = self._checked(self.load_array(kind, key), check, kind, key)  # built meanwhile?
+            if arr is None:
+                arr = np.asarray(compute())
+                if check is not None:
+                    check(arr)
+                self.save_array(kind, key, arr)
         return arr
 
-    def arrays(self, kind: str, parts: dict, names: list[str], compute: Callable[[], dict]) -> dict:
-        """Like :meth:`array` for several named arrays computed together."""
+    @staticmethod
+    def _checked(arr, check, kind, key, *args):
+        if arr is None or check is None:
+            return arr
+        try:
+            check(*args, arr)
+        except ValueError as err:
+            logger.warning("cached array %s/%s fails its check (%s); recomputing", kind, key, err)
+            return None
+        return arr
+
+    def arrays(self, kind: str, parts: dict, names: list[str], compute: Callable[[], dict],
+               check: Callable[[str, np.ndarray], Any] | None = None) -> dict:
+        """Like :meth:`array` for several named arrays computed together.
+
+        ``check(name, arr)`` (optional) vets each array as in :meth:`array`; if any
+        computed array fails it, none is written.
+        """
+        _check_parts(parts, RESERVED_PARTS + ("name",))
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names) or not names:
+            raise TypeError(f"names must be a non-empty list of strings; got {names!r}")
         keys = {n: make_key(kind=kind, name=n, **parts) for n in names}
-        found = {n: self.load_array(kind, k) for n, k in keys.items()}
-        if all(v is not None for v in found.values()):
+
+        def load_all():
+            found = {n: self._checked(self.load_array(kind, k), check, kind, k, n)
+                     for n, k in keys.items()}
+            return found if all(v is not None for v in found.values()) else None
+
+        found = load_all()
+        if found is not None:
             return found
-        result = compute()
-        missing = set(names) - set(result)
-        if missing:
-            raise ValueError(f"compute() did not return the arrays {sorted(missing)}")
-        for n, k in keys.items():
-            self.save_array(kind, k, result[n])
+        with self.lock(kind, make_key(kind=kind, **parts)):
+            found = load_all()  # another process may have written them meanwhile
+            if found is not None:
+                return found
+            result = compute()
+            missing = set(names) - set(result)
+            if missing:
+                raise ValueError(f"compute() did not return the arrays {sorted(missing)}")
+            if check is not None:
+                for n in names:
+                    check(n, np.asarray(result[n]))
+            for n, k in keys.items():
+                self.save_array(kind, k, result[n])
         return {n: np.asarray(result[n]) for n in names}
 
     # -- folders (checkpoints) ---------------------------------------------
     def load_dir(self, kind: str, key: str) -> Path | None:
-        """The cached folder if it is complete (has its manifest), else ``None``."""
+        """The cached folder if it is complete and intact, else ``None``.
+
+        Its manifest must list every file with its size and SHA-256, and each file must
+        match: a file changed in place at the same size fails, and so does a manifest
+        written before checksums were recorded (such a folder is rebuilt, never trusted).
+        A folder verified once in this process is not hashed again while its files'
+        sizes and modification times stay the same.
+        """
         path = self.path(kind, key)
         manifest = path / MANIFEST
         if not manifest.exists():
             return None
         try:
             files = json.loads(manifest.read_text())["files"]
-            for name, size in files.items():
-                if (path / name).stat().st_size != size:
-                    raise ValueError(f"{name} has the wrong size")
+            if not isinstance(files, dict) or not files:
+                raise ValueError("the manifest lists no files")
+            signature = [(MANIFEST, *_stamp(manifest))]
+            for name, entry in files.items():
+                if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)):
+                    raise ValueError(f"the manifest has no checksum for {name} "
+                                     "(written by an older nbhelpers)")
+                check_manifest_name(name)
+                stamp = _stamp(path / name)
+                if stamp[0] != entry["size"]:
+                    raise ValueError(f"{name} has {stamp[0]} bytes; the manifest says {entry['size']}")
+                signature.append((name, *stamp))
+            if _VERIFIED.get(str(path)) != signature:
+                for name, entry in files.items():
+                    if file_sha256(path / name) != entry["sha256"]:
+                        raise ValueError(f"{name}'s SHA-256 differs from the manifest "
+                                         "(changed in place)")
+                _VERIFIED[str(path)] = signature
         except Exception as err:
+            _VERIFIED.pop(str(path), None)
             logger.warning("cached folder %s is invalid (%s); rebuilding", path, err)
             return None
         return path
 
     def directory(self, kind: str, parts: dict, build: Callable[[Path], Any],
-                  meta: dict | None = None) -> Path:
+                  meta: dict | None = None, check: Callable[[Path], Any] | None = None) -> Path:
         """Return the folder keyed by ``parts``, building it with ``build(tmpdir)`` once.
 
         ``build`` writes files into the temporary folder it is given; only after it
-        returns is a manifest (file sizes plus ``meta``) written and the folder
-        renamed into place. A crash in ``build`` leaves nothing under the final name.
-        If another process finished the same folder first, its copy is kept.
+        returns is a manifest (each file's size and SHA-256, plus ``meta``) written and
+        the folder renamed into place. A crash in ``build`` leaves nothing under the
+        final name.
+
+        ``check(folder)`` (optional) raises if the folder is unusable, e.g. a checkpoint
+        that does not load. A cached folder that fails it is rebuilt; a freshly built
+        folder that fails it is not cached and the error propagates.
         """
-        key = make_key(kind=kind, **parts)
-        found = self.load_dir(kind, key)
+        key = make_key(kind=kind, **_check_parts(parts))
+        found = self._usable_dir(kind, key, check)
         if found is not None:
             return found
         final = self.path(kind, key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        # hidden and ending in .tmp, like _temp_sibling: TEMP_GLOB matches it
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=final.parent))
-        try:
-            build(tmp)
-            files = {p.relative_to(tmp).as_posix(): p.stat().st_size
-                     for p in sorted(tmp.rglob("*")) if p.is_file()}
-            manifest = {"files": files, "parts": _canonical(parts), "meta": _canonical(meta or {})}
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-            if final.exists():  # an invalid leftover, or a copy another process just made
-                if self.load_dir(kind, key) is not None:
-                    return final
-                shutil.rmtree(final, ignore_errors=True)
+        with self.lock(kind, key):  # one builder; nobody deletes a copy just renamed in
+            found = self._usable_dir(kind, key, check)
+            if found is not None:  # another process built it while we waited
+                return found
+            # hidden and ending in .tmp, like _temp_sibling: TEMP_GLOB matches it
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=final.parent))
             try:
+                build(tmp)
+                files = {p.relative_to(tmp).as_posix(): {"size": p.stat().st_size,
+                                                         "sha256": file_sha256(p)}
+                         for p in sorted(tmp.rglob("*")) if p.is_file()}
+                if not files:
+                    raise ValueError(f"build() wrote no files for {kind}/{key}; nothing to cache")
+                manifest = {"format": 2, "files": files, "parts": _canonical(parts),
+                            "meta": _canonical(meta or {})}
+                (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+                if check is not None:
+                    check(tmp)
+                if final.exists() or final.is_symlink():  # an invalid leftover: move it aside
+                    self._discard(final)
                 os.rename(tmp, final)
-            except OSError:  # lost a race: the other process's copy is complete
-                if self.load_dir(kind, key) is None:
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+                _VERIFIED.pop(str(final), None)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
         return final
+
+    def _usable_dir(self, kind: str, key: str, check) -> Path | None:
+        path = self.load_dir(kind, key)
+        if path is None or check is None:
+            return path
+        try:
+            check(path)
+        except Exception as err:  # e.g. weights that pass the checksum but do not load
+            logger.warning("cached folder %s fails its check (%s); rebuilding", path, err)
+            _VERIFIED.pop(str(path), None)
+            return None
+        return path
+
+    @staticmethod
+    def _discard(path: Path) -> None:
+        """Rename ``path`` out of the way (atomic), then delete it."""
+        aside = _temp_sibling(path)
+        os.rename(path, aside)
+        _VERIFIED.pop(str(path), None)
+        if aside.is_dir() and not aside.is_symlink():
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            aside.unlink(missing_ok=True)
 
     # -- housekeeping --------------------------------------------------------
     def prune_temp(self, older_than_hours: float = 24.0) -> tuple[list[Path], int]:
@@ -308,17 +481,24 @@ class Cache:
         return json.loads((Path(path) / MANIFEST).read_text()).get("meta", {})
 
     def json(self, kind: str, parts: dict, compute: Callable[[], dict]) -> dict:
-        """Load the JSON document keyed by ``parts``, or ``compute()`` and store it."""
-        key = make_key(kind=kind, **parts)
+        """Load the JSON document keyed by ``parts``, or ``compute()`` and store it.
+
+        A hit and a miss return the same thing: the computed value goes through
+        JSON before it is returned (tuples become lists, as they would on reload).
+        """
+        key = make_key(kind=kind, **_check_parts(parts))
         path = self.path(kind, key, ".json")
         if path.exists():
             try:
                 return json.loads(path.read_text())
             except ValueError:
                 logger.warning("cached JSON %s is invalid; recomputing", path)
-        value = compute()
+        text = json.dumps(_canonical(compute(), "the computed value"))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _temp_sibling(path)
-        tmp.write_text(json.dumps(_canonical(value)))
-        os.replace(tmp, path)
-        return value
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return json.loads(text)

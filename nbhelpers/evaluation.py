@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import data, knn, paper
+from .validation import check_label_map
 
 HANS_LABEL_MAP = np.array([0, 1, 1])
 """3-class prediction -> HANS label (0 entailment, 1 non-entailment)."""
@@ -130,7 +131,7 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
     lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas,
                                             label_map=label_map)
     p_knn_test = clf.predict_proba(test_reps)
-    to_label = knn._check_label_map(label_map, np.asarray(p_model_test).shape[1])
+    to_label = check_label_map(label_map, np.asarray(p_model_test).shape[1])
     y = np.asarray(test_labels)
     p_test = np.asarray(p_model_test)
     correct = pd.DataFrame({
@@ -182,7 +183,7 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
     pm, pk, y = np.asarray(p_model), np.asarray(p_knn), np.asarray(labels)
     if not (len(pm) == len(pk) == len(y)):
         raise ValueError(f"p_model has {len(pm)} rows, p_knn {len(pk)}, labels {len(y)}; expected equal")
-    to_label = knn._check_label_map(label_map, pm.shape[1])
+    to_label = check_label_map(label_map, pm.shape[1])
     conf = pm.max(1)
     edges = np.linspace(1 / pm.shape[1], 1, n_bins + 1)
     which = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, n_bins - 1)
@@ -344,7 +345,7 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=knn.
     if not (len(pm) == len(pk) == len(y) == len(slices)):
         raise ValueError(f"p_model_val has {len(pm)} rows, p_knn_val {len(pk)}, val_labels "
                          f"{len(y)}, val_slices {len(slices)}; expected equal")
-    to_label = knn._check_label_map(label_map, pm.shape[1])
+    to_label = check_label_map(label_map, pm.shape[1])
     taus = np.array(sorted(set(float(t) for t in taus)))
     if taus.size == 0 or taus.min() < 0 or taus.max() > 1:
         raise ValueError(f"taus must be non-empty and within [0, 1], got {taus.tolist()}")

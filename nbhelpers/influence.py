@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import LABELS, knn as knn_mod
+from .validation import check_int, check_real, check_reps
 
 __all__ = [
     "self_neighbors",
@@ -70,14 +71,14 @@ def self_neighbors(index: "knn_mod.KNN", train_reps, k: int = 16) -> tuple[np.nd
     >>> self_neighbors(idx, [[0.0], [1.0], [3.0]], k=1)[1].ravel().tolist()
     [1, 0, 1]
     """
-    X = knn_mod._check_reps(train_reps, "train_reps")
+    X = check_reps(train_reps, "train_reps")
     n = index.n_samples_fit_ if hasattr(index, "n_samples_fit_") else None
     if n is None:
         raise knn_mod.NotFittedError("index is not fitted; call index.fit(train_reps, labels) first")
     if len(X) != n:
         raise ValueError(f"train_reps has {len(X)} rows but the index holds {n}; "
                          "pass the representations the index was fitted on")
-    k = knn_mod._check_int(k, "k", low=1, high=n - 1,
+    k = check_int(k, "k", low=1, high=n - 1,
                            high_msg=f"k={k} but expected k <= N - 1 = {n - 1} (self excluded)")
     dist, idx = index.kneighbors(X, k=k + 1)
     own = idx == np.arange(n)[:, None]
@@ -109,7 +110,7 @@ def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
     >>> retrieval_counts([[0, 1], [0, 2], [0, 1]], n_train=4).tolist()
     [3, 2, 1, 0]
     """
-    n_train = knn_mod._check_int(n_train, "n_train", low=1)
+    n_train = check_int(n_train, "n_train", low=1)
     a = np.asarray(neighbor_indices)
     if a.ndim != 2 or a.size == 0:
         raise ValueError(f"neighbor_indices must be a non-empty 2-D array (n, k); got shape {a.shape}")
@@ -151,7 +152,7 @@ def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray,
     c = np.asarray(counts)
     if c.ndim != 1 or c.size < 2 or c.dtype.kind not in "iuf" or (c < 0).any():
         raise ValueError(f"counts must be a 1-D array of N >= 2 non-negative numbers; got shape {c.shape}")
-    fraction = knn_mod._check_real(fraction, "fraction")
+    fraction = check_real(fraction, "fraction")
     if not 0 < fraction < 1:
         raise ValueError(f"fraction={fraction} but expected 0 < fraction < 1")
     n = len(c)
@@ -475,7 +476,7 @@ class InfluenceExplainer:
         if hessian_size is None:
             hessian_df = train_df
         else:
-            hessian_size = knn_mod._check_int(hessian_size, "hessian_size", low=1, high=len(train_df))
+            hessian_size = check_int(hessian_size, "hessian_size", low=1, high=len(train_df))
             hessian_df = train_df.sample(hessian_size, random_state=seed)
         self.hessian_size = len(hessian_df)
         hessian = _pairs_loader(model.tokenizer, hessian_df, hessian_df["label"].to_numpy(),
@@ -513,7 +514,7 @@ class InfluenceExplainer:
 
     def top_k(self, query_df: pd.DataFrame, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
         """The k strongest proponents of each query's prediction: (indices, scores), (n, k)."""
-        k = knn_mod._check_int(k, "k", low=1, high=self.n_train)
+        k = check_int(k, "k", low=1, high=self.n_train)
         s = self.scores(query_df)
         idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
         return idx, np.take_along_axis(s, idx, 1)
@@ -594,8 +595,8 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     """
     from . import models
 
-    k = knn_mod._check_int(k, "k", low=1, high=len(train_df))
-    n_timed = knn_mod._check_int(n_timed, "n_timed", low=1, high=len(query_df))
+    k = check_int(k, "k", low=1, high=len(train_df))
+    n_timed = check_int(n_timed, "n_timed", low=1, high=len(query_df))
     train_df = train_df.reset_index(drop=True)
     query_df = query_df.reset_index(drop=True)
     variant = [("cls", -1)]

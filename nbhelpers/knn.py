@@ -26,6 +26,10 @@ import faiss
 import numpy as np
 import pandas as pd
 
+from .validation import (check_choice, check_finite, check_int, check_label_map, check_labels,
+                         check_positive, check_proba, check_real, check_reps, check_same_length,
+                         check_same_shape, check_unit_interval, shape_str)
+
 __all__ = [
     "DEFAULT_KS",
     "DEFAULT_TEMPERATURES",
@@ -89,171 +93,12 @@ def ivf_nlist(n):
     >>> ivf_nlist(100_000), ivf_nlist(1_000_000), ivf_nlist(1_666), ivf_nlist(10)
     (1265, 4000, 42, 1)
     """
-    n = _check_int(n, "n", low=1)
+    n = check_int(n, "n", low=1)
     return max(1, min(int(round(4 * np.sqrt(n))), n // IVF_MIN_POINTS_PER_LIST))
 
 
 class NotFittedError(ValueError):
     """Raised when a :class:`KNN` is queried before :meth:`KNN.fit`."""
-
-
-# ----------------------------------------------------------------------------------------------
-# Checks. Each returns the cleaned value or raises a ValueError naming value and expectation.
-# ----------------------------------------------------------------------------------------------
-def _shape_str(shape):
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _check_int(value, name, low=None, high=None, high_msg=None):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
-    value = int(value)
-    if low is not None and value < low:
-        raise ValueError(f"{name}={value} but expected {name} >= {low}")
-    if high is not None and value > high:
-        raise ValueError(high_msg or f"{name}={value} but expected {name} <= {high}")
-    return value
-
-
-def _check_real(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number; got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name}={value} but expected a finite number")
-    return value
-
-
-def _check_temperature(temperature, name="temperature"):
-    temperature = _check_real(temperature, name)
-    if temperature <= 0:
-        raise ValueError(f"{name}={temperature} but expected {name} > 0")
-    return temperature
-
-
-def _check_unit_interval(value, name):
-    value = _check_real(value, name)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name}={value} but expected 0 <= {name} <= 1")
-    return value
-
-
-def _check_index(index):
-    if not isinstance(index, str) or index not in INDEXES:
-        allowed = ", ".join(repr(i) for i in INDEXES)
-        raise ValueError(f"index={index!r} but expected one of {allowed}")
-    return index
-
-
-def _check_finite(a, name):
-    bad = ~np.isfinite(a)
-    if bad.any():
-        n_nan = int(np.isnan(a).sum())
-        n_inf = int(bad.sum()) - n_nan
-        raise ValueError(
-            f"{name} contains {int(bad.sum())} non-finite values ({n_nan} NaN, {n_inf} inf) "
-            f"in an array of shape {_shape_str(a.shape)}; expected only finite numbers"
-        )
-
-
-def _check_reps(reps, name="reps"):
-    """2-D, non-empty, finite, float32 and C-contiguous (what FAISS needs)."""
-    try:
-        a = np.asarray(reps, dtype=np.float32)
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"{name} must be convertible to a float array of shape (n, d); got {err}"
-        ) from None
-    if a.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D of shape (n, d); got {a.ndim}-D with shape {_shape_str(a.shape)}"
-        )
-    if a.shape[0] == 0 or a.shape[1] == 0:
-        raise ValueError(
-            f"{name} is empty: shape {_shape_str(a.shape)}; expected at least one "
-            "representation with at least one feature"
-        )
-    _check_finite(a, name)
-    return np.ascontiguousarray(a)
-
-
-def _check_labels(labels, n_classes, name="labels", ndim=1):
-    """Integers in 0..n_classes-1 (integral floats are accepted); returns int64."""
-    a = np.asarray(labels)
-    if a.ndim != ndim:
-        raise ValueError(
-            f"{name} must be {ndim}-D; got {a.ndim}-D with shape {_shape_str(a.shape)}"
-        )
-    if a.size == 0:
-        raise ValueError(f"{name} is empty: shape {_shape_str(a.shape)}; expected at least one label")
-    if a.dtype.kind in "iu":
-        out = a.astype(np.int64)
-    elif a.dtype.kind == "f" and np.isfinite(a).all() and (a == np.round(a)).all():
-        out = a.astype(np.int64)
-    else:
-        shown = a.ravel()[:10]
-        raise ValueError(
-            f"{name} must be integers in 0..{n_classes - 1}; got dtype {a.dtype} "
-            f"with values such as {shown}"
-        )
-    bad = (out < 0) | (out >= n_classes)
-    if bad.any():
-        raise ValueError(
-            f"{name} must be integers in 0..{n_classes - 1} (n_classes={n_classes}); "
-            f"found {int(bad.sum())} outside that range: np.unique(bad labels) = {np.unique(out[bad])}"
-        )
-    return out
-
-
-def _check_label_map(label_map, n_classes):
-    """``label_map`` as an int array of length n_classes (identity if None)."""
-    if label_map is None:
-        return np.arange(n_classes)
-    m = np.asarray(label_map)
-    if m.shape != (n_classes,) or m.dtype.kind not in "iu" or (m < 0).any():
-        raise ValueError(
-            f"label_map must be {n_classes} non-negative integers (one per predicted class); "
-            f"got {label_map!r}"
-        )
-    return m.astype(np.int64)
-
-
-def _check_proba(p, name, n_classes=None):
-    try:
-        a = np.asarray(p, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a float array of shape (n, C); got {err}") from None
-    if a.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D of shape (n, C); got {a.ndim}-D with shape {_shape_str(a.shape)}"
-        )
-    if a.shape[0] == 0 or a.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {_shape_str(a.shape)}; expected shape (n, C), n, C >= 1")
-    if n_classes is not None and a.shape[1] != n_classes:
-        raise ValueError(
-            f"{name} has {a.shape[1]} columns but n_classes={n_classes}; expected shape (n, {n_classes})"
-        )
-    _check_finite(a, name)
-    lo, hi = float(a.min()), float(a.max())
-    if lo < -1e-6 or hi > 1 + 1e-6:
-        raise ValueError(
-            f"{name} must hold probabilities in [0, 1]; found min={lo:.4g}, max={hi:.4g} "
-            "(pass softmax probabilities, not logits)"
-        )
-    return a
-
-
-def _check_same_shape(a, b, name_a, name_b):
-    if a.shape != b.shape:
-        raise ValueError(
-            f"{name_a} has shape {_shape_str(a.shape)} and {name_b} has shape "
-            f"{_shape_str(b.shape)}; expected the same shape"
-        )
-
-
-def _check_same_length(n_a, n_b, name_a, name_b):
-    if n_a != n_b:
-        raise ValueError(f"{name_a} is length {n_a} and {name_b} is length {n_b}; expected equal lengths")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -296,23 +141,23 @@ def knn_proba(distances, neighbor_labels, temperature, n_classes=3):
     >>> np.round(p, 3)
     array([[0.755, 0.245, 0.   ]])
     """
-    n_classes = _check_int(n_classes, "n_classes", low=1)
-    temperature = _check_temperature(temperature)
+    n_classes = check_int(n_classes, "n_classes", low=1)
+    temperature = check_positive(temperature, "temperature")
     try:
         d = np.asarray(distances, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"distances must be a float array of shape (n, k); got {err}") from None
     if d.ndim != 2:
         raise ValueError(
-            f"distances must be 2-D of shape (n, k); got {d.ndim}-D with shape {_shape_str(d.shape)}"
+            f"distances must be 2-D of shape (n, k); got {d.ndim}-D with shape {shape_str(d.shape)}"
         )
     if d.shape[0] == 0 or d.shape[1] == 0:
         raise ValueError(
-            f"distances is empty: shape {_shape_str(d.shape)}; expected shape (n, k) with n, k >= 1"
+            f"distances is empty: shape {shape_str(d.shape)}; expected shape (n, k) with n, k >= 1"
         )
-    _check_finite(d, "distances")
-    labels = _check_labels(neighbor_labels, n_classes, name="neighbor_labels", ndim=2)
-    _check_same_shape(d, labels, "distances", "neighbor_labels")
+    check_finite(d, "distances")
+    labels = check_labels(neighbor_labels, n_classes, name="neighbor_labels", ndim=2)
+    check_same_shape(d, labels, "distances", "neighbor_labels")
 
     w = np.exp(-(d - d.min(axis=1, keepdims=True)) / temperature)
     w /= w.sum(axis=1, keepdims=True)
@@ -450,20 +295,20 @@ class KNN:
         >>> knn.mu_, knn.sigma_, knn.n_samples_fit_, knn.n_features_in_
         (array([1., 2.]), array([1., 2.]), 2, 2)
         """
-        n_classes = _check_int(self.n_classes, "n_classes", low=1)
-        _check_temperature(self.temperature)
-        eps = _check_real(self.eps, "eps")
+        n_classes = check_int(self.n_classes, "n_classes", low=1)
+        check_positive(self.temperature, "temperature")
+        eps = check_real(self.eps, "eps")
         if eps < 0:
             raise ValueError(f"eps={eps} but expected eps >= 0")
         if not isinstance(self.normalize, (bool, np.bool_)):
             raise ValueError(f"normalize must be True or False; got {self.normalize!r}")
-        index_type = _check_index(self.index)
-        nprobe = _check_int(self.nprobe, "nprobe", low=1)
-        ef_search = _check_int(self.ef_search, "ef_search", low=1)
-        seed = _check_int(self.seed, "seed", low=0)
-        X = _check_reps(reps, "reps")
-        y = _check_labels(labels, n_classes, "labels")
-        _check_same_length(len(X), len(y), "reps", "labels")
+        index_type = check_choice(self.index, "index", INDEXES)
+        nprobe = check_int(self.nprobe, "nprobe", low=1)
+        ef_search = check_int(self.ef_search, "ef_search", low=1)
+        seed = check_int(self.seed, "seed", low=0)
+        X = check_reps(reps, "reps")
+        y = check_labels(labels, n_classes, "labels")
+        check_same_length(len(X), len(y), "reps", "labels")
         n, d = X.shape
         if isinstance(self.k, (bool, np.bool_)) or not isinstance(self.k, numbers.Integral):
             raise ValueError(f"k must be an integer; got {self.k!r} ({type(self.k).__name__})")
@@ -522,7 +367,7 @@ class KNN:
         return np.ascontiguousarray(Z, dtype=np.float32)
 
     def _check_query(self, reps):
-        X = _check_reps(reps, "reps")
+        X = check_reps(reps, "reps")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"reps have {X.shape[1]} features but KNN was fitted with {self.n_features_in_}"
@@ -600,7 +445,7 @@ class KNN:
             raise ValueError(f"exclude_self must be True or False; got {exclude_self!r}")
         n_train = self.n_samples_fit_
         leave_out = reps is None or bool(exclude_self)
-        k = _check_int(self.k if k is None else k, "k", low=1)
+        k = check_int(self.k if k is None else k, "k", low=1)
         if leave_out:
             if k > n_train - 1:
                 raise ValueError(
@@ -726,10 +571,10 @@ def backoff(p_model, p_knn, tau):
     >>> backoff(p_model, p_knn, tau=0.5)  # row 2 is not > 0.5 confident: kNN says 1
     array([0, 1])
     """
-    tau = _check_unit_interval(tau, "tau")
-    pm = _check_proba(p_model, "p_model")
-    pk = _check_proba(p_knn, "p_knn")
-    _check_same_shape(pm, pk, "p_model", "p_knn")
+    tau = check_unit_interval(tau, "tau")
+    pm = check_proba(p_model, "p_model")
+    pk = check_proba(p_knn, "p_knn")
+    check_same_shape(pm, pk, "p_model", "p_knn")
     confident = pm.max(axis=1) > tau
     return np.where(confident, pm.argmax(axis=1), pk.argmax(axis=1)).astype(np.int64)
 
@@ -756,10 +601,10 @@ def interpolate(p_model, p_knn, lam):
     >>> interpolate([[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]], lam=0.25)
     array([[0.75, 0.25, 0.  ]])
     """
-    lam = _check_unit_interval(lam, "lam")
-    pm = _check_proba(p_model, "p_model")
-    pk = _check_proba(p_knn, "p_knn")
-    _check_same_shape(pm, pk, "p_model", "p_knn")
+    lam = check_unit_interval(lam, "lam")
+    pm = check_proba(p_model, "p_model")
+    pk = check_proba(p_knn, "p_knn")
+    check_same_shape(pm, pk, "p_model", "p_knn")
     return lam * pk + (1.0 - lam) * pm
 
 
@@ -856,10 +701,10 @@ def tune(
     tau = 0.5 still trusts the wrong 0.6; tau = 0.7 and 1.0 both reach 1.0 (kNN on the
     second point), and the tie goes to the smaller tau.
     """
-    n_classes = _check_int(n_classes, "n_classes", low=1)
-    ks = _sorted_unique(ks, "ks", lambda v, name: _check_int(v, "k", low=1))
-    temperatures = _sorted_unique(temperatures, "temperatures", lambda v, n: _check_temperature(v))
-    taus_arr = np.array(_sorted_unique(taus, "taus", lambda v, n: _check_unit_interval(v, "tau")))
+    n_classes = check_int(n_classes, "n_classes", low=1)
+    ks = _sorted_unique(ks, "ks", lambda v, name: check_int(v, "k", low=1))
+    temperatures = _sorted_unique(temperatures, "temperatures", lambda v, n: check_positive(v, "temperature"))
+    taus_arr = np.array(_sorted_unique(taus, "taus", lambda v, n: check_unit_interval(v, "tau")))
 
     n_train = len(np.asarray(train_labels).reshape(-1))
     if n_train >= 1 and ks[-1] > n_train:
@@ -874,12 +719,12 @@ def tune(
     knn = KNN(k=ks[-1], temperature=temperatures[0], normalize=normalize, n_classes=n_classes)
     knn.fit(train_reps, train_labels)
     Xv = knn._check_query(val_reps)
-    yv = _check_labels(val_labels, n_classes, "val_labels")
-    pm = _check_proba(p_model_val, "p_model_val", n_classes=n_classes)
-    _check_same_length(len(Xv), len(yv), "val_reps", "val_labels")
-    _check_same_length(len(pm), len(yv), "p_model_val", "val_labels")
+    yv = check_labels(val_labels, n_classes, "val_labels")
+    pm = check_proba(p_model_val, "p_model_val", n_classes=n_classes)
+    check_same_length(len(Xv), len(yv), "val_reps", "val_labels")
+    check_same_length(len(pm), len(yv), "p_model_val", "val_labels")
 
-    to_label = _check_label_map(label_map, n_classes)
+    to_label = check_label_map(label_map, n_classes)
     D, I = knn.kneighbors(Xv, k=ks[-1])
     neighbor_labels = knn.labels_[I]
     model_correct = to_label[pm.argmax(axis=1)] == yv
@@ -951,13 +796,13 @@ def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBD
     >>> lam, acc["accuracy"].tolist()  # 0.5 and 1.0 tie; the smaller lambda wins
     (0.5, [0.5, 1.0, 1.0])
     """
-    pm = _check_proba(p_model_val, "p_model_val")
-    pk = _check_proba(p_knn_val, "p_knn_val")
-    _check_same_shape(pm, pk, "p_model_val", "p_knn_val")
-    y = _check_labels(val_labels, pm.shape[1], "val_labels")
-    _check_same_length(len(pm), len(y), "p_model_val", "val_labels")
-    lams = np.array(_sorted_unique(lambdas, "lambdas", lambda v, n: _check_unit_interval(v, "lam")))
-    to_label = _check_label_map(label_map, pm.shape[1])
+    pm = check_proba(p_model_val, "p_model_val")
+    pk = check_proba(p_knn_val, "p_knn_val")
+    check_same_shape(pm, pk, "p_model_val", "p_knn_val")
+    y = check_labels(val_labels, pm.shape[1], "val_labels")
+    check_same_length(len(pm), len(y), "p_model_val", "val_labels")
+    lams = np.array(_sorted_unique(lambdas, "lambdas", lambda v, n: check_unit_interval(v, "lam")))
+    to_label = check_label_map(label_map, pm.shape[1])
     acc = np.array([(to_label[interpolate(pm, pk, lam).argmax(axis=1)] == y).mean() for lam in lams])
     table = pd.DataFrame({"lam": lams, "accuracy": acc})
     return float(lams[int(np.argmax(acc))]), table

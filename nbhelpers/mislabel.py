@@ -19,25 +19,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from .knn import knn_proba
-
-
-def _labels(labels, name="labels", n_classes=None):
-    a = np.asarray(labels)
-    if a.ndim != 1 or a.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {a.shape}")
-    if a.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be integers, got dtype {a.dtype}")
-    if n_classes is not None and ((a < 0) | (a >= n_classes)).any():
-        bad = np.unique(a[(a < 0) | (a >= n_classes)])
-        raise ValueError(f"{name} must be in 0..{n_classes - 1}; found {bad.tolist()}")
-    return a.astype(np.int64)
-
-
-def _mask(mask, name):
-    m = np.asarray(mask)
-    if m.ndim != 1 or m.dtype != bool:
-        raise ValueError(f"{name} must be a 1-D boolean array, got dtype {m.dtype} shape {m.shape}")
-    return m
+from .validation import check_indices, check_labels, check_mask, check_proba
 
 
 def inject_label_noise(labels, rate: float, n_classes: int = 3, seed: int = 0):
@@ -64,7 +46,7 @@ def inject_label_noise(labels, rate: float, n_classes: int = 3, seed: int = 0):
     >>> int(flipped.sum()), bool((noisy[flipped] != np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])[flipped]).all())
     (2, True)
     """
-    y = _labels(labels, n_classes=n_classes)
+    y = check_labels(labels, n_classes)
     if not (isinstance(rate, (int, float, np.floating)) and 0 <= rate <= 1):
         raise ValueError(f"rate must be a number in [0, 1], got {rate!r}")
     if n_classes < 2:
@@ -101,13 +83,11 @@ def knn_candidates(query_predictions, nearest_train_index, train_labels):
     >>> knn_candidates([0, 1, 1], [2, 0, 2], [1, 1, 0, 2]).tolist()
     [False, False, True, False]
     """
-    pred = _labels(query_predictions, "query_predictions")
-    nn = _labels(nearest_train_index, "nearest_train_index")
-    y = _labels(train_labels, "train_labels")
+    pred = check_labels(query_predictions, name="query_predictions")
+    y = check_labels(train_labels, name="train_labels")
+    nn = check_indices(nearest_train_index, len(y), "nearest_train_index")
     if len(pred) != len(nn):
         raise ValueError(f"query_predictions has {len(pred)} entries but nearest_train_index {len(nn)}")
-    if nn.max() >= len(y):
-        raise ValueError(f"nearest_train_index refers to example {nn.max()} but there are {len(y)} training labels")
     mask = np.zeros(len(y), dtype=bool)
     mask[nn[pred != y[nn]]] = True
     return mask
@@ -122,7 +102,7 @@ def loss_scores(pred_probs, labels):
     [0.105, 1.609]
     """
     p = np.asarray(pred_probs, dtype=float)
-    y = _labels(labels, n_classes=p.shape[1] if p.ndim == 2 else None)
+    y = check_labels(labels, p.shape[1] if p.ndim == 2 else None)
     if p.ndim != 2 or len(p) != len(y):
         raise ValueError(f"pred_probs must be (N, K) with N = {len(y)} labels, got shape {p.shape}")
     return -np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0))
@@ -158,8 +138,8 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
     >>> knn_label_scores(d, i, [0, 0, 1], temperature=1.0).tolist()  # the odd one out
     [0.5, 0.5, 1.0]
     """
-    y = _labels(labels, n_classes=n_classes)
-    idx = np.asarray(neighbor_indices)
+    y = check_labels(labels, n_classes)
+    idx = check_indices(neighbor_indices, len(y), "neighbor_indices", ndim=2)
     if idx.shape[0] != len(y):
         raise ValueError(f"neighbor_indices has {idx.shape[0]} rows but there are {len(y)} labels")
     p_knn = knn_proba(neighbor_distances, y[idx], temperature, n_classes=n_classes)
@@ -168,6 +148,7 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
         p = np.asarray(pred_probs, dtype=float)
         if p.shape != (len(y), n_classes):
             raise ValueError(f"pred_probs must have shape {(len(y), n_classes)}, got {p.shape}")
+        p = check_proba(p, "pred_probs", n_classes=n_classes)
         score = (score + 1.0 - p[np.arange(len(y)), y]) / 2
     return score
 
@@ -180,7 +161,7 @@ def cleanlab_scores(labels, pred_probs):
     """
     from cleanlab.rank import get_label_quality_scores
 
-    y = _labels(labels)
+    y = check_labels(labels)
     return 1.0 - get_label_quality_scores(y, np.asarray(pred_probs, dtype=float),
                                           method="self_confidence")
 
@@ -189,7 +170,7 @@ def cleanlab_mask(labels, pred_probs):
     """cleanlab's own decision, ``cleanlab.filter.find_label_issues``, as a boolean mask."""
     from cleanlab.filter import find_label_issues
 
-    return find_label_issues(_labels(labels), np.asarray(pred_probs, dtype=float))
+    return find_label_issues(check_labels(labels), np.asarray(pred_probs, dtype=float))
 
 
 def precision_recall_f1(flagged, truth) -> dict:
@@ -200,8 +181,8 @@ def precision_recall_f1(flagged, truth) -> dict:
     >>> precision_recall_f1(np.array([True, True, False, False]), np.array([True, False, True, False]))
     {'precision': 0.5, 'recall': 0.5, 'f1': 0.5, 'n_flagged': 2}
     """
-    f = _mask(flagged, "flagged")
-    t = _mask(truth, "truth")
+    f = check_mask(flagged, "flagged")
+    t = check_mask(truth, "truth")
     if f.shape != t.shape:
         raise ValueError(f"flagged has {len(f)} entries but truth has {len(t)}")
     tp = int((f & t).sum())
@@ -244,7 +225,7 @@ def recall_curve(scores, truth):
     ([0.0, 0.25, 0.5, 0.75, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
     """
     s = np.asarray(scores, dtype=float)
-    t = _mask(truth, "truth")
+    t = check_mask(truth, "truth")
     if len(s) != len(t):
         raise ValueError(f"scores has {len(s)} entries but truth has {len(t)}")
     hits = t[np.argsort(-s, kind="stable")]
@@ -268,5 +249,5 @@ def fraction_for_recall(scores, truth, target_recall: float) -> float:
 
 def average_precision(scores, truth) -> float:
     """Average precision of a ranking over the flipped set (scikit-learn), threshold-free."""
-    t = _mask(truth, "truth")
+    t = check_mask(truth, "truth")
     return float(average_precision_score(t, np.asarray(scores, dtype=float)))

@@ -35,6 +35,8 @@ from tqdm import tqdm
 
 from .cache import Cache, file_sha256
 from .data import data_hash
+from .validation import (check_computed, check_int, check_pairs, check_real, check_same_length,
+                         check_texts)
 
 logger = logging.getLogger(__name__)
 
@@ -239,24 +241,47 @@ def load_pretrained(backbone: str = "minilm", *, seed: int = 0, cache: Cache | N
 
 
 # --------------------------------------------------------------------------
+# argument checks (the generic ones live in nbhelpers.validation)
+# --------------------------------------------------------------------------
+_LEARNED_OFFSET_TYPES = ("roberta", "xlm-roberta", "camembert", "mpnet", "longformer")
+
+
+def max_positions(model: NLIModel) -> int:
+    """The longest pair (in tokens) the backbone's position embeddings can take.
+
+    RoBERTa-style models number positions after the padding index, so 514 embeddings
+    hold 512 tokens.
+    """
+    config = model.model.config
+    n = int(getattr(config, "max_position_embeddings", 0) or 0)
+    if n and getattr(config, "model_type", "") in _LEARNED_OFFSET_TYPES:
+        n -= int(getattr(config, "pad_token_id", 1) or 0) + 1
+    return n if n > 0 else 10 ** 9
+
+
+def _check_model(model) -> None:
+    if not all(hasattr(model, a) for a in ("model", "tokenizer", "key")):
+        raise TypeError(f"model must be an NLIModel (from fine_tune or load_pretrained); "
+                        f"got {type(model).__name__}")
+
+
+def _check_inference_args(model, batch_size, max_length, progress=True) -> tuple[int, int]:
+    """Every argument of an inference call, checked before any work (nothing half-cached)."""
+    _check_model(model)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    max_length = check_int(max_length, "max_length", low=1)
+    limit = max_positions(model)
+    if max_length > limit:
+        raise ValueError(f"max_length={max_length} but the {model.backbone!r} backbone has "
+                         f"{limit} positions; expected max_length <= {limit}")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False; got {progress!r}")
+    return batch_size, max_length
+
+
+# --------------------------------------------------------------------------
 # batching
 # --------------------------------------------------------------------------
-def _check_pairs(df: pd.DataFrame, need_label: bool) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"expected a DataFrame with premise/hypothesis columns, got {type(df).__name__}")
-    need = ["premise", "hypothesis"] + (["label"] if need_label else [])
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise ValueError(f"DataFrame lacks columns {missing}; it has {list(df.columns)}")
-    if len(df) == 0:
-        raise ValueError("the DataFrame is empty: nothing to do")
-    if need_label:
-        labels = df["label"].to_numpy()
-        bad = sorted(set(labels.tolist()) - {0, 1, 2})
-        if bad:
-            raise ValueError(f"labels must be 0, 1 or 2; found {bad}")
-
-
 def _tokenize(tokenizer, df: pd.DataFrame, idx: Sequence[int], max_length: int):
     return tokenizer(
         df["premise"].iloc[idx].tolist(), df["hypothesis"].iloc[idx].tolist(),
@@ -318,15 +343,25 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     NLIModel
         ``info["train_loss"]`` holds the mean training loss of each epoch.
     """
-    _check_pairs(train_df, need_label=True)
-    if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+    check_pairs(train_df, need_label=True)
+    if isinstance(epochs, (bool, np.bool_)) or not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if not (lr > 0 and math.isfinite(lr)):
+    if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, (int, float, np.floating, np.integer)) \
+            or not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+    if isinstance(batch_size, (bool, np.bool_)) or not (
+            isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not 0 <= warmup_ratio < 1:
+    if not 0 <= check_real(warmup_ratio, "warmup_ratio") < 1:
         raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio!r}")
+    if check_real(weight_decay, "weight_decay") < 0:
+        raise ValueError(f"weight_decay={weight_decay} but expected weight_decay >= 0")
+    check_int(max_length, "max_length", low=1)
+    check_int(seed, "seed", low=0)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False; got {progress!r}")
+    if not isinstance(backbone, str) or not backbone:
+        raise ValueError(f"backbone must be a non-empty string, got {backbone!r}")
     if not isinstance(group_by_length, (bool, np.bool_)):
         raise TypeError(f"group_by_length must be True or False, got {group_by_length!r}")
     cache = cache or Cache()
@@ -343,9 +378,19 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
         tokenizer.save_pretrained(tmp)
         (tmp / TRAINING_LOG).write_text(json.dumps(history))
 
-    folder = cache.directory("checkpoints", parts, build)
-    meta = json.loads((folder / TRAINING_LOG).read_text())
-    model, tokenizer = _load(str(folder), seed)
+    loaded = {}
+
+    def check(path: Path) -> None:  # a checkpoint that does not load is rebuilt
+        meta = json.loads((path / TRAINING_LOG).read_text())
+        loaded[path] = (_load(str(path), seed), meta)
+
+    folder = cache.directory("checkpoints", parts, build, check=check)
+    if folder in loaded:
+        (model, tokenizer), meta = loaded[folder]
+    else:  # just built: it loaded from its temporary folder; load it from its final place
+        loaded.clear()
+        meta = json.loads((folder / TRAINING_LOG).read_text())
+        model, tokenizer = _load(str(folder), seed)
     info = {"backbone": backbone, "seed": int(seed), "n_train": len(train_df),
             "recipe": recipe, "fine_tuned": True, **meta}
     return NLIModel(model, tokenizer, backbone, key=folder.name, info=info)
@@ -394,6 +439,10 @@ def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight
     from transformers import get_linear_schedule_with_warmup
 
     model, tokenizer = _load(path, seed)
+    limit = max_positions(NLIModel(model, tokenizer, str(path), ""))
+    if max_length > limit:
+        raise ValueError(f"max_length={max_length} but the backbone {str(path)!r} has {limit} "
+                         f"positions; expected max_length <= {limit}")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     labels = torch.tensor(train_df["label"].to_numpy(), dtype=torch.long)
@@ -459,9 +508,10 @@ def _pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tenso
 def _forward(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, int]],
              want_proba: bool, batch_size: int, max_length: int, progress: bool) -> dict:
     variants = list(variants)
-    out: dict = {v: np.empty((len(df), model.hidden_size), np.float32) for v in variants}
+    # NaN until written: a row that no batch filled fails the check before caching
+    out: dict = {v: np.full((len(df), model.hidden_size), np.nan, np.float32) for v in variants}
     if want_proba:
-        out["proba"] = np.empty((len(df), model.model.config.num_labels), np.float32)
+        out["proba"] = np.full((len(df), model.model.config.num_labels), np.nan, np.float32)
     batches = _length_sorted_batches(model.tokenizer, df, batch_size, max_length)
     model.model.eval()
     with torch.inference_mode():
@@ -473,7 +523,20 @@ def _forward(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, in
                     res.hidden_states[layer], batch["attention_mask"], pooling).float().numpy()
             if want_proba:
                 out["proba"][idx] = torch.softmax(res.logits.float(), -1).numpy()
+    for name, arr in out.items():
+        check_computed(arr, "probabilities" if name == "proba" else f"{name} representations",
+                       proba=name == "proba")
     return out
+
+
+def _check_proba_out(model: NLIModel, n: int):
+    shape = (n, int(model.model.config.num_labels))
+    return lambda arr: check_computed(arr, "probabilities", shape, proba=True)
+
+
+def _check_reps_out(model: NLIModel, n: int):
+    shape = (n, model.hidden_size)
+    return lambda name, arr: check_computed(arr, f"{name} representations", shape)
 
 
 def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict:
@@ -496,11 +559,13 @@ def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64,
     ndarray, shape (n, 3), float32
         Rows sum to 1; columns in label order (entailment, neutral, contradiction).
     """
-    _check_pairs(df, need_label=False)
+    check_pairs(df, need_label=False)
+    batch_size, max_length = _check_inference_args(model, batch_size, max_length, progress)
     df = df.reset_index(drop=True)
     cache = cache or Cache()
     return cache.array("proba", _inference_parts(model, df, max_length), lambda: _forward(
-        model, df, [], True, batch_size, max_length, progress)["proba"])
+        model, df, [], True, batch_size, max_length, progress)["proba"],
+        check=_check_proba_out(model, len(df)))
 
 
 def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int = -1, *,
@@ -536,8 +601,15 @@ def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str,
     variants as given. The model's probabilities are computed in the same pass
     and cached too, so a later :func:`predict_proba` on the same data is free.
     """
-    _check_pairs(df, need_label=False)
+    check_pairs(df, need_label=False)
+    batch_size, max_length = _check_inference_args(model, batch_size, max_length, progress)
+    if isinstance(variants, (str, bytes)) or not hasattr(variants, "__iter__"):
+        raise TypeError(f"variants must be a list of (pooling, layer) pairs; got {variants!r}")
     variants = list(variants)
+    for v in variants:
+        if not (isinstance(v, tuple) and len(v) == 2):
+            raise ValueError(f"each variant must be a (pooling, layer) pair such as ('cls', -1); "
+                             f"got {v!r}")
     if not variants:
         raise ValueError("variants is empty: ask for at least one (pooling, layer)")
     for pooling, _ in variants:
@@ -552,10 +624,10 @@ def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str,
     def compute():
         res = _forward(model, df, list(dict.fromkeys(canon.values())), True,
                        batch_size, max_length, progress)
-        cache.array("proba", parts, lambda: res["proba"])
+        cache.array("proba", parts, lambda: res["proba"], check=_check_proba_out(model, len(df)))
         return {f"{p}-layer{l}": res[(p, l)] for p, l in dict.fromkeys(canon.values())}
 
-    arrays = cache.arrays("reps", parts, names, compute)
+    arrays = cache.arrays("reps", parts, names, compute, check=_check_reps_out(model, len(df)))
     return {v: arrays[f"{c[0]}-layer{c[1]}"] for v, c in canon.items()}
 
 
@@ -590,7 +662,7 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
     """
     from sklearn.model_selection import StratifiedKFold
 
-    _check_pairs(train_df, need_label=True)
+    check_pairs(train_df, need_label=True)
     if not (isinstance(n_folds, (int, np.integer)) and 2 <= n_folds <= len(train_df)):
         raise ValueError(f"n_folds must be an integer between 2 and {len(train_df)}, got {n_folds!r}")
     train_df = train_df.reset_index(drop=True)
@@ -613,7 +685,12 @@ def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence
     >>> predict_texts(m, ["A dog runs."], ["An animal moves."]).shape
     (1, 3)
     """
+    premises = check_texts(premises, "premises")
+    hypotheses = check_texts(hypotheses, "hypotheses")
     if len(premises) != len(hypotheses):
         raise ValueError(f"{len(premises)} premises but {len(hypotheses)} hypotheses")
-    df = pd.DataFrame({"premise": list(premises), "hypothesis": list(hypotheses)})
+    if not premises:
+        raise ValueError("premises and hypotheses are empty: nothing to predict")
+    batch_size, max_length = _check_inference_args(model, batch_size, max_length)
+    df = pd.DataFrame({"premise": premises, "hypothesis": hypotheses})
     return _forward(model, df, [], True, batch_size, max_length, progress=False)["proba"]

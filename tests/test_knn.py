@@ -444,7 +444,7 @@ def test_interpolate_rejects_lambda_outside_unit_interval(lam):
 
 def test_interpolate_rejects_shape_mismatch():
     with pytest.raises(ValueError, match=r"p_model has shape \(3, 3\) and p_knn has shape \(3, 2\)"):
-        interpolate(P_MODEL, P_KNN[:, :2], 0.5)
+        interpolate(P_MODEL, np.full((len(P_KNN), 2), 0.5), 0.5)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ def test_inject_label_noise_rejects_bad_rates(rate):
 
 
 def test_inject_label_noise_rejects_bad_labels():
-    with pytest.raises(ValueError, match=r"labels must be in 0..2; found \[3\]"):
+    with pytest.raises(ValueError, match=r"labels must be integers in 0..2.*\[3\]"):
         mislabel.inject_label_noise([0, 1, 3], 0.1)
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match="labels is empty"):
         mislabel.inject_label_noise([], 0.1)
 
 
@@ -37,7 +37,7 @@ def test_knn_candidates_by_hand():
     # query 2 predicts 2, its neighbour 3 is labelled 0: flag 3
     mask = mislabel.knn_candidates([0, 1, 2], [2, 0, 3], [1, 2, 0, 0])
     assert mask.tolist() == [False, False, False, True]
-    with pytest.raises(ValueError, match="refers to example 9 but there are 4"):
+    with pytest.raises(ValueError, match=r"nearest_train_index must be integers in 0..3 .*\[9\]"):
         mislabel.knn_candidates([0], [9], [1, 2, 0, 0])
     with pytest.raises(ValueError, match="has 2 entries but nearest_train_index 1"):
         mislabel.knn_candidates([0, 1], [0], [1, 2, 0, 0])
