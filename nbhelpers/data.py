@@ -596,9 +596,12 @@ def load_nli(name, split, data_dir=None):
     -----
     HANS validation / test are a fixed split of the 30,000 evaluation examples into
     10,000 / 20,000, stratified by heuristic x label (``random_state=0``); rows come in
-    a fixed shuffled order. Local SNLI text is tokenised (``packages .``); the hub copy
-    is raw text. Each file is checked once against the SHA-256 in its directory's
-    ``SOURCES.md`` (a mismatch warns). Results are cached per process (see
+    a fixed shuffled order. Local SNLI validation / test text is tokenised ("does n't",
+    "packages ."), unlike the raw CAD files the chapters train on; the hub copy is raw
+    text. Chapter 1 measures what the tokenised form costs one model on the 400
+    CAD-original test pairs (:func:`nbhelpers.tokenisation.match_tokenised`). Each file
+    is checked once against the SHA-256 in its directory's ``SOURCES.md`` (a mismatch
+    warns). Results are cached per process (see
     :func:`clear_cache`); each call returns a copy.
 
     Examples

@@ -230,6 +230,45 @@ def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int
             "hi": float(np.quantile(means, 1 - alpha)), "p_better": float((means > 0).mean())}
 
 
+def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0,
+                 ci: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval for an accuracy (the mean of per-example correctness).
+
+    Parameters
+    ----------
+    correct : (n,) bool or 0/1
+        Per-example correctness on the evaluation examples.
+    n_resamples : int, default=2000
+    seed : int, default=0
+    ci : float, default=0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    (lo, hi) : tuple of float
+        The ``(1 - ci) / 2`` and ``(1 + ci) / 2`` quantiles of the resampled accuracies.
+
+    Example
+    -------
+    >>> lo, hi = bootstrap_ci([1, 1, 1, 0] * 100)
+    >>> lo < 0.75 < hi, round(hi - lo, 2) < 0.1
+    (True, True)
+    """
+    c = np.asarray(correct, dtype=float)
+    if c.ndim != 1 or len(c) == 0:
+        raise ValueError(f"correct must be a non-empty 1-D array, got shape {c.shape}")
+    if not np.isin(c, (0.0, 1.0)).all():
+        raise ValueError(f"correct must hold booleans or 0/1, got values {np.unique(c)[:5]}")
+    if not (isinstance(n_resamples, (int, np.integer)) and n_resamples >= 1):
+        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie strictly between 0 and 1, got {ci!r}")
+    rng = np.random.default_rng(seed)
+    means = c[rng.integers(0, len(c), size=(n_resamples, len(c)))].mean(1)
+    alpha = (1 - ci) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
 def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd.DataFrame, *,
                 label_map=None, ks=knn.DEFAULT_KS, temperatures=knn.DEFAULT_TEMPERATURES,
                 taus=knn.DEFAULT_TAUS, lambdas=knn.DEFAULT_LAMBDAS, cache=None,

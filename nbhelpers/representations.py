@@ -75,3 +75,122 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
             .sort_values(["knn_acc", "pooling", "layer"], ascending=[False, True, True],
                          kind="stable")
             .reset_index(drop=True))
+
+
+def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 0,
+                 C: float = 1.0, max_iter: int = 2000) -> dict:
+    """Fit a logistic-regression probe on training representations; score it on validation.
+
+    The representations are standardised with the *training* mean and standard
+    deviation (the same dataset-wise normalisation as :class:`nbhelpers.knn.KNN`), then
+    scikit-learn's :class:`~sklearn.linear_model.LogisticRegression` (L2, ``C``) is fitted.
+    Nothing is tuned on the validation split.
+
+    Parameters
+    ----------
+    train_reps : ndarray, shape (N, d)
+    train_labels : array-like of int, shape (N,)
+    val_reps : ndarray, shape (n, d)
+    val_labels : array-like of int, shape (n,)
+    seed : int, default=0
+        ``random_state`` of the solver (lbfgs is deterministic; kept for other solvers).
+    C : float, default=1.0
+        Inverse L2 regularisation strength, fixed in advance.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (float, on validation), ``predictions`` (ndarray of int, shape (n,))
+        and ``correct`` (ndarray of bool, shape (n,)).
+
+    Example
+    -------
+    >>> tr = np.array([[0.0, 0.0], [0.2, 0.1], [5.0, 5.0], [5.1, 4.9]])
+    >>> r = linear_probe(tr, [0, 0, 1, 1], np.array([[0.1, 0.0], [4.9, 5.2]]), [0, 1])
+    >>> r["accuracy"], r["predictions"].tolist()
+    (1.0, [0, 1])
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
+    va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")
+    if tr.shape[1] != va.shape[1]:
+        raise ValueError(f"train_reps has {tr.shape[1]} dimensions but val_reps has {va.shape[1]}; "
+                         f"expected the same")
+    if len(np.unique(y_tr)) < 2:
+        raise ValueError(f"train_labels must hold at least 2 classes to fit a probe, got "
+                         f"np.unique(train_labels) = {np.unique(y_tr)}")
+    if not (np.isscalar(C) and C > 0):
+        raise ValueError(f"C must be a positive number, got {C!r}")
+    probe = make_pipeline(StandardScaler(),
+                          LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
+    probe.fit(tr, y_tr)
+    pred = probe.predict(va).astype(int)
+    correct = pred == y_va
+    return {"accuracy": float(correct.mean()), "predictions": pred, "correct": correct}
+
+
+def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16,
+                  temperatures=DEFAULT_TEMPERATURES, normalize: bool = True, seed: int = 0,
+                  n_resamples: int = 2000) -> dict:
+    """kNN accuracy and linear-probe accuracy of one representation, each with a 95% CI.
+
+    The kNN classifier is scored exactly as in :func:`knn_accuracy_grid` (``k``
+    neighbours, dataset-wise normalisation, T chosen from ``temperatures`` by
+    validation accuracy, so the kNN number is slightly optimistic); the probe is
+    :func:`linear_probe` with nothing tuned. The intervals are
+    :func:`nbhelpers.evaluation.bootstrap_ci` over the validation examples.
+
+    Parameters
+    ----------
+    train_reps : ndarray, shape (N, d)
+    train_labels : array-like of int, shape (N,)
+    val_reps : ndarray, shape (n, d)
+    val_labels : array-like of int, shape (n,)
+
+    Returns
+    -------
+    dict
+        ``knn_acc``, ``knn_ci`` ([lo, hi]), ``temperature`` (the chosen T), ``probe_acc``,
+        ``probe_ci``, ``n_train``, ``n_val``, and the per-example ``knn_correct`` and
+        ``probe_correct`` (bool arrays, shape (n,)) for paired comparisons.
+
+    Example
+    -------
+    >>> tr = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
+    >>> r = knn_and_probe(tr, [0, 0, 0, 1, 1, 1], np.array([[0.05], [5.05]]), [0, 1], k=3)
+    >>> r["knn_acc"], r["probe_acc"], r["n_train"], r["n_val"]
+    (1.0, 1.0, 6, 2)
+    """
+    from .evaluation import bootstrap_ci
+
+    tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
+    va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")
+    grid = knn_accuracy_grid({("rep", 0): tr}, y_tr, {("rep", 0): va}, y_va, k=k,
+                             temperatures=temperatures, normalize=(normalize,))
+    temperature = float(grid["temperature"].iloc[0])
+    knn_pred = KNN(k=k, temperature=temperature, normalize=normalize).fit(tr, y_tr).predict(va)
+    knn_correct = np.asarray(knn_pred) == y_va
+    probe = linear_probe(tr, y_tr, va, y_va, seed=seed)
+    return {
+        "knn_acc": float(knn_correct.mean()),
+        "knn_ci": list(bootstrap_ci(knn_correct, n_resamples=n_resamples, seed=seed)),
+        "temperature": temperature,
+        "probe_acc": probe["accuracy"],
+        "probe_ci": list(bootstrap_ci(probe["correct"], n_resamples=n_resamples, seed=seed)),
+        "n_train": int(len(tr)), "n_val": int(len(va)),
+        "knn_correct": knn_correct, "probe_correct": probe["correct"],
+    }
+
+
+def _reps_and_labels(reps, labels, reps_name, labels_name):
+    reps = np.asarray(reps, dtype=np.float32)
+    labels = np.asarray(labels)
+    if reps.ndim != 2 or len(reps) == 0:
+        raise ValueError(f"{reps_name} must be a non-empty 2-D array (n, d), got shape {reps.shape}")
+    if labels.shape != (len(reps),):
+        raise ValueError(f"{reps_name} has {len(reps)} rows but {labels_name} has shape "
+                         f"{labels.shape}; expected ({len(reps)},)")
+    return reps, labels.astype(int)

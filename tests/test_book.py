@@ -93,6 +93,22 @@ def test_representations_chapter_writes_its_results(executed):
     res = json.loads((results / "representations.json").read_text())
     assert res["smoke"] is True and 0 <= res["model_val_acc"] <= 1
     assert len(res["knn_acc"]) == res["n_variants"] == 2 * 3 * 7
+    # the pretraining confound: the un-fine-tuned backbone beside the fine-tuned model
+    for key in ("unfinetuned", "unfinetuned_mean", "finetuned"):
+        r = res[key]
+        assert set(r) >= {"knn_acc", "knn_ci", "probe_acc", "probe_ci", "n_val", "n_train"}
+        assert (r["n_val"], r["n_train"]) == (res["n_val"], res["n_train"])
+        for name in ("knn", "probe"):
+            lo, hi = r[f"{name}_ci"]
+            assert 0 <= lo <= r[f"{name}_acc"] <= hi <= 1
+    assert res["finetuned"]["model_acc"] == res["model_val_acc"]
+    assert res["finetuned"]["knn_acc"] == pytest.approx(res["cls_last_norm_knn_acc"])
+    # the tokenisation confound: every sampled CAD-original test pair is found in SNLI test
+    tok = res["tokenisation"]
+    assert set(tok) >= {"n_matched", "raw_acc", "tokenised_acc", "diff", "ci"}
+    assert tok["n_matched"] == tok["n_raw"] > 0
+    assert tok["diff"] == pytest.approx(tok["tokenised_acc"] - tok["raw_acc"])
+    assert tok["ci"][0] <= tok["diff"] <= tok["ci"][1]
 
 
 def test_influence_chapter_writes_its_results(executed):

@@ -1,0 +1,116 @@
+"""The confound measurements of chapter 1: linear probe, kNN + probe with intervals, bootstrap_ci."""
+import numpy as np
+import pytest
+
+from nbhelpers.evaluation import bootstrap_ci
+from nbhelpers.representations import knn_accuracy_grid, knn_and_probe, linear_probe
+
+
+def _blobs(n_per_class=10, seed=0, spread=0.1):
+    """Three well-separated clusters in 2-D, labels 0, 1, 2."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]])
+    reps = np.concatenate([c + spread * rng.standard_normal((n_per_class, 2)) for c in centres])
+    return reps.astype(np.float32), np.repeat([0, 1, 2], n_per_class)
+
+
+# ---- linear_probe -------------------------------------------------------------------------
+def test_linear_probe_separates_separable_data():
+    tr, y = _blobs(seed=0)
+    va, yv = _blobs(n_per_class=4, seed=1)
+    r = linear_probe(tr, y, va, yv)
+    assert r["accuracy"] == 1.0
+    assert r["predictions"].tolist() == yv.tolist()
+    assert r["correct"].dtype == bool and r["correct"].all()
+
+
+def test_linear_probe_counts_wrong_predictions():
+    tr = np.array([[0.0], [0.1], [5.0], [5.1]])
+    va = np.array([[0.05], [5.05], [5.0]])
+    r = linear_probe(tr, [0, 0, 1, 1], va, [0, 1, 0])  # the last label disagrees with its side
+    assert r["predictions"].tolist() == [0, 1, 1]
+    assert r["correct"].tolist() == [True, True, False]
+    assert r["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_linear_probe_is_deterministic():
+    tr, y = _blobs(seed=0, spread=3.0)  # overlapping clusters: the fit matters
+    va, yv = _blobs(n_per_class=5, seed=2, spread=3.0)
+    a, b = linear_probe(tr, y, va, yv, seed=0), linear_probe(tr, y, va, yv, seed=0)
+    assert a["predictions"].tolist() == b["predictions"].tolist()
+
+
+def test_linear_probe_errors_name_the_argument():
+    tr, y = _blobs()
+    with pytest.raises(ValueError, match=r"train_reps has 30 rows but train_labels has shape \(29,\)"):
+        linear_probe(tr, y[:-1], tr, y)
+    with pytest.raises(ValueError, match=r"train_reps has 2 dimensions but val_reps has 3"):
+        linear_probe(tr, y, np.zeros((2, 3)), [0, 1])
+    with pytest.raises(ValueError, match=r"at least 2 classes.*\[0\]"):
+        linear_probe(tr, np.zeros(30, int), tr, y)
+    with pytest.raises(ValueError, match=r"val_reps must be a non-empty 2-D array.*\(3,\)"):
+        linear_probe(tr, y, np.zeros(3), [0, 1, 2])
+    with pytest.raises(ValueError, match=r"C must be a positive number, got 0"):
+        linear_probe(tr, y, tr, y, C=0)
+
+
+# ---- knn_and_probe -------------------------------------------------------------------------
+def test_knn_and_probe_on_separable_data():
+    tr, y = _blobs(seed=0)
+    va, yv = _blobs(n_per_class=4, seed=1)
+    r = knn_and_probe(tr, y, va, yv, k=3)
+    assert (r["knn_acc"], r["probe_acc"], r["n_train"], r["n_val"]) == (1.0, 1.0, 30, 12)
+    assert r["knn_ci"] == [1.0, 1.0] and r["probe_ci"] == [1.0, 1.0]
+    assert r["knn_correct"].shape == (12,) and r["probe_correct"].shape == (12,)
+
+
+def test_knn_and_probe_matches_the_grid_and_gives_intervals_around_the_accuracy():
+    tr, y = _blobs(n_per_class=20, seed=0, spread=2.5)
+    va, yv = _blobs(n_per_class=30, seed=3, spread=2.5)
+    r = knn_and_probe(tr, y, va, yv, k=5)
+    grid = knn_accuracy_grid({("x", 0): tr}, y, {("x", 0): va}, yv, k=5, normalize=(True,))
+    assert r["knn_acc"] == pytest.approx(grid["knn_acc"].iloc[0])
+    assert r["temperature"] == grid["temperature"].iloc[0]
+    assert r["knn_acc"] == pytest.approx(r["knn_correct"].mean())
+    for name in ("knn", "probe"):
+        lo, hi = r[f"{name}_ci"]
+        assert lo <= r[f"{name}_acc"] <= hi and lo < hi
+
+
+def test_knn_and_probe_rejects_mismatched_labels():
+    tr, y = _blobs()
+    with pytest.raises(ValueError, match=r"val_reps has 30 rows but val_labels has shape \(2,\)"):
+        knn_and_probe(tr, y, tr, [0, 1], k=3)
+
+
+# ---- bootstrap_ci -------------------------------------------------------------------------
+def test_bootstrap_ci_is_a_point_when_every_answer_is_the_same():
+    assert bootstrap_ci([True] * 20) == (1.0, 1.0)
+    assert bootstrap_ci([0] * 20) == (0.0, 0.0)
+
+
+def test_bootstrap_ci_covers_the_accuracy_and_narrows_with_n():
+    small = bootstrap_ci([1, 1, 1, 0] * 25, seed=0)
+    large = bootstrap_ci([1, 1, 1, 0] * 2500, seed=0)
+    assert small[0] < 0.75 < small[1] and large[0] < 0.75 < large[1]
+    assert large[1] - large[0] < small[1] - small[0]
+    # the binomial standard error at n = 100 is 0.043, so the 95% interval is about +-0.085
+    assert small[1] - small[0] == pytest.approx(2 * 1.96 * np.sqrt(0.75 * 0.25 / 100), abs=0.03)
+
+
+def test_bootstrap_ci_is_deterministic_per_seed():
+    c = [1, 0, 1, 1, 0, 1, 0, 1, 1, 1]
+    assert bootstrap_ci(c, seed=4) == bootstrap_ci(c, seed=4)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"correct": []}, r"non-empty 1-D array, got shape \(0,\)"),
+    ({"correct": [[1, 0]]}, r"non-empty 1-D array, got shape \(1, 2\)"),
+    ({"correct": [0, 2]}, r"booleans or 0/1, got values \[0. 2.\]"),
+    ({"correct": [0, 1], "ci": 1.0}, r"ci must lie strictly between 0 and 1, got 1.0"),
+    ({"correct": [0, 1], "n_resamples": 0}, r"n_resamples must be a positive integer, got 0"),
+])
+def test_bootstrap_ci_errors(kwargs, message):
+    correct = kwargs.pop("correct")
+    with pytest.raises(ValueError, match=message):
+        bootstrap_ci(correct, **kwargs)
