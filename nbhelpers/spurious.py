@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import LABELS
+from .validation import check_labels
 
 COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "pink",
            "brown", "gray", "grey")
@@ -147,8 +148,12 @@ def highlight(text: str, pattern: str) -> str:
 def neighbour_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, caption: str = "") -> str:
     """An HTML table of a query and its training neighbours, pattern words in bold.
 
-    All text is escaped: a premise containing ``<script>`` shows as text.
+    All text is escaped: a premise containing ``<script>`` shows as text. Labels must be
+    0, 1 or 2 (a -1 would otherwise show as the last name, "contradiction").
     """
+    check_labels([query["label"]], len(LABELS), "query['label']")
+    if len(neighbours):
+        check_labels(neighbours["label"].to_numpy(), len(LABELS), "neighbours['label']")
     cells = lambda r: "".join(f"<td>{highlight(str(r[f]), pattern)}</td>" for f in FIELDS)
     rows = [f"<tr style='background:#eef'><td><i>query</i></td>{cells(query)}"
             f"<td>{html.escape(LABELS[int(query['label'])])}</td><td></td></tr>"]
