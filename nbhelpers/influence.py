@@ -43,6 +43,9 @@ __all__ = [
     "removal_test",
     "summarise_removal",
     "removal_record",
+    "format_stat",
+    "removal_table",
+    "describe_removal",
     "seeds_for_gap",
     "top_set_overlap",
     "neighbour_table",
@@ -474,6 +477,134 @@ def removal_record(runs: pd.DataFrame) -> dict:
             "full_acc": [float(full[s]) for s in seeds], "fractions": [f"{f:g}" for f in fractions],
             "conditions": conditions, "drops": drops, "increments": increments,
             "increment_fractions": span, "summary": summary}
+
+
+def format_stat(stat: dict, *, signed: bool = False, seeds: bool = True) -> str:
+    """``{"mean", "sd", "n"}`` as text: ``"5.0 ± 1.4 (2 seeds)"``, ``"4.0 (1 seed)"``.
+
+    Example
+    -------
+    >>> format_stat({"mean": 3.5, "sd": 0.71, "n": 2}, signed=True), format_stat({"mean": 4.0, "sd": None, "n": 1})
+    ('+3.5 ± 0.7 (2 seeds)', '4.0 (1 seed)')
+    """
+    text = f"{stat['mean']:+.1f}" if signed else f"{stat['mean']:.1f}"
+    if stat.get("sd") is not None:
+        text += f" ± {stat['sd']:.1f}"
+    if seeds:
+        text += f" ({stat['n']} seed{'s' if stat['n'] != 1 else ''})"
+    return text
+
+
+def _paper_value(paper: dict | None, condition: str, fraction: str | None) -> str:
+    """The paper's total at ``fraction`` (or its increment when None), as text; "-" if absent.
+
+    A total that equals the smallest fraction's total plus the increment is shown as that sum,
+    since the paper states the increment, not the total.
+    """
+    if not paper:
+        return "-"
+    if fraction is None:
+        value = paper.get("increment", {}).get(condition)
+        return "-" if value is None else f"{value:.1f}"
+    totals = paper.get(condition, {})
+    value = totals.get(float(fraction))
+    if value is None:
+        return "-"
+    inc, lo = paper.get("increment", {}).get(condition), min(totals)
+    if inc is not None and float(fraction) != lo and abs(totals[lo] + inc - value) < 1e-9:
+        return f"{value:.1f} (= {totals[lo]:.1f} + {inc:.1f})"
+    return f"{value:.1f}"
+
+
+def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
+    """Totals and increments, ours (mean ± sd) beside the paper's, one row each, labelled.
+
+    Parameters
+    ----------
+    record : dict
+        From :func:`removal_record`.
+    paper : dict, optional
+        Shaped like :data:`nbhelpers.paper.REMOVAL`.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``"total drop, 10% removed"``, ..., ``"increment, 10% to 30% removed"``;
+        columns per condition, ours and the paper's, the paired gaps, and ``seeds``.
+
+    Example
+    -------
+    >>> rec = removal_record(pd.DataFrame({"seed": [0, 0, 0], "fraction": [0.0, 0.1, 0.1],
+    ...     "condition": ["full", "top", "random"], "accuracy": [70, 66, 69], "drop": [0.0, 4.0, 1.0]}))
+    >>> removal_table(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}}).iloc[0, :-1].tolist()
+    ['4.0', '4.6', '1.0', '1.2', '+3.0']
+    """
+    s = record["summary"]
+    names = {"top": "most retrieved", "random": "random", "matched": "random, matched labels"}
+    rows = {}
+    parts = [(f"total drop, {float(f):.0%} removed", f, s["drops"][f], s["gaps"][f]) for f in s["drops"]]
+    if s.get("increments"):
+        lo, hi = record["increment_fractions"]
+        parts.append((f"increment, {float(lo):.0%} to {float(hi):.0%} removed", None,
+                      s["increments"], s["gaps"]["increment"]))
+    for label, fraction, stats, gaps in parts:
+        row = {}
+        for cond in record["conditions"]:
+            row[f"{names[cond]} (ours)"] = format_stat(stats[cond], seeds=False)
+            if cond != "matched":
+                row[f"{names[cond]} (paper)"] = _paper_value(paper, cond, fraction)
+        for key, stat in gaps.items():
+            row[key.replace("_minus_", " - ") + " (ours)"] = format_stat(stat, signed=True, seeds=False)
+        row["seeds"] = record["n_seeds"]
+        rows[label] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _t_interval(stat: dict, level: float = 0.95) -> tuple[float, float]:
+    """Student-t interval for the mean of ``stat`` (``{"mean", "sd", "n"}``, n >= 2)."""
+    from scipy import stats
+
+    half = stats.t.ppf(0.5 + level / 2, stat["n"] - 1) * stat["sd"] / np.sqrt(stat["n"])
+    return stat["mean"] - half, stat["mean"] + half
+
+
+def describe_removal(record: dict, paper: dict | None = None) -> list[str]:
+    """Markdown bullets: each total and increment, ours (mean ± sd, seeds) beside the paper's.
+
+    Each bullet ends with the paired gaps (most retrieved minus each control) and their 95%
+    t interval over seeds, saying whether it excludes 0 (no interval with one seed).
+
+    Example
+    -------
+    >>> rec = removal_record(pd.DataFrame({"seed": [0, 0, 0], "fraction": [0.0, 0.1, 0.1],
+    ...     "condition": ["full", "top", "random"], "accuracy": [70, 66, 69], "drop": [0.0, 4.0, 1.0]}))
+    >>> describe_removal(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}})[0][:60]
+    '- **Total drop, 10% removed**: most retrieved 4.0 (1 seed), '
+    """
+    s = record["summary"]
+    names = {"top": "most retrieved", "random": "random", "matched": "random with the top set's label mix"}
+    parts = [(f"Total drop, {float(f):.0%} removed", f, s["drops"][f], s["gaps"][f]) for f in s["drops"]]
+    if s.get("increments"):
+        lo, hi = record["increment_fractions"]
+        parts.append((f"Increment from {float(lo):.0%} to {float(hi):.0%} removed", None,
+                      s["increments"], s["gaps"]["increment"]))
+    lines = []
+    for label, fraction, stats, gaps in parts:
+        ours = ", ".join(f"{names[c]} {format_stat(stats[c])}" for c in record["conditions"])
+        theirs = [f"{names[c]} {_paper_value(paper, c, fraction)}" for c in ("top", "random")
+                  if _paper_value(paper, c, fraction) != "-"]
+        text = f"- **{label}**: {ours}" + (f"; the paper (BERT): {', '.join(theirs)}" if theirs else "") + "."
+        for key, stat in gaps.items():
+            other = key.split("_minus_")[1]
+            if stat["sd"] is None:
+                judged = "one seed, so no interval"
+            else:
+                lo, hi = _t_interval(stat)
+                judged = f"95% interval {lo:+.1f} to {hi:+.1f}, " + \
+                         ("which excludes 0" if lo > 0 or hi < 0 else "which includes 0")
+            text += f" Most retrieved minus {other}: {format_stat(stat, signed=True)}, {judged}."
+        lines.append(text)
+    return lines
 
 
 def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 0.8,

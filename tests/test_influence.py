@@ -203,6 +203,39 @@ def test_removal_record_rejects_incomplete_runs():
         influence.removal_record(runs.drop(columns="drop"))
 
 
+def test_removal_table_puts_totals_and_increments_beside_the_papers():
+    from nbhelpers import paper
+
+    t = influence.removal_table(influence.removal_record(_runs_two_seeds()), paper.REMOVAL)
+    assert t.index.tolist() == ["total drop, 10% removed", "total drop, 30% removed",
+                                "increment, 10% to 30% removed"]
+    assert t.loc["total drop, 10% removed", "most retrieved (ours)"] == "5.0 ± 1.4"
+    assert t.loc["total drop, 10% removed", "most retrieved (paper)"] == "4.6"
+    # the paper's 30% totals are its 10% drop plus its increment; its increments sit in their own row
+    assert t.loc["total drop, 30% removed", "random (paper)"] == "5.2 (= 1.2 + 4.0)"
+    assert t.loc["increment, 10% to 30% removed", "most retrieved (paper)"] == "6.0"
+    assert t.loc["increment, 10% to 30% removed", "random (ours)"] == "3.5 ± 0.7"
+    assert t.loc["total drop, 30% removed", "top - matched (ours)"] == "+2.5 ± 0.7"
+    assert (t["seeds"] == 2).all()
+
+
+def test_describe_removal_gives_seed_counts_and_intervals():
+    lines = influence.describe_removal(influence.removal_record(_runs_two_seeds()),
+                                       {"top": {0.1: 4.6}, "random": {0.1: 1.2}})
+    assert len(lines) == 3 and all(line.startswith("- **") for line in lines)
+    assert "most retrieved 5.0 ± 1.4 (2 seeds)" in lines[0] and "the paper (BERT): most retrieved 4.6" in lines[0]
+    assert "95% interval -2.9 to +9.9, which includes 0" in lines[0]  # +3.5 ± 12.71 * 0.707 / sqrt(2)
+    assert "the paper" not in lines[1]  # no paper number at 30% in this dict
+    runs = _runs_two_seeds()
+    one = influence.describe_removal(influence.removal_record(runs[runs.seed == 0]))
+    assert "(1 seed)" in one[0] and "one seed, so no interval" in one[0]
+
+
+def test_format_stat():
+    assert influence.format_stat({"mean": -0.04, "sd": None, "n": 1}, signed=True) == "-0.0 (1 seed)"
+    assert influence.format_stat({"mean": 2.0, "sd": 1.25, "n": 6}, seeds=False) == "2.0 ± 1.2"
+
+
 def test_seeds_for_gap_by_power_calculation():
     assert influence.seeds_for_gap(1.6, 3.0) == 6  # the measured spread at 10% asks for six
     assert influence.seeds_for_gap(1.1, 3.0) == 4
