@@ -499,5 +499,5 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
         labels.append(f"paper ({paper.get('model', 'BERT')}"
                       + (f", {paper['source']})" if paper.get("source") else ")"))
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.subplots_adjust(bottom=0.27, wspace=0.08)
+    fig.subplots_adjust(bottom=0.24, wspace=0.08)
     return fig, axes
