@@ -13,6 +13,10 @@ This module holds the pieces, each small and checked:
 - :func:`self_neighbors` - the k nearest *other* training examples of every training example;
 - :func:`retrieval_counts` - how often each training example is among a set of neighbours;
 - :func:`removal_sets` and :func:`removal_test` - what to remove, and the retraining loop;
+- :func:`matched_random_set` - a random control with the label mix of the removed top set;
+- :func:`removal_record` and :func:`seeds_for_gap` - the results per seed with their
+  spread, and how many seeds a gap of a given size needs;
+- :func:`top_set_overlap` - whether two retrieval counts pick the same most retrieved examples;
 - :func:`neighbour_table` - the paper's Tables 2 and 3 layout: a query and its neighbours;
 - :class:`InfluenceExplainer` - Koh & Liang influence functions on the same model, through
   captum's :class:`~captum.influence.NaiveInfluenceFunction`;
@@ -36,8 +40,15 @@ __all__ = [
     "self_neighbors",
     "retrieval_counts",
     "removal_sets",
+    "matched_random_set",
     "removal_test",
     "summarise_removal",
+    "removal_record",
+    "format_stat",
+    "removal_table",
+    "describe_removal",
+    "seeds_for_gap",
+    "top_set_overlap",
     "neighbour_table",
     "InfluenceExplainer",
     "topk_overlap",
@@ -168,17 +179,104 @@ def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray,
     return top.astype(np.int64), random.astype(np.int64)
 
 
+def matched_random_set(labels, reference, *, seed: int = 0, exclude=None) -> np.ndarray:
+    """A random set with the same number of examples per gold label as ``reference``.
+
+    The control for the removal test that the label mix of the removed set cannot explain:
+    the most retrieved examples need not share the training set's label mix, and removing
+    a label's examples costs that label's accuracy whatever their retrieval counts. For
+    every label, draw as many examples with that label as ``reference`` holds, uniformly
+    at random without replacement.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (N,)
+        Gold label of every training example.
+    reference : array-like of int, shape (m,)
+        Training indices whose label counts are matched (e.g. the top set of
+        :func:`removal_sets`); distinct, in ``0..N-1``.
+    seed : int, default=0
+        The draw is a function of ``seed`` only (same seed, same set).
+    exclude : array-like of int, optional
+        Training indices never drawn (e.g. ``reference`` itself, for a control disjoint
+        from the top set). By default every example may be drawn, as in the uniform
+        control of :func:`removal_sets`, so the control overlaps the top set by chance.
+
+    Returns
+    -------
+    ndarray of int64, shape (m,)
+        Training indices, sorted, distinct; ``np.bincount(labels[result])`` equals
+        ``np.bincount(labels[reference])``.
+
+    Raises
+    ------
+    ValueError
+        If a label has fewer candidates (after ``exclude``) than ``reference`` holds.
+
+    Example
+    -------
+    >>> labels = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
+    >>> picked = matched_random_set(labels, [0, 1, 4], seed=0)
+    >>> np.bincount(np.asarray(labels)[picked], minlength=3).tolist()
+    [2, 1, 0]
+    """
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.size == 0 or y.dtype.kind not in "iu":
+        raise ValueError(f"labels must be a non-empty 1-D integer array (N,); "
+                         f"got shape {y.shape}, dtype {y.dtype}")
+    n = len(y)
+
+    def indices(value, name):
+        a = np.asarray(value)
+        if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+            raise ValueError(f"{name} must be a 1-D integer array of training indices; "
+                             f"got shape {a.shape}, dtype {a.dtype}")
+        a = a.astype(np.int64)
+        if a.size and (a.min() < 0 or a.max() >= n):
+            raise ValueError(f"{name} must lie in 0..{n - 1} (N = {n} labels); "
+                             f"found values from {a.min()} to {a.max()}")
+        if len(np.unique(a)) != len(a):
+            raise ValueError(f"{name} holds {len(a) - len(np.unique(a))} repeated indices; "
+                             "expected distinct training indices")
+        return a
+
+    ref = indices(reference, "reference")
+    if ref.size == 0:
+        raise ValueError("reference is empty; expected at least one training index")
+    blocked = np.zeros(n, dtype=bool)
+    if exclude is not None:
+        blocked[indices(exclude, "exclude")] = True
+    rng = np.random.default_rng([int(seed), 2])  # its own stream, apart from removal_sets'
+    picked = []
+    for label, need in zip(*np.unique(y[ref], return_counts=True)):
+        pool = np.flatnonzero((y == label) & ~blocked)
+        if len(pool) < need:
+            raise ValueError(f"label {label}: reference holds {need} examples but only {len(pool)} "
+                             f"candidates{' outside exclude' if exclude is not None else ''} "
+                             "carry that label; expected at least as many")
+        picked.append(rng.choice(pool, size=need, replace=False))
+    return np.sort(np.concatenate(picked)).astype(np.int64)
+
+
+CONDITIONS = ("top", "random", "matched")
+"""What the removal test removes: the most retrieved examples, a uniform random set of the
+same size, and a random set with the top set's label mix (:func:`matched_random_set`)."""
+
+
 def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.1, 0.3),
                  seeds=(0,), backbone: str = "minilm", recipe: dict | None = None, k: int = 16,
-                 cache=None, progress: bool = True) -> tuple[pd.DataFrame, dict]:
+                 conditions=CONDITIONS, cache=None,
+                 progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """Retrain without the most retrieved examples, and without random ones; score on test.
 
     For each seed: fine-tune on the full training set, count how often each training
-    example is among the k nearest neighbours of the training examples (itself excluded),
-    then for each fraction fine-tune from the pre-trained weights on the data minus the top
-    ``fraction`` (``condition="top"``) and minus a random set of the same size
-    (``condition="random"``), with the same seed and recipe. Every fine-tune and prediction
-    is cached, so an interrupted run resumes where it stopped.
+    example is among the k nearest neighbours of the training examples (itself excluded:
+    the counts come from *training* queries, the paper's measure), then for each fraction
+    fine-tune from the pre-trained weights on the data minus the top ``fraction``
+    (``condition="top"``), minus a uniform random set of the same size
+    (``condition="random"``) and minus a random set with the top set's number of examples
+    per gold label (``condition="matched"``), with the same seed and recipe. Every
+    fine-tune and prediction is cached, so an interrupted run resumes where it stopped.
 
     Parameters
     ----------
@@ -190,13 +288,17 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
         Keyword arguments for :func:`nbhelpers.models.fine_tune` (epochs, lr, ...).
     k : int, default=16
         Neighbours per training example for the counts (the paper: 16).
+    conditions : sequence of str, default=("top", "random", "matched")
+        Which removals to fine-tune, a non-empty subset of :data:`CONDITIONS` (each costs
+        one fine-tune per seed and fraction).
 
     Returns
     -------
     runs : DataFrame
         One row per fine-tune: ``seed``, ``fraction`` (0 for the full set), ``condition``
-        (``"full"``, ``"top"``, ``"random"``), ``n_train``, ``accuracy`` and ``drop`` (the
-        full model's accuracy minus this one's, same seed), in percentage points.
+        (``"full"``, ``"top"``, ``"random"``, ``"matched"``), ``n_train``, ``accuracy`` and
+        ``drop`` (the full model's accuracy minus this one's, same seed), in percentage
+        points; ``removed_by_label`` (removed pairs per gold label, a list of 3).
     counts : dict
         ``{seed: retrieval counts (N,)}`` from each seed's full model.
     """
@@ -206,6 +308,10 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
     seeds = [int(s) for s in seeds]
     if not fractions or not seeds:
         raise ValueError("fractions and seeds must each hold at least one value")
+    conditions = list(conditions)
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if not conditions or unknown:
+        raise ValueError(f"conditions={conditions} but expected a non-empty subset of {list(CONDITIONS)}")
     recipe = dict(recipe or {})
     train_df = train_df.reset_index(drop=True)
     y_test = test_df["label"].to_numpy()
@@ -221,10 +327,15 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
         acc_full = models.accuracy(models.predict_proba(full, test_df, cache=cache,
                                                         progress=progress), y_test)
         rows.append(dict(seed=seed, fraction=0.0, condition="full", n_train=len(train_df),
-                         accuracy=100 * acc_full))
+                         accuracy=100 * acc_full, removed_by_label=[0] * len(LABELS)))
+        y_train = train_df["label"].to_numpy()
         for fraction in fractions:
             top, random = removal_sets(counts, fraction, seed=seed)
-            for condition, removed in (("top", top), ("random", random)):
+            sets = {"top": top, "random": random}
+            if "matched" in conditions:
+                sets["matched"] = matched_random_set(y_train, top, seed=seed)
+            for condition in conditions:
+                removed = sets[condition]
                 kept = train_df.drop(index=removed).reset_index(drop=True)
                 if progress:
                     print(f"seed {seed}: without the {condition} {fraction:.0%} "
@@ -234,7 +345,9 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
                 acc = models.accuracy(models.predict_proba(model, test_df, cache=cache,
                                                            progress=progress), y_test)
                 rows.append(dict(seed=seed, fraction=fraction, condition=condition,
-                                 n_train=len(kept), accuracy=100 * acc))
+                                 n_train=len(kept), accuracy=100 * acc,
+                                 removed_by_label=np.bincount(y_train[removed],
+                                                              minlength=len(LABELS)).tolist()))
     runs = pd.DataFrame(rows)
     full_acc = runs[runs.condition == "full"].set_index("seed")["accuracy"]
     runs["drop"] = runs["seed"].map(full_acc) - runs["accuracy"]
@@ -249,7 +362,10 @@ def summarise_removal(runs: pd.DataFrame) -> dict:
     dict
         ``{"0.1": {"top_drop_mean", "top_drop_sd", "random_drop_mean", "random_drop_sd",
         "gap_mean", "gap_sd", "n_seeds"}, ...}`` in percentage points; ``gap`` is top minus
-        random, paired by seed. A standard deviation over one seed is NaN (None in JSON).
+        random, paired by seed. Where ``runs`` holds the ``"matched"`` control too, also
+        ``matched_drop_mean``, ``matched_drop_sd``, ``gap_matched_mean`` and
+        ``gap_matched_sd`` (top minus matched). A standard deviation over one seed is NaN
+        (None in JSON).
 
     Example
     -------
@@ -260,17 +376,321 @@ def summarise_removal(runs: pd.DataFrame) -> dict:
     (4.0, 1.0, 3.0, 1.414)
     """
     out = {}
-    removed = runs[runs["condition"].isin(["top", "random"])]
+    removed = runs[runs["condition"].isin(CONDITIONS)]
+    sd = (lambda s: float(s.std(ddof=1)) if len(s) > 1 else None)
     for fraction, grp in removed.groupby("fraction"):
         wide = grp.pivot(index="seed", columns="condition", values="drop")
         gap = wide["top"] - wide["random"]
-        sd = (lambda s: float(s.std(ddof=1)) if len(s) > 1 else None)
         out[f"{fraction:g}"] = {
             "top_drop_mean": float(wide["top"].mean()), "top_drop_sd": sd(wide["top"]),
             "random_drop_mean": float(wide["random"].mean()), "random_drop_sd": sd(wide["random"]),
             "gap_mean": float(gap.mean()), "gap_sd": sd(gap), "n_seeds": int(len(wide)),
         }
+        if "matched" in wide:
+            gap_m = wide["top"] - wide["matched"]
+            out[f"{fraction:g}"].update({
+                "matched_drop_mean": float(wide["matched"].mean()), "matched_drop_sd": sd(wide["matched"]),
+                "gap_matched_mean": float(gap_m.mean()), "gap_matched_sd": sd(gap_m)})
     return out
+
+
+def _stat(values) -> dict:
+    """``{"mean", "sd", "n"}`` of a list of numbers; ``sd`` (ddof=1) is None below 2 values."""
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()) if v.size else None,
+            "sd": float(v.std(ddof=1)) if v.size > 1 else None, "n": int(v.size)}
+
+
+def removal_record(runs: pd.DataFrame) -> dict:
+    """The removal test per seed, with every summary number's mean, sd and seed count.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        From :func:`removal_test`: ``seed``, ``fraction``, ``condition`` (``"full"`` plus
+        any of :data:`CONDITIONS`), ``accuracy`` and ``drop`` (points). Every seed needs
+        its ``"full"`` row and the same removals.
+
+    Returns
+    -------
+    dict
+        JSON-ready, lists in the order of ``seeds``, all in percentage points:
+
+        - ``n_seeds``, ``seeds``, ``full_acc`` (the full model's test accuracy per seed);
+        - ``drops``: ``{"0.1": {"top": [...], "random": [...], "matched": [...]}, ...}``,
+          the *total* drop after removing that share, per seed;
+        - ``increments``: ``{"top": [...], ...}``, drop at the largest fraction minus drop at
+          the smallest, per seed (what the paper's "a further 6% vs 4%" measures), and
+          ``increment_fractions`` (``["0.1", "0.3"]``); empty with a single fraction;
+        - ``summary``: ``{"full_acc": stat, "drops": {fraction: {condition: stat}},
+          "increments": {condition: stat}, "gaps": {fraction or "increment":
+          {"top_minus_random": stat, "top_minus_matched": stat}}}``, where a stat is
+          ``{"mean", "sd", "n"}`` (``sd`` None with one seed) and gaps are paired by seed.
+
+    Example
+    -------
+    >>> runs = pd.DataFrame({"seed": [0] * 3 + [1] * 3, "fraction": [0.0, 0.1, 0.1] * 2,
+    ...     "condition": ["full", "top", "random"] * 2, "accuracy": [70, 66, 69, 72, 66, 71],
+    ...     "drop": [0.0, 4.0, 1.0, 0.0, 6.0, 1.0]})
+    >>> r = removal_record(runs)
+    >>> r["drops"]["0.1"]["top"], r["summary"]["gaps"]["0.1"]["top_minus_random"]
+    ([4.0, 6.0], {'mean': 4.0, 'sd': 1.4142135623730951, 'n': 2})
+    """
+    need = {"seed", "fraction", "condition", "accuracy", "drop"}
+    if not isinstance(runs, pd.DataFrame) or not need <= set(runs.columns):
+        got = sorted(runs.columns) if isinstance(runs, pd.DataFrame) else type(runs).__name__
+        raise ValueError(f"runs must be a DataFrame with columns {sorted(need)}; got {got}")
+    full = runs[runs["condition"] == "full"].set_index("seed")["accuracy"]
+    seeds = sorted(int(s) for s in runs["seed"].unique())
+    missing = [s for s in seeds if s not in full.index]
+    if missing or full.index.duplicated().any():
+        raise ValueError(f"every seed needs exactly one 'full' row; seeds {missing} have none"
+                         if missing else "a seed has more than one 'full' row")
+    removed = runs[runs["condition"].isin(CONDITIONS)]
+    conditions = [c for c in CONDITIONS if c in set(removed["condition"])]
+    fractions = sorted(float(f) for f in removed["fraction"].unique())
+    drops = {}
+    for fraction in fractions:
+        grp = removed[removed["fraction"] == fraction]
+        wide = grp.pivot(index="seed", columns="condition", values="drop").reindex(seeds)
+        if wide.isna().any().any():
+            raise ValueError(f"fraction {fraction:g}: every seed needs every condition {conditions}; "
+                             f"missing {int(wide.isna().sum().sum())} runs")
+        drops[f"{fraction:g}"] = {c: [float(v) for v in wide[c]] for c in conditions}
+    increments, span = {}, []
+    if len(fractions) > 1:
+        lo, hi = f"{fractions[0]:g}", f"{fractions[-1]:g}"
+        span = [lo, hi]
+        increments = {c: [b - a for a, b in zip(drops[lo][c], drops[hi][c])] for c in conditions}
+
+    def gaps(per_condition):
+        return {f"top_minus_{c}": _stat([t - o for t, o in zip(per_condition["top"], per_condition[c])])
+                for c in ("random", "matched") if "top" in per_condition and c in per_condition}
+
+    summary = {
+        "full_acc": _stat(full.reindex(seeds)),
+        "drops": {f: {c: _stat(v) for c, v in d.items()} for f, d in drops.items()},
+        "increments": {c: _stat(v) for c, v in increments.items()},
+        "gaps": {**{f: gaps(d) for f, d in drops.items()},
+                 **({"increment": gaps(increments)} if increments else {})},
+    }
+    return {"n_seeds": len(seeds), "seeds": seeds,
+            "full_acc": [float(full[s]) for s in seeds], "fractions": [f"{f:g}" for f in fractions],
+            "conditions": conditions, "drops": drops, "increments": increments,
+            "increment_fractions": span, "summary": summary}
+
+
+def format_stat(stat: dict, *, signed: bool = False, seeds: bool = True) -> str:
+    """``{"mean", "sd", "n"}`` as text: ``"5.0 ± 1.4 (2 seeds)"``, ``"4.0 (1 seed)"``.
+
+    Example
+    -------
+    >>> format_stat({"mean": 3.5, "sd": 0.71, "n": 2}, signed=True), format_stat({"mean": 4.0, "sd": None, "n": 1})
+    ('+3.5 ± 0.7 (2 seeds)', '4.0 (1 seed)')
+    """
+    text = f"{stat['mean']:+.1f}" if signed else f"{stat['mean']:.1f}"
+    if stat.get("sd") is not None:
+        text += f" ± {stat['sd']:.1f}"
+    if seeds:
+        text += f" ({stat['n']} seed{'s' if stat['n'] != 1 else ''})"
+    return text
+
+
+def _paper_value(paper: dict | None, condition: str, fraction: str | None) -> str:
+    """The paper's total at ``fraction`` (or its increment when None), as text; "-" if absent.
+
+    A total that equals the smallest fraction's total plus the increment is shown as that sum,
+    since the paper states the increment, not the total.
+    """
+    if not paper:
+        return "-"
+    if fraction is None:
+        value = paper.get("increment", {}).get(condition)
+        return "-" if value is None else f"{value:.1f}"
+    totals = paper.get(condition, {})
+    value = totals.get(float(fraction))
+    if value is None:
+        return "-"
+    inc, lo = paper.get("increment", {}).get(condition), min(totals)
+    if inc is not None and float(fraction) != lo and abs(totals[lo] + inc - value) < 1e-9:
+        return f"{value:.1f} (= {totals[lo]:.1f} + {inc:.1f})"
+    return f"{value:.1f}"
+
+
+def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
+    """Totals and increments, ours (mean ± sd) beside the paper's, one row each, labelled.
+
+    Parameters
+    ----------
+    record : dict
+        From :func:`removal_record`.
+    paper : dict, optional
+        Shaped like :data:`nbhelpers.paper.REMOVAL`.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``"total drop, 10% removed"``, ..., ``"increment, 10% to 30% removed"``;
+        columns per condition, ours and the paper's, the paired gaps, and ``seeds``.
+
+    Example
+    -------
+    >>> rec = removal_record(pd.DataFrame({"seed": [0, 0, 0], "fraction": [0.0, 0.1, 0.1],
+    ...     "condition": ["full", "top", "random"], "accuracy": [70, 66, 69], "drop": [0.0, 4.0, 1.0]}))
+    >>> removal_table(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}}).iloc[0, :-1].tolist()
+    ['4.0', '4.6', '1.0', '1.2', '+3.0']
+    """
+    s = record["summary"]
+    names = {"top": "most retrieved", "random": "random", "matched": "random, matched labels"}
+    rows = {}
+    parts = [(f"total drop, {float(f):.0%} removed", f, s["drops"][f], s["gaps"][f]) for f in s["drops"]]
+    if s.get("increments"):
+        lo, hi = record["increment_fractions"]
+        parts.append((f"increment, {float(lo):.0%} to {float(hi):.0%} removed", None,
+                      s["increments"], s["gaps"]["increment"]))
+    for label, fraction, stats, gaps in parts:
+        row = {}
+        for cond in record["conditions"]:
+            row[f"{names[cond]} (ours)"] = format_stat(stats[cond], seeds=False)
+            if cond != "matched":
+                row[f"{names[cond]} (paper)"] = _paper_value(paper, cond, fraction)
+        for key, stat in gaps.items():
+            row[key.replace("_minus_", " - ") + " (ours)"] = format_stat(stat, signed=True, seeds=False)
+        row["seeds"] = record["n_seeds"]
+        rows[label] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _t_interval(stat: dict, level: float = 0.95) -> tuple[float, float]:
+    """Student-t interval for the mean of ``stat`` (``{"mean", "sd", "n"}``, n >= 2)."""
+    from scipy import stats
+
+    half = stats.t.ppf(0.5 + level / 2, stat["n"] - 1) * stat["sd"] / np.sqrt(stat["n"])
+    return stat["mean"] - half, stat["mean"] + half
+
+
+def describe_removal(record: dict, paper: dict | None = None) -> list[str]:
+    """Markdown bullets: each total and increment, ours (mean ± sd, seeds) beside the paper's.
+
+    Each bullet ends with the paired gaps (most retrieved minus each control) and their 95%
+    t interval over seeds, saying whether it excludes 0 (no interval with one seed).
+
+    Example
+    -------
+    >>> rec = removal_record(pd.DataFrame({"seed": [0, 0, 0], "fraction": [0.0, 0.1, 0.1],
+    ...     "condition": ["full", "top", "random"], "accuracy": [70, 66, 69], "drop": [0.0, 4.0, 1.0]}))
+    >>> describe_removal(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}})[0][:60]
+    '- **Total drop, 10% removed**: most retrieved 4.0 (1 seed), '
+    """
+    s = record["summary"]
+    names = {"top": "most retrieved", "random": "random", "matched": "random with the top set's label mix"}
+    parts = [(f"Total drop, {float(f):.0%} removed", f, s["drops"][f], s["gaps"][f]) for f in s["drops"]]
+    if s.get("increments"):
+        lo, hi = record["increment_fractions"]
+        parts.append((f"Increment from {float(lo):.0%} to {float(hi):.0%} removed", None,
+                      s["increments"], s["gaps"]["increment"]))
+    lines = []
+    for label, fraction, stats, gaps in parts:
+        ours = ", ".join(f"{names[c]} {format_stat(stats[c])}" for c in record["conditions"])
+        theirs = [f"{names[c]} {_paper_value(paper, c, fraction)}" for c in ("top", "random")
+                  if _paper_value(paper, c, fraction) != "-"]
+        text = f"- **{label}**: {ours}" + (f"; the paper (BERT): {', '.join(theirs)}" if theirs else "") + "."
+        for key, stat in gaps.items():
+            other = key.split("_minus_")[1]
+            if stat["sd"] is None:
+                judged = "one seed, so no interval"
+            else:
+                lo, hi = _t_interval(stat)
+                judged = f"95% interval {lo:+.1f} to {hi:+.1f}, " + \
+                         ("which excludes 0" if lo > 0 or hi < 0 else "which includes 0")
+            text += f" Most retrieved minus {other}: {format_stat(stat, signed=True)}, {judged}."
+        lines.append(text)
+    return lines
+
+
+def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 0.8,
+                  max_seeds: int = 1000) -> int:
+    """Seeds per condition needed to tell two conditions ``gap`` points apart.
+
+    The smallest n for which a two-sided two-sample t-test at level ``alpha``, with n seeds
+    in each condition and the same seed-to-seed standard deviation ``sd`` in both, detects
+    a true difference of ``gap`` with probability ``power`` (noncentral t; unpaired, which
+    is conservative when the seeds pair the conditions).
+
+    Parameters
+    ----------
+    sd : float
+        Seed-to-seed standard deviation of one condition's result, > 0.
+    gap : float
+        The difference to detect, in the same units, != 0.
+    alpha, power : float, default=0.05, 0.8
+    max_seeds : int, default=1000
+        Give up (ValueError) beyond this many.
+
+    Returns
+    -------
+    int
+        n >= 2.
+
+    Example
+    -------
+    >>> seeds_for_gap(1.6, 3.0), seeds_for_gap(1.1, 3.0), seeds_for_gap(3.0, 3.0)
+    (6, 4, 17)
+    """
+    from scipy import stats
+
+    sd, gap = knn_mod._check_real(sd, "sd"), knn_mod._check_real(gap, "gap")
+    if sd <= 0:
+        raise ValueError(f"sd={sd} but expected sd > 0")
+    if gap == 0:
+        raise ValueError("gap=0.0 but expected a non-zero difference to detect")
+    for name, value in (("alpha", alpha), ("power", power)):
+        value = knn_mod._check_real(value, name)
+        if not 0 < value < 1:
+            raise ValueError(f"{name}={value} but expected 0 < {name} < 1")
+    max_seeds = knn_mod._check_int(max_seeds, "max_seeds", low=2)
+    effect = abs(gap) / sd
+    for n in range(2, max_seeds + 1):
+        df, ncp = 2 * n - 2, effect * np.sqrt(n / 2)
+        t = stats.t.ppf(1 - alpha / 2, df)
+        if stats.nct.sf(t, df, ncp) + stats.nct.cdf(-t, df, ncp) >= power:
+            return n
+    raise ValueError(f"a gap of {gap} with sd {sd} needs more than max_seeds={max_seeds} seeds")
+
+
+def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0) -> dict:
+    """Do two retrieval counts pick the same most retrieved ``fraction`` of the examples?
+
+    Each top set is :func:`removal_sets`' top set (ties broken by ``seed``), e.g. counts
+    from training queries (the removal test's) against counts from test queries (the
+    paper's "across the whole test set").
+
+    Parameters
+    ----------
+    counts_a, counts_b : array-like of shape (N,)
+        Retrieval counts of the same N training examples.
+    fraction : float, default=0.1
+    seed : int, default=0
+
+    Returns
+    -------
+    dict
+        ``n_top`` (size of each set), ``n_shared``, ``overlap`` (``n_shared / n_top``) and
+        ``chance`` (``n_top / N``, the expected overlap of two unrelated sets).
+
+    Example
+    -------
+    >>> top_set_overlap([9, 8, 0, 0, 1, 0, 0, 0, 0, 0], [9, 0, 8, 0, 0, 0, 0, 0, 0, 0], 0.2)
+    {'n_top': 2, 'n_shared': 1, 'overlap': 0.5, 'chance': 0.2}
+    """
+    a, b = np.asarray(counts_a), np.asarray(counts_b)
+    if a.shape != b.shape:
+        raise ValueError(f"counts_a and counts_b must have the same shape (N,); got {a.shape} and {b.shape}")
+    top_a, _ = removal_sets(a, fraction, seed=seed)
+    top_b, _ = removal_sets(b, fraction, seed=seed)
+    shared = len(np.intersect1d(top_a, top_b))
+    return {"n_top": len(top_a), "n_shared": int(shared), "overlap": shared / len(top_a),
+            "chance": len(top_a) / len(a)}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -364,6 +364,11 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
     return ax
 
 
+REMOVAL_COLOURS = {"top": "#d62728", "random": "#7f7f7f", "matched": "#1f77b4"}
+REMOVAL_NAMES = {"top": "most retrieved removed", "random": "random removed",
+                 "matched": "random, label mix of the top set, removed"}
+
+
 def plot_removal(runs: pd.DataFrame, paper: dict | None = None, ax=None):
     """Accuracy drop after removing the most retrieved vs random training examples.
 
@@ -371,8 +376,8 @@ def plot_removal(runs: pd.DataFrame, paper: dict | None = None, ax=None):
     ----------
     runs : DataFrame
         From :func:`nbhelpers.influence.removal_test`: ``fraction``, ``condition``
-        (``"full"``/``"top"``/``"random"``) and ``drop`` (percentage points), one row per
-        seed. Both lines start from the full training set (0% removed, no drop).
+        (``"full"``/``"top"``/``"random"``/``"matched"``) and ``drop`` (percentage points),
+        one row per seed. Every line starts from the full training set (0% removed, no drop).
     paper : dict, optional
         ``{fraction: {"top": drop, "random": drop}}``: the paper's points, drawn hollow.
 
@@ -386,8 +391,7 @@ def plot_removal(runs: pd.DataFrame, paper: dict | None = None, ax=None):
     >>> plt.close("all")
     """
     ax = _axes(ax, (6, 4))
-    colours = {"top": "#d62728", "random": "#7f7f7f"}
-    names = {"top": "most retrieved removed", "random": "random removed"}
+    colours, names = REMOVAL_COLOURS, REMOVAL_NAMES
     removed = runs[runs["condition"].isin(colours)]
     full = runs[runs["condition"] == "full"]
     for cond, grp in removed.groupby("condition"):
@@ -411,3 +415,91 @@ def plot_removal(runs: pd.DataFrame, paper: dict | None = None, ax=None):
            title="Removal test: retrain without part of the training set")
     ax.legend(fontsize=8, loc="upper left")
     return ax
+
+
+def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes=None):
+    """The removal test as totals (per fraction) and as the increment between fractions.
+
+    Left panel: the total accuracy drop after removing each share of the training set;
+    right panel: the increment, drop at the largest share minus drop at the smallest (what
+    the paper's "a further 6% vs 4%" measures). In each, our mean (filled bar, one sd as
+    error bar, each seed as a dot) stands beside the paper's number (hollow hatched bar).
+
+    Parameters
+    ----------
+    record : dict
+        From :func:`nbhelpers.influence.removal_record` (``drops``, ``increments``,
+        ``increment_fractions``, ``n_seeds``).
+    paper : dict, optional
+        Shaped like :data:`nbhelpers.paper.REMOVAL`: ``{"top": {fraction: total}, "random":
+        {...}, "increment": {"top": ..., "random": ...}}``.
+    axes : pair of Axes, optional
+
+    Returns
+    -------
+    fig, axes
+
+    Example
+    -------
+    >>> rec = {"n_seeds": 1, "drops": {"0.1": {"top": [3.0], "random": [1.0]},
+    ...        "0.3": {"top": [8.0], "random": [4.0]}}, "increments": {"top": [5.0], "random": [3.0]},
+    ...        "increment_fractions": ["0.1", "0.3"]}
+    >>> fig, axes = plot_removal_totals_increments(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2},
+    ...                                                  "increment": {"top": 6.0, "random": 4.0}})
+    >>> [ax.get_title() for ax in axes]
+    ['Total drop', 'Increment, 10% to 30% removed']
+    >>> plt.close("all")
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2, 1]},
+                                 sharey=True)
+    else:
+        fig = axes[0].figure
+    paper = paper or {}
+    n = record["n_seeds"]
+    conditions = [c for c in REMOVAL_COLOURS if any(c in d for d in record["drops"].values())]
+    width = 0.8 / (2 * len(conditions))
+
+    def bars(ax, x, ours: dict, theirs: dict):
+        for j, cond in enumerate(conditions):
+            if cond not in ours:
+                continue
+            values = np.asarray(ours[cond], dtype=float)
+            xo = x - 0.4 + width * (2 * j + 0.5)
+            colour = REMOVAL_COLOURS[cond]
+            sd = values.std(ddof=1) if len(values) > 1 else 0.0
+            ax.bar(xo, values.mean(), width, color=colour, alpha=0.85, yerr=sd or None, capsize=3)
+            ax.plot(np.full(len(values), xo), values, "o", ms=3, color="black", alpha=0.6)
+            ax.annotate(f"{values.mean():.1f}", (xo, max(values.mean() + sd, values.max(), 0)),
+                        xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7)
+            if theirs.get(cond) is not None:
+                xp = xo + width
+                ax.bar(xp, theirs[cond], width, facecolor="none", edgecolor=colour, hatch="//")
+                ax.annotate(f"{theirs[cond]:.1f}", (xp, max(theirs[cond], 0)), xytext=(0, 3),
+                            textcoords="offset points", ha="center", fontsize=7, color=colour)
+
+    fractions = list(record["drops"])
+    for i, f in enumerate(fractions):
+        theirs = {c: paper.get(c, {}).get(float(f)) for c in conditions if isinstance(paper.get(c), dict)}
+        bars(axes[0], i, record["drops"][f], theirs)
+    axes[0].set_xticks(range(len(fractions)), [f"{float(f):.0%} removed" for f in fractions])
+    axes[0].set(title="Total drop", ylabel="SNLI test accuracy drop (points)")
+    if record.get("increments"):
+        lo, hi = record["increment_fractions"]
+        bars(axes[1], 0, record["increments"], paper.get("increment", {}))
+        axes[1].set_xticks([0], [f"{float(lo):.0%} to {float(hi):.0%}"])
+        axes[1].set_title(f"Increment, {float(lo):.0%} to {float(hi):.0%} removed")
+    else:
+        axes[1].set_axis_off()
+        axes[1].set_title("Increment (needs two fractions)")
+    for ax in axes:
+        ax.axhline(0, color="black", lw=0.8)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=REMOVAL_COLOURS[c], alpha=0.85) for c in conditions]
+    labels = [f"{REMOVAL_NAMES[c]} (ours, {n} seed{'s' if n != 1 else ''})" for c in conditions]
+    if paper:
+        handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="black", hatch="//"))
+        labels.append(f"paper ({paper.get('model', 'BERT')}"
+                      + (f", {paper['source']})" if paper.get("source") else ")"))
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.subplots_adjust(bottom=0.24, wspace=0.08)
+    return fig, axes

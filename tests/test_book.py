@@ -115,15 +115,29 @@ def test_influence_chapter_writes_its_results(executed):
     _, results, outcome = executed
     assert outcome["03_influence.ipynb"] is None
     res = json.loads((results / "influence.json").read_text())
+    rm = res["removal"]
+    assert rm["n_seeds"] == len(rm["seeds"]) == len(rm["full_acc"]) >= 1
     for fraction in ("0.1", "0.3"):
-        assert set(res["removal"][fraction]) >= {"top_drop_mean", "top_drop_sd", "random_drop_mean",
-                                                 "random_drop_sd"}
+        assert set(rm["drops"][fraction]) == {"top", "random", "matched"}
+        assert all(len(v) == rm["n_seeds"] for v in rm["drops"][fraction].values())
+        for cond in ("top", "random", "matched"):
+            assert rm["summary"]["drops"][fraction][cond]["n"] == rm["n_seeds"]
+        assert set(rm["summary"]["gaps"][fraction]) == {"top_minus_random", "top_minus_matched"}
+        assert set(res["removal_by_fraction"][fraction]) >= {"top_drop_mean", "top_drop_sd", "random_drop_mean",
+                                                             "random_drop_sd", "matched_drop_mean"}
+    # increments are drop(0.3) - drop(0.1), per seed
+    for cond, values in rm["increments"].items():
+        assert values == pytest.approx([b - a for a, b in zip(rm["drops"]["0.1"][cond], rm["drops"]["0.3"][cond])])
+    assert rm["top_sets_from"] == "training queries" and rm["seconds_per_seed"] > 0
+    assert res["paper"]["removal"]["increment"] == {"top": 6.0, "random": 4.0}
+    overlap = res["retrieval"]["top_set_overlap_train_test"]["0.1"]
+    assert 0 <= overlap["overlap"] <= 1 and overlap["n_shared"] <= overlap["n_top"]
     assert set(res["speed"]) >= {"n_train", "knn_s_per_example", "influence_s_per_example", "speedup"}
     assert res["speed"]["speedup"] == pytest.approx(
         res["speed"]["influence_s_per_example"] / res["speed"]["knn_s_per_example"])
     assert 0 <= res["topk_overlap"] <= 1
     conditions = {(r["fraction"], r["condition"]) for r in res["removal_runs"]}
-    assert conditions == {(0.0, "full"), (0.1, "top"), (0.1, "random"), (0.3, "top"), (0.3, "random")}
+    assert conditions == {(0.0, "full"), *((f, c) for f in (0.1, 0.3) for c in ("top", "random", "matched"))}
 
 
 def test_results_page_finds_every_chapters_results(executed):

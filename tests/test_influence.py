@@ -99,6 +99,189 @@ def test_summarise_removal_by_hand():
     assert one["top_drop_sd"] is None and one["n_seeds"] == 1
 
 
+def test_summarise_removal_adds_the_matched_control_when_present():
+    runs = pd.DataFrame({
+        "seed": [0] * 4 + [1] * 4, "fraction": [0.0, 0.1, 0.1, 0.1] * 2,
+        "condition": ["full", "top", "random", "matched"] * 2,
+        "drop": [0.0, 4.0, 1.0, 2.0, 0.0, 6.0, 2.0, 3.0]})
+    s = influence.summarise_removal(runs)["0.1"]
+    assert s["matched_drop_mean"] == 2.5 and s["gap_matched_mean"] == 2.5
+    assert s["gap_matched_sd"] == pytest.approx(np.sqrt(0.5))
+    assert "matched_drop_mean" not in influence.summarise_removal(runs[runs.condition != "matched"])["0.1"]
+
+
+# -- matched_random_set ---------------------------------------------------------------------------
+LABELS_10 = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+
+
+def test_matched_random_set_matches_the_label_counts():
+    top = np.array([0, 1, 2, 8])  # three entailments and one contradiction
+    for seed in range(20):
+        picked = influence.matched_random_set(LABELS_10, top, seed=seed)
+        assert np.bincount(LABELS_10[picked], minlength=3).tolist() == [3, 0, 1]
+        assert len(set(picked.tolist())) == 4 and picked.tolist() == sorted(picked.tolist())
+        assert picked.dtype == np.int64
+
+
+def test_matched_random_set_is_deterministic_under_a_seed():
+    labels = np.repeat([0, 1, 2], 100)
+    top = np.arange(0, 300, 10)
+    a = influence.matched_random_set(labels, top, seed=3)
+    b = influence.matched_random_set(labels, top, seed=3)
+    c = influence.matched_random_set(labels, top, seed=4)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert np.bincount(labels[a]).tolist() == np.bincount(labels[top]).tolist() == [10, 10, 10]
+
+
+def test_matched_random_set_can_avoid_the_top_set():
+    top = np.array([0, 1, 4])
+    for seed in range(10):
+        picked = influence.matched_random_set(LABELS_10, top, seed=seed, exclude=top)
+        assert not set(picked.tolist()) & {0, 1, 4}
+        assert np.bincount(LABELS_10[picked], minlength=3).tolist() == [2, 1, 0]
+    # only 2 and 3 are entailments outside the top set: the draw is forced
+    assert influence.matched_random_set(LABELS_10, top, seed=0, exclude=top).tolist()[:2] == [2, 3]
+
+
+@pytest.mark.parametrize("labels, reference, exclude, message", [
+    (LABELS_10, [8, 9], [8], r"label 2: reference holds 2 examples but only 1 candidates outside exclude"),
+    (LABELS_10, [10], None, r"reference must lie in 0..9"),
+    (LABELS_10, [1, 1], None, r"1 repeated indices"),
+    (LABELS_10, [], None, r"reference is empty"),
+    (LABELS_10, [0.5], None, r"reference must be a 1-D integer array"),
+    (LABELS_10.astype(float), [0], None, r"labels must be a non-empty 1-D integer array"),
+    (LABELS_10, [0], [-1], r"exclude must lie in 0..9"),
+])
+def test_matched_random_set_rejects_bad_input(labels, reference, exclude, message):
+    with pytest.raises(ValueError, match=message):
+        influence.matched_random_set(labels, np.asarray(reference), exclude=exclude)
+
+
+# -- removal_record / seeds_for_gap / top_set_overlap ---------------------------------------------
+def _runs_two_seeds():
+    rows = []
+    #                    full, (0.1: top, random, matched), (0.3: top, random, matched)
+    for seed, full, d in ((0, 70.0, (4, 1, 2, 10, 5, 7)), (1, 72.0, (6, 2, 3, 11, 5, 9))):
+        rows.append(dict(seed=seed, fraction=0.0, condition="full", accuracy=full, drop=0.0))
+        for j, (fraction, cond) in enumerate([(f, c) for f in (0.1, 0.3) for c in ("top", "random", "matched")]):
+            rows.append(dict(seed=seed, fraction=fraction, condition=cond, accuracy=full - d[j], drop=float(d[j])))
+    return pd.DataFrame(rows)
+
+
+def test_removal_record_by_hand():
+    r = influence.removal_record(_runs_two_seeds())
+    assert r["n_seeds"] == 2 and r["seeds"] == [0, 1] and r["full_acc"] == [70.0, 72.0]
+    assert r["drops"]["0.1"] == {"top": [4.0, 6.0], "random": [1.0, 2.0], "matched": [2.0, 3.0]}
+    assert r["drops"]["0.3"]["top"] == [10.0, 11.0]
+    assert r["increments"] == {"top": [6.0, 5.0], "random": [4.0, 3.0], "matched": [5.0, 6.0]}
+    assert r["increment_fractions"] == ["0.1", "0.3"]
+    s = r["summary"]
+    assert s["full_acc"] == {"mean": 71.0, "sd": pytest.approx(np.sqrt(2)), "n": 2}
+    assert s["drops"]["0.1"]["top"] == {"mean": 5.0, "sd": pytest.approx(np.sqrt(2)), "n": 2}
+    assert s["increments"]["top"]["mean"] == 5.5 and s["increments"]["top"]["n"] == 2
+    assert s["gaps"]["0.1"]["top_minus_random"] == {"mean": 3.5, "sd": pytest.approx(np.sqrt(0.5)), "n": 2}
+    assert s["gaps"]["0.3"]["top_minus_matched"]["mean"] == 2.5
+    assert s["gaps"]["increment"]["top_minus_random"]["mean"] == 2.0
+    import json
+    json.dumps(r)  # JSON-ready
+
+
+def test_removal_record_with_one_seed_and_one_fraction_has_no_spread_and_no_increment():
+    runs = _runs_two_seeds()
+    r = influence.removal_record(runs[(runs.seed == 0) & (runs.fraction < 0.2)])
+    assert r["n_seeds"] == 1 and r["summary"]["drops"]["0.1"]["top"] == {"mean": 4.0, "sd": None, "n": 1}
+    assert r["increments"] == {} and r["increment_fractions"] == [] and "increment" not in r["summary"]["gaps"]
+
+
+def test_removal_record_rejects_incomplete_runs():
+    runs = _runs_two_seeds()
+    with pytest.raises(ValueError, match=r"seeds \[1\] have none"):
+        influence.removal_record(runs[~((runs.seed == 1) & (runs.condition == "full"))])
+    with pytest.raises(ValueError, match="fraction 0.3: every seed needs every condition"):
+        influence.removal_record(runs.drop(index=runs.index[-1]))
+    with pytest.raises(ValueError, match="columns"):
+        influence.removal_record(runs.drop(columns="drop"))
+
+
+def test_removal_table_puts_totals_and_increments_beside_the_papers():
+    from nbhelpers import paper
+
+    t = influence.removal_table(influence.removal_record(_runs_two_seeds()), paper.REMOVAL)
+    assert t.index.tolist() == ["total drop, 10% removed", "total drop, 30% removed",
+                                "increment, 10% to 30% removed"]
+    assert t.loc["total drop, 10% removed", "most retrieved (ours)"] == "5.0 ± 1.4"
+    assert t.loc["total drop, 10% removed", "most retrieved (paper)"] == "4.6"
+    # the paper's 30% totals are its 10% drop plus its increment; its increments sit in their own row
+    assert t.loc["total drop, 30% removed", "random (paper)"] == "5.2 (= 1.2 + 4.0)"
+    assert t.loc["increment, 10% to 30% removed", "most retrieved (paper)"] == "6.0"
+    assert t.loc["increment, 10% to 30% removed", "random (ours)"] == "3.5 ± 0.7"
+    assert t.loc["total drop, 30% removed", "top - matched (ours)"] == "+2.5 ± 0.7"
+    assert (t["seeds"] == 2).all()
+
+
+def test_describe_removal_gives_seed_counts_and_intervals():
+    lines = influence.describe_removal(influence.removal_record(_runs_two_seeds()),
+                                       {"top": {0.1: 4.6}, "random": {0.1: 1.2}})
+    assert len(lines) == 3 and all(line.startswith("- **") for line in lines)
+    assert "most retrieved 5.0 ± 1.4 (2 seeds)" in lines[0] and "the paper (BERT): most retrieved 4.6" in lines[0]
+    assert "95% interval -2.9 to +9.9, which includes 0" in lines[0]  # +3.5 ± 12.71 * 0.707 / sqrt(2)
+    assert "the paper" not in lines[1]  # no paper number at 30% in this dict
+    runs = _runs_two_seeds()
+    one = influence.describe_removal(influence.removal_record(runs[runs.seed == 0]))
+    assert "(1 seed)" in one[0] and "one seed, so no interval" in one[0]
+
+
+def test_format_stat():
+    assert influence.format_stat({"mean": -0.04, "sd": None, "n": 1}, signed=True) == "-0.0 (1 seed)"
+    assert influence.format_stat({"mean": 2.0, "sd": 1.25, "n": 6}, seeds=False) == "2.0 ± 1.2"
+
+
+def test_seeds_for_gap_by_power_calculation():
+    assert influence.seeds_for_gap(1.6, 3.0) == 6  # the measured spread at 10% asks for six
+    assert influence.seeds_for_gap(1.1, 3.0) == 4
+    assert influence.seeds_for_gap(1.6, -3.0) == 6  # the sign of the gap does not matter
+    assert influence.seeds_for_gap(0.1, 3.0) == 2
+    # more spread or a smaller gap needs more seeds
+    assert influence.seeds_for_gap(1.6, 1.5) > influence.seeds_for_gap(1.6, 3.0)
+    assert influence.seeds_for_gap(1.6, 3.0, power=0.95) > 6
+    with pytest.raises(ValueError, match="sd=0.0 but expected sd > 0"):
+        influence.seeds_for_gap(0.0, 3.0)
+    with pytest.raises(ValueError, match="gap=0.0"):
+        influence.seeds_for_gap(1.0, 0.0)
+    with pytest.raises(ValueError, match="power=1.0"):
+        influence.seeds_for_gap(1.0, 1.0, power=1.0)
+    with pytest.raises(ValueError, match="max_seeds=3"):
+        influence.seeds_for_gap(5.0, 1.0, max_seeds=3)
+
+
+def test_top_set_overlap_by_hand():
+    train = np.array([9, 8, 7, 0, 0, 0, 0, 0, 0, 1])
+    test = np.array([9, 0, 0, 8, 7, 0, 0, 0, 0, 0])
+    out = influence.top_set_overlap(train, test, 0.3)
+    assert out == {"n_top": 3, "n_shared": 1, "overlap": pytest.approx(1 / 3), "chance": 0.3}
+    assert influence.top_set_overlap(train, train, 0.3)["overlap"] == 1.0
+    with pytest.raises(ValueError, match="same shape"):
+        influence.top_set_overlap(train, test[:5])
+
+
+@pytest.mark.slow  # seven tiny fine-tunes, about a minute and a half on 2 CPU cores
+def test_removal_test_fine_tunes_every_condition(tiny_pairs, session_cache):
+    runs, counts = influence.removal_test(tiny_pairs, tiny_pairs, fractions=(0.25, 0.5), seeds=(0,), k=3,
+                                          recipe=dict(epochs=1, batch_size=4), cache=session_cache,
+                                          progress=False)
+    assert set(zip(runs.fraction, runs.condition)) == {
+        (0.0, "full"), *((f, c) for f in (0.25, 0.5) for c in ("top", "random", "matched"))}
+    assert (runs[runs.condition != "full"].n_train == [9, 9, 9, 6, 6, 6]).all()
+    for fraction in (0.25, 0.5):
+        grp = runs[runs.fraction == fraction].set_index("condition")["removed_by_label"]
+        assert grp["matched"] == grp["top"] and sum(grp["random"]) == sum(grp["top"])
+    assert counts[0].sum() == 12 * 3
+    record = influence.removal_record(runs)
+    assert record["n_seeds"] == 1 and set(record["increments"]) == {"top", "random", "matched"}
+    with pytest.raises(ValueError, match="conditions="):
+        influence.removal_test(tiny_pairs, tiny_pairs, conditions=("top", "uniform"))
+
+
 # -- neighbour_table ------------------------------------------------------------------------------
 def test_neighbour_table_layout_and_checks(tiny_pairs):
     t = influence.neighbour_table(tiny_pairs, np.array([8, 0]), distances=[1.0, 2.0],
