@@ -746,9 +746,13 @@ def neighbour_table(train_df: pd.DataFrame, indices, distances=None, weights=Non
 # influence functions (captum)
 # ----------------------------------------------------------------------------------------------
 def _pairs_loader(tokenizer, df: pd.DataFrame, labels, batch_size: int, max_length: int):
-    """A DataLoader of ``(input_ids, attention_mask, token_type_ids, label)`` batches."""
+    """A DataLoader of ``(input_ids, attention_mask, token_type_ids, label)`` batches on the book's device."""
     import torch
     from torch.utils.data import DataLoader
+
+    from .device import get_device
+
+    device = get_device()
 
     enc = tokenizer(df["premise"].tolist(), df["hypothesis"].tolist(), truncation=True,
                     max_length=max_length)
@@ -766,7 +770,8 @@ def _pairs_loader(tokenizer, df: pd.DataFrame, labels, batch_size: int, max_leng
             ids[row, :len(i)] = torch.tensor(i)
             mask[row, :len(i)] = 1
             types[row, :len(t)] = torch.tensor(t)
-        return ids, mask, types, torch.tensor([y for _, _, y in batch], dtype=torch.long)
+        out = ids, mask, types, torch.tensor([y for _, _, y in batch], dtype=torch.long)
+        return tuple(t.to(device) for t in out)
 
     return DataLoader(items, batch_size=batch_size, shuffle=False, collate_fn=collate)
 
@@ -932,7 +937,7 @@ class InfluenceExplainer:
         inputs = self._inputs(query_df)
         with torch.enable_grad(), _quiet(), _only_grad_for(self.model.model, self._layers):
             s = self._captum.influence(inputs, k=None)
-        return s.detach().numpy()
+        return s.detach().cpu().numpy()
 
     def top_k(self, query_df: pd.DataFrame, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
         """The k strongest proponents of each query's prediction: (indices, scores), (n, k)."""
@@ -1008,7 +1013,8 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
         ``n_train``, ``n_timed``, ``n_queries``, ``k``, ``layers``, ``hessian_size``;
         ``knn_setup_s``,
         ``influence_setup_s``; ``knn_query_s`` and ``influence_query_s`` (mean per query,
-        one by one, no set-up); ``knn_s_per_example`` and ``influence_s_per_example`` (set-up
+        one by one, no set-up) and ``knn_query_times_s``, ``influence_query_times_s`` (each
+        query's time); ``knn_s_per_example`` and ``influence_s_per_example`` (set-up
         plus the ``n_timed`` queries, divided by ``n_timed``); ``speedup`` (their ratio) and
         ``speedup_per_query`` (set-up left out); ``knn_batched_s_per_example`` and
         ``influence_batched_s_per_example``; ``topk_overlap`` (mean share of kNN's k
@@ -1032,10 +1038,12 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     knn_setup = time.perf_counter() - t
     say(f"kNN set-up (encode {len(train_df):,} training pairs, build the index): {knn_setup:.1f} s",
         flush=True)
-    t = time.perf_counter()
+    knn_times = []
     for i in range(n_timed):
+        t = time.perf_counter()
         index.kneighbors(embed(query_df.iloc[[i]]))
-    knn_query = (time.perf_counter() - t) / n_timed
+        knn_times.append(time.perf_counter() - t)
+    knn_query = float(np.mean(knn_times))
     t = time.perf_counter()
     _, knn_topk = index.kneighbors(embed(query_df))
     knn_batched = (time.perf_counter() - t) / len(query_df)
@@ -1044,12 +1052,13 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
                                    max_length=max_length, hessian_size=hessian_size)
     say(f"influence set-up (Hessian over {list(layers)}, estimated on {explainer.hessian_size:,} "
         f"pairs): {explainer.setup_seconds_:.1f} s", flush=True)
-    t = time.perf_counter()
+    inf_times = []
     for i in range(n_timed):
+        t = time.perf_counter()
         explainer.top_k(query_df.iloc[[i]], k)
-        say(f"  influence: query {i + 1}/{n_timed} explained, {time.perf_counter() - t:.1f} s so far",
-            flush=True)
-    inf_query = (time.perf_counter() - t) / n_timed
+        inf_times.append(time.perf_counter() - t)
+        say(f"  influence: query {i + 1}/{n_timed} explained, {sum(inf_times):.1f} s so far", flush=True)
+    inf_query = float(np.mean(inf_times))
     t = time.perf_counter()
     inf_topk, _ = explainer.top_k(query_df, k)
     inf_batched = (time.perf_counter() - t) / len(query_df)
@@ -1061,6 +1070,7 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
         "layers": list(layers), "hessian_size": explainer.hessian_size,
         "knn_setup_s": knn_setup, "influence_setup_s": explainer.setup_seconds_,
         "knn_query_s": knn_query, "influence_query_s": inf_query,
+        "knn_query_times_s": knn_times, "influence_query_times_s": inf_times,
         "knn_s_per_example": knn_per, "influence_s_per_example": inf_per,
         "speedup": inf_per / knn_per, "speedup_per_query": inf_query / knn_query,
         "knn_batched_s_per_example": knn_batched, "influence_batched_s_per_example": inf_batched,
