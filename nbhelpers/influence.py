@@ -33,6 +33,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from . import timing
 from . import LABELS, knn as knn_mod
 from .validation import check_int, check_labels, check_real, check_reps
 
@@ -639,16 +640,16 @@ def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 
     """
     from scipy import stats
 
-    sd, gap = knn_mod._check_real(sd, "sd"), knn_mod._check_real(gap, "gap")
+    sd, gap = check_real(sd, "sd"), check_real(gap, "gap")
     if sd <= 0:
         raise ValueError(f"sd={sd} but expected sd > 0")
     if gap == 0:
         raise ValueError("gap=0.0 but expected a non-zero difference to detect")
     for name, value in (("alpha", alpha), ("power", power)):
-        value = knn_mod._check_real(value, name)
+        value = check_real(value, name)
         if not 0 < value < 1:
             raise ValueError(f"{name}={value} but expected 0 < {name} < 1")
-    max_seeds = knn_mod._check_int(max_seeds, "max_seeds", low=2)
+    max_seeds = check_int(max_seeds, "max_seeds", low=2)
     effect = abs(gap) / sd
     for n in range(2, max_seeds + 1):
         df, ncp = 2 * n - 2, effect * np.sqrt(n / 2)
@@ -874,6 +875,7 @@ class InfluenceExplainer:
         Time the constructor took (captum forms and decomposes the Hessian here).
     """
 
+    @timing.timed('influence functions')
     def __init__(self, model, train_df: pd.DataFrame, *, layers: Sequence[str] = ("classifier",),
                  batch_size: int = 64, max_length: int = 128, projection_dim: int = 50,
                  hessian_reg: float = 1e-3, hessian_size: int | None = None, seed: int = 0):
@@ -930,6 +932,7 @@ class InfluenceExplainer:
             predicted = self.module(ids, mask, types).argmax(-1)
         return ids, mask, types, predicted
 
+    @timing.timed('influence functions')
     def scores(self, query_df: pd.DataFrame) -> np.ndarray:
         """Influence of every training example on each query's prediction, shape (n, N)."""
         import torch

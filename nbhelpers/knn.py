@@ -26,6 +26,7 @@ import faiss
 import numpy as np
 import pandas as pd
 
+from . import timing
 from .validation import (check_choice, check_finite, check_int, check_label_map, check_labels,
                          check_positive, check_proba, check_real, check_reps, check_same_length,
                          check_same_shape, check_unit_interval, shape_str)
@@ -279,6 +280,7 @@ class KNN:
         )
 
     # -- fitting ------------------------------------------------------------------------------
+    @timing.timed('kNN')
     def fit(self, reps, labels):
         """Learn the normalisation statistics and build the FAISS index.
 
@@ -421,6 +423,7 @@ class KNN:
         self._check_is_fitted()
         return self._normalise(self._check_query(reps))
 
+    @timing.timed('kNN')
     def kneighbors(self, reps=None, k=None, exclude_self=False):
         """The k nearest training representations of each query, nearest first.
 
@@ -511,6 +514,7 @@ class KNN:
             I = I[keep].reshape(len(Z), k)
         return D, I.astype(np.int64)
 
+    @timing.timed('kNN')
     def predict_proba(self, reps=None):
         """``p_knn`` for each query, from ``self.k`` neighbours and ``self.temperature``.
 
@@ -643,6 +647,7 @@ def _sorted_unique(values, name, check):
     return sorted({check(v, name) for v in vals})
 
 
+@timing.timed('kNN')
 def tune(
     train_reps,
     train_labels,
@@ -787,6 +792,7 @@ def tune(
     return best, grid
 
 
+@timing.timed('kNN')
 def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBDAS, label_map=None):
     """Choose the weight of :func:`interpolate` by validation accuracy.
 

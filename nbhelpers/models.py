@@ -33,6 +33,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from . import timing
 from . import device as _device
 from .cache import Cache, file_sha256
 from . import validation
@@ -448,6 +449,7 @@ def training_order(lengths, batch_size: int, *, generator: torch.Generator,
     return np.fromiter(iter(sampler), dtype=np.int64, count=n)
 
 
+@timing.timed('fine-tuning')
 def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight_decay,
            max_length, group_by_length, progress):
     from transformers import get_linear_schedule_with_warmup
@@ -520,6 +522,7 @@ def _pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tenso
     raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
 
 
+@timing.timed('encoding')
 def _forward(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, int]],
              want_proba: bool, batch_size: int, max_length: int, progress: bool) -> dict:
     variants = list(variants)

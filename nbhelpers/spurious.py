@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import timing
 from . import LABELS
 from .validation import check_labels
 
@@ -229,6 +230,7 @@ def token_enrichment(neighbour_indices, train_df: pd.DataFrame, *, field: str = 
     return out.sort_values(["z", "token"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
+@timing.timed('LIME')
 def lime_hypothesis(predict: Callable, premise: str, hypothesis: str, *, num_features: int = 8,
                     num_samples: int = 500, seed: int = 0, label: int | None = None):
     """LIME word weights for the hypothesis, with the premise held fixed.
@@ -369,6 +371,7 @@ PAIR_SEPARATOR = " ||| "
 """Joins premise and hypothesis for LIME; made of non-word characters, so LIME never removes it."""
 
 
+@timing.timed('LIME')
 def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features: int = 10,
               num_samples: int = 5000, seed: int = 0, label: int | None = None) -> tuple[int, pd.DataFrame]:
     """LIME word weights over *both* sentences of a pair, each word labelled with its sentence.
