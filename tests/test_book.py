@@ -28,7 +28,7 @@ def test_backoff_chapter_writes_every_setting(executed):
     _, results, outcome = executed
     assert outcome["02_knn_backoff.ipynb"] is None
     res = json.loads((results / "backoff.json").read_text())
-    assert list(res) == ["snli-original", "snli-augmented", "anli", "hans"]
+    assert list(res) == ["snli-original", "snli-augmented", "anli", "hans", "timing"]
     for setting in res.values():
         for field in ("backbone", "k", "T", "tau", "lambda", "n_test", "model_acc", "knn_acc",
                       "backoff_acc", "interp_acc"):
@@ -54,6 +54,16 @@ def test_spurious_chapter_writes_its_results(executed):
         assert counts["with pattern"] >= counts["changed prediction"] >= counts["paper direction"]
     for change in res["negation_entailment_change"].values():
         assert {"n", "before", "after", "diff", "lo", "hi"} <= set(change)
+
+
+@pytest.mark.parametrize("name", ["representations", "backoff", "influence", "spurious", "mislabel", "hans"])
+def test_every_chapter_records_where_its_time_went(executed, name):
+    _, results, _ = executed
+    timing = json.loads((results / f"{name}.json").read_text())["timing"]
+    parts = ["fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other"]
+    assert set(timing) == set(parts) | {"total"}
+    assert sum(timing[p] for p in parts) >= timing["total"] - 0.01 > 0
+    assert all(timing[p] >= 0 for p in parts)
 
 
 def test_results_page_writes_the_scorecard(executed):
