@@ -48,6 +48,7 @@ bench: $(STAMP)
 	mkdir -p $(BENCH_RESULTS)
 	set -o pipefail; $(BIN)/python benchmarks/bench_encode.py | tee $(BENCH_RESULTS)/encode.md
 	set -o pipefail; $(BIN)/python benchmarks/bench_search.py | tee $(BENCH_RESULTS)/search.md
+	set -o pipefail; $(BIN)/python benchmarks/bench_train.py --accuracy-seeds 3 | tee $(BENCH_RESULTS)/train.md
 	set -o pipefail; $(BIN)/python benchmarks/bench_book.py | tee $(BENCH_RESULTS)/book.md
 	set -o pipefail; if [ -f benchmarks/bench_influence.py ]; then \
 	  $(BIN)/python benchmarks/bench_influence.py | tee $(BENCH_RESULTS)/influence.md; fi
