@@ -1,27 +1,11 @@
-"""The paper's evaluation settings, and kNN backoff evaluated on one of them.
+"""kNN backoff evaluated on one of the paper's settings, and the statistics the chapters share.
 
-A *setting* fixes the training data (the kNN datastore and the fine-tuning data), the
-validation split on which k, T, tau and lambda are tuned, and the test split that is
-touched once for the reported number (Rajani et al., 2020, Tables 4 and 5):
-
-============== ============================== ======================== ===================
-setting        train                          validation               test
-============== ============================== ======================== ===================
-snli-original  cad-original train (1,666)     snli validation (9,842)  snli test (9,824)
-snli-augmented cad-augmented train (8,330)    its validation (1,000)   its test (2,000)
-anli           ANLI train R1-R3 [#]_          anli validation (3,200)  anli test (3,200)
-hans           the ANLI model's training set  hans validation (10,000) hans test (20,000)
-============== ============================== ======================== ===================
-
-.. [#] Offline, ANLI train is not available; ``mnli-matched`` validation (9,815 pairs)
-   stands in for it, and the chapters say so.
-
+The settings themselves (their data, the recipe, "the model for setting S") live in
+:mod:`nbhelpers.settings`; the names below are re-exported from there for old code.
 For HANS the model and kNN still predict 3 classes; neutral and contradiction both count
 as non-entailment (:data:`HANS_LABEL_MAP`).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -29,66 +13,11 @@ import pandas as pd
 from . import data, knn, paper
 from .validation import check_label_map, check_proba
 
-HANS_LABEL_MAP = np.array([0, 1, 1])
-"""3-class prediction -> HANS label (0 entailment, 1 non-entailment)."""
-
-
-@dataclass(frozen=True)
-class Setting:
-    """Where a setting's three splits come from, and the paper's k."""
-
-    name: str
-    train: tuple
-    validation: tuple
-    test: tuple
-    paper_k: int
-    label_map: tuple | None = None
-    note: str = ""
-
-
-SETTINGS = {
-    "snli-original": Setting("snli-original", ("cad-original", "train"), ("snli", "validation"),
-                             ("snli", "test"), 16),
-    "snli-augmented": Setting("snli-augmented", ("cad-augmented", "train"),
-                              ("cad-augmented", "validation"), ("cad-augmented", "test"), 16),
-    "anli": Setting("anli", ("anli", "train"), ("anli", "validation"), ("anli", "test"), 64,
-                    note="offline stand-in for ANLI train: mnli-matched validation"),
-    "hans": Setting("hans", ("anli", "train"), ("hans", "validation"), ("hans", "test"), 64,
-                    label_map=tuple(HANS_LABEL_MAP),
-                    note="the ANLI model and datastore; neutral+contradiction = non-entailment"),
-}
-"""The four settings of the paper's Table 4, in its column order."""
-
-OFFLINE_STAND_INS = {("anli", "train"): ("mnli-matched", "validation")}
-"""Training sets that are not available offline, and what replaces them."""
+from .settings import (HANS_LABEL_MAP, LARGE_TRAIN, OFFLINE_STAND_INS, SETTINGS, SMOKE_SIZES,  # noqa: F401
+                       Setting, load_setting, load_split, recipe_for)
 
 PAPER_TABLE4, PAPER_TABLE5 = paper.TABLE4, paper.TABLE5
 """Rajani et al. (2020), Tables 4 and 5, kept under their old names (:mod:`nbhelpers.paper` holds them)."""
-
-
-def load_split(spec: tuple, data_dir=None) -> tuple[pd.DataFrame, str]:
-    """Load ``(name, split)``; where it is missing offline, its stated stand-in.
-
-    Returns
-    -------
-    df : DataFrame
-    source : str
-        ``"name/split"`` of what was actually loaded.
-
-    Example
-    -------
-    >>> df, source = load_split(("cad-original", "validation"))
-    >>> len(df), source
-    (200, 'cad-original/validation')
-    """
-    name, split = spec
-    try:
-        return data.load_nli(name, split, data_dir), f"{name}/{split}"
-    except data.DataNotFoundError:
-        if tuple(spec) not in OFFLINE_STAND_INS:
-            raise
-        name, split = OFFLINE_STAND_INS[tuple(spec)]
-        return data.load_nli(name, split, data_dir), f"{name}/{split}"
 
 
 def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val,
@@ -294,62 +223,6 @@ def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd
     out.update(p_model_val=probas["val"], p_model_test=probas["test"],
                val_reps=reps["val"], test_reps=reps["test"])
     return out
-
-
-SMOKE_SIZES = {"train": 96, "validation": 150, "test": 150}
-"""Rows per split in a smoke run (random subsets, fixed seed)."""
-
-LARGE_TRAIN = 5000
-"""Training sets above this size get ``large_train_epochs`` instead of the default epochs."""
-
-
-def load_setting(name: str, *, smoke: bool = False, data_dir=None) -> dict:
-    """The three splits of one setting (smoke: small random subsets), with their sources.
-
-    Returns
-    -------
-    dict
-        ``{"train": df, "validation": df, "test": df, "sources": {role: "name/split"}}``.
-
-    Example
-    -------
-    >>> s = load_setting("snli-augmented", smoke=True)
-    >>> [len(s[r]) for r in ("train", "validation", "test")], s["sources"]["train"]
-    ([96, 150, 150], 'cad-augmented/train')
-    """
-    if name not in SETTINGS:
-        raise ValueError(f"unknown setting {name!r}; expected one of {', '.join(SETTINGS)}")
-    setting = SETTINGS[name]
-    out = {"sources": {}}
-    for role in ("train", "validation", "test"):
-        df, source = load_split(getattr(setting, role), data_dir)
-        if smoke and len(df) > SMOKE_SIZES[role]:
-            df = df.sample(SMOKE_SIZES[role], random_state=0)
-        out[role] = df.reset_index(drop=True)
-        out["sources"][role] = source
-    return out
-
-
-def recipe_for(n_train: int, *, smoke: bool = False, large_train_epochs: int = 3) -> dict:
-    """The fine-tuning recipe the chapters use for a training set of ``n_train`` pairs.
-
-    :data:`nbhelpers.models.DEFAULT_RECIPE`, with ``large_train_epochs`` epochs above
-    :data:`LARGE_TRAIN` pairs (several times more steps per epoch already), and one
-    epoch in a smoke run.
-
-    Example
-    -------
-    >>> recipe_for(1666)["epochs"], recipe_for(8330)["epochs"], recipe_for(8330, smoke=True)["epochs"]
-    (5, 3, 1)
-    """
-    from .models import DEFAULT_RECIPE
-
-    recipe = dict(DEFAULT_RECIPE)
-    if smoke:
-        recipe["epochs"] = 1
-    elif n_train > LARGE_TRAIN:
-        recipe["epochs"] = int(large_train_epochs)
-    return recipe
 
 
 def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=knn.DEFAULT_TAUS,

@@ -1,0 +1,184 @@
+"""The paper's four settings, their data, and "the model for setting S", in one place.
+
+A *setting* fixes the training data (the kNN datastore and the fine-tuning data), the
+validation split on which k, T, tau and lambda are tuned, and the test split that is
+touched once for the reported number (Rajani et al., 2020, Tables 4 and 5):
+
+============== ============================== ======================== ===================
+setting        train                          validation               test
+============== ============================== ======================== ===================
+snli-original  cad-original train (1,666)     snli validation (9,842)  snli test (9,824)
+snli-augmented cad-augmented train (8,330)    its validation (1,000)   its test (2,000)
+anli           ANLI train R1-R3 [#]_          anli validation (3,200)  anli test (3,200)
+hans           the ANLI model's training set  hans validation (10,000) hans test (20,000)
+============== ============================== ======================== ===================
+
+.. [#] Offline, ANLI train is not available; ``mnli-matched`` validation (9,815 pairs)
+   stands in for it, and the chapters say so.
+
+Every chapter that needs a setting's model asks :func:`model_for`, which decides the
+recipe (:func:`recipe_for`) and the seed: chapters share checkpoints through the cache
+instead of each passing the same recipe and hoping it matches. For HANS the model and kNN
+still predict 3 classes; neutral and contradiction both count as non-entailment
+(:data:`HANS_LABEL_MAP`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import data
+
+HANS_LABEL_MAP = np.array([0, 1, 1])
+"""3-class prediction -> HANS label (0 entailment, 1 non-entailment)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Where a setting's three splits come from, and the paper's k."""
+
+    name: str
+    train: tuple
+    validation: tuple
+    test: tuple
+    paper_k: int
+    label_map: tuple | None = None
+    note: str = ""
+
+
+SETTINGS = {
+    "snli-original": Setting("snli-original", ("cad-original", "train"), ("snli", "validation"),
+                             ("snli", "test"), 16),
+    "snli-augmented": Setting("snli-augmented", ("cad-augmented", "train"),
+                              ("cad-augmented", "validation"), ("cad-augmented", "test"), 16),
+    "anli": Setting("anli", ("anli", "train"), ("anli", "validation"), ("anli", "test"), 64,
+                    note="offline stand-in for ANLI train: mnli-matched validation"),
+    "hans": Setting("hans", ("anli", "train"), ("hans", "validation"), ("hans", "test"), 64,
+                    label_map=tuple(HANS_LABEL_MAP),
+                    note="the ANLI model and datastore; neutral+contradiction = non-entailment"),
+}
+"""The four settings of the paper's Table 4, in its column order."""
+
+OFFLINE_STAND_INS = {("anli", "train"): ("mnli-matched", "validation")}
+"""Training sets that are not available offline, and what replaces them."""
+
+def load_split(spec: tuple, data_dir=None) -> tuple[pd.DataFrame, str]:
+    """Load ``(name, split)``; where it is missing offline, its stated stand-in.
+
+    Returns
+    -------
+    df : DataFrame
+    source : str
+        ``"name/split"`` of what was actually loaded.
+
+    Example
+    -------
+    >>> df, source = load_split(("cad-original", "validation"))
+    >>> len(df), source
+    (200, 'cad-original/validation')
+    """
+    name, split = spec
+    try:
+        return data.load_nli(name, split, data_dir), f"{name}/{split}"
+    except data.DataNotFoundError:
+        if tuple(spec) not in OFFLINE_STAND_INS:
+            raise
+        name, split = OFFLINE_STAND_INS[tuple(spec)]
+        return data.load_nli(name, split, data_dir), f"{name}/{split}"
+
+
+SMOKE_SIZES = {"train": 96, "validation": 150, "test": 150}
+"""Rows per split in a smoke run (random subsets, fixed seed)."""
+
+LARGE_TRAIN = 5000
+"""Training sets above this size get :data:`LARGE_TRAIN_EPOCHS` instead of the default epochs."""
+
+LARGE_TRAIN_EPOCHS = 3
+"""Epochs on the 8-10k-pair training sets: several times more optimisation steps per epoch
+than the 1,666 CAD-original pairs get, so fewer epochs."""
+
+
+def load_setting(name: str, *, smoke: bool = False, data_dir=None) -> dict:
+    """The three splits of one setting (smoke: small random subsets), with their sources.
+
+    Returns
+    -------
+    dict
+        ``{"train": df, "validation": df, "test": df, "sources": {role: "name/split"}}``.
+
+    Example
+    -------
+    >>> s = load_setting("snli-augmented", smoke=True)
+    >>> [len(s[r]) for r in ("train", "validation", "test")], s["sources"]["train"]
+    ([96, 150, 150], 'cad-augmented/train')
+    """
+    if name not in SETTINGS:
+        raise ValueError(f"unknown setting {name!r}; expected one of {', '.join(SETTINGS)}")
+    setting = SETTINGS[name]
+    out = {"sources": {}}
+    for role in ("train", "validation", "test"):
+        df, source = load_split(getattr(setting, role), data_dir)
+        if smoke and len(df) > SMOKE_SIZES[role]:
+            df = df.sample(SMOKE_SIZES[role], random_state=0)
+        out[role] = df.reset_index(drop=True)
+        out["sources"][role] = source
+    return out
+
+
+def recipe_for(n_train: int, *, smoke: bool = False, large_train_epochs: int = LARGE_TRAIN_EPOCHS) -> dict:
+    """The fine-tuning recipe the chapters use for a training set of ``n_train`` pairs.
+
+    :data:`nbhelpers.models.DEFAULT_RECIPE`, with ``large_train_epochs`` epochs above
+    :data:`LARGE_TRAIN` pairs (several times more steps per epoch already), and one
+    epoch in a smoke run.
+
+    Example
+    -------
+    >>> recipe_for(1666)["epochs"], recipe_for(8330)["epochs"], recipe_for(8330, smoke=True)["epochs"]
+    (5, 3, 1)
+    """
+    from .models import DEFAULT_RECIPE
+
+    recipe = dict(DEFAULT_RECIPE)
+    if smoke:
+        recipe["epochs"] = 1
+    elif n_train > LARGE_TRAIN:
+        recipe["epochs"] = int(large_train_epochs)
+    return recipe
+
+
+
+def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool = False,
+              splits: dict | None = None, cache=None, progress: bool = True):
+    """The fine-tuned model of setting ``name``: the one answer every chapter asks for.
+
+    Fine-tunes ``backbone`` on the setting's training split with :func:`recipe_for`'s recipe
+    (cached: the first chapter to ask trains it, every later one loads it). ``hans`` shares
+    the ANLI setting's model, as in the paper.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SETTINGS`.
+    backbone : str, default="minilm"
+    seed : int, default=0
+    smoke : bool, default=False
+        Small random subsets and one epoch (what the tests run).
+    splits : dict, optional
+        What :func:`load_setting` returned for this setting, to save loading it again.
+
+    Returns
+    -------
+    model : nbhelpers.models.NLIModel
+    splits : dict
+        :func:`load_setting`'s splits and sources.
+    """
+    from . import models
+
+    splits = splits if splits is not None else load_setting(name, smoke=smoke)
+    train = splits["train"]
+    model = models.fine_tune(train, backbone, seed=seed, cache=cache, progress=progress,
+                             **recipe_for(len(train), smoke=smoke))
+    return model, splits

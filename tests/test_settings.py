@@ -1,0 +1,36 @@
+"""nbhelpers.settings: the settings' data and one answer to "the model for setting S"."""
+import pytest
+
+from nbhelpers import models, settings
+from nbhelpers.cache import Cache
+
+
+def test_recipe_for_by_size():
+    assert settings.recipe_for(1666)["epochs"] == models.DEFAULT_RECIPE["epochs"]
+    assert settings.recipe_for(8330)["epochs"] == settings.LARGE_TRAIN_EPOCHS
+    assert settings.recipe_for(8330, smoke=True)["epochs"] == 1
+    assert settings.recipe_for(100)["group_by_length"] is True
+
+
+def test_unknown_setting_names_the_choices():
+    with pytest.raises(ValueError, match="unknown setting 'snli'; expected one of snli-original"):
+        settings.load_setting("snli")
+
+
+def test_model_for_shares_one_checkpoint_between_chapters(tmp_path, monkeypatch):
+    cache = Cache(tmp_path)
+    pretrained = models.load_pretrained("minilm", cache=cache)
+    calls = []
+
+    def fake_train(train_df, path, *, seed, progress, **recipe):
+        calls.append((len(train_df), recipe["epochs"]))
+        return pretrained.model, pretrained.tokenizer, {"train_loss": [1.0]}
+
+    monkeypatch.setattr(models, "_train", fake_train)
+    anli, splits = settings.model_for("anli", smoke=True, cache=cache, progress=False)
+    hans, _ = settings.model_for("hans", smoke=True, cache=cache, progress=False)
+    again, _ = settings.model_for("anli", smoke=True, cache=cache, progress=False, splits=splits)
+    assert anli.key == hans.key == again.key          # HANS uses the ANLI model; trained once
+    assert calls == [(settings.SMOKE_SIZES["train"], 1)]
+    other, _ = settings.model_for("anli", smoke=True, seed=1, cache=cache, progress=False)
+    assert other.key != anli.key and len(calls) == 2
