@@ -746,14 +746,12 @@ def neighbour_table(train_df: pd.DataFrame, indices, distances=None, weights=Non
 # ----------------------------------------------------------------------------------------------
 # influence functions (captum)
 # ----------------------------------------------------------------------------------------------
-def _pairs_loader(tokenizer, df: pd.DataFrame, labels, batch_size: int, max_length: int):
-    """A DataLoader of ``(input_ids, attention_mask, token_type_ids, label)`` batches on the book's device."""
+def _pairs_loader(tokenizer, df: pd.DataFrame, labels, batch_size: int, max_length: int, device=None):
+    """A DataLoader of ``(input_ids, attention_mask, token_type_ids, label)`` batches on ``device``."""
     import torch
     from torch.utils.data import DataLoader
 
-    from .device import get_device
-
-    device = get_device()
+    device = device if device is not None else torch.device("cpu")
 
     enc = tokenizer(df["premise"].tolist(), df["hypothesis"].tolist(), truncation=True,
                     max_length=max_length)
@@ -899,7 +897,7 @@ class InfluenceExplainer:
         projection_dim = min(int(projection_dim), n_params)
         self.module = _logits_module(model.model)
         train = _pairs_loader(model.tokenizer, train_df, train_df["label"].to_numpy(),
-                              batch_size, max_length)
+                              batch_size, max_length, device=next(model.model.parameters()).device)
         # captum forms the Hessian batch by batch at a cost per batch of one backward pass
         # per parameter, so it gets one batch: all training pairs or a seeded sample of them
         if hessian_size is None:
@@ -909,7 +907,7 @@ class InfluenceExplainer:
             hessian_df = train_df.sample(hessian_size, random_state=seed)
         self.hessian_size = len(hessian_df)
         hessian = _pairs_loader(model.tokenizer, hessian_df, hessian_df["label"].to_numpy(),
-                                len(hessian_df), max_length)
+                                len(hessian_df), max_length, device=next(model.model.parameters()).device)
         torch.manual_seed(seed)
         self._layers = [names[name] for name in layers]
         with _quiet(), _only_grad_for(model.model, self._layers):
@@ -926,7 +924,7 @@ class InfluenceExplainer:
         import torch
 
         loader = _pairs_loader(self.model.tokenizer, query_df, np.zeros(len(query_df), int),
-                               len(query_df), self.max_length)
+                               len(query_df), self.max_length, device=next(self.model.model.parameters()).device)
         ids, mask, types, _ = next(iter(loader))
         with torch.no_grad():
             predicted = self.module(ids, mask, types).argmax(-1)

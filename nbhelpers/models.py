@@ -241,8 +241,9 @@ def _load(path_or_name: str, seed: int, num_labels: int = 3):
     return model, tokenizer
 
 
-def _to_device(batch):
-    dev = _device.get_device()
+def _to_device(batch, module):
+    """Move a tokenised batch to the device ``module`` (a torch model) lives on."""
+    dev = next(module.parameters()).device
     return {name: t.to(dev) for name, t in batch.items()}
 
 
@@ -484,7 +485,7 @@ def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight
                         enabled=progress)
         for step in bar:
             idx = perm[step * batch_size:(step + 1) * batch_size]
-            batch = _to_device(_tokenize(tokenizer, train_df, idx, max_length))
+            batch = _to_device(_tokenize(tokenizer, train_df, idx, max_length), model)
             with _device.autocast():
                 out = model(**batch, labels=labels[idx].to(batch["input_ids"].device))
             out.loss.backward()
@@ -534,7 +535,7 @@ def _forward(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, in
     model.model.eval()
     with torch.inference_mode():
         for idx in _progress(batches, desc="encode", total=len(batches), enabled=progress):
-            batch = _to_device(_tokenize(model.tokenizer, df, idx, max_length))
+            batch = _to_device(_tokenize(model.tokenizer, df, idx, max_length), model.model)
             with _device.autocast():
                 res = model.model(**batch, output_hidden_states=bool(variants))
             for pooling, layer in variants:

@@ -16,8 +16,9 @@ not beyond noise    the interval contains the null, or the run measured no sprea
 =================== ======================================================================
 
 Where the paper reports *no* effect (its estimate equals the null, e.g. BERT's HANS
-backoff gain of 0.0 points), an interval that contains the null reproduces it and one
-that excludes it is the opposite.
+backoff gain of 0.0 points), the verdict is "not beyond noise" whatever we measure: the
+paper's claim has no direction to reproduce, and showing "no effect" would need an
+equivalence margin that neither the paper nor we set.
 
 :func:`build` reads the chapters' ``results/*.json`` and returns one row per claim;
 the results page shows them and saves ``results/scorecard.json``.
@@ -95,9 +96,7 @@ def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0,
     if not lo <= est <= hi:
         raise ValueError(f"expected low <= estimate <= high, got {lo} <= {est} <= {hi}")
     excludes = lo > null or hi < null
-    if ref == null:  # the paper reports no effect
-        return "opposite" if excludes else "reproduced"
-    if not excludes:
+    if not excludes or ref == null:  # a null effect cannot be shown without an equivalence margin
         return "not beyond noise"
     return "reproduced" if (lo > null) == (ref > null) else "opposite"
 
@@ -211,7 +210,8 @@ def representation_claims(rep):
         effect=f"kNN accuracy of [CLS], last layer, normalised minus the best of the other "
                f"{len(others)} variants ({best_other})",
         estimate=100 * d, low=100 * lo, high=100 * hi,
-        n=f"{rep['n_val']:,} validation pairs, one seed; unpaired interval (conservative)")]
+        n=f"{rep['n_val']:,} validation pairs, one seed; unpaired interval (conservative); the best "
+          f"of {len(others)} others is picked on the same data, which biases the test against the paper's choice")]
 
 
 _BACKOFF_PAPER = {s: 100 * (paper.TABLE4.loc[("BERT", "kNN backoff"), s] - paper.TABLE4.loc[("BERT", "model"), s])
@@ -254,33 +254,43 @@ def backoff_claims(bo):
 
 
 def removal_claims(inf):
-    """The claims of chapter 3's removal test (``results/influence.json``); rows as in :func:`build`."""
+    """The claims of chapter 3's removal test (``results/influence.json``); rows as in :func:`build`.
+
+    At 10% the paper prints total drops (4.6 vs 1.2 points); at 30% it prints only the
+    increment over the 10% drop ("a further 6% vs 4%"), so the 30% claim is tested on the
+    per-seed increments, not on totals the paper never printed.
+    """
     rem = inf.get("removal", {})
-    drops = rem.get("drops")
+    drops, incs = rem.get("drops"), rem.get("increments")
+    if not drops:
+        return []
     rows = []
-    for frac, label in ((0.1, "10%"), (0.3, "30%")):
-        key = f"{frac:g}"
-        ref = paper.REMOVAL["top"][frac] - paper.REMOVAL["random"][frac]
-        if drops and key in drops:
-            gaps = np.asarray(drops[key]["top"], float) - np.asarray(drops[key]["random"], float)
-            n_seeds = len(gaps)
-        elif key in rem and "gap_mean" in rem[key]:  # the older summary: no per-seed values
-            gaps = np.array([rem[key]["gap_mean"]])
-            n_seeds = int(rem[key].get("n_seeds", 1))
-            if n_seeds > 1:
-                continue
-        else:
-            continue
+    if "0.1" in drops:
+        gaps = np.asarray(drops["0.1"]["top"], float) - np.asarray(drops["0.1"]["random"], float)
+        ref = paper.REMOVAL["top"][0.1] - paper.REMOVAL["random"][0.1]
         m, lo, hi = mean_interval(gaps)
         rows.append(_row(
-            f"Removing the most retrieved {label} of the training data hurts more than removing a random {label}",
+            "Removing the most retrieved 10% of the training data hurts more than removing a random 10%",
             "03_influence", "the-removal-test",
-            paper_text=f"{paper.REMOVAL['top'][frac]:.1f} vs {paper.REMOVAL['random'][frac]:.1f} points "
-                       f"(gap {ref:+.1f})",
-            paper_effect=ref, effect=f"drop after removing the top {label} minus drop after removing a random {label}",
-            estimate=m, low=lo, high=hi,
-            n=f"{n_seeds} seed{'s' if n_seeds != 1 else ''}" + ("; 95% t-interval" if n_seeds > 1 else "; no spread")))
+            paper_text=f"{paper.REMOVAL['top'][0.1]:.1f} vs {paper.REMOVAL['random'][0.1]:.1f} points (gap {ref:+.1f})",
+            paper_effect=ref, effect="accuracy drop after removing the top 10% minus after removing a random 10%",
+            estimate=m, low=lo, high=hi, n=_seeds_text(len(gaps))))
+    if incs and incs.get("top") and incs.get("random"):
+        gaps = np.asarray(incs["top"], float) - np.asarray(incs["random"], float)
+        inc = paper.REMOVAL["increment"]
+        ref = inc["top"] - inc["random"]
+        m, lo, hi = mean_interval(gaps)
+        rows.append(_row(
+            "Going from 10% to 30% removed costs more for the most retrieved pairs than for random ones",
+            "03_influence", "the-removal-test",
+            paper_text=f"a further {inc['top']:.0f} vs {inc['random']:.0f} points (gap {ref:+.1f})",
+            paper_effect=ref, effect="increment of the drop from 10% to 30% removed: top minus random",
+            estimate=m, low=lo, high=hi, n=_seeds_text(len(gaps))))
     return rows
+
+
+def _seeds_text(n):
+    return f"{n} seed{'s' if n != 1 else ''}" + ("; 95% t-interval" if n > 1 else "; no spread")
 
 
 def speed_claims(inf):
@@ -338,27 +348,38 @@ def spurious_claims(sp):
 
 
 def mislabel_claims(ml):
-    """The claims of chapter 5 (``results/mislabel.json``); rows as in :func:`build`."""
+    """The claims of chapter 5 (``results/mislabel.json``); rows as in :func:`build`.
+
+    Precision, recall and F1 of the kNN candidates are each tested against what flagging
+    the same number of training examples *at random* gives: precision = the noise rate,
+    recall = the share of the data flagged, F1 from those two. The share of the data the
+    loss ranking needs is tested against kNN's own flagged share.
+    """
     per = ml.get("per_seed")
     if not per:
         return []
     P = paper.MISLABEL
+    r = float(ml.get("setup", {}).get("noise_rate", P["noise_rate"]))
+    budget = np.asarray(per["kNN budget share"], float)
+    chance = {"precision": np.full_like(budget, r), "recall": budget, "f1": 2 * r * budget / (r + budget)}
+    paper_budget = P["noise_rate"] * P["recall"] / P["precision"]
+    paper_chance = {"precision": P["noise_rate"], "recall": paper_budget,
+                    "f1": 2 * P["noise_rate"] * paper_budget / (P["noise_rate"] + paper_budget)}
     rows = []
-    for metric, col, loss_col in (("precision", "kNN precision", "loss P@budget"),
-                                  ("recall", "kNN recall", "loss R@budget"),
-                                  ("F1", "kNN f1", "loss F1@budget")):
+    for metric, col in (("precision", "kNN precision"), ("recall", "kNN recall"), ("f1", "kNN f1")):
         ours = np.asarray(per[col], float)
-        diff = ours - np.asarray(per[loss_col], float)
-        m, lo, hi = mean_interval(100 * diff)
-        ref_value = P[metric.lower()]
+        m, lo, hi = mean_interval(100 * (ours - chance[metric]))
+        name = "F1" if metric == "f1" else metric
         rows.append(_row(
-            f"Mislabeled examples: kNN {metric}", "05_mislabeled", "every-method-at-the-same-budget",
-            paper_text=f"{ref_value:.2f}, beating the loss ranking", paper_effect=1.0,
-            effect=f"kNN {metric} minus the loss ranking's {metric} at the same budget (points)",
+            f"Mislabeled examples: the kNN candidates' {name} beats flagging at random", "05_mislabeled",
+            "does-the-paper-s-protocol-recover-the-flips",
+            paper_text=f"{P[metric]:.2f} (random: {paper_chance[metric]:.2f})",
+            paper_effect=100 * (P[metric] - paper_chance[metric]),
+            effect=f"kNN {name} minus the {name} of flagging as many examples at random (points)",
             estimate=m, low=lo, high=hi,
-            ours_text=f"{ours.mean():.2f} ± {ours.std(ddof=1) if len(ours) > 1 else 0:.2f}; "
-                      f"vs loss {m:+.1f}" + ("" if lo is None else f" [{lo:+.1f}, {hi:+.1f}]") + " points",
-            n=f"{len(ours)} seeds"))
+            ours_text=f"{ours.mean():.2f} (random: {chance[metric].mean():.2f}); {m:+.1f}"
+                      + ("" if lo is None else f" [{lo:+.1f}, {hi:+.1f}]") + " points",
+            n=_seeds_text(len(ours))))
     share = np.asarray(per["loss: data for kNN recall"], float) - np.asarray(per["kNN budget share"], float)
     m, lo, hi = mean_interval(100 * share)
     ref = 100 * (P["loss_fraction_for_knn_recall"] - P["noise_rate"] * P["recall"] / P["precision"])
@@ -373,7 +394,7 @@ def mislabel_claims(ml):
         estimate=m, low=lo, high=hi,
         ours_text=f"{loss_share:.1%} of the data; {m:+.1f}" + ("" if lo is None else f" [{lo:+.1f}, {hi:+.1f}]")
                   + " points vs kNN",
-        n=f"{len(share)} seeds"))
+        n=_seeds_text(len(share))))
     return rows
 
 
@@ -384,7 +405,8 @@ def hans_claims(hans, bo):
         return []
     ref = 100 * (paper.TABLE6.loc["constituent", "kNN-BERT"] - paper.TABLE6.loc["constituent", "BERT"])
     d, lo, hi = accuracy_difference(c["model_acc"], c["backoff_acc"], int(c["n"]))
-    stand_in = STAND_IN_ANLI if (bo or {}).get("hans", {}).get("train", "mnli").startswith("mnli") else None
+    train = hans.get("setting", {}).get("train") or (bo or {}).get("hans", {}).get("train", "mnli")
+    stand_in = STAND_IN_ANLI if train.startswith("mnli") else None
     return [_row(
         "Backoff helps HANS constituent non-entailment pairs most", "06_hans_tsne",
         "accuracy-per-heuristic-and-label-table-6",
