@@ -9,12 +9,12 @@ setting        train                          validation               test
 ============== ============================== ======================== ===================
 snli-original  cad-original train (1,666)     snli validation (9,842)  snli test (9,824)
 snli-augmented cad-augmented train (8,330)    its validation (1,000)   its test (2,000)
-anli           ANLI train R1-R3 [#]_          anli validation (3,200)  anli test (3,200)
+anli           ANLI train R1-R3 (*)           anli validation (3,200)  anli test (3,200)
 hans           the ANLI model's training set  hans validation (10,000) hans test (20,000)
 ============== ============================== ======================== ===================
 
-.. [#] Offline, ANLI train is not available; ``mnli-matched`` validation (9,815 pairs)
-   stands in for it, and the chapters say so.
+(*) Offline, ANLI train is not available; ``mnli-matched`` validation (9,815 pairs)
+stands in for it, and the chapters say so.
 
 Every chapter that needs a setting's model asks :func:`model_for`, which decides the
 recipe (:func:`recipe_for`) and the seed: chapters share checkpoints through the cache
