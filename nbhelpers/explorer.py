@@ -394,8 +394,9 @@ _JS = r"""
         b.setAttribute("role", "option");
         var ok = ex.model_correct[j] === 1;
         b.appendChild(el("span", ok ? "model right" : "model wrong", "ex-tag " + (ok ? "ex-right" : "ex-wrong")));
-        b.appendChild(el("span", goldName(current, ex.gold[j]), "ex-tag"));
-        if (ex.backed_off[j]) b.appendChild(el("span", "kNN", "ex-tag"));
+        b.appendChild(el("span", "gold: " + goldName(current, ex.gold[j]), "ex-tag"));
+        if (ex.heuristic) b.appendChild(el("span", ex.heuristic[j], "ex-tag"));
+        if (ex.backed_off[j]) b.appendChild(el("span", "backed off to kNN", "ex-tag"));
         b.appendChild(el("span", ex.premise[j] + "  \u2192  " + ex.hypothesis[j]));
         b.addEventListener("click", function () { show(j); });
         list.appendChild(b);
@@ -424,9 +425,9 @@ _JS = r"""
                    ["Gold label", goldName(s, ex.gold[j]) + (ex.heuristic ? " (heuristic: " + ex.heuristic[j] + ")" : "")],
                    ["Model predicts", s.class_names[ex.model_pred[j]] + (s.label_map ? " (counts as " + goldName(s, predGold(s, ex.model_pred[j])) + ")" : "") +
                      (ex.model_correct[j] ? ": right" : ": wrong")]];
-      var dl = el("dl");
-      pairs.forEach(function (p) { dl.appendChild(el("dt", p[0])); dl.appendChild(el("dd", p[1])); });
-      detail.appendChild(dl);
+      var facts = el("table", null, "explorer-pair");
+      pairs.forEach(function (p) { var tr = el("tr"); tr.appendChild(el("th", p[0])); tr.appendChild(el("td", p[1])); facts.appendChild(tr); });
+      detail.appendChild(facts);
       var probs = el("div"); probs.style.display = "flex"; probs.style.gap = "2rem";
       probs.appendChild(probTable("Model probabilities", ex.p_model[j], s.class_names));
       probs.appendChild(probTable("kNN probabilities (k = " + s.k + ", T = " + s.T + ")", ex.p_knn[j], s.class_names));
