@@ -94,10 +94,14 @@ def _proba(p, name, n):
     return a
 
 
+def _number(x: float):
+    """A rounded value for JSON: an int where it is whole (``0`` is shorter than ``0.0``)."""
+    return int(x) if x == int(x) else float(x)
+
+
 def _round(a, digits):
-    out = np.round(np.asarray(a, dtype=np.float64), digits)
-    out = out + 0.0  # -0.0 -> 0.0
-    return [[float(x) for x in row] for row in out] if out.ndim == 2 else [float(x) for x in out]
+    out = np.round(np.asarray(a, dtype=np.float64), digits) + 0.0  # -0.0 -> 0.0
+    return [[_number(x) for x in row] for row in out] if out.ndim == 2 else [_number(x) for x in out]
 
 
 def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distances, indices, *,
@@ -155,7 +159,7 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
     >>> r = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0, 1.0]], [[2, 0]],
     ...                      temperature=1.0, tau=0.6, name="t", title="T")
     >>> r["examples"]["w"], r["examples"]["p_knn"], r["examples"]["pred"], r["train"]["row"]
-    ([[0.731, 0.269]], [[0.269, 0.731, 0.0]], [1], [0, 2])
+    ([[0.731, 0.269]], [[0.269, 0.731, 0]], [1], [0, 2])
     """
     for col in ("premise", "hypothesis", "label"):
         if col not in queries.columns:
