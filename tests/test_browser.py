@@ -169,11 +169,16 @@ def test_explorer_searches_filters_and_shows_an_examples_neighbours(site, server
     assert not errors, f"the explorer logged console errors: {errors[:5]}"
 
 
-def test_explorer_works_from_file_urls(site, browser):
+def test_explorer_works_from_file_urls_and_opens_at_a_linked_example(site, browser):
+    data = _explorer_data(site)
+    target = data["sets"][-1]
+    j = len(target["examples"]["id"]) // 2
     page = browser.new_page()
     foreign, errors = _watch(page)
-    page.goto((site / EXPLORER).as_uri(), wait_until="load")
+    page.goto(f"{(site / EXPLORER).as_uri()}#ex={target['name']}:{target['examples']['id'][j]}", wait_until="load")
     page.wait_for_selector(".neighbour-row")
+    assert page.locator("#explorer-detail").get_attribute("data-index") == str(j)
+    assert target["examples"]["premise"][j] in page.locator("#explorer-detail").text_content()
     page.close()
     assert not foreign and not errors, (foreign[:5], errors[:5])
 
