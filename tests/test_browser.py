@@ -145,8 +145,7 @@ def test_explorer_searches_filters_and_shows_an_examples_neighbours(site, server
         disagrees = snli["train"]["label"][neighbour] != ex["model_pred"][j]
         assert ("ex-disagree" in row.get_attribute("class")) == disagrees
     assert ("used kNN" if ex["backed_off"][j] else "kept the model") in detail.text_content()
-    page.locator("#knn-explorer").scroll_into_view_if_needed()
-    page.screenshot(path=str(_shots() / "explorer.png"), full_page=False)
+    page.locator("#knn-explorer").screenshot(path=str(_shots() / "explorer.png"))  # list, detail, neighbours
 
     page.fill("#explorer-search", "")
     page.select_option("#explorer-gold", "2")
