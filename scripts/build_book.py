@@ -22,6 +22,24 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK_FILES = ("_config.yml", "_toc.yml")
 MATHJAX = ROOT / "node_modules" / "mathjax" / "es5"
 ASSETS = "site-assets"  # copied to the site's root by html_extra_path (see _config.yml)
+PLOTLY_JS = Path("plotly") / "plotly.min.js"  # under ASSETS; chapters' interactive figures load it
+SITE_FILES = ("explorer-data.js",)
+"""Files a chapter writes into its ``results_dir`` for its page to load: after the chapter
+runs, each one it wrote is copied to ``ASSETS/book/``, so it lands next to the pages."""
+
+
+def plotly_js() -> Path:
+    """The plotly.js bundle shipped inside the installed plotly package (requirements.txt)."""
+    try:
+        import plotly
+    except ImportError as err:
+        raise FileNotFoundError(
+            "plotly is not installed: pip install -r requirements.txt (the interactive "
+            "figures load plotly.js from the site itself)") from err
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not path.exists():
+        raise FileNotFoundError(f"plotly.min.js is missing from the plotly package at {path}")
+    return path
 
 
 def chapters(root: Path = ROOT) -> list[Path]:
@@ -46,19 +64,31 @@ def stage(dest: Path, root: Path = ROOT) -> Path:
             f"MathJax is not installed at {mathjax}: run `npm install` in {root} "
             "(make book and make test do it), so that equations render without internet")
     shutil.copytree(mathjax, dest / ASSETS / "mathjax")
+    (dest / ASSETS / PLOTLY_JS).parent.mkdir(parents=True)
+    shutil.copy2(plotly_js(), dest / ASSETS / PLOTLY_JS)
     return dest
 
 
 def execute(notebook: Path, dest: Path, parameters: dict | None = None,
             root: Path = ROOT) -> float:
-    """Run one chapter with papermill (cwd ``book/``) into ``dest``; returns seconds."""
+    """Run one chapter with papermill (cwd ``book/``) into ``dest``; returns seconds.
+
+    The :data:`SITE_FILES` the chapter writes into its ``results_dir`` during this run are
+    copied into the staged book's ``ASSETS/book/`` (``dest`` is ``<src>/book/NN_x.ipynb``).
+    """
     import papermill
 
-    start = time.perf_counter()
+    start, wall = time.perf_counter(), time.time()
     papermill.execute_notebook(
         str(notebook), str(dest), parameters=parameters or {}, cwd=str(root / "book"),
         kernel_name="python3", progress_bar=False, log_output=False)
     tidy_streams(dest)
+    results = root / "book" / (parameters or {}).get("results_dir", "../results")
+    for name in SITE_FILES:
+        made = results / name
+        if made.exists() and made.stat().st_mtime >= wall - 1:
+            (dest.parent.parent / ASSETS / "book").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(made, dest.parent.parent / ASSETS / "book" / name)
     return time.perf_counter() - start
 
 

@@ -1,11 +1,15 @@
 """Open every page of the built (smoke) site in headless Chromium, as a reader would.
 
 Asserts: no request leaves 127.0.0.1, every image loads, MathJax renders the intro's
-equations, no console errors. Saves screenshots under _build/screenshots/. Needs
-Debian's chromium (`make test` installs it); skips with a message where it is absent.
+equations, no console errors; the neighbour explorer searches, filters and shows an
+example's neighbours (also from file://); the t-SNE's tooltip shows a pair. Saves
+screenshots under _build/screenshots/. Needs Debian's chromium (`make test` installs it);
+skips with a message where it is absent.
 """
 import functools
 import http.server
+import json
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -47,22 +51,33 @@ def _pages(site):
     return sorted(str(p.relative_to(site)) for p in (site / "book").glob("*.html"))
 
 
-def test_every_page_loads_offline_with_its_images_and_no_errors(site, server, browser):
+def _watch(page):
+    """Record requests beyond 127.0.0.1 and console errors of ``page``: (foreign, errors)."""
+    foreign, errors = [], []
+    page.on("request", lambda r: foreign.append(r.url)
+            if urlparse(r.url).hostname not in ("127.0.0.1", None) and not r.url.startswith("data:")
+            else None)
+    page.on("console", lambda m: errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on("response", lambda r: errors.append(f"HTTP {r.status} for {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return foreign, errors
+
+
+def _shots():
     shots = ROOT / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+def test_every_page_loads_offline_with_its_images_and_no_errors(site, server, browser):
+    shots = _shots()
     pages = _pages(site)
     assert "book/intro.html" in pages and len(pages) >= 3
     for rel in pages:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        foreign, errors = [], []
-        page.on("request", lambda r: foreign.append(r.url)
-                if urlparse(r.url).hostname not in ("127.0.0.1", None) and not r.url.startswith("data:")
-                else None)
-        page.on("console", lambda m: errors.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-        page.on("response", lambda r: errors.append(f"HTTP {r.status} for {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        foreign, errors = _watch(page)
         page.goto(f"{server}/{rel}", wait_until="load")
         page.wait_for_load_state("networkidle")
         broken = page.evaluate(
@@ -77,3 +92,109 @@ def test_every_page_loads_offline_with_its_images_and_no_errors(site, server, br
         assert not foreign, f"{rel} requested hosts other than 127.0.0.1: {foreign[:5]}"
         assert not broken, f"{rel} has images that did not load: {broken}"
         assert not errors, f"{rel} logged console errors: {errors[:5]}"
+
+
+EXPLORER = "book/07_explorer.html"
+
+
+def _explorer_data(site):
+    text = (site / "book" / "explorer-data.js").read_text()
+    assert text.startswith("window.EXPLORER_DATA = ") and text.endswith(";\n")
+    return json.loads(text[len("window.EXPLORER_DATA = "):-2])
+
+
+def _search_word(examples):
+    """A word that occurs (as the page matches: lower-cased substring) in some examples but not all."""
+    hay = [f"{p} {h}".lower() for p, h in zip(examples["premise"], examples["hypothesis"])]
+    words = {w for text in hay for w in re.findall(r"[a-z]{4,}", text)}
+    counts = {w: sum(w in text for text in hay) for w in words}
+    word = max((w for w, c in counts.items() if 0 < c < len(hay)), key=lambda w: (counts[w], w))
+    return word, counts[word]
+
+
+def test_explorer_searches_filters_and_shows_an_examples_neighbours(site, server, browser):
+    data = _explorer_data(site)
+    snli = data["sets"][0]
+    ex = snli["examples"]
+    n = len(ex["premise"])
+    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    foreign, errors = _watch(page)
+    page.goto(f"{server}/{EXPLORER}", wait_until="load")
+    page.wait_for_selector(".explorer-item")
+    items = page.locator(".explorer-item")
+    assert items.count() == min(n, 300)
+    assert page.locator("#explorer-count").text_content().startswith(f"{n} of {n} examples")
+
+    word, hits = _search_word(ex)
+    page.fill("#explorer-search", word)
+    assert page.locator("#explorer-count").text_content().startswith(f"{hits} of {n} examples")
+    assert 0 < items.count() == min(hits, 300) < n
+    assert all(word in t.lower() for t in items.all_text_contents())
+
+    items.first.click()
+    j = int(items.first.get_attribute("data-index"))
+    detail = page.locator("#explorer-detail")
+    assert ex["premise"][j] in detail.text_content() and ex["hypothesis"][j] in detail.text_content()
+    rows = page.locator(".neighbour-row")
+    assert rows.count() == snli["n_shown"] == len(ex["nn"][j])
+    for i, row in enumerate(rows.all()):
+        cells = row.locator("td").all_text_contents()
+        neighbour = ex["nn"][j][i]
+        assert cells[1].rstrip(" \u2260") == snli["class_names"][snli["train"]["label"][neighbour]]
+        assert cells[4] == snli["train"]["premise"][neighbour]
+        disagrees = snli["train"]["label"][neighbour] != ex["model_pred"][j]
+        assert ("ex-disagree" in row.get_attribute("class")) == disagrees
+    assert ("used kNN" if ex["backed_off"][j] else "kept the model") in detail.text_content()
+    page.locator("#knn-explorer").screenshot(path=str(_shots() / "explorer.png"))  # list, detail, neighbours
+
+    page.fill("#explorer-search", "")
+    page.select_option("#explorer-gold", "2")
+    gold = sum(g == 2 for g in ex["gold"])
+    assert page.locator("#explorer-count").text_content().startswith(f"{gold} of {n} examples")
+    page.select_option("#explorer-correct", "0")
+    wrong = sum(g == 2 and not c for g, c in zip(ex["gold"], ex["model_correct"]))
+    assert page.locator("#explorer-count").text_content().startswith(f"{wrong} of {n} examples")
+
+    page.select_option("#explorer-correct", "")
+    hans = next(s for s in data["sets"] if s["examples"]["heuristic"])
+    page.select_option("#explorer-set", str(data["sets"].index(hans)))
+    heuristics = sorted(set(hans["examples"]["heuristic"]))
+    page.select_option("#explorer-heuristic", "0")
+    expected = hans["examples"]["heuristic"].count(heuristics[0])
+    assert page.locator("#explorer-count").text_content().startswith(
+        f"{expected} of {len(hans['examples']['heuristic'])} examples")
+    page.close()
+    assert not foreign, f"the explorer requested hosts other than 127.0.0.1: {foreign[:5]}"
+    assert not errors, f"the explorer logged console errors: {errors[:5]}"
+
+
+def test_explorer_works_from_file_urls_and_opens_at_a_linked_example(site, browser):
+    data = _explorer_data(site)
+    target = data["sets"][-1]
+    j = len(target["examples"]["id"]) // 2
+    page = browser.new_page()
+    foreign, errors = _watch(page)
+    page.goto(f"{(site / EXPLORER).as_uri()}#ex={target['name']}:{target['examples']['id'][j]}", wait_until="load")
+    page.wait_for_selector(".neighbour-row")
+    assert page.locator("#explorer-detail").get_attribute("data-index") == str(j)
+    assert target["examples"]["premise"][j] in page.locator("#explorer-detail").text_content()
+    page.close()
+    assert not foreign and not errors, (foreign[:5], errors[:5])
+
+
+def test_tsne_tooltip_shows_the_pair(site, server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    foreign, errors = _watch(page)
+    page.goto(f"{server}/book/06_hans_tsne.html", wait_until="load")
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .point")
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    box = page.locator(".js-plotly-plot .scatterlayer .point").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tip = page.locator(".hoverlayer .hovertext").first
+    tip.wait_for(timeout=10000)
+    text = tip.text_content()
+    assert "Premise:" in text and "Hypothesis:" in text and "gold:" in text and "model:" in text
+    page.screenshot(path=str(_shots() / "tsne_tooltip.png"), full_page=False)
+    page.close()
+    assert not foreign, f"the t-SNE page requested hosts other than 127.0.0.1: {foreign[:5]}"
+    assert not errors, f"the t-SNE page logged console errors: {errors[:5]}"

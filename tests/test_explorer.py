@@ -1,0 +1,130 @@
+"""nbhelpers.explorer: the compact data of the neighbour explorer, on hand-checkable arrays."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbhelpers import explorer
+
+TRAIN = pd.DataFrame({"premise": ["p0", "p1", "p2", "p3"], "hypothesis": ["h0", "h1", "h2", "h3"],
+                      "label": [0, 1, 2, 2]})
+QUERIES = pd.DataFrame({"premise": ["A dog runs.", "A man <b>sings</b>."],
+                        "hypothesis": ["An animal moves.", "Nobody sings."], "label": [0, 2]},
+                       index=[7, 9])
+P_MODEL = [[0.9, 0.05, 0.05], [0.5, 0.1, 0.4]]
+DIST = [[0.0, 1.0, 2.0], [0.0, 0.0, 5.0]]
+IDX = [[0, 1, 3], [3, 2, 0]]
+
+
+def records(**kw):
+    args = dict(temperature=1.0, tau=0.6, name="snli", title="SNLI test", train_source="toy")
+    args.update(kw)
+    return explorer.explorer_records(QUERIES, TRAIN, P_MODEL, DIST, IDX, **args)
+
+
+def test_weights_knn_probabilities_and_backoff_by_hand():
+    r = records()
+    ex = r["examples"]
+    z = 1 + math.exp(-1) + math.exp(-2)
+    assert ex["w"][0] == [round(1 / z, 3), round(math.exp(-1) / z, 3), round(math.exp(-2) / z, 3)]
+    # example 1: two neighbours at 0 (labels 2, 2) and one far (label 0): p_knn ~ (0.003, 0, 0.997)
+    assert ex["p_knn"][1][2] == pytest.approx(2 / (2 + math.exp(-5)), abs=1e-3)
+    assert ex["model_pred"] == [0, 0]
+    assert ex["backed_off"] == [0, 1]          # 0.9 > tau = 0.6; 0.5 is not
+    assert ex["pred"] == [0, 2]                # the second goes to kNN: contradiction
+    assert ex["model_correct"] == [1, 0]
+    assert ex["id"] == [7, 9]
+    assert ex["heuristic"] is None
+    assert r["k"] == 3 and r["n_shown"] == 3 and r["tau"] == 0.6 and r["T"] == 1.0
+
+
+def test_one_compact_training_table_holds_only_the_retrieved_rows():
+    r = records()
+    assert r["train"]["row"] == [0, 1, 2, 3]
+    r = records(n_shown=1)
+    assert r["train"]["row"] == [0, 3]         # only the nearest neighbour of each is listed
+    assert r["examples"]["nn"] == [[0], [1]]   # indices into the compact table
+    assert r["train"]["premise"] == ["p0", "p3"] and r["train"]["label"] == [0, 2]
+    assert r["examples"]["w"][0] == [0.665]    # weights still from all k = 3
+    assert r["k"] == 3 and r["n_shown"] == 1
+    for i, row in enumerate(r["examples"]["nn"]):
+        for j, t in enumerate(row):
+            assert r["train"]["row"][t] == IDX[i][j]
+
+
+def test_label_map_scores_hans_as_entailment_vs_not():
+    q = QUERIES.assign(label=[0, 1], heuristic=["constituent", "lexical_overlap"])
+    r = explorer.explorer_records(q, TRAIN, P_MODEL, DIST, IDX, temperature=1.0, tau=0.6,
+                                  name="hans", title="HANS test", label_map=[0, 1, 1],
+                                  gold_names=["entailment", "non-entailment"])
+    assert r["examples"]["model_correct"] == [1, 0]
+    assert r["examples"]["heuristic"] == ["constituent", "lexical_overlap"]
+    assert r["label_map"] == [0, 1, 1] and r["gold_names"] == ["entailment", "non-entailment"]
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(p_model=[[0.9, 0.1, 0.0]]), r"p_model must have shape \(2, 3\).*got shape \(1, 3\)"),
+    (dict(p_model=[[0.9, 0.9, 0.0], [0.5, 0.1, 0.4]]), "p_model must hold probabilities"),
+    (dict(distances=[[0.0, 1.0]]), r"distances must have shape \(2, k\).*got shape \(1, 2\)"),
+    (dict(indices=[[0, 1], [3, 2]]), r"indices must have the shape of distances \(2, 3\); got shape \(2, 2\)"),
+    (dict(indices=[[0, 1, 4], [3, 2, 0]]), r"indices must be integer rows of train, in 0..3"),
+    (dict(temperature=0.0), "temperature must be > 0; got 0.0"),
+    (dict(tau=1.5), r"tau must be in \[0, 1\]; got 1.5"),
+    (dict(n_shown=0), "n_shown must be >= 1; got 0"),
+    (dict(label_map=[0, 1]), "label_map must have 3 entries"),
+])
+def test_inputs_are_checked_with_clear_messages(kw, message):
+    args = dict(p_model=P_MODEL, distances=DIST, indices=IDX, temperature=1.0, tau=0.6)
+    args.update(kw)
+    with pytest.raises(ValueError, match=message):
+        explorer.explorer_records(QUERIES, TRAIN, args.pop("p_model"), args.pop("distances"),
+                                  args.pop("indices"), name="x", title="X", **args)
+
+
+def test_missing_columns_and_bad_gold_labels_are_named():
+    with pytest.raises(ValueError, match="queries must have a 'hypothesis' column"):
+        explorer.explorer_records(QUERIES.drop(columns="hypothesis"), TRAIN, P_MODEL, DIST, IDX,
+                                  temperature=1.0, tau=0.5, name="x", title="X")
+    with pytest.raises(ValueError, match=r"queries\['label'\] must be integers in 0..1"):
+        explorer.explorer_records(QUERIES, TRAIN, P_MODEL, DIST, IDX, temperature=1.0, tau=0.5,
+                                  name="x", title="X", gold_names=["entailment", "non-entailment"])
+
+
+def test_sample_is_fixed_sorted_and_balanced_by_group():
+    a = explorer.sample_indices(100, 10, seed=3)
+    assert a.tolist() == explorer.sample_indices(100, 10, seed=3).tolist()
+    assert a.tolist() == sorted(set(a.tolist())) and len(a) == 10
+    assert len(explorer.sample_indices(5, 10)) == 5
+    groups = np.array(["a"] * 50 + ["b"] * 30 + ["c"] * 2)
+    s = explorer.sample_indices(len(groups), 9, groups=groups, seed=0)
+    assert [int((groups[s] == g).sum()) for g in "abc"] == [3, 3, 2]  # c has only 2
+    with pytest.raises(ValueError, match=r"groups must have shape \(82,\)"):
+        explorer.sample_indices(82, 9, groups=groups[:10])
+    with pytest.raises(ValueError, match="n must be a positive integer; got 0"):
+        explorer.sample_indices(82, 0)
+
+
+def test_written_file_is_a_script_whose_json_round_trips_and_cannot_close_the_tag(tmp_path):
+    data = explorer.explorer_data(records(), smoke=True, backbone="minilm")
+    size = explorer.write_explorer_data(data, tmp_path / "sub" / "explorer-data.js")
+    text = (tmp_path / "sub" / "explorer-data.js").read_text()
+    assert size == len(text.encode())
+    assert text.startswith("window.EXPLORER_DATA = {") and text.endswith("};\n")
+    assert "</" not in text and "<\\/b>" in text
+    assert json.loads(text[len("window.EXPLORER_DATA = "):-2]) == json.loads(json.dumps(data))
+    with pytest.raises(ValueError, match="set names must be unique"):
+        explorer.explorer_data(records(), records())
+    with pytest.raises(ValueError, match="data must be a dict"):
+        explorer.write_explorer_data([1], tmp_path / "x.js")
+
+
+def test_page_inserts_text_with_textcontent_only():
+    html = explorer.explorer_html()
+    assert '<script src="explorer-data.js"></script>' in html
+    assert "innerHTML" not in html and "insertAdjacentHTML" not in html and "document.write" not in html
+    for hook in ('id="explorer-search"', "explorer-item", "neighbour-row", "explorer-neighbours"):
+        assert hook in html
+    with pytest.raises(ValueError, match="data_src must be a plain relative URL"):
+        explorer.explorer_html('x.js"><script>')
