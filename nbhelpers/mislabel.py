@@ -93,6 +93,73 @@ def knn_candidates(query_predictions, nearest_train_index, train_labels):
     return mask
 
 
+def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flipped, memorised) -> dict:
+    """Why the paper's kNN protocol finds (or misses) flipped labels, from one run; no training.
+
+    Parameters
+    ----------
+    query_predictions : array-like of int, shape (n,)
+    nearest_train_index : array-like of int, shape (n,)
+        As in :func:`knn_candidates`.
+    train_labels : array-like of int, shape (N,)
+        The noisy training labels.
+    flipped : array-like of bool, shape (N,)
+        True where the label was flipped.
+    memorised : array-like of bool, shape (N,)
+        True where the noisy model predicts a training example's (noisy) label.
+
+    Returns
+    -------
+    dict
+        ``recall_ceiling``: share of the flips that are the nearest neighbour of at least one
+        query (a flip nobody retrieves cannot be flagged); ``memorised_recalled`` and
+        ``memorised_missed``: share memorised among the flips the protocol flags and among
+        those it misses (NaN when there are none); ``precision_per_flagged``: share of the
+        flagged examples that are flips (the paper's precision); ``precision_per_query``:
+        share of the flagging queries (prediction != neighbour's label) whose neighbour is a
+        flip; ``n_flips``, ``n_flagged``, ``n_flagging_queries``.
+
+    Example
+    -------
+    Two queries contradict flipped example 0, one contradicts clean example 1; flip 3 is
+    never retrieved (and memorised):
+
+    >>> d = knn_diagnostics([0, 0, 1, 2], [0, 0, 0, 1], [1, 0, 0, 1], [True, False, False, True],
+    ...                     [False, True, True, True])
+    >>> d["recall_ceiling"], d["precision_per_flagged"], round(d["precision_per_query"], 3)
+    (0.5, 0.5, 0.667)
+    >>> d["memorised_recalled"], d["memorised_missed"]
+    (0.0, 1.0)
+    """
+    pred = check_labels(query_predictions, name="query_predictions")
+    y = check_labels(train_labels, name="train_labels")
+    nn = check_indices(nearest_train_index, len(y), "nearest_train_index")
+    if len(pred) != len(nn):
+        raise ValueError(f"query_predictions has {len(pred)} entries but nearest_train_index {len(nn)}")
+    flips = check_mask(flipped, "flipped")
+    mem = check_mask(memorised, "memorised")
+    for name, m in (("flipped", flips), ("memorised", mem)):
+        if len(m) != len(y):
+            raise ValueError(f"{name} has {len(m)} entries but train_labels {len(y)}")
+    flagged = knn_candidates(pred, nn, y)
+    flagging = pred != y[nn]
+    retrieved = np.zeros(len(y), dtype=bool)
+    retrieved[nn] = True
+
+    def share(a, where):
+        return float(a[where].mean()) if where.any() else float("nan")
+
+    return {
+        "n_flips": int(flips.sum()), "n_flagged": int(flagged.sum()),
+        "n_flagging_queries": int(flagging.sum()),
+        "recall_ceiling": share(retrieved, flips),
+        "memorised_recalled": share(mem, flips & flagged),
+        "memorised_missed": share(mem, flips & ~flagged),
+        "precision_per_flagged": share(flips, flagged),
+        "precision_per_query": float(flips[nn[flagging]].mean()) if flagging.any() else float("nan"),
+    }
+
+
 def loss_scores(pred_probs, labels):
     """Training loss per example, ``-log p(label)``: the paper's baseline ranking.
 

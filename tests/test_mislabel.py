@@ -79,3 +79,22 @@ def test_cleanlab_ranks_the_obvious_label_error_first():
     scores = mislabel.cleanlab_scores(labels, probs)
     assert int(np.argmax(scores)) == 1  # labelled 0, the model says 1 with 0.9
     assert mislabel.cleanlab_mask(labels, probs).dtype == bool
+
+
+def test_knn_diagnostics_by_hand_and_bad_input():
+    # 6 training examples, flips at 0, 2 and 5; 5 is never anyone's nearest neighbour
+    y = [1, 0, 2, 1, 0, 2]
+    flipped = [True, False, True, False, False, True]
+    memorised = [False, True, True, True, True, True]
+    pred = [0, 0, 1, 1, 0, 1]          # queries' predictions
+    nn = [0, 0, 2, 3, 1, 2]            # their nearest training examples
+    d = mislabel.knn_diagnostics(pred, nn, y, flipped, memorised)
+    # flagging queries: 0, 1 (-> 0), 2 (-> 2), 5 (-> 2): flagged {0, 2}, both flips
+    assert (d["n_flagging_queries"], d["n_flagged"], d["n_flips"]) == (4, 2, 3)
+    assert d["precision_per_flagged"] == 1.0 and d["precision_per_query"] == 1.0
+    assert d["recall_ceiling"] == pytest.approx(2 / 3)             # flip 5 is never retrieved
+    assert d["memorised_recalled"] == 0.5 and d["memorised_missed"] == 1.0
+    with pytest.raises(ValueError, match="flipped has 5 entries but train_labels 6"):
+        mislabel.knn_diagnostics(pred, nn, y, flipped[:5], memorised)
+    with pytest.raises(ValueError, match="nearest_train_index"):
+        mislabel.knn_diagnostics(pred, [0, 0, 2, 3, 1, -1], y, flipped, memorised)
