@@ -28,7 +28,7 @@ cad-original   snli_cad/original/{train,dev,test}.tsv   acmi-lab/counterfactuall
 cad-augmented  snli_cad/all_combined/{...}.tsv          (same repository)
 anli           anli/R{1,2,3}/{dev,test,train}.jsonl     facebook/anli (R1-R3 concatenated)
 hans           hans/heuristics_{evaluation,train}_set   jhu-cogsci/hans
-mnli-matched   mnli/dev_matched_with_bert_corr\*.tsv    nyu-mll/multi_nli validation_matched
+mnli-matched   ``mnli/dev_matched_*.tsv``               nyu-mll/multi_nli validation_matched
 ============== ======================================= ===================================
 
 Offline, SNLI train and ANLI train are not available (see ``SOURCES.md``); chapters then
