@@ -328,6 +328,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
               weight_decay: float = DEFAULT_RECIPE["weight_decay"],
               max_length: int = DEFAULT_RECIPE["max_length"],
               group_by_length: bool = DEFAULT_RECIPE["group_by_length"],
+              init: "NLIModel | None" = None,
               cache: Cache | None = None, progress: bool = True) -> NLIModel:
     """Fine-tune ``backbone`` on NLI pairs; cached, so a second call just loads.
 
@@ -349,6 +350,10 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     group_by_length : bool, default=True
         Batches of pairs of similar length (:func:`training_order`); ``False`` gives
         uniformly shuffled batches. Part of the cache key.
+    init : NLIModel, optional
+        Continue from this fine-tuned model (its weights and classifier head) instead of the
+        pre-trained backbone; ``backbone`` is then ignored. The cache key holds ``init``'s
+        key, so a continued model is tied to the exact checkpoint it started from.
     cache : Cache, optional
     progress : bool, default=True
         Show a tqdm bar per epoch.
@@ -384,11 +389,20 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
                   warmup_ratio=float(warmup_ratio), weight_decay=float(weight_decay),
                   max_length=int(max_length), group_by_length=bool(group_by_length))
     train_df = train_df[["premise", "hypothesis", "label"]].reset_index(drop=True)
-    parts = {"backbone": backbone, "weights": backbone_fingerprint(backbone, cache),
-             "data": data_hash(train_df), "seed": int(seed), "recipe": recipe,
-             **_device.cache_parts()}  # empty on the CPU: CPU keys are as before
+    if init is not None:
+        if not isinstance(init, NLIModel) or not init.info.get("checkpoint"):
+            raise TypeError(f"init must be a fine-tuned NLIModel (from fine_tune), got {init!r}")
+        backbone, start = init.backbone, init.info["checkpoint"]
+        parts = {"backbone": backbone, "weights": f"continued:{init.key}", "data": data_hash(train_df),
+                 "seed": int(seed), "recipe": recipe, **_device.cache_parts()}
+    else:
+        start = None
+        parts = {"backbone": backbone, "weights": backbone_fingerprint(backbone, cache),
+                 "data": data_hash(train_df), "seed": int(seed), "recipe": recipe,
+                 **_device.cache_parts()}  # empty on the CPU: CPU keys are as before
+
     def build(tmp: Path) -> None:
-        model, tokenizer, history = _train(train_df, resolve_backbone(backbone, cache),
+        model, tokenizer, history = _train(train_df, start or resolve_backbone(backbone, cache),
                                            seed=int(seed), progress=progress, **recipe)
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
@@ -408,7 +422,8 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
         meta = json.loads((folder / TRAINING_LOG).read_text())
         model, tokenizer = _load(str(folder), seed)
     info = {"backbone": backbone, "seed": int(seed), "n_train": len(train_df),
-            "recipe": recipe, "fine_tuned": True, **meta}
+            "recipe": recipe, "fine_tuned": True, "checkpoint": str(folder),
+            "continued_from": init.key if init is not None else None, **meta}
     return NLIModel(model, tokenizer, backbone, key=folder.name, info=info)
 
 

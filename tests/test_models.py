@@ -150,3 +150,18 @@ def test_training_order_is_seeded_changes_every_epoch_and_pads_less():
 def test_group_by_length_must_be_a_bool(tiny_pairs, cache):
     with pytest.raises(TypeError, match="group_by_length must be True or False, got 'yes'"):
         models.fine_tune(tiny_pairs, cache=cache, group_by_length="yes", progress=False)
+
+
+def test_continue_fine_tuning_from_a_fine_tuned_model(tiny_pairs, tiny_model, session_cache):
+    flipped = tiny_pairs.assign(label=np.roll(tiny_pairs["label"].to_numpy(), 1))
+    kw = dict(seed=0, epochs=1, batch_size=4, cache=session_cache, progress=False)
+    cont = models.fine_tune(flipped, init=tiny_model, **kw)
+    fresh = models.fine_tune(flipped, **kw)
+    assert cont.key != fresh.key and cont.info["continued_from"] == tiny_model.key
+    assert models.fine_tune(flipped, init=tiny_model, **kw).key == cont.key   # cached
+    # the continued model starts from tiny_model: its classifier moved less from there than a fresh
+    # head (seeded at random) lies from it
+    head = lambda m: m.model.classifier.weight.detach()
+    assert (head(cont) - head(tiny_model)).norm() < (head(fresh) - head(tiny_model)).norm()
+    with pytest.raises(TypeError, match="init must be a fine-tuned NLIModel"):
+        models.fine_tune(flipped, init=models.load_pretrained("minilm"), **kw)
