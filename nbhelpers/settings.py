@@ -182,3 +182,52 @@ def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool
     model = models.fine_tune(train, backbone, seed=seed, cache=cache, progress=progress,
                              **recipe_for(len(train), smoke=smoke))
     return model, splits
+
+
+def adversarial_split(df: pd.DataFrame, *, train_fraction: float = 2 / 3, seed: int = 0,
+                      strata=("round", "label")) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split adversarial pairs (ANLI dev) into a training part and a validation part.
+
+    Offline, ANLI train is missing; its dev set (3,200 pairs, rounds R1-R3) is then the only
+    source of adversarial pairs. Splitting it about 2:1, stratified by round and label, gives
+    a small adversarial training set (to continue fine-tuning and to serve as the kNN
+    datastore) and a validation part to tune k, T and tau on; ANLI *test* stays untouched.
+
+    Parameters
+    ----------
+    df : DataFrame with ``premise``, ``hypothesis``, ``label`` and the ``strata`` columns
+    train_fraction : float, default=2/3
+        Share of each stratum that goes to the training part (rounded per stratum).
+    seed : int, default=0
+    strata : tuple of str
+        Columns whose every combination is split in the same proportion.
+
+    Returns
+    -------
+    train, validation : DataFrame
+        Disjoint, together all of ``df``, each with a fresh index.
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"premise": list("abcdef"), "hypothesis": list("uvwxyz"),
+    ...                    "label": [0, 0, 0, 1, 1, 1], "round": [1] * 6})
+    >>> tr, va = adversarial_split(df, seed=0)
+    >>> len(tr), len(va), sorted(tr["label"].tolist())
+    (4, 2, [0, 0, 1, 1])
+    """
+    if not 0 < float(train_fraction) < 1:
+        raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}")
+    missing = [c for c in ("premise", "hypothesis", "label", *strata) if c not in df.columns]
+    if missing:
+        raise ValueError(f"df lacks the columns {missing}; expected premise, hypothesis, label and {list(strata)}")
+    if len(df) < 2:
+        raise ValueError(f"need at least 2 pairs to split, got {len(df)}")
+    rng = np.random.default_rng(seed)
+    train_rows = []
+    for _, idx in sorted(df.groupby(list(strata)).indices.items()):
+        idx = rng.permutation(idx)
+        n_train = int(round(len(idx) * train_fraction))
+        train_rows.extend(idx[:n_train].tolist())
+    is_train = np.zeros(len(df), dtype=bool)
+    is_train[train_rows] = True
+    return df[is_train].reset_index(drop=True), df[~is_train].reset_index(drop=True)

@@ -28,7 +28,10 @@ def test_backoff_chapter_writes_every_setting(executed):
     _, results, outcome = executed
     assert outcome["02_knn_backoff.ipynb"] is None
     res = json.loads((results / "backoff.json").read_text())
-    assert list(res) == ["snli-original", "snli-augmented", "anli", "hans", "timing"]
+    assert list(res) == ["snli-original", "snli-augmented", "anli", "hans", "anli-adversarial", "timing"]
+    adv = res["anli-adversarial"]
+    assert adv["seeds"]["seeds"] == [0, 1, 2] and len(adv["per_seed"]["seed"]) == 6   # ANLI and HANS per seed
+    assert {"model_acc", "backoff_acc", "tau", "backoff_gain", "backoff_gain_ci95", "train", "verdict"} <= set(adv)
     for setting in (res[name] for name in ("snli-original", "snli-augmented", "anli", "hans")):
         for field in ("backbone", "k", "T", "tau", "lambda", "n_test", "model_acc", "knn_acc",
                       "backoff_acc", "interp_acc"):

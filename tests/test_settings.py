@@ -34,3 +34,24 @@ def test_model_for_shares_one_checkpoint_between_chapters(tmp_path, monkeypatch)
     assert calls == [(settings.SMOKE_SIZES["train"], 1)]
     other, _ = settings.model_for("anli", smoke=True, seed=1, cache=cache, progress=False)
     assert other.key != anli.key and len(calls) == 2
+
+
+def test_adversarial_split_is_stratified_disjoint_and_seeded():
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"premise": [f"p{i}" for i in range(300)], "hypothesis": [f"h{i}" for i in range(300)],
+                       "label": rng.integers(0, 3, 300), "round": rng.integers(1, 4, 300)})
+    tr, va = settings.adversarial_split(df, seed=1)
+    assert len(tr) + len(va) == 300 and not set(tr["premise"]) & set(va["premise"])
+    for (rnd, lab), group in df.groupby(["round", "label"]):
+        n_tr = ((tr["round"] == rnd) & (tr["label"] == lab)).sum()
+        assert n_tr == round(len(group) * 2 / 3)            # each stratum split 2:1
+    again, _ = settings.adversarial_split(df, seed=1)
+    other, _ = settings.adversarial_split(df, seed=2)
+    assert again.equals(tr) and not other.equals(tr)
+    with pytest.raises(ValueError, match="lacks the columns \\['round'\\]"):
+        settings.adversarial_split(df.drop(columns="round"))
+    with pytest.raises(ValueError, match="strictly between 0 and 1, got 1.5"):
+        settings.adversarial_split(df, train_fraction=1.5)
