@@ -298,13 +298,60 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
 
 
 def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
-    """Bundle the sets of :func:`explorer_records` for the page (names must be unique)."""
+    """Bundle the sets of :func:`explorer_records` for the page, one training table per datastore.
+
+    Sets whose neighbours come from the same training data (same ``train_source``, e.g. SNLI
+    test and SNLI validation) share one compact table, the union of the rows they retrieve,
+    so a training pair is written once. The records passed in are not changed.
+
+    Returns
+    -------
+    dict
+        ``version`` (2), ``smoke``, ``backbone``, ``tables`` (one per datastore: ``source``,
+        ``premise``, ``hypothesis``, ``label``, ``row``) and ``sets``: the records without
+        their ``train``, with ``table`` (an index into ``tables``) and each ``examples.nn``
+        pointing into that table.
+
+    Example
+    -------
+    >>> q = pd.DataFrame({"premise": ["a"], "hypothesis": ["b"], "label": [1]})
+    >>> tr = pd.DataFrame({"premise": ["x", "y", "z"], "hypothesis": ["u", "v", "w"], "label": [0, 1, 1]})
+    >>> one = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0]], [[2]], temperature=1.0, tau=0.6,
+    ...                        name="a", title="A", train_source="toy")
+    >>> two = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0]], [[0]], temperature=1.0, tau=0.6,
+    ...                        name="b", title="B", train_source="toy")
+    >>> d = explorer_data(one, two)
+    >>> d["tables"][0]["row"], [(s["table"], s["examples"]["nn"]) for s in d["sets"]]
+    ([0, 2], [(0, [[1]]), (0, [[0]])])
+    """
     if not sets:
         raise ValueError("explorer_data needs at least one set from explorer_records")
     names = [s.get("name") for s in sets]
     if len(set(names)) != len(names):
         raise ValueError(f"set names must be unique; got {names}")
-    return {"version": 1, "smoke": bool(smoke), "backbone": str(backbone), "sets": list(sets)}
+    sources = list(dict.fromkeys(s["train_source"] for s in sets))
+    tables = []
+    for source in sources:
+        rows = {}
+        for s in (s for s in sets if s["train_source"] == source):
+            t = s["train"]
+            for i, row in enumerate(t["row"]):
+                pair = (t["premise"][i], t["hypothesis"][i], t["label"][i])
+                if rows.setdefault(row, pair) != pair:
+                    raise ValueError(f"sets with train_source {source!r} disagree on training row {row}: "
+                                     f"{rows[row]!r} against {pair!r}; expected one datastore per source")
+        order = sorted(rows)
+        tables.append({"source": source, "premise": [rows[r][0] for r in order],
+                       "hypothesis": [rows[r][1] for r in order], "label": [rows[r][2] for r in order],
+                       "row": order})
+    out = []
+    for s in sets:
+        table = sources.index(s["train_source"])
+        at = {row: i for i, row in enumerate(tables[table]["row"])}
+        remap = [at[row] for row in s["train"]["row"]]
+        examples = dict(s["examples"], nn=[[remap[t] for t in nn] for nn in s["examples"]["nn"]])
+        out.append({**{key: v for key, v in s.items() if key != "train"}, "table": table, "examples": examples})
+    return {"version": 2, "smoke": bool(smoke), "backbone": str(backbone), "tables": tables, "sets": out}
 
 
 def write_explorer_data(data: dict, path) -> int:
@@ -528,11 +575,11 @@ _JS = r"""
       ["#", "label", "distance", "weight", "premise", "hypothesis"].forEach(function (h) { head.appendChild(el("th", h)); });
       t.appendChild(head);
       ex.nn[j].forEach(function (r, i) {
-        var lab = s.train.label[r];
+        var T = data.tables[s.table], lab = T.label[r];
         var tr = el("tr", null, "neighbour-row" + (lab !== ex.model_pred[j] ? " ex-disagree" : ""));
-        tr.title = "training pair " + s.train.row[r];
+        tr.title = "training pair " + T.row[r];
         [i + 1, s.class_names[lab] + (lab !== ex.model_pred[j] ? " \u2260" : ""), fmt(ex.dist[j][i], 1), fmt(ex.w[j][i], 3),
-         s.train.premise[r], s.train.hypothesis[r]].forEach(function (v) { tr.appendChild(el("td", v)); });
+         T.premise[r], T.hypothesis[r]].forEach(function (v) { tr.appendChild(el("td", v)); });
         t.appendChild(tr);
       });
       detail.appendChild(t);

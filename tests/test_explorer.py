@@ -153,3 +153,21 @@ def test_the_index_lists_each_sets_ids_for_the_figures(tmp_path):
     size = explorer.write_explorer_index(data, path)
     assert path.read_text() == 'window.EXPLORER_INDEX = {"snli":[7,9],"hans-val":[3,4]};\n'
     assert size == path.stat().st_size
+
+
+def test_sets_with_one_datastore_share_one_table_and_keep_their_neighbours():
+    a, b = records(n_shown=1), records(name="snli-val", n_shown=2)
+    other = records(name="hans", train_source="mnli")
+    data = explorer.explorer_data(a, b, other)
+    assert [t["source"] for t in data["tables"]] == ["toy", "mnli"]
+    shared = data["tables"][0]
+    assert shared["row"] == [0, 1, 2, 3] and shared["premise"] == ["p0", "p1", "p2", "p3"]
+    for original, packed in zip((a, b, other), data["sets"]):
+        table = data["tables"][packed["table"]]
+        assert "train" not in packed and "train" in original          # the records are not changed
+        for nn_packed, nn_original in zip(packed["examples"]["nn"], original["examples"]["nn"]):
+            assert [table["row"][t] for t in nn_packed] == [original["train"]["row"][t] for t in nn_original]
+    clash = records(name="x")
+    clash["train"] = dict(clash["train"], premise=["changed"] + clash["train"]["premise"][1:])
+    with pytest.raises(ValueError, match="sets with train_source 'toy' disagree on training row 0"):
+        explorer.explorer_data(a, clash)
