@@ -440,7 +440,7 @@ def sweep_conclusion(points, *, methods=("ranked kNN", "kNN only", "loss", "clea
         explanation = "c"
         what = (f"the paper's pattern appears in none of the {len(mean)} regimes (the loss ranking needs at most "
                 f"{mean[closest]['loss_fraction_for_knn_recall']:.0%} of the data, at {closest}; the paper: about 65%), "
-                f"so the training regime does not explain the gap: what remains is the backbone or a fragile claim (c)")
+                f"so the training regime does not explain the gap: what remains is the backbone (b) or a fragile claim (c)")
     sentence = (f"Across {len(mean)} training regimes that memorise {min(mem):.0%} to {max(mem):.0%} of the flips "
                 f"({n_seeds} seed{'s' if n_seeds > 1 else ''} each), {what}. The best ranking by AP is "
                 f"{best_method} at {best_regime} (AP {mean[best_regime]['ap'][best_method]:.2f}); a kNN score beats both "
