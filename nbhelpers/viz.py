@@ -312,6 +312,40 @@ def plot_method_accuracy(table: pd.DataFrame, ax=None):
     return ax
 
 
+def plot_backoff_gains(table: pd.DataFrame, ax=None):
+    """Backoff gain (backoff minus model, points) with its 95% interval, one row per run.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Columns ``label`` (row name), ``gain``, ``lo``, ``hi`` (points; ``lo``/``hi`` may be
+        NaN, e.g. for the paper's numbers) and ``group`` (colour).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"label": ["ours", "paper"], "gain": [0.4, 1.3], "lo": [-0.8, np.nan],
+    ...                   "hi": [1.6, np.nan], "group": ["stand-in", "paper"]})
+    >>> plot_backoff_gains(t).get_xlabel()
+    'backoff minus model (accuracy points)'
+    >>> plt.close("all")
+    """
+    missing = {"label", "gain", "lo", "hi", "group"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}")
+    ax = _axes(ax, (7, 0.45 * len(table) + 1.2))
+    colours = dict(zip(table["group"].unique(), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    y = np.arange(len(table))[::-1]
+    for yi, (_, row) in zip(y, table.iterrows()):
+        c = colours[row["group"]]
+        if np.isfinite(row["lo"]) and np.isfinite(row["hi"]):
+            ax.plot([row["lo"], row["hi"]], [yi, yi], color=c, lw=2)
+        ax.plot(row["gain"], yi, "o" if row["group"] != "paper" else "D", color=c)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(y, table["label"])
+    ax.set(xlabel="backoff minus model (accuracy points)", title="kNN backoff gain, 95% intervals")
+    return ax
+
+
 def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, title=None, ax=None):
     """A 2-D embedding coloured by gold label; examples fixed (green) or broken (orange) ringed.
 
