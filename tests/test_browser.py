@@ -148,6 +148,8 @@ def test_explorer_searches_filters_and_shows_an_examples_neighbours(site, server
         disagrees = table["label"][neighbour] != ex["model_pred"][j]
         assert ("ex-disagree" in row.get_attribute("class")) == disagrees
     assert ("used kNN" if ex["backed_off"][j] else "kept the model") in detail.text_content()
+    # the theme's sticky header and skip link would overlap an element screenshot
+    page.add_style_tag(content=".bd-header, .skip-link, .header-article { visibility: hidden !important; }")
     page.locator("#knn-explorer").screenshot(path=str(_shots() / "explorer.png"))  # list, detail, neighbours
 
     page.fill("#explorer-search", "")
