@@ -110,3 +110,14 @@ def test_too_few_pairs_to_split_says_so(tmp_path):
     path = write(tmp_path / "two.csv", "premise,hypothesis,label\nA.,B.,0\nA.,C.,1\n")
     with pytest.raises(ValueError, match=r"the validation split of .*two\.csv .* has no pairs"):
         load_files(path)
+
+
+def test_anli_source_is_explicit():
+    from nbhelpers import settings
+
+    stand_in = settings.load_setting("hans", smoke=True)
+    assert stand_in["sources"]["train"] == "mnli-matched/validation"
+    with pytest.raises(ValueError, match=r"unknown anli_source 'hub'; expected one of stand-in, anli"):
+        settings.load_setting("anli", anli_source="hub")
+    with pytest.raises(data.DataNotFoundError, match=r"no local copy of 'anli' 'train'"):
+        settings.load_setting("anli", anli_source="anli")  # offline: fails, never falls back
