@@ -881,6 +881,10 @@ def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
     >>> [len(splits[r]) for r in ("train", "validation", "test")]
     [9, 3, 3]
     """
+    if isinstance(data_files, str) and data_files.strip()[:1] in ("[", "{"):
+        raise ValueError(f"data_files is the text {data_files!r}, not a list or dict: papermill's "
+                         f"-p passes lists as strings; use -y 'data_files: [train.csv, "
+                         f"validation.csv, test.csv]' (YAML), or one file")
     if isinstance(data_files, (str, os.PathLike)):
         frame = read_nli_file(data_files)
         out = _own_split(frame, seed=seed)

@@ -104,6 +104,8 @@ def test_three_files_as_list_or_dict(tmp_path):
         load_files({"train": paths[0], "dev": paths[1]})
     with pytest.raises(ValueError, match=r"data_files should be one file, \[train, validation, test\]"):
         load_files(paths[:2])
+    with pytest.raises(ValueError, match=r"data_files is the text '\[a.csv, b.csv, c.csv\]', not a list.*-y"):
+        load_files("[a.csv, b.csv, c.csv]")  # what papermill -p passes for a list
 
 
 def test_too_few_pairs_to_split_says_so(tmp_path):
