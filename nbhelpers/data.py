@@ -37,6 +37,13 @@ official validation/test split: its 30,000 evaluation examples are split 10,000 
 stratified by heuristic and label with a fixed seed (see :func:`load_nli`).
 
 Results are cached in-process; every call returns a fresh copy.
+
+Your own data
+-------------
+:func:`load_files` reads your own pairs: one CSV, TSV or JSON Lines file (split 60 / 20 /
+20 by label) or three (train, validation, test), each with ``premise``, ``hypothesis`` and
+``label`` (0/1/2 or entailment/neutral/contradiction), with the same checks as the
+built-in sets. Chapters 1, 2, 3 and 5 take it as the ``data_files`` parameter.
 """
 from __future__ import annotations
 
@@ -60,7 +67,8 @@ from . import validation
 __all__ = [
     "DATASETS", "SPLITS", "LABEL_NAMES", "DEFAULT_DATA_DIR", "ENV_VAR",
     "DataNotFoundError", "load_nli", "data_hash", "candidate_dirs", "find_data_dir",
-    "clear_cache",
+    "clear_cache", "OWN_COLUMNS", "OWN_LABELS", "OWN_SPLIT_FRACTIONS", "read_nli_file",
+    "load_files",
 ]
 
 SPLITS = ("train", "validation", "test")
@@ -115,6 +123,7 @@ class _Format:
     drop_labels: tuple = ()  # labels whose rows are dropped and counted
     ints: tuple = ()  # output columns parsed as integers
     extra_str: tuple = ()  # output columns kept as plain strings
+    casefold: bool = False  # match label strings case-insensitively
 
 
 _NLI3_LABELS = {name: i for i, name in enumerate(_NLI3)}
@@ -149,15 +158,16 @@ def _convert(record, fmt, out, where):
     """
     label_column = next(src for src, dst in fmt.columns.items() if dst == "label")
     raw_label = str(record[label_column]).strip()
-    if raw_label in fmt.drop_labels:
+    key = raw_label.casefold() if fmt.casefold else raw_label
+    if key in fmt.drop_labels:
         return False
-    if raw_label not in fmt.labels:
+    if key not in fmt.labels:
         raise ValueError(f"{where}: unknown label {raw_label!r}; expected one of "
-                         f"{_expected_labels(fmt)}")
+                         f"{_expected_labels(fmt)} (column {label_column!r})")
     for src, dst in fmt.columns.items():
         value = record[src]
         if dst == "label":
-            out[dst].append(fmt.labels[raw_label])
+            out[dst].append(fmt.labels[key])
         elif dst in fmt.ints:
             try:
                 out[dst].append(int(str(value).strip()))
@@ -191,21 +201,23 @@ def _warn_dropped(n, source, fmt):
                       UserWarning, stacklevel=6)  # points at the caller of load_nli
 
 
-def _read_tsv(path, fmt, source=None):
-    """Read one tab-separated file with a header into the schema.
+def _read_tsv(path, fmt, source=None, delimiter="\t"):
+    """Read one tab-separated (or, with ``delimiter=","``, comma-separated) file with a
+    header into the schema.
 
     ``source`` names the file in messages (default: ``path``). Line numbers count the
     header as line 1.
     """
     source = source or str(path)
+    kind = "tab-separated" if delimiter == "\t" else "comma-separated"
     out = {c: [] for c in fmt.columns.values()}
     dropped = 0
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t", quoting=fmt.quoting)
+        reader = csv.reader(fh, delimiter=delimiter, quoting=fmt.quoting)
         try:
             header = next(reader, None)
         except (csv.Error, UnicodeDecodeError) as err:
-            raise _read_error(path, source, 1, err) from None
+            raise _read_error(path, source, 1, err, kind) from None
         expected = list(fmt.columns)
         if header is None:
             raise ValueError(f"{source}: empty file; expected a header with the columns "
@@ -228,17 +240,17 @@ def _read_tsv(path, fmt, source=None):
                         f"{where}: a quote opened on this line does not close before line "
                         f"{reader.line_num + 1}; expected one row per line (a stray '\"'?)")
                 if len(row) != len(header):
-                    raise ValueError(f"{where}: expected {len(header)} tab-separated fields "
+                    raise ValueError(f"{where}: expected {len(header)} {kind} fields "
                                      f"(as in the header), found {len(row)}")
                 record = {c: row[i] for c, i in position.items()}
                 dropped += not _convert(record, fmt, out, where)
         except (csv.Error, UnicodeDecodeError) as err:
-            raise _read_error(path, source, start, err) from None
+            raise _read_error(path, source, start, err, kind) from None
     _warn_dropped(dropped, source, fmt)
     return _frame(out, fmt)
 
 
-def _read_error(path, source, line, err):
+def _read_error(path, source, line, err, kind="tab-separated"):
     """A ValueError naming the file and line for a csv or decoding error."""
     if isinstance(err, UnicodeDecodeError):
         line = _first_undecodable_line(path) or line
@@ -249,7 +261,7 @@ def _read_error(path, source, line, err):
             f"{source}, line {line}: a field is longer than the csv module's limit of "
             f"{csv.field_size_limit()} characters ({err}); usually a quote that never "
             f"closes and swallows the rest of the file")
-    return ValueError(f"{source}, line {line}: malformed tab-separated row ({err}); "
+    return ValueError(f"{source}, line {line}: malformed {kind} row ({err}); "
                       f"a quote that never closes?")
 
 
@@ -716,3 +728,188 @@ def data_hash(df):
     rows = pd.util.hash_pandas_object(df, index=True).to_numpy().astype("<u8")
     digest.update(rows.tobytes())
     return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Your own data: CSV, TSV or JSON Lines files with premise, hypothesis, label
+# ---------------------------------------------------------------------------
+OWN_COLUMNS = ("premise", "hypothesis", "label")
+"""The columns (CSV, TSV) or keys (JSON Lines) a file of your own must have."""
+
+OWN_LABELS = {**{name: i for i, name in enumerate(_NLI3)}, **{str(i): i for i in range(3)}}
+"""Label values a file of your own may use: the names (any case) or the integers 0, 1, 2."""
+
+OWN_SPLIT_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
+"""How one file is split when no separate validation and test files are given."""
+
+OWN_SPLIT_SEED = 0
+
+_OWN = _Format({c: c for c in OWN_COLUMNS}, OWN_LABELS, quoting=csv.QUOTE_MINIMAL,
+               drop_labels=("-",), casefold=True)
+_OWN_READERS = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".ndjson": None}
+
+
+def read_nli_file(path):
+    """Read one file of your own NLI pairs into the schema of :func:`load_nli`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.tsv`` (a header row, then one pair per row; fields may be quoted
+        as spreadsheets and ``pandas.to_csv`` quote them) or ``.jsonl`` file (one JSON
+        object per line) with the columns or keys ``premise``, ``hypothesis`` and
+        ``label``. Other columns are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``premise`` (str), ``hypothesis`` (str), ``label`` (int64). A label may be given
+        as ``0``/``1``/``2`` or as ``entailment``/``neutral``/``contradiction`` (any case);
+        rows labelled ``-`` are dropped with a warning, as in SNLI.
+
+    Raises
+    ------
+    ValueError
+        For a missing file, an unknown extension, a missing column, an empty premise or
+        hypothesis, or a label outside the label set; the message names the file, the line,
+        the column and the value found.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pairs.csv"
+    >>> _ = path.write_text("premise,hypothesis,label\\nA dog runs.,An animal moves.,entailment\\n"
+    ...                     "A dog runs.,A cat sleeps.,2\\n")
+    >>> read_nli_file(path)["label"].tolist()
+    [0, 2]
+    """
+    path = Path(path).expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in _OWN_READERS:
+        raise ValueError(f"{path}: unknown file type {path.suffix!r}; expected one of "
+                         f"{', '.join(_OWN_READERS)}")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file (resolved to {path.resolve()}; relative paths "
+                         f"start from the working directory {Path.cwd()}, which papermill's "
+                         f"--cwd sets); expected a {suffix} file")
+    if _OWN_READERS[suffix] is None:
+        df = _read_jsonl_own(path)
+    else:
+        df = _read_own_table(path, _OWN_READERS[suffix])
+    if df.empty:
+        raise ValueError(f"{path}: no labelled pairs; expected at least one row with the "
+                         f"columns {list(OWN_COLUMNS)}")
+    return df
+
+
+def _read_own_table(path, delimiter):
+    """A CSV or TSV of your own: the header must hold the columns, in any order."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        try:
+            header = next(csv.reader(fh, delimiter=delimiter), None)
+        except (csv.Error, UnicodeDecodeError) as err:
+            raise _read_error(path, str(path), 1, err) from None
+    header = [h.strip() for h in header or []]
+    missing = [c for c in OWN_COLUMNS if c not in header]
+    if missing:
+        kind = "tab" if delimiter == "\t" else "comma"
+        raise ValueError(f"{path}: missing column(s) {missing} in the header; expected the "
+                         f"columns {list(OWN_COLUMNS)} ({kind}-separated), found {header}")
+    fmt = _Format({**{h: h for h in header if h not in OWN_COLUMNS}, **_OWN.columns},
+                  _OWN.labels, quoting=_OWN.quoting, drop_labels=_OWN.drop_labels,
+                  casefold=True)
+    df = _read_tsv(path, fmt, delimiter=delimiter)
+    return df[list(OWN_COLUMNS)]
+
+
+def _read_jsonl_own(path):
+    return _read_jsonl(path, _OWN)[list(OWN_COLUMNS)]
+
+
+def _own_split(df, seed=OWN_SPLIT_SEED):
+    """Split one frame into train / validation / test (:data:`OWN_SPLIT_FRACTIONS`),
+    stratified by label, reproducibly."""
+    rng = np.random.default_rng(seed)
+    parts = {role: [] for role in OWN_SPLIT_FRACTIONS}
+    for _, idx in sorted(df.groupby("label").indices.items()):
+        idx = rng.permutation(idx)
+        n_val = int(round(len(idx) * OWN_SPLIT_FRACTIONS["validation"]))
+        n_test = int(round(len(idx) * OWN_SPLIT_FRACTIONS["test"]))
+        parts["validation"].extend(idx[:n_val])
+        parts["test"].extend(idx[n_val:n_val + n_test])
+        parts["train"].extend(idx[n_val + n_test:])
+    return {role: df.iloc[sorted(rows)].reset_index(drop=True) for role, rows in parts.items()}
+
+
+def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
+    """Your own NLI data, as the three splits a chapter needs.
+
+    Parameters
+    ----------
+    data_files : str, os.PathLike, list of 3 or dict
+        One file (split into train / validation / test, 60 / 20 / 20 per label, with
+        ``seed``), or three: ``[train, validation, test]`` or
+        ``{"train": ..., "validation": ..., "test": ...}``. Each file as in
+        :func:`read_nli_file` (CSV, TSV or JSON Lines with ``premise``, ``hypothesis``,
+        ``label``). papermill parses ``-p data_files`` as YAML, so
+        ``-p data_files '{train: a.csv, validation: b.csv, test: c.csv}'`` works.
+    max_rows : dict or int, optional
+        At most this many rows per split (a dict: per role), drawn at random with
+        ``random_state=0``, as a chapter's smoke run does with the built-in sets.
+    seed : int, default=0
+        Seeds the split of a single file.
+
+    Returns
+    -------
+    dict
+        ``{"train": df, "validation": df, "test": df, "sources": {role: str}}``, the shape
+        of :func:`nbhelpers.settings.load_setting`, so a chapter can use either.
+
+    Raises
+    ------
+    ValueError
+        For a malformed file (see :func:`read_nli_file`), a wrong ``data_files`` shape, or
+        a split left with no pairs.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pairs.jsonl"
+    >>> rows = [{"premise": f"P{i}.", "hypothesis": f"H{i}.", "label": i % 3} for i in range(15)]
+    >>> _ = path.write_text("\\n".join(json.dumps(r) for r in rows))
+    >>> splits = load_files(path)
+    >>> [len(splits[r]) for r in ("train", "validation", "test")]
+    [9, 3, 3]
+    """
+    if isinstance(data_files, str) and data_files.strip()[:1] in ("[", "{"):
+        raise ValueError(f"data_files is the text {data_files!r}, not a list or dict: papermill's "
+                         f"-p passes lists as strings; use -y 'data_files: [train.csv, "
+                         f"validation.csv, test.csv]' (YAML), or one file")
+    if isinstance(data_files, (str, os.PathLike)):
+        frame = read_nli_file(data_files)
+        out = _own_split(frame, seed=seed)
+        share = {r: f"{f:.0%}" for r, f in OWN_SPLIT_FRACTIONS.items()}
+        sources = {r: f"{data_files} ({share[r]}, split by label with seed {seed})" for r in out}
+    else:
+        if isinstance(data_files, dict):
+            roles = set(data_files)
+            if roles != set(SPLITS):
+                raise ValueError(f"data_files has the keys {sorted(map(str, roles))}; expected "
+                                 f"exactly {list(SPLITS)} (or one file, which is split)")
+            paths = {r: data_files[r] for r in SPLITS}
+        elif isinstance(data_files, (list, tuple)) and len(data_files) == 3:
+            paths = dict(zip(SPLITS, data_files))
+        else:
+            raise ValueError(f"data_files should be one file, [train, validation, test] or a "
+                             f"dict with those keys; got {data_files!r}")
+        out = {r: read_nli_file(p) for r, p in paths.items()}
+        sources = {r: str(p) for r, p in paths.items()}
+    for role, df in out.items():
+        if df.empty:
+            raise ValueError(f"the {role} split of {sources[role]} has no pairs; expected at "
+                             f"least one (a single file needs at least 5 pairs per label)")
+        limit = max_rows.get(role) if isinstance(max_rows, dict) else max_rows
+        if limit is not None and len(df) > int(limit):
+            out[role] = df.sample(int(limit), random_state=0).reset_index(drop=True)
+    out["sources"] = sources
+    return out
