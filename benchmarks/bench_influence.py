@@ -4,7 +4,7 @@ The paper (Rajani et al., 2020) reports kNN about 300 times faster than influenc
 on fewer than 2,000 training examples, with the gap growing with the data. This script
 times both on the same fine-tuned model (all-MiniLM-L6-v2 fine-tuned on the CAD-original
 training set, seed 0: the model of the influential-examples chapter, cached) with
-:func:`nbhelpers.influence.explanation_speed`:
+:func:`nbhelpers.experiments.explanation_speed`:
 
 - **kNN**: set-up = encode the training set and build the FAISS index; a query = encode it
   and search its k = 16 nearest training pairs.
@@ -33,7 +33,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fmt, header, log, markdown_table  # noqa: E402
 
-from nbhelpers import evaluation, influence, models  # noqa: E402
+from nbhelpers import experiments, models, settings  # noqa: E402
 from nbhelpers.data import load_nli  # noqa: E402
 
 
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     with contextlib.redirect_stdout(sys.stderr):
         train0 = load_nli("cad-original", "train")
         log("fine-tuning (or loading from the cache) the CAD-original model, seed 0")
-        model = models.fine_tune(train0, "minilm", seed=0, **evaluation.recipe_for(len(train0)))
+        model = models.fine_tune(train0, "minilm", seed=0, **settings.recipe_for(len(train0)))
         queries = load_nli("snli", "test").sample(args.n_timed, random_state=0)
 
         rows = []
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
             train, source = training_set(size)
             log(f"== {len(train):,} training pairs ({source})")
             hp = None if args.hessian_pairs == 0 else min(args.hessian_pairs, len(train))
-            r = influence.explanation_speed(model, train, queries, k=args.k, n_timed=args.n_timed,
+            r = experiments.explanation_speed(model, train, queries, k=args.k, n_timed=args.n_timed,
                                             hessian_size=hp, progress=True)
             rows.append([f"{r['n_train']:,}", fmt(r["knn_setup_s"]), fmt(r["influence_setup_s"]),
                          fmt(r["knn_query_s"]), fmt(r["influence_query_s"]),
