@@ -58,7 +58,7 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
                           ks=ks, temperatures=temperatures, taus=taus, label_map=label_map)
     clf = knn.KNN(k=best["k"], temperature=best["temperature"]).fit(train_reps, train_labels)
     p_knn_val = clf.predict_proba(val_reps)
-    lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas,
+    lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=lambdas,
                                             label_map=label_map)
     p_knn_test = clf.predict_proba(test_reps)
     to_label = check_label_map(label_map, np.asarray(p_model_test).shape[1])

@@ -97,7 +97,7 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     cv_probs = models.cross_val_proba(noisy_df, backbone, n_folds=cleanlab_folds, seed=seed, cache=cache,
                                       progress=progress, **recipe)
     scores = {
-        "loss": mislabel.loss_scores(p_train, noisy),
+        "loss": mislabel.loss_scores(noisy, p_train),
         "cleanlab": mislabel.cleanlab_scores(noisy, cv_probs),
         "ranked kNN": mislabel.knn_label_scores(dist, idx, noisy, temperature=temperature, pred_probs=p_train),
         "kNN only": mislabel.knn_label_scores(dist, idx, noisy, temperature=temperature),

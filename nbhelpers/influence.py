@@ -18,7 +18,7 @@ This module holds the pieces, each small and checked:
 - :func:`removal_record` and :func:`seeds_for_gap` - the results per seed with their
   spread, and how many seeds a gap of a given size needs;
 - :func:`top_set_overlap` - whether two retrieval counts pick the same most retrieved examples;
-- :func:`neighbour_table` - the paper's Tables 2 and 3 layout: a query and its neighbours;
+- :func:`neighbor_table` - the paper's Tables 2 and 3 layout: a query and its neighbours;
 - :class:`InfluenceExplainer` - Koh & Liang influence functions on the same model, through
   captum's :class:`~captum.influence.NaiveInfluenceFunction`;
 - :func:`topk_overlap` - how much two methods' top-k training examples agree (timed against
@@ -50,7 +50,7 @@ __all__ = [
     "describe_removal",
     "seeds_for_gap",
     "top_set_overlap",
-    "neighbour_table",
+    "neighbor_table",
     "InfluenceExplainer",
     "topk_overlap",
 ]
@@ -599,7 +599,7 @@ def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0)
 # ----------------------------------------------------------------------------------------------
 # explanation by example
 # ----------------------------------------------------------------------------------------------
-def neighbour_table(train_df: pd.DataFrame, indices, distances=None, weights=None) -> pd.DataFrame:
+def neighbor_table(train_df: pd.DataFrame, indices, distances=None, weights=None) -> pd.DataFrame:
     """One query's neighbours as a table: rank, premise, hypothesis, gold label, distance, weight.
 
     Parameters
@@ -619,7 +619,7 @@ def neighbour_table(train_df: pd.DataFrame, indices, distances=None, weights=Non
     Example
     -------
     >>> tr = pd.DataFrame({"premise": ["a", "b"], "hypothesis": ["c", "d"], "label": [0, 2]})
-    >>> neighbour_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
+    >>> neighbor_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
     {'label': ['contradiction', 'entailment'], 'distance': [0.5, 2.0]}
     """
     idx = np.asarray(indices)
@@ -907,9 +907,12 @@ _MOVED = ("removal_test", "explanation_speed")
 
 def __getattr__(name):
     """``removal_test`` and ``explanation_speed`` train and time models: they moved to
-    :mod:`nbhelpers.experiments` and are still importable from here."""
+    :mod:`nbhelpers.experiments` and are still importable from here (as is the old
+    spelling ``neighbour_table``)."""
     if name in _MOVED:
         from . import experiments
 
         return getattr(experiments, name)
+    if name == "neighbour_table":
+        return neighbor_table
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import timing
-from .validation import (check_choice, check_finite, check_int, check_label_map, check_labels,
+from .validation import (check_choice, check_finite, check_int, check_label_map, check_labels, check_matrix,
                          check_positive, check_proba, check_real, check_reps, check_same_length,
                          check_same_shape, check_unit_interval, shape_str)
 
@@ -107,7 +107,7 @@ class NotFittedError(ValueError):
 # ----------------------------------------------------------------------------------------------
 # p_knn
 # ----------------------------------------------------------------------------------------------
-def knn_proba(distances, neighbor_labels, temperature, n_classes=3):
+def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
     """Class probabilities from the k nearest neighbours, weighted by ``softmax(-d / T)``.
 
     Parameters
@@ -146,19 +146,7 @@ def knn_proba(distances, neighbor_labels, temperature, n_classes=3):
     """
     n_classes = check_int(n_classes, "n_classes", low=1)
     temperature = check_positive(temperature, "temperature")
-    try:
-        d = np.asarray(distances, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"distances must be a float array of shape (n, k); got {err}") from None
-    if d.ndim != 2:
-        raise ValueError(
-            f"distances must be 2-D of shape (n, k); got {d.ndim}-D with shape {shape_str(d.shape)}"
-        )
-    if d.shape[0] == 0 or d.shape[1] == 0:
-        raise ValueError(
-            f"distances is empty: shape {shape_str(d.shape)}; expected shape (n, k) with n, k >= 1"
-        )
-    check_finite(d, "distances")
+    d = check_matrix(distances, "distances")
     labels = check_labels(neighbor_labels, n_classes, name="neighbor_labels", ndim=2)
     check_same_shape(d, labels, "distances", "neighbor_labels")
 
@@ -426,7 +414,7 @@ class KNN:
         return self._normalise(self._check_query(reps))
 
     @timing.timed('kNN')
-    def kneighbors(self, reps=None, k=None, exclude_self=False):
+    def kneighbors(self, reps=None, *, k=None, exclude_self=False):
         """The k nearest training representations of each query, nearest first.
 
         Parameters
@@ -538,7 +526,7 @@ class KNN:
         """
         self._check_is_fitted()
         D, I = self.kneighbors(reps)
-        return knn_proba(D, self.labels_[I], self.temperature, n_classes=len(self.classes_))
+        return knn_proba(D, self.labels_[I], temperature=self.temperature, n_classes=len(self.classes_))
 
     def predict(self, reps=None):
         """The most probable class under ``p_knn``.
@@ -764,7 +752,7 @@ def tune(
     blocks = []
     for k in ks:
         for T in temperatures:
-            p_knn = knn_proba(D[:, :k], neighbor_labels[:, :k], T, n_classes=n_classes)
+            p_knn = knn_proba(D[:, :k], neighbor_labels[:, :k], temperature=T, n_classes=n_classes)
             knn_correct = to_label[p_knn.argmax(axis=1)] == yv
             backoff_acc = np.where(confident, model_correct[None, :], knn_correct[None, :]).mean(axis=1)
             blocks.append(
@@ -795,7 +783,7 @@ def tune(
 
 
 @timing.timed('kNN')
-def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBDAS, label_map=None):
+def tune_interpolation(p_model_val, p_knn_val, val_labels, *, lambdas=DEFAULT_LAMBDAS, label_map=None):
     """Choose the weight of :func:`interpolate` by validation accuracy.
 
     Parameters
