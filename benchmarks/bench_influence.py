@@ -31,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fmt, header, log, markdown_table  # noqa: E402
+from _common import fmt, log, markdown_table, report  # noqa: E402
 
 from nbhelpers import experiments, models, settings  # noqa: E402
 from nbhelpers.data import load_nli  # noqa: E402
@@ -77,18 +77,17 @@ def main(argv=None) -> int:
                          fmt(r["knn_s_per_example"]), fmt(r["influence_s_per_example"]),
                          f"{r['speedup']:.0f}x", f"{r['speedup_per_query']:.0f}x",
                          f"{r['topk_overlap']:.1%} ({r['topk_overlap_random']:.1%})"])
-    print(header("Explaining one prediction: kNN vs influence functions",
-                 "python benchmarks/bench_influence.py " + " ".join(argv or sys.argv[1:])))
     pair_word, query_word = ("pair", "query") if args.n_timed == 1 else ("pairs", "queries")
-    print(f"Influence functions: captum NaiveInfluenceFunction over the classifier head, Hessian "
+    report("Explaining one prediction: kNN vs influence functions", "bench_influence.py", argv,
+           f"Influence functions: captum NaiveInfluenceFunction over the classifier head, Hessian "
           f"on {args.hessian_pairs or 'all'} training pairs; {args.n_timed} SNLI test {pair_word} "
           f"explained one by one; k = {args.k}. Per example = (set-up + {args.n_timed} {query_word}) / "
           f"{args.n_timed}; the overlap is the share of kNN's top-k among the influence top-k "
-          "(chance in brackets).\n")
-    print(markdown_table(
-        ["training pairs", "kNN set-up (s)", "IF set-up (s)", "kNN per query (s)",
-         "IF per query (s)", "kNN per example (s)", "IF per example (s)", "speed-up",
-         "speed-up per query", "top-k overlap"], rows))
+          "(chance in brackets).\n",
+           markdown_table(
+               ["training pairs", "kNN set-up (s)", "IF set-up (s)", "kNN per query (s)",
+                "IF per query (s)", "kNN per example (s)", "IF per example (s)", "speed-up",
+                "speed-up per query", "top-k overlap"], rows))
     return 0
 
 
