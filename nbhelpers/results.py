@@ -384,6 +384,35 @@ class BackoffSetting(Record):
     per_seed: dict | None = _opt()
     verdict: Any = _opt()
 
+    @classmethod
+    def from_summary(cls, summary, *, backbone: str, train: str, seed: int, gain=None, setting: str | None = None,
+                     **optional):
+        """One setting's result from a tuned summary (``run_setting(...)["summary"]`` or a row of
+        the chapter's table: ``k``, ``T``, ``tau``, ``lambda``, ``n_test`` and the four accuracies).
+
+        ``gain`` is :func:`nbhelpers.evaluation.paired_bootstrap` of backoff against the model
+        (``diff``, ``lo``, ``hi``; ``None`` leaves the gain empty); ``setting`` fills ``paper``
+        from Tables 4 and 5; ``optional`` sets the optional fields (``other_backbones``,
+        ``seeds``, ``smoke``, ``per_seed``, ``verdict``).
+
+        Example
+        -------
+        >>> s = {"k": 8, "T": 10.0, "tau": 0.5, "lambda": 0.25, "n_test": 4, "model_acc": 0.5,
+        ...      "knn_acc": 0.75, "backoff_acc": 0.75, "interp_acc": 0.5}
+        >>> r = BackoffSetting.from_summary(s, backbone="minilm", train="cad-original/train", seed=0,
+        ...                                 gain={"diff": 0.25, "lo": 0.0, "hi": 0.5}, setting="anli")
+        >>> r.backoff_gain_ci95, r.paper["bert_tau"], r.to_dict()["lambda"]
+        ([0.0, 0.5], 0.95, 0.25)
+        """
+        return cls(backbone=backbone, k=int(summary["k"]), T=float(summary["T"]), tau=float(summary["tau"]),
+                   lambda_=float(summary["lambda"]), n_test=int(summary["n_test"]),
+                   model_acc=float(summary["model_acc"]), knn_acc=float(summary["knn_acc"]),
+                   backoff_acc=float(summary["backoff_acc"]), interp_acc=float(summary["interp_acc"]),
+                   train=train, seed=int(seed),
+                   backoff_gain=None if gain is None else float(gain["diff"]),
+                   backoff_gain_ci95=None if gain is None else [float(gain["lo"]), float(gain["hi"])],
+                   paper=None if setting is None else cls.paper_numbers(setting), **optional)
+
     @staticmethod
     def paper_numbers(setting: str) -> dict[str, float]:
         """The paper's Table 4 and 5 numbers for ``setting``, as the ``paper`` field holds them."""
