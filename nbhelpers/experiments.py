@@ -14,6 +14,7 @@ One section per experiment:
 from __future__ import annotations
 
 import time
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,6 @@ import pandas as pd
 from . import knn, mislabel, models
 from . import LABELS, evaluation, influence  # the sections on backoff, removal and explanation speed
 from .validation import check_int
-from typing import Sequence
 
 # ---------------------------------------------------------------------------------------
 # Mislabel detection (chapter 5): one noisy run, and the memorisation sweep
