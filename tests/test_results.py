@@ -157,3 +157,19 @@ def test_load_all_gives_none_for_a_chapter_that_has_not_run(tmp_path):
     assert loaded["hans"] is None
     with pytest.raises(ValueError, match="unknown record 'scores'; expected one of"):
         results.load("scores", tmp_path)
+
+
+def test_every_chapters_takeaways_and_tables_come_from_its_record():
+    inf = results.load("influence", FIXTURES)
+    lines = inf.takeaways(model_val_acc=0.5)
+    assert f"{inf.n_train:,} CAD-original pairs, 50.0% on SNLI validation" in lines[0]
+    assert "**The claims, by the scorecard's rule:**" in lines and lines[-1].startswith("- ")
+    assert "speed-up" in inf.speed_table().index[0]
+    sp = results.load("spurious", FIXTURES)
+    lines = sp.takeaways(n_train={"original": 1666, "augmented": 8330})
+    assert "pairs out of 1,666 and 8,330." in " ".join(lines)
+    assert sp.summary_sentence().startswith("Closest reading of the 'not' claim")
+    hans = results.load("hans", FIXTURES)
+    lines = hans.takeaways(n_fixed=3, n_broken=1, n_val=150)
+    assert "Backoff fixes 3 and breaks 1 of the 150 validation examples" in lines[2]
+    assert hans.paper_table().loc["constituent", "paper: BERT → kNN-BERT"] == "18.2% → 24.6%"
