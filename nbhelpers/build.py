@@ -27,7 +27,7 @@ BOOK_FILES = ("_config.yml", "_toc.yml")
 MATHJAX = ROOT / "node_modules" / "mathjax" / "es5"
 ASSETS = "site-assets"  # copied to the site's root by html_extra_path (see _config.yml)
 PLOTLY_JS = Path("plotly") / "plotly.min.js"  # under ASSETS; chapters' interactive figures load it
-SITE_FILES = ("explorer-data.js",)
+SITE_FILES = ("explorer-data.js", "explorer-index.js")
 """Files a chapter writes into its ``results_dir`` for its page to load: after the chapter
 runs, each one it wrote is copied to ``ASSETS/book/``, so it lands next to the pages."""
 

@@ -25,14 +25,19 @@ import pandas as pd
 from .knn import backoff
 from .validation import check_proba, shape_str
 
-__all__ = ["NLI_LABELS", "DATA_FILE", "sample_indices", "explorer_records", "explorer_data",
-           "write_explorer_data", "explorer_html"]
+__all__ = ["NLI_LABELS", "DATA_FILE", "INDEX_FILE", "sample_indices", "stable_sample",
+           "explorer_records", "explorer_data", "write_explorer_data", "explorer_index",
+           "write_explorer_index", "explorer_html"]
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 """Names of the model's 3 classes, in label order."""
 
 DATA_FILE = "explorer-data.js"
 """The file the page loads, next to the page in the built site."""
+
+INDEX_FILE = "explorer-index.js"
+"""A small file beside :data:`DATA_FILE`: which examples the explorer holds, by set. Pages with
+interactive figures load it to link a point to the explorer only where its example is there."""
 
 PROB_DIGITS, DIST_DIGITS = 3, 1
 
@@ -80,6 +85,56 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
         take = min(len(rows), per + int(i < extra))
         picked.append(rng.choice(rows, size=take, replace=False))
     return np.sort(np.concatenate(picked)).astype(np.int64)
+
+
+def _rank(ids, seed: int) -> np.ndarray:
+    """A seeded pseudo-random rank per integer id (splitmix64), independent of the other ids."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(ids, dtype=np.int64).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15) * np.uint64(seed + 1)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
+    """Positions of the (up to) ``n`` ids ranked first by a seeded hash of each id, sorted.
+
+    Each id's rank depends only on the id and the seed, never on which other ids are
+    present. So two chapters that draw from the same rows agree (chapter 6's t-SNE and the
+    explorer take the same HANS validation pairs; chapter 1's map and the explorer the same
+    SNLI validation pairs); a smaller ``n`` gives a subset of a larger one's sample; and a
+    sample of some of the rows holds every row of the full sample of the same size that lies
+    among them (chapter 1's smoke run uses a few hundred validation rows).
+
+    Parameters
+    ----------
+    ids : array-like of int, shape (m,)
+        Row ids in the full split (e.g. ``df.index`` of a frame from ``load_nli``).
+    n : int
+        Sample size; all when ``n >= m``.
+    seed : int, default=0
+
+    Returns
+    -------
+    ndarray of int64: positions into ``ids``, ascending.
+
+    Example
+    -------
+    >>> full = stable_sample(range(100), 10, seed=0)        # ids 0..99: positions are ids
+    >>> evens = stable_sample(range(0, 100, 2), 10, seed=0)  # the even ids only
+    >>> bool(set(full[full % 2 == 0]) <= set(2 * evens)), len(stable_sample(range(5), 10))
+    (True, 5)
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}")
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+        raise ValueError(f"ids must be a 1-D array of integer row ids; got shape {shape_str(np.shape(ids))}, "
+                         f"dtype {ids.dtype}")
+    if ids.size and ids.min() < 0:
+        raise ValueError(f"ids must be non-negative row ids; got minimum {ids.min()}")
+    order = np.argsort(_rank(ids, seed), kind="stable")
+    return np.sort(order[:n]).astype(np.int64)
 
 
 def _proba(p, name, n):
@@ -238,13 +293,60 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
 
 
 def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
-    """Bundle the sets of :func:`explorer_records` for the page (names must be unique)."""
+    """Bundle the sets of :func:`explorer_records` for the page, one training table per datastore.
+
+    Sets whose neighbours come from the same training data (same ``train_source``, e.g. SNLI
+    test and SNLI validation) share one compact table, the union of the rows they retrieve,
+    so a training pair is written once. The records passed in are not changed.
+
+    Returns
+    -------
+    dict
+        ``version`` (2), ``smoke``, ``backbone``, ``tables`` (one per datastore: ``source``,
+        ``premise``, ``hypothesis``, ``label``, ``row``) and ``sets``: the records without
+        their ``train``, with ``table`` (an index into ``tables``) and each ``examples.nn``
+        pointing into that table.
+
+    Example
+    -------
+    >>> q = pd.DataFrame({"premise": ["a"], "hypothesis": ["b"], "label": [1]})
+    >>> tr = pd.DataFrame({"premise": ["x", "y", "z"], "hypothesis": ["u", "v", "w"], "label": [0, 1, 1]})
+    >>> one = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0]], [[2]], temperature=1.0, tau=0.6,
+    ...                        name="a", title="A", train_source="toy")
+    >>> two = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0]], [[0]], temperature=1.0, tau=0.6,
+    ...                        name="b", title="B", train_source="toy")
+    >>> d = explorer_data(one, two)
+    >>> d["tables"][0]["row"], [(s["table"], s["examples"]["nn"]) for s in d["sets"]]
+    ([0, 2], [(0, [[1]]), (0, [[0]])])
+    """
     if not sets:
         raise ValueError("explorer_data needs at least one set from explorer_records")
     names = [s.get("name") for s in sets]
     if len(set(names)) != len(names):
         raise ValueError(f"set names must be unique; got {names}")
-    return {"version": 1, "smoke": bool(smoke), "backbone": str(backbone), "sets": list(sets)}
+    sources = list(dict.fromkeys(s["train_source"] for s in sets))
+    tables = []
+    for source in sources:
+        rows = {}
+        for s in (s for s in sets if s["train_source"] == source):
+            t = s["train"]
+            for i, row in enumerate(t["row"]):
+                pair = (t["premise"][i], t["hypothesis"][i], t["label"][i])
+                if rows.setdefault(row, pair) != pair:
+                    raise ValueError(f"sets with train_source {source!r} disagree on training row {row}: "
+                                     f"{rows[row]!r} against {pair!r}; expected one datastore per source")
+        order = sorted(rows)
+        tables.append({"source": source, "premise": [rows[r][0] for r in order],
+                       "hypothesis": [rows[r][1] for r in order], "label": [rows[r][2] for r in order],
+                       "row": order})
+    out = []
+    for s in sets:
+        table = sources.index(s["train_source"])
+        at = {row: i for i, row in enumerate(tables[table]["row"])}
+        remap = [at[row] for row in s["train"]["row"]]
+        examples = dict(s["examples"], nn=[[remap[t] for t in nn] for nn in s["examples"]["nn"]])
+        out.append({**{key: v for key, v in s.items() if key != "train"}, "table": table, "examples": examples})
+    return {"version": 2, "smoke": bool(smoke), "backbone": str(backbone), "tables": tables, "sets": out}
 
 
 def write_explorer_data(data: dict, path) -> int:
@@ -269,6 +371,32 @@ def write_explorer_data(data: dict, path) -> int:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"window.EXPLORER_DATA = {text};\n", encoding="ascii")
+    return path.stat().st_size
+
+
+def explorer_index(data: dict) -> dict:
+    """Which example ids each set holds: ``{set name: [id, ...]}``.
+
+    Example
+    -------
+    >>> explorer_index({"sets": [{"name": "snli", "examples": {"id": [3, 7]}}]})
+    {'snli': [3, 7]}
+    """
+    if not isinstance(data, dict) or "sets" not in data:
+        raise ValueError("data must be what explorer_data returned (a dict with 'sets')")
+    return {s["name"]: list(s["examples"]["id"]) for s in data["sets"]}
+
+
+def write_explorer_index(data: dict, path) -> int:
+    """Write ``window.EXPLORER_INDEX = {set: [ids]};`` to ``path``; returns its size in bytes.
+
+    The pages with interactive figures load this small file (not the explorer's data) and
+    link a point to ``07_explorer.html#ex=SET:ID`` only where the id is listed.
+    """
+    text = json.dumps(explorer_index(data), separators=(",", ":"), ensure_ascii=True).replace("</", "<\\/")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"window.EXPLORER_INDEX = {text};\n", encoding="ascii")
     return path.stat().st_size
 
 
@@ -442,11 +570,11 @@ _JS = r"""
       ["#", "label", "distance", "weight", "premise", "hypothesis"].forEach(function (h) { head.appendChild(el("th", h)); });
       t.appendChild(head);
       ex.nn[j].forEach(function (r, i) {
-        var lab = s.train.label[r];
+        var T = data.tables[s.table], lab = T.label[r];
         var tr = el("tr", null, "neighbour-row" + (lab !== ex.model_pred[j] ? " ex-disagree" : ""));
-        tr.title = "training pair " + s.train.row[r];
+        tr.title = "training pair " + T.row[r];
         [i + 1, s.class_names[lab] + (lab !== ex.model_pred[j] ? " \u2260" : ""), fmt(ex.dist[j][i], 1), fmt(ex.w[j][i], 3),
-         s.train.premise[r], s.train.hypothesis[r]].forEach(function (v) { tr.appendChild(el("td", v)); });
+         T.premise[r], T.hypothesis[r]].forEach(function (v) { tr.appendChild(el("td", v)); });
         t.appendChild(tr);
       });
       detail.appendChild(t);
@@ -454,15 +582,25 @@ _JS = r"""
     [search].forEach(function (c) { c.addEventListener("input", refresh); });
     [goldSel, corrSel, boSel, heurSel].forEach(function (c) { c.addEventListener("change", refresh); });
     setSel.addEventListener("change", function () { chooseSet(Number(setSel.value)); });
-    var m = /ex=([A-Za-z0-9_-]+):([A-Za-z0-9_-]+)/.exec(window.location.hash);
-    var first = 0;
-    if (m) data.sets.forEach(function (s, i) { if (s.name === m[1]) first = i; });
-    setSel.value = String(first);
-    chooseSet(first);
-    if (m) {
-      var ids = current.examples.id.map(String), at = ids.indexOf(m[2]);
-      if (at >= 0) show(at);
+    function openLinked() {
+      // a link such as 07_explorer.html#ex=hans-val:123 (from a figure) opens that example
+      var m = /ex=([A-Za-z0-9_-]+):([A-Za-z0-9_-]+)/.exec(window.location.hash);
+      var at = -1, set = -1;
+      if (m) data.sets.forEach(function (s, i) { if (s.name === m[1]) set = i; });
+      if (set < 0) return false;
+      if (current !== data.sets[set]) { setSel.value = String(set); chooseSet(set); }
+      at = current.examples.id.map(String).indexOf(m[2]);
+      if (at < 0) return true;  // the set, but not this example: its first one stays shown
+      search.value = ""; goldSel.value = ""; corrSel.value = ""; boSel.value = ""; heurSel.value = "";
+      refresh();
+      show(at);
+      if (active) active.scrollIntoView({block: "nearest"});
+      detail.scrollIntoView({block: "start"});
+      return true;
     }
+    setSel.value = "0";
+    if (!openLinked()) chooseSet(0);
+    window.addEventListener("hashchange", openLinked);
   }
   if (document.readyState === "complete") start();
   else window.addEventListener("load", start);

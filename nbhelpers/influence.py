@@ -310,7 +310,7 @@ def removal_record(runs: pd.DataFrame) -> dict:
     Parameters
     ----------
     runs : DataFrame
-        From :func:`removal_test`: ``seed``, ``fraction``, ``condition`` (``"full"`` plus
+        From :func:`nbhelpers.experiments.removal_test`: ``seed``, ``fraction``, ``condition`` (``"full"`` plus
         any of :data:`CONDITIONS`), ``accuracy`` and ``drop`` (points). Every seed needs
         its ``"full"`` row and the same removals.
 

@@ -5,6 +5,12 @@ JavaScript and for print). The figures load ``plotly.min.js`` from the site's ro
 (:data:`PLOTLY_JS_URL`, copied there by ``scripts/build_book.py`` from the installed plotly
 package), never from a CDN. Hover texts are HTML-escaped: plotly renders a small subset of
 HTML in them, and a pair's text must not be read as markup.
+
+A point can link to the neighbour explorer (``07_explorer.html#ex=SET:ID``): the figure
+carries each point's ``(set, id)`` as plotly ``customdata``, and :func:`figure_html` adds a
+click handler that follows the link only where the explorer holds that example, as listed
+by ``explorer-index.js`` (:func:`nbhelpers.explorer.write_explorer_index`), which the page
+loads beside the figure. Linked points say so in their tooltip; the others have no link.
 """
 from __future__ import annotations
 
@@ -13,10 +19,13 @@ import textwrap
 
 import numpy as np
 
-__all__ = ["PLOTLY_JS_URL", "hover_text", "tsne_figure", "figure_html"]
+__all__ = ["PLOTLY_JS_URL", "EXPLORER_PAGE", "hover_text", "tsne_figure", "map_figure", "figure_html"]
 
 PLOTLY_JS_URL = "../plotly/plotly.min.js"
 """plotly.js as a chapter page (``book/*.html``) finds it: ``site-assets/plotly/`` at the root."""
+
+EXPLORER_PAGE = "07_explorer.html"
+"""The explorer's page, as a chapter page (``book/*.html``) links to it."""
 
 
 def hover_text(premise: str, hypothesis: str, **facts) -> str:
@@ -36,8 +45,33 @@ def hover_text(premise: str, hypothesis: str, **facts) -> str:
     return "<br>".join(parts)
 
 
+def _links(link_set, link_ids, n):
+    """Each point's ``[set, id]`` (plotly customdata), or None where the figure links nowhere."""
+    if link_ids is None:
+        return None
+    if not isinstance(link_set, str) or not link_set.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"link_set must be an explorer set name (letters, digits, - or _); got {link_set!r}")
+    ids = list(link_ids)
+    if len(ids) != n:
+        raise ValueError(f"link_ids has length {len(ids)} but embedding has {n} points; "
+                         "expected one explorer id per point")
+    return np.array([[link_set, str(int(i)) if isinstance(i, (int, np.integer)) else str(i)] for i in ids],
+                    dtype=object).reshape(n, 2)
+
+
+def _check_labels(label_names, **arrays):
+    out = []
+    for name, a in arrays.items():
+        a = np.asarray(a, dtype=int)
+        if ((a < 0) | (a >= len(label_names))).any():
+            raise ValueError(f"{name} must index label_names (0..{len(label_names) - 1}); "
+                             f"got values {np.unique(a).tolist()}")
+        out.append(a)
+    return out
+
+
 def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred, *, label_names,
-                fixed=None, broken=None, title=None):
+                fixed=None, broken=None, title=None, link_set=None, link_ids=None):
     """A 2-D embedding as a plotly scatter: one trace per gold label, hover shows the pair.
 
     Parameters
@@ -51,6 +85,11 @@ def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred,
         Ringed in green (backoff turns wrong into right) or orange (right into wrong), as
         :func:`nbhelpers.viz.plot_tsne` does.
     title : str, optional
+    link_set : str, optional
+        The explorer set that holds these examples (``"hans-val"``).
+    link_ids : array-like of shape (n,), optional
+        Each point's example id in that set; with :func:`figure_html`'s ``explorer``, a
+        click opens the explorer at the example where the explorer holds it.
 
     Returns
     -------
@@ -79,11 +118,9 @@ def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred,
         if len(a) != n:
             raise ValueError(f"{name} has length {len(a)} but embedding has {n} points; "
                              "expected one value per point")
-    gold, model_pred, backoff_pred = (np.asarray(a, dtype=int) for a in (gold, model_pred, backoff_pred))
-    for name, a in (("gold", gold), ("model_pred", model_pred), ("backoff_pred", backoff_pred)):
-        if ((a < 0) | (a >= len(label_names))).any():
-            raise ValueError(f"{name} must index label_names (0..{len(label_names) - 1}); "
-                             f"got values {np.unique(a).tolist()}")
+    gold, model_pred, backoff_pred = _check_labels(label_names, gold=gold, model_pred=model_pred,
+                                                   backoff_pred=backoff_pred)
+    links = _links(link_set, link_ids, n)
     texts = np.array([hover_text(p, h, gold=label_names[g], model=label_names[m],
                                  after_backoff=label_names[b])
                       for p, h, g, m, b in zip(premises, hypotheses, gold, model_pred, backoff_pred)],
@@ -93,6 +130,7 @@ def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred,
         at = gold == lab
         fig.add_trace(go.Scatter(x=emb[at, 0], y=emb[at, 1], mode="markers", name=str(name),
                                  text=list(texts[at]), hovertemplate="%{text}<extra></extra>",
+                                 customdata=None if links is None else links[at],
                                  marker={"size": 7, "opacity": 0.75}))
     for mask, name, colour in ((fixed, "fixed by backoff", "green"), (broken, "broken by backoff", "orange")):
         if mask is None:
@@ -100,6 +138,7 @@ def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred,
         at = np.asarray(mask, dtype=bool)
         fig.add_trace(go.Scatter(x=emb[at, 0], y=emb[at, 1], mode="markers", name=name,
                                  text=list(texts[at]), hovertemplate="%{text}<extra></extra>",
+                                 customdata=None if links is None else links[at],
                                  marker={"size": 13, "symbol": "circle-open", "color": colour,
                                          "line": {"width": 2}}))
     fig.update_layout(title=title, hovermode="closest", template="plotly_white", height=560,
@@ -109,8 +148,115 @@ def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred,
     return fig
 
 
-def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL) -> str:
+def map_figure(embeddings, premises, hypotheses, gold, model_pred, *, label_names, facts=None,
+               title=None, link_set=None, link_ids=None):
+    """Side-by-side 2-D maps of the same points (one panel per representation), hover shows the pair.
+
+    Parameters
+    ----------
+    embeddings : dict of str -> array-like of shape (n, 2)
+        Panel title -> 2-D coordinates of the same n points (e.g. t-SNE of two layers).
+    premises, hypotheses : sequences of n str
+    gold, model_pred : array-like of int, shape (n,)
+        Indices into ``label_names``; points are coloured by ``gold``.
+    label_names : sequence of str
+    facts : dict of str -> sequence of n values, optional
+        More ``name: value`` lines for each point's tooltip (e.g. the kNN prediction).
+    title : str, optional
+    link_set, link_ids : optional
+        As in :func:`tsne_figure`: the explorer set and each point's id in it.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One trace per (panel, gold label); a label's traces share one legend entry.
+
+    Example
+    -------
+    >>> fig = map_figure({"a": [[0, 0], [1, 1]], "b": [[1, 0], [0, 1]]}, ["p", "q"], ["h", "i"],
+    ...                  [0, 1], [0, 0], label_names=["yes", "no"])
+    >>> [(t.name, t.xaxis, t.showlegend) for t in fig.data]
+    [('yes', 'x', True), ('no', 'x', True), ('yes', 'x2', False), ('no', 'x2', False)]
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    if not isinstance(embeddings, dict) or not embeddings:
+        raise ValueError("embeddings must be a non-empty dict of panel title -> (n, 2) coordinates; "
+                         f"got {type(embeddings).__name__}")
+    embs = {name: np.asarray(e, dtype=float) for name, e in embeddings.items()}
+    n = len(premises)
+    for name, e in embs.items():
+        if e.ndim != 2 or e.shape != (n, 2):
+            raise ValueError(f"embeddings[{name!r}] must have shape ({n}, 2), one row per pair; "
+                             f"got shape {e.shape}")
+    facts = dict(facts or {})
+    for name, a in {"hypotheses": hypotheses, "gold": gold, "model_pred": model_pred, **facts}.items():
+        if len(a) != n:
+            raise ValueError(f"{name} has length {len(a)} but there are {n} premises; "
+                             "expected one value per point")
+    gold, model_pred = _check_labels(label_names, gold=gold, model_pred=model_pred)
+    links = _links(link_set, link_ids, n)
+    texts = np.array([hover_text(premises[i], hypotheses[i], gold=label_names[gold[i]],
+                                 model=label_names[model_pred[i]],
+                                 **{name: values[i] for name, values in facts.items()})
+                      for i in range(n)], dtype=object)
+    colours = ["#1f77b4", "#9467bd", "#7f7f7f", "#2ca02c", "#d62728"]
+    fig = make_subplots(rows=1, cols=len(embs), subplot_titles=list(embs), horizontal_spacing=0.04)
+    for col, emb in enumerate(embs.values(), start=1):
+        for lab, name in enumerate(label_names):
+            at = gold == lab
+            fig.add_trace(go.Scatter(x=emb[at, 0], y=emb[at, 1], mode="markers", name=str(name),
+                                     legendgroup=str(name), showlegend=col == 1,
+                                     text=list(texts[at]), hovertemplate="%{text}<extra></extra>",
+                                     customdata=None if links is None else links[at],
+                                     marker={"size": 6, "opacity": 0.7,
+                                             "color": colours[lab % len(colours)]}),
+                          row=1, col=col)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_layout(title=title, hovermode="closest", template="plotly_white", height=520,
+                      margin={"l": 20, "r": 20, "t": 70, "b": 20},
+                      legend={"orientation": "h", "y": -0.02, "title": {"text": "gold label"}})
+    return fig
+
+
+_CLICK_JS = """
+var gd = document.getElementById('{plot_id}');
+var index = window.EXPLORER_INDEX || {};
+var known = {};
+Object.keys(index).forEach(function (s) { known[s] = new Set(index[s].map(String)); });
+function linked(c) { return !!(c && known[c[0]] && known[c[0]].has(String(c[1]))); }
+var templates = gd.data.map(function (t) {
+  return (t.customdata || []).map(function (c) {
+    return linked(c) ? '%{text}<br><i>click: open it in the neighbour explorer</i><extra></extra>'
+                     : '%{text}<extra></extra>';
+  });
+});
+var traces = templates.map(function (_, i) { return i; }).filter(function (i) { return templates[i].length; });
+if (traces.length) Plotly.restyle(gd, {hovertemplate: traces.map(function (i) { return templates[i]; })}, traces);
+gd.dataset.explorerLinks = String(templates.reduce(function (a, t) {
+  return a + t.filter(function (x) { return x.indexOf('click:') >= 0; }).length; }, 0));
+gd.on('plotly_click', function (ev) {
+  var c = ev && ev.points && ev.points[0] && ev.points[0].customdata;
+  if (!linked(c)) return;
+  window.location.href = '@PAGE@#ex=' + encodeURIComponent(c[0]) + ':' + encodeURIComponent(c[1]);
+});
+"""
+
+
+def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = None) -> str:
     """The figure as an HTML fragment that loads plotly.js from ``plotlyjs`` (on the site).
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+    plotlyjs : str
+        URL of ``plotly.min.js`` relative to the page.
+    explorer : str, optional
+        The explorer page's URL relative to the page (:data:`EXPLORER_PAGE`). Then the
+        fragment also loads ``explorer-index.js`` from beside that page and a click on a
+        point whose ``customdata`` names an example the explorer holds opens it there.
 
     Example
     -------
@@ -118,8 +264,22 @@ def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL) -> str:
     >>> snippet = figure_html(go.Figure())
     >>> '<script charset="utf-8" src="../plotly/plotly.min.js"></script>' in snippet, "cdn." in snippet
     (True, False)
+    >>> '<script src="explorer-index.js"></script>' in figure_html(go.Figure(), explorer=EXPLORER_PAGE)
+    True
     """
+    from .explorer import INDEX_FILE
+
     if not plotlyjs.endswith(".js"):
         raise ValueError(f"plotlyjs must be the URL of plotly.min.js (ending in .js); got {plotlyjs!r}")
-    return fig.to_html(full_html=False, include_plotlyjs=plotlyjs, include_mathjax=False,
-                       config={"displaylogo": False, "responsive": True})
+    post_script = None
+    head = ""
+    if explorer is not None:
+        if not explorer.endswith(".html") or any(c in explorer for c in "\"'<>#"):
+            raise ValueError(f"explorer must be the explorer page's relative URL (ending in .html); "
+                             f"got {explorer!r}")
+        folder = explorer.rsplit("/", 1)[0] + "/" if "/" in explorer else ""
+        head = f'<script src="{folder}{INDEX_FILE}"></script>\n'
+        post_script = _CLICK_JS.replace("@PAGE@", explorer)
+    return head + fig.to_html(full_html=False, include_plotlyjs=plotlyjs, include_mathjax=False,
+                              post_script=post_script,
+                              config={"displaylogo": False, "responsive": True})

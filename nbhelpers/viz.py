@@ -135,6 +135,72 @@ def plot_recipe_accuracy(table: pd.DataFrame, paper_acc: float | None = None, ax
     return ax
 
 
+RANKING_COLOURS = {"loss": "#7f7f7f", "cleanlab": "#1f77b4", "ranked kNN": "#d62728", "kNN only": "#ff7f0e"}
+
+
+def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float | None = None, axes=None):
+    """Chapter 5's sweep against the share of flipped labels the noisy model memorised.
+
+    Left: each ranking's average precision (one marker per sweep point, a line through the
+    regime means). Right: the paper's kNN protocol F1 and the share of data the loss ranking
+    needs to reach the protocol's recall, with the paper's values as dashed lines.
+
+    Parameters
+    ----------
+    points : list of dict
+        From :func:`nbhelpers.experiments.memorisation_sweep`.
+    paper : dict, optional
+        ``f1`` and ``loss_fraction_for_knn_recall`` (e.g. :data:`nbhelpers.paper.MISLABEL`).
+    base_rate : float, optional
+        Share of flipped labels: a random ranking's AP, drawn as a dotted line.
+    axes : pair of Axes, optional
+
+    Returns
+    -------
+    ndarray of two Axes
+
+    Example
+    -------
+    >>> pts = [{"lr": 1e-4, "epochs": e, "flips_memorised": m, "knn_f1": 0.3, "loss_fraction_for_knn_recall": 0.1,
+    ...         "ap": {"loss": 0.5, "cleanlab": 0.4, "ranked kNN": 0.3, "kNN only": 0.2}} for e, m in ((1, 0.1), (5, 0.6))]
+    >>> len(plot_memorisation_sweep(pts, paper={"f1": 0.78, "loss_fraction_for_knn_recall": 0.65}))
+    2
+    >>> plt.close("all")
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4))
+    df = pd.DataFrame([{**{k: v for k, v in p.items() if k not in ("ap", "ap_vs")},
+                        **{f"AP {m}": v for m, v in p["ap"].items()}} for p in points])
+    df["regime"] = [f"{lr:.0e}/{ep}ep" for lr, ep in zip(df["lr"], df["epochs"])]
+    means = df.groupby("regime", sort=False).mean(numeric_only=True).sort_values("flips_memorised")
+    ax = axes[0]
+    for m in [c.removeprefix("AP ") for c in df.columns if c.startswith("AP ")]:
+        colour = RANKING_COLOURS.get(m)
+        ax.scatter(df["flips_memorised"], df[f"AP {m}"], color=colour, s=14, alpha=0.5)
+        ax.plot(means["flips_memorised"], means[f"AP {m}"], color=colour, marker="o", label=m)
+    if base_rate is not None:
+        ax.axhline(base_rate, color="#bbbbbb", ls=":", lw=1, label="random ranking")
+    for regime, row in means.iterrows():
+        ax.annotate(regime, (row["flips_memorised"], ax.get_ylim()[0]), fontsize=6, rotation=90,
+                    xytext=(2, 2), textcoords="offset points", color="#555555")
+    ax.set(xlabel="flipped labels memorised by the noisy model", ylabel="average precision (finding flips)",
+           title="Rankings of all training examples")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    ax.plot(means["flips_memorised"], means["knn_f1"], marker="o", color="black", label="kNN protocol F1")
+    ax.plot(means["flips_memorised"], means["loss_fraction_for_knn_recall"], marker="s", color="#7f7f7f",
+            label="data the loss ranking needs for kNN's recall")
+    if paper:
+        ax.axhline(paper["f1"], color="black", ls="--", lw=1, label=f"paper: kNN F1 {paper['f1']:.2f}")
+        ax.axhline(paper["loss_fraction_for_knn_recall"], color="#7f7f7f", ls="--", lw=1,
+                   label=f"paper: loss needs {paper['loss_fraction_for_knn_recall']:.0%}")
+    ax.set(xlabel="flipped labels memorised by the noisy model", ylim=(0, 1), title="The paper's two numbers")
+    ax.legend(fontsize=7)
+    for a in axes:
+        a.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    return axes
+
+
 def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
     """Validation backoff accuracy over tau (x) and temperature T (y, log scale) at one k.
 
@@ -243,6 +309,40 @@ def plot_method_accuracy(table: pd.DataFrame, ax=None):
     ax.set(ylim=(0, 1.1), ylabel="test accuracy", title="Test accuracy per setting and method")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
     ax.legend(fontsize=8, ncol=n, loc="upper right")
+    return ax
+
+
+def plot_backoff_gains(table: pd.DataFrame, ax=None):
+    """Backoff gain (backoff minus model, points) with its 95% interval, one row per run.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Columns ``label`` (row name), ``gain``, ``lo``, ``hi`` (points; ``lo``/``hi`` may be
+        NaN, e.g. for the paper's numbers) and ``group`` (colour).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"label": ["ours", "paper"], "gain": [0.4, 1.3], "lo": [-0.8, np.nan],
+    ...                   "hi": [1.6, np.nan], "group": ["stand-in", "paper"]})
+    >>> plot_backoff_gains(t).get_xlabel()
+    'backoff minus model (accuracy points)'
+    >>> plt.close("all")
+    """
+    missing = {"label", "gain", "lo", "hi", "group"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}")
+    ax = _axes(ax, (7, 0.45 * len(table) + 1.2))
+    colours = dict(zip(table["group"].unique(), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    y = np.arange(len(table))[::-1]
+    for yi, (_, row) in zip(y, table.iterrows()):
+        c = colours[row["group"]]
+        if np.isfinite(row["lo"]) and np.isfinite(row["hi"]):
+            ax.plot([row["lo"], row["hi"]], [yi, yi], color=c, lw=2)
+        ax.plot(row["gain"], yi, "o" if row["group"] != "paper" else "D", color=c)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(y, table["label"])
+    ax.set(xlabel="backoff minus model (accuracy points)", title="kNN backoff gain, 95% intervals")
     return ax
 
 

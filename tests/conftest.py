@@ -98,9 +98,18 @@ def executed(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def site(executed, tmp_path_factory):
-    """The smoke-executed book built with jupyter-book -W (once)."""
-    src, _, outcome = executed
+def site(request, tmp_path_factory):
+    """The smoke-executed book built with jupyter-book -W (once).
+
+    With ``NBHELPERS_SITE=<folder>`` (e.g. ``_build/html`` of ``scripts/build_book.py
+    --smoke``) the tests open that built site instead of executing and building the book.
+    """
+    built = os.environ.get("NBHELPERS_SITE")
+    if built:
+        if not (Path(built) / "book" / "intro.html").exists():
+            pytest.fail(f"NBHELPERS_SITE={built} is not a built site: expected book/intro.html in it")
+        return Path(built)
+    src, _, outcome = request.getfixturevalue("executed")
     if any(v is not None for v in outcome.values()):
         pytest.skip("a chapter failed to execute (its own test says why)")
     return build_book.build(src, tmp_path_factory.mktemp("site"))

@@ -210,6 +210,27 @@ def test_pages_workflow_builds_with_make_book_and_publishes_the_site():
     assert wf["jobs"]["deploy"]["steps"][0]["uses"].startswith("actions/deploy-pages")
 
 
+def test_pages_workflow_keeps_the_content_addressed_cache_between_runs():
+    import yaml
+
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    build = wf["jobs"]["build"]
+    steps = build["steps"]
+    assert build["env"]["NBHELPERS_CACHE"].endswith("/.cache")
+    restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore")
+                   and s["with"]["path"] == ".cache")
+    key = restore["with"]["key"]
+    assert "hashFiles('nbhelpers/**', 'requirements.txt')" in key
+    prefix = key.split("${{ hashFiles")[0]
+    assert restore["with"]["restore-keys"].strip() == prefix     # a partial hit restores the newest older cache
+    make = next(i for i, s in enumerate(steps) if s.get("run") == "make book")
+    assert steps.index(restore) < make
+    save = next(s for s in steps if s.get("uses", "").startswith("actions/cache/save"))
+    assert steps.index(save) > make and save["with"]["path"] == ".cache"
+    assert save["if"].startswith("always()")                     # a failed cold run still saves its models
+    assert save["with"]["key"] == "${{ steps.%s.outputs.cache-primary-key }}" % restore["id"]
+
+
 def test_intro_lists_every_chapters_parameters():
     import papermill
 
@@ -230,6 +251,10 @@ def test_explorer_data_lands_next_to_its_page_and_plotly_is_served_by_the_site(e
     assert text.startswith("window.EXPLORER_DATA = {")
     assert (site / "book" / "explorer-data.js").read_text() == text  # copied by build_book.execute
     assert '<script src="explorer-data.js"></script>' in (site / "book" / "07_explorer.html").read_text()
+    index = (results / "explorer-index.js").read_text()
+    assert (site / "book" / "explorer-index.js").read_text() == index  # the figures' pages load it
+    for page in ("01_representations.html", "06_hans_tsne.html"):
+        assert '<script src="explorer-index.js"></script>' in (site / "book" / page).read_text(), page
     assert (site / "plotly" / "plotly.min.js").stat().st_size > 1_000_000
     tsne = (site / "book" / "06_hans_tsne.html").read_text()
     assert 'src="../plotly/plotly.min.js"' in tsne and "cdn.plot.ly" not in tsne

@@ -128,3 +128,46 @@ def test_page_inserts_text_with_textcontent_only():
         assert hook in html
     with pytest.raises(ValueError, match="data_src must be a plain relative URL"):
         explorer.explorer_html('x.js"><script>')
+
+
+def test_stable_sample_ranks_each_id_alone_so_chapters_agree():
+    full = explorer.stable_sample(np.arange(1000), 50, seed=0)
+    assert len(full) == 50 and np.all(np.diff(full) > 0)
+    assert set(explorer.stable_sample(np.arange(1000), 20, seed=0)) <= set(full)   # nested in n
+    some = np.arange(0, 1000, 3)                                                   # a subset of the rows
+    picked = some[explorer.stable_sample(some, 50, seed=0)]
+    assert set(full) & set(some) <= set(picked)
+    shuffled = np.random.default_rng(1).permutation(1000)                          # order does not matter
+    assert set(shuffled[explorer.stable_sample(shuffled, 50, seed=0)]) == set(full)
+    assert set(explorer.stable_sample(np.arange(1000), 50, seed=1)) != set(full)
+    with pytest.raises(ValueError, match="ids must be a 1-D array of integer row ids; got shape \\(2, 2\\)"):
+        explorer.stable_sample([[1, 2], [3, 4]], 2)
+    with pytest.raises(ValueError, match="n must be a positive integer; got 0"):
+        explorer.stable_sample([1, 2], 0)
+
+
+def test_the_index_lists_each_sets_ids_for_the_figures(tmp_path):
+    data = explorer.explorer_data(records(), records(name="hans-val", query_ids=[3, 4]))
+    assert explorer.explorer_index(data) == {"snli": [7, 9], "hans-val": [3, 4]}
+    path = tmp_path / explorer.INDEX_FILE
+    size = explorer.write_explorer_index(data, path)
+    assert path.read_text() == 'window.EXPLORER_INDEX = {"snli":[7,9],"hans-val":[3,4]};\n'
+    assert size == path.stat().st_size
+
+
+def test_sets_with_one_datastore_share_one_table_and_keep_their_neighbours():
+    a, b = records(n_shown=1), records(name="snli-val", n_shown=2)
+    other = records(name="hans", train_source="mnli")
+    data = explorer.explorer_data(a, b, other)
+    assert [t["source"] for t in data["tables"]] == ["toy", "mnli"]
+    shared = data["tables"][0]
+    assert shared["row"] == [0, 1, 2, 3] and shared["premise"] == ["p0", "p1", "p2", "p3"]
+    for original, packed in zip((a, b, other), data["sets"]):
+        table = data["tables"][packed["table"]]
+        assert "train" not in packed and "train" in original          # the records are not changed
+        for nn_packed, nn_original in zip(packed["examples"]["nn"], original["examples"]["nn"]):
+            assert [table["row"][t] for t in nn_packed] == [original["train"]["row"][t] for t in nn_original]
+    clash = records(name="x")
+    clash["train"] = dict(clash["train"], premise=["changed"] + clash["train"]["premise"][1:])
+    with pytest.raises(ValueError, match="sets with train_source 'toy' disagree on training row 0"):
+        explorer.explorer_data(a, clash)

@@ -53,3 +53,52 @@ def test_html_loads_plotly_from_the_site_not_a_cdn():
     assert "cdn.plot.ly" not in snippet and "https://" not in snippet.split("Plotly.newPlot")[0]
     with pytest.raises(ValueError, match="plotlyjs must be the URL of plotly.min.js"):
         interactive.figure_html(fig(), plotlyjs="cdn")
+
+
+def test_points_carry_their_explorer_link_in_every_trace():
+    f = fig(link_set="hans-val", link_ids=[10, 11, 12], fixed=[False, True, False], broken=[False] * 3)
+    assert [list(c) for c in f.data[0].customdata] == [["hans-val", "10"]]
+    assert [list(c) for c in f.data[1].customdata] == [["hans-val", "11"], ["hans-val", "12"]]
+    assert [list(c) for c in f.data[2].customdata] == [["hans-val", "11"]]  # the ring links too
+    assert fig().data[0].customdata is None                                # no ids: no links
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(link_set="hans-val", link_ids=[1, 2]), "link_ids has length 2 but embedding has 3 points"),
+    (dict(link_set="a b", link_ids=[1, 2, 3]), "link_set must be an explorer set name"),
+])
+def test_bad_links_are_named(kw, message):
+    with pytest.raises(ValueError, match=message):
+        fig(**kw)
+
+
+def test_html_with_an_explorer_loads_its_index_and_follows_clicks_only_to_listed_examples():
+    snippet = interactive.figure_html(fig(link_set="hans-val", link_ids=[1, 2, 3]),
+                                      explorer=interactive.EXPLORER_PAGE)
+    assert snippet.startswith('<script src="explorer-index.js"></script>')
+    assert "plotly_click" in snippet and "07_explorer.html#ex=" in snippet and "EXPLORER_INDEX" in snippet
+    assert "known[c[0]].has(String(c[1]))" in snippet       # the link is checked against the index
+    assert "plotly_click" not in interactive.figure_html(fig())
+    with pytest.raises(ValueError, match="explorer must be the explorer page's relative URL"):
+        interactive.figure_html(fig(), explorer="javascript:alert(1)")
+
+
+def test_map_figure_panels_share_points_hover_and_links():
+    f = interactive.map_figure({"layer 0": [[0, 0], [1, 1], [2, 2]], "layer 6": [[2, 0], [1, 0], [0, 0]]},
+                               ["A <b>dog</b>.", "b", "c"], ["x", "y", "z"], [0, 1, 1], [0, 0, 1],
+                               label_names=NAMES, facts={"kNN": ["entailment"] * 3},
+                               link_set="snli-val", link_ids=[5, 6, 7])
+    assert [(t.name, t.xaxis, t.showlegend) for t in f.data] == [
+        ("entailment", "x", True), ("non-entailment", "x", True),
+        ("entailment", "x2", False), ("non-entailment", "x2", False)]
+    assert list(f.data[3].x) == [1, 0] and [list(c) for c in f.data[3].customdata] == [["snli-val", "6"], ["snli-val", "7"]]
+    text = f.data[2].text[0]
+    assert text.startswith("Premise: A &lt;b&gt;dog&lt;/b&gt;.") and "gold: entailment" in text
+    assert "model: entailment" in text and "kNN: entailment" in text
+    assert "model: entailment" in f.data[1].text[0] and "gold: non-entailment" in f.data[1].text[0]
+    with pytest.raises(ValueError, match=r"embeddings\['layer 0'\] must have shape \(3, 2\)"):
+        interactive.map_figure({"layer 0": [[0, 0]]}, ["a", "b", "c"], ["x", "y", "z"], [0, 1, 1],
+                               [0, 0, 1], label_names=NAMES)
+    with pytest.raises(ValueError, match="kNN has length 1 but there are 3 premises"):
+        interactive.map_figure({"a": [[0, 0]] * 3}, ["a", "b", "c"], ["x", "y", "z"], [0, 1, 1],
+                               [0, 0, 1], label_names=NAMES, facts={"kNN": ["e"]})

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from nbhelpers import paper, scorecard
 
@@ -145,3 +146,20 @@ def test_mislabel_rows_test_knn_against_chance_and_the_loss_ranking(tmp_path):
     assert share["estimate"] == pytest.approx(100 * np.mean([-0.04, -0.03, -0.04]))
     assert share["paper_effect"] == pytest.approx(100 * (0.65 - 0.1 * 0.73 / 0.84))
     assert math.isfinite(share["low"]) and share["low"] < share["estimate"] < share["high"]
+
+
+def test_adversarial_anli_row_pools_the_split_seeds(tmp_path):
+    adv = {"n_test": 3200, "per_seed": {"test": ["anli", "hans", "anli", "hans", "anli", "hans"],
+                                        "seed": [0, 0, 1, 1, 2, 2],
+                                        "backoff_gain": [0.02, 0.5, 0.03, 0.5, 0.025, 0.5]}}
+    _write(tmp_path, "backoff", {"anli-adversarial": adv})
+    rows, _ = scorecard.build(tmp_path)
+    (row,) = [r for r in rows if "adversarial" in r["claim"]]
+    assert row["estimate"] == pytest.approx(2.5)  # mean of 2, 3, 2.5 points; HANS rows ignored
+    t = stats.t.ppf(0.975, 2) * 0.5 / np.sqrt(3)  # sd 0.5 over 3 seeds
+    assert row["low"] == pytest.approx(2.5 - t) and row["high"] == pytest.approx(2.5 + t)
+    assert row["verdict"] == "reproduced" and "3 split seeds" in row["n"]
+    _write(tmp_path, "backoff", {"anli-adversarial": {**adv, "per_seed": {**adv["per_seed"],
+                                                                          "backoff_gain": [0.01, 0, -0.01, 0, 0.0, 0]}}})
+    (row,) = [r for r in scorecard.build(tmp_path)[0] if "adversarial" in r["claim"]]
+    assert row["verdict"] == "not beyond noise"
