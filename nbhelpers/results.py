@@ -685,22 +685,29 @@ class SpuriousRecord(Record):
 
 # --------------------------------------------------------------------------- chapter 5
 
-@dataclass
+@dataclass(kw_only=True)
 class MislabelRecord(Record):
-    """Chapter 5, ``mislabel.json``: finding flipped labels with kNN, the loss and cleanlab."""
+    """Chapter 5, ``mislabel.json``: finding flipped labels with kNN, the loss and cleanlab.
+
+    Keyword-only (fields in file order; the optional ones may be absent from older files).
+    ``sweep_conclusion`` is written even when ``None`` (the sweep ran but concluded nothing).
+    """
 
     NAME: ClassVar[str] = "mislabel"
     knn: dict[str, float]
     loss_baseline: dict
     cleanlab: dict
     ranked_knn: dict
+    knn_only: dict | None = _opt()
     noisy_model: dict
     paper: dict
     per_seed: dict
+    diagnostics: dict | None = _opt()
     setup: dict
     augmented_flagged: int
-    diagnostics: dict | None = _opt()
     sweep: list[dict] | None = _opt()
+    sweep_setup: dict | None = _opt()
+    sweep_conclusion: dict | None = None
     timing: dict | None = _opt()
 
     def paper_table(self):

@@ -24,8 +24,8 @@ SCHEMA = {
                   "support", "paper", "smoke", "seconds", "timing"],
     "spurious": ["pattern_stats", "not_claim", "slice_accuracy", "negation_entailment_change", "miner_top_tokens",
                  "miner_pattern_hits_top10", "examples", "example_selection", "lime", "setup", "timing"],
-    "mislabel": ["knn", "loss_baseline", "cleanlab", "ranked_knn", "noisy_model", "paper", "per_seed", "setup",
-                 "augmented_flagged", "diagnostics", "sweep", "timing"],
+    "mislabel": ["knn", "loss_baseline", "cleanlab", "ranked_knn", "knn_only", "noisy_model", "paper", "per_seed",
+                 "diagnostics", "setup", "augmented_flagged", "sweep", "sweep_setup", "sweep_conclusion", "timing"],
     "hans": ["lexical_overlap", "subsequence", "constituent", "slice_rule", "setting",
              "paper_table6_non_entailment", "timing"],
 }
@@ -120,11 +120,15 @@ def _mislabel():
 
 def test_mislabel_record_takes_a_sweep_and_diagnostics():
     plain = _mislabel()
-    assert MislabelRecord.from_dict(plain).to_dict() == plain
-    full = plain | {"diagnostics": {"mean": {"a": 1.0}}, "sweep": [{"epochs": 1, "f1": 0.5}, {"epochs": 5, "f1": 0.3}],
-                    "timing": {"total": 2.0}}
+    assert MislabelRecord.from_dict(plain).to_dict() == plain | {"sweep_conclusion": None}
+    full = plain | {"knn_only": {"average_precision": 0.2}, "diagnostics": {"mean": {"a": 1.0}},
+                    "sweep": [{"epochs": 1, "f1": 0.5}, {"epochs": 5, "f1": 0.3}],
+                    "sweep_setup": {"regimes": [[1e-4, 1]], "seeds": [0], "folds": 3},
+                    "sweep_conclusion": {"pattern": "x"}, "timing": {"total": 2.0}}
+    full = {k: full[k] for k in SCHEMA["mislabel"]}  # file order
     rec = MislabelRecord.from_dict(full)
     assert rec.sweep[1]["epochs"] == 5 and rec.to_dict() == full
+    assert json.loads(json.dumps(rec.to_dict())) == full and list(rec.to_dict()) == SCHEMA["mislabel"]
     assert rec.paper_table().loc["kNN candidates: precision / recall / F1", "paper (BERT)"] == "0.84 / 0.73 / 0.78"
     with pytest.raises(TypeError, match=r"\['sweep'\]: expected a list, got dict"):
         MislabelRecord.from_dict(full | {"sweep": {"epochs": 1}})
