@@ -176,8 +176,10 @@ def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float 
     ax = axes[0]
     for m in [c.removeprefix("AP ") for c in df.columns if c.startswith("AP ")]:
         colour = RANKING_COLOURS.get(m)
-        ax.scatter(df["flips_memorised"], df[f"AP {m}"], color=colour, s=14, alpha=0.5)
-        ax.plot(means["flips_memorised"], means[f"AP {m}"], color=colour, marker="o", label=m)
+        if len(df) > len(means):  # several seeds: each point faint, the regime's mean solid
+            ax.scatter(df["flips_memorised"], df[f"AP {m}"], color=colour, s=14, alpha=0.4)
+        # no line between regimes: memorisation is not a knob the regimes turn in order
+        ax.scatter(means["flips_memorised"], means[f"AP {m}"], color=colour, marker="o", label=m)
     if base_rate is not None:
         ax.axhline(base_rate, color="#bbbbbb", ls=":", lw=1, label="random ranking")
     for regime, row in means.iterrows():
@@ -187,9 +189,12 @@ def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float 
            title="Rankings of all training examples")
     ax.legend(fontsize=8)
     ax = axes[1]
-    ax.plot(means["flips_memorised"], means["knn_f1"], marker="o", color="black", label="kNN protocol F1")
-    ax.plot(means["flips_memorised"], means["loss_fraction_for_knn_recall"], marker="s", color="#7f7f7f",
-            label="data the loss ranking needs for kNN's recall")
+    ax.scatter(means["flips_memorised"], means["knn_f1"], marker="o", color="black", label="kNN protocol F1")
+    ax.scatter(means["flips_memorised"], means["loss_fraction_for_knn_recall"], marker="s", color="#7f7f7f",
+               label="data the loss ranking needs for kNN's recall")
+    for regime, row in means.iterrows():
+        ax.annotate(regime, (row["flips_memorised"], row["knn_f1"]), fontsize=6, xytext=(3, 3),
+                    textcoords="offset points", color="#555555")
     if paper:
         ax.axhline(paper["f1"], color="black", ls="--", lw=1, label=f"paper: kNN F1 {paper['f1']:.2f}")
         ax.axhline(paper["loss_fraction_for_knn_recall"], color="#7f7f7f", ls="--", lw=1,
