@@ -80,6 +80,16 @@ def header(title: str, command: str) -> str:
     return f"## {title}\n\n{today} · {machine()} · `{command}`\n"
 
 
+def report(title: str, script: str, argv, *sections: str) -> None:
+    """Print a benchmark's report to stdout: :func:`header` (with the command that reruns
+    ``script`` with ``argv``, or the command line's arguments when ``argv`` is None), then
+    each section in turn (tables, headings, notes)."""
+    args = argv if argv is not None else sys.argv[1:]
+    print(header(title, " ".join(["python", f"benchmarks/{script}", *args]).strip()))
+    for section in sections:
+        print(section)
+
+
 def fmt(x: float, digits: int = 3) -> str:
     """A number with ``digits`` significant figures, without scientific notation for normal sizes."""
     if x == 0 or x != x:

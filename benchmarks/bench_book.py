@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, fmt, header, log, markdown_table  # noqa: E402
+from _common import ROOT, fmt, log, markdown_table, report  # noqa: E402
 
 COPIED = ("book", "scripts", "_config.yml", "_toc.yml")
 MATHJAX = Path("node_modules") / "mathjax" / "es5"
@@ -124,12 +124,10 @@ def main(argv=None):
     wc, ww = statistics.median(walls["cold"]), statistics.median(walls["warm"])
     rows.append(["build_book.py wall time", fmt(wc), fmt(ww), f"{ww / wc:.2f}"])
 
-    cmd = "python benchmarks/bench_book.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(header(f"The book, cold vs warm cache ({'smoke' if args.smoke else 'full'} parameters)",
-                 cmd.strip()))
-    print(markdown_table(["chapter", "cold s", "warm s", "warm / cold"], rows))
     n = args.repeats
-    print(f"\n`scripts/build_book.py --no-build{' --smoke' if args.smoke else ''}` executed with "
+    report(f"The book, cold vs warm cache ({'smoke' if args.smoke else 'full'} parameters)", "bench_book.py", argv,
+           markdown_table(["chapter", "cold s", "warm s", "warm / cold"], rows),
+           f"\n`scripts/build_book.py --no-build{' --smoke' if args.smoke else ''}` executed with "
           "papermill from a temporary copy of the book; cold = a new empty `NBHELPERS_CACHE`, "
           "warm = the same cache, second run. "
           + (f"Median of {n} cold/warm pairs. " if n > 1 else "One cold/warm pair (a cold run is "

@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fmt, header, log, markdown_table, median_times  # noqa: E402
+from _common import fmt, log, markdown_table, median_times, report  # noqa: E402
 
 from nbhelpers import models  # noqa: E402
 from nbhelpers.cache import Cache  # noqa: E402
@@ -116,11 +116,9 @@ def main(argv=None):
     }
     rows = [[name, what[name], fmt(med), fmt(len(df) / med), f"{ceiling / med:.0%}"]
             for name, (med, _) in res.items()]
-    cmd = "python benchmarks/bench_encode.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(header("Encoding throughput: all-MiniLM-L6-v2 on SNLI pairs", cmd.strip()))
-    print(markdown_table(["method", "what runs", "median s", "examples/s",
-                          "throughput / ceiling"], rows))
-    print(f"\n{len(df):,} SNLI validation pairs (random sample, seed 0), batch size {bs}, "
+    report("Encoding throughput: all-MiniLM-L6-v2 on SNLI pairs", "bench_encode.py", argv,
+           markdown_table(["method", "what runs", "median s", "examples/s", "throughput / ceiling"], rows),
+           f"\n{len(df):,} SNLI validation pairs (random sample, seed 0), batch size {bs}, "
           f"max_length {ml}, torch {torch.__version__} on {torch.get_num_threads()} threads; "
           f"median of {args.repeats} interleaved rounds after a warm-up. "
           "Padding and sorting are measured with the bare loop because `encode` always pads "

@@ -4,7 +4,7 @@ The paper (Rajani et al., 2020) reports kNN about 300 times faster than influenc
 on fewer than 2,000 training examples, with the gap growing with the data. This script
 times both on the same fine-tuned model (all-MiniLM-L6-v2 fine-tuned on the CAD-original
 training set, seed 0: the model of the influential-examples chapter, cached) with
-:func:`nbhelpers.influence.explanation_speed`:
+:func:`nbhelpers.experiments.explanation_speed`:
 
 - **kNN**: set-up = encode the training set and build the FAISS index; a query = encode it
   and search its k = 16 nearest training pairs.
@@ -31,9 +31,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fmt, header, log, markdown_table  # noqa: E402
+from _common import fmt, log, markdown_table, report  # noqa: E402
 
-from nbhelpers import evaluation, influence, models  # noqa: E402
+from nbhelpers import experiments, models, settings  # noqa: E402
 from nbhelpers.data import load_nli  # noqa: E402
 
 
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     with contextlib.redirect_stdout(sys.stderr):
         train0 = load_nli("cad-original", "train")
         log("fine-tuning (or loading from the cache) the CAD-original model, seed 0")
-        model = models.fine_tune(train0, "minilm", seed=0, **evaluation.recipe_for(len(train0)))
+        model = models.fine_tune(train0, "minilm", seed=0, **settings.recipe_for(len(train0)))
         queries = load_nli("snli", "test").sample(args.n_timed, random_state=0)
 
         rows = []
@@ -70,25 +70,24 @@ def main(argv=None) -> int:
             train, source = training_set(size)
             log(f"== {len(train):,} training pairs ({source})")
             hp = None if args.hessian_pairs == 0 else min(args.hessian_pairs, len(train))
-            r = influence.explanation_speed(model, train, queries, k=args.k, n_timed=args.n_timed,
+            r = experiments.explanation_speed(model, train, queries, k=args.k, n_timed=args.n_timed,
                                             hessian_size=hp, progress=True)
             rows.append([f"{r['n_train']:,}", fmt(r["knn_setup_s"]), fmt(r["influence_setup_s"]),
                          fmt(r["knn_query_s"]), fmt(r["influence_query_s"]),
                          fmt(r["knn_s_per_example"]), fmt(r["influence_s_per_example"]),
                          f"{r['speedup']:.0f}x", f"{r['speedup_per_query']:.0f}x",
                          f"{r['topk_overlap']:.1%} ({r['topk_overlap_random']:.1%})"])
-    print(header("Explaining one prediction: kNN vs influence functions",
-                 "python benchmarks/bench_influence.py " + " ".join(argv or sys.argv[1:])))
     pair_word, query_word = ("pair", "query") if args.n_timed == 1 else ("pairs", "queries")
-    print(f"Influence functions: captum NaiveInfluenceFunction over the classifier head, Hessian "
+    report("Explaining one prediction: kNN vs influence functions", "bench_influence.py", argv,
+           f"Influence functions: captum NaiveInfluenceFunction over the classifier head, Hessian "
           f"on {args.hessian_pairs or 'all'} training pairs; {args.n_timed} SNLI test {pair_word} "
           f"explained one by one; k = {args.k}. Per example = (set-up + {args.n_timed} {query_word}) / "
           f"{args.n_timed}; the overlap is the share of kNN's top-k among the influence top-k "
-          "(chance in brackets).\n")
-    print(markdown_table(
-        ["training pairs", "kNN set-up (s)", "IF set-up (s)", "kNN per query (s)",
-         "IF per query (s)", "kNN per example (s)", "IF per example (s)", "speed-up",
-         "speed-up per query", "top-k overlap"], rows))
+          "(chance in brackets).\n",
+           markdown_table(
+               ["training pairs", "kNN set-up (s)", "IF set-up (s)", "kNN per query (s)",
+                "IF per query (s)", "kNN per example (s)", "IF per example (s)", "speed-up",
+                "speed-up per query", "top-k overlap"], rows))
     return 0
 
 

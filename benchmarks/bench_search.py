@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (fmt, header, log, markdown_table, median_times,  # noqa: E402
+from _common import (fmt, log, markdown_table, median_times, report,  # noqa: E402
                      peak_rss_increase_mib, reset_peak_rss)
 
 DIM = 384
@@ -289,8 +289,7 @@ def main(argv=None):
         print(json.dumps(child(json.loads(args.child))))
         return 0
 
-    cmd = "python benchmarks/bench_search.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(header("kNN search: 384-d float32, exact and approximate", cmd.strip()))
+    report("kNN search: 384-d float32, exact and approximate", "bench_search.py", argv)
     if args.sizes and args.methods:
         print(f"### Exact search (synthetic Gaussian vectors, {args.queries:,} queries)\n")
         print(exact_table(args))

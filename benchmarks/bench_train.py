@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fmt, header, log, markdown_table, median_times  # noqa: E402
+from _common import fmt, log, markdown_table, median_times, report  # noqa: E402
 
 from nbhelpers import models  # noqa: E402
 from nbhelpers.cache import Cache  # noqa: E402
@@ -155,11 +155,10 @@ def main(argv=None):
     rows = [[name, fmt(med), fmt(len(df) / med), f"{ceiling / med:.0%}",
              "-" if tokens[name] is None else f"{tokens[name]:,} ({tokens[name] / real:.2f}x)"]
             for name, (med, _) in res.items()]
-    cmd = "python benchmarks/bench_train.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(header("Fine-tuning throughput: all-MiniLM-L6-v2 on MNLI pairs", cmd.strip()))
-    print(markdown_table(["method", "median s per epoch", "examples/s", "throughput / ceiling",
-                          "padded tokens per epoch (/ real tokens)"], rows))
-    print(f"\n{len(df):,} MNLI dev-matched pairs (random sample, seed 0), one epoch, batch size "
+    report("Fine-tuning throughput: all-MiniLM-L6-v2 on MNLI pairs", "bench_train.py", argv,
+           markdown_table(["method", "median s per epoch", "examples/s", "throughput / ceiling",
+                           "padded tokens per epoch (/ real tokens)"], rows),
+           f"\n{len(df):,} MNLI dev-matched pairs (random sample, seed 0), one epoch, batch size "
           f"{RECIPE['batch_size']}, lr {RECIPE['lr']:g}, max_length {RECIPE['max_length']}, torch "
           f"{torch.__version__} on {torch.get_num_threads()} threads; median of {args.repeats} interleaved "
           f"rounds after a warm-up. The real tokens of the sample: {real:,}.\n")

@@ -1,38 +1,64 @@
 """Helpers for the book *Explaining and Improving Model Behavior with kNN Representations*.
 
-Every chapter imports the modules it needs:
+Importing the package changes nothing (no environment variable, warning filter or logger
+is touched); a chapter calls :func:`quiet` in its import cell to silence the libraries'
+chatter in rendered pages. Every chapter imports the modules it needs, from the bottom up:
 
-- :mod:`nbhelpers.data`   -- every NLI data set as one DataFrame schema
-- :mod:`nbhelpers.models` -- backbones, fine-tuning, ``predict_proba``, ``encode``
-- :mod:`nbhelpers.cache`  -- content-addressed store for checkpoints and arrays
-- :mod:`nbhelpers.knn`    -- normalisation, FAISS kNN, ``backoff`` and tuning
-- :mod:`nbhelpers.viz`    -- plots (take ``ax=None``, return the Axes)
+- :mod:`nbhelpers.validation`      -- every input check, shared by all modules
+- :mod:`nbhelpers.timing`          -- seconds per part of the work (fine-tuning, kNN, ...)
+- :mod:`nbhelpers.device`          -- CUDA, then MPS, then CPU
+- :mod:`nbhelpers.cache`           -- content-addressed store for checkpoints and arrays
+- :mod:`nbhelpers.data`            -- every NLI data set as one DataFrame schema
+- :mod:`nbhelpers.tokenisation`    -- raw vs tokenised copies of the same pairs
+- :mod:`nbhelpers.paper`           -- every number quoted from the paper, once
+- :mod:`nbhelpers.settings`        -- the paper's four settings, their data, the model for each
+- :mod:`nbhelpers.knn`             -- normalisation, FAISS kNN, ``backoff`` (global or per slice), tuning
+- :mod:`nbhelpers.models`          -- backbones, fine-tuning, ``predict_proba``, ``encode``
+- :mod:`nbhelpers.representations` -- kNN accuracy per pooling and layer, linear probes
+- :mod:`nbhelpers.evaluation`      -- backoff evaluated on a split; bootstrap statistics
+- :mod:`nbhelpers.influence`       -- retrieval counts, removal sets, influence functions
+- :mod:`nbhelpers.spurious`        -- patterns, slices, the neighbour token miner, LIME
+- :mod:`nbhelpers.mislabel`        -- flagging mislabeled training examples, and baselines
+- :mod:`nbhelpers.experiments`     -- everything that trains or times models (one call each)
+- :mod:`nbhelpers.scorecard`       -- the one rule that gives each claim its verdict
+- :mod:`nbhelpers.results`         -- one typed record per chapter: save, load, summary bullets
+- :mod:`nbhelpers.explorer`        -- the data and page of the neighbour explorer
+- :mod:`nbhelpers.interactive`     -- plotly figures embedded in the pages
+- :mod:`nbhelpers.viz`             -- plots (take ``ax=None``, return the Axes)
+- :mod:`nbhelpers.build`           -- execute the chapters and build the site (scripts/build_book.py)
 """
-import logging as _logging
-import os as _os
-import warnings as _warnings
-
 __version__ = "0.1.0"
 
 LABELS = ("entailment", "neutral", "contradiction")
 """Class names; labels are always the integers 0, 1, 2 in this order."""
 
+MODULES = ("validation", "timing", "device", "cache", "data", "tokenisation", "paper", "settings", "knn",
+           "models", "representations", "evaluation", "influence", "spurious", "mislabel", "experiments",
+           "scorecard", "results", "explorer", "interactive", "viz", "build")
+"""Every module of the package, bottom layer first (a test checks the list against the files)."""
 
-def _quiet_libraries():
-    """Silence the warning spam of transformers/tokenizers in rendered notebooks."""
-    _os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    _warnings.filterwarnings("ignore", message=".*TRANSFORMERS_CACHE.*")
-    # tqdm.auto (imported by datasets) complains when ipywidgets is absent; we use text bars
-    _warnings.filterwarnings("ignore", message="IProgress not found")
+
+def quiet() -> None:
+    """Silence the warning and progress-bar spam of transformers, tokenizers and datasets.
+
+    Sets ``TOKENIZERS_PARALLELISM=false`` (unless already set), ignores the warnings about
+    ``TRANSFORMERS_CACHE`` and the missing ``IProgress`` widget (we use text bars), and turns
+    the Hugging Face loggers down to errors. Chapters call it once in their import cell;
+    importing :mod:`nbhelpers` alone changes none of this.
+    """
+    import logging
+    import os
+    import warnings
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", message=".*TRANSFORMERS_CACHE.*")
+    warnings.filterwarnings("ignore", message="IProgress not found")
     for name in ("transformers", "huggingface_hub", "datasets", "sentence_transformers"):
-        _logging.getLogger(name).setLevel(_logging.ERROR)
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:  # transformers keeps its own verbosity switch
         import transformers
 
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
-    except Exception:  # pragma: no cover - transformers is a hard dependency
+    except ImportError:  # pragma: no cover - transformers is a hard dependency
         pass
-
-
-_quiet_libraries()

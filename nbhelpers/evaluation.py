@@ -1,23 +1,24 @@
-"""kNN backoff evaluated on one of the paper's settings, and the statistics the chapters share.
+"""kNN backoff evaluated on a split, and the statistics the chapters share: arrays in, arrays out.
 
-The settings themselves (their data, the recipe, "the model for setting S") live in
-:mod:`nbhelpers.settings`; the names below are re-exported from there for old code.
-For HANS the model and kNN still predict 3 classes; neutral and contradiction both count
-as non-entailment (:data:`HANS_LABEL_MAP`).
+- :func:`evaluate_backoff` - tune k, T, tau and lambda on validation, score on test;
+- :func:`confidence_bins` - model and kNN accuracy per bin of the model's confidence;
+- :func:`paired_bootstrap`, :func:`bootstrap_ci` - intervals for accuracies and their differences.
+
+What trains or encodes (:func:`nbhelpers.experiments.run_setting`), the settings
+(:mod:`nbhelpers.settings`), the paper's tables (:mod:`nbhelpers.paper`) and the per-slice
+backoff (:func:`nbhelpers.knn.tune_slice_taus`) live elsewhere; their old names here still
+import (:data:`_MOVED`). For HANS the model and kNN still predict 3 classes; neutral and
+contradiction both count as non-entailment (``label_map=settings.HANS_LABEL_MAP``).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from . import data, knn, paper
+from . import knn
 from .validation import check_label_map, check_proba
 
-from .settings import (HANS_LABEL_MAP, LARGE_TRAIN, OFFLINE_STAND_INS, SETTINGS, SMOKE_SIZES,  # noqa: F401
-                       Setting, load_setting, load_split, recipe_for)
-
-PAPER_TABLE4, PAPER_TABLE5 = paper.TABLE4, paper.TABLE5
-"""Rajani et al. (2020), Tables 4 and 5, kept under their old names (:mod:`nbhelpers.paper` holds them)."""
+__all__ = ["evaluate_backoff", "confidence_bins", "paired_bootstrap", "bootstrap_ci"]
 
 
 def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val,
@@ -57,7 +58,7 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
                           ks=ks, temperatures=temperatures, taus=taus, label_map=label_map)
     clf = knn.KNN(k=best["k"], temperature=best["temperature"]).fit(train_reps, train_labels)
     p_knn_val = clf.predict_proba(val_reps)
-    lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas,
+    lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=lambdas,
                                             label_map=label_map)
     p_knn_test = clf.predict_proba(test_reps)
     to_label = check_label_map(label_map, np.asarray(p_model_test).shape[1])
@@ -198,96 +199,22 @@ def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0,
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
-def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd.DataFrame, *,
-                label_map=None, ks=knn.DEFAULT_KS, temperatures=knn.DEFAULT_TEMPERATURES,
-                taus=knn.DEFAULT_TAUS, lambdas=knn.DEFAULT_LAMBDAS, cache=None,
-                progress: bool = True) -> dict:
-    """Encode the three splits with ``model`` (last-layer [CLS]) and :func:`evaluate_backoff`.
-
-    Representations and probabilities come from :func:`nbhelpers.models.encode_many`
-    (one forward pass per split, cached). Returns what :func:`evaluate_backoff` returns,
-    plus ``p_model_val``, ``p_model_test``, ``val_reps`` and ``test_reps``.
-    """
-    from . import models  # torch is only needed here
-
-    reps, probas = {}, {}
-    for name, df in (("train", train_df), ("val", val_df), ("test", test_df)):
-        reps[name] = models.encode(model, df, "cls", -1, cache=cache, progress=progress)
-        if name != "train":
-            probas[name] = models.predict_proba(model, df, cache=cache, progress=progress)
-    out = evaluate_backoff(reps["train"], train_df["label"].to_numpy(), reps["val"],
-                           val_df["label"].to_numpy(), probas["val"], reps["test"],
-                           test_df["label"].to_numpy(), probas["test"], ks=ks,
-                           temperatures=temperatures, taus=taus, lambdas=lambdas,
-                           label_map=label_map)
-    out.update(p_model_val=probas["val"], p_model_test=probas["test"],
-               val_reps=reps["val"], test_reps=reps["test"])
-    return out
+_MOVED = {
+    "run_setting": ("experiments", "run_setting"),
+    "tune_slice_taus": ("knn", "tune_slice_taus"), "slice_backoff": ("knn", "slice_backoff"),
+    "PAPER_TABLE4": ("paper", "TABLE4"), "PAPER_TABLE5": ("paper", "TABLE5"),
+    **{name: ("settings", name) for name in ("HANS_LABEL_MAP", "LARGE_TRAIN", "OFFLINE_STAND_INS", "SETTINGS",
+                                             "SMOKE_SIZES", "Setting", "load_setting", "load_split",
+                                             "recipe_for")},
+}
+"""Names that used to live here, by (module, name) where they live now."""
 
 
-def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=knn.DEFAULT_TAUS,
-                    label_map=None) -> pd.DataFrame:
-    """One backoff threshold per slice (e.g. per HANS heuristic), tuned on validation.
+def __getattr__(name):
+    """The old names in :data:`_MOVED` still import from here (chapters written before the split)."""
+    if name in _MOVED:
+        import importlib
 
-    Parameters
-    ----------
-    p_model_val, p_knn_val : ndarray (n, 3)
-    val_labels : (n,) ints
-    val_slices : (n,) hashable
-        The slice of each validation example.
-    taus : sequence of float
-        Candidates; ties go to the smallest.
-
-    Returns
-    -------
-    DataFrame
-        Indexed by slice: ``tau``, ``n``, ``val_acc`` (backoff accuracy in the slice at
-        that tau), ``val_model_acc``.
-
-    Example
-    -------
-    >>> pm = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0], [0.9, 0.1, 0], [0.9, 0.1, 0]])
-    >>> pk = np.array([[0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
-    >>> t = tune_slice_taus(pm, pk, [1, 1, 0, 0], ["a", "a", "b", "b"], taus=[0.0, 0.7, 1.0])
-    >>> t["tau"].to_dict()
-    {'a': 0.7, 'b': 0.0}
-    """
-    pm, pk = check_proba(p_model_val, "p_model_val"), check_proba(p_knn_val, "p_knn_val")
-    y, slices = np.asarray(val_labels), np.asarray(val_slices)
-    if not (len(pm) == len(pk) == len(y) == len(slices)):
-        raise ValueError(f"p_model_val has {len(pm)} rows, p_knn_val {len(pk)}, val_labels "
-                         f"{len(y)}, val_slices {len(slices)}; expected equal")
-    to_label = check_label_map(label_map, pm.shape[1])
-    taus = np.array(sorted(set(float(t) for t in taus)))
-    if taus.size == 0 or taus.min() < 0 or taus.max() > 1:
-        raise ValueError(f"taus must be non-empty and within [0, 1], got {taus.tolist()}")
-    model_ok = to_label[pm.argmax(1)] == y
-    knn_ok = to_label[pk.argmax(1)] == y
-    conf = pm.max(1)
-    rows = {}
-    for s in pd.unique(slices):
-        m = slices == s
-        acc = np.where(conf[m][None, :] > taus[:, None], model_ok[m][None, :], knn_ok[m][None, :]).mean(1)
-        best = int(np.argmax(acc))
-        rows[s] = {"tau": float(taus[best]), "n": int(m.sum()), "val_acc": float(acc[best]),
-                   "val_model_acc": float(model_ok[m].mean())}
-    return pd.DataFrame.from_dict(rows, orient="index").astype({"n": int})
-
-
-def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
-    """Backoff with each example's threshold looked up by its slice.
-
-    Example
-    -------
-    >>> pm = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0]])
-    >>> pk = np.array([[0, 1.0, 0], [0, 1.0, 0]])
-    >>> slice_backoff(pm, pk, ["a", "b"], {"a": 0.7, "b": 0.0}).tolist()
-    [1, 0]
-    """
-    pm, pk, slices = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn"), np.asarray(slices)
-    missing = set(pd.unique(slices)) - set(taus_by_slice)
-    if missing:
-        raise ValueError(f"no tau for slices {sorted(map(str, missing))}; "
-                         f"taus_by_slice has {sorted(map(str, taus_by_slice))}")
-    tau = np.array([taus_by_slice[s] for s in slices], dtype=float)
-    return np.where(pm.max(1) > tau, pm.argmax(1), pk.argmax(1))
+        module, attr = _MOVED[name]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .knn import backoff
+from .validation import check_proba, shape_str
 
 __all__ = ["NLI_LABELS", "DATA_FILE", "INDEX_FILE", "sample_indices", "stable_sample",
            "explorer_records", "explorer_data", "write_explorer_data", "explorer_index",
@@ -39,10 +40,6 @@ INDEX_FILE = "explorer-index.js"
 interactive figures load it to link a point to the explorer only where its example is there."""
 
 PROB_DIGITS, DIST_DIGITS = 3, 1
-
-
-def _shape(a) -> str:
-    return "(" + ", ".join(str(s) for s in np.shape(a)) + ")"
 
 
 def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.ndarray:
@@ -79,7 +76,7 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
         return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False)).astype(np.int64)
     groups = np.asarray(groups)
     if groups.shape != (n_total,):
-        raise ValueError(f"groups must have shape ({n_total},) like the rows; got shape {_shape(groups)}")
+        raise ValueError(f"groups must have shape ({n_total},) like the rows; got shape {shape_str(np.shape(groups))}")
     names = np.unique(groups)
     per, extra = divmod(n, len(names))
     picked = []
@@ -132,7 +129,7 @@ def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
         raise ValueError(f"n must be a positive integer; got {n!r}")
     ids = np.asarray(ids)
     if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-        raise ValueError(f"ids must be a 1-D array of integer row ids; got shape {_shape(ids)}, "
+        raise ValueError(f"ids must be a 1-D array of integer row ids; got shape {shape_str(np.shape(ids))}, "
                          f"dtype {ids.dtype}")
     if ids.size and ids.min() < 0:
         raise ValueError(f"ids must be non-negative row ids; got minimum {ids.min()}")
@@ -141,11 +138,9 @@ def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
 
 
 def _proba(p, name, n):
-    a = np.asarray(p, dtype=np.float64)
-    if a.ndim != 2 or a.shape[0] != n or a.shape[1] != len(NLI_LABELS):
-        raise ValueError(f"{name} must have shape ({n}, 3), one row per example; got shape {_shape(a)}")
-    if not np.isfinite(a).all() or (a < 0).any() or not np.allclose(a.sum(1), 1.0, atol=1e-3):
-        raise ValueError(f"{name} must hold probabilities (finite, >= 0, rows summing to 1)")
+    a = check_proba(p, name, n_classes=len(NLI_LABELS), atol=1e-3)
+    if len(a) != n:
+        raise ValueError(f"{name} must have shape ({n}, 3), one row per example; got shape {shape_str(a.shape)}")
     return a
 
 
@@ -229,9 +224,9 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
     idx = np.asarray(indices)
     if d.ndim != 2 or d.shape[0] != n or d.shape[1] == 0:
         raise ValueError(f"distances must have shape ({n}, k) with k >= 1, one row per example; "
-                         f"got shape {_shape(d)}")
+                         f"got shape {shape_str(np.shape(d))}")
     if idx.shape != d.shape:
-        raise ValueError(f"indices must have the shape of distances {_shape(d)}; got shape {_shape(idx)}")
+        raise ValueError(f"indices must have the shape of distances {shape_str(np.shape(d))}; got shape {shape_str(np.shape(idx))}")
     if idx.dtype.kind not in "iu" or (idx < 0).any() or (idx >= n_train).any():
         raise ValueError(f"indices must be integer rows of train, in 0..{n_train - 1}; "
                          f"got dtype {idx.dtype}, range {idx.min()}..{idx.max()}")
@@ -248,10 +243,10 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
     n_shown = min(n_shown, k)
     to_gold = np.arange(3) if label_map is None else np.asarray(label_map)
     if to_gold.shape != (3,):
-        raise ValueError(f"label_map must have 3 entries, one per class; got shape {_shape(to_gold)}")
+        raise ValueError(f"label_map must have 3 entries, one per class; got shape {shape_str(np.shape(to_gold))}")
     ids = np.asarray(queries.index if query_ids is None else query_ids)
     if ids.shape != (n,):
-        raise ValueError(f"query_ids must have shape ({n},) like queries; got shape {_shape(ids)}")
+        raise ValueError(f"query_ids must have shape ({n},) like queries; got shape {shape_str(np.shape(ids))}")
     gold = queries["label"].to_numpy()
     if gold.dtype.kind not in "iu" or (gold < 0).any() or (gold >= len(gold_names)).any():
         raise ValueError(f"queries['label'] must be integers in 0..{len(gold_names) - 1} "

@@ -12,16 +12,17 @@ This module holds the pieces, each small and checked:
 
 - :func:`self_neighbors` - the k nearest *other* training examples of every training example;
 - :func:`retrieval_counts` - how often each training example is among a set of neighbours;
-- :func:`removal_sets` and :func:`removal_test` - what to remove, and the retraining loop;
+- :func:`removal_sets` - what the removal test removes (the test itself, which retrains,
+  is :func:`nbhelpers.experiments.removal_test`);
 - :func:`matched_random_set` - a random control with the label mix of the removed top set;
 - :func:`removal_record` and :func:`seeds_for_gap` - the results per seed with their
   spread, and how many seeds a gap of a given size needs;
 - :func:`top_set_overlap` - whether two retrieval counts pick the same most retrieved examples;
-- :func:`neighbour_table` - the paper's Tables 2 and 3 layout: a query and its neighbours;
+- :func:`neighbor_table` - the paper's Tables 2 and 3 layout: a query and its neighbours;
 - :class:`InfluenceExplainer` - Koh & Liang influence functions on the same model, through
   captum's :class:`~captum.influence.NaiveInfluenceFunction`;
-- :func:`topk_overlap` - how much two methods' top-k training examples agree;
-- :func:`explanation_speed` - time per explained example, kNN vs influence functions.
+- :func:`topk_overlap` - how much two methods' top-k training examples agree (timed against
+  kNN by :func:`nbhelpers.experiments.explanation_speed`).
 """
 from __future__ import annotations
 
@@ -42,7 +43,6 @@ __all__ = [
     "retrieval_counts",
     "removal_sets",
     "matched_random_set",
-    "removal_test",
     "summarise_removal",
     "removal_record",
     "format_stat",
@@ -50,10 +50,9 @@ __all__ = [
     "describe_removal",
     "seeds_for_gap",
     "top_set_overlap",
-    "neighbour_table",
+    "neighbor_table",
     "InfluenceExplainer",
     "topk_overlap",
-    "explanation_speed",
 ]
 
 
@@ -84,21 +83,15 @@ def self_neighbors(index: "knn_mod.KNN", train_reps, k: int = 16) -> tuple[np.nd
     [1, 0, 1]
     """
     X = check_reps(train_reps, "train_reps")
-    n = index.n_samples_fit_ if hasattr(index, "n_samples_fit_") else None
-    if n is None:
+    if not hasattr(index, "n_samples_fit_"):
         raise knn_mod.NotFittedError("index is not fitted; call index.fit(train_reps, labels) first")
+    n = index.n_samples_fit_
     if len(X) != n:
         raise ValueError(f"train_reps has {len(X)} rows but the index holds {n}; "
                          "pass the representations the index was fitted on")
     k = check_int(k, "k", low=1, high=n - 1,
-                           high_msg=f"k={k} but expected k <= N - 1 = {n - 1} (self excluded)")
-    dist, idx = index.kneighbors(X, k=k + 1)
-    own = idx == np.arange(n)[:, None]
-    # drop the example itself; where FAISS did not return it (ties), drop the farthest
-    drop = np.where(own.any(1), own.argmax(1), k)
-    keep = np.ones_like(idx, dtype=bool)
-    keep[np.arange(n), drop] = False
-    return dist[keep].reshape(n, k), idx[keep].reshape(n, k)
+                  high_msg=f"k={k} but expected k <= N - 1 = {n - 1} (self excluded)")
+    return index.kneighbors(X, k=k, exclude_self=True)
 
 
 def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
@@ -264,97 +257,6 @@ CONDITIONS = ("top", "random", "matched")
 same size, and a random set with the top set's label mix (:func:`matched_random_set`)."""
 
 
-def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.1, 0.3),
-                 seeds=(0,), backbone: str = "minilm", recipe: dict | None = None, k: int = 16,
-                 conditions=CONDITIONS, cache=None,
-                 progress: bool = True) -> tuple[pd.DataFrame, dict]:
-    """Retrain without the most retrieved examples, and without random ones; score on test.
-
-    For each seed: fine-tune on the full training set, count how often each training
-    example is among the k nearest neighbours of the training examples (itself excluded:
-    the counts come from *training* queries, the paper's measure), then for each fraction
-    fine-tune from the pre-trained weights on the data minus the top ``fraction``
-    (``condition="top"``), minus a uniform random set of the same size
-    (``condition="random"``) and minus a random set with the top set's number of examples
-    per gold label (``condition="matched"``), with the same seed and recipe. Every
-    fine-tune and prediction is cached, so an interrupted run resumes where it stopped.
-
-    Parameters
-    ----------
-    train_df, test_df : DataFrame with ``premise``, ``hypothesis``, ``label``
-    fractions : sequence of float, default=(0.1, 0.3)
-    seeds : sequence of int, default=(0,)
-    backbone : str, default="minilm"
-    recipe : dict, optional
-        Keyword arguments for :func:`nbhelpers.models.fine_tune` (epochs, lr, ...).
-    k : int, default=16
-        Neighbours per training example for the counts (the paper: 16).
-    conditions : sequence of str, default=("top", "random", "matched")
-        Which removals to fine-tune, a non-empty subset of :data:`CONDITIONS` (each costs
-        one fine-tune per seed and fraction).
-
-    Returns
-    -------
-    runs : DataFrame
-        One row per fine-tune: ``seed``, ``fraction`` (0 for the full set), ``condition``
-        (``"full"``, ``"top"``, ``"random"``, ``"matched"``), ``n_train``, ``accuracy`` and
-        ``drop`` (the full model's accuracy minus this one's, same seed), in percentage
-        points; ``removed_by_label`` (removed pairs per gold label, a list of 3).
-    counts : dict
-        ``{seed: retrieval counts (N,)}`` from each seed's full model.
-    """
-    from . import models  # torch is imported only when a model is needed
-
-    fractions = [float(f) for f in fractions]
-    seeds = [int(s) for s in seeds]
-    if not fractions or not seeds:
-        raise ValueError("fractions and seeds must each hold at least one value")
-    conditions = list(conditions)
-    unknown = [c for c in conditions if c not in CONDITIONS]
-    if not conditions or unknown:
-        raise ValueError(f"conditions={conditions} but expected a non-empty subset of {list(CONDITIONS)}")
-    recipe = dict(recipe or {})
-    train_df = train_df.reset_index(drop=True)
-    y_test = test_df["label"].to_numpy()
-    rows, all_counts = [], {}
-    for seed in seeds:
-        full = models.fine_tune(train_df, backbone, seed=seed, cache=cache, progress=progress,
-                                **recipe)
-        reps = models.encode(full, train_df, cache=cache, progress=progress)
-        index = knn_mod.KNN(k=k).fit(reps, train_df["label"].to_numpy())
-        _, nbrs = self_neighbors(index, reps, k=k)
-        counts = retrieval_counts(nbrs, len(train_df))
-        all_counts[seed] = counts
-        acc_full = models.accuracy(models.predict_proba(full, test_df, cache=cache,
-                                                        progress=progress), y_test)
-        rows.append(dict(seed=seed, fraction=0.0, condition="full", n_train=len(train_df),
-                         accuracy=100 * acc_full, removed_by_label=[0] * len(LABELS)))
-        y_train = train_df["label"].to_numpy()
-        for fraction in fractions:
-            top, random = removal_sets(counts, fraction, seed=seed)
-            sets = {"top": top, "random": random}
-            if "matched" in conditions:
-                sets["matched"] = matched_random_set(y_train, top, seed=seed)
-            for condition in conditions:
-                removed = sets[condition]
-                kept = train_df.drop(index=removed).reset_index(drop=True)
-                if progress:
-                    print(f"seed {seed}: without the {condition} {fraction:.0%} "
-                          f"({len(removed)} pairs), fine-tuning on {len(kept)}", flush=True)
-                model = models.fine_tune(kept, backbone, seed=seed, cache=cache,
-                                         progress=progress, **recipe)
-                acc = models.accuracy(models.predict_proba(model, test_df, cache=cache,
-                                                           progress=progress), y_test)
-                rows.append(dict(seed=seed, fraction=fraction, condition=condition,
-                                 n_train=len(kept), accuracy=100 * acc,
-                                 removed_by_label=np.bincount(y_train[removed],
-                                                              minlength=len(LABELS)).tolist()))
-    runs = pd.DataFrame(rows)
-    full_acc = runs[runs.condition == "full"].set_index("seed")["accuracy"]
-    runs["drop"] = runs["seed"].map(full_acc) - runs["accuracy"]
-    return runs, all_counts
-
-
 def summarise_removal(runs: pd.DataFrame) -> dict:
     """Mean and standard deviation (over seeds) of the accuracy drop, per fraction.
 
@@ -408,7 +310,7 @@ def removal_record(runs: pd.DataFrame) -> dict:
     Parameters
     ----------
     runs : DataFrame
-        From :func:`removal_test`: ``seed``, ``fraction``, ``condition`` (``"full"`` plus
+        From :func:`nbhelpers.experiments.removal_test`: ``seed``, ``fraction``, ``condition`` (``"full"`` plus
         any of :data:`CONDITIONS`), ``accuracy`` and ``drop`` (points). Every seed needs
         its ``"full"`` row and the same removals.
 
@@ -697,7 +599,7 @@ def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0)
 # ----------------------------------------------------------------------------------------------
 # explanation by example
 # ----------------------------------------------------------------------------------------------
-def neighbour_table(train_df: pd.DataFrame, indices, distances=None, weights=None) -> pd.DataFrame:
+def neighbor_table(train_df: pd.DataFrame, indices, distances=None, weights=None) -> pd.DataFrame:
     """One query's neighbours as a table: rank, premise, hypothesis, gold label, distance, weight.
 
     Parameters
@@ -717,7 +619,7 @@ def neighbour_table(train_df: pd.DataFrame, indices, distances=None, weights=Non
     Example
     -------
     >>> tr = pd.DataFrame({"premise": ["a", "b"], "hypothesis": ["c", "d"], "label": [0, 2]})
-    >>> neighbour_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
+    >>> neighbor_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
     {'label': ['contradiction', 'entailment'], 'distance': [0.5, 2.0]}
     """
     idx = np.asarray(indices)
@@ -850,7 +752,6 @@ class InfluenceExplainer:
     Parameters
     ----------
     model : NLIModel
-    train_df : DataFrame with ``premise``, ``hypothesis``, ``label``
     layers : sequence of str, default=("classifier",)
         Module names inside the Hugging Face model.
     batch_size : int, default=64
@@ -869,22 +770,39 @@ class InfluenceExplainer:
 
     Attributes
     ----------
+    n_train_ : int
+        Training pairs scored (every pair given to :meth:`fit`).
+    hessian_size_ : int
+        Training pairs the Hessian was estimated on.
     setup_seconds_ : float
-        Time the constructor took (captum forms and decomposes the Hessian here).
+        Time :meth:`fit` took (captum forms and decomposes the Hessian there).
+
+    Example
+    -------
+    ``InfluenceExplainer(model).fit(train_df).top_k(query_df, k=16)`` gives the 16 strongest
+    proponents of each query's prediction (indices into ``train_df``, and their scores).
     """
 
+    def __init__(self, model, *, layers: Sequence[str] = ("classifier",), batch_size: int = 64,
+                 max_length: int = 128, projection_dim: int = 50, hessian_reg: float = 1e-3,
+                 hessian_size: int | None = None, seed: int = 0):
+        self.model = model
+        self.layers = layers
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.projection_dim = projection_dim
+        self.hessian_reg = hessian_reg
+        self.hessian_size = hessian_size
+        self.seed = seed
+
     @timing.timed('influence functions')
-    def __init__(self, model, train_df: pd.DataFrame, *, layers: Sequence[str] = ("classifier",),
-                 batch_size: int = 64, max_length: int = 128, projection_dim: int = 50,
-                 hessian_reg: float = 1e-3, hessian_size: int | None = None, seed: int = 0):
+    def fit(self, train_df: pd.DataFrame) -> "InfluenceExplainer":
+        """Check the options, form and decompose the Hessian over ``layers``; returns ``self``."""
         import torch
         from captum.influence import NaiveInfluenceFunction
 
         start = time.perf_counter()
-        self.model = model
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.n_train = len(train_df)
+        model, layers, max_length = self.model, list(self.layers), self.max_length
         names = dict(model.model.named_modules())
         unknown = [name for name in layers if name not in names]
         if unknown:
@@ -892,33 +810,40 @@ class InfluenceExplainer:
             raise ValueError(f"unknown layers {unknown}; the model's top-level modules are {heads}")
         n_params = sum(p.numel() for name in layers for p in names[name].parameters())
         if n_params > 20_000:
-            raise ValueError(f"layers {list(layers)} hold {n_params:,} parameters: the explicit "
+            raise ValueError(f"layers {layers} hold {n_params:,} parameters: the explicit "
                              "Hessian would be too large; choose a smaller part (e.g. 'classifier')")
-        projection_dim = min(int(projection_dim), n_params)
-        self.module = _logits_module(model.model)
+        projection_dim = min(int(self.projection_dim), n_params)
+        self.module_ = _logits_module(model.model)
+        device = next(model.model.parameters()).device
         train = _pairs_loader(model.tokenizer, train_df, train_df["label"].to_numpy(),
-                              batch_size, max_length, device=next(model.model.parameters()).device)
+                              self.batch_size, max_length, device=device)
         # captum forms the Hessian batch by batch at a cost per batch of one backward pass
         # per parameter, so it gets one batch: all training pairs or a seeded sample of them
-        if hessian_size is None:
+        if self.hessian_size is None:
             hessian_df = train_df
         else:
-            hessian_size = check_int(hessian_size, "hessian_size", low=1, high=len(train_df))
-            hessian_df = train_df.sample(hessian_size, random_state=seed)
-        self.hessian_size = len(hessian_df)
+            size = check_int(self.hessian_size, "hessian_size", low=1, high=len(train_df))
+            hessian_df = train_df.sample(size, random_state=self.seed)
         hessian = _pairs_loader(model.tokenizer, hessian_df, hessian_df["label"].to_numpy(),
-                                len(hessian_df), max_length, device=next(model.model.parameters()).device)
-        torch.manual_seed(seed)
-        self._layers = [names[name] for name in layers]
-        with _quiet(), _only_grad_for(model.model, self._layers):
-            self._captum = NaiveInfluenceFunction(
-            self.module, train, checkpoint="(the loaded model)",
-            checkpoints_load_func=lambda module, path: 1.0,  # the weights are already loaded
+                                len(hessian_df), max_length, device=device)
+        torch.manual_seed(self.seed)
+        self.layers_ = [names[name] for name in layers]
+        with _quiet(), _only_grad_for(model.model, self.layers_):
+            self.captum_ = NaiveInfluenceFunction(
+                self.module_, train, checkpoint="(the loaded model)",
+                checkpoints_load_func=lambda module, path: 1.0,  # the weights are already loaded
                 layers=[f"hf.{name}" for name in layers],
                 loss_fn=torch.nn.CrossEntropyLoss(reduction="sum"),
-                sample_wise_grads_per_batch=True, projection_dim=projection_dim, seed=seed,
-                hessian_reg=hessian_reg, hessian_dataset=hessian)
+                sample_wise_grads_per_batch=True, projection_dim=projection_dim, seed=self.seed,
+                hessian_reg=self.hessian_reg, hessian_dataset=hessian)
+        self.n_train_ = len(train_df)
+        self.hessian_size_ = len(hessian_df)
         self.setup_seconds_ = time.perf_counter() - start
+        return self
+
+    def _check_is_fitted(self):
+        if not hasattr(self, "captum_"):
+            raise knn_mod.NotFittedError("this InfluenceExplainer is not fitted; call .fit(train_df) first")
 
     def _inputs(self, query_df: pd.DataFrame):
         import torch
@@ -927,7 +852,7 @@ class InfluenceExplainer:
                                len(query_df), self.max_length, device=next(self.model.model.parameters()).device)
         ids, mask, types, _ = next(iter(loader))
         with torch.no_grad():
-            predicted = self.module(ids, mask, types).argmax(-1)
+            predicted = self.module_(ids, mask, types).argmax(-1)
         return ids, mask, types, predicted
 
     @timing.timed('influence functions')
@@ -935,14 +860,16 @@ class InfluenceExplainer:
         """Influence of every training example on each query's prediction, shape (n, N)."""
         import torch
 
+        self._check_is_fitted()
         inputs = self._inputs(query_df)
-        with torch.enable_grad(), _quiet(), _only_grad_for(self.model.model, self._layers):
-            s = self._captum.influence(inputs, k=None)
+        with torch.enable_grad(), _quiet(), _only_grad_for(self.model.model, self.layers_):
+            s = self.captum_.influence(inputs, k=None)
         return s.detach().cpu().numpy()
 
     def top_k(self, query_df: pd.DataFrame, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
         """The k strongest proponents of each query's prediction: (indices, scores), (n, k)."""
-        k = check_int(k, "k", low=1, high=self.n_train)
+        self._check_is_fitted()
+        k = check_int(k, "k", low=1, high=self.n_train_)
         s = self.scores(query_df)
         idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
         return idx, np.take_along_axis(s, idx, 1)
@@ -975,106 +902,17 @@ def topk_overlap(a, b) -> float:
     return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a.tolist(), b.tolist())]))
 
 
-# ----------------------------------------------------------------------------------------------
-# kNN vs influence functions: time per explanation, and agreement
-# ----------------------------------------------------------------------------------------------
-def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, k: int = 16,
-                      n_timed: int = 3, layers: Sequence[str] = ("classifier",),
-                      hessian_size: int | None = None, batch_size: int = 64,
-                      max_length: int = 128, progress: bool = True) -> dict:
-    """Explain the same queries with kNN and with influence functions; time both, compare.
+_MOVED = ("removal_test", "explanation_speed")
 
-    Both methods start from the same fine-tuned model and nothing precomputed (no cache):
 
-    - **kNN** set-up encodes the training set and builds the FAISS index; explaining a query
-      encodes it and searches its k nearest training examples.
-    - **Influence functions** set-up forms and decomposes the Hessian over ``layers``
-      (:class:`InfluenceExplainer`); explaining a query takes its gradient and one pass over
-      the training set for the training gradients (captum recomputes them on every call).
+def __getattr__(name):
+    """``removal_test`` and ``explanation_speed`` train and time models: they moved to
+    :mod:`nbhelpers.experiments` and are still importable from here (as is the old
+    spelling ``neighbour_table``)."""
+    if name in _MOVED:
+        from . import experiments
 
-    The first ``n_timed`` queries are explained one at a time (as a reader clicking through
-    predictions would); then all of ``query_df`` at once (batched), whose top-k lists give
-    the agreement between the methods.
-
-    Parameters
-    ----------
-    model : NLIModel
-    train_df, query_df : DataFrame with ``premise``, ``hypothesis`` (``label`` for train)
-    k : int, default=16
-    n_timed : int, default=3
-        Queries explained one by one for the timing; at most ``len(query_df)``.
-    layers : sequence of str, default=("classifier",)
-        Parameters the influence functions differentiate (see :class:`InfluenceExplainer`).
-    hessian_size : int, optional
-        Training pairs the Hessian is estimated on (see :class:`InfluenceExplainer`).
-
-    Returns
-    -------
-    dict
-        ``n_train``, ``n_timed``, ``n_queries``, ``k``, ``layers``, ``hessian_size``;
-        ``knn_setup_s``,
-        ``influence_setup_s``; ``knn_query_s`` and ``influence_query_s`` (mean per query,
-        one by one, no set-up) and ``knn_query_times_s``, ``influence_query_times_s`` (each
-        query's time); ``knn_s_per_example`` and ``influence_s_per_example`` (set-up
-        plus the ``n_timed`` queries, divided by ``n_timed``); ``speedup`` (their ratio) and
-        ``speedup_per_query`` (set-up left out); ``knn_batched_s_per_example`` and
-        ``influence_batched_s_per_example``; ``topk_overlap`` (mean share of kNN's k
-        neighbours among the k strongest proponents) and ``topk_overlap_random`` (k / N, what
-        chance gives); ``knn_topk`` and ``influence_topk`` (n_queries, k) index arrays.
-    """
-    from . import models
-
-    k = check_int(k, "k", low=1, high=len(train_df))
-    n_timed = check_int(n_timed, "n_timed", low=1, high=len(query_df))
-    train_df = train_df.reset_index(drop=True)
-    query_df = query_df.reset_index(drop=True)
-    variant = [("cls", -1)]
-
-    def embed(df):  # the representation, computed (never read from a cache)
-        return models._forward(model, df, variant, False, batch_size, max_length, False)[variant[0]]
-
-    say = print if progress else (lambda *a, **kw: None)
-    t = time.perf_counter()
-    index = knn_mod.KNN(k=k).fit(embed(train_df), train_df["label"].to_numpy())
-    knn_setup = time.perf_counter() - t
-    say(f"kNN set-up (encode {len(train_df):,} training pairs, build the index): {knn_setup:.1f} s",
-        flush=True)
-    knn_times = []
-    for i in range(n_timed):
-        t = time.perf_counter()
-        index.kneighbors(embed(query_df.iloc[[i]]))
-        knn_times.append(time.perf_counter() - t)
-    knn_query = float(np.mean(knn_times))
-    t = time.perf_counter()
-    _, knn_topk = index.kneighbors(embed(query_df))
-    knn_batched = (time.perf_counter() - t) / len(query_df)
-
-    explainer = InfluenceExplainer(model, train_df, layers=layers, batch_size=batch_size,
-                                   max_length=max_length, hessian_size=hessian_size)
-    say(f"influence set-up (Hessian over {list(layers)}, estimated on {explainer.hessian_size:,} "
-        f"pairs): {explainer.setup_seconds_:.1f} s", flush=True)
-    inf_times = []
-    for i in range(n_timed):
-        t = time.perf_counter()
-        explainer.top_k(query_df.iloc[[i]], k)
-        inf_times.append(time.perf_counter() - t)
-        say(f"  influence: query {i + 1}/{n_timed} explained, {sum(inf_times):.1f} s so far", flush=True)
-    inf_query = float(np.mean(inf_times))
-    t = time.perf_counter()
-    inf_topk, _ = explainer.top_k(query_df, k)
-    inf_batched = (time.perf_counter() - t) / len(query_df)
-
-    knn_per = (knn_setup + n_timed * knn_query) / n_timed
-    inf_per = (explainer.setup_seconds_ + n_timed * inf_query) / n_timed
-    return {
-        "n_train": len(train_df), "n_timed": n_timed, "n_queries": len(query_df), "k": k,
-        "layers": list(layers), "hessian_size": explainer.hessian_size,
-        "knn_setup_s": knn_setup, "influence_setup_s": explainer.setup_seconds_,
-        "knn_query_s": knn_query, "influence_query_s": inf_query,
-        "knn_query_times_s": knn_times, "influence_query_times_s": inf_times,
-        "knn_s_per_example": knn_per, "influence_s_per_example": inf_per,
-        "speedup": inf_per / knn_per, "speedup_per_query": inf_query / knn_query,
-        "knn_batched_s_per_example": knn_batched, "influence_batched_s_per_example": inf_batched,
-        "topk_overlap": topk_overlap(knn_topk, inf_topk), "topk_overlap_random": k / len(train_df),
-        "knn_topk": knn_topk, "influence_topk": inf_topk,
-    }
+        return getattr(experiments, name)
+    if name == "neighbour_table":
+        return neighbor_table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

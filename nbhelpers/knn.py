@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import timing
-from .validation import (check_choice, check_finite, check_int, check_label_map, check_labels,
+from .validation import (check_choice, check_finite, check_int, check_label_map, check_labels, check_matrix,
                          check_positive, check_proba, check_real, check_reps, check_same_length,
                          check_same_shape, check_unit_interval, shape_str)
 
@@ -45,6 +45,8 @@ __all__ = [
     "interpolate",
     "tune",
     "tune_interpolation",
+    "tune_slice_taus",
+    "slice_backoff",
 ]
 
 DEFAULT_KS = (1, 2, 4, 8, 16, 32, 64)
@@ -105,7 +107,7 @@ class NotFittedError(ValueError):
 # ----------------------------------------------------------------------------------------------
 # p_knn
 # ----------------------------------------------------------------------------------------------
-def knn_proba(distances, neighbor_labels, temperature, n_classes=3):
+def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
     """Class probabilities from the k nearest neighbours, weighted by ``softmax(-d / T)``.
 
     Parameters
@@ -144,19 +146,7 @@ def knn_proba(distances, neighbor_labels, temperature, n_classes=3):
     """
     n_classes = check_int(n_classes, "n_classes", low=1)
     temperature = check_positive(temperature, "temperature")
-    try:
-        d = np.asarray(distances, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"distances must be a float array of shape (n, k); got {err}") from None
-    if d.ndim != 2:
-        raise ValueError(
-            f"distances must be 2-D of shape (n, k); got {d.ndim}-D with shape {shape_str(d.shape)}"
-        )
-    if d.shape[0] == 0 or d.shape[1] == 0:
-        raise ValueError(
-            f"distances is empty: shape {shape_str(d.shape)}; expected shape (n, k) with n, k >= 1"
-        )
-    check_finite(d, "distances")
+    d = check_matrix(distances, "distances")
     labels = check_labels(neighbor_labels, n_classes, name="neighbor_labels", ndim=2)
     check_same_shape(d, labels, "distances", "neighbor_labels")
 
@@ -424,7 +414,7 @@ class KNN:
         return self._normalise(self._check_query(reps))
 
     @timing.timed('kNN')
-    def kneighbors(self, reps=None, k=None, exclude_self=False):
+    def kneighbors(self, reps=None, *, k=None, exclude_self=False):
         """The k nearest training representations of each query, nearest first.
 
         Parameters
@@ -536,7 +526,7 @@ class KNN:
         """
         self._check_is_fitted()
         D, I = self.kneighbors(reps)
-        return knn_proba(D, self.labels_[I], self.temperature, n_classes=len(self.classes_))
+        return knn_proba(D, self.labels_[I], temperature=self.temperature, n_classes=len(self.classes_))
 
     def predict(self, reps=None):
         """The most probable class under ``p_knn``.
@@ -762,7 +752,7 @@ def tune(
     blocks = []
     for k in ks:
         for T in temperatures:
-            p_knn = knn_proba(D[:, :k], neighbor_labels[:, :k], T, n_classes=n_classes)
+            p_knn = knn_proba(D[:, :k], neighbor_labels[:, :k], temperature=T, n_classes=n_classes)
             knn_correct = to_label[p_knn.argmax(axis=1)] == yv
             backoff_acc = np.where(confident, model_correct[None, :], knn_correct[None, :]).mean(axis=1)
             blocks.append(
@@ -793,7 +783,7 @@ def tune(
 
 
 @timing.timed('kNN')
-def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBDAS, label_map=None):
+def tune_interpolation(p_model_val, p_knn_val, val_labels, *, lambdas=DEFAULT_LAMBDAS, label_map=None):
     """Choose the weight of :func:`interpolate` by validation accuracy.
 
     Parameters
@@ -834,3 +824,96 @@ def tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=DEFAULT_LAMBD
     acc = np.array([(to_label[interpolate(pm, pk, lam).argmax(axis=1)] == y).mean() for lam in lams])
     table = pd.DataFrame({"lam": lams, "accuracy": acc})
     return float(lams[int(np.argmax(acc))]), table
+
+
+# ----------------------------------------------------------------------------------------------
+# Backoff with one threshold per slice (e.g. per HANS heuristic)
+# ----------------------------------------------------------------------------------------------
+def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFAULT_TAUS,
+                    label_map=None) -> pd.DataFrame:
+    """One backoff threshold per slice (e.g. per HANS heuristic), tuned on validation.
+
+    The per-slice counterpart of :func:`tune`'s tau, with the same checks: what
+    :func:`backoff` does with one tau, :func:`slice_backoff` does with one per slice.
+
+    Parameters
+    ----------
+    p_model_val, p_knn_val : array-like of shape (n, C)
+    val_labels : array-like of int, shape (n,)
+    val_slices : array-like of shape (n,), hashable values
+        The slice of each validation example.
+    taus : sequence of float, default=DEFAULT_TAUS
+        Candidates in [0, 1]; ties go to the smallest.
+    label_map : array-like of int, shape (C,), optional
+        As in :func:`tune`: predictions are scored as ``label_map[prediction]``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by slice (in order of first appearance): ``tau``, ``n``, ``val_acc``
+        (backoff accuracy in the slice at that tau), ``val_model_acc``.
+
+    Example
+    -------
+    >>> pm = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0], [0.9, 0.1, 0], [0.9, 0.1, 0]])
+    >>> pk = np.array([[0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
+    >>> t = tune_slice_taus(pm, pk, [1, 1, 0, 0], ["a", "a", "b", "b"], taus=[0.0, 0.7, 1.0])
+    >>> t["tau"].to_dict()
+    {'a': 0.7, 'b': 0.0}
+    """
+    pm = check_proba(p_model_val, "p_model_val")
+    pk = check_proba(p_knn_val, "p_knn_val")
+    check_same_shape(pm, pk, "p_model_val", "p_knn_val")
+    y = check_labels(val_labels, pm.shape[1], "val_labels")
+    check_same_length(len(pm), len(y), "p_model_val", "val_labels")
+    slices = np.asarray(val_slices)
+    check_same_length(len(slices), len(y), "val_slices", "val_labels")
+    taus = np.array(_sorted_unique(taus, "taus", lambda v, n: check_unit_interval(v, "tau")))
+    to_label = check_label_map(label_map, pm.shape[1])
+    model_ok = to_label[pm.argmax(1)] == y
+    knn_ok = to_label[pk.argmax(1)] == y
+    conf = pm.max(1)
+    rows = {}
+    for s in pd.unique(slices):
+        m = slices == s
+        acc = np.where(conf[m][None, :] > taus[:, None], model_ok[m][None, :], knn_ok[m][None, :]).mean(1)
+        best = int(np.argmax(acc))
+        rows[s] = {"tau": float(taus[best]), "n": int(m.sum()), "val_acc": float(acc[best]),
+                   "val_model_acc": float(model_ok[m].mean())}
+    return pd.DataFrame.from_dict(rows, orient="index").astype({"n": int})
+
+
+def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
+    """:func:`backoff` with each example's threshold looked up by its slice.
+
+    Parameters
+    ----------
+    p_model, p_knn : array-like of shape (n, C)
+    slices : array-like of shape (n,)
+        The slice of each example.
+    taus_by_slice : dict
+        ``{slice: tau}`` with tau in [0, 1] (e.g. ``tune_slice_taus(...)["tau"].to_dict()``).
+
+    Returns
+    -------
+    predictions : ndarray of shape (n,), int64
+
+    Example
+    -------
+    >>> pm = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0]])
+    >>> pk = np.array([[0, 1.0, 0], [0, 1.0, 0]])
+    >>> slice_backoff(pm, pk, ["a", "b"], {"a": 0.7, "b": 0.0}).tolist()
+    [1, 0]
+    """
+    pm = check_proba(p_model, "p_model")
+    pk = check_proba(p_knn, "p_knn")
+    check_same_shape(pm, pk, "p_model", "p_knn")
+    slices = np.asarray(slices)
+    check_same_length(len(slices), len(pm), "slices", "p_model")
+    missing = set(pd.unique(slices)) - set(taus_by_slice)
+    if missing:
+        raise ValueError(f"no tau for slices {sorted(map(str, missing))}; "
+                         f"taus_by_slice has {sorted(map(str, taus_by_slice))}")
+    taus = {s: check_unit_interval(t, f"taus_by_slice[{s!r}]") for s, t in taus_by_slice.items()}
+    tau = np.array([taus[s] for s in slices], dtype=float)
+    return np.where(pm.max(1) > tau, pm.argmax(1), pk.argmax(1)).astype(np.int64)

@@ -22,7 +22,7 @@ from .knn import knn_proba
 from .validation import check_indices, check_labels, check_mask, check_proba
 
 
-def inject_label_noise(labels, rate: float, n_classes: int = 3, seed: int = 0):
+def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):
     """Flip exactly ``round(rate * N)`` labels, each to a different class chosen at random.
 
     Parameters
@@ -160,18 +160,33 @@ def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flippe
     }
 
 
-def loss_scores(pred_probs, labels):
+def loss_scores(labels, pred_probs):
     """Training loss per example, ``-log p(label)``: the paper's baseline ranking.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (N,)
+        The (possibly noisy) training labels, in ``0 .. K-1``.
+    pred_probs : array-like of shape (N, K)
+        The model's probabilities; ``(labels, pred_probs)`` in that order, as in cleanlab.
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        Higher = more suspect; probabilities are clipped at 1e-12.
 
     Example
     -------
-    >>> np.round(loss_scores([[0.9, 0.1], [0.2, 0.8]], [0, 0]), 3).tolist()
+    >>> np.round(loss_scores([0, 0], [[0.9, 0.1], [0.2, 0.8]]), 3).tolist()
     [0.105, 1.609]
     """
-    p = np.asarray(pred_probs, dtype=float)
-    y = check_labels(labels, p.shape[1] if p.ndim == 2 else None)
-    if p.ndim != 2 or len(p) != len(y):
-        raise ValueError(f"pred_probs must be (N, K) with N = {len(y)} labels, got shape {p.shape}")
+    if np.ndim(labels) == 2 and np.ndim(pred_probs) == 1:
+        raise ValueError("loss_scores takes (labels, pred_probs), as cleanlab does; got a 2-D labels "
+                         f"of shape {np.shape(labels)} and a 1-D pred_probs: swap the arguments")
+    p = check_proba(pred_probs, "pred_probs", atol=None)
+    y = check_labels(labels, p.shape[1])
+    if len(p) != len(y):
+        raise ValueError(f"labels is length {len(y)} and pred_probs has {len(p)} rows; expected equal lengths")
     return -np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0))
 
 
@@ -209,7 +224,7 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
     idx = check_indices(neighbor_indices, len(y), "neighbor_indices", ndim=2)
     if idx.shape[0] != len(y):
         raise ValueError(f"neighbor_indices has {idx.shape[0]} rows but there are {len(y)} labels")
-    p_knn = knn_proba(neighbor_distances, y[idx], temperature, n_classes=n_classes)
+    p_knn = knn_proba(neighbor_distances, y[idx], temperature=temperature, n_classes=n_classes)
     score = 1.0 - p_knn[np.arange(len(y)), y]
     if pred_probs is not None:
         p = np.asarray(pred_probs, dtype=float)

@@ -12,14 +12,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .knn import KNN, knn_proba
+from .knn import DEFAULT_TEMPERATURES, KNN, knn_proba
 
-DEFAULT_TEMPERATURES = (0.1, 1.0, 10.0, 100.0, 1000.0)
-"""Temperatures tried per variant (squared distances differ in scale between variants)."""
+COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]
+"""Temperatures tried per representation variant: every other one of
+:data:`nbhelpers.knn.DEFAULT_TEMPERATURES`, (0.1, 1, 10, 100, 1000). Squared distances differ
+in scale between variants, so each gets a temperature; the coarse grid keeps the 42-variant
+sweep of chapter 1 affordable (tuning proper uses the full grid)."""
 
 
 def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels, *,
-                      k: int = 16, temperatures=DEFAULT_TEMPERATURES,
+                      k: int = 16, temperatures=COARSE_TEMPERATURES,
                       normalize=(True, False), n_classes: int = 3) -> pd.DataFrame:
     """kNN validation accuracy of every representation variant.
 
@@ -65,8 +68,8 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
             knn = KNN(k=k, temperature=temperatures[0], normalize=bool(norm),
                       n_classes=n_classes).fit(tr, train_labels)
             dist, idx = knn.kneighbors(val_reps[(pooling, layer)])
-            neighbour_labels = knn.labels_[idx]
-            by_t = {t: float((knn_proba(dist, neighbour_labels, t, n_classes).argmax(1)
+            neighbor_labels = knn.labels_[idx]
+            by_t = {t: float((knn_proba(dist, neighbor_labels, temperature=t, n_classes=n_classes).argmax(1)
                               == val_labels).mean()) for t in temperatures}
             best_t = max(by_t, key=lambda t: (by_t[t], -t))  # ties: the smaller T
             rows.append({"pooling": pooling, "layer": int(layer), "normalize": bool(norm),
@@ -133,7 +136,7 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
 
 
 def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16,
-                  temperatures=DEFAULT_TEMPERATURES, normalize: bool = True, seed: int = 0,
+                  temperatures=COARSE_TEMPERATURES, normalize: bool = True, seed: int = 0,
                   n_resamples: int = 2000) -> dict:
     """kNN accuracy and linear-probe accuracy of one representation, each with a 95% CI.
 

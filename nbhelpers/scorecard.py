@@ -271,7 +271,7 @@ def backoff_claims(bo):
 def removal_claims(inf):
     """The claims of chapter 3's removal test (``results/influence.json``); rows as in :func:`build`.
 
-    At 10% the paper prints total drops (4.6 vs 1.2 points); at 30% it prints only the
+    At 10% the paper prints total drops (``paper.REMOVAL["top"]`` vs ``["random"]``); at 30% it prints only the
     increment over the 10% drop ("a further 6% vs 4%"), so the 30% claim is tested on the
     per-seed increments, not on totals the paper never printed.
     """
@@ -279,28 +279,26 @@ def removal_claims(inf):
     drops, incs = rem.get("drops"), rem.get("increments")
     if not drops:
         return []
+    R, inc = paper.REMOVAL, paper.REMOVAL["increment"]
+    comparisons = [  # (per-seed values by condition, claim, paper's text, paper's gap, effect)
+        (drops.get("0.1"),
+         "Removing the most retrieved 10% of the training data hurts more than removing a random 10%",
+         f"{R['top'][0.1]:.1f} vs {R['random'][0.1]:.1f} points", R["top"][0.1] - R["random"][0.1],
+         "accuracy drop after removing the top 10% minus after removing a random 10%"),
+        (incs,
+         "Going from 10% to 30% removed costs more for the most retrieved pairs than for random ones",
+         f"a further {inc['top']:.0f} vs {inc['random']:.0f} points", inc["top"] - inc["random"],
+         "increment of the drop from 10% to 30% removed: top minus random"),
+    ]
     rows = []
-    if "0.1" in drops:
-        gaps = np.asarray(drops["0.1"]["top"], float) - np.asarray(drops["0.1"]["random"], float)
-        ref = paper.REMOVAL["top"][0.1] - paper.REMOVAL["random"][0.1]
+    for per_condition, claim, paper_text, ref, effect in comparisons:
+        if not (per_condition and per_condition.get("top") and per_condition.get("random")):
+            continue
+        gaps = np.asarray(per_condition["top"], float) - np.asarray(per_condition["random"], float)
         m, lo, hi = mean_interval(gaps)
-        rows.append(_row(
-            "Removing the most retrieved 10% of the training data hurts more than removing a random 10%",
-            "03_influence", "the-removal-test",
-            paper_text=f"{paper.REMOVAL['top'][0.1]:.1f} vs {paper.REMOVAL['random'][0.1]:.1f} points (gap {ref:+.1f})",
-            paper_effect=ref, effect="accuracy drop after removing the top 10% minus after removing a random 10%",
-            estimate=m, low=lo, high=hi, n=_seeds_text(len(gaps))))
-    if incs and incs.get("top") and incs.get("random"):
-        gaps = np.asarray(incs["top"], float) - np.asarray(incs["random"], float)
-        inc = paper.REMOVAL["increment"]
-        ref = inc["top"] - inc["random"]
-        m, lo, hi = mean_interval(gaps)
-        rows.append(_row(
-            "Going from 10% to 30% removed costs more for the most retrieved pairs than for random ones",
-            "03_influence", "the-removal-test",
-            paper_text=f"a further {inc['top']:.0f} vs {inc['random']:.0f} points (gap {ref:+.1f})",
-            paper_effect=ref, effect="increment of the drop from 10% to 30% removed: top minus random",
-            estimate=m, low=lo, high=hi, n=_seeds_text(len(gaps))))
+        rows.append(_row(claim, "03_influence", "the-removal-test", paper_text=f"{paper_text} (gap {ref:+.1f})",
+                         paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
+                         n=_seeds_text(len(gaps))))
     return rows
 
 
@@ -531,3 +529,16 @@ def to_html(rows) -> str:
             f"<td>{e(str(r['ours']))}</td><td><small>{e(str(r['n']))}</small></td>"
             f"<td style=\"background:{_COLOURS[r['verdict']]}\"><b>{e(r['verdict'])}</b>{why}</td></tr>")
     return f"<table class=\"scorecard\">{head}{''.join(body)}</table>"
+
+
+def counts_sentence(rows, missing=()) -> str:
+    """How many claims got each verdict, and which chapters' results were absent.
+
+    Example
+    -------
+    >>> counts_sentence([{"verdict": "reproduced"}, {"verdict": "opposite"}], ["hans"])
+    '2 claims: 1 reproduced, 0 not beyond noise, 1 opposite, 0 not comparable. Not run, so absent: hans.'
+    """
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    return (f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+            + (f". Not run, so absent: {', '.join(missing)}." if missing else "."))

@@ -146,7 +146,7 @@ def highlight(text: str, pattern: str) -> str:
     return "".join(out)
 
 
-def neighbour_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, caption: str = "") -> str:
+def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, caption: str = "") -> str:
     """An HTML table of a query and its training neighbours, pattern words in bold.
 
     All text is escaped: a premise containing ``<script>`` shows as text. Labels must be
@@ -177,7 +177,7 @@ def tokens(text: str) -> set:
     return set(_TOKEN.findall(str(text).lower().replace("n't", " n't")))
 
 
-def token_enrichment(neighbour_indices, train_df: pd.DataFrame, *, field: str = "hypothesis",
+def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "hypothesis",
                      min_count: int = 5) -> pd.DataFrame:
     """Tokens over-represented among retrieved training neighbours (the artifact miner).
 
@@ -188,7 +188,7 @@ def token_enrichment(neighbour_indices, train_df: pd.DataFrame, *, field: str = 
 
     Parameters
     ----------
-    neighbour_indices : array-like of int, any shape
+    neighbor_indices : array-like of int, any shape
         Training indices retrieved, e.g. the (n_errors, k) neighbours of the
         misclassified validation examples.
     train_df : DataFrame
@@ -207,7 +207,7 @@ def token_enrichment(neighbour_indices, train_df: pd.DataFrame, *, field: str = 
     >>> token_enrichment([0, 0, 0, 1], train, min_count=2)[["token", "retrieved", "ratio"]].values.tolist()
     [['car', 3, 3.0], ['red', 3, 3.0], ['a', 4, 1.0]]
     """
-    idx = np.asarray(neighbour_indices).ravel()
+    idx = np.asarray(neighbor_indices).ravel()
     if idx.size == 0:
         raise ValueError("no neighbour indices given")
     if idx.min() < 0 or idx.max() >= len(train_df):
@@ -527,3 +527,10 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     ci = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed)
     return {"n": n, "before": float(a.mean()), "after": float(b.mean()), "diff": ci["diff"],
             "lo": ci["lo"], "hi": ci["hi"]}
+
+
+def __getattr__(name):
+    """The old spelling ``neighbour_html`` still imports (the package spells it ``neighbor``)."""
+    if name == "neighbour_html":
+        return neighbor_html
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

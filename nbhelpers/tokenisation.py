@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .validation import check_pairs
+
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -31,16 +33,6 @@ def text_key(premise: str, hypothesis: str) -> str:
     'hedoesnteatlunch|no'
     """
     return f"{_NOT_ALNUM.sub('', str(premise).lower())}|{_NOT_ALNUM.sub('', str(hypothesis).lower())}"
-
-
-def _check_pairs(df, name):
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{name} must be a DataFrame with premise and hypothesis columns, "
-                         f"got {type(df).__name__}")
-    missing = {"premise", "hypothesis"} - set(df.columns)
-    if missing:
-        raise ValueError(f"{name} lacks the column(s) {sorted(missing)}; "
-                         f"got columns {list(df.columns)}")
 
 
 def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.DataFrame:
@@ -70,8 +62,8 @@ def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.Data
     >>> match_tokenised(raw, tok).to_dict("records")
     [{'raw': 0, 'tokenised': 1, 'same_text': False}]
     """
-    _check_pairs(raw_df, "raw_df")
-    _check_pairs(tokenised_df, "tokenised_df")
+    check_pairs(raw_df, need_label=False, name="raw_df")
+    check_pairs(tokenised_df, need_label=False, name="tokenised_df")
     first = {}
     for j, (p, h) in enumerate(zip(tokenised_df["premise"], tokenised_df["hypothesis"])):
         first.setdefault(text_key(p, h), j)

@@ -258,6 +258,29 @@ def check_label_map(label_map, n_classes) -> np.ndarray:
     return m.astype(np.int64)
 
 
+def check_matrix(a, name, *, shape=None) -> np.ndarray:
+    """A finite, non-empty 2-D float array, of ``shape`` where given (``None`` in it: any size).
+
+    >>> check_matrix([0.0, 1.0], "distances")
+    Traceback (most recent call last):
+    ...
+    ValueError: distances must be 2-D of shape (n, k); got 1-D with shape (2,)
+    """
+    try:
+        m = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a float array of shape (n, k); got {err}") from None
+    if m.ndim != 2:
+        raise ValueError(f"{name} must be 2-D of shape (n, k); got {m.ndim}-D with shape {shape_str(m.shape)}")
+    if m.shape[0] == 0 or m.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {shape_str(m.shape)}; expected shape (n, k) with n, k >= 1")
+    if shape is not None and any(want is not None and want != got for want, got in zip(shape, m.shape)):
+        wanted = "(" + ", ".join("any" if w is None else str(w) for w in shape) + ")"
+        raise ValueError(f"{name} must have shape {wanted}; got shape {shape_str(m.shape)}")
+    check_finite(m, name)
+    return m
+
+
 def check_proba(p, name, n_classes=None, atol=PROBA_ATOL) -> np.ndarray:
     """Probabilities of shape (n, C): finite, in [0, 1], each row summing to 1 within ``atol``.
 
@@ -368,16 +391,20 @@ def check_texts(values, name) -> list:
     return out
 
 
-def check_pairs(df, need_label: bool, n_classes: int = 3) -> None:
-    """A non-empty DataFrame with string ``premise``/``hypothesis`` (and integer ``label``)."""
+def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str | None = None) -> None:
+    """A non-empty DataFrame with string ``premise``/``hypothesis`` (and integer ``label``).
+
+    ``name`` (the argument's name) starts the messages where given.
+    """
     import pandas as pd
 
     if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"expected a DataFrame with premise/hypothesis columns, got {type(df).__name__}")
+        what = f"{name} must be a DataFrame" if name else "expected a DataFrame"
+        raise ValueError(f"{what} with premise/hypothesis columns, got {type(df).__name__}")
     need = ["premise", "hypothesis"] + (["label"] if need_label else [])
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise ValueError(f"DataFrame lacks columns {missing}; it has {list(df.columns)}")
+        raise ValueError(f"{name or 'DataFrame'} lacks columns {missing}; it has {list(df.columns)}")
     if len(df) == 0:
         raise ValueError("the DataFrame is empty: nothing to do")
     for col in ("premise", "hypothesis"):

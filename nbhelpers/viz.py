@@ -480,7 +480,7 @@ def plot_removal(runs: pd.DataFrame, paper: dict | None = None, ax=None):
     Parameters
     ----------
     runs : DataFrame
-        From :func:`nbhelpers.influence.removal_test`: ``fraction``, ``condition``
+        From :func:`nbhelpers.experiments.removal_test`: ``fraction``, ``condition``
         (``"full"``/``"top"``/``"random"``/``"matched"``) and ``drop`` (percentage points),
         one row per seed. Every line starts from the full training set (0% removed, no drop).
     paper : dict, optional

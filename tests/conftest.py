@@ -1,7 +1,6 @@
 """Shared fixtures: a throw-away cache, tiny NLI frames, and a tiny fine-tuned model."""
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -13,6 +12,18 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never need the network
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+SLOW_FIXTURES = {"executed", "site"}
+"""Fixtures that execute every chapter or build the site: a test using one is slow."""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` exactly the tests that need the executed book, so static checks beside
+    them still run under ``-m 'not slow'``."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -58,9 +69,7 @@ def tiny_model(tiny_pairs, session_cache):
                             cache=session_cache, progress=False)
 
 
-_spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-build_book = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build_book)
+from nbhelpers import build as build_book  # noqa: E402  (scripts/build_book.py is its command line)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ representations (class 5) and probability arguments (class 6)."""
 import numpy as np
 import pytest
 
-from nbhelpers import evaluation
+from nbhelpers import evaluation, knn
 from nbhelpers.knn import KNN, backoff, interpolate, tune, tune_interpolation
 
 # ---------------------------------------------------------------------------------------
@@ -112,8 +112,8 @@ def test_tune_refuses_unnormalised_validation_probabilities():
 
 @pytest.mark.parametrize("call", [
     lambda p: evaluation.confidence_bins(p, PK, [0, 1]),
-    lambda p: evaluation.slice_backoff(p, PK, ["a", "b"], {"a": 0.5, "b": 0.5}),
-    lambda p: evaluation.tune_slice_taus(p, PK, [0, 1], ["a", "b"]),
+    lambda p: knn.slice_backoff(p, PK, ["a", "b"], {"a": 0.5, "b": 0.5}),
+    lambda p: knn.tune_slice_taus(p, PK, [0, 1], ["a", "b"]),
 ])
 def test_evaluation_refuses_unnormalised_rows(call):
     with pytest.raises(ValueError, match="rows must each sum to 1"):

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-from conftest import build_book  # the one copy of scripts/build_book.py the tests load
+from nbhelpers import build as build_book
 
 CHAPTERS = build_book.chapters()
-pytestmark = pytest.mark.slow
+# tests that execute the chapters or build the site are marked slow by conftest.py; the
+# static checks here (toc, install cell, intro table, workflow) run under -m 'not slow' too
 
 
 def test_there_are_chapters():

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbhelpers import data, evaluation
-from nbhelpers.evaluation import HANS_LABEL_MAP, SETTINGS
+from nbhelpers import data, evaluation, experiments, knn, paper, settings
+from nbhelpers.settings import HANS_LABEL_MAP, SETTINGS
 
 TRAIN = np.array([[0.0], [0.2], [5.0], [5.2], [10.0], [10.2]])
 TRAIN_Y = np.array([0, 0, 1, 1, 2, 2])
@@ -96,13 +96,13 @@ def test_missing_anli_train_falls_back_to_its_stated_stand_in(monkeypatch):
 
 
 def test_paper_tables_have_every_setting():
-    assert list(evaluation.PAPER_TABLE4.columns) == list(SETTINGS)
-    assert evaluation.PAPER_TABLE4.loc[("BERT", "model"), "snli-original"] == pytest.approx(0.757)
-    assert evaluation.PAPER_TABLE5.loc["RoBERTa", "anli"] == 0.96
+    assert list(paper.TABLE4.columns) == list(SETTINGS)
+    assert paper.TABLE4.loc[("BERT", "model"), "snli-original"] == pytest.approx(0.757)
+    assert paper.TABLE5.loc["RoBERTa", "anli"] == 0.96
 
 
 def test_run_setting_end_to_end(tiny_model, tiny_pairs, cache):
-    out = evaluation.run_setting(tiny_model, tiny_pairs, tiny_pairs, tiny_pairs, ks=[1, 2],
+    out = experiments.run_setting(tiny_model, tiny_pairs, tiny_pairs, tiny_pairs, ks=[1, 2],
                                  temperatures=[1.0], cache=cache, progress=False)
     s = out["summary"]
     assert s["n_test"] == 12 and out["p_model_test"].shape == (12, 3)
@@ -115,25 +115,25 @@ def test_slice_taus_are_tuned_per_slice_and_applied_per_example():
     pm = np.array([[0.6, 0.4, 0.0], [0.55, 0.45, 0.0], [0.6, 0.4, 0.0], [0.9, 0.1, 0.0]])
     pk = np.array([[0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
     y = np.array([1, 1, 0, 0])
-    t = evaluation.tune_slice_taus(pm, pk, y, ["a", "a", "b", "b"], taus=[0.0, 0.5, 0.7, 1.0])
+    t = knn.tune_slice_taus(pm, pk, y, ["a", "a", "b", "b"], taus=[0.0, 0.5, 0.7, 1.0])
     assert t.loc["a", "tau"] == 0.7 and t.loc["a", "val_acc"] == 1.0  # smallest tau that fixes both
     assert t.loc["b", "tau"] == 0.0 and t.loc["b", "val_acc"] == 1.0
     assert t["n"].tolist() == [2, 2]
-    pred = evaluation.slice_backoff(pm, pk, ["a", "a", "b", "b"], t["tau"].to_dict())
+    pred = knn.slice_backoff(pm, pk, ["a", "a", "b", "b"], t["tau"].to_dict())
     assert pred.tolist() == [1, 1, 0, 0]
     with pytest.raises(ValueError, match=r"no tau for slices \['c'\]"):
-        evaluation.slice_backoff(pm, pk, ["a", "a", "b", "c"], t["tau"].to_dict())
-    with pytest.raises(ValueError, match="within \\[0, 1\\]"):
-        evaluation.tune_slice_taus(pm, pk, y, ["a"] * 4, taus=[1.5])
+        knn.slice_backoff(pm, pk, ["a", "a", "b", "c"], t["tau"].to_dict())
+    with pytest.raises(ValueError, match="tau=1.5 but expected 0 <= tau <= 1"):
+        knn.tune_slice_taus(pm, pk, y, ["a"] * 4, taus=[1.5])
 
 
 def test_load_setting_and_recipe():
     with pytest.raises(ValueError, match="unknown setting 'snli'; expected one of snli-original"):
-        evaluation.load_setting("snli")
-    s = evaluation.load_setting("snli-original", smoke=True)
-    again = evaluation.load_setting("snli-original", smoke=True)
+        settings.load_setting("snli")
+    s = settings.load_setting("snli-original", smoke=True)
+    again = settings.load_setting("snli-original", smoke=True)
     assert s["train"].equals(again["train"])  # the smoke subset is fixed
     assert s["sources"] == {"train": "cad-original/train", "validation": "snli/validation",
                             "test": "snli/test"}
-    assert evaluation.recipe_for(9815, large_train_epochs=2)["epochs"] == 2
-    assert evaluation.recipe_for(1666)["lr"] == 1e-4
+    assert settings.recipe_for(9815, large_train_epochs=2)["epochs"] == 2
+    assert settings.recipe_for(1666)["lr"] == 1e-4

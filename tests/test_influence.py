@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbhelpers import influence, knn
+from nbhelpers import experiments, influence, knn
 
 
 # -- self_neighbors / retrieval_counts ------------------------------------------------------------
@@ -266,7 +266,7 @@ def test_top_set_overlap_by_hand():
 
 @pytest.mark.slow  # seven tiny fine-tunes, about a minute and a half on 2 CPU cores
 def test_removal_test_fine_tunes_every_condition(tiny_pairs, session_cache):
-    runs, counts = influence.removal_test(tiny_pairs, tiny_pairs, fractions=(0.25, 0.5), seeds=(0,), k=3,
+    runs, counts = experiments.removal_test(tiny_pairs, tiny_pairs, fractions=(0.25, 0.5), seeds=(0,), k=3,
                                           recipe=dict(epochs=1, batch_size=4), cache=session_cache,
                                           progress=False)
     assert set(zip(runs.fraction, runs.condition)) == {
@@ -279,7 +279,7 @@ def test_removal_test_fine_tunes_every_condition(tiny_pairs, session_cache):
     record = influence.removal_record(runs)
     assert record["n_seeds"] == 1 and set(record["increments"]) == {"top", "random", "matched"}
     with pytest.raises(ValueError, match="conditions="):
-        influence.removal_test(tiny_pairs, tiny_pairs, conditions=("top", "uniform"))
+        experiments.removal_test(tiny_pairs, tiny_pairs, conditions=("top", "uniform"))
 
 
 # -- neighbour_table ------------------------------------------------------------------------------
@@ -337,7 +337,7 @@ def _hand_influence(model, train_df, query_df, reg):
 
 def test_influence_matches_a_hand_computation(tiny_model, tiny_pairs):
     queries = tiny_pairs.iloc[[0, 5, 10]]
-    ex = influence.InfluenceExplainer(tiny_model, tiny_pairs, projection_dim=10_000, hessian_reg=1e-3)
+    ex = influence.InfluenceExplainer(tiny_model, projection_dim=10_000, hessian_reg=1e-3).fit(tiny_pairs)
     scores = ex.scores(queries)
     hand = _hand_influence(tiny_model, tiny_pairs, queries, reg=1e-3)
     assert scores.shape == (3, 12)
@@ -346,40 +346,51 @@ def test_influence_matches_a_hand_computation(tiny_model, tiny_pairs):
     assert idx.shape == top.shape == (3, 4)
     assert (np.diff(top, axis=1) <= 0).all()  # strongest proponent first
     assert np.array_equal(idx[:, 0], hand.argmax(1))
-    assert ex.setup_seconds_ > 0
+    assert ex.n_train_ == 12 and ex.hessian_size_ == 12
     # the transformer is frozen only while captum runs
     assert all(p.requires_grad for p in tiny_model.model.parameters())
 
 
 def test_influence_hessian_on_a_sample(tiny_model, tiny_pairs):
     queries = tiny_pairs.iloc[[1, 6]]
-    full = influence.InfluenceExplainer(tiny_model, tiny_pairs, projection_dim=10_000).scores(queries)
-    same = influence.InfluenceExplainer(tiny_model, tiny_pairs, projection_dim=10_000,
-                                        hessian_size=12).scores(queries)
+    full = influence.InfluenceExplainer(tiny_model, projection_dim=10_000).fit(tiny_pairs).scores(queries)
+    same = influence.InfluenceExplainer(tiny_model, projection_dim=10_000,
+                                        hessian_size=12).fit(tiny_pairs).scores(queries)
     np.testing.assert_allclose(same, full, atol=1e-4)  # a sample of all = all (row order aside)
-    half = influence.InfluenceExplainer(tiny_model, tiny_pairs, projection_dim=10_000, hessian_size=6)
-    assert half.hessian_size == 6 and half.scores(queries).shape == (2, 12)
+    half = influence.InfluenceExplainer(tiny_model, projection_dim=10_000, hessian_size=6).fit(tiny_pairs)
+    assert half.hessian_size_ == 6 and half.scores(queries).shape == (2, 12)
     assert not np.allclose(half.scores(queries), full)
     with pytest.raises(ValueError, match="hessian_size=13"):
-        influence.InfluenceExplainer(tiny_model, tiny_pairs, hessian_size=13)
+        influence.InfluenceExplainer(tiny_model, hessian_size=13).fit(tiny_pairs)
+
+
+def test_influence_explainer_must_be_fitted_first(tiny_model, tiny_pairs):
+    ex = influence.InfluenceExplainer(tiny_model, layers=["nope"])  # __init__ only stores
+    assert ex.layers == ["nope"] and not hasattr(ex, "n_train_")
+    with pytest.raises(knn.NotFittedError, match=r"call \.fit\(train_df\) first"):
+        ex.scores(tiny_pairs.iloc[:1])
 
 
 def test_influence_rejects_unknown_or_huge_layers(tiny_model, tiny_pairs):
     with pytest.raises(ValueError, match="unknown layers"):
-        influence.InfluenceExplainer(tiny_model, tiny_pairs, layers=["nope"])
+        influence.InfluenceExplainer(tiny_model, layers=["nope"]).fit(tiny_pairs)
     with pytest.raises(ValueError, match="explicit Hessian"):
-        influence.InfluenceExplainer(tiny_model, tiny_pairs, layers=["bert"])
+        influence.InfluenceExplainer(tiny_model, layers=["bert"]).fit(tiny_pairs)
 
 
 def test_explanation_speed_reports_times_and_agreement(tiny_model, tiny_pairs):
-    out = influence.explanation_speed(tiny_model, tiny_pairs, tiny_pairs.iloc[:4], k=3,
+    out = experiments.explanation_speed(tiny_model, tiny_pairs, tiny_pairs.iloc[:4], k=3,
                                       n_timed=2, progress=False)
     assert out["n_train"] == 12 and out["n_timed"] == 2 and out["n_queries"] == 4
-    for key in ("knn_setup_s", "influence_setup_s", "knn_query_s", "influence_query_s"):
-        assert out[key] > 0
+    for method in ("knn", "influence"):  # the means and per-example times come from the times measured
+        times = out[f"{method}_query_times_s"]
+        assert len(times) == 2 and out[f"{method}_query_s"] == pytest.approx(np.mean(times))
+        assert out[f"{method}_s_per_example"] == pytest.approx(out[f"{method}_setup_s"] / 2 + np.mean(times))
+    assert out["speedup_per_query"] == pytest.approx(out["influence_query_s"] / out["knn_query_s"])
+    assert out["hessian_size"] == 12 and out["layers"] == ["classifier"]
     assert out["knn_s_per_example"] == pytest.approx(out["knn_setup_s"] / 2 + out["knn_query_s"])
     assert out["speedup"] == pytest.approx(out["influence_s_per_example"] / out["knn_s_per_example"])
     assert out["knn_topk"].shape == out["influence_topk"].shape == (4, 3)
     assert 0.0 <= out["topk_overlap"] <= 1.0 and out["topk_overlap_random"] == 0.25
     with pytest.raises(ValueError, match="n_timed"):
-        influence.explanation_speed(tiny_model, tiny_pairs, tiny_pairs.iloc[:2], k=3, n_timed=3)
+        experiments.explanation_speed(tiny_model, tiny_pairs, tiny_pairs.iloc[:2], k=3, n_timed=3)

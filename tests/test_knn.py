@@ -39,8 +39,8 @@ def test_knn_proba_matches_hand_computation():
 def test_knn_proba_temperature_limits():
     d, lab = [[0.0, 1.0, 2.0]], [[0, 1, 1]]
     # tiny T: all weight on the nearest neighbour; huge T: a vote (1/3 vs 2/3)
-    np.testing.assert_allclose(knn_proba(d, lab, 1e-3), [[1.0, 0.0, 0.0]], atol=1e-12)
-    np.testing.assert_allclose(knn_proba(d, lab, 1e9), [[1 / 3, 2 / 3, 0.0]], atol=1e-6)
+    np.testing.assert_allclose(knn_proba(d, lab, temperature=1e-3), [[1.0, 0.0, 0.0]], atol=1e-12)
+    np.testing.assert_allclose(knn_proba(d, lab, temperature=1e9), [[1 / 3, 2 / 3, 0.0]], atol=1e-6)
 
 
 def test_knn_proba_is_stable_for_large_distances():
@@ -67,13 +67,13 @@ def test_knn_proba_rejects_nonpositive_temperature(T):
 
 def test_knn_proba_rejects_bad_inputs():
     with pytest.raises(ValueError, match=r"distances has shape \(1, 2\) and neighbor_labels has shape \(1, 3\)"):
-        knn_proba([[0.0, 1.0]], [[0, 1, 0]], 1.0)
+        knn_proba([[0.0, 1.0]], [[0, 1, 0]], temperature=1.0)
     with pytest.raises(ValueError, match=r"neighbor_labels must be integers in 0..2.*\[3\]"):
-        knn_proba([[0.0, 1.0]], [[0, 3]], 1.0)
+        knn_proba([[0.0, 1.0]], [[0, 3]], temperature=1.0)
     with pytest.raises(ValueError, match=r"distances contains 1 non-finite values \(1 NaN"):
-        knn_proba([[0.0, np.nan]], [[0, 1]], 1.0)
+        knn_proba([[0.0, np.nan]], [[0, 1]], temperature=1.0)
     with pytest.raises(ValueError, match="distances must be 2-D"):
-        knn_proba([0.0, 1.0], [0, 1], 1.0)
+        knn_proba([0.0, 1.0], [0, 1], temperature=1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_kneighbors_none_leaves_each_point_out():
     np.testing.assert_array_equal(D, D2)
     # predict_proba(None) uses the leave-one-out neighbours
     np.testing.assert_allclose(
-        knn.predict_proba(), knn_proba(D, knn.labels_[I], knn.temperature)
+        knn.predict_proba(), knn_proba(D, knn.labels_[I], temperature=knn.temperature)
     )
 
 

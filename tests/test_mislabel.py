@@ -54,8 +54,12 @@ def test_scores_metrics_and_curves():
     # AP: hits at ranks 1 and 3 -> (1/1 + 2/3) / 2
     assert mislabel.average_precision(scores, truth) == pytest.approx((1 + 2 / 3) / 2)
     assert mislabel.precision_recall_f1(np.zeros(5, bool), truth)["f1"] == 0.0
-    np.testing.assert_allclose(mislabel.loss_scores([[0.5, 0.5], [1.0, 0.0]], [1, 1]),
+    np.testing.assert_allclose(mislabel.loss_scores([1, 1], [[0.5, 0.5], [1.0, 0.0]]),
                                [np.log(2), -np.log(1e-12)])
+    with pytest.raises(ValueError, match=r"takes \(labels, pred_probs\), as cleanlab does.*swap"):
+        mislabel.loss_scores([[0.5, 0.5], [1.0, 0.0]], [1, 1])
+    with pytest.raises(ValueError, match="labels is length 1 and pred_probs has 2 rows"):
+        mislabel.loss_scores([1], [[0.5, 0.5], [1.0, 0.0]])
     with pytest.raises(ValueError, match="budget must be between 0 and 5, got 6"):
         mislabel.top_k_mask(scores, 6)
     with pytest.raises(ValueError, match="1-D boolean"):

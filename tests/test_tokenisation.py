@@ -43,7 +43,7 @@ def test_match_tokenised_with_nothing_in_common_is_empty():
 
 
 def test_match_tokenised_errors_name_the_argument():
-    with pytest.raises(ValueError, match=r"tokenised_df lacks the column\(s\) \['hypothesis'\]"):
+    with pytest.raises(ValueError, match=r"tokenised_df lacks columns \['hypothesis'\]"):
         match_tokenised(_pairs([("a", "b")]), pd.DataFrame({"premise": ["a"]}))
     with pytest.raises(ValueError, match=r"raw_df must be a DataFrame.*got list"):
         match_tokenised([("a", "b")], _pairs([("a", "b")]))
