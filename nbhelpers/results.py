@@ -323,6 +323,10 @@ class RepresentationsRecord(Record):
         best_pooling = max(frozen, key=lambda p: frozen[p]["probe_acc"])
         fc, tok = self.unfinetuned, self.tokenisation
         gap = best["knn_acc"] - self.cls_last_norm_knn_acc
+        # conservative (unpaired) 95% interval: the grid keeps accuracies, not per-example results
+        from .scorecard import accuracy_difference
+        _, gap_lo, gap_hi = accuracy_difference(self.cls_last_norm_knn_acc, best["knn_acc"], self.n_val)
+        half_width = (gap_hi - gap_lo) / 2
         paper_acc = self.paper["model_test_acc_bert_base"]
         lines = [
             f"- Our {self.backbone} model reaches **{self.model_val_acc:.1%}** on SNLI validation after "
@@ -330,10 +334,13 @@ class RepresentationsRecord(Record):
             f"{paper_acc:.1%} on SNLI test.",
             f"- Last-layer `[CLS]` with normalisation gives **{self.cls_last_norm_knn_acc:.1%}** kNN accuracy, "
             + ("the best of all variants, as the paper found." if self.cls_last_norm_rank == 1 else
-               f"rank {self.cls_last_norm_rank} of {self.n_variants}; the best variant ({best['pooling']}, layer "
-               f"{best['layer']}, {'normalised' if best['normalize'] else 'raw'}) is {gap:.1%} better."),
+               f"rank {self.cls_last_norm_rank} of {self.n_variants} (one seed); the best variant ({best['pooling']}, "
+               f"layer {best['layer']}, {'normalised' if best['normalize'] else 'raw'}) is {100 * gap:+.1f} points "
+               f"[{100 * gap_lo:+.1f}, {100 * gap_hi:+.1f}] higher: "
+               + ("indistinguishable from it." if gap_lo <= 0 else "beyond the noise.")),
             "- Normalisation changes last-layer kNN accuracy by "
-            + ", ".join(f"{g:+.1%} ({p})" for p, g in norm_gain.items()) + ".",
+            + ", ".join(f"{100 * g:+.1f} points ({p})" for p, g in norm_gain.items())
+            + f" (differences under about {100 * half_width:.1f} points are within the noise of {self.n_val:,} pairs).",
             f"- The best embedding-layer (layer 0) variant reaches {shallow:.1%}, the best last-layer variant "
             f"{deep:.1%}: " + ("the neighbours that reflect the model are found where it has done its work."
                                if deep > shallow else "surface similarity retrieves neighbours as well as the "

@@ -151,6 +151,13 @@ def test_takeaways_are_written_from_the_record():
     changed = copy.deepcopy(rep)
     changed.cls_last_norm_rank, changed.smoke = 1, False
     assert "the best of all variants, as the paper found" in changed.takeaways()[1]
+    near, far = copy.deepcopy(rep), copy.deepcopy(rep)  # ranks below 1: the gap gets an interval
+    near.cls_last_norm_rank = far.cls_last_norm_rank = 2
+    near.n_val = far.n_val = 9842
+    near.best_variant = {**rep.best_variant, "knn_acc": rep.cls_last_norm_knn_acc + 0.003}
+    far.best_variant = {**rep.best_variant, "knn_acc": rep.cls_last_norm_knn_acc + 0.05}
+    assert "+0.3 points [" in near.takeaways()[2] and "indistinguishable" in near.takeaways()[2]
+    assert "+5.0 points [" in far.takeaways()[2] and "beyond the noise" in far.takeaways()[2]
     assert rep.paper_table().loc["fine-tuned model accuracy", "paper (BERT-base)"] == "75.7% (SNLI test)"
 
 
