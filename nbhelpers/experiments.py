@@ -78,6 +78,9 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     """
     if not isinstance(recipe, dict):
         raise TypeError(f"recipe must be a dict of fine_tune arguments, got {type(recipe).__name__}")
+    # checked here, before any fine-tune, not where they are first used (after training)
+    check_int(cleanlab_folds, "cleanlab_folds", low=2, high=len(train))
+    check_int(ranked_k, "ranked_k", low=1)
     noisy, flipped = mislabel.inject_label_noise(train["label"].to_numpy(), noise_rate, seed=seed)
     noisy_df = train.assign(label=noisy)
     model = models.fine_tune(noisy_df, backbone, seed=seed, cache=cache, progress=progress, **recipe)
