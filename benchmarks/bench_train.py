@@ -106,13 +106,17 @@ def padded_tokens(df, path, group_by_length, seed=0):
         int(lengths.sum())
 
 
-def accuracy_check(seeds, log_fn):
-    """SNLI validation accuracy after fine-tuning on CAD-original, grouped vs shuffled batches."""
+def accuracy_check(seeds, log_fn, cache_dir=None):
+    """SNLI validation accuracy after fine-tuning on CAD-original, grouped vs shuffled batches.
+
+    With ``cache_dir`` (the book's cache), the length-grouped models are the book's own
+    SNLI-original checkpoints (same data, recipe and seeds), so only the shuffled ones train.
+    """
     train = load_nli("cad-original", "train")
     val = load_nli("snli", "validation")
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        cache = Cache(tmp)
+        cache = Cache(cache_dir or tmp)
         for grouped in (True, False):
             accs = []
             for seed in seeds:
@@ -131,6 +135,9 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3, help="timed rounds; the median is shown (default 3)")
     ap.add_argument("--accuracy-seeds", type=int, default=0,
                     help="also fine-tune CAD-original with each batching and this many seeds (default 0)")
+    ap.add_argument("--cache", default=None,
+                    help="cache folder for the accuracy check (e.g. the book's .cache: its length-grouped "
+                         "models are reused); default: a temporary folder, everything trains")
     args = ap.parse_args(argv)
 
     df = load_nli("mnli-matched", "validation").sample(n=args.n, random_state=0).reset_index(drop=True)
@@ -164,7 +171,7 @@ def main(argv=None):
           f"rounds after a warm-up. The real tokens of the sample: {real:,}.\n")
     if args.accuracy_seeds:
         seeds = list(range(args.accuracy_seeds))
-        acc = accuracy_check(seeds, log)
+        acc = accuracy_check(seeds, log, cache_dir=args.cache)
         table = []
         for grouped, label in ((True, "length-grouped"), (False, "shuffled")):
             a = acc[grouped]

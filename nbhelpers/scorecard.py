@@ -122,6 +122,40 @@ def mean_interval(values, *, ci: float = 0.95) -> tuple[float, float | None, flo
     return mean, mean - half, mean + half
 
 
+def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float, float, str]:
+    """The backoff gain (points) of a split-seed experiment, with the interval its seeds allow.
+
+    ``per_seed`` holds the lists ``test``, ``backoff_gain`` (a fraction) and, for one seed,
+    ``gain_lo``/``gain_hi`` (its paired-bootstrap interval). Over two or more seeds the
+    interval is :func:`mean_interval`'s t-interval (test sampling *and* the split and
+    fine-tune); with one seed only the paired bootstrap is left, which covers test sampling
+    alone, and ``how`` says so.
+
+    Returns
+    -------
+    mean, low, high : float (low and high None only when one seed lacks a bootstrap)
+    how : str
+        ``"N split seeds, t-interval over seeds"`` or ``"1 split seed, paired bootstrap (test sampling only)"``.
+
+    Example
+    -------
+    >>> split_seed_gain({"test": ["anli", "hans"], "backoff_gain": [0.01, 0.02],
+    ...                  "gain_lo": [-0.005, 0.0], "gain_hi": [0.025, 0.04]})
+    (1.0, -0.5, 2.5, '1 split seed, paired bootstrap (test sampling only)')
+    """
+    rows = [i for i, t in enumerate(per_seed["test"]) if t == test]
+    if not rows:
+        raise ValueError(f"per_seed has no rows for test {test!r}; its tests: {sorted(set(per_seed['test']))}")
+    gains = [100 * float(per_seed["backoff_gain"][i]) for i in rows]
+    if len(gains) > 1:
+        mean, lo, hi = mean_interval(gains)
+        return mean, lo, hi, f"{len(gains)} split seeds, t-interval over seeds"
+    (i,) = rows
+    lo, hi = (per_seed.get(key, [None] * len(per_seed["test"]))[i] for key in ("gain_lo", "gain_hi"))
+    lo, hi = (None, None) if lo is None or hi is None else (100 * float(lo), 100 * float(hi))
+    return gains[0], lo, hi, "1 split seed, paired bootstrap (test sampling only)"
+
+
 def proportion_difference(count_a: int, n_a: int, count_b: int, n_b: int, *, ci: float = 0.95,
                           n_resamples: int = 20000, seed: int = 0) -> tuple[float, float, float]:
     """``count_b / n_b - count_a / n_a`` with a parametric bootstrap interval (two binomials).
@@ -238,9 +272,7 @@ def backoff_claims(bo):
             stand_in=stand_in))
     adv = bo.get("anli-adversarial")
     if adv and "per_seed" in adv:
-        per_seed = adv["per_seed"]
-        gains = [100 * g for t, g in zip(per_seed["test"], per_seed["backoff_gain"]) if t == "anli"]
-        mean, lo, hi = mean_interval(gains)
+        mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
         gain = _BACKOFF_PAPER["anli"]
         rows.append(_row(
             "kNN backoff improves test accuracy: anli, adversarial datastore", "02_knn_backoff",
@@ -248,7 +280,7 @@ def backoff_claims(bo):
             paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6),
             effect="backoff accuracy minus model accuracy on ANLI test, datastore of adversarial pairs",
             estimate=mean, low=lo, high=hi,
-            n=f"{adv['n_test']:,} test pairs, {len(gains)} split seeds, t-interval over seeds; datastore 2/3 of "
+            n=f"{adv['n_test']:,} test pairs, {how}; datastore 2/3 of "
               "ANLI dev (ours), model MNLI-trained then fine-tuned on it",
             stand_in=None))
     if {"snli-original", "snli-augmented", "anli", "hans"} <= set(bo):

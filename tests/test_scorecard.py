@@ -163,3 +163,21 @@ def test_adversarial_anli_row_pools_the_split_seeds(tmp_path):
                                                                           "backoff_gain": [0.01, 0, -0.01, 0, 0.0, 0]}}})
     (row,) = [r for r in scorecard.build(tmp_path)[0] if "adversarial" in r["claim"]]
     assert row["verdict"] == "not beyond noise"
+
+
+def test_adversarial_anli_row_with_one_seed_uses_its_paired_bootstrap(tmp_path):
+    one = {"test": ["anli", "hans"], "seed": [0, 0], "backoff_gain": [0.012, 0.5],
+           "gain_lo": [0.004, 0.3], "gain_hi": [0.02, 0.7]}
+    _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": one}})
+    (row,) = [r for r in scorecard.build(tmp_path)[0] if "adversarial" in r["claim"]]
+    assert (row["estimate"], row["low"], row["high"]) == pytest.approx((1.2, 0.4, 2.0))
+    assert row["verdict"] == "reproduced" and "1 split seed, paired bootstrap" in row["n"]
+    # an interval that spans zero: not beyond noise; no bootstrap stored: no spread, not beyond noise
+    _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": {**one, "gain_lo": [-0.004, 0.3]}}})
+    (row,) = [r for r in scorecard.build(tmp_path)[0] if "adversarial" in r["claim"]]
+    assert row["verdict"] == "not beyond noise" and row["low"] == pytest.approx(-0.4)
+    bare = {k: v for k, v in one.items() if k not in ("gain_lo", "gain_hi")}
+    assert scorecard.split_seed_gain(bare) == (pytest.approx(1.2), None, None,
+                                               "1 split seed, paired bootstrap (test sampling only)")
+    with pytest.raises(ValueError, match="no rows for test 'anli'"):
+        scorecard.split_seed_gain({"test": ["hans"], "backoff_gain": [0.1]})
