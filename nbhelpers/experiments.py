@@ -376,7 +376,8 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     variant = [("cls", -1)]
 
     def embed(df):  # the representation, computed (never read from a cache)
-        return models._forward(model, df, variant, False, batch_size, max_length, False)[variant[0]]
+        return models.encode(model, df, *variant[0], batch_size=batch_size, max_length=max_length,
+                             cache=False, progress=False)
 
     say = print if progress else (lambda *a, **kw: None)
     t = time.perf_counter()

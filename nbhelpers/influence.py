@@ -561,6 +561,46 @@ def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 
     raise ValueError(f"a gap of {gap} with sd {sd} needs more than max_seeds={max_seeds} seeds")
 
 
+def seeds_for_gap_from_accuracy_sd(accuracy_sd: float, gap: float, **options) -> dict:
+    """Seeds per condition for a removal-test gap, from the seed spread of plain accuracy.
+
+    A one-seed removal test measures no spread of its drops. What another run of the same
+    recipe can measure is the seed-to-seed sd of the *accuracy* itself (chapter 2 repeats the
+    SNLI-original fine-tune over seeds). The gap between two conditions at one seed is the
+    difference of two retrained models' accuracies (the full model cancels), so a
+    per-condition sd of about ``accuracy_sd`` applies; a drop on its own, full model
+    included, varies by up to ``sqrt(2) * accuracy_sd`` (independent seeds), the
+    conservative end. :func:`seeds_for_gap` at both ends brackets the seeds needed; a
+    positive correlation between same-seed fine-tunes would lower both.
+
+    Parameters
+    ----------
+    accuracy_sd : float
+        Seed-to-seed sd of test accuracy, in points, > 0.
+    gap : float
+        The difference between two conditions' drops to detect, in points.
+    **options
+        ``alpha``, ``power``, ``max_seeds`` of :func:`seeds_for_gap`.
+
+    Returns
+    -------
+    dict
+        ``sd_low``, ``sd_high`` (points) and ``seeds_low``, ``seeds_high``.
+
+    Example
+    -------
+    >>> r = seeds_for_gap_from_accuracy_sd(1.1, 3.0)
+    >>> round(r["sd_high"], 2), r["seeds_low"], r["seeds_high"]
+    (1.56, 4, 6)
+    """
+    sd = check_real(accuracy_sd, "accuracy_sd")
+    if sd <= 0:
+        raise ValueError(f"accuracy_sd={sd} but expected accuracy_sd > 0 (points)")
+    low, high = sd, float(np.sqrt(2.0)) * sd
+    return {"sd_low": low, "sd_high": high, "seeds_low": seeds_for_gap(low, gap, **options),
+            "seeds_high": seeds_for_gap(high, gap, **options)}
+
+
 def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0) -> dict:
     """Do two retrieval counts pick the same most retrieved ``fraction`` of the examples?
 

@@ -635,6 +635,8 @@ def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str,
     Returns a dict ``{(pooling, layer): ndarray (n, hidden_size)}`` keyed by the
     variants as given. The model's probabilities are computed in the same pass
     and cached too, so a later :func:`predict_proba` on the same data is free.
+    ``cache=False`` computes the representations without reading or writing any
+    cache (for timing an explanation method, as chapter 3 does).
     """
     check_pairs(df, need_label=False)
     batch_size, max_length = _check_inference_args(model, batch_size, max_length, progress)
@@ -652,6 +654,9 @@ def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str,
             raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
     canon = {v: (v[0], _normalise_layer(model, v[1])) for v in variants}
     df = df.reset_index(drop=True)
+    if cache is False:  # computed, never read from or written to a cache: what a timing measures
+        res = _forward(model, df, list(dict.fromkeys(canon.values())), False, batch_size, max_length, progress)
+        return {v: res[c] for v, c in canon.items()}
     cache = cache or Cache()
     parts = _inference_parts(model, df, max_length)
     names = [f"{p}-layer{l}" for p, l in dict.fromkeys(canon.values())]
@@ -711,8 +716,13 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
 
 
 def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence[str], *,
-                  batch_size: int = 64, max_length: int = DEFAULT_RECIPE["max_length"]) -> np.ndarray:
-    """Probabilities for lists of strings, *not* cached: for LIME's perturbed inputs.
+                  batch_size: int = 64, max_length: int = DEFAULT_RECIPE["max_length"],
+                  cache: Cache | None = None) -> np.ndarray:
+    """Probabilities for lists of strings: LIME's perturbed inputs, for example.
+
+    Not cached unless ``cache`` is given. With a cache, the probabilities are stored
+    under the same key as :func:`predict_proba` on the same pairs, so a rerun of a
+    seeded LIME explanation (the same 5,000 perturbed pairs) costs no forward pass.
 
     Example
     -------
@@ -728,4 +738,7 @@ def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence
         raise ValueError("premises and hypotheses are empty: nothing to predict")
     batch_size, max_length = _check_inference_args(model, batch_size, max_length)
     df = pd.DataFrame({"premise": premises, "hypothesis": hypotheses})
+    if cache is not None:
+        return predict_proba(model, df, batch_size=batch_size, max_length=max_length, cache=cache,
+                             progress=False)
     return _forward(model, df, [], True, batch_size, max_length, progress=False)["proba"]

@@ -198,3 +198,23 @@ def test_a_checkpoint_that_does_not_load_is_rebuilt(fast_fine_tune, tiny_pairs):
     (folder / MANIFEST).write_text(json.dumps(manifest))  # checksums pass; the load fails
     m2 = tune(tiny_pairs)
     assert len(builds) == 2 and m2.key == m.key and m2.num_layers == 6
+
+
+def test_predict_texts_with_a_cache_stores_once_and_matches_the_uncached_answer(tiny_model, cache, monkeypatch):
+    prem, hyp = ["A dog runs.", "A man sleeps.", ""], ["An animal moves.", "", "Nobody is here."]
+    plain = models.predict_texts(tiny_model, prem, hyp)
+    assert _cached_files(cache, "proba") == []
+    first = models.predict_texts(tiny_model, prem, hyp, cache=cache)
+    np.testing.assert_array_equal(first, plain)
+    assert len(_cached_files(cache, "proba")) > 0
+    monkeypatch.setattr(models, "_forward", lambda *a, **k: pytest.fail("a cached call ran the model"))
+    np.testing.assert_array_equal(models.predict_texts(tiny_model, prem, hyp, cache=cache), plain)
+
+
+def test_encode_without_a_cache_matches_the_cached_answer_and_writes_nothing(tiny_model, tiny_pairs, cache):
+    plain = models.encode(tiny_model, tiny_pairs, "mean", -1, cache=False, progress=False)
+    assert _cached_files(cache, "reps") == [] and _cached_files(cache, "proba") == []
+    cached = models.encode(tiny_model, tiny_pairs, "mean", -1, cache=cache, progress=False)
+    np.testing.assert_array_equal(plain, cached)
+    both = models.encode_many(tiny_model, tiny_pairs, [("cls", -1), ("mean", 1)], cache=False, progress=False)
+    assert set(both) == {("cls", -1), ("mean", 1)} and both[("cls", -1)].shape == plain.shape

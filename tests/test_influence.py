@@ -254,6 +254,16 @@ def test_seeds_for_gap_by_power_calculation():
         influence.seeds_for_gap(5.0, 1.0, max_seeds=3)
 
 
+def test_seeds_for_gap_from_accuracy_sd_brackets_the_drop_sd():
+    r = influence.seeds_for_gap_from_accuracy_sd(2.0, 3.0)
+    assert r["sd_low"] == 2.0 and r["sd_high"] == pytest.approx(2.0 * 2 ** 0.5)  # difference of two accuracies
+    assert r["seeds_low"] == influence.seeds_for_gap(2.0, 3.0)
+    assert r["seeds_high"] == influence.seeds_for_gap(2.0 * 2 ** 0.5, 3.0) > r["seeds_low"]
+    assert influence.seeds_for_gap_from_accuracy_sd(2.0, 3.0, power=0.95)["seeds_low"] > r["seeds_low"]
+    with pytest.raises(ValueError, match="accuracy_sd=0.0 but expected accuracy_sd > 0"):
+        influence.seeds_for_gap_from_accuracy_sd(0.0, 3.0)
+
+
 def test_top_set_overlap_by_hand():
     train = np.array([9, 8, 7, 0, 0, 0, 0, 0, 0, 1])
     test = np.array([9, 0, 0, 8, 7, 0, 0, 0, 0, 0])
