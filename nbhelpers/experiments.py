@@ -28,8 +28,9 @@ from .validation import check_int
 # ---------------------------------------------------------------------------------------
 
 #: The regimes of chapter 5's memorisation sweep: (learning rate, epochs). The book's
-#: default recipe (lr 1e-4, 5 epochs) is one of them.
-SWEEP_REGIMES = ((1e-4, 1), (1e-4, 2), (1e-4, 5), (1e-4, 10), (3e-5, 3), (3e-5, 10))
+#: default recipe (lr 1e-4, 5 epochs) is one of them, and (3e-5, 3) is the paper's BERT
+#: recipe; (3e-5, 10) is left out by default (12 more minutes on 2 cores).
+SWEEP_REGIMES = ((1e-4, 1), (1e-4, 2), (1e-4, 5), (1e-4, 10), (3e-5, 3))
 
 #: The rankings compared in chapter 5 (higher score = more likely mislabeled).
 RANKINGS = ("loss", "cleanlab", "ranked kNN", "kNN only")

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .knn import backoff
-from .validation import check_proba, shape_str
+from .knn import backoff, knn_proba, neighbor_weights
+from .validation import check_positive, check_proba, check_unit_interval, shape_str
 
 __all__ = ["NLI_LABELS", "DATA_FILE", "INDEX_FILE", "sample_indices", "stable_sample",
            "explorer_records", "explorer_data", "write_explorer_data", "explorer_index",
@@ -232,10 +232,8 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
                          f"got dtype {idx.dtype}, range {idx.min()}..{idx.max()}")
     if not np.isfinite(d).all():
         raise ValueError("distances must be finite")
-    if not float(temperature) > 0:
-        raise ValueError(f"temperature must be > 0; got {temperature!r}")
-    if not 0.0 <= float(tau) <= 1.0:
-        raise ValueError(f"tau must be in [0, 1]; got {tau!r}")
+    temperature = check_positive(temperature, "temperature")  # the library's checks, as in knn.backoff
+    tau = check_unit_interval(tau, "tau")
     k = d.shape[1]
     n_shown = k if n_shown is None else int(n_shown)
     if n_shown < 1:
@@ -253,10 +251,8 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
                          f"(gold_names {list(gold_names)}); got {np.unique(gold).tolist()}")
 
     train_labels = train["label"].to_numpy()
-    w = np.exp(-(d - d.min(axis=1, keepdims=True)) / float(temperature))
-    w /= w.sum(axis=1, keepdims=True)
-    p_knn = np.zeros((n, 3))
-    np.add.at(p_knn, (np.repeat(np.arange(n), k), train_labels[idx].reshape(-1)), w.reshape(-1))
+    w = neighbor_weights(d, temperature=temperature)  # the book's kNN vote, one formula
+    p_knn = knn_proba(d, train_labels[idx], temperature=temperature)
     model_pred = pm.argmax(1)
     pred = backoff(pm, p_knn, float(tau))
 

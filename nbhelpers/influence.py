@@ -566,12 +566,14 @@ def seeds_for_gap_from_accuracy_sd(accuracy_sd: float, gap: float, **options) ->
 
     A one-seed removal test measures no spread of its drops. What another run of the same
     recipe can measure is the seed-to-seed sd of the *accuracy* itself (chapter 2 repeats the
-    SNLI-original fine-tune over seeds). The gap between two conditions at one seed is the
-    difference of two retrained models' accuracies (the full model cancels), so a
-    per-condition sd of about ``accuracy_sd`` applies; a drop on its own, full model
-    included, varies by up to ``sqrt(2) * accuracy_sd`` (independent seeds), the
-    conservative end. :func:`seeds_for_gap` at both ends brackets the seeds needed; a
-    positive correlation between same-seed fine-tunes would lower both.
+    SNLI-original fine-tune over a few seeds). This is a plug-in guide, not a bound: it takes
+    ``accuracy_sd`` as each condition's seed sd (the gap between two conditions at one seed
+    is a difference of two retrained models' accuracies; the full model cancels), and
+    ``sqrt(2) * accuracy_sd`` as a rougher, larger guess (a drop's own sd, full model
+    included, if the two fine-tunes were independent). Both rest on an sd estimated from a
+    few seeds (with 3 seeds its 95% interval spans about 0.5x to 6x the estimate), and the
+    retrained models, on 70-90% of the pairs and different removed sets, may vary more than
+    the full one; only a multi-seed removal test measures the spread itself.
 
     Parameters
     ----------

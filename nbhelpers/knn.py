@@ -41,6 +41,7 @@ __all__ = [
     "KNN",
     "ivf_nlist",
     "knn_proba",
+    "neighbor_weights",
     "backoff",
     "interpolate",
     "tune",
@@ -107,6 +108,23 @@ class NotFittedError(ValueError):
 # ----------------------------------------------------------------------------------------------
 # p_knn
 # ----------------------------------------------------------------------------------------------
+def neighbor_weights(distances, *, temperature):
+    """Each neighbour's weight in the kNN vote: ``softmax(-d / T)`` over a query's k neighbours.
+
+    Computed stably (the row minimum is subtracted first). :func:`knn_proba` sums these
+    weights per label; the neighbour explorer shows them.
+
+    Example
+    -------
+    >>> np.round(neighbor_weights([[0.0, 1.0, 2.0]], temperature=1.0), 3)
+    array([[0.665, 0.245, 0.09 ]])
+    """
+    temperature = check_positive(temperature, "temperature")
+    d = check_matrix(distances, "distances")
+    w = np.exp(-(d - d.min(axis=1, keepdims=True)) / temperature)
+    return w / w.sum(axis=1, keepdims=True)
+
+
 def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
     """Class probabilities from the k nearest neighbours, weighted by ``softmax(-d / T)``.
 
@@ -150,8 +168,7 @@ def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
     labels = check_labels(neighbor_labels, n_classes, name="neighbor_labels", ndim=2)
     check_same_shape(d, labels, "distances", "neighbor_labels")
 
-    w = np.exp(-(d - d.min(axis=1, keepdims=True)) / temperature)
-    w /= w.sum(axis=1, keepdims=True)
+    w = neighbor_weights(d, temperature=temperature)
     p = np.zeros((d.shape[0], n_classes), dtype=np.float64)
     rows = np.broadcast_to(np.arange(d.shape[0])[:, None], labels.shape)
     np.add.at(p, (rows, labels), w)

@@ -605,8 +605,8 @@ def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64,
 
 def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int = -1, *,
            batch_size: int = 64, max_length: int = DEFAULT_RECIPE["max_length"],
-           cache: Cache | None = None, progress: bool = True) -> np.ndarray:
-    """Hidden representation of every pair at one layer; cached.
+           cache: Cache | None | bool = None, progress: bool = True) -> np.ndarray:
+    """Hidden representation of every pair at one layer; cached (``cache=False``: computed only).
 
     Parameters
     ----------
@@ -629,7 +629,7 @@ def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int =
 
 def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, int]], *,
                 batch_size: int = 64, max_length: int = DEFAULT_RECIPE["max_length"],
-                cache: Cache | None = None, progress: bool = True) -> dict:
+                cache: Cache | None | bool = None, progress: bool = True) -> dict:
     """Several (pooling, layer) representations from ONE forward pass; each cached.
 
     Returns a dict ``{(pooling, layer): ndarray (n, hidden_size)}`` keyed by the
@@ -717,10 +717,10 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
 
 def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence[str], *,
                   batch_size: int = 64, max_length: int = DEFAULT_RECIPE["max_length"],
-                  cache: Cache | None = None) -> np.ndarray:
+                  cache: Cache | None | bool = None) -> np.ndarray:
     """Probabilities for lists of strings: LIME's perturbed inputs, for example.
 
-    Not cached unless ``cache`` is given. With a cache, the probabilities are stored
+    Not cached unless a :class:`~nbhelpers.cache.Cache` is given (``None`` and ``False``: no cache). With a cache, the probabilities are stored
     under the same key as :func:`predict_proba` on the same pairs, so a rerun of a
     seeded LIME explanation (the same 5,000 perturbed pairs) costs no forward pass.
 
@@ -738,7 +738,7 @@ def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence
         raise ValueError("premises and hypotheses are empty: nothing to predict")
     batch_size, max_length = _check_inference_args(model, batch_size, max_length)
     df = pd.DataFrame({"premise": premises, "hypothesis": hypotheses})
-    if cache is not None:
+    if cache is not None and cache is not False:
         return predict_proba(model, df, batch_size=batch_size, max_length=max_length, cache=cache,
                              progress=False)
     return _forward(model, df, [], True, batch_size, max_length, progress=False)["proba"]

@@ -122,7 +122,7 @@ def mean_interval(values, *, ci: float = 0.95) -> tuple[float, float | None, flo
     return mean, mean - half, mean + half
 
 
-def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float, float, str]:
+def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
     """The backoff gain (points) of a split-seed experiment, with the interval its seeds allow.
 
     ``per_seed`` holds the lists ``test``, ``backoff_gain`` (a fraction) and, for one seed,

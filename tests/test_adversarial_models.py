@@ -200,21 +200,34 @@ def test_a_checkpoint_that_does_not_load_is_rebuilt(fast_fine_tune, tiny_pairs):
     assert len(builds) == 2 and m2.key == m.key and m2.num_layers == 6
 
 
-def test_predict_texts_with_a_cache_stores_once_and_matches_the_uncached_answer(tiny_model, cache, monkeypatch):
+def test_predict_texts_caches_only_when_given_a_cache(tiny_model, cache, monkeypatch):
+    monkeypatch.setenv("NBHELPERS_CACHE", str(cache.root))  # a default Cache() would write here
     prem, hyp = ["A dog runs.", "A man sleeps.", ""], ["An animal moves.", "", "Nobody is here."]
     plain = models.predict_texts(tiny_model, prem, hyp)
-    assert _cached_files(cache, "proba") == []
+    assert models.predict_texts(tiny_model, prem, hyp, cache=False).shape == plain.shape
+    assert _cached_files(cache, "proba") == []  # None and False: nothing stored
     first = models.predict_texts(tiny_model, prem, hyp, cache=cache)
     np.testing.assert_array_equal(first, plain)
     assert len(_cached_files(cache, "proba")) > 0
-    monkeypatch.setattr(models, "_forward", lambda *a, **k: pytest.fail("a cached call ran the model"))
+    calls = []
+    real = models._forward
+    monkeypatch.setattr(models, "_forward", lambda *a, **k: calls.append(1) or real(*a, **k))
     np.testing.assert_array_equal(models.predict_texts(tiny_model, prem, hyp, cache=cache), plain)
+    assert calls == []  # read back, no forward pass
+    models.predict_texts(tiny_model, prem, hyp)
+    assert calls == [1]  # without a cache it always runs the model
 
 
-def test_encode_without_a_cache_matches_the_cached_answer_and_writes_nothing(tiny_model, tiny_pairs, cache):
-    plain = models.encode(tiny_model, tiny_pairs, "mean", -1, cache=False, progress=False)
-    assert _cached_files(cache, "reps") == [] and _cached_files(cache, "proba") == []
+def test_encode_without_a_cache_computes_and_writes_nothing(tiny_model, tiny_pairs, cache, monkeypatch):
+    monkeypatch.setenv("NBHELPERS_CACHE", str(cache.root))
     cached = models.encode(tiny_model, tiny_pairs, "mean", -1, cache=cache, progress=False)
+    n_files = len(_cached_files(cache, "reps")) + len(_cached_files(cache, "proba"))
+    calls = []
+    real = models._forward
+    monkeypatch.setattr(models, "_forward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    plain = models.encode(tiny_model, tiny_pairs, "mean", -1, cache=False, progress=False)
+    assert calls == [1]  # computed although the cache holds the answer
     np.testing.assert_array_equal(plain, cached)
+    assert len(_cached_files(cache, "reps")) + len(_cached_files(cache, "proba")) == n_files
     both = models.encode_many(tiny_model, tiny_pairs, [("cls", -1), ("mean", 1)], cache=False, progress=False)
     assert set(both) == {("cls", -1), ("mean", 1)} and both[("cls", -1)].shape == plain.shape
