@@ -11,7 +11,7 @@ runs from, so it runs from a temporary copy of ``book/``, ``scripts/``, ``_confi
 ``_toc.yml``: the checkout's own ``_build/`` and ``results/`` are never touched.
 
     python benchmarks/bench_book.py           # smoke parameters (the tests' run): minutes
-    python benchmarks/bench_book.py --full    # the real book: hours cold on 2 CPU cores
+    python benchmarks/bench_book.py --full    # the real book: about 2 hours cold on 2 CPU cores
 """
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def main(argv=None):
     mode.add_argument("--smoke", dest="smoke", action="store_true", default=True,
                       help="tiny parameters, as the tests run the book (default)")
     mode.add_argument("--full", dest="smoke", action="store_false",
-                      help="the real parameters (hours cold; not run by make bench)")
+                      help="the real parameters (about 2 hours cold on 2 cores; not run by make bench)")
     ap.add_argument("--repeats", type=int, default=1,
                     help="cold+warm pairs, each with its own empty cache; medians shown (default 1)")
     ap.add_argument("--only", help="only chapters whose file name starts with this (e.g. 01)")
