@@ -2,7 +2,6 @@
 
 - :func:`evaluate_backoff` - tune k, T, tau and lambda on validation, score on test;
 - :func:`confidence_bins` - model and kNN accuracy per bin of the model's confidence;
-- :func:`paired_bootstrap`, :func:`bootstrap_ci` - intervals for accuracies and their differences.
 
 What trains or encodes (:func:`nbhelpers.experiments.run_setting`), the settings
 (:mod:`nbhelpers.settings`), the paper's tables (:mod:`nbhelpers.paper`) and the per-slice
@@ -18,7 +17,7 @@ import pandas as pd
 from . import knn
 from .validation import check_label_map, check_proba
 
-__all__ = ["evaluate_backoff", "confidence_bins", "paired_bootstrap", "bootstrap_ci"]
+__all__ = ["evaluate_backoff", "confidence_bins"]
 
 
 def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val,
@@ -124,79 +123,6 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
     out.insert(0, "lo", edges[out["bin"]])
     out.insert(1, "hi", edges[out["bin"] + 1])
     return out.drop(columns="bin").astype({"n": float})
-
-
-def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int = 0,
-                     ci: float = 0.95) -> dict:
-    """Accuracy difference b - a on the same examples, with a bootstrap confidence interval.
-
-    Parameters
-    ----------
-    correct_a, correct_b : (n,) bool
-        Per-example correctness of two methods on the same test examples.
-
-    Returns
-    -------
-    dict
-        ``diff`` (accuracy of b minus accuracy of a), ``lo``, ``hi`` (the interval) and
-        ``p_better`` (share of resamples in which b beats a).
-
-    Example
-    -------
-    >>> r = paired_bootstrap([1, 0, 0, 1] * 50, [1, 1, 0, 1] * 50)
-    >>> r["diff"], r["lo"] > 0
-    (0.25, True)
-    """
-    a = np.asarray(correct_a, dtype=float)
-    b = np.asarray(correct_b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
-        raise ValueError(f"expected two equal-length 1-D arrays, got shapes {a.shape} and {b.shape}")
-    rng = np.random.default_rng(seed)
-    d = b - a
-    idx = rng.integers(0, len(d), size=(n_resamples, len(d)))
-    means = d[idx].mean(1)
-    alpha = (1 - ci) / 2
-    return {"diff": float(d.mean()), "lo": float(np.quantile(means, alpha)),
-            "hi": float(np.quantile(means, 1 - alpha)), "p_better": float((means > 0).mean())}
-
-
-def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0,
-                 ci: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval for an accuracy (the mean of per-example correctness).
-
-    Parameters
-    ----------
-    correct : (n,) bool or 0/1
-        Per-example correctness on the evaluation examples.
-    n_resamples : int, default=2000
-    seed : int, default=0
-    ci : float, default=0.95
-        Coverage of the interval.
-
-    Returns
-    -------
-    (lo, hi) : tuple of float
-        The ``(1 - ci) / 2`` and ``(1 + ci) / 2`` quantiles of the resampled accuracies.
-
-    Example
-    -------
-    >>> lo, hi = bootstrap_ci([1, 1, 1, 0] * 100)
-    >>> lo < 0.75 < hi, round(hi - lo, 2) < 0.1
-    (True, True)
-    """
-    c = np.asarray(correct, dtype=float)
-    if c.ndim != 1 or len(c) == 0:
-        raise ValueError(f"correct must be a non-empty 1-D array, got shape {c.shape}")
-    if not np.isin(c, (0.0, 1.0)).all():
-        raise ValueError(f"correct must hold booleans or 0/1, got values {np.unique(c)[:5]}")
-    if not (isinstance(n_resamples, (int, np.integer)) and n_resamples >= 1):
-        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
-    if not 0 < ci < 1:
-        raise ValueError(f"ci must lie strictly between 0 and 1, got {ci!r}")
-    rng = np.random.default_rng(seed)
-    means = c[rng.integers(0, len(c), size=(n_resamples, len(c)))].mean(1)
-    alpha = (1 - ci) / 2
-    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
 _MOVED = {

@@ -144,7 +144,7 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
     neighbours, dataset-wise normalisation, T chosen from ``temperatures`` by
     validation accuracy, so the kNN number is slightly optimistic); the probe is
     :func:`linear_probe` with nothing tuned. The intervals are
-    :func:`nbhelpers.evaluation.bootstrap_ci` over the validation examples.
+    :func:`nbhelpers.stats.bootstrap_ci` over the validation examples.
 
     Parameters
     ----------
@@ -167,7 +167,7 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
     >>> r["knn_acc"], r["probe_acc"], r["n_train"], r["n_val"]
     (1.0, 1.0, 6, 2)
     """
-    from .evaluation import bootstrap_ci
+    from .stats import bootstrap_ci
 
     tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
     va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")

@@ -324,7 +324,7 @@ class RepresentationsRecord(Record):
         fc, tok = self.unfinetuned, self.tokenisation
         gap = best["knn_acc"] - self.cls_last_norm_knn_acc
         # conservative (unpaired) 95% interval: the grid keeps accuracies, not per-example results
-        from .scorecard import accuracy_difference
+        from .stats import accuracy_difference
         _, gap_lo, gap_hi = accuracy_difference(self.cls_last_norm_knn_acc, best["knn_acc"], self.n_val)
         half_width = (gap_hi - gap_lo) / 2
         paper_acc = self.paper["model_test_acc_bert_base"]
@@ -397,7 +397,7 @@ class BackoffSetting(Record):
         """One setting's result from a tuned summary (``run_setting(...)["summary"]`` or a row of
         the chapter's table: ``k``, ``T``, ``tau``, ``lambda``, ``n_test`` and the four accuracies).
 
-        ``gain`` is :func:`nbhelpers.evaluation.paired_bootstrap` of backoff against the model
+        ``gain`` is :func:`nbhelpers.stats.paired_bootstrap` of backoff against the model
         (``diff``, ``lo``, ``hi``; ``None`` leaves the gain empty); ``setting`` fills ``paper``
         from Tables 4 and 5; ``optional`` sets the optional fields (``other_backbones``,
         ``seeds``, ``smoke``, ``per_seed``, ``verdict``).
@@ -761,7 +761,7 @@ class HansRecord(Record):
         ``per`` is indexed by (heuristic, label) with ``model_acc``, ``backoff_acc`` and ``n``;
         ``slice_taus`` is :func:`nbhelpers.knn.tune_slice_taus`; ``correct`` the per-example
         test correctness (columns ``model``, ``backoff``, ``slice rule``); ``boot``
-        :func:`nbhelpers.evaluation.paired_bootstrap` of slice rule against backoff; ``summary``
+        :func:`nbhelpers.stats.paired_bootstrap` of slice rule against backoff; ``summary``
         the setting's tuned values (``k``, ``T``, ``tau``, ``n_test``).
         """
         per_h = {h: {lab: {"model_acc": float(per.loc[(h, lab), "model_acc"]),

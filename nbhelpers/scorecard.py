@@ -33,6 +33,7 @@ import numpy as np
 from scipy import stats
 
 from . import paper
+from .stats import accuracy_difference, proportion_difference, t_interval
 
 VERDICTS = ("reproduced", "not beyond noise", "opposite", "not comparable")
 """The four verdicts, in the order the results page explains them."""
@@ -101,27 +102,6 @@ def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0,
     return "reproduced" if (lo > null) == (ref > null) else "opposite"
 
 
-def mean_interval(values, *, ci: float = 0.95) -> tuple[float, float | None, float | None]:
-    """Mean of per-seed values with a Student-t interval; ``(mean, None, None)`` for one value.
-
-    Example
-    -------
-    >>> m, lo, hi = mean_interval([1.0, 2.0, 3.0])
-    >>> m, round(lo, 3), round(hi, 3)
-    (2.0, -0.484, 4.484)
-    >>> mean_interval([1.5])
-    (1.5, None, None)
-    """
-    x = np.asarray(values, dtype=float).ravel()
-    if x.size == 0 or not np.isfinite(x).all():
-        raise ValueError(f"expected one or more finite values, got {values!r}")
-    mean = float(x.mean())
-    if x.size == 1:
-        return mean, None, None
-    half = float(stats.t.ppf(0.5 + ci / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return mean, mean - half, mean + half
-
-
 def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
     """The backoff gain (points) of a split-seed experiment, with the interval its seeds allow.
 
@@ -148,58 +128,12 @@ def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, 
         raise ValueError(f"per_seed has no rows for test {test!r}; its tests: {sorted(set(per_seed['test']))}")
     gains = [100 * float(per_seed["backoff_gain"][i]) for i in rows]
     if len(gains) > 1:
-        mean, lo, hi = mean_interval(gains)
+        mean, lo, hi = t_interval(gains)
         return mean, lo, hi, f"{len(gains)} split seeds, t-interval over seeds"
     (i,) = rows
     lo, hi = (per_seed.get(key, [None] * len(per_seed["test"]))[i] for key in ("gain_lo", "gain_hi"))
     lo, hi = (None, None) if lo is None or hi is None else (100 * float(lo), 100 * float(hi))
     return gains[0], lo, hi, "1 split seed, paired bootstrap (test sampling only)"
-
-
-def proportion_difference(count_a: int, n_a: int, count_b: int, n_b: int, *, ci: float = 0.95,
-                          n_resamples: int = 20000, seed: int = 0) -> tuple[float, float, float]:
-    """``count_b / n_b - count_a / n_a`` with a parametric bootstrap interval (two binomials).
-
-    Example
-    -------
-    >>> d, lo, hi = proportion_difference(3, 8, 58, 97)
-    >>> round(d, 3), lo < 0 < hi
-    (0.223, True)
-    """
-    for name, v in (("count_a", count_a), ("n_a", n_a), ("count_b", count_b), ("n_b", n_b)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {v!r}")
-    if n_a == 0 or n_b == 0 or count_a > n_a or count_b > n_b:
-        raise ValueError(f"expected 0 <= count <= n and n > 0, got {count_a}/{n_a} and {count_b}/{n_b}")
-    pa, pb = count_a / n_a, count_b / n_b
-    rng = np.random.default_rng(seed)
-    diffs = rng.binomial(n_b, pb, n_resamples) / n_b - rng.binomial(n_a, pa, n_resamples) / n_a
-    alpha = (1 - ci) / 2
-    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
-    return pb - pa, float(min(lo, pb - pa)), float(max(hi, pb - pa))
-
-
-def accuracy_difference(acc_a: float, acc_b: float, n: int, *, ci: float = 0.95) -> tuple[float, float, float]:
-    """``acc_b - acc_a`` on the same ``n`` examples, with a conservative normal interval.
-
-    The two accuracies come from the same examples, so their errors are positively
-    correlated; treating them as independent (this function) gives an interval *wider*
-    than a paired one. Use it where only the accuracies were kept.
-
-    Example
-    -------
-    >>> d, lo, hi = accuracy_difference(0.729, 0.728, 9842)
-    >>> round(d, 3), round(hi - d, 4)
-    (-0.001, 0.0124)
-    """
-    a, b = _real(acc_a, "acc_a"), _real(acc_b, "acc_b")
-    if not (0 <= a <= 1 and 0 <= b <= 1):
-        raise ValueError(f"accuracies must lie in [0, 1], got {a} and {b}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    z = float(stats.norm.ppf(0.5 + ci / 2))
-    half = z * math.sqrt(a * (1 - a) / n + b * (1 - b) / n)
-    return b - a, b - a - half, b - a + half
 
 
 # ---------------------------------------------------------------------------------------
@@ -327,7 +261,7 @@ def removal_claims(inf):
         if not (per_condition and per_condition.get("top") and per_condition.get("random")):
             continue
         gaps = np.asarray(per_condition["top"], float) - np.asarray(per_condition["random"], float)
-        m, lo, hi = mean_interval(gaps)
+        m, lo, hi = t_interval(gaps)
         rows.append(_row(claim, "03_influence", "the-removal-test", paper_text=f"{paper_text} (gap {ref:+.1f})",
                          paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
                          n=_seeds_text(len(gaps))))
@@ -346,7 +280,7 @@ def speed_claims(inf):
     ref = math.log10(paper.SPEEDUP["factor"])
     knn_t, inf_t = sp.get("knn_query_times_s"), sp.get("influence_query_times_s")
     if knn_t and inf_t and len(knn_t) == len(inf_t) and len(knn_t) > 1:
-        m, lo, hi = mean_interval(np.log10(np.asarray(inf_t) / np.asarray(knn_t)))
+        m, lo, hi = t_interval(np.log10(np.asarray(inf_t) / np.asarray(knn_t)))
         n = f"{len(knn_t)} queries timed one by one; 95% t-interval of log10(ratio)"
     else:
         m, lo, hi = math.log10(sp["speedup_per_query"]), None, None
@@ -413,7 +347,7 @@ def mislabel_claims(ml):
     rows = []
     for metric, col in (("precision", "kNN precision"), ("recall", "kNN recall"), ("f1", "kNN f1")):
         ours = np.asarray(per[col], float)
-        m, lo, hi = mean_interval(100 * (ours - chance[metric]))
+        m, lo, hi = t_interval(100 * (ours - chance[metric]))
         name = "F1" if metric == "f1" else metric
         rows.append(_row(
             f"Mislabeled examples: the kNN candidates' {name} beats flagging at random", "05_mislabeled",
@@ -426,7 +360,7 @@ def mislabel_claims(ml):
                       + ("" if lo is None else f" [{lo:+.1f}, {hi:+.1f}]") + " points",
             n=_seeds_text(len(ours))))
     share = np.asarray(per["loss: data for kNN recall"], float) - np.asarray(per["kNN budget share"], float)
-    m, lo, hi = mean_interval(100 * share)
+    m, lo, hi = t_interval(100 * share)
     ref = 100 * (P["loss_fraction_for_knn_recall"] - P["noise_rate"] * P["recall"] / P["precision"])
     loss_share = np.asarray(per["loss: data for kNN recall"], float).mean()
     rows.append(_row(

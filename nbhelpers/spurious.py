@@ -509,7 +509,7 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     >>> r["n"], r["before"], r["after"], r["diff"]
     (2, 1.0, 0.5, -0.5)
     """
-    from .evaluation import paired_bootstrap
+    from .stats import paired_bootstrap
 
     mask = _where_mask(df, where, fields)
     y = df["label"].to_numpy()

@@ -91,7 +91,7 @@ def tokenisation_cost(correct_raw, correct_tokenised, *, n_resamples: int = 2000
     dict
         ``n_matched`` (n), ``raw_acc``, ``tokenised_acc``, ``diff`` (tokenised minus raw:
         negative where the tokenised form costs accuracy), ``ci`` ([lo, hi], a paired
-        bootstrap interval for ``diff``, :func:`nbhelpers.evaluation.paired_bootstrap`)
+        bootstrap interval for ``diff``, :func:`nbhelpers.stats.paired_bootstrap`)
         and ``beyond_noise`` (True where the interval excludes 0).
 
     Example
@@ -100,7 +100,7 @@ def tokenisation_cost(correct_raw, correct_tokenised, *, n_resamples: int = 2000
     >>> r["n_matched"], r["raw_acc"], r["tokenised_acc"], r["diff"], r["beyond_noise"]
     (200, 0.75, 0.5, -0.25, True)
     """
-    from .evaluation import paired_bootstrap
+    from .stats import paired_bootstrap
 
     raw = np.asarray(correct_raw, dtype=bool)
     tok = np.asarray(correct_tokenised, dtype=bool)

@@ -66,18 +66,6 @@ def test_confidence_bins_by_hand():
         evaluation.confidence_bins(pm, pk, [0, 0, 0])
 
 
-def test_paired_bootstrap_is_deterministic_and_centred():
-    a = np.array([1, 0] * 100)
-    b = np.array([1, 1] * 100)
-    r1 = evaluation.paired_bootstrap(a, b, seed=3)
-    r2 = evaluation.paired_bootstrap(a, b, seed=3)
-    assert r1 == r2 and r1["diff"] == 0.5 and r1["lo"] < 0.5 < r1["hi"] and r1["p_better"] == 1.0
-    same = evaluation.paired_bootstrap(a, a)
-    assert same["diff"] == same["lo"] == same["hi"] == 0.0
-    with pytest.raises(ValueError, match="equal-length"):
-        evaluation.paired_bootstrap([1, 0], [1])
-
-
 def test_missing_anli_train_falls_back_to_its_stated_stand_in(monkeypatch):
     real = data.load_nli
 

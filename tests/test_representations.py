@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nbhelpers.evaluation import bootstrap_ci
+from nbhelpers.stats import bootstrap_ci
 from nbhelpers.representations import knn_accuracy_grid, knn_and_probe, linear_probe
 
 

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from nbhelpers import paper, scorecard
+from nbhelpers import stats as nbstats
 
 
 @pytest.mark.parametrize("estimate, low, high, paper_effect, null, stand_in, expected", [
@@ -51,34 +52,34 @@ def test_every_verdict_is_one_of_the_four():
 
 def test_mean_interval_by_hand():
     # mean 2, sd 1, n 3: half-width t(0.975, 2) * 1 / sqrt(3) = 4.3027 / 1.7321 = 2.4841
-    m, lo, hi = scorecard.mean_interval([1.0, 2.0, 3.0])
+    m, lo, hi = nbstats.t_interval([1.0, 2.0, 3.0])
     assert m == 2.0 and hi - m == pytest.approx(2.48414, abs=1e-4) and m - lo == pytest.approx(2.48414, abs=1e-4)
-    assert scorecard.mean_interval([4.0]) == (4.0, None, None)
+    assert nbstats.t_interval([4.0]) == (4.0, None, None)
     with pytest.raises(ValueError, match="finite values"):
-        scorecard.mean_interval([1.0, float("inf")])
+        nbstats.t_interval([1.0, float("inf")])
     with pytest.raises(ValueError, match="finite values"):
-        scorecard.mean_interval([])
+        nbstats.t_interval([])
 
 
 def test_accuracy_difference_by_hand():
     # 0.5 and 0.6 on 100: se = sqrt(.25/100 + .24/100) = 0.07, half-width 1.95996 * 0.07
-    d, lo, hi = scorecard.accuracy_difference(0.5, 0.6, 100)
+    d, lo, hi = nbstats.accuracy_difference(0.5, 0.6, 100)
     assert d == pytest.approx(0.1) and hi - d == pytest.approx(1.959964 * 0.07, rel=1e-5)
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
-        scorecard.accuracy_difference(1.5, 0.5, 10)
+        nbstats.accuracy_difference(1.5, 0.5, 10)
     with pytest.raises(ValueError, match="n must be an int >= 1"):
-        scorecard.accuracy_difference(0.5, 0.5, 0)
+        nbstats.accuracy_difference(0.5, 0.5, 0)
 
 
 def test_proportion_difference_is_seeded_and_holds_the_estimate():
-    a = scorecard.proportion_difference(3, 8, 58, 97, seed=1)
-    assert a == scorecard.proportion_difference(3, 8, 58, 97, seed=1)
+    a = nbstats.proportion_difference(3, 8, 58, 97, seed=1)
+    assert a == nbstats.proportion_difference(3, 8, 58, 97, seed=1)
     d, lo, hi = a
     assert d == pytest.approx(58 / 97 - 3 / 8) and lo < 0 < d < hi   # 8 pairs: too few to tell
-    d, lo, hi = scorecard.proportion_difference(300, 800, 5800, 9700)
+    d, lo, hi = nbstats.proportion_difference(300, 800, 5800, 9700)
     assert lo > 0                                                      # the same shares, 100x the pairs
     with pytest.raises(ValueError, match=r"0 <= count <= n"):
-        scorecard.proportion_difference(9, 8, 1, 2)
+        nbstats.proportion_difference(9, 8, 1, 2)
 
 
 def _write(folder, name, obj):

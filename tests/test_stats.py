@@ -1,0 +1,102 @@
+"""nbhelpers.stats: each interval and test checked against a hand computation."""
+import math
+
+import numpy as np
+import pytest
+
+from nbhelpers import stats
+
+
+def test_t_interval_by_hand():
+    # mean 2, sd 1, n 3: half-width t(0.975, 2) / sqrt(3) = 4.3027 / 1.7321 = 2.4841
+    m, lo, hi = stats.t_interval([1.0, 2.0, 3.0])
+    assert m == 2.0 and lo == pytest.approx(2 - 2.4841, abs=1e-4) and hi == pytest.approx(2 + 2.4841, abs=1e-4)
+    assert stats.t_interval([4.0]) == (4.0, None, None)
+    for bad in ([], [1.0, float("nan")]):
+        with pytest.raises(ValueError, match="finite"):
+            stats.t_interval(bad)
+
+
+def test_paired_bootstrap_is_deterministic_and_centred():
+    a, b = np.array([1, 0] * 100), np.array([1, 1] * 100)
+    r1, r2 = stats.paired_bootstrap(a, b, seed=3), stats.paired_bootstrap(a, b, seed=3)
+    assert r1 == r2 and r1["diff"] == 0.5 and r1["lo"] < 0.5 < r1["hi"] and r1["p_better"] == 1.0
+    same = stats.paired_bootstrap(a, a)
+    assert same["diff"] == same["lo"] == same["hi"] == 0.0
+
+
+@pytest.mark.parametrize("a, b, match", [
+    ([2, 0, 1, 1], [1, 1, 0, 1], "0/1"),            # not correctness
+    ([1.0, float("nan")], [1, 0], "0/1"),
+    ([1, 0], [1], "same length"),
+    ([], [], "non-empty"),
+    (["1", "0"], ["1", "1"], "0/1"),
+])
+def test_paired_tests_refuse_what_is_not_correctness(a, b, match):
+    for f in (stats.paired_bootstrap, stats.mcnemar):
+        with pytest.raises(ValueError, match=match):
+            f(a, b)
+
+
+def test_mcnemar_by_hand():
+    # 4 pairs right -> wrong, none back: p = 2 * 0.5**4 = 0.125
+    r = stats.mcnemar([1, 1, 1, 1] + [1] * 22, [0, 0, 0, 0] + [1] * 22)
+    assert r == {"n": 26, "a_only": 4, "b_only": 0, "p": 0.125}
+    # 1 one way, 2 the other: p = P(X <= 1 or X >= 2 | n=3) = 1
+    assert stats.mcnemar([1, 0, 0], [0, 1, 1])["p"] == 1.0
+    assert stats.mcnemar([1, 0], [1, 0])["p"] == 1.0      # nothing discordant
+
+
+def test_newcombe_by_hand():
+    # Wilson 95% for 3/8: [0.1368, 0.6943]; for 58/97: [0.4984, 0.6900] (worked by hand)
+    d, lo, hi = stats.newcombe(3, 8, 58, 97)
+    assert d == pytest.approx(58 / 97 - 3 / 8)
+    assert lo == pytest.approx(d - math.hypot(58 / 97 - 0.49843, 0.69430 - 0.375), abs=2e-4)
+    assert hi == pytest.approx(d + math.hypot(0.68997 - 58 / 97, 0.375 - 0.13680), abs=2e-4)
+    d0, lo0, hi0 = stats.newcombe(0, 10, 10, 10)
+    assert d0 == 1.0 and -1 <= lo0 < 1 and hi0 == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="count"):
+        stats.newcombe(9, 8, 1, 2)
+    with pytest.raises(ValueError, match="n_a"):
+        stats.newcombe(1, True, 1, 2)
+
+
+def test_cluster_bootstrap_resamples_groups():
+    # group x: b gains 1 on both examples; group y: no change. Any resample is xx, xy or yy.
+    r = stats.cluster_bootstrap([0, 0, 1, 1], [1, 1, 1, 1], ["x", "x", "y", "y"], seed=0)
+    assert r["diff"] == 0.5 and r["n_groups"] == 2 and (r["lo"], r["hi"]) == (0.0, 1.0)
+    # groups of unequal size: the estimate is the mean over examples, not over groups
+    r = stats.cluster_bootstrap([0, 0, 0, 1], [1, 1, 1, 1], [1, 1, 1, 2])
+    assert r["diff"] == 0.75
+    with pytest.raises(ValueError, match="groups"):
+        stats.cluster_bootstrap([0, 1], [1, 1], [0])
+
+
+def test_cluster_bootstrap_is_wider_than_the_example_bootstrap_for_grouped_effects():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(30), 100)               # 30 subcases of 100 pairs
+    gain = rng.normal(0, 0.3, 30)[groups] > 0            # whole subcases move together
+    a = np.zeros(groups.size)
+    b = gain.astype(float)
+    one = stats.paired_bootstrap(a, b)
+    clu = stats.cluster_bootstrap(a, b, groups)
+    assert clu["hi"] - clu["lo"] > 3 * (one["hi"] - one["lo"])
+
+
+def test_hierarchical_bootstrap_pools_seeds():
+    r = stats.hierarchical_bootstrap([[0, 1] * 20, [0, 1] * 20], [[1, 1] * 20, [0, 1] * 20], seed=1)
+    assert r["diff"] == pytest.approx(0.25) and r["n_seeds"] == 2 and r["n"] == 80
+    assert r == stats.hierarchical_bootstrap([[0, 1] * 20, [0, 1] * 20], [[1, 1] * 20, [0, 1] * 20], seed=1)
+    assert 0 <= r["lo"] < 0.25 < 0.5 < r["hi"] <= 1   # drawing seed 0 twice gives about 0.5
+    with pytest.raises(ValueError, match="per seed"):
+        stats.hierarchical_bootstrap([[0, 1]], [[0, 1], [1, 1]])
+
+
+def test_n_to_decide_by_hand():
+    # pairs: half-width 0.2 at n=400 must shrink to 0.1 -> 4x the pairs
+    assert stats.n_to_decide(0.1, -0.1, 0.3, 400, paper_effect=0.2, unit="pairs") == 1600
+    # an estimate on the null and on the paper's effect at once can never decide
+    assert stats.n_to_decide(0.0, -1.0, 1.0, 3, paper_effect=0.0, margin=None) is None
+    # no-effect claim, margin 1: estimate 0.2 +- 1.5 decides once it fits inside [-1, 1]
+    n = stats.n_to_decide(0.2, -1.3, 1.7, 100, paper_effect=0.0, margin=1.0, unit="pairs")
+    assert n == math.ceil(100 * (1.5 / 0.8) ** 2)
