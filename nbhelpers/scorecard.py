@@ -1,27 +1,15 @@
-"""Claim-by-claim verdicts: one rule decides whether a run reproduces a claim of the paper.
+"""Claim-by-claim verdicts: one rule decides what a run says about each claim of the paper.
 
-Every claim is written as an *effect* whose sign is what the paper asserts: a backoff gain
-(> 0 means backoff helps), a gap between removing the most retrieved and random training
-pairs (> 0 means the retrieved ones matter more), and so on. The paper gives the effect's
-direction (and usually its size); the run gives an estimate with an interval from its own
-spread (seeds or a bootstrap). :func:`verdict` then applies one rule:
+Every claim is written as an *effect* (a backoff gain in points, a gap between removing the
+most retrieved and random training pairs, ...) beside the paper's value of it. The run
+gives an estimate with a 95% interval from its own spread, made by the test its data need
+(:mod:`nbhelpers.stats`). :func:`verdict` applies one rule and returns one of
+:data:`VERDICTS`: reproduced, opposite, ruled out, inconclusive, untested, not comparable.
 
-=================== ======================================================================
-verdict             when
-=================== ======================================================================
-not comparable      our setting stands in for the paper's (the reason is given)
-reproduced          the interval excludes the null, on the paper's side
-opposite            the interval excludes the null, on the other side
-not beyond noise    the interval contains the null, or the run measured no spread
-=================== ======================================================================
-
-Where the paper reports *no* effect (its estimate equals the null, e.g. BERT's HANS
-backoff gain of 0.0 points), the verdict is "not beyond noise" whatever we measure: the
-paper's claim has no direction to reproduce, and showing "no effect" would need an
-equivalence margin that neither the paper nor we set.
-
-:func:`build` reads the chapters' ``results/*.json`` and returns one row per claim;
-the results page shows them and saves ``results/scorecard.json``.
+:func:`build` reads the chapters' ``results/*.json`` and returns one row per claim, each with
+its test, n, whether the paper's value lies in our interval and, where inconclusive, how
+many seeds or pairs would decide it; the results page shows them and saves
+``results/scorecard.json``.
 """
 from __future__ import annotations
 
@@ -30,13 +18,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+from scipy import stats as sps
 
 from . import paper
-from .stats import accuracy_difference, proportion_difference, t_interval
+from .stats import accuracy_difference, n_to_decide, newcombe, t_interval
 
-VERDICTS = ("reproduced", "not beyond noise", "opposite", "not comparable")
-"""The four verdicts, in the order the results page explains them."""
+VERDICTS = ("reproduced", "opposite", "ruled out", "inconclusive", "untested", "not comparable")
+"""The six verdicts, in the order the results page explains them."""
 
 
 def _real(value, name):
@@ -47,24 +35,41 @@ def _real(value, name):
     return float(value)
 
 
-def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0,
+def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, margin=None,
             stand_in: str | None = None) -> str:
-    """The verdict on one claim, by the module's one rule.
+    """The verdict on one claim of the paper, by the book's one rule.
+
+    A *directional* claim (``paper_effect != null``) says the effect lies on one side of the
+    null. A claim of *no effect* (``paper_effect == null``) says it lies within ``null +- margin``;
+    its margin is declared beside the claim in :mod:`nbhelpers.paper`, before looking.
+
+    ================ ========================================================================
+    verdict          when
+    ================ ========================================================================
+    not comparable   our setting stands in for the paper's (``stand_in`` gives the reason)
+    untested         no interval: the run measured no spread (one seed where seeds matter)
+    reproduced       directional: the interval excludes the null on the paper's side;
+                     no effect: the interval lies inside ``null +- margin``
+    opposite         directional: the interval excludes the null on the other side
+    ruled out        directional: the interval holds the null but excludes the paper's effect;
+                     no effect: the interval lies wholly outside ``null +- margin``
+    inconclusive     anything else, e.g. an interval that holds both the null and the paper's effect
+    ================ ========================================================================
 
     Parameters
     ----------
     estimate : float
-        Our effect (for example a backoff gain in points).
+        Our effect, on the scale of the claim (for example a backoff gain in points).
     low, high : float or None
-        Our interval for the effect (95%). ``None`` when the run measured no spread
-        (one seed): then nothing is beyond noise.
+        Our 95% interval for the effect; both ``None`` when the run measured no spread.
     paper_effect : float
-        The paper's effect, on the same scale; only its side of ``null`` matters.
+        The paper's effect on the same scale.
     null : float, default=0.0
-        The value meaning "no effect".
+        The value that means "no effect".
+    margin : float, optional
+        Required for a claim of no effect: the smallest difference that would matter.
     stand_in : str, optional
-        Why our setting cannot be compared (a stand-in data set or model); gives
-        ``"not comparable"`` whatever the numbers.
+        Why our setting cannot be compared with the paper's (a stand-in data set or model).
 
     Returns
     -------
@@ -75,31 +80,55 @@ def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0,
     --------
     >>> verdict(2.9, 0.8, 5.0, paper_effect=5.4)
     'reproduced'
-    >>> verdict(-0.8, -2.4, 0.8, paper_effect=3.4)
-    'not beyond noise'
-    >>> verdict(-3.0, -5.0, -1.0, paper_effect=3.4)
-    'opposite'
-    >>> verdict(0.4, -0.7, 1.5, paper_effect=1.3, stand_in="MNLI stands in for ANLI train")
-    'not comparable'
+    >>> verdict(-0.8, -2.4, 0.8, paper_effect=3.4)      # holds 0, excludes the paper's 3.4
+    'ruled out'
+    >>> verdict(0.4, -0.7, 1.5, paper_effect=1.3)       # holds 0 and the paper's 1.3
+    'inconclusive'
+    >>> verdict(-0.15, -0.29, -0.03, paper_effect=0.0, margin=0.5)
+    'reproduced'
+    >>> verdict(1.2, None, None, paper_effect=3.4)
+    'untested'
     """
+    if stand_in is not None:  # no estimate is needed: the paper's setting was not run
+        if not isinstance(stand_in, str) or not stand_in.strip():
+            raise ValueError(f"stand_in={stand_in!r} but expected a non-empty reason")
+        return "not comparable"
     est = _real(estimate, "estimate")
     ref = _real(paper_effect, "paper_effect")
     null = _real(null, "null")
-    if stand_in is not None:
-        if not isinstance(stand_in, str) or not stand_in.strip():
-            raise ValueError(f"stand_in must be a non-empty reason, got {stand_in!r}")
-        return "not comparable"
+    if margin is not None:
+        margin = _real(margin, "margin")
+        if margin <= 0:
+            raise ValueError(f"margin={margin} but expected a margin > 0")
+    if ref == null and margin is None:
+        raise ValueError(f"paper_effect={ref} equals the null: a claim of no effect needs a margin")
     if (low is None) != (high is None):
         raise ValueError(f"give both low and high or neither, got low={low!r}, high={high!r}")
     if low is None:
-        return "not beyond noise"
+        return "untested"
     lo, hi = _real(low, "low"), _real(high, "high")
     if not lo <= est <= hi:
         raise ValueError(f"expected low <= estimate <= high, got {lo} <= {est} <= {hi}")
-    excludes = lo > null or hi < null
-    if not excludes or ref == null:  # a null effect cannot be shown without an equivalence margin
-        return "not beyond noise"
-    return "reproduced" if (lo > null) == (ref > null) else "opposite"
+    if ref == null:
+        if null - margin <= lo and hi <= null + margin:
+            return "reproduced"
+        if hi < null - margin or lo > null + margin:
+            return "ruled out"
+        return "inconclusive"
+    if lo > null or hi < null:
+        return "reproduced" if (lo > null) == (ref > null) else "opposite"
+    return "inconclusive" if lo <= ref <= hi else "ruled out"
+
+
+def paper_in_interval(low, high, paper_effect) -> bool | None:
+    """Whether the paper's effect lies in our interval (``None`` without an interval).
+
+    >>> paper_in_interval(-0.7, 1.5, 1.3), paper_in_interval(None, None, 1.3)
+    (True, None)
+    """
+    if low is None or high is None:
+        return None
+    return bool(low <= paper_effect <= high)
 
 
 def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
@@ -144,22 +173,53 @@ STAND_IN_ANLI = ("offline, MNLI dev-matched stands in for ANLI train, so the mod
                  "adversarial pairs")
 """Why the ANLI and HANS rows are not comparable with the paper's."""
 
+NO_ROBERTA = ("no RoBERTa backbone offline; the book's backbone is all-MiniLM-L6-v2 (the BERT-sized "
+              "rows above are the comparison it allows)")
+"""Why the paper's RoBERTa columns have no estimate of ours."""
+
+FEW_DISCORDANT = 25
+"""Below this many discordant pairs a slice is judged by the exact McNemar interval, not the bootstrap."""
+
 
 def _points(x):
     return None if x is None else 100.0 * float(x)
 
 
+def _interval_text(estimate, low, high, unit="points"):
+    if estimate is None:
+        return "not run"
+    interval = "" if low is None else f" [{low:+.1f}, {high:+.1f}]"
+    return f"{estimate:+.1f}{interval} {unit}".strip()
+
+
 def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, estimate, low=None, high=None,
-         n="", ours_text=None, null=0.0, stand_in=None, unit="points"):
-    v = verdict(estimate, low, high, paper_effect=paper_effect, null=null, stand_in=stand_in)
-    if ours_text is None:
-        interval = "" if low is None else f" [{low:+.1f}, {high:+.1f}]"
-        ours_text = f"{estimate:+.1f}{interval} {unit}".strip()
+         test, n, ours_text=None, null=0.0, margin=None, stand_in=None, one_seed=False, n_units=None,
+         unit="points", decide_unit="seeds"):
+    """One scorecard row; the verdict is :func:`verdict`'s.
+
+    ``one_seed``: the interval covers test sampling only, while seed noise also matters. Seed
+    noise can only widen it, so an "inconclusive" stands and any other verdict is "untested".
+    """
+    v = verdict(estimate, low, high, paper_effect=paper_effect, null=null, margin=margin, stand_in=stand_in)
+    if one_seed and v not in ("inconclusive", "not comparable"):
+        v = "untested"
+    decide = None
+    if v == "inconclusive" and n_units:
+        need = n_to_decide(estimate, low, high, n_units, paper_effect=paper_effect, null=null, margin=margin,
+                           unit=decide_unit)
+        decide = (f"about {need:,} {decide_unit}, if the spread stays as measured" if need
+                  else "no number of repeats, as measured")
+    elif v == "inconclusive" and one_seed:
+        decide = "more test pairs, and seeds (their spread was not measured)"
+    elif v == "untested":
+        decide = f"{decide_unit}: the run measured no spread over them"
     return {"claim": claim, "effect": effect, "paper": paper_text, "paper_effect": float(paper_effect),
-            "ours": ours_text, "estimate": float(estimate),
+            "ours": ours_text if ours_text is not None else _interval_text(estimate, low, high, unit),
+            "estimate": None if estimate is None else float(estimate),
             "low": None if low is None else float(low), "high": None if high is None else float(high),
-            "null": float(null), "n": n, "verdict": v, "reason": stand_in,
-            "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
+            "null": float(null), "margin": margin, "test": test, "n": n, "verdict": v,
+            "paper_in_interval": paper_in_interval(low, high, paper_effect) if stand_in is None else None,
+            "to_decide": decide, "reason": stand_in, "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
 
 
 def representation_claims(rep):
@@ -177,61 +237,84 @@ def representation_claims(rep):
         paper_text="chosen as the best representation", paper_effect=1.0,
         effect=f"kNN accuracy of [CLS], last layer, normalised minus the best of the other "
                f"{len(others)} variants ({best_other})",
-        estimate=100 * d, low=100 * lo, high=100 * hi,
-        n=f"{rep['n_val']:,} validation pairs, one seed; unpaired interval (conservative); the best "
-          f"of {len(others)} others is picked on the same data, which biases the test against the paper's choice")]
+        estimate=100 * d, low=100 * lo, high=100 * hi, n_units=int(rep["n_val"]), decide_unit="pairs",
+        test="unpaired normal interval (conservative); the best of the others is picked on the same pairs "
+             "(winner's curse, against the paper's choice)",
+        n=f"{rep['n_val']:,} validation pairs, one seed")]
 
 
-_BACKOFF_PAPER = {s: 100 * (paper.TABLE4.loc[("BERT", "kNN backoff"), s] - paper.TABLE4.loc[("BERT", "model"), s])
-                  for s in paper.TABLE4.columns}
+_BACKOFF_PAPER = {(b, s): 100 * (paper.TABLE4.loc[(b, "kNN backoff"), s] - paper.TABLE4.loc[(b, "model"), s])
+                  for b in ("BERT", "RoBERTa") for s in paper.TABLE4.columns}
+
+
+def _gain_claim(setting, gain):
+    no_effect = gain == 0
+    return (f"kNN backoff {'changes nothing' if no_effect else 'improves test accuracy'}: {setting}",
+            {"margin": paper.BACKOFF_MARGIN} if no_effect else {})
 
 
 def backoff_claims(bo):
-    """The claims of chapter 2 (``results/backoff.json``): the gain per setting and where tau is highest; rows as in :func:`build`."""
+    """The claims of chapter 2 (``results/backoff.json``): the backoff gain per setting; rows as in :func:`build`.
+
+    Where the chapter ran several seeds (SNLI original) the gain gets a t-interval over them;
+    elsewhere the paired bootstrap of one seed covers test sampling only (see :func:`_row`).
+    """
     rows = []
-    for setting, r in bo.items():
-        if setting not in _BACKOFF_PAPER:  # "timing" and anything else that is not a setting
+    for setting in paper.TABLE4.columns:
+        r = bo.get(setting)
+        if not r:
             continue
-        lo, hi = r.get("backoff_gain_ci95", (None, None))
-        stand_in = STAND_IN_ANLI if r.get("train", "").startswith("mnli") else None
-        gain = _BACKOFF_PAPER.get(setting)
-        if gain is None:
-            continue
+        gain = _BACKOFF_PAPER["BERT", setting]
+        claim, margin = _gain_claim(setting, gain)
+        stand_in = STAND_IN_ANLI if str(r.get("train", "")).startswith("mnli") else None
+        seeds = r.get("seeds") or {}
+        n_seeds = len(seeds.get("seeds", []))
+        if n_seeds > 1:
+            m, sd = 100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"]
+            half = float(sps.t.ppf(0.975, n_seeds - 1) * sd / np.sqrt(n_seeds))
+            est, lo, hi = m, m - half, m + half
+            test, one_seed = f"t-interval over {n_seeds} seeds", False
+        else:
+            lo, hi = r.get("backoff_gain_ci95") or (None, None)
+            est, lo, hi = _points(r["backoff_gain"]), _points(lo), _points(hi)
+            test, one_seed, n_seeds = "paired bootstrap over test pairs (seed noise not measured)", True, 1
         rows.append(_row(
-            f"kNN backoff improves test accuracy: {setting}", "02_knn_backoff", "gain-or-noise",
-            paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6),
+            claim, "02_knn_backoff", "gain-or-noise",
+            paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6), **margin,
             effect="backoff accuracy minus model accuracy on test",
-            estimate=_points(r["backoff_gain"]), low=_points(lo), high=_points(hi),
-            n=f"{r['n_test']:,} test pairs, seed {r.get('seed', 0)}; paired bootstrap 95% interval",
-            stand_in=stand_in))
+            estimate=est, low=lo, high=hi, test=test, one_seed=one_seed, n_units=n_seeds if n_seeds > 1 else None,
+            n=f"{r['n_test']:,} test pairs, {n_seeds} seed{'s' if n_seeds > 1 else ''}", stand_in=stand_in))
     adv = bo.get("anli-adversarial")
     if adv and "per_seed" in adv:
-        mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
-        gain = _BACKOFF_PAPER["anli"]
+        rows.append(adversarial_claim(adv))
+    for setting in paper.TABLE4.columns:  # the paper's RoBERTa column, so that the reader sees it
+        gain = _BACKOFF_PAPER["RoBERTa", setting]
         rows.append(_row(
-            "kNN backoff improves test accuracy: anli, adversarial datastore", "02_knn_backoff",
-            "why-anli-backoff-fails-here-an-adversarial-datastore",
-            paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6),
-            effect="backoff accuracy minus model accuracy on ANLI test, datastore of adversarial pairs",
-            estimate=mean, low=lo, high=hi,
-            n=f"{adv['n_test']:,} test pairs, {how}; datastore 2/3 of "
-              "ANLI dev (ours), model MNLI-trained then fine-tuned on it",
-            stand_in=None))
-    if {"snli-original", "snli-augmented", "anli", "hans"} <= set(bo):
-        order = ["snli-original", "snli-augmented", "anli", "hans"]
-        ours = stats.spearmanr([bo[s]["tau"] for s in order], [-bo[s]["model_acc"] for s in order])[0]
-        ref = stats.spearmanr(paper.TABLE5.loc["BERT", order],
-                              [-paper.TABLE4.loc[("BERT", "model"), s] for s in order])[0]
-        ours = 0.0 if not np.isfinite(ours) else float(ours)
-        rows.append(_row(
-            "The tuned threshold tau is highest where the model is weakest", "02_knn_backoff",
-            "where-the-threshold-comes-from",
-            paper_text=f"Spearman {ref:+.2f} (BERT, 4 settings)", paper_effect=ref,
-            effect="Spearman correlation of tau with the model's test error over the 4 settings",
-            estimate=ours, ours_text=f"Spearman {ours:+.2f}", n="4 settings, one seed",
-            stand_in=STAND_IN_ANLI if bo["anli"].get("train", "").startswith("mnli") else None,
-            unit=""))
+            f"kNN backoff improves test accuracy (RoBERTa): {setting}", "02_knn_backoff", "gain-or-noise",
+            paper_text=f"{gain:+.1f} points (RoBERTa)", paper_effect=round(gain, 6), effect="as above, RoBERTa",
+            estimate=None, test="-", n="-", stand_in=NO_ROBERTA))
     return rows
+
+
+def adversarial_claim(adv) -> dict:
+    """The row for ANLI backoff with an adversarial datastore (chapter 2), from its split seeds.
+
+    Parameters
+    ----------
+    adv : dict
+        ``per_seed`` (lists ``test``, ``backoff_gain`` and, for one seed, ``gain_lo``/``gain_hi``)
+        and ``n_test``.
+    """
+    mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
+    n_split = int(how.split()[0])
+    gain = _BACKOFF_PAPER["BERT", "anli"]
+    return _row(
+        "kNN backoff improves test accuracy: anli, adversarial datastore", "02_knn_backoff",
+        "why-anli-backoff-fails-here-an-adversarial-datastore",
+        paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6),
+        effect="backoff accuracy minus model accuracy on ANLI test, datastore of adversarial pairs",
+        estimate=mean, low=lo, high=hi, test=how, one_seed=n_split == 1, n_units=n_split if n_split > 1 else None,
+        n=f"{adv['n_test']:,} test pairs; datastore 2/3 of ANLI dev, model MNLI-trained then fine-tuned on it")
 
 
 def removal_claims(inf):
@@ -262,14 +345,15 @@ def removal_claims(inf):
             continue
         gaps = np.asarray(per_condition["top"], float) - np.asarray(per_condition["random"], float)
         m, lo, hi = t_interval(gaps)
+        matched = per_condition.get("matched")
+        control = ("" if not matched else f"; label-matched control: top minus matched "
+                   f"{np.mean(np.asarray(per_condition['top'], float) - np.asarray(matched, float)):+.1f}")
         rows.append(_row(claim, "03_influence", "the-removal-test", paper_text=f"{paper_text} (gap {ref:+.1f})",
                          paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
-                         n=_seeds_text(len(gaps))))
+                         ours_text=_interval_text(m, lo, hi) + control, n_units=len(gaps),
+                         test="t-interval over seeds" if len(gaps) > 1 else "one seed: no interval",
+                         n=f"{len(gaps)} seed{'s' if len(gaps) != 1 else ''}"))
     return rows
-
-
-def _seeds_text(n):
-    return f"{n} seed{'s' if n != 1 else ''}" + ("; 95% t-interval" if n > 1 else "; no spread")
 
 
 def speed_claims(inf):
@@ -281,17 +365,34 @@ def speed_claims(inf):
     knn_t, inf_t = sp.get("knn_query_times_s"), sp.get("influence_query_times_s")
     if knn_t and inf_t and len(knn_t) == len(inf_t) and len(knn_t) > 1:
         m, lo, hi = t_interval(np.log10(np.asarray(inf_t) / np.asarray(knn_t)))
-        n = f"{len(knn_t)} queries timed one by one; 95% t-interval of log10(ratio)"
+        test = f"t-interval of log10(ratio) over {len(knn_t)} queries timed one by one"
     else:
         m, lo, hi = math.log10(sp["speedup_per_query"]), None, None
-        n = f"{sp.get('n_timed', 1)} queries, mean time only"
+        test = "mean time only: no interval"
     text = f"{10 ** m:,.0f}x" + ("" if lo is None else f" [{10 ** lo:,.0f}x, {10 ** hi:,.0f}x]")
-    return [_row(
-        "kNN explains a prediction far faster than influence functions", "03_influence",
-        "knn-against-influence-functions",
-        paper_text=f"about {paper.SPEEDUP['factor']}x (< {paper.SPEEDUP['n_train_below']:,} training pairs)",
-        paper_effect=ref, effect="log10 of influence-function time over kNN time per query (set-up excluded)",
-        estimate=m, low=lo, high=hi, ours_text=text, n=f"{sp['n_train']:,} training pairs; {n}", unit="")]
+    if sp.get("speedup"):
+        text += f" per query; {sp['speedup']:,.0f}x with set-up included"
+    factor = paper.SPEEDUP["factor"]
+    return [
+        _row("kNN explains a prediction far faster than influence functions", "03_influence",
+             "knn-against-influence-functions",
+             paper_text=f"about {factor}x (< {paper.SPEEDUP['n_train_below']:,} training pairs)",
+             paper_effect=ref, effect="log10 of influence-function time over kNN time per query (set-up excluded)",
+             estimate=m, low=lo, high=hi, ours_text=text, test=test, unit="", decide_unit="queries timed one by one",
+             n=f"{sp['n_train']:,} training pairs"),
+_untested_row(
+            "The speed-up grows with the size of the training data", "03_influence",
+            "knn-against-influence-functions", paper_text="grows (no number)",
+            effect="speed-up (set-up included) at a larger training set minus at this one",
+            ours="one training-set size timed in the run", n=f"{sp['n_train']:,} training pairs only",
+            decide="time two training-set sizes (benchmarks/bench_influence.py)")]
+
+
+def _untested_row(claim, chapter, anchor, *, paper_text, effect, ours, n, decide):
+    return {"claim": claim, "effect": effect, "paper": paper_text, "paper_effect": None, "ours": ours,
+            "estimate": None, "low": None, "high": None, "null": 0.0, "margin": None, "test": "-", "n": n,
+            "verdict": "untested", "paper_in_interval": None, "to_decide": decide, "reason": None,
+            "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
 
 
 def spurious_claims(sp):
@@ -303,77 +404,80 @@ def spurious_claims(sp):
         o, a = readings["original"][key], readings["augmented"][key]
         ref = 100 * (paper.NOT_STATISTIC["augmented"] - paper.NOT_STATISTIC["original"])
         if o["n"] > 0 and a["n"] > 0:
-            d, lo, hi = proportion_difference(int(o["count"]), int(o["n"]), int(a["count"]), int(a["n"]))
+            d, lo, hi = newcombe(int(o["count"]), int(o["n"]), int(a["count"]), int(a["n"]))
+            d, lo, hi = 100 * d, 100 * lo, 100 * hi
             rows.append(_row(
                 "'not' is tied to contradiction far more in the augmented data (37% vs 60%)",
                 "04_spurious", "what-the-training-data-says-about-the-patterns",
                 paper_text=f"{paper.NOT_STATISTIC['original']:.0%} -> {paper.NOT_STATISTIC['augmented']:.0%} "
                            f"({ref:+.0f} points)",
                 paper_effect=ref, effect="P(contradiction | 'not' in premise or hypothesis): augmented minus original",
-                estimate=100 * d, low=100 * lo, high=100 * hi,
-                ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] points)",
-                n=f"{o['n']} and {a['n']} training pairs; parametric bootstrap"))
+                estimate=d, low=lo, high=hi, n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
+                ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(d, lo, hi)})",
+                test="Newcombe (Wilson score) interval for a difference of two proportions",
+                n=f"{o['n']} and {a['n']} training pairs"))
     ch = sp.get("negation_entailment_change", {}).get("SNLI test")
     if ch and ch.get("n") and ch.get("diff") is not None:
+        est, lo, hi = _points(ch["diff"]), _points(ch["lo"]), _points(ch["hi"])
+        test = "paired bootstrap over test pairs"
+        if ch.get("a_only") is not None:
+            m = int(ch["a_only"]) + int(ch["b_only"])
+            if m < FEW_DISCORDANT:
+                lo, hi = _points(ch["mcnemar_lo"]), _points(ch["mcnemar_hi"])
+                test = "exact McNemar interval"
+            test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
+                     f"exact McNemar p = {ch['mcnemar_p']:.3g}")
         rows.append(_row(
             "Augmentation costs entailment pairs with negation about 10 points", "04_spurious", "slice-accuracy",
             paper_text=f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points",
             paper_effect=100 * paper.NEGATION_ENTAILMENT_CHANGE,
             effect="accuracy of the augmented model minus the original one, SNLI test entailment pairs "
                    "with negation in the hypothesis",
-            estimate=_points(ch["diff"]), low=_points(ch["lo"]), high=_points(ch["hi"]),
-            n=f"{int(ch['n'])} test pairs; paired bootstrap"))
+            estimate=est, low=lo, high=hi, test=test + " (one seed per model)", one_seed=True,
+            n=f"{int(ch['n'])} test pairs"))
     return rows
 
 
 def mislabel_claims(ml):
     """The claims of chapter 5 (``results/mislabel.json``); rows as in :func:`build`.
 
-    Precision, recall and F1 of the kNN candidates are each tested against what flagging
-    the same number of training examples *at random* gives: precision = the noise rate,
-    recall = the share of the data flagged, F1 from those two. The share of the data the
-    loss ranking needs is tested against kNN's own flagged share.
+    The paper's comparison: the kNN candidates against the training-loss ranking that flags
+    as many examples (F1 at kNN's budget), and the share of the data the loss ranking needs
+    to reach kNN's recall (the paper: about 65%). Both over seeds, with a t-interval.
     """
     per = ml.get("per_seed")
-    if not per:
+    if not per or "loss F1@budget" not in per:
         return []
     P = paper.MISLABEL
-    r = float(ml.get("setup", {}).get("noise_rate", P["noise_rate"]))
+    knn_f1, loss_f1 = np.asarray(per["kNN f1"], float), np.asarray(per["loss F1@budget"], float)
+    m, lo, hi = t_interval(100 * (knn_f1 - loss_f1))
+    f1, f1_lo, f1_hi = t_interval(knn_f1)
+    holds = "" if f1_lo is None else f"; the paper's {P['f1']:.2f} is {'' if f1_lo <= P['f1'] <= f1_hi else 'not '}" \
+        f"in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
+    n_seeds = len(knn_f1)
+    seeds_test = "t-interval over seeds" if n_seeds > 1 else "one seed: no interval"
+    rows = [_row(
+        "Mislabeled examples: the kNN candidates beat the loss ranking at the same budget", "05_mislabeled",
+        "does-the-paper-s-protocol-recover-the-flips",
+        paper_text=f"kNN F1 {P['f1']:.2f} (P {P['precision']:.2f}, R {P['recall']:.2f}); loss at that budget "
+                   f"about {paper.MISLABEL_LOSS_F1_AT_BUDGET:.2f}",
+        paper_effect=100 * (P["f1"] - paper.MISLABEL_LOSS_F1_AT_BUDGET),
+        effect="F1 of the kNN candidates minus F1 of the loss ranking flagging as many examples (points)",
+        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test, n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
+        ours_text=f"kNN F1 {f1:.2f} (P {np.mean(per['kNN precision']):.2f}, R {np.mean(per['kNN recall']):.2f}), "
+                  f"loss {loss_f1.mean():.2f}; {_interval_text(m, lo, hi)}{holds}")]
+    need = np.asarray(per["loss: data for kNN recall"], float)
     budget = np.asarray(per["kNN budget share"], float)
-    chance = {"precision": np.full_like(budget, r), "recall": budget, "f1": 2 * r * budget / (r + budget)}
+    m, lo, hi = t_interval(100 * (need - budget))
     paper_budget = P["noise_rate"] * P["recall"] / P["precision"]
-    paper_chance = {"precision": P["noise_rate"], "recall": paper_budget,
-                    "f1": 2 * P["noise_rate"] * paper_budget / (P["noise_rate"] + paper_budget)}
-    rows = []
-    for metric, col in (("precision", "kNN precision"), ("recall", "kNN recall"), ("f1", "kNN f1")):
-        ours = np.asarray(per[col], float)
-        m, lo, hi = t_interval(100 * (ours - chance[metric]))
-        name = "F1" if metric == "f1" else metric
-        rows.append(_row(
-            f"Mislabeled examples: the kNN candidates' {name} beats flagging at random", "05_mislabeled",
-            "does-the-paper-s-protocol-recover-the-flips",
-            paper_text=f"{P[metric]:.2f} (random: {paper_chance[metric]:.2f})",
-            paper_effect=100 * (P[metric] - paper_chance[metric]),
-            effect=f"kNN {name} minus the {name} of flagging as many examples at random (points)",
-            estimate=m, low=lo, high=hi,
-            ours_text=f"{ours.mean():.2f} (random: {chance[metric].mean():.2f}); {m:+.1f}"
-                      + ("" if lo is None else f" [{lo:+.1f}, {hi:+.1f}]") + " points",
-            n=_seeds_text(len(ours))))
-    share = np.asarray(per["loss: data for kNN recall"], float) - np.asarray(per["kNN budget share"], float)
-    m, lo, hi = t_interval(100 * share)
-    ref = 100 * (P["loss_fraction_for_knn_recall"] - P["noise_rate"] * P["recall"] / P["precision"])
-    loss_share = np.asarray(per["loss: data for kNN recall"], float).mean()
     rows.append(_row(
         "The loss ranking needs far more of the data than kNN to reach kNN's recall", "05_mislabeled",
         "does-the-paper-s-protocol-recover-the-flips",
-        paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data (kNN flags about "
-                   f"{P['noise_rate'] * P['recall'] / P['precision']:.0%})",
-        paper_effect=ref, effect="share of the data the loss ranking inspects to reach kNN's recall, minus "
-                                 "the share kNN flags (points)",
-        estimate=m, low=lo, high=hi,
-        ours_text=f"{loss_share:.1%} of the data; {m:+.1f}" + ("" if lo is None else f" [{lo:+.1f}, {hi:+.1f}]")
-                  + " points vs kNN",
-        n=_seeds_text(len(share))))
+        paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data (kNN flags about {paper_budget:.0%})",
+        paper_effect=100 * (P["loss_fraction_for_knn_recall"] - paper_budget),
+        effect="share of the data the loss ranking inspects to reach kNN's recall, minus the share kNN flags (points)",
+        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test, n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
+        ours_text=f"{need.mean():.1%} of the data vs kNN's {budget.mean():.1%}; {_interval_text(m, lo, hi)}"))
     return rows
 
 
@@ -387,13 +491,13 @@ def hans_claims(hans, bo):
     train = hans.get("setting", {}).get("train") or (bo or {}).get("hans", {}).get("train", "mnli")
     stand_in = STAND_IN_ANLI if train.startswith("mnli") else None
     return [_row(
-        "Backoff helps HANS constituent non-entailment pairs most", "06_hans_tsne",
+        "Backoff helps HANS constituent non-entailment pairs", "06_hans_tsne",
         "accuracy-per-heuristic-and-label-table-6",
         paper_text=f"{100 * paper.TABLE6.loc['constituent', 'BERT']:.1f} -> "
                    f"{100 * paper.TABLE6.loc['constituent', 'kNN-BERT']:.1f} ({ref:+.1f} points, BERT)",
         paper_effect=ref, effect="backoff minus model accuracy, constituent non-entailment test pairs",
-        estimate=100 * d, low=100 * lo, high=100 * hi,
-        n=f"{int(c['n']):,} test pairs; unpaired interval (conservative)", stand_in=stand_in)]
+        estimate=100 * d, low=100 * lo, high=100 * hi, test="unpaired normal interval (conservative)",
+        n=f"{int(c['n']):,} test pairs, one seed", one_seed=True, stand_in=stand_in)]
 
 
 CHAPTER_FILES = ("representations", "backoff", "influence", "spurious", "mislabel", "hans")
@@ -412,9 +516,10 @@ def build(results_dir) -> tuple[list[dict], list[str]]:
     -------
     rows : list of dict
         ``claim``, ``effect`` (what is compared), ``paper`` and ``paper_effect``, ``ours``,
-        ``estimate``, ``low``, ``high``, ``null``, ``n`` (what the spread rests on),
-        ``verdict`` (:func:`verdict`), ``reason`` (why not comparable), ``chapter`` and
-        ``link`` (the section that shows it).
+        ``estimate``, ``low``, ``high``, ``null``, ``margin``, ``test`` (how the interval was
+        made), ``n`` (what it rests on), ``verdict`` (:func:`verdict`), ``paper_in_interval``,
+        ``to_decide`` (for an inconclusive or untested row, what would decide it), ``reason``
+        (why not comparable), ``chapter`` and ``link`` (the section that shows it).
     missing : list of str
         Results files not found (their chapters have not run): their claims are absent.
     """
@@ -443,58 +548,73 @@ def build(results_dir) -> tuple[list[dict], list[str]]:
 
 
 def sentence(row) -> str:
-    """One Markdown sentence for a claim: the paper's number, ours, what it rests on, the verdict.
+    """One Markdown sentence for a claim: the paper's number, ours, the test, the verdict.
 
     Example
     -------
     >>> sentence({"claim": "Backoff helps", "paper": "+1.3 points", "ours": "+0.4 [-0.7, +1.5] points",
-    ...           "n": "3,200 test pairs", "verdict": "not comparable", "reason": "a stand-in"})
-    'Backoff helps: paper +1.3 points; ours +0.4 [-0.7, +1.5] points (3,200 test pairs): **not comparable** (a stand-in).'
+    ...           "test": "paired bootstrap", "n": "3,200 test pairs", "verdict": "inconclusive", "reason": None})
+    'Backoff helps: paper +1.3 points; ours +0.4 [-0.7, +1.5] points (paired bootstrap; 3,200 test pairs): **inconclusive**.'
     """
     why = f" ({row['reason']})" if row.get("reason") else ""
-    return (f"{row['claim']}: paper {row['paper']}; ours {row['ours']} ({row['n']}): "
+    return (f"{row['claim']}: paper {row['paper']}; ours {row['ours']} ({row['test']}; {row['n']}): "
             f"**{row['verdict']}**{why}.")
 
 
 def save(rows, path) -> None:
-    """Write the scorecard as JSON (``{"claims": rows}``), atomically."""
+    """Write the scorecard as JSON (``{"verdicts": VERDICTS, "claims": rows}``), atomically."""
+    import os
+    import tempfile
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"verdicts": list(VERDICTS), "claims": rows}, indent=1))
-    tmp.replace(path)
-
-
-_COLOURS = {"reproduced": "#d4edda", "not beyond noise": "#fff3cd", "opposite": "#f8d7da",
-            "not comparable": "#e2e3e5"}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump({"verdicts": list(VERDICTS), "claims": rows}, f, indent=1, allow_nan=False)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
 
 
 def to_html(rows) -> str:
-    """The scorecard as an HTML table: claim (linked to its section), paper, ours, n, verdict.
-
-    All text is escaped; the verdict cell is coloured by verdict.
+    """The scorecard as an HTML table: claim (linked), paper, ours, test and n, verdict, paper in
+    our interval, what would decide it. All text is escaped; the verdict cell carries a class
+    ``verdict-<name>`` that ``book/_static/reader.css`` colours (the word itself says it too).
 
     Example
     -------
     >>> row = {"claim": "a <b>claim</b>", "link": "01.html#x", "paper": "+1", "ours": "+2 [1, 3]",
-    ...        "n": "3 seeds", "verdict": "reproduced", "reason": None, "effect": "gain"}
+    ...        "test": "t", "n": "3 seeds", "verdict": "reproduced", "reason": None, "effect": "gain",
+    ...        "paper_in_interval": True, "to_decide": None}
     >>> "a &lt;b&gt;claim&lt;/b&gt;" in to_html([row])
     True
     """
     import html
 
     e = html.escape
-    head = ("<tr><th>claim</th><th>paper</th><th>ours</th><th>what the spread rests on</th>"
-            "<th>verdict</th></tr>")
+    yes_no = {True: "yes", False: "no", None: "-"}
+    head = ("<thead><tr><th scope=\"col\">claim</th><th scope=\"col\">paper</th><th scope=\"col\">ours</th>"
+            "<th scope=\"col\">test and n</th><th scope=\"col\">verdict</th>"
+            "<th scope=\"col\">paper in our interval</th><th scope=\"col\">what would decide it</th></tr></thead>")
     body = []
     for r in rows:
         why = f"<br><small>{e(r['reason'])}</small>" if r.get("reason") else ""
+        slug = r["verdict"].replace(" ", "-")
         body.append(
             f"<tr><td><a href=\"{e(r['link'], quote=True)}\">{e(r['claim'])}</a>"
             f"<br><small>{e(r['effect'])}</small></td><td>{e(str(r['paper']))}</td>"
-            f"<td>{e(str(r['ours']))}</td><td><small>{e(str(r['n']))}</small></td>"
-            f"<td style=\"background:{_COLOURS[r['verdict']]}\"><b>{e(r['verdict'])}</b>{why}</td></tr>")
-    return f"<table class=\"scorecard\">{head}{''.join(body)}</table>"
+            f"<td>{e(str(r['ours']))}</td><td><small>{e(str(r['test']))}; {e(str(r['n']))}</small></td>"
+            f"<td class=\"verdict verdict-{slug}\"><b>{e(r['verdict'])}</b>{why}</td>"
+            f"<td>{yes_no[r.get('paper_in_interval')]}</td><td><small>{e(r.get('to_decide') or '-')}</small></td></tr>")
+    return f"<table class=\"scorecard\">{head}<tbody>{''.join(body)}</tbody></table>"
+
+
+def counts(rows) -> dict:
+    """How many claims got each verdict, in the order of :data:`VERDICTS`.
+
+    >>> counts([{"verdict": "reproduced"}, {"verdict": "ruled out"}])["ruled out"]
+    1
+    """
+    return {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
 
 
 def counts_sentence(rows, missing=()) -> str:
@@ -503,8 +623,7 @@ def counts_sentence(rows, missing=()) -> str:
     Example
     -------
     >>> counts_sentence([{"verdict": "reproduced"}, {"verdict": "opposite"}], ["hans"])
-    '2 claims: 1 reproduced, 0 not beyond noise, 1 opposite, 0 not comparable. Not run, so absent: hans.'
+    '2 claims: 1 reproduced, 1 opposite, 0 ruled out, 0 inconclusive, 0 untested, 0 not comparable. Not run, so absent: hans.'
     """
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
-    return (f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+    return (f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts(rows).items())
             + (f". Not run, so absent: {', '.join(missing)}." if missing else "."))

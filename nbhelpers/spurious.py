@@ -499,7 +499,10 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     -------
     dict
         ``n``, ``before``, ``after`` (accuracies), ``diff`` (after - before) and ``lo``,
-        ``hi`` (95% paired bootstrap interval of ``diff``); accuracies NaN when n = 0.
+        ``hi`` (95% paired bootstrap interval of ``diff``); ``a_only`` and ``b_only`` (pairs
+        only the model before, or only the one after, gets right), ``mcnemar_p``, ``mcnemar_lo``
+        and ``mcnemar_hi`` (:func:`nbhelpers.stats.mcnemar`, for few discordant pairs);
+        accuracies NaN when n = 0.
 
     Example
     -------
@@ -509,7 +512,7 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     >>> r["n"], r["before"], r["after"], r["diff"]
     (2, 1.0, 0.5, -0.5)
     """
-    from .stats import paired_bootstrap
+    from .stats import mcnemar, paired_bootstrap
 
     mask = _where_mask(df, where, fields)
     y = df["label"].to_numpy()
@@ -522,11 +525,14 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     n = int(mask.sum())
     if n == 0:
         nan = float("nan")
-        return {"n": 0, "before": nan, "after": nan, "diff": nan, "lo": nan, "hi": nan}
+        return {"n": 0, "before": nan, "after": nan, "diff": nan, "lo": nan, "hi": nan, "a_only": 0, "b_only": 0,
+                "mcnemar_p": nan, "mcnemar_lo": nan, "mcnemar_hi": nan}
     a, b = before[mask] == y[mask], after[mask] == y[mask]
     ci = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed)
+    exact = mcnemar(a, b)
     return {"n": n, "before": float(a.mean()), "after": float(b.mean()), "diff": ci["diff"],
-            "lo": ci["lo"], "hi": ci["hi"]}
+            "lo": ci["lo"], "hi": ci["hi"], "a_only": exact["a_only"], "b_only": exact["b_only"],
+            "mcnemar_p": exact["p"], "mcnemar_lo": exact["lo"], "mcnemar_hi": exact["hi"]}
 
 
 def __getattr__(name):

@@ -155,7 +155,7 @@ def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int
     return {"diff": float(d.mean()), "lo": lo, "hi": hi, "p_better": float((means > 0).mean())}
 
 
-def mcnemar(correct_a, correct_b) -> dict:
+def mcnemar(correct_a, correct_b, *, ci: float = 0.95) -> dict:
     """Exact McNemar test: do two methods on the same examples differ?
 
     Only the discordant examples carry information: ``a_only`` (a right, b wrong) and
@@ -163,24 +163,36 @@ def mcnemar(correct_a, correct_b) -> dict:
     coin, so the two-sided p-value is :func:`scipy.stats.binomtest` of ``b_only`` out of
     ``a_only + b_only`` at 1/2 (1.0 when nothing is discordant).
 
+    The interval for the accuracy difference ``b - a = (b_only - a_only) / n`` that goes with
+    it is exact and conditional on the number of discordant pairs ``m``: the Clopper-Pearson
+    interval ``[L, U]`` for ``b_only / m``, mapped to ``m / n * (2L - 1, 2U - 1)``. It excludes
+    0 exactly when ``p < 1 - ci`` (up to the two-sided test's convention).
+
     Parameters
     ----------
     correct_a, correct_b : (n,) bool or 0/1
+    ci : float, default=0.95
 
     Returns
     -------
     dict
-        ``n``, ``a_only``, ``b_only``, ``p`` (two-sided exact p-value).
+        ``n``, ``a_only``, ``b_only``, ``p`` (two-sided exact p-value), ``diff``, ``lo``, ``hi``.
 
     Example
     -------
-    >>> mcnemar([1, 1, 1, 1, 0], [0, 0, 0, 0, 0])   # 4 pairs went right -> wrong, none back
-    {'n': 5, 'a_only': 4, 'b_only': 0, 'p': 0.125}
+    >>> r = mcnemar([1, 1, 1, 1, 0], [0, 0, 0, 0, 0])   # 4 pairs went right -> wrong, none back
+    >>> r["a_only"], r["b_only"], r["p"], r["diff"], round(r["lo"], 3), round(r["hi"], 3)
+    (4, 0, 0.125, -0.8, -0.8, 0.164)
     """
     a, b = _pair(correct_a, correct_b)
     a_only, b_only = int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum())
-    p = 1.0 if a_only + b_only == 0 else float(stats.binomtest(b_only, a_only + b_only, 0.5).pvalue)
-    return {"n": int(a.size), "a_only": a_only, "b_only": b_only, "p": p}
+    m, n = a_only + b_only, int(a.size)
+    if m == 0:
+        return {"n": n, "a_only": 0, "b_only": 0, "p": 1.0, "diff": 0.0, "lo": 0.0, "hi": 0.0}
+    test = stats.binomtest(b_only, m, 0.5)
+    low, high = test.proportion_ci(_level(ci), method="exact")
+    return {"n": n, "a_only": a_only, "b_only": b_only, "p": float(test.pvalue),
+            "diff": (b_only - a_only) / n, "lo": m / n * (2 * low - 1), "hi": m / n * (2 * high - 1)}
 
 
 def _count(value, name):

@@ -75,7 +75,7 @@ def test_results_page_writes_the_scorecard(executed):
     _, results, outcome = executed
     assert outcome["99_results.ipynb"] is None
     card = json.loads((results / "scorecard.json").read_text())
-    assert card["verdicts"] == ["reproduced", "not beyond noise", "opposite", "not comparable"]
+    assert card["verdicts"] == ["reproduced", "opposite", "ruled out", "inconclusive", "untested", "not comparable"]
     claims = card["claims"]
     assert len(claims) >= 12
     for c in claims:

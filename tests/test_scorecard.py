@@ -10,44 +10,64 @@ from nbhelpers import paper, scorecard
 from nbhelpers import stats as nbstats
 
 
-@pytest.mark.parametrize("estimate, low, high, paper_effect, null, stand_in, expected", [
-    (2.9, 0.8, 5.0, 5.4, 0.0, None, "reproduced"),          # beyond noise, the paper's side
-    (-2.0, -3.0, -1.0, -10.0, 0.0, None, "reproduced"),     # a negative claim reproduced
-    (-0.8, -2.4, 0.8, 3.4, 0.0, None, "not beyond noise"),  # the interval holds the null
-    (0.0, 0.0, 1.0, 3.4, 0.0, None, "not beyond noise"),    # touching the null is not beyond it
-    (-3.0, -5.0, -1.0, 3.4, 0.0, None, "opposite"),
-    (3.0, 1.0, 5.0, -10.0, 0.0, None, "opposite"),
-    (2.5, 2.1, 2.9, 5.0, 2.0, None, "reproduced"),          # a null other than 0
-    (2.5, 1.9, 2.9, 5.0, 2.0, None, "not beyond noise"),
-    (0.1, -0.2, 0.3, 0.0, 0.0, None, "not beyond noise"),   # the paper saw no effect: no direction
-    (1.0, 0.5, 1.5, 0.0, 0.0, None, "not beyond noise"),    # to reproduce or oppose
-    (9.0, 8.0, 10.0, 1.3, 0.0, "a stand-in", "not comparable"),
-    (5.0, None, None, 3.4, 0.0, None, "not beyond noise"),  # no spread measured
+@pytest.mark.parametrize("estimate, low, high, paper_effect, null, margin, stand_in, expected", [
+    # directional claims
+    (2.9, 0.8, 5.0, 5.4, 0.0, None, None, "reproduced"),          # beyond the null, the paper's side
+    (-2.0, -3.0, -1.0, -10.0, 0.0, None, None, "reproduced"),     # a negative claim, reproduced
+    (1.0, 0.5, 1.5, 5.4, 0.0, None, None, "reproduced"),          # smaller than the paper's: still its side
+    (-3.0, -5.0, -1.0, 3.4, 0.0, None, None, "opposite"),
+    (3.0, 1.0, 5.0, -10.0, 0.0, None, None, "opposite"),
+    (-0.8, -2.4, 0.8, 3.4, 0.0, None, None, "ruled out"),         # holds 0, excludes the paper's 3.4
+    (0.0, 0.0, 1.0, 3.4, 0.0, None, None, "ruled out"),           # touching the null is not beyond it
+    (0.4, -0.7, 1.5, 1.3, 0.0, None, None, "inconclusive"),       # holds 0 and the paper's 1.3
+    (0.4, -0.7, 1.3, 1.3, 0.0, None, None, "inconclusive"),       # the paper's value on the edge is held
+    (2.5, 2.1, 2.9, 5.0, 2.0, None, None, "reproduced"),          # a null other than 0
+    (2.5, 1.9, 2.9, 5.0, 2.0, None, None, "ruled out"),
+    # claims of no effect (paper_effect == null) need a margin
+    (0.1, -0.2, 0.3, 0.0, 0.0, 0.5, None, "reproduced"),          # inside +-0.5
+    (-0.15, -0.29, -0.03, 0.0, 0.0, 0.5, None, "reproduced"),     # a clear but tiny loss: inside the margin
+    (1.0, 0.6, 1.4, 0.0, 0.0, 0.5, None, "ruled out"),            # wholly outside the margin
+    (-1.0, -1.4, -0.6, 0.0, 0.0, 0.5, None, "ruled out"),
+    (0.5, 0.2, 0.8, 0.0, 0.0, 0.5, None, "inconclusive"),         # straddles the margin
+    # no interval, or not comparable
+    (5.0, None, None, 3.4, 0.0, None, None, "untested"),
+    (5.0, None, None, 0.0, 0.0, 0.5, None, "untested"),
+    (9.0, 8.0, 10.0, 1.3, 0.0, None, "a stand-in", "not comparable"),
+    (None, None, None, 1.3, 0.0, None, "a stand-in", "not comparable"),   # no run of ours at all
 ])
-def test_verdict_rule(estimate, low, high, paper_effect, null, stand_in, expected):
-    assert scorecard.verdict(estimate, low, high, paper_effect=paper_effect, null=null,
+def test_verdict_rule(estimate, low, high, paper_effect, null, margin, stand_in, expected):
+    assert scorecard.verdict(estimate, low, high, paper_effect=paper_effect, null=null, margin=margin,
                              stand_in=stand_in) == expected
 
 
 @pytest.mark.parametrize("kwargs, error, words", [
     ({"estimate": 1.0, "low": 2.0, "high": 3.0}, ValueError, "low <= estimate <= high"),
-    ({"estimate": 1.0, "low": 0.0, "high": None}, ValueError, "both low and high or neither"),
-    ({"estimate": float("nan"), "low": 0.0, "high": 1.0}, ValueError, "estimate must be finite"),
-    ({"estimate": "1", "low": 0.0, "high": 2.0}, TypeError, "estimate must be a real number"),
-    ({"estimate": 1.0, "low": 0.0, "high": 2.0, "stand_in": ""}, ValueError, "non-empty reason"),
+    ({"estimate": 1.0, "low": 0.0, "high": None}, ValueError, "both low and high"),
+    ({"estimate": float("nan"), "low": 0.0, "high": 1.0}, ValueError, "estimate.*finite"),
+    ({"estimate": "1", "low": 0.0, "high": 2.0}, TypeError, "estimate.*real number"),
+    ({"estimate": 1.0, "low": 0.0, "high": 2.0, "stand_in": ""}, ValueError, "stand_in"),
     ({"estimate": True, "low": 0.0, "high": 2.0}, TypeError, "real number, got True"),
+    ({"estimate": 0.1, "low": 0.0, "high": 0.2, "paper_effect": 0.0}, ValueError, "no effect needs a margin"),
+    ({"estimate": 0.1, "low": 0.0, "high": 0.2, "margin": -1.0}, ValueError, "margin"),
 ])
 def test_verdict_rejects_bad_input(kwargs, error, words):
     with pytest.raises(error, match=words):
-        scorecard.verdict(paper_effect=1.0, **kwargs)
+        scorecard.verdict(**{"paper_effect": 1.0, **kwargs})
 
 
-def test_every_verdict_is_one_of_the_four():
+def test_paper_in_interval():
+    assert scorecard.paper_in_interval(-0.7, 1.5, 1.3) is True
+    assert scorecard.paper_in_interval(-0.7, 1.0, 1.3) is False
+    assert scorecard.paper_in_interval(None, None, 1.3) is None
+
+
+def test_random_intervals_reach_every_numeric_verdict():
     rng = np.random.default_rng(0)
-    for _ in range(200):
+    seen = set()
+    for _ in range(400):
         lo, hi = np.sort(rng.normal(size=2))
-        v = scorecard.verdict((lo + hi) / 2, lo, hi, paper_effect=float(rng.normal()))
-        assert v in scorecard.VERDICTS
+        seen.add(scorecard.verdict((lo + hi) / 2, lo, hi, paper_effect=float(rng.normal())))
+    assert seen == {"reproduced", "opposite", "ruled out", "inconclusive"}
 
 
 def test_mean_interval_by_hand():
@@ -87,42 +107,59 @@ def _write(folder, name, obj):
 
 
 def test_build_reads_the_results_and_decides_each_claim(tmp_path):
-    _write(tmp_path, "backoff", {
-        s: {"train": "mnli-matched/validation" if s in ("anli", "hans") else "cad/train", "n_test": 1000,
-            "backoff_gain": g, "backoff_gain_ci95": ci, "tau": t, "model_acc": a, "seed": 0}
-        for s, g, ci, t, a in [("snli-original", 0.02, [0.01, 0.03], 0.6, 0.72),
-                               ("snli-augmented", -0.001, [-0.004, 0.002], 0.4, 0.66),
-                               ("anli", 0.004, [-0.007, 0.015], 0.8, 0.29),
-                               ("hans", 0.0, [-0.001, 0.001], 0.5, 0.5)]})
+    settings = {s: {"train": "mnli-matched/validation" if s in ("anli", "hans") else "cad/train", "n_test": 1000,
+                    "backoff_gain": g, "backoff_gain_ci95": ci, "tau": 0.5, "model_acc": 0.6, "seed": 0}
+                for s, g, ci in [("snli-original", 0.02, [0.01, 0.03]), ("snli-augmented", -0.001, [-0.004, 0.002]),
+                                 ("anli", 0.004, [-0.007, 0.015]), ("hans", 0.0, [-0.001, 0.001])]}
+    # SNLI original ran 3 seeds: gains 1, 2, 3 points -> mean 2, sd 1, t-interval 2 +- 2.484
+    settings["snli-original"]["seeds"] = {"seeds": [0, 1, 2], "backoff_gain_mean": 0.02, "backoff_gain_std": 0.01}
+    _write(tmp_path, "backoff", settings)
     _write(tmp_path, "influence", {"removal": {"drops": {
         "0.1": {"top": [0.0, 1.0, 2.0], "random": [1.0, 2.0, 3.0]},      # gap -1 each seed
-        "0.3": {"top": [6.0, 5.0, 7.0], "random": [2.0, 3.0, 2.0]}},     # totals: gaps 4, 2, 5
+        "0.3": {"top": [6.0, 5.0, 7.0], "random": [2.0, 3.0, 2.0]}},
         "increments": {"top": [6.0, 4.0, 5.0], "random": [1.0, 1.0, -1.0]}}})  # increments: gaps 5, 3, 6
     _write(tmp_path, "spurious", {"not_claim": {"readings": {
         "original": {"P(contradiction | 'not' in premise or hypothesis)": {"count": 3, "n": 8}},
-        "augmented": {"P(contradiction | 'not' in premise or hypothesis)": {"count": 58, "n": 97}}}}})
+        "augmented": {"P(contradiction | 'not' in premise or hypothesis)": {"count": 58, "n": 97}}}},
+        "negation_entailment_change": {"SNLI test": {
+            "n": 26, "before": 0.8, "after": 0.646, "diff": -4 / 26, "lo": -0.308, "hi": -0.038,
+            "a_only": 4, "b_only": 0, "mcnemar_p": 0.125, "mcnemar_lo": -4 / 26, "mcnemar_hi": 0.0315}}})
     rows, missing = scorecard.build(tmp_path)
     assert missing == ["representations.json", "mislabel.json", "hans.json"]
     by = {r["claim"]: r for r in rows}
-    assert by["kNN backoff improves test accuracy: snli-original"]["verdict"] == "reproduced"
-    assert by["kNN backoff improves test accuracy: snli-augmented"]["verdict"] == "not beyond noise"
+    orig = by["kNN backoff improves test accuracy: snli-original"]
+    t = stats.t.ppf(0.975, 2) / np.sqrt(3)
+    assert (orig["low"], orig["high"]) == (pytest.approx(2 - t), pytest.approx(2 + t))
+    assert orig["verdict"] == "inconclusive" and orig["paper_in_interval"] is True   # holds 0 and +0.1
+    assert orig["test"] == "t-interval over 3 seeds" and orig["to_decide"].startswith("about ")
+    # one seed: a test-sampling interval that excludes the paper's +0.5 cannot decide: seeds matter
+    aug = by["kNN backoff improves test accuracy: snli-augmented"]
+    assert aug["verdict"] == "untested" and "seed" in aug["to_decide"]
     assert by["kNN backoff improves test accuracy: anli"]["verdict"] == "not comparable"
     assert "MNLI" in by["kNN backoff improves test accuracy: anli"]["reason"]
-    assert by["kNN backoff improves test accuracy: snli-original"]["paper_effect"] == pytest.approx(0.1)
+    # BERT's HANS gain is 0.0: a claim of no effect, with the margin declared in paper.py
+    assert by["kNN backoff changes nothing: hans"]["margin"] == paper.BACKOFF_MARGIN
+    roberta = [r for r in rows if "(RoBERTa)" in r["claim"]]
+    assert len(roberta) == 4 and {r["verdict"] for r in roberta} == {"not comparable"}
     ten = [r for r in rows if "10% of the training" in r["claim"]][0]
     thirty = [r for r in rows if "from 10% to 30%" in r["claim"]][0]
     assert (ten["estimate"], ten["verdict"]) == (-1.0, "opposite")      # sd 0: -1 is beyond noise
-    # the paper prints only the 30% increment (a further 6 vs 4): the claim is tested on increments
     assert thirty["estimate"] == pytest.approx(14 / 3) and thirty["verdict"] == "reproduced"
     assert thirty["paper_effect"] == pytest.approx(2.0)
     not_row = [r for r in rows if "'not'" in r["claim"]][0]
-    assert not_row["verdict"] == "not beyond noise" and "3/8 -> 58/97" in not_row["ours"]
+    assert not_row["verdict"] == "inconclusive" and "3/8 -> 58/97" in not_row["ours"]
+    assert "Newcombe" in not_row["test"] and not_row["low"] == pytest.approx(-11.1, abs=0.1)
+    # 4 discordant pairs, all one way: the exact interval holds 0 and the paper's -10
+    neg = [r for r in rows if "negation" in r["claim"]][0]
+    assert neg["verdict"] == "inconclusive" and "exact McNemar" in neg["test"] and neg["high"] > 0
     for r in rows:
-        assert {"paper", "ours", "verdict", "link"} <= set(r) and r["verdict"] in scorecard.VERDICTS
-        assert r["link"].startswith(r["chapter"] + ".html#")
+        assert {"paper", "ours", "test", "n", "verdict", "paper_in_interval", "to_decide", "link"} <= set(r)
+        assert r["verdict"] in scorecard.VERDICTS and r["link"].startswith(r["chapter"] + ".html#")
     scorecard.save(rows, tmp_path / "scorecard.json")
     saved = json.loads((tmp_path / "scorecard.json").read_text())
     assert len(saved["claims"]) == len(rows) and saved["verdicts"] == list(scorecard.VERDICTS)
+    html = scorecard.to_html(rows)
+    assert html.count("<tr>") == len(rows) + 1 and "verdict-not-comparable" in html
 
 
 def test_build_on_an_empty_folder_lists_every_file_as_missing(tmp_path):
@@ -130,23 +167,32 @@ def test_build_on_an_empty_folder_lists_every_file_as_missing(tmp_path):
     assert rows == [] and len(missing) == len(scorecard.CHAPTER_FILES)
 
 
-def test_mislabel_rows_test_knn_against_chance_and_the_loss_ranking(tmp_path):
+def test_mislabel_rows_test_knn_against_the_loss_ranking_at_its_budget(tmp_path):
     per = {"kNN precision": [0.30, 0.32, 0.31], "loss P@budget": [0.50, 0.52, 0.49],
            "kNN recall": [0.46, 0.45, 0.47], "loss R@budget": [0.70, 0.72, 0.69],
            "kNN f1": [0.37, 0.36, 0.38], "loss F1@budget": [0.58, 0.60, 0.57],
            "loss: data for kNN recall": [0.11, 0.12, 0.12], "kNN budget share": [0.15, 0.15, 0.16]}
     _write(tmp_path, "mislabel", {"per_seed": per})
     rows, _ = scorecard.build(tmp_path)
-    # P, R and F1 beat flagging as many examples at random (precision 0.1, recall 0.15...) ...
-    assert [r["verdict"] for r in rows] == ["reproduced"] * 3 + ["opposite"]
-    assert rows[0]["estimate"] == pytest.approx(100 * (0.31 - 0.10))
-    assert rows[1]["estimate"] == pytest.approx(100 * np.mean([0.46 - 0.15, 0.45 - 0.15, 0.47 - 0.16]))
-    assert rows[0]["paper_effect"] == pytest.approx(100 * (0.84 - 0.10))
-    # ... but the loss ranking reaches kNN's recall with less data than kNN flags: opposite
-    share = rows[-1]
+    f1, share = rows
+    # kNN's F1 is 21 points below the loss ranking's at the same budget, beyond noise: opposite
+    assert f1["estimate"] == pytest.approx(100 * (0.37 - np.mean([0.58, 0.60, 0.57]))) and f1["verdict"] == "opposite"
+    assert f1["paper_effect"] == pytest.approx(100 * (0.78 - paper.MISLABEL_LOSS_F1_AT_BUDGET))
+    assert "is not in our F1 interval" in f1["ours"]
+    # ... and the loss ranking reaches kNN's recall with less data than kNN flags: opposite
     assert share["estimate"] == pytest.approx(100 * np.mean([-0.04, -0.03, -0.04]))
     assert share["paper_effect"] == pytest.approx(100 * (0.65 - 0.1 * 0.73 / 0.84))
-    assert math.isfinite(share["low"]) and share["low"] < share["estimate"] < share["high"]
+    assert share["verdict"] == "opposite" and share["paper_in_interval"] is False
+    # a loss ranking that needs as much data as kNN, give or take: holds 0, excludes 56 points: ruled out
+    _write(tmp_path, "mislabel", {"per_seed": {**per, "loss: data for kNN recall": [0.13, 0.17, 0.16]}})
+    assert scorecard.build(tmp_path)[0][1]["verdict"] == "ruled out"
+
+
+def test_paper_mislabel_loss_f1_is_derived_by_hand():
+    budget = 0.1 * 0.73 / 0.84                      # share of the data kNN flags
+    recall = 0.73 * budget / 0.65                   # the loss curve read as a straight line to (0.65, 0.73)
+    precision = recall * 0.1 / budget
+    assert paper.MISLABEL_LOSS_F1_AT_BUDGET == pytest.approx(2 * precision * recall / (precision + recall))
 
 
 def test_adversarial_anli_row_pools_the_split_seeds(tmp_path):
@@ -159,24 +205,24 @@ def test_adversarial_anli_row_pools_the_split_seeds(tmp_path):
     assert row["estimate"] == pytest.approx(2.5)  # mean of 2, 3, 2.5 points; HANS rows ignored
     t = stats.t.ppf(0.975, 2) * 0.5 / np.sqrt(3)  # sd 0.5 over 3 seeds
     assert row["low"] == pytest.approx(2.5 - t) and row["high"] == pytest.approx(2.5 + t)
-    assert row["verdict"] == "reproduced" and "3 split seeds" in row["n"]
+    assert row["verdict"] == "reproduced" and "3 split seeds" in row["test"]
     _write(tmp_path, "backoff", {"anli-adversarial": {**adv, "per_seed": {**adv["per_seed"],
                                                                           "backoff_gain": [0.01, 0, -0.01, 0, 0.0, 0]}}})
     (row,) = [r for r in scorecard.build(tmp_path)[0] if "adversarial" in r["claim"]]
-    assert row["verdict"] == "not beyond noise"
+    assert row["verdict"] == "inconclusive" and row["to_decide"]   # holds 0 and the paper's +1.3
 
 
-def test_adversarial_anli_row_with_one_seed_uses_its_paired_bootstrap(tmp_path):
+def test_adversarial_anli_row_with_one_seed_is_untested_unless_inconclusive(tmp_path):
     one = {"test": ["anli", "hans"], "seed": [0, 0], "backoff_gain": [0.012, 0.5],
            "gain_lo": [0.004, 0.3], "gain_hi": [0.02, 0.7]}
     _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": one}})
     (row,) = [r for r in scorecard.build(tmp_path)[0] if "adversarial" in r["claim"]]
     assert (row["estimate"], row["low"], row["high"]) == pytest.approx((1.2, 0.4, 2.0))
-    assert row["verdict"] == "reproduced" and "1 split seed, paired bootstrap" in row["n"]
-    # an interval that spans zero: not beyond noise; no bootstrap stored: no spread, not beyond noise
+    assert row["verdict"] == "untested" and "1 split seed, paired bootstrap" in row["test"]
+    # an interval that holds both 0 and +1.3 stays inconclusive: seed noise can only widen it
     _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": {**one, "gain_lo": [-0.004, 0.3]}}})
     (row,) = [r for r in scorecard.build(tmp_path)[0] if "adversarial" in r["claim"]]
-    assert row["verdict"] == "not beyond noise" and row["low"] == pytest.approx(-0.4)
+    assert row["verdict"] == "inconclusive" and row["low"] == pytest.approx(-0.4)
     bare = {k: v for k, v in one.items() if k not in ("gain_lo", "gain_hi")}
     assert scorecard.split_seed_gain(bare) == (pytest.approx(1.2), None, None,
                                                "1 split seed, paired bootstrap (test sampling only)")

@@ -41,7 +41,10 @@ def test_paired_tests_refuse_what_is_not_correctness(a, b, match):
 def test_mcnemar_by_hand():
     # 4 pairs right -> wrong, none back: p = 2 * 0.5**4 = 0.125
     r = stats.mcnemar([1, 1, 1, 1] + [1] * 22, [0, 0, 0, 0] + [1] * 22)
-    assert r == {"n": 26, "a_only": 4, "b_only": 0, "p": 0.125}
+    assert (r["n"], r["a_only"], r["b_only"], r["p"]) == (26, 4, 0, 0.125)
+    # exact interval: Clopper-Pearson for 0 of 4 is [0, 1 - 0.025 ** (1 / 4)] = [0, 0.6024]
+    assert r["diff"] == r["lo"] == pytest.approx(-4 / 26)
+    assert r["hi"] == pytest.approx(4 / 26 * (2 * (1 - 0.025 ** 0.25) - 1))   # +3.1 points: holds 0
     # 1 one way, 2 the other: p = P(X <= 1 or X >= 2 | n=3) = 1
     assert stats.mcnemar([1, 0, 0], [0, 1, 1])["p"] == 1.0
     assert stats.mcnemar([1, 0], [1, 0])["p"] == 1.0      # nothing discordant
