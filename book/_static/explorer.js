@@ -110,13 +110,15 @@
       var mp = ex.model_pred[j];
       var pairs = [
         ["Premise", ex.premise[j]], ["Hypothesis", ex.hypothesis[j]],
-        ["Gold label", goldName(s, ex.gold[j]) + (ex.heuristic ? " (heuristic: " + ex.heuristic[j] + ")" : "")],
+        ["Gold label", goldName(s, ex.gold[j]) +
+          (ex.heuristic ? " (heuristic: " + ex.heuristic[j] + ")" : "")],
         ["Model predicts", s.class_names[mp] +
           (s.label_map ? " (counts as " + goldName(s, predGold(s, mp)) + ")" : "") +
           (ex.model_correct[j] ? ": right" : ": wrong")]];
       var facts = el("table", null, "explorer-pair");
       pairs.forEach(function (p) {
-        var tr = el("tr"); tr.appendChild(el("th", p[0])); tr.appendChild(el("td", p[1])); facts.appendChild(tr);
+        var tr = el("tr");
+        tr.appendChild(el("th", p[0])); tr.appendChild(el("td", p[1])); facts.appendChild(tr);
       });
       detail.appendChild(facts);
       var probs = el("div"); probs.style.display = "flex"; probs.style.gap = "2rem";
