@@ -1,4 +1,4 @@
-"""The neighbour explorer: compact data for the static page, and the page itself.
+"""The neighbour explorer's data: compact, JSON-ready records for the static page.
 
 The explorer chapter lets a reader pick a test example and read why the model decided
 what it did: its probabilities, the kNN probabilities, whether backoff handed it to kNN,
@@ -10,9 +10,12 @@ N training pairs. Numbers are rounded (probabilities and weights to 3 decimals, 
 distances to 1) and each neighbour is an index into ONE compact training table per set,
 which holds only the training pairs that some shown example retrieves.
 
-The page reads ``window.EXPLORER_DATA`` from a ``<script>`` file
-(:func:`write_explorer_data`), not a JSON file with ``fetch()``, so it also works when the
-site is opened from ``file://``. The page inserts every text with ``textContent``.
+The page itself is not here: its controls are raw HTML in chapter 7's markdown, its
+script and style are ``book/_static/explorer.js`` and ``explorer.css`` (served by Sphinx
+through ``html_static_path``). This module writes only the data the page reads:
+``window.EXPLORER_DATA`` in a script file (:func:`write_explorer_data`), not a JSON file
+read with ``fetch()``, so the page also works when the site is opened from ``file://``.
+The page inserts every text with ``textContent``.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from .validation import check_positive, check_proba, check_unit_interval, shape_
 
 __all__ = ["NLI_LABELS", "DATA_FILE", "INDEX_FILE", "sample_indices", "stable_sample",
            "explorer_records", "explorer_data", "write_explorer_data", "explorer_index",
-           "write_explorer_index", "explorer_html"]
+           "write_explorer_index"]
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 """Names of the model's 3 classes, in label order."""
@@ -76,7 +79,8 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
         return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False)).astype(np.int64)
     groups = np.asarray(groups)
     if groups.shape != (n_total,):
-        raise ValueError(f"groups must have shape ({n_total},) like the rows; got shape {shape_str(np.shape(groups))}")
+        raise ValueError(f"groups must have shape ({n_total},) like the rows; "
+                         f"got shape {shape_str(np.shape(groups))}")
     names = np.unique(groups)
     per, extra = divmod(n, len(names))
     picked = []
@@ -90,7 +94,8 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
 def _rank(ids, seed: int) -> np.ndarray:
     """A seeded pseudo-random rank per integer id (splitmix64), independent of the other ids."""
     with np.errstate(over="ignore"):
-        z = np.asarray(ids, dtype=np.int64).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15) * np.uint64(seed + 1)
+        z = np.asarray(ids, dtype=np.int64).astype(np.uint64)
+        z = z + np.uint64(0x9E3779B97F4A7C15) * np.uint64(seed + 1)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return z ^ (z >> np.uint64(31))
@@ -140,7 +145,8 @@ def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
 def _proba(p, name, n):
     a = check_proba(p, name, n_classes=len(NLI_LABELS), atol=1e-3)
     if len(a) != n:
-        raise ValueError(f"{name} must have shape ({n}, 3), one row per example; got shape {shape_str(a.shape)}")
+        raise ValueError(f"{name} must have shape ({n}, 3), one row per example; "
+                         f"got shape {shape_str(a.shape)}")
     return a
 
 
@@ -226,7 +232,8 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
         raise ValueError(f"distances must have shape ({n}, k) with k >= 1, one row per example; "
                          f"got shape {shape_str(np.shape(d))}")
     if idx.shape != d.shape:
-        raise ValueError(f"indices must have the shape of distances {shape_str(np.shape(d))}; got shape {shape_str(np.shape(idx))}")
+        raise ValueError(f"indices must have the shape of distances {shape_str(np.shape(d))}; "
+                         f"got shape {shape_str(np.shape(idx))}")
     if idx.dtype.kind not in "iu" or (idx < 0).any() or (idx >= n_train).any():
         raise ValueError(f"indices must be integer rows of train, in 0..{n_train - 1}; "
                          f"got dtype {idx.dtype}, range {idx.min()}..{idx.max()}")
@@ -241,10 +248,12 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
     n_shown = min(n_shown, k)
     to_gold = np.arange(3) if label_map is None else np.asarray(label_map)
     if to_gold.shape != (3,):
-        raise ValueError(f"label_map must have 3 entries, one per class; got shape {shape_str(np.shape(to_gold))}")
+        raise ValueError(f"label_map must have 3 entries, one per class; "
+                         f"got shape {shape_str(np.shape(to_gold))}")
     ids = np.asarray(queries.index if query_ids is None else query_ids)
     if ids.shape != (n,):
-        raise ValueError(f"query_ids must have shape ({n},) like queries; got shape {shape_str(np.shape(ids))}")
+        raise ValueError(f"query_ids must have shape ({n},) like queries; "
+                         f"got shape {shape_str(np.shape(ids))}")
     gold = queries["label"].to_numpy()
     if gold.dtype.kind not in "iu" or (gold < 0).any() or (gold >= len(gold_names)).any():
         raise ValueError(f"queries['label'] must be integers in 0..{len(gold_names) - 1} "
@@ -273,17 +282,13 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
             "id": [int(x) if np.issubdtype(type(x), np.integer) else str(x) for x in ids],
             "premise": queries["premise"].astype(str).tolist(),
             "hypothesis": queries["hypothesis"].astype(str).tolist(),
-            "gold": [int(x) for x in gold],
-            "heuristic": heuristic,
-            "p_model": _round(pm, PROB_DIGITS),
-            "p_knn": _round(p_knn, PROB_DIGITS),
-            "model_pred": [int(x) for x in model_pred],
-            "pred": [int(x) for x in pred],
+            "gold": [int(x) for x in gold], "heuristic": heuristic,
+            "p_model": _round(pm, PROB_DIGITS), "p_knn": _round(p_knn, PROB_DIGITS),
+            "model_pred": [int(x) for x in model_pred], "pred": [int(x) for x in pred],
             "backed_off": [int(x) for x in pm.max(1) <= float(tau)],
             "model_correct": [int(x) for x in to_gold[model_pred] == gold],
             "nn": [[int(x) for x in row] for row in compact],
-            "dist": _round(d[:, :n_shown], DIST_DIGITS),
-            "w": _round(w[:, :n_shown], PROB_DIGITS),
+            "dist": _round(d[:, :n_shown], DIST_DIGITS), "w": _round(w[:, :n_shown], PROB_DIGITS),
         },
     }
 
@@ -341,7 +346,8 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
         at = {row: i for i, row in enumerate(tables[table]["row"])}
         remap = [at[row] for row in s["train"]["row"]]
         examples = dict(s["examples"], nn=[[remap[t] for t in nn] for nn in s["examples"]["nn"]])
-        out.append({**{key: v for key, v in s.items() if key != "train"}, "table": table, "examples": examples})
+        kept = {key: v for key, v in s.items() if key != "train"}
+        out.append({**kept, "table": table, "examples": examples})
     return {"version": 2, "smoke": bool(smoke), "backbone": str(backbone), "tables": tables, "sets": out}
 
 
@@ -362,11 +368,16 @@ def write_explorer_data(data: dict, path) -> int:
     """
     if not isinstance(data, dict):
         raise ValueError(f"data must be a dict (see explorer_data); got {type(data).__name__}")
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    text = text.replace("</", "<\\/")
+    return _write_script("EXPLORER_DATA", data, path)
+
+
+def _write_script(variable: str, value, path) -> int:
+    # ASCII JSON is a valid JavaScript literal (U+2028 and U+2029 come out as \u escapes);
+    # "</" written "<\/" cannot close a script element, even if the file is ever inlined
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False).replace("</", "<\\/")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"window.EXPLORER_DATA = {text};\n", encoding="ascii")
+    path.write_text(f"window.{variable} = {text};\n", encoding="ascii")
     return path.stat().st_size
 
 
@@ -389,216 +400,5 @@ def write_explorer_index(data: dict, path) -> int:
     The pages with interactive figures load this small file (not the explorer's data) and
     link a point to ``07_explorer.html#ex=SET:ID`` only where the id is listed.
     """
-    text = json.dumps(explorer_index(data), separators=(",", ":"), ensure_ascii=True).replace("</", "<\\/")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"window.EXPLORER_INDEX = {text};\n", encoding="ascii")
-    return path.stat().st_size
+    return _write_script("EXPLORER_INDEX", explorer_index(data), path)
 
-
-def explorer_html(data_src: str = DATA_FILE) -> str:
-    """The explorer app: an HTML fragment (controls, list, detail) and its script.
-
-    ``data_src`` is the URL of the data file relative to the page. The script builds
-    every element with the DOM API and inserts every text with ``textContent``.
-    """
-    if '"' in data_src or "<" in data_src:
-        raise ValueError(f"data_src must be a plain relative URL; got {data_src!r}")
-    return (_HTML.replace("@DATA_SRC@", data_src)
-            .replace("@CSS@", _CSS).replace("@JS@", _JS))
-
-
-_CSS = """
-#knn-explorer { font-size: 0.92rem; }
-#knn-explorer .ex-controls { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: end; margin-bottom: 0.6rem; }
-#knn-explorer label { display: flex; flex-direction: column; font-weight: 600; font-size: 0.8rem; }
-#knn-explorer input, #knn-explorer select { font-weight: normal; padding: 0.15rem 0.3rem; }
-#knn-explorer #explorer-search { min-width: 16rem; }
-#knn-explorer .ex-count { margin: 0.3rem 0; color: #555; }
-#knn-explorer .ex-list { max-height: 22rem; overflow-y: auto; border: 1px solid #ccc; border-radius: 4px; }
-#knn-explorer .explorer-item { display: block; width: 100%; text-align: left; border: 0; border-bottom: 1px solid #eee; background: #fff; padding: 0.3rem 0.5rem; cursor: pointer; }
-#knn-explorer .explorer-item:hover, #knn-explorer .explorer-item.ex-active { background: #eef4ff; }
-#knn-explorer .ex-tag { display: inline-block; font-size: 0.75rem; padding: 0 0.35rem; margin-right: 0.3rem; border-radius: 3px; background: #eee; }
-#knn-explorer .ex-right { background: #d7f0d7; } #knn-explorer .ex-wrong { background: #f8d4d4; }
-#knn-explorer .ex-detail { margin-top: 0.8rem; }
-#knn-explorer table { border-collapse: collapse; margin: 0.4rem 0; }
-#knn-explorer td, #knn-explorer th { border-bottom: 1px solid #ddd; padding: 0.2rem 0.45rem; vertical-align: top; }
-#knn-explorer tr.ex-disagree td { background: #fff1e0; }
-#knn-explorer .ex-bar { display: inline-block; height: 0.7rem; background: #4a78c2; vertical-align: middle; margin-right: 0.3rem; }
-"""
-
-_HTML = """<div id="knn-explorer">
-<style>@CSS@</style>
-<noscript>The neighbour explorer needs JavaScript.</noscript>
-<div class="ex-controls">
-  <label>Set <select id="explorer-set"></select></label>
-  <label>Search words <input id="explorer-search" type="search" placeholder="e.g. dog, guitar" autocomplete="off"></label>
-  <label>Gold label <select id="explorer-gold"></select></label>
-  <label>Model <select id="explorer-correct"><option value="">right or wrong</option><option value="1">right</option><option value="0">wrong</option></select></label>
-  <label>Backoff <select id="explorer-backoff"><option value="">either</option><option value="1">backed off to kNN</option><option value="0">kept the model</option></select></label>
-  <label>HANS heuristic <select id="explorer-heuristic"></select></label>
-</div>
-<div class="ex-count" id="explorer-count"></div>
-<div class="ex-list" id="explorer-list" role="listbox"></div>
-<div class="ex-detail" id="explorer-detail"></div>
-</div>
-<script src="@DATA_SRC@"></script>
-<script>@JS@</script>
-"""
-
-_JS = r"""
-(function () {
-  "use strict";
-  var MAX_LIST = 300;
-  function el(tag, text, cls) {
-    var e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
-  function fmt(x, d) { return Number(x).toFixed(d); }
-  function start() {
-    var root = document.getElementById("knn-explorer");
-    if (!root || root.dataset.ready) return;
-    var data = window.EXPLORER_DATA;
-    var count = document.getElementById("explorer-count");
-    if (!data || !data.sets || !data.sets.length) {
-      count.textContent = "The explorer's data file was not found: build the book (or run this chapter) first.";
-      return;
-    }
-    root.dataset.ready = "1";
-    var $ = function (id) { return document.getElementById(id); };
-    var setSel = $("explorer-set"), search = $("explorer-search"), goldSel = $("explorer-gold"),
-        corrSel = $("explorer-correct"), boSel = $("explorer-backoff"), heurSel = $("explorer-heuristic"),
-        list = $("explorer-list"), detail = $("explorer-detail");
-    var current = null, active = null, haystack = [];
-
-    data.sets.forEach(function (s, i) {
-      var o = el("option", s.title + " (" + s.examples.premise.length + ")"); o.value = String(i); setSel.appendChild(o);
-    });
-    function options(sel, first, names) {
-      while (sel.firstChild) sel.removeChild(sel.firstChild);
-      var o = el("option", first); o.value = ""; sel.appendChild(o);
-      names.forEach(function (n, i) { var p = el("option", n); p.value = String(i); sel.appendChild(p); });
-    }
-    function chooseSet(i) {
-      current = data.sets[i];
-      var ex = current.examples;
-      haystack = ex.premise.map(function (p, j) { return (p + " " + ex.hypothesis[j]).toLowerCase(); });
-      options(goldSel, "any", current.gold_names);
-      var heur = ex.heuristic ? Array.from(new Set(ex.heuristic)).sort() : [];
-      options(heurSel, heur.length ? "any" : "(not HANS)", heur);
-      heurSel.disabled = !heur.length;
-      heurSel.dataset.names = JSON.stringify(heur);
-      refresh();
-      if (ex.premise.length) show(0);
-    }
-    function goldName(s, g) { return s.gold_names[g]; }
-    function predGold(s, c) { return s.label_map ? s.label_map[c] : c; }
-    function matches(j) {
-      var ex = current.examples;
-      var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-      for (var w = 0; w < words.length; w++) if (haystack[j].indexOf(words[w]) < 0) return false;
-      if (goldSel.value !== "" && ex.gold[j] !== Number(goldSel.value)) return false;
-      if (corrSel.value !== "" && ex.model_correct[j] !== Number(corrSel.value)) return false;
-      if (boSel.value !== "" && ex.backed_off[j] !== Number(boSel.value)) return false;
-      if (heurSel.value !== "" && ex.heuristic) {
-        var names = JSON.parse(heurSel.dataset.names);
-        if (ex.heuristic[j] !== names[Number(heurSel.value)]) return false;
-      }
-      return true;
-    }
-    function refresh() {
-      var ex = current.examples, hits = [];
-      for (var j = 0; j < ex.premise.length; j++) if (matches(j)) hits.push(j);
-      while (list.firstChild) list.removeChild(list.firstChild);
-      hits.slice(0, MAX_LIST).forEach(function (j) {
-        var b = el("button", null, "explorer-item"); b.type = "button"; b.dataset.index = String(j);
-        b.setAttribute("role", "option");
-        var ok = ex.model_correct[j] === 1;
-        b.appendChild(el("span", ok ? "model right" : "model wrong", "ex-tag " + (ok ? "ex-right" : "ex-wrong")));
-        b.appendChild(el("span", "gold: " + goldName(current, ex.gold[j]), "ex-tag"));
-        if (ex.heuristic) b.appendChild(el("span", ex.heuristic[j], "ex-tag"));
-        if (ex.backed_off[j]) b.appendChild(el("span", "backed off to kNN", "ex-tag"));
-        b.appendChild(el("span", ex.premise[j] + "  \u2192  " + ex.hypothesis[j]));
-        b.addEventListener("click", function () { show(j); });
-        list.appendChild(b);
-      });
-      count.textContent = hits.length + " of " + ex.premise.length + " examples match" +
-        (hits.length > MAX_LIST ? " (the first " + MAX_LIST + " are listed)" : "");
-    }
-    function probTable(title, p, names) {
-      var t = el("table"), cap = el("caption", title); t.appendChild(cap);
-      p.forEach(function (v, c) {
-        var tr = el("tr"); tr.appendChild(el("td", names[c]));
-        var td = el("td"); var bar = el("span", null, "ex-bar"); bar.style.width = (v * 8) + "rem";
-        td.appendChild(bar); td.appendChild(el("span", fmt(v, 3))); tr.appendChild(td); t.appendChild(tr);
-      });
-      return t;
-    }
-    function show(j) {
-      var s = current, ex = s.examples;
-      if (active) active.classList.remove("ex-active");
-      active = list.querySelector('[data-index="' + j + '"]');
-      if (active) active.classList.add("ex-active");
-      while (detail.firstChild) detail.removeChild(detail.firstChild);
-      detail.dataset.index = String(j);
-      detail.appendChild(el("h3", s.title + ", example " + ex.id[j]));
-      var pairs = [["Premise", ex.premise[j]], ["Hypothesis", ex.hypothesis[j]],
-                   ["Gold label", goldName(s, ex.gold[j]) + (ex.heuristic ? " (heuristic: " + ex.heuristic[j] + ")" : "")],
-                   ["Model predicts", s.class_names[ex.model_pred[j]] + (s.label_map ? " (counts as " + goldName(s, predGold(s, ex.model_pred[j])) + ")" : "") +
-                     (ex.model_correct[j] ? ": right" : ": wrong")]];
-      var facts = el("table", null, "explorer-pair");
-      pairs.forEach(function (p) { var tr = el("tr"); tr.appendChild(el("th", p[0])); tr.appendChild(el("td", p[1])); facts.appendChild(tr); });
-      detail.appendChild(facts);
-      var probs = el("div"); probs.style.display = "flex"; probs.style.gap = "2rem";
-      probs.appendChild(probTable("Model probabilities", ex.p_model[j], s.class_names));
-      probs.appendChild(probTable("kNN probabilities (k = " + s.k + ", T = " + s.T + ")", ex.p_knn[j], s.class_names));
-      detail.appendChild(probs);
-      var top = Math.max.apply(null, ex.p_model[j]);
-      var verdict = ex.backed_off[j]
-        ? "Backoff used kNN: the model's top probability " + fmt(top, 3) + " is not above tau = " + s.tau + ", so the prediction is kNN's, " + s.class_names[ex.pred[j]] + "."
-        : "Backoff kept the model: its top probability " + fmt(top, 3) + " is above tau = " + s.tau + ".";
-      detail.appendChild(el("p", verdict, "explorer-backoff"));
-      detail.appendChild(el("p", "The " + ex.nn[j].length + " nearest of the k = " + s.k + " training pairs kNN used (from " + s.train_source +
-        "); weights are softmax(-d / T) over all k. Shaded rows: the neighbour's label differs from the model's prediction."));
-      var t = el("table", null, "explorer-neighbours"), head = el("tr");
-      ["#", "label", "distance", "weight", "premise", "hypothesis"].forEach(function (h) { head.appendChild(el("th", h)); });
-      t.appendChild(head);
-      ex.nn[j].forEach(function (r, i) {
-        var T = data.tables[s.table], lab = T.label[r];
-        var tr = el("tr", null, "neighbour-row" + (lab !== ex.model_pred[j] ? " ex-disagree" : ""));
-        tr.title = "training pair " + T.row[r];
-        [i + 1, s.class_names[lab] + (lab !== ex.model_pred[j] ? " \u2260" : ""), fmt(ex.dist[j][i], 1), fmt(ex.w[j][i], 3),
-         T.premise[r], T.hypothesis[r]].forEach(function (v) { tr.appendChild(el("td", v)); });
-        t.appendChild(tr);
-      });
-      detail.appendChild(t);
-    }
-    [search].forEach(function (c) { c.addEventListener("input", refresh); });
-    [goldSel, corrSel, boSel, heurSel].forEach(function (c) { c.addEventListener("change", refresh); });
-    setSel.addEventListener("change", function () { chooseSet(Number(setSel.value)); });
-    function openLinked() {
-      // a link such as 07_explorer.html#ex=hans-val:123 (from a figure) opens that example
-      var m = /ex=([A-Za-z0-9_-]+):([A-Za-z0-9_-]+)/.exec(window.location.hash);
-      var at = -1, set = -1;
-      if (m) data.sets.forEach(function (s, i) { if (s.name === m[1]) set = i; });
-      if (set < 0) return false;
-      if (current !== data.sets[set]) { setSel.value = String(set); chooseSet(set); }
-      at = current.examples.id.map(String).indexOf(m[2]);
-      if (at < 0) return true;  // the set, but not this example: its first one stays shown
-      search.value = ""; goldSel.value = ""; corrSel.value = ""; boSel.value = ""; heurSel.value = "";
-      refresh();
-      show(at);
-      if (active) active.scrollIntoView({block: "nearest"});
-      detail.scrollIntoView({block: "start"});
-      return true;
-    }
-    setSel.value = "0";
-    if (!openLinked()) chooseSet(0);
-    window.addEventListener("hashchange", openLinked);
-  }
-  if (document.readyState === "complete") start();
-  else window.addEventListener("load", start);
-})();
-"""

@@ -7,10 +7,11 @@ package), never from a CDN. Hover texts are HTML-escaped: plotly renders a small
 HTML in them, and a pair's text must not be read as markup.
 
 A point can link to the neighbour explorer (``07_explorer.html#ex=SET:ID``): the figure
-carries each point's ``(set, id)`` as plotly ``customdata``, and :func:`figure_html` adds a
-click handler that follows the link only where the explorer holds that example, as listed
-by ``explorer-index.js`` (:func:`nbhelpers.explorer.write_explorer_index`), which the page
-loads beside the figure. Linked points say so in their tooltip; the others have no link.
+carries each point's ``(set, id)`` as plotly ``customdata``. The click handler is a file of
+the site, ``book/_static/figure-links.js`` (:data:`FIGURE_LINKS_JS`); :func:`figure_html`
+loads it with ``explorer-index.js`` (:func:`nbhelpers.explorer.write_explorer_index`) and
+calls it in one line once plotly has drawn the figure. It follows a click only where the
+explorer holds that example; linked points say so in their tooltip, the others have no link.
 """
 from __future__ import annotations
 
@@ -19,10 +20,15 @@ import textwrap
 
 import numpy as np
 
-__all__ = ["PLOTLY_JS_URL", "EXPLORER_PAGE", "hover_text", "tsne_figure", "map_figure", "figure_html"]
+__all__ = ["PLOTLY_JS_URL", "FIGURE_LINKS_JS", "EXPLORER_PAGE", "hover_text", "tsne_figure", "map_figure",
+           "figure_html"]
 
 PLOTLY_JS_URL = "../plotly/plotly.min.js"
 """plotly.js as a chapter page (``book/*.html``) finds it: ``site-assets/plotly/`` at the root."""
+
+FIGURE_LINKS_JS = "../_static/figure-links.js"
+"""The figures' click handler (``book/_static/figure-links.js``, served by Sphinx's
+``html_static_path``) as a chapter page finds it."""
 
 EXPLORER_PAGE = "07_explorer.html"
 """The explorer's page, as a chapter page (``book/*.html``) links to it."""
@@ -221,30 +227,6 @@ def map_figure(embeddings, premises, hypotheses, gold, model_pred, *, label_name
     return fig
 
 
-_CLICK_JS = """
-var gd = document.getElementById('{plot_id}');
-var index = window.EXPLORER_INDEX || {};
-var known = {};
-Object.keys(index).forEach(function (s) { known[s] = new Set(index[s].map(String)); });
-function linked(c) { return !!(c && known[c[0]] && known[c[0]].has(String(c[1]))); }
-var templates = gd.data.map(function (t) {
-  return (t.customdata || []).map(function (c) {
-    return linked(c) ? '%{text}<br><i>click: open it in the neighbour explorer</i><extra></extra>'
-                     : '%{text}<extra></extra>';
-  });
-});
-var traces = templates.map(function (_, i) { return i; }).filter(function (i) { return templates[i].length; });
-if (traces.length) Plotly.restyle(gd, {hovertemplate: traces.map(function (i) { return templates[i]; })}, traces);
-gd.dataset.explorerLinks = String(templates.reduce(function (a, t) {
-  return a + t.filter(function (x) { return x.indexOf('click:') >= 0; }).length; }, 0));
-gd.on('plotly_click', function (ev) {
-  var c = ev && ev.points && ev.points[0] && ev.points[0].customdata;
-  if (!linked(c)) return;
-  window.location.href = '@PAGE@#ex=' + encodeURIComponent(c[0]) + ':' + encodeURIComponent(c[1]);
-});
-"""
-
-
 def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = None) -> str:
     """The figure as an HTML fragment that loads plotly.js from ``plotlyjs`` (on the site).
 
@@ -255,8 +237,9 @@ def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = No
         URL of ``plotly.min.js`` relative to the page.
     explorer : str, optional
         The explorer page's URL relative to the page (:data:`EXPLORER_PAGE`). Then the
-        fragment also loads ``explorer-index.js`` from beside that page and a click on a
-        point whose ``customdata`` names an example the explorer holds opens it there.
+        fragment also loads ``explorer-index.js`` from beside that page and
+        :data:`FIGURE_LINKS_JS`, whose ``knnExplorerLinks`` makes a click on a point whose
+        ``customdata`` names an example the explorer holds open it there.
 
     Example
     -------
@@ -264,8 +247,9 @@ def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = No
     >>> snippet = figure_html(go.Figure())
     >>> '<script charset="utf-8" src="../plotly/plotly.min.js"></script>' in snippet, "cdn." in snippet
     (True, False)
-    >>> '<script src="explorer-index.js"></script>' in figure_html(go.Figure(), explorer=EXPLORER_PAGE)
-    True
+    >>> linked = figure_html(go.Figure(), explorer=EXPLORER_PAGE)
+    >>> linked.startswith('<script src="explorer-index.js"></script>'), FIGURE_LINKS_JS in linked
+    (True, True)
     """
     from .explorer import INDEX_FILE
 
@@ -274,12 +258,12 @@ def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = No
     post_script = None
     head = ""
     if explorer is not None:
-        if not explorer.endswith(".html") or any(c in explorer for c in "\"'<>#"):
+        if not explorer.endswith(".html") or any(c in explorer for c in "\"'<>#\\"):
             raise ValueError(f"explorer must be the explorer page's relative URL (ending in .html); "
                              f"got {explorer!r}")
         folder = explorer.rsplit("/", 1)[0] + "/" if "/" in explorer else ""
-        head = f'<script src="{folder}{INDEX_FILE}"></script>\n'
-        post_script = _CLICK_JS.replace("@PAGE@", explorer)
+        head = f'<script src="{folder}{INDEX_FILE}"></script>\n<script src="{FIGURE_LINKS_JS}"></script>\n'
+        post_script = f"knnExplorerLinks('{{plot_id}}', '{explorer}');"  # defined in FIGURE_LINKS_JS
     return head + fig.to_html(full_html=False, include_plotlyjs=plotlyjs, include_mathjax=False,
                               post_script=post_script,
                               config={"displaylogo": False, "responsive": True})

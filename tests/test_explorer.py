@@ -1,12 +1,23 @@
-"""nbhelpers.explorer: the compact data of the neighbour explorer, on hand-checkable arrays."""
+"""nbhelpers.explorer: the compact data of the neighbour explorer, on hand-checkable arrays;
+the page that reads it (chapter 7's HTML, book/_static/explorer.js and .css) is checked as files."""
 import json
 import math
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from nbhelpers import explorer
+
+ROOT = Path(__file__).resolve().parents[1]
+STATIC = ROOT / "book" / "_static"
+NODE = shutil.which("node")
 
 TRAIN = pd.DataFrame({"premise": ["p0", "p1", "p2", "p3"], "hypothesis": ["h0", "h1", "h2", "h3"],
                       "label": [0, 1, 2, 2]})
@@ -68,7 +79,7 @@ def test_label_map_scores_hans_as_entailment_vs_not():
     (dict(p_model=[[0.9, 0.1, 0.0]]), r"p_model must have shape \(2, 3\).*got shape \(1, 3\)"),
     (dict(p_model=[[0.9, 0.9, 0.0], [0.5, 0.1, 0.4]]), "p_model rows must each sum to 1"),
     (dict(distances=[[0.0, 1.0]]), r"distances must have shape \(2, k\).*got shape \(1, 2\)"),
-    (dict(indices=[[0, 1], [3, 2]]), r"indices must have the shape of distances \(2, 3\); got shape \(2, 2\)"),
+    (dict(indices=[[0, 1], [3, 2]]), r"shape of distances \(2, 3\); got shape \(2, 2\)"),
     (dict(indices=[[0, 1, 4], [3, 2, 0]]), r"indices must be integer rows of train, in 0..3"),
     (dict(temperature=0.0), "temperature=0.0 but expected temperature > 0"),
     (dict(tau=1.5), "tau=1.5 but expected 0 <= tau <= 1"),
@@ -120,16 +131,6 @@ def test_written_file_is_a_script_whose_json_round_trips_and_cannot_close_the_ta
         explorer.write_explorer_data([1], tmp_path / "x.js")
 
 
-def test_page_inserts_text_with_textcontent_only():
-    html = explorer.explorer_html()
-    assert '<script src="explorer-data.js"></script>' in html
-    assert "innerHTML" not in html and "insertAdjacentHTML" not in html and "document.write" not in html
-    for hook in ('id="explorer-search"', "explorer-item", "neighbour-row", "explorer-neighbours"):
-        assert hook in html
-    with pytest.raises(ValueError, match="data_src must be a plain relative URL"):
-        explorer.explorer_html('x.js"><script>')
-
-
 def test_stable_sample_ranks_each_id_alone_so_chapters_agree():
     full = explorer.stable_sample(np.arange(1000), 50, seed=0)
     assert len(full) == 50 and np.all(np.diff(full) > 0)
@@ -171,3 +172,86 @@ def test_sets_with_one_datastore_share_one_table_and_keep_their_neighbours():
     clash["train"] = dict(clash["train"], premise=["changed"] + clash["train"]["premise"][1:])
     with pytest.raises(ValueError, match="sets with train_source 'toy' disagree on training row 0"):
         explorer.explorer_data(a, clash)
+
+
+INJECTIONS = ["</script><script>alert(1)</script>", "</SCRIPT >", "<!--<script>", "-->",
+              "\"quoted\" 'single'", "back\\slash", "line\u2028separator\u2029paragraph", "nul\x00byte",
+              "emoji \U0001F600", "${x} `tick`", "]]>", "<img src=x onerror=alert(1)>", "\r\nnew line"]
+
+
+def _injected():
+    q = QUERIES.assign(premise=INJECTIONS[:2], hypothesis=INJECTIONS[2:4])
+    tr = TRAIN.assign(premise=INJECTIONS[4:8], hypothesis=INJECTIONS[8:12])
+    r = explorer.explorer_records(q, tr, P_MODEL, DIST, IDX, temperature=1.0, tau=0.6, name="x",
+                                  title=INJECTIONS[12], train_source=INJECTIONS[0])
+    return explorer.explorer_data(r, backbone=INJECTIONS[6])
+
+
+def test_injected_texts_stay_inert_ascii_data(tmp_path):
+    data = _injected()
+    path = tmp_path / explorer.DATA_FILE
+    explorer.write_explorer_data(data, path)
+    raw = path.read_bytes()
+    assert max(raw) < 128                           # ASCII: U+2028/U+2029 and the emoji are escapes
+    text = raw.decode()
+    assert "</" not in text and "<!--" in text      # nothing can close a script element
+    assert "\u2028" not in text and "\\u2028" in text
+    assert json.loads(text[len("window.EXPLORER_DATA = "):-2]) == json.loads(json.dumps(data))
+    explorer.write_explorer_index(data, tmp_path / explorer.INDEX_FILE)
+    assert "</" not in (tmp_path / explorer.INDEX_FILE).read_text()
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed (make test installs it for MathJax)")
+def test_injected_data_file_evaluates_to_the_same_data_in_javascript(tmp_path):
+    data = _injected()
+    explorer.write_explorer_data(data, tmp_path / "d.js")
+    script = ("const vm = require('vm'), fs = require('fs'); const window = {};"
+              "vm.runInNewContext(fs.readFileSync(process.argv[1], 'ascii'), {window});"
+              "process.stdout.write(JSON.stringify(window.EXPLORER_DATA));")
+    out = subprocess.run([NODE, "-e", script, str(tmp_path / "d.js")], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert json.loads(out) == json.loads(json.dumps(data))
+
+
+def _page_html():
+    """The explorer's HTML: chapter 7's markdown cell with the raw html block."""
+    nb = nbformat.read(ROOT / "book" / "07_explorer.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if c.cell_type == "markdown" and "```{raw} html" in c.source]
+    return cell.source
+
+
+def test_the_page_is_files_the_chapter_loads_data_then_script_and_style():
+    html = _page_html()
+    data_at = html.index(f'<script src="{explorer.DATA_FILE}"></script>')
+    script_at = html.index('<script src="../_static/explorer.js"></script>')
+    assert data_at < script_at                      # the script finds the data already there
+    assert '<link rel="stylesheet" href="../_static/explorer.css">' in html
+    assert (STATIC / "explorer.js").is_file() and (STATIC / "explorer.css").is_file()
+    assert "book/_static" in (ROOT / "_config.yml").read_text()   # html_static_path serves them
+    assert "<script>" not in html and "<style" not in html        # no inline code in the chapter
+
+
+def test_every_element_the_script_needs_is_on_the_page_and_texts_go_in_as_text():
+    js = (STATIC / "explorer.js").read_text()
+    html = _page_html()
+    ids = set(re.findall(r'(?:getElementById|\$)\("([\w-]+)"\)', js))
+    assert {"knn-explorer", "explorer-search", "explorer-list", "explorer-detail"} <= ids
+    assert all(f'id="{i}"' in html for i in ids), sorted(i for i in ids if f'id="{i}"' not in html)
+    for hook in ("explorer-item", "neighbour-row", "explorer-neighbours", "EXPLORER_DATA"):
+        assert hook in js
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in js
+    css = re.sub(r"/\*.*?\*/", "", (STATIC / "explorer.css").read_text(), flags=re.S)
+    selectors = [s for block in css.split("}") if "{" in block for s in block.split("{")[0].split(",")]
+    assert len(selectors) > 15 and all(s.strip().startswith("#knn-explorer") for s in selectors)  # scoped
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_the_static_script_parses():
+    subprocess.run([NODE, "--check", str(STATIC / "explorer.js")], check=True, timeout=60)
+
+
+def test_the_module_writes_data_only():
+    source = Path(explorer.__file__).read_text()
+    assert not re.search(r"<script|<style|<div|function\s*\(|addEventListener|getElementById", source)
+    assert not hasattr(explorer, "explorer_html")

@@ -1,7 +1,16 @@
-"""nbhelpers.interactive: plotly figures that load plotly.js from the site, with escaped hovers."""
+"""nbhelpers.interactive: plotly figures that load plotly.js from the site, with escaped hovers;
+their click handler is a file of the site (book/_static/figure-links.js)."""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from nbhelpers import interactive
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE = shutil.which("node")
 
 NAMES = ["entailment", "non-entailment"]
 
@@ -72,15 +81,38 @@ def test_bad_links_are_named(kw, message):
         fig(**kw)
 
 
-def test_html_with_an_explorer_loads_its_index_and_follows_clicks_only_to_listed_examples():
+def test_html_with_an_explorer_loads_its_index_and_the_static_click_handler():
     snippet = interactive.figure_html(fig(link_set="hans-val", link_ids=[1, 2, 3]),
                                       explorer=interactive.EXPLORER_PAGE)
-    assert snippet.startswith('<script src="explorer-index.js"></script>')
-    assert "plotly_click" in snippet and "07_explorer.html#ex=" in snippet and "EXPLORER_INDEX" in snippet
-    assert "known[c[0]].has(String(c[1]))" in snippet       # the link is checked against the index
-    assert "plotly_click" not in interactive.figure_html(fig())
-    with pytest.raises(ValueError, match="explorer must be the explorer page's relative URL"):
+    assert snippet.startswith('<script src="explorer-index.js"></script>\n'
+                              '<script src="../_static/figure-links.js"></script>')
+    plot_id = re.search(r'<div id="([\w-]+)" class="plotly-graph-div"', snippet).group(1)
+    assert f"knnExplorerLinks('{plot_id}', '07_explorer.html');" in snippet   # one call, no inline code
+    assert "plotly_click" not in snippet and "function (" not in snippet.split("Plotly.newPlot")[1]
+    plain = interactive.figure_html(fig())
+    assert "knnExplorerLinks" not in plain and "figure-links.js" not in plain
+    with pytest.raises(ValueError, match="explorer must be the explorer page"):
         interactive.figure_html(fig(), explorer="javascript:alert(1)")
+
+
+def test_the_click_handler_is_a_static_file_that_follows_only_listed_examples():
+    assert interactive.FIGURE_LINKS_JS == "../_static/figure-links.js"  # from a page in book/
+    js = (ROOT / "book" / "_static" / "figure-links.js").read_text()    # html_static_path: [book/_static]
+    assert "window.knnExplorerLinks = function (plotId, explorerPage)" in js
+    assert "plotly_click" in js and "EXPLORER_INDEX" in js and '"#ex="' in js
+    assert "known[c[0]].has(String(c[1]))" in js                         # a link only where the index has it
+    assert "click: open it in the neighbour explorer" in js
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed (make test installs it for MathJax)")
+def test_the_click_handler_parses():
+    subprocess.run([NODE, "--check", str(ROOT / "book" / "_static" / "figure-links.js")],
+                   check=True, timeout=60)
+
+
+def test_the_module_holds_no_javascript():
+    source = Path(interactive.__file__).read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)|function\s*\(|addEventListener|plotly_click|=>", source)
 
 
 def test_map_figure_panels_share_points_hover_and_links():
