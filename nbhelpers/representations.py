@@ -188,6 +188,76 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
     }
 
 
+def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labels, *, reference,
+                        k: int = 16, temperatures=COARSE_TEMPERATURES, seed: int = 0) -> dict:
+    """The reference variant against the best other one, chosen and scored on different halves.
+
+    Picking the best of many variants and scoring it on the same pairs favours it (the
+    winner's curse). Here validation is split in two halves at random: on the first, every
+    variant gets its temperature and the best variant other than ``reference`` is chosen
+    (:func:`knn_accuracy_grid`); on the second, the reference and that variant are scored,
+    each at its first-half temperature, on the same pairs: a paired bootstrap and an exact
+    McNemar test of the difference.
+
+    Parameters
+    ----------
+    train_reps, val_reps : dict
+        ``{(pooling, layer): ndarray}`` as in :func:`knn_accuracy_grid`.
+    train_labels, val_labels : array-like of int
+    reference : tuple
+        ``(pooling, layer, normalize)``, e.g. ``("cls", 6, True)``: the paper's choice.
+    k, temperatures
+        As in :func:`knn_accuracy_grid`.
+    seed : int, default=0
+        Seeds the split and the bootstrap.
+
+    Returns
+    -------
+    dict
+        ``reference`` and ``best_other`` (names ``"cls-layer6-norm"``), ``n_choose`` and ``n_score``
+        (pairs per half), ``reference_acc`` and ``best_other_acc`` (second half), ``diff``
+        (reference minus best other), ``lo``, ``hi`` (95% paired bootstrap), ``a_only``,
+        ``b_only`` and ``mcnemar_p`` (:func:`nbhelpers.stats.mcnemar`, other vs reference).
+
+    Example
+    -------
+    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]), ("mean", 1): np.array([[0.0], [5.0], [0.1], [5.1]])}
+    >>> va = {key: np.array([[0.05], [5.05], [0.02], [5.02]]) for key in tr}
+    >>> r = held_out_comparison(tr, [0, 0, 1, 1], va, [0, 1, 0, 1], reference=("cls", 1, True), k=1)
+    >>> r["best_other"], r["n_score"], r["diff"]
+    ('cls-layer1-raw', 2, 0.0)
+    """
+    from .stats import mcnemar, paired_bootstrap
+
+    y = np.asarray(val_labels).astype(int)
+    pooling, layer, norm = reference
+    if (pooling, layer) not in val_reps:
+        raise ValueError(f"reference={reference!r} but val_reps has no variant {(pooling, layer)!r}")
+    if len(y) < 4:
+        raise ValueError(f"expected at least 4 validation pairs to split in two halves, got {len(y)}")
+    order = np.random.default_rng(seed).permutation(len(y))
+    first, second = order[: len(y) // 2], order[len(y) // 2:]
+    grid = knn_accuracy_grid(train_reps, train_labels, {key: v[first] for key, v in val_reps.items()}, y[first],
+                             k=k, temperatures=temperatures)
+    is_ref = (grid["pooling"] == pooling) & (grid["layer"] == int(layer)) & (grid["normalize"] == bool(norm))
+    ref_row, other = grid[is_ref].iloc[0], grid[~is_ref].iloc[0]
+
+    def correct(row):
+        key = (row["pooling"], int(row["layer"]))
+        model = KNN(k=k, temperature=float(row["temperature"]), normalize=bool(row["normalize"]))
+        return model.fit(train_reps[key], train_labels).predict(val_reps[key][second]) == y[second]
+
+    def name(row):
+        return f"{row['pooling']}-layer{int(row['layer'])}-{'norm' if row['normalize'] else 'raw'}"
+
+    ref_ok, other_ok = correct(ref_row), correct(other)
+    boot, exact = paired_bootstrap(other_ok, ref_ok, seed=seed), mcnemar(other_ok, ref_ok)
+    return {"reference": name(ref_row), "best_other": name(other), "n_choose": len(first), "n_score": len(second),
+            "reference_acc": float(ref_ok.mean()), "best_other_acc": float(other_ok.mean()),
+            "diff": boot["diff"], "lo": boot["lo"], "hi": boot["hi"], "a_only": exact["a_only"],
+            "b_only": exact["b_only"], "mcnemar_p": exact["p"]}
+
+
 def _reps_and_labels(reps, labels, reps_name, labels_name):
     reps = np.asarray(reps, dtype=np.float32)
     labels = np.asarray(labels)

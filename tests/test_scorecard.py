@@ -228,3 +228,15 @@ def test_adversarial_anli_row_with_one_seed_is_untested_unless_inconclusive(tmp_
                                                "1 split seed, paired bootstrap (test sampling only)")
     with pytest.raises(ValueError, match="no rows for test 'anli'"):
         scorecard.split_seed_gain({"test": ["hans"], "backoff_gain": [0.1]})
+
+
+def test_representation_row_uses_the_held_out_half(tmp_path):
+    held = {"reference": "cls-layer6-norm", "best_other": "max-layer5-norm", "n_choose": 4921, "n_score": 4921,
+            "reference_acc": 0.70, "best_other_acc": 0.71, "diff": -0.01, "lo": -0.02, "hi": 0.004,
+            "a_only": 150, "b_only": 101, "mcnemar_p": 0.002}
+    _write(tmp_path, "representations", {"knn_acc": {"cls-layer6-norm": 0.7}, "n_val": 9842, "held_out": held})
+    (row,) = scorecard.build(tmp_path)[0]
+    assert (row["estimate"], row["low"], row["high"]) == pytest.approx((-1.0, -2.0, 0.4))
+    # holds 0, excludes the +1 point read into "best": ruled out on test sampling, but one seed
+    assert scorecard.verdict(row["estimate"], row["low"], row["high"], paper_effect=row["paper_effect"]) == "ruled out"
+    assert row["verdict"] == "untested" and "held-out half" in row["test"] and "max-layer5-norm" in row["effect"]
