@@ -93,3 +93,53 @@ gives no loss curve, only that the loss ranking needs 65% of the data to reach k
 0.73. Read as a straight line from (0, 0) to (0.65, 0.73), at kNN's budget (about 8.7% of the
 data) the loss ranking recalls about 0.10 of the flips with precision about 0.11. A loss curve
 that rises faster at first would give a higher F1 here, at most the paper's 0.78."""
+
+
+def numbers() -> dict:
+    """Every number above under one flat key, for a chapter's markdown through MyST-NB glue.
+
+    Accuracies and shares are in percent (75.7, not 0.757), as the paper prints them. A
+    chapter glues them once (``for key, value in paper.numbers().items(): glue(key, value,
+    display=False)``) and its text quotes ``{glue:text}`t4_bert_model_anli:.1f``` instead of
+    typing 47.2.
+
+    Example
+    -------
+    >>> n = numbers()
+    >>> n["t4_bert_model_anli"], n["t5_bert_anli"], n["removal_top_10"], n["mislabel_f1"]
+    (47.2, 0.95, 4.6, 0.78)
+    """
+    out = {}
+    for (backbone, method), row in TABLE4.iterrows():
+        m = "model" if method == "model" else "backoff"
+        out.update({f"t4_{backbone.lower()}_{m}_{s.replace('-', '_')}": round(100 * v, 1) for s, v in row.items()})
+    for backbone, row in TABLE5.iterrows():
+        out.update({f"t5_{backbone.lower()}_{s.replace('-', '_')}": v for s, v in row.items()})
+    for heuristic, row in TABLE6.iterrows():
+        out.update({f"t6_{c.lower().replace('-', '_')}_{heuristic}": round(100 * v, 1) for c, v in row.items()})
+    for cond in ("top", "random"):
+        out.update({f"removal_{cond}_{round(100 * f)}": v for f, v in REMOVAL[cond].items()})
+        out[f"removal_increment_{cond}"] = REMOVAL["increment"][cond]
+    out.update(speedup=SPEEDUP["factor"], speedup_n_train=SPEEDUP["n_train_below"],
+               not_original=round(100 * NOT_STATISTIC["original"]), not_augmented=round(100 * NOT_STATISTIC["augmented"]),
+               negation_entailment_change=round(100 * NEGATION_ENTAILMENT_CHANGE),
+               bert_snli_test=round(100 * BERT_SNLI_TEST, 1))
+    out.update({f"mislabel_{k}": MISLABEL[k] for k in ("precision", "recall", "f1")})
+    out.update(mislabel_loss_share=round(100 * MISLABEL["loss_fraction_for_knn_recall"]),
+               mislabel_noise=round(100 * MISLABEL["noise_rate"]))
+    return out
+
+
+def glue_numbers() -> int:
+    """Glue :func:`numbers` into the running notebook (MyST-NB), without displaying anything.
+
+    Returns how many were glued; 0 where MyST-NB is not installed (e.g. on Colab), where the
+    text's glue roles are not rendered anyway.
+    """
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return 0
+    for key, value in numbers().items():
+        glue(key, value, display=False)
+    return len(numbers())
