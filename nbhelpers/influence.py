@@ -943,18 +943,3 @@ def topk_overlap(a, b) -> float:
     k = a.shape[1]
     return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a.tolist(), b.tolist())]))
 
-
-_MOVED = ("removal_test", "explanation_speed")
-
-
-def __getattr__(name):
-    """``removal_test`` and ``explanation_speed`` train and time models: they moved to
-    :mod:`nbhelpers.experiments` and are still importable from here (as is the old
-    spelling ``neighbour_table``)."""
-    if name in _MOVED:
-        from . import experiments
-
-        return getattr(experiments, name)
-    if name == "neighbour_table":
-        return neighbor_table
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -528,9 +528,3 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     return {"n": n, "before": float(a.mean()), "after": float(b.mean()), "diff": ci["diff"],
             "lo": ci["lo"], "hi": ci["hi"]}
 
-
-def __getattr__(name):
-    """The old spelling ``neighbour_html`` still imports (the package spells it ``neighbor``)."""
-    if name == "neighbour_html":
-        return neighbor_html
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

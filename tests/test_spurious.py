@@ -47,7 +47,7 @@ def test_html_is_escaped_and_patterns_bold():
     assert "<script>" not in out and "&lt;script&gt;" in out and "<b>red</b>" in out
     q = pd.Series({"premise": "<img src=x onerror=alert(1)>", "hypothesis": "not blue", "label": 2})
     nb = pd.DataFrame({"premise": ["<b>bold</b>"], "hypothesis": ["red"], "label": [0], "distance": [3.0]})
-    table = spurious.neighbour_html(q, nb, "colour", caption="<i>cap</i>")
+    table = spurious.neighbor_html(q, nb, "colour", caption="<i>cap</i>")
     assert "<img" not in table and "&lt;img" in table and "&lt;b&gt;bold" in table
     assert "&lt;i&gt;cap" in table and "<b>red</b>" in table
 
