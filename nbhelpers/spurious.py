@@ -230,38 +230,6 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
     return out.sort_values(["z", "token"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-@timing.timed('LIME')
-def lime_hypothesis(predict: Callable, premise: str, hypothesis: str, *, num_features: int = 8,
-                    num_samples: int = 500, seed: int = 0, label: int | None = None):
-    """LIME word weights for the hypothesis, with the premise held fixed.
-
-    Parameters
-    ----------
-    predict : callable
-        ``predict(premises: list[str], hypotheses: list[str]) -> (n, 3)`` probabilities;
-        called once with all perturbed hypotheses (batched).
-    premise, hypothesis : str
-    label : int, optional
-        The class to explain; defaults to the predicted class of the unperturbed pair.
-
-    Returns
-    -------
-    (label, weights) : (int, list of (word, weight))
-        Weights towards ``label``, largest magnitude first.
-    """
-    from lime.lime_text import LimeTextExplainer
-
-    def classifier_fn(texts):
-        return np.asarray(predict([premise] * len(texts), list(texts)))
-
-    if label is None:
-        label = int(np.argmax(classifier_fn([hypothesis])[0]))
-    explainer = LimeTextExplainer(class_names=list(LABELS), random_state=seed)
-    exp = explainer.explain_instance(hypothesis, classifier_fn, labels=(label,),
-                                     num_features=num_features, num_samples=num_samples)
-    return label, exp.as_list(label=label)
-
-
 # ---------------------------------------------------------------------------------------
 # The paper's protocol for Tables 1 and 2 and Figure 3
 # ---------------------------------------------------------------------------------------

@@ -65,22 +65,6 @@ def test_token_enrichment_ranks_the_planted_artifact_first():
         spurious.token_enrichment([200], train)
 
 
-def test_lime_batches_the_perturbations_and_is_seeded():
-    calls = []
-
-    def predict(premises, hypotheses):
-        calls.append(len(hypotheses))
-        neg = np.array(["not" in h.split() for h in hypotheses], dtype=float)
-        return np.c_[1 - neg, np.zeros_like(neg), neg] * 0.9 + 0.1 / 3
-
-    label, weights = spurious.lime_hypothesis(predict, "A man sleeps.", "The man is not awake",
-                                              num_samples=100, seed=0)
-    assert label == 2 and weights[0][0] == "not" and weights[0][1] > 0
-    assert max(calls) == 100  # all perturbations in one call
-    again = spurious.lime_hypothesis(predict, "A man sleeps.", "The man is not awake", num_samples=100, seed=0)
-    assert again == (label, weights)
-
-
 # --- the paper's protocol: example rules, LIME over both sentences, the 'not' readings ---
 
 def test_direction_mask_follows_each_rule_by_hand():
