@@ -25,7 +25,6 @@ chatter in rendered pages. Every chapter imports the modules it needs, from the 
 - :mod:`nbhelpers.explorer`        -- the data and page of the neighbour explorer
 - :mod:`nbhelpers.interactive`     -- plotly figures embedded in the pages
 - :mod:`nbhelpers.viz`             -- plots (take ``ax=None``, return the Axes)
-- :mod:`nbhelpers.build`           -- execute the chapters and build the site (scripts/build_book.py)
 """
 __version__ = "0.1.0"
 
@@ -34,7 +33,7 @@ LABELS = ("entailment", "neutral", "contradiction")
 
 MODULES = ("validation", "timing", "device", "cache", "data", "tokenisation", "paper", "settings", "knn",
            "models", "representations", "evaluation", "influence", "spurious", "mislabel", "experiments",
-           "scorecard", "results", "explorer", "interactive", "viz", "build")
+           "scorecard", "results", "explorer", "interactive", "viz")
 """Every module of the package, bottom layer first (a test checks the list against the files)."""
 
 

@@ -69,7 +69,7 @@ def tiny_model(tiny_pairs, session_cache):
                             cache=session_cache, progress=False)
 
 
-from nbhelpers import build as build_book  # noqa: E402  (scripts/build_book.py is its command line)
+import build_book  # noqa: E402  (scripts/build_book.py; scripts/ is on pytest's pythonpath)
 
 
 @pytest.fixture(scope="session")
