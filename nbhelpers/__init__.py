@@ -28,8 +28,7 @@ chatter in rendered pages. Every chapter imports the modules it needs, from the 
 """
 __version__ = "0.1.0"
 
-LABELS = ("entailment", "neutral", "contradiction")
-"""Class names; labels are always the integers 0, 1, 2 in this order."""
+from .data import NLI_LABELS as LABELS  # noqa: E402  (class names, defined once in the data layer)
 
 MODULES = ("validation", "timing", "device", "cache", "data", "tokenisation", "paper", "settings", "knn",
            "models", "representations", "evaluation", "influence", "spurious", "mislabel", "experiments",

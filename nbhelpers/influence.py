@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from . import timing
-from . import LABELS, knn as knn_mod
+from . import knn as knn_mod
+from .data import NLI_LABELS as LABELS
 from .validation import check_int, check_labels, check_real, check_reps
 
 __all__ = [

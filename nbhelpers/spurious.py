@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import timing
-from . import LABELS
+from .data import NLI_LABELS as LABELS
 from .validation import check_labels
 
 COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "pink",
