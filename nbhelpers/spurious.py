@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import timing
 from .data import NLI_LABELS as LABELS
+from .evaluation import paired_bootstrap
 from .validation import check_labels
 
 COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "pink",
@@ -477,8 +478,6 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     >>> r["n"], r["before"], r["after"], r["diff"]
     (2, 1.0, 0.5, -0.5)
     """
-    from .evaluation import paired_bootstrap
-
     mask = _where_mask(df, where, fields)
     y = df["label"].to_numpy()
     if label is not None:
