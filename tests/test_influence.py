@@ -308,6 +308,19 @@ def test_neighbor_table_layout_and_checks(tiny_pairs):
         influence.neighbor_table(tiny_pairs, np.array([0, 1]), distances=[1.0])
 
 
+@pytest.mark.parametrize("label", [-1, 3])
+def test_neighbor_table_refuses_a_bad_label(label):
+    train = pd.DataFrame({"premise": ["a", "b", "c"], "hypothesis": ["d", "e", "f"], "label": [0, label, 2]})
+    with pytest.raises(ValueError, match=r"train_df\['label'\] of the neighbours.*0..2"):
+        influence.neighbor_table(train, [1, 0])
+
+
+def test_neighbor_table_refuses_index_minus_one():
+    train = pd.DataFrame({"premise": ["a", "b", "c"], "hypothesis": ["d", "e", "f"], "label": [0, 1, 2]})
+    with pytest.raises(ValueError, match=r"indices must lie in 0..2"):
+        influence.neighbor_table(train, [-1, 0])
+
+
 # -- topk_overlap ---------------------------------------------------------------------------------
 def test_topk_overlap_by_hand():
     assert influence.topk_overlap([[1, 2, 3]], [[3, 2, 1]]) == 1.0

@@ -1,4 +1,4 @@
-"""nbhelpers.spurious: patterns, slices, escaping, the miner, LIME batching."""
+"""nbhelpers.spurious: patterns, slices, escaping and label checks, the miner, LIME."""
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,29 @@ def test_html_is_escaped_and_patterns_bold():
     table = spurious.neighbor_html(q, nb, "colour", caption="<i>cap</i>")
     assert "<img" not in table and "&lt;img" in table and "&lt;b&gt;bold" in table
     assert "&lt;i&gt;cap" in table and "<b>red</b>" in table
+
+
+PAIRS = pd.DataFrame({"premise": ["a", "b", "c"], "hypothesis": ["d", "e", "f"], "label": [0, 1, 2]})
+
+
+@pytest.mark.parametrize("label", [-1, 3, 1.5])
+def test_neighbor_html_refuses_a_bad_neighbour_label(label):
+    neighbours = PAIRS.assign(label=[0, label, 2], distance=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"neighbours\['label'\] must be integers in 0..2"):
+        spurious.neighbor_html(PAIRS.iloc[0], neighbours, "not")
+
+
+@pytest.mark.parametrize("label", [-1, 5])
+def test_neighbor_html_refuses_a_bad_query_label(label):
+    query = PAIRS.iloc[0].copy()
+    query["label"] = label
+    with pytest.raises(ValueError, match=r"query\['label'\] must be integers in 0..2"):
+        spurious.neighbor_html(query, PAIRS.assign(distance=1.0), "not")
+
+
+def test_neighbor_html_renders_good_labels():
+    html = spurious.neighbor_html(PAIRS.iloc[0], PAIRS.assign(distance=1.0), "a")
+    assert html.count("contradiction") == 1 and "<b>a</b>" in html
 
 
 def test_token_enrichment_ranks_the_planted_artifact_first():
