@@ -2,39 +2,78 @@
 
 Importing the package changes nothing (no environment variable, warning filter or logger
 is touched); a chapter calls :func:`quiet` in its import cell to silence the libraries'
-chatter in rendered pages. Every chapter imports the modules it needs, from the bottom up:
+chatter in rendered pages. Every chapter imports the modules it needs. The modules form
+layers (:data:`LAYERS`, bottom first): a module imports from its own layer or a lower one,
+never from a higher one, not even inside a function (tests/test_layers.py checks it):
+
+base:
 
 - :mod:`nbhelpers.validation`      -- every input check, shared by all modules
 - :mod:`nbhelpers.timing`          -- seconds per part of the work (fine-tuning, kNN, ...)
 - :mod:`nbhelpers.device`          -- CUDA, then MPS, then CPU
-- :mod:`nbhelpers.cache`           -- content-addressed store for checkpoints and arrays
-- :mod:`nbhelpers.data`            -- every NLI data set as one DataFrame schema
-- :mod:`nbhelpers.tokenisation`    -- raw vs tokenised copies of the same pairs
+
+data:
+
+- :mod:`nbhelpers.data`            -- every NLI data set as one DataFrame schema; the label names
 - :mod:`nbhelpers.paper`           -- every number quoted from the paper, once
-- :mod:`nbhelpers.settings`        -- the paper's four settings, their data, the model for each
-- :mod:`nbhelpers.knn`             -- normalisation, FAISS kNN, ``backoff`` (global or per slice), tuning
+
+models:
+
+- :mod:`nbhelpers.cache`           -- content-addressed store for checkpoints and arrays
 - :mod:`nbhelpers.models`          -- backbones, fine-tuning, ``predict_proba``, ``encode``
+- :mod:`nbhelpers.settings`        -- the paper's four settings, their data, the model for each
+
+kNN and statistics:
+
+- :mod:`nbhelpers.knn`             -- normalisation, FAISS kNN, ``backoff`` (global or per slice), tuning
+- :mod:`nbhelpers.stats`           -- intervals and tests on scipy.stats (bootstraps, McNemar, Newcombe, t)
+- :mod:`nbhelpers.evaluation`      -- backoff evaluated on a split, accuracy per confidence bin
+
+uses of the neighbours:
+
+- :mod:`nbhelpers.tokenisation`    -- raw vs tokenised copies of the same pairs
 - :mod:`nbhelpers.representations` -- kNN accuracy per pooling and layer, linear probes
-- :mod:`nbhelpers.evaluation`      -- backoff evaluated on a split; bootstrap statistics
 - :mod:`nbhelpers.influence`       -- retrieval counts, removal sets, influence functions
 - :mod:`nbhelpers.spurious`        -- patterns, slices, the neighbour token miner, LIME
 - :mod:`nbhelpers.mislabel`        -- flagging mislabeled training examples, and baselines
+
+experiments:
+
 - :mod:`nbhelpers.experiments`     -- everything that trains or times models (one call each)
+
+records:
+
 - :mod:`nbhelpers.scorecard`       -- the one rule that gives each claim its verdict
 - :mod:`nbhelpers.results`         -- one typed record per chapter: save, load, summary bullets
+
+presentation:
+
 - :mod:`nbhelpers.explorer`        -- the data and page of the neighbour explorer
 - :mod:`nbhelpers.interactive`     -- plotly figures embedded in the pages
 - :mod:`nbhelpers.viz`             -- plots (take ``ax=None``, return the Axes)
-- :mod:`nbhelpers.build`           -- execute the chapters and build the site (scripts/build_book.py)
+
+torch is imported at the top of :mod:`~nbhelpers.device` and :mod:`~nbhelpers.models` only;
+the heavy or optional libraries (transformers, datasets, lime, captum, cleanlab, and torch in
+:mod:`~nbhelpers.influence`) are imported inside the functions that need them, so that
+importing :mod:`nbhelpers.knn` or :mod:`nbhelpers.data` stays fast.
 """
 __version__ = "0.1.0"
 
-LABELS = ("entailment", "neutral", "contradiction")
-"""Class names; labels are always the integers 0, 1, 2 in this order."""
+from .data import NLI_LABELS as LABELS  # noqa: E402  (class names, defined once in the data layer)
 
-MODULES = ("validation", "timing", "device", "cache", "data", "tokenisation", "paper", "settings", "knn",
-           "models", "representations", "evaluation", "influence", "spurious", "mislabel", "experiments",
-           "scorecard", "results", "explorer", "interactive", "viz", "build")
+LAYERS = (
+    ("validation", "timing", "device"),
+    ("data", "paper"),
+    ("cache", "models", "settings"),
+    ("knn", "stats", "evaluation"),
+    ("tokenisation", "representations", "influence", "spurious", "mislabel"),
+    ("experiments",),
+    ("scorecard", "results"),
+    ("explorer", "interactive", "viz"),
+)
+"""The modules by layer, bottom first: a module imports only from its own layer or a lower one."""
+
+MODULES = tuple(name for layer in LAYERS for name in layer)
 """Every module of the package, bottom layer first (a test checks the list against the files)."""
 
 

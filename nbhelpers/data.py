@@ -65,7 +65,8 @@ import pandas as pd
 from . import validation
 
 __all__ = [
-    "DATASETS", "SPLITS", "LABEL_NAMES", "DEFAULT_DATA_DIR", "ENV_VAR",
+    "DATASETS", "SPLITS", "NLI_LABELS", "HANS_LABELS", "HANS_HEURISTICS", "LABEL_NAMES",
+    "DEFAULT_DATA_DIR", "ENV_VAR",
     "DataNotFoundError", "load_nli", "data_hash", "candidate_dirs", "find_data_dir",
     "clear_cache", "OWN_COLUMNS", "OWN_LABELS", "OWN_SPLIT_FRACTIONS", "read_nli_file",
     "load_files",
@@ -84,9 +85,17 @@ DATASETS = {
 }
 """Data set name -> the splits :func:`load_nli` accepts for it."""
 
-_NLI3 = ("entailment", "neutral", "contradiction")
-LABEL_NAMES = {name: _NLI3 for name in DATASETS}
-LABEL_NAMES["hans"] = ("entailment", "non-entailment")
+NLI_LABELS = ("entailment", "neutral", "contradiction")
+"""The NLI class names; labels are always the integers 0, 1, 2 in this order (``nbhelpers.LABELS``)."""
+
+HANS_LABELS = ("entailment", "non-entailment")
+"""HANS's two class names, in the order of its integer labels."""
+
+HANS_HEURISTICS = ("lexical_overlap", "subsequence", "constituent")
+"""HANS's three syntactic heuristics (its ``heuristic`` column), in the paper's order (Table 6)."""
+
+LABEL_NAMES = {name: NLI_LABELS for name in DATASETS}
+LABEL_NAMES["hans"] = HANS_LABELS
 """Data set name -> class names, in the order of the integer labels."""
 
 ENV_VAR = "NBHELPERS_DATA"
@@ -126,7 +135,7 @@ class _Format:
     casefold: bool = False  # match label strings case-insensitively
 
 
-_NLI3_LABELS = {name: i for i, name in enumerate(_NLI3)}
+_NLI3_LABELS = {name: i for i, name in enumerate(NLI_LABELS)}
 _SNLI_COLUMNS = {"sentence1": "premise", "sentence2": "hypothesis", "gold_label": "label"}
 
 _CAD = _Format(_SNLI_COLUMNS, _NLI3_LABELS, quoting=csv.QUOTE_MINIMAL, drop_labels=("-",))
@@ -138,7 +147,7 @@ _MNLI = _Format(
 _HANS = _Format(
     {"sentence1": "premise", "sentence2": "hypothesis", "gold_label": "label",
      "heuristic": "heuristic"},
-    {"entailment": 0, "non-entailment": 1}, extra_str=("heuristic",))
+    {name: i for i, name in enumerate(HANS_LABELS)}, extra_str=("heuristic",))
 _ANLI = _Format(
     {"uid": "uid", "context": "premise", "hypothesis": "hypothesis", "label": "label"},
     {"e": 0, "n": 1, "c": 2}, extra_str=("uid",))
@@ -736,7 +745,7 @@ def data_hash(df):
 OWN_COLUMNS = ("premise", "hypothesis", "label")
 """The columns (CSV, TSV) or keys (JSON Lines) a file of your own must have."""
 
-OWN_LABELS = {**{name: i for i, name in enumerate(_NLI3)}, **{str(i): i for i in range(3)}}
+OWN_LABELS = {**{name: i for i, name in enumerate(NLI_LABELS)}, **{str(i): i for i in range(3)}}
 """Label values a file of your own may use: the names (any case) or the integers 0, 1, 2."""
 
 OWN_SPLIT_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}

@@ -5,8 +5,7 @@
 
 What trains or encodes (:func:`nbhelpers.experiments.run_setting`), the settings
 (:mod:`nbhelpers.settings`), the paper's tables (:mod:`nbhelpers.paper`) and the per-slice
-backoff (:func:`nbhelpers.knn.tune_slice_taus`) live elsewhere; their old names here still
-import (:data:`_MOVED`). For HANS the model and kNN still predict 3 classes; neutral and
+backoff (:func:`nbhelpers.knn.tune_slice_taus`) live elsewhere. For HANS the model and kNN still predict 3 classes; neutral and
 contradiction both count as non-entailment (``label_map=settings.HANS_LABEL_MAP``).
 """
 from __future__ import annotations
@@ -125,22 +124,3 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
     return out.drop(columns="bin").astype({"n": float})
 
 
-_MOVED = {
-    "run_setting": ("experiments", "run_setting"),
-    "tune_slice_taus": ("knn", "tune_slice_taus"), "slice_backoff": ("knn", "slice_backoff"),
-    "PAPER_TABLE4": ("paper", "TABLE4"), "PAPER_TABLE5": ("paper", "TABLE5"),
-    **{name: ("settings", name) for name in ("HANS_LABEL_MAP", "LARGE_TRAIN", "OFFLINE_STAND_INS", "SETTINGS",
-                                             "SMOKE_SIZES", "Setting", "load_setting", "load_split",
-                                             "recipe_for")},
-}
-"""Names that used to live here, by (module, name) where they live now."""
-
-
-def __getattr__(name):
-    """The old names in :data:`_MOVED` still import from here (chapters written before the split)."""
-    if name in _MOVED:
-        import importlib
-
-        module, attr = _MOVED[name]
-        return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

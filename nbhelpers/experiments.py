@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from . import knn, mislabel, models
-from . import LABELS, evaluation, influence  # the sections on backoff, removal and explanation speed
+from . import evaluation, influence  # the sections on backoff, removal and explanation speed
+from .data import NLI_LABELS as LABELS
 from .validation import check_int
 
 # ---------------------------------------------------------------------------------------

@@ -25,15 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data import NLI_LABELS
 from .knn import backoff, knn_proba, neighbor_weights
 from .validation import check_positive, check_proba, check_unit_interval, shape_str
 
 __all__ = ["NLI_LABELS", "DATA_FILE", "INDEX_FILE", "sample_indices", "stable_sample",
            "explorer_records", "explorer_data", "write_explorer_data", "explorer_index",
            "write_explorer_index"]
-
-NLI_LABELS = ("entailment", "neutral", "contradiction")
-"""Names of the model's 3 classes, in label order."""
 
 DATA_FILE = "explorer-data.js"
 """The file the page loads, next to the page in the built site."""

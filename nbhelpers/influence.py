@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from . import timing
-from . import LABELS, knn as knn_mod
+from . import knn as knn_mod
+from .data import NLI_LABELS as LABELS
 from .validation import check_int, check_labels, check_real, check_reps
 
 __all__ = [
@@ -943,18 +944,3 @@ def topk_overlap(a, b) -> float:
     k = a.shape[1]
     return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a.tolist(), b.tolist())]))
 
-
-_MOVED = ("removal_test", "explanation_speed")
-
-
-def __getattr__(name):
-    """``removal_test`` and ``explanation_speed`` train and time models: they moved to
-    :mod:`nbhelpers.experiments` and are still importable from here (as is the old
-    spelling ``neighbour_table``)."""
-    if name in _MOVED:
-        from . import experiments
-
-        return getattr(experiments, name)
-    if name == "neighbour_table":
-        return neighbor_table
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .stats import bootstrap_ci, mcnemar, paired_bootstrap
 from .knn import DEFAULT_TEMPERATURES, KNN, knn_proba
 
 COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]
@@ -167,8 +168,6 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
     >>> r["knn_acc"], r["probe_acc"], r["n_train"], r["n_val"]
     (1.0, 1.0, 6, 2)
     """
-    from .stats import bootstrap_ci
-
     tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
     va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")
     grid = knn_accuracy_grid({("rep", 0): tr}, y_tr, {("rep", 0): va}, y_va, k=k,
@@ -227,7 +226,6 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
     >>> r["best_other"], r["n_score"], r["diff"]
     ('cls-layer1-raw', 2, 0.0)
     """
-    from .stats import mcnemar, paired_bootstrap
 
     y = np.asarray(val_labels).astype(int)
     pooling, layer, norm = reference

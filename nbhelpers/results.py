@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import paper
+from .data import HANS_HEURISTICS as HEURISTICS, HANS_LABELS
 
 __all__ = ["Record", "BackoffSetting", "RepresentationsRecord", "BackoffRecord", "InfluenceRecord",
            "SpuriousRecord", "MislabelRecord", "HansRecord", "RECORDS", "load", "load_all"]
@@ -736,10 +737,6 @@ class MislabelRecord(Record):
 
 
 # --------------------------------------------------------------------------- chapter 6
-
-HEURISTICS = ("lexical_overlap", "subsequence", "constituent")
-HANS_LABELS = ("entailment", "non-entailment")
-
 
 @dataclass
 class HansRecord(Record):

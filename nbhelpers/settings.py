@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import data
+from . import data, models
 
 HANS_LABEL_MAP = np.array([0, 1, 1])
 """3-class prediction -> HANS label (0 entailment, 1 non-entailment)."""
@@ -158,9 +158,7 @@ def recipe_for(n_train: int, *, smoke: bool = False, large_train_epochs: int = L
     >>> recipe_for(1666)["epochs"], recipe_for(8330)["epochs"], recipe_for(8330, smoke=True)["epochs"]
     (5, 3, 1)
     """
-    from .models import DEFAULT_RECIPE
-
-    recipe = dict(DEFAULT_RECIPE)
+    recipe = dict(models.DEFAULT_RECIPE)
     if smoke:
         recipe["epochs"] = 1
     elif n_train > LARGE_TRAIN:
@@ -194,8 +192,6 @@ def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool
     splits : dict
         :func:`load_setting`'s splits and sources.
     """
-    from . import models
-
     splits = splits if splits is not None else load_setting(name, smoke=smoke)
     train = splits["train"]
     model = models.fine_tune(train, backbone, seed=seed, cache=cache, progress=progress,

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from . import timing
-from . import LABELS
+from .data import NLI_LABELS as LABELS
+from .stats import mcnemar, paired_bootstrap
 from .validation import check_labels
 
 COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "pink",
@@ -228,38 +229,6 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
                      "z": z, "base_rate": p0})
     out = pd.DataFrame(rows, columns=["token", "retrieved", "expected", "ratio", "z", "base_rate"])
     return out.sort_values(["z", "token"], ascending=[False, True], kind="stable").reset_index(drop=True)
-
-
-@timing.timed('LIME')
-def lime_hypothesis(predict: Callable, premise: str, hypothesis: str, *, num_features: int = 8,
-                    num_samples: int = 500, seed: int = 0, label: int | None = None):
-    """LIME word weights for the hypothesis, with the premise held fixed.
-
-    Parameters
-    ----------
-    predict : callable
-        ``predict(premises: list[str], hypotheses: list[str]) -> (n, 3)`` probabilities;
-        called once with all perturbed hypotheses (batched).
-    premise, hypothesis : str
-    label : int, optional
-        The class to explain; defaults to the predicted class of the unperturbed pair.
-
-    Returns
-    -------
-    (label, weights) : (int, list of (word, weight))
-        Weights towards ``label``, largest magnitude first.
-    """
-    from lime.lime_text import LimeTextExplainer
-
-    def classifier_fn(texts):
-        return np.asarray(predict([premise] * len(texts), list(texts)))
-
-    if label is None:
-        label = int(np.argmax(classifier_fn([hypothesis])[0]))
-    explainer = LimeTextExplainer(class_names=list(LABELS), random_state=seed)
-    exp = explainer.explain_instance(hypothesis, classifier_fn, labels=(label,),
-                                     num_features=num_features, num_samples=num_samples)
-    return label, exp.as_list(label=label)
 
 
 # ---------------------------------------------------------------------------------------
@@ -512,8 +481,6 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     >>> r["n"], r["before"], r["after"], r["diff"]
     (2, 1.0, 0.5, -0.5)
     """
-    from .stats import mcnemar, paired_bootstrap
-
     mask = _where_mask(df, where, fields)
     y = df["label"].to_numpy()
     if label is not None:
@@ -534,9 +501,3 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
             "lo": ci["lo"], "hi": ci["hi"], "a_only": exact["a_only"], "b_only": exact["b_only"],
             "mcnemar_p": exact["p"], "mcnemar_lo": exact["lo"], "mcnemar_hi": exact["hi"]}
 
-
-def __getattr__(name):
-    """The old spelling ``neighbour_html`` still imports (the package spells it ``neighbor``)."""
-    if name == "neighbour_html":
-        return neighbor_html
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .stats import paired_bootstrap
 from .validation import check_pairs
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -100,8 +101,6 @@ def tokenisation_cost(correct_raw, correct_tokenised, *, n_resamples: int = 2000
     >>> r["n_matched"], r["raw_acc"], r["tokenised_acc"], r["diff"], r["beyond_noise"]
     (200, 0.75, 0.5, -0.25, True)
     """
-    from .stats import paired_bootstrap
-
     raw = np.asarray(correct_raw, dtype=bool)
     tok = np.asarray(correct_tokenised, dtype=bool)
     if raw.shape != tok.shape or raw.ndim != 1 or len(raw) == 0:

@@ -474,54 +474,6 @@ REMOVAL_NAMES = {"top": "most retrieved removed", "random": "random removed",
                  "matched": "random, label mix of the top set, removed"}
 
 
-def plot_removal(runs: pd.DataFrame, paper: dict | None = None, ax=None):
-    """Accuracy drop after removing the most retrieved vs random training examples.
-
-    Parameters
-    ----------
-    runs : DataFrame
-        From :func:`nbhelpers.experiments.removal_test`: ``fraction``, ``condition``
-        (``"full"``/``"top"``/``"random"``/``"matched"``) and ``drop`` (percentage points),
-        one row per seed. Every line starts from the full training set (0% removed, no drop).
-    paper : dict, optional
-        ``{fraction: {"top": drop, "random": drop}}``: the paper's points, drawn hollow.
-
-    Example
-    -------
-    >>> runs = pd.DataFrame({"fraction": [0.0, 0.1, 0.1] * 2, "condition": ["full", "top", "random"] * 2,
-    ...                      "drop": [0.0, 3.0, 1.0, 0.0, 5.0, 1.5], "seed": [0, 0, 0, 1, 1, 1]})
-    >>> ax = plot_removal(runs, paper={0.1: {"top": 4.6, "random": 1.2}})
-    >>> ax.get_xticks().tolist()
-    [0.0, 10.0]
-    >>> plt.close("all")
-    """
-    ax = _axes(ax, (6, 4))
-    colours, names = REMOVAL_COLOURS, REMOVAL_NAMES
-    removed = runs[runs["condition"].isin(colours)]
-    full = runs[runs["condition"] == "full"]
-    for cond, grp in removed.groupby("condition"):
-        # the full training set is the common starting point: nothing removed, no drop
-        grp = pd.concat([grp, full.assign(condition=cond, fraction=0.0, drop=0.0)])
-        stats = grp.groupby("fraction")["drop"].agg(["mean", "std", "count"])
-        err = stats["std"].fillna(0) if (stats["count"] > 1).any() else None
-        ax.errorbar(stats.index * 100, stats["mean"], yerr=err, marker="o", capsize=4,
-                    color=colours[cond], label=f"{names[cond]} (ours, n = {int(stats['count'].max())} seed"
-                                               f"{'s' if stats['count'].max() > 1 else ''})")
-    for fraction, pts in (paper or {}).items():
-        for cond, drop in pts.items():
-            ax.plot(float(fraction) * 100, drop, marker="o", mfc="none", ms=9, ls="none",
-                    color=colours[cond])
-    if paper:
-        ax.plot([], [], marker="o", mfc="none", ls="none", color="black", label="paper (BERT)")
-    ax.axhline(0, color="black", lw=0.8)
-    fractions = sorted(set(removed["fraction"]) | {0.0} | {float(f) for f in (paper or {})})
-    ax.set_xticks([100 * f for f in fractions])
-    ax.set(xlabel="share of the training set removed (%)", ylabel="test accuracy drop (points)",
-           title="Removal test: retrain without part of the training set")
-    ax.legend(fontsize=8, loc="upper left")
-    return ax
-
-
 def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes=None):
     """The removal test as totals (per fraction) and as the increment between fractions.
 

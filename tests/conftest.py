@@ -1,7 +1,9 @@
-"""Shared fixtures: a throw-away cache, tiny NLI frames, and a tiny fine-tuned model."""
+"""Shared fixtures: a throw-away cache, tiny NLI frames, a tiny fine-tuned model, no network."""
 from __future__ import annotations
 
 import os
+import socket
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -69,7 +71,7 @@ def tiny_model(tiny_pairs, session_cache):
                             cache=session_cache, progress=False)
 
 
-from nbhelpers import build as build_book  # noqa: E402  (scripts/build_book.py is its command line)
+import build_book  # noqa: E402  (scripts/build_book.py; scripts/ is on pytest's pythonpath)
 
 
 @pytest.fixture(scope="session")
@@ -115,3 +117,25 @@ def site(request, tmp_path_factory):
     return build_book.build(src, tmp_path_factory.mktemp("site"))
 
 
+@pytest.fixture
+def no_dns(monkeypatch):
+    """The network is gone: DNS fails at once; count every lookup and connection."""
+    calls = []
+
+    def fail(*args, **kwargs):
+        calls.append(args[:2])
+        raise socket.gaierror(-3, "Temporary failure in name resolution")
+
+    def no_connect(*args, **kwargs):
+        calls.append(("connect", args[:1]))
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    monkeypatch.setattr(socket, "create_connection", no_connect)
+    monkeypatch.setattr(socket.socket, "connect", no_connect)
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    for module, attr in [("huggingface_hub.constants", "HF_HUB_OFFLINE")]:
+        if module in sys.modules:
+            monkeypatch.setattr(sys.modules[module], attr, False)
+    return calls

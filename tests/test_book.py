@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-from nbhelpers import build as build_book
+import build_book  # scripts/build_book.py (scripts/ is on pytest's pythonpath)
 
 CHAPTERS = build_book.chapters()
 # tests that execute the chapters or build the site are marked slow by conftest.py; the

@@ -1,7 +1,6 @@
-"""The build helpers (nbhelpers.build), importable without loading scripts/ by path."""
+"""The site build tool, scripts/build_book.py (scripts/ is on pytest's pythonpath, see pyproject.toml)."""
+import build_book
 import nbformat
-
-from nbhelpers import build
 
 
 def _cell(*texts):
@@ -18,7 +17,7 @@ BAR = ("encode:   0%|     | 0/10\r", "encode:  50%|##   | 5/10\r", "encode: 100%
 def test_tidy_streams_keeps_a_progress_bars_final_state(tmp_path):
     path = tmp_path / "nb.ipynb"
     nbformat.write(_cell(*BAR, "done\n"), str(path))
-    build.tidy_streams(path)
+    build_book.tidy_streams(path)
     (out,) = nbformat.read(str(path), as_version=4).cells[0].outputs
     assert out.text == "encode: 100%|#####| 10/10\ndone\n"
 
@@ -36,12 +35,12 @@ def test_drop_repeated_inline_scripts_keeps_the_first_copy(tmp_path):
     page = tmp_path / "a.html"
     line = "<script>const THEBE_JS_URL = 'x'</script>"
     page.write_text("\n".join(["<head>", line, "<script src='y.js'></script>", line, "</head>"]))
-    assert build.drop_repeated_inline_scripts(tmp_path) == 1
+    assert build_book.drop_repeated_inline_scripts(tmp_path) == 1
     assert page.read_text().count("THEBE_JS_URL") == 1 and "y.js" in page.read_text()
-    assert build.drop_repeated_inline_scripts(tmp_path) == 0
+    assert build_book.drop_repeated_inline_scripts(tmp_path) == 0
 
 
 def test_chapters_are_found_in_reading_order():
-    names = [p.name for p in build.chapters()]
+    names = [p.name for p in build_book.chapters()]
     assert names[0] == "01_representations.ipynb" and names[-1] == "99_results.ipynb"
     assert names == sorted(names)

@@ -1,11 +1,13 @@
-"""The cache: keys, atomic writes, corruption detection, no pickles."""
+"""The cache: keys, atomic writes, corruption detection, no pickles, damaged checkpoints,
+concurrent processes."""
 import json
 import multiprocessing as mp
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nbhelpers.cache import Cache, make_key
+from nbhelpers.cache import MANIFEST, Cache, file_sha256, make_key
 
 
 def test_key_changes_with_every_part():
@@ -176,3 +178,304 @@ def test_prune_temp_removes_only_old_temporary_leftovers(cache):
 
 def test_prune_temp_on_a_missing_root_does_nothing(tmp_path):
     assert Cache(tmp_path / "absent").prune_temp() == ([], 0)
+
+
+RECIPE = {"epochs": 5, "lr": 0.0001, "batch_size": 32, "warmup_ratio": 0.1,
+          "weight_decay": 0.01, "max_length": 128}
+
+
+# ---------------------------------------------------------------------------------------
+# keys: stable, confined to the cache root, typed
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("parts, kind, extra, digest", [
+    # recorded keys: ordinary keys must never move (a filled cache would be lost)
+    ({"backbone": "minilm", "weights": "sha256:model.safetensors=ab", "data": "d0", "seed": 0,
+      "recipe": RECIPE}, "checkpoints", {},
+     "6585b031b26fcc089a8984f2bab2635ba0f5fa1c4e8e18a3cbe83a0f478e024b"),
+    ({"model": "k1", "data": "d0", "max_length": 128}, "reps", {"name": "cls-layer6"},
+     "fd9d0d8f2bcf3ae16b6de3beb807c4f3a76aa65259d1fb1215b63b6938b47cdc"),
+    ({"model": "pretrained:hub:x:seed=0", "data": "d0", "max_length": 64}, "proba", {},
+     "f144a99d1a34604200349a244f289cde583105611ae9744b14aa3a9513353c21"),
+    ({"name": "mpnet", "parts": [("a.zip.001", 10), ("a.zip.002", 20)]}, "backbones", {},
+     "1444febef262fffee10ea2f34863d028230cce024a3828ee18434647a26f642c"),
+])
+def test_ordinary_keys_are_unchanged(cache, parts, kind, extra, digest):
+    assert make_key(kind=kind, **extra, **parts) == digest
+    if kind in ("checkpoints", "backbones"):
+        path = cache.directory(kind, parts, lambda tmp: (tmp / "w").write_bytes(b"1"))
+        assert path.name == digest
+    elif not extra:
+        cache.array(kind, parts, lambda: np.full((2, 3), 1 / 3))
+        assert cache.path(kind, digest, ".npy").exists()
+    else:
+        cache.arrays(kind, parts, [extra["name"]], lambda: {extra["name"]: np.ones((2, 2))})
+        assert cache.path(kind, digest, ".npy").exists()
+
+
+@pytest.mark.parametrize("key", ["../evil", "../../etc/passwd", "a/b", "..", ".", "", "a\\b", "x\0y"])
+def test_key_names_cannot_leave_the_cache_root(cache, key):
+    with pytest.raises(ValueError, match="key must be a plain file name"):
+        cache.save_array("reps", key, np.zeros(2))
+    with pytest.raises(ValueError, match="key must be a plain file name"):
+        cache.load_dir("checkpoints", key)
+    assert not (cache.root.parent / "evil.npy").exists()
+
+
+@pytest.mark.parametrize("kind", ["../x", "a/b", "..", ".hidden", "", "a\\b"])
+def test_kind_names_cannot_leave_the_cache_root(cache, kind):
+    with pytest.raises(ValueError, match="kind must be a plain folder name"):
+        cache.array(kind, {"x": 1}, lambda: np.zeros(2))
+
+
+def test_key_type_is_checked(cache):
+    with pytest.raises(TypeError, match="key must be a string"):
+        cache.load_array("reps", 3)
+
+
+def test_parts_cannot_override_the_package_version(cache):
+    with pytest.raises(ValueError, match="nbhelpers_version"):
+        make_key(x=1, nbhelpers_version="0.0.0")
+    with pytest.raises(ValueError, match="reserved name 'nbhelpers_version'"):
+        cache.array("reps", {"nbhelpers_version": "old"}, lambda: np.zeros(2))
+
+
+@pytest.mark.parametrize("method, name", [("array", "kind"), ("arrays", "kind"), ("arrays", "name"),
+                                          ("directory", "kind"), ("json", "kind")])
+def test_reserved_part_names_give_a_clear_error(cache, method, name):
+    calls = {"array": lambda: cache.array("reps", {name: "x"}, lambda: np.zeros(2)),
+             "arrays": lambda: cache.arrays("reps", {name: "x"}, ["a"], lambda: {"a": np.zeros(2)}),
+             "directory": lambda: cache.directory("checkpoints", {name: "x"}, lambda t: None),
+             "json": lambda: cache.json("results", {name: "x"}, lambda: {})}
+    with pytest.raises(ValueError, match=f"reserved name '{name}'"):
+        calls[method]()
+
+
+def test_int_and_str_dictionary_keys_cannot_collide(cache):
+    with pytest.raises(TypeError, match="string keys"):
+        make_key(x={1: "x"})
+    assert make_key(x={"1": "x"})  # the string form is an ordinary key
+    with pytest.raises(TypeError, match="string names"):
+        cache.array("reps", {1: "x"}, lambda: np.zeros(2))
+    with pytest.raises(TypeError, match="string keys"):
+        cache.array("reps", {"recipe": {("lr",): 1}}, lambda: np.zeros(2))
+
+
+def test_parts_must_be_a_dict(cache):
+    with pytest.raises(TypeError, match="parts must be a dict"):
+        cache.array("reps", [("x", 1)], lambda: np.zeros(2))
+
+
+@pytest.mark.parametrize("value, expected", [
+    ((1, 2), [1, 2]),
+    ({"a": (1, np.int64(2))}, {"a": [1, 2]}),
+    ({"f": np.float32(0.5), "n": None, "b": True}, {"f": 0.5, "n": None, "b": True}),
+])
+def test_json_value_is_the_same_on_a_hit_and_a_miss(cache, value, expected):
+    miss = cache.json("results", {"v": repr(value)}, lambda: value)
+    hit = cache.json("results", {"v": repr(value)}, lambda: pytest.fail("recomputed"))
+    assert miss == hit == expected and type(miss) is type(hit)
+
+
+def test_json_value_with_int_keys_is_refused_not_changed(cache):
+    with pytest.raises(TypeError, match="string keys"):
+        cache.json("results", {"v": 1}, lambda: {1: "x"})
+    assert not list((cache.root / "results").glob("*")) if (cache.root / "results").exists() else True
+
+
+# ---------------------------------------------------------------------------------------
+# garbage never enters the cache (the cache's own check hook; models.py uses it)
+# ---------------------------------------------------------------------------------------
+def _finite(arr):
+    if not np.isfinite(arr).all():
+        raise ValueError("not finite")
+
+
+@pytest.mark.parametrize("bad", [np.array([1.0, np.nan]), np.array([np.inf, 0.0])])
+def test_array_failing_its_check_is_not_written(cache, bad):
+    with pytest.raises(ValueError, match="not finite"):
+        cache.array("reps", {"x": 1}, lambda: bad, check=_finite)
+    assert not (cache.root / "reps").exists() or not list((cache.root / "reps").iterdir())
+    good = cache.array("reps", {"x": 1}, lambda: np.ones(2), check=_finite)
+    assert good.tolist() == [1.0, 1.0]
+
+
+def test_cached_array_failing_its_check_is_recomputed(cache):
+    cache.array("reps", {"x": 1}, lambda: np.array([np.nan, 1.0]))  # written without a check
+    out = cache.array("reps", {"x": 1}, lambda: np.array([2.0, 1.0]), check=_finite)
+    assert out.tolist() == [2.0, 1.0]
+    assert cache.load_array("reps", make_key(kind="reps", x=1)).tolist() == [2.0, 1.0]
+
+
+def test_arrays_write_none_when_one_fails_its_check(cache):
+    check = lambda name, arr: _finite(arr)
+    with pytest.raises(ValueError, match="not finite"):
+        cache.arrays("reps", {"x": 1}, ["a", "b"],
+                     lambda: {"a": np.ones(2), "b": np.array([np.nan])}, check=check)
+    assert cache.load_array("reps", make_key(kind="reps", name="a", x=1)) is None
+
+
+# ---------------------------------------------------------------------------------------
+# a damaged checkpoint is never trusted
+# ---------------------------------------------------------------------------------------
+def _build(tmp):
+    (tmp / "model.safetensors").write_bytes(bytes(range(256)) * 4)
+    (tmp / "config.json").write_text('{"a": 1}')
+
+
+def test_manifest_records_size_and_sha256_of_every_file(cache):
+    path = cache.directory("checkpoints", {"s": 1}, _build)
+    files = json.loads((path / MANIFEST).read_text())["files"]
+    assert set(files) == {"model.safetensors", "config.json"}
+    assert files["config.json"]["size"] == 8 and len(files["config.json"]["sha256"]) == 64
+
+
+@pytest.mark.parametrize("offset", [0, 500, -1])
+def test_a_byte_changed_at_the_same_size_is_detected_and_rebuilt(cache, offset):
+    builds = []
+    build = lambda tmp: builds.append(1) or _build(tmp)
+    path = cache.directory("checkpoints", {"s": 1}, build)
+    data = bytearray((path / "model.safetensors").read_bytes())
+    data[offset] ^= 0x01
+    (path / "model.safetensors").write_bytes(bytes(data))
+    assert Cache(cache.root).load_dir("checkpoints", path.name) is None
+    again = cache.directory("checkpoints", {"s": 1}, build)
+    assert len(builds) == 2 and (again / "model.safetensors").read_bytes() == bytes(range(256)) * 4
+
+
+def test_a_manifest_without_checksums_is_rebuilt_not_trusted(cache):
+    path = cache.directory("checkpoints", {"s": 1}, _build)
+    old = {"files": {"model.safetensors": 1024, "config.json": 8}, "parts": {"s": 1}, "meta": {}}
+    (path / MANIFEST).write_text(json.dumps(old))  # the older format, sizes only
+    assert cache.load_dir("checkpoints", path.name) is None
+    builds = []
+    cache.directory("checkpoints", {"s": 1}, lambda tmp: builds.append(1) or _build(tmp))
+    assert builds == [1] and cache.load_dir("checkpoints", path.name) == path
+
+
+@pytest.mark.parametrize("manifest", ['{"files": {}}', '{"files": {"../x": {"size": 1, "sha256": "0"}}}',
+                                      "not json", '{"nofiles": 1}'])
+def test_odd_manifests_are_invalid(cache, manifest):
+    path = cache.directory("checkpoints", {"s": 1}, _build)
+    (path / MANIFEST).write_text(manifest)
+    assert cache.load_dir("checkpoints", path.name) is None
+
+
+def test_a_folder_that_fails_to_load_is_rebuilt(cache):
+    def check(folder):
+        json.loads((folder / "config.json").read_text())  # stands in for from_pretrained
+
+    path = cache.directory("checkpoints", {"s": 1}, _build, check=check)
+    # damage config.json and make the manifest vouch for it: the checksums pass, the load fails
+    (path / "config.json").write_text("{broken")
+    m = json.loads((path / MANIFEST).read_text())
+    m["files"]["config.json"] = {"size": 7, "sha256": file_sha256(path / "config.json")}
+    (path / MANIFEST).write_text(json.dumps(m))
+    assert cache.load_dir("checkpoints", path.name) == path  # intact by its manifest...
+    again = cache.directory("checkpoints", {"s": 1}, _build, check=check)  # ...but rebuilt
+    assert json.loads((again / "config.json").read_text()) == {"a": 1}
+
+
+def test_a_fresh_build_that_fails_its_check_is_not_cached(cache):
+    def check(folder):
+        raise ValueError("does not load")
+
+    with pytest.raises(ValueError, match="does not load"):
+        cache.directory("checkpoints", {"s": 1}, _build, check=check)
+    assert cache.load_dir("checkpoints", make_key(kind="checkpoints", s=1)) is None
+    assert [p for p in (cache.root / "checkpoints").iterdir() if not p.name.startswith(".")] == []
+
+
+def test_a_build_that_writes_nothing_is_refused(cache):
+    with pytest.raises(ValueError, match="wrote no files"):
+        cache.directory("checkpoints", {"s": 1}, lambda tmp: None)
+
+
+# ---------------------------------------------------------------------------------------
+# concurrent processes (a file lock serialises building and repairing an entry)
+# ---------------------------------------------------------------------------------------
+N_PROCS, N_CALLS = 4, 15
+CONTENT = bytes(range(256)) * 64
+
+
+def _build_logged(tmp):
+    log = Path(tmp).parent.parent / "builds.log"
+    with open(log, "a") as f:  # O_APPEND: one short line per build, never interleaved
+        f.write(f"{tmp.name}\n")
+    (tmp / "model.safetensors").write_bytes(CONTENT)
+
+
+def _resolve_many(root, barrier, errors):
+    cache = Cache(root)
+    barrier.wait()
+    try:
+        for _ in range(N_CALLS):
+            path = cache.directory("checkpoints", {"s": 1}, _build_logged)
+            if (path / "model.safetensors").read_bytes() != CONTENT:
+                errors.put("wrong content")
+            if cache.load_dir("checkpoints", path.name) is None:
+                errors.put("invalid copy returned")
+    except Exception as err:  # noqa: BLE001 - reported to the parent
+        errors.put(f"{type(err).__name__}: {err}")
+
+
+def _compute_many(root, barrier, errors):
+    cache = Cache(root)
+    barrier.wait()
+    try:
+        for _ in range(N_CALLS):
+            def compute():
+                with open(Path(root) / "computes.log", "a") as f:
+                    f.write("x\n")
+                return np.arange(5000, dtype=np.float64)
+            out = cache.array("reps", {"x": 1}, compute)
+            if not np.array_equal(out, np.arange(5000.0)):
+                errors.put("wrong array")
+    except Exception as err:  # noqa: BLE001
+        errors.put(f"{type(err).__name__}: {err}")
+
+
+def _run(target, root):
+    ctx = mp.get_context("spawn")
+    barrier, errors = ctx.Barrier(N_PROCS), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(root, barrier, errors)) for _ in range(N_PROCS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    return [p.exitcode for p in procs], found
+
+
+def test_processes_repairing_an_invalid_leftover_build_once_and_all_succeed(tmp_path):
+    root = tmp_path / "cache"
+    cache = Cache(root)
+    key = make_key(kind="checkpoints", s=1)
+    leftover = cache.path("checkpoints", key)
+    leftover.mkdir(parents=True)
+    (leftover / "model.safetensors").write_bytes(b"old")
+    (leftover / MANIFEST).write_text(json.dumps({"files": {"model.safetensors": 3}}))  # no checksums
+    codes, errors = _run(_resolve_many, root)
+    assert codes == [0] * N_PROCS and errors == []
+    assert len((root / "builds.log").read_text().splitlines()) == 1  # built once, by one process
+    assert (leftover / "model.safetensors").read_bytes() == CONTENT
+    assert not [p for p in (root / "checkpoints").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_processes_computing_a_corrupted_array_compute_it_once(tmp_path):
+    root = tmp_path / "cache"
+    cache = Cache(root)
+    cache.array("reps", {"x": 1}, lambda: np.zeros(5000))
+    npy = cache.path("reps", make_key(kind="reps", x=1), ".npy")
+    npy.write_bytes(npy.read_bytes()[:100])  # truncated by a killed run
+    codes, errors = _run(_compute_many, root)
+    assert codes == [0] * N_PROCS and errors == []
+    assert len((root / "computes.log").read_text().splitlines()) == 1
+    assert np.array_equal(cache.load_array("reps", make_key(kind="reps", x=1)), np.arange(5000.0))
+
+
+def test_locks_live_outside_the_entries_and_prune_temp_leaves_them(cache):
+    cache.directory("checkpoints", {"s": 1}, _build)
+    assert [p.name for p in (cache.root / "checkpoints").iterdir()] == [make_key(kind="checkpoints", s=1)]
+    assert cache.prune_temp(older_than_hours=0) == ([], 0)

@@ -1,12 +1,15 @@
-"""Tests for nbhelpers.data: counts on the real files, exact text, determinism, and
-one test per malformed-input error (built in tmp_path with the shared layout)."""
+"""Tests for nbhelpers.data: counts on the real files, exact text, determinism, one test
+per malformed-input error (built in tmp_path with the shared layout), and the one fast
+network probe that data downloads share with the model loader."""
+import csv
 import re
+import socket
 import sys
 import warnings
 
 import pytest
 
-from nbhelpers import data
+from nbhelpers import data, validation
 from nbhelpers.data import DATASETS, DataNotFoundError, clear_cache, data_hash, load_nli
 
 real_data = pytest.mark.skipif(
@@ -26,6 +29,27 @@ def write(path, text, encoding="utf-8"):
 def cad_file(tmp_path, body, header=HEADER):
     """tmp_path/snli_cad/original/train.tsv with the given header and rows."""
     return write(tmp_path / "snli_cad" / "original" / "train.tsv", header + body)
+
+
+GOOD = "A man .\tA person .\tentailment\n"
+
+
+def cad_bytes(tmp_path, body: bytes):
+    """tmp_path/snli_cad/original/train.tsv: the header, then ``body`` as raw bytes."""
+    path = tmp_path / "snli_cad" / "original" / "train.tsv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(HEADER.encode() + body)
+    return path
+
+
+def anli_dev(tmp_path, lines: bytes):
+    """ANLI dev R1-R3 with one good line each; ``lines`` (raw bytes) follow it in R2."""
+    for r in (1, 2, 3):
+        path = tmp_path / "anli" / f"R{r}" / "dev.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        good = b'{"uid": "u", "context": "p", "hypothesis": "h", "label": "e"}\n'
+        path.write_bytes(good + (lines if r == 2 else b""))
+    return tmp_path / "anli" / "R2" / "dev.jsonl"
 
 
 # ---------------------------------------------------------------------------
@@ -142,11 +166,9 @@ def test_unknown_name():
 
 
 def test_unknown_split():
-    with pytest.raises(ValueError, match=r"unknown split 'valid' for 'snli'; expected one of "
-                                         r"train, validation, test"):
+    with pytest.raises(ValueError, match=r"unknown split 'valid' for 'snli'.*train, validation, test"):
         load_nli("snli", "valid")
-    with pytest.raises(ValueError, match=r"'train' for 'mnli-matched'; expected one of "
-                                         r"validation$"):
+    with pytest.raises(ValueError, match=r"'train' for 'mnli-matched'.*validation$"):
         load_nli("mnli-matched", "train")
 
 
@@ -162,16 +184,13 @@ def test_every_name_has_splits():
 def test_wrong_header(tmp_path):
     path = cad_file(tmp_path, "A man .\tA person .\tentailment\n",
                     header="premise\thypothesis\tlabel\n")
-    with pytest.raises(ValueError, match=re.escape(f"{path}: unexpected header; expected the "
-                                                   "columns ['sentence1', 'sentence2', "
-                                                   "'gold_label'], found ['premise',")):
+    with pytest.raises(ValueError, match=re.escape(f"{path}: unexpected header") + r".*sentence1.*found.*premise"):
         load_nli("cad-original", "train", data_dir=tmp_path)
 
 
 def test_wrong_field_count_names_the_line(tmp_path):
     path = cad_file(tmp_path, "A man .\tA person .\tentailment\nA man .\tentailment\n")
-    with pytest.raises(ValueError, match=re.escape(f"{path}, line 3: expected 3 tab-separated "
-                                                   "fields (as in the header), found 2")):
+    with pytest.raises(ValueError, match=re.escape(f"{path}, line 3: ") + r".*3 tab-separated fields.*found 2"):
         load_nli("cad-original", "train", data_dir=tmp_path)
 
 
@@ -183,9 +202,7 @@ def test_empty_premise(tmp_path):
 
 def test_unknown_label_names_file_and_line(tmp_path):
     path = cad_file(tmp_path, "A man .\tA person .\tmaybe\n")
-    with pytest.raises(ValueError, match=re.escape(
-            f"{path}, line 2: unknown label 'maybe'; expected one of 'entailment', 'neutral', "
-            "'contradiction'")):
+    with pytest.raises(ValueError, match=re.escape(f"{path}, line 2: unknown label 'maybe'") + ".*contradiction"):
         load_nli("cad-original", "train", data_dir=tmp_path)
 
 
@@ -222,8 +239,7 @@ def test_anli_bad_lines(tmp_path):
     for r in (1, 2):
         write(tmp_path / "anli" / f"R{r}" / "dev.jsonl", line)
     path = write(tmp_path / "anli" / "R3" / "dev.jsonl", line + '{"uid": "b", "context": "P."}\n')
-    with pytest.raises(ValueError, match=re.escape(f"{path}, line 2: expected the keys ['uid', "
-                                                   "'context', 'hypothesis', 'label'], found")):
+    with pytest.raises(ValueError, match=re.escape(f"{path}, line 2: expected the keys")):
         load_nli("anli", "validation", data_dir=tmp_path)
     write(path, line + '{"uid": "b", "context": "P.", "hypothesis": "H.", "label": "x"}\n')
     with pytest.raises(ValueError, match=re.escape(f"{path}, line 2: unknown label 'x'")):
@@ -231,6 +247,52 @@ def test_anli_bad_lines(tmp_path):
     write(path, line)
     df = load_nli("anli", "validation", data_dir=tmp_path)
     assert df["round"].tolist() == [1, 2, 3] and df["label"].tolist() == [0, 0, 0]
+
+
+def test_a_field_over_the_csv_limit_names_file_and_line(tmp_path):
+    big = "x" * (csv.field_size_limit() + 10)
+    path = cad_bytes(tmp_path, (GOOD + f'"{big}\tA person .\tentailment\n').encode())
+    with pytest.raises(ValueError, match=r"train\.tsv, line 3: .*csv module's limit"):
+        load_nli("cad-original", "train", data_dir=tmp_path)
+    assert path.exists()
+
+
+@pytest.mark.parametrize("body, line", [
+    (GOOD + 'A "man .\tA person .\tentailment\n' + GOOD, None),  # mid-field quote: literal in csv
+    (GOOD + '"A man .\tA person .\tentailment\n' + GOOD + GOOD, 3),
+    (GOOD + GOOD + 'A man .\t"A person .\tentailment\n' + GOOD, 4),
+    ('"A man .\tA person .\tentailment\n', 2),  # the last row: the quote runs to the end
+])
+def test_a_quote_that_never_closes_names_its_line(tmp_path, body, line):
+    cad_bytes(tmp_path, body.encode())
+    if line is None:  # a quote inside a field is kept verbatim, as the csv module does
+        assert len(load_nli("cad-original", "train", data_dir=tmp_path)) == 3
+        return
+    with pytest.raises(ValueError, match=rf"train\.tsv, line {line}: a quote .*does not close"):
+        load_nli("cad-original", "train", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("bad, line", [(b"\xff\xfe", 2), (b"caf\xe9", 3)])
+def test_invalid_utf8_in_a_tsv_names_file_and_line(tmp_path, bad, line):
+    rows = [b"A man .\tA person .\tentailment\n"] * 4
+    rows[line - 2] = b"A man " + bad + b" .\tA person .\tentailment\n"
+    cad_bytes(tmp_path, b"".join(rows))
+    with pytest.raises(ValueError, match=rf"train\.tsv, line {line}: not valid UTF-8"):
+        load_nli("cad-original", "train", data_dir=tmp_path)
+
+
+def test_invalid_utf8_in_a_header_names_line_one(tmp_path):
+    path = tmp_path / "snli_cad" / "original" / "train.tsv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"sentence1\xff\tsentence2\tgold_label\n" + GOOD.encode())
+    with pytest.raises(ValueError, match=r"train\.tsv, line 1: not valid UTF-8"):
+        load_nli("cad-original", "train", data_dir=tmp_path)
+
+
+def test_invalid_utf8_in_jsonl_names_file_and_line(tmp_path):
+    anli_dev(tmp_path, b'{"uid": "u", "context": "p\xff", "hypothesis": "h", "label": "e"}\n')
+    with pytest.raises(ValueError, match=r"R2/dev\.jsonl, line 2: not valid UTF-8"):
+        load_nli("anli", "validation", data_dir=tmp_path)
 
 
 def test_sha_mismatch_warns_once(tmp_path):
@@ -255,6 +317,21 @@ def test_env_var_is_honoured(tmp_path, monkeypatch):
     # The argument comes before the environment.
     df = load_nli("snli", "validation", data_dir=tmp_path / "arg")
     assert df["premise"].tolist() == ["From arg ."]
+
+
+def test_a_symlink_loop_as_data_dir_is_a_clear_value_error(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(ValueError, match=r"data directory .*a \(data_dir argument\) cannot be "
+                                         r"resolved.*symlink loop"):
+        load_nli("cad-original", "train", data_dir=tmp_path / "a")
+
+
+def test_a_symlink_loop_in_the_environment_variable_is_named(tmp_path, monkeypatch):
+    (tmp_path / "a").symlink_to(tmp_path / "a")
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "a"))
+    with pytest.raises(ValueError, match=r"\$NBHELPERS_DATA\) cannot be resolved"):
+        data.candidate_dirs()
 
 
 @pytest.fixture
@@ -304,3 +381,33 @@ def test_data_hash(tmp_path):
     changed.loc[1, "label"] = 1
     assert data_hash(changed) != data_hash(df)
     assert data_hash(df.rename(columns={"label": "y"})) != data_hash(df)
+
+
+# ---------------------------------------------------------------------------
+# One fast network probe (validation.no_network_reason), shared with the model loader
+# ---------------------------------------------------------------------------
+def test_the_probe_reports_a_missing_network(no_dns):
+    reason = validation.no_network_reason()
+    assert "huggingface.co cannot be resolved" in reason and len(no_dns) == 1
+
+
+def test_the_probe_reports_an_unreachable_host(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo",
+                        lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 443))])
+
+    def refuse(self, addr):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    assert "huggingface.co:443 cannot be reached" in validation.no_network_reason()
+
+
+def test_data_download_uses_the_same_probe(no_dns, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "nowhere")
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    seen = []
+    real = validation.no_network_reason
+    monkeypatch.setattr(validation, "no_network_reason", lambda *a, **k: seen.append(1) or real(*a, **k))
+    with pytest.raises(data.DataNotFoundError, match="cannot be resolved"):
+        load_nli("anli", "train", data_dir=tmp_path)
+    assert seen == [1]

@@ -75,12 +75,12 @@ def test_missing_anli_train_falls_back_to_its_stated_stand_in(monkeypatch):
         return real(name, split, data_dir)
 
     monkeypatch.setattr(data, "load_nli", fake)
-    df, source = evaluation.load_split(("anli", "train"))
+    df, source = settings.load_split(("anli", "train"))
     assert source == "mnli-matched/validation" and len(df) == 9815
     with pytest.raises(data.DataNotFoundError):  # no stand-in for other splits
         monkeypatch.setattr(data, "load_nli", lambda *a, **k: (_ for _ in ()).throw(
             data.DataNotFoundError("gone")))
-        evaluation.load_split(("snli", "test"))
+        settings.load_split(("snli", "test"))
 
 
 def test_paper_tables_have_every_setting():

@@ -292,20 +292,33 @@ def test_removal_test_fine_tunes_every_condition(tiny_pairs, session_cache):
         experiments.removal_test(tiny_pairs, tiny_pairs, conditions=("top", "uniform"))
 
 
-# -- neighbour_table ------------------------------------------------------------------------------
-def test_neighbour_table_layout_and_checks(tiny_pairs):
-    t = influence.neighbour_table(tiny_pairs, np.array([8, 0]), distances=[1.0, 2.0],
-                                  weights=[0.73, 0.27])
+# -- neighbor_table -------------------------------------------------------------------------------
+def test_neighbor_table_layout_and_checks(tiny_pairs):
+    t = influence.neighbor_table(tiny_pairs, np.array([8, 0]), distances=[1.0, 2.0],
+                                 weights=[0.73, 0.27])
     assert t.index.tolist() == [1, 2] and t.index.name == "rank"
     assert t["label"].tolist() == ["contradiction", "entailment"]
     assert t["hypothesis"].iloc[0] == "The man is asleep."
-    assert "&lt;script&gt;" in influence.neighbour_table(
+    assert "&lt;script&gt;" in influence.neighbor_table(
         pd.DataFrame({"premise": ["<script>x</script>"], "hypothesis": ["h"], "label": [1]}),
         np.array([0])).style.format(escape="html").to_html()
     with pytest.raises(ValueError, match="lie in"):
-        influence.neighbour_table(tiny_pairs, np.array([12]))
+        influence.neighbor_table(tiny_pairs, np.array([12]))
     with pytest.raises(ValueError, match="distance has shape"):
-        influence.neighbour_table(tiny_pairs, np.array([0, 1]), distances=[1.0])
+        influence.neighbor_table(tiny_pairs, np.array([0, 1]), distances=[1.0])
+
+
+@pytest.mark.parametrize("label", [-1, 3])
+def test_neighbor_table_refuses_a_bad_label(label):
+    train = pd.DataFrame({"premise": ["a", "b", "c"], "hypothesis": ["d", "e", "f"], "label": [0, label, 2]})
+    with pytest.raises(ValueError, match=r"train_df\['label'\] of the neighbours.*0..2"):
+        influence.neighbor_table(train, [1, 0])
+
+
+def test_neighbor_table_refuses_index_minus_one():
+    train = pd.DataFrame({"premise": ["a", "b", "c"], "hypothesis": ["d", "e", "f"], "label": [0, 1, 2]})
+    with pytest.raises(ValueError, match=r"indices must lie in 0..2"):
+        influence.neighbor_table(train, [-1, 0])
 
 
 # -- topk_overlap ---------------------------------------------------------------------------------

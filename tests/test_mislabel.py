@@ -1,4 +1,6 @@
-"""nbhelpers.mislabel on arrays small enough to check by hand."""
+"""nbhelpers.mislabel on arrays small enough to check by hand, and its index and probability checks."""
+import re
+
 import numpy as np
 import pytest
 
@@ -24,9 +26,13 @@ def test_inject_label_noise_rejects_bad_rates(rate):
         mislabel.inject_label_noise([0, 1, 2], rate)
 
 
-def test_inject_label_noise_rejects_bad_labels():
-    with pytest.raises(ValueError, match=r"labels must be integers in 0..2.*\[3\]"):
-        mislabel.inject_label_noise([0, 1, 3], 0.1)
+@pytest.mark.parametrize("labels, shown", [([0, 1, 3], "[3]"), ([0, 1, -1], "[-1]"), ([True, False, True], "")])
+def test_inject_label_noise_rejects_bad_labels(labels, shown):
+    with pytest.raises(ValueError, match=r"labels must be integers in 0..2.*" + re.escape(shown)):
+        mislabel.inject_label_noise(labels, 0.1)
+
+
+def test_inject_label_noise_rejects_no_labels():
     with pytest.raises(ValueError, match="labels is empty"):
         mislabel.inject_label_noise([], 0.1)
 
@@ -37,10 +43,22 @@ def test_knn_candidates_by_hand():
     # query 2 predicts 2, its neighbour 3 is labelled 0: flag 3
     mask = mislabel.knn_candidates([0, 1, 2], [2, 0, 3], [1, 2, 0, 0])
     assert mask.tolist() == [False, False, False, True]
-    with pytest.raises(ValueError, match=r"nearest_train_index must be integers in 0..3 .*\[9\]"):
-        mislabel.knn_candidates([0], [9], [1, 2, 0, 0])
+    assert mislabel.knn_candidates([0, 1, 1], [2, 0, 2], [1, 1, 0, 2]).tolist() == [False, False, True, False]
     with pytest.raises(ValueError, match="has 2 entries but nearest_train_index 1"):
         mislabel.knn_candidates([0, 1], [0], [1, 2, 0, 0])
+
+
+@pytest.mark.parametrize("nn, bad", [([2, -1, 3], "[-1]"), ([-1, -1, 0], "[-1]"), ([0, 4, 1], "[4]"),
+                                     ([0, -2, 1], "[-2]"), ([0, 9, 1], "[9]")])
+def test_knn_candidates_refuses_out_of_range_neighbours(nn, bad):
+    with pytest.raises(ValueError, match=r"nearest_train_index must be integers in 0..3 .*" + re.escape(bad)):
+        mislabel.knn_candidates([0, 1, 2], nn, [1, 2, 0, 0])
+
+
+def test_minus_one_is_explained_as_faiss_missing_neighbour_not_the_last_example():
+    # NumPy would read -1 as the last training example and flag it
+    with pytest.raises(ValueError, match="-1 is FAISS's mark for a missing neighbour"):
+        mislabel.knn_candidates([1], [-1], [0, 0, 0, 0])
 
 
 def test_scores_metrics_and_curves():
@@ -66,14 +84,26 @@ def test_scores_metrics_and_curves():
         mislabel.precision_recall_f1(np.array([1, 0]), np.array([True, False]))
 
 
-def test_knn_label_scores_with_model():
+def test_knn_label_scores_with_and_without_model():
     d = np.zeros((3, 2))
     i = np.array([[1, 2], [0, 2], [0, 1]])
+    assert mislabel.knn_label_scores(d, i, [0, 0, 1], temperature=1.0).tolist() == [0.5, 0.5, 1.0]
     p = np.array([[1.0, 0, 0], [1.0, 0, 0], [1.0, 0, 0]])
     s = mislabel.knn_label_scores(d, i, [0, 0, 1], temperature=1.0, pred_probs=p)
     np.testing.assert_allclose(s, [0.25, 0.25, 1.0])
     with pytest.raises(ValueError, match=r"pred_probs must have shape \(3, 3\)"):
         mislabel.knn_label_scores(d, i, [0, 0, 1], temperature=1.0, pred_probs=p[:2])
+    with pytest.raises(ValueError, match="pred_probs rows must each sum to 1.*row 1"):
+        mislabel.knn_label_scores(d, i, [0, 0, 1], temperature=1.0,
+                                  pred_probs=[[1, 0, 0], [1, 1, 0], [0, 0, 1]])
+
+
+@pytest.mark.parametrize("bad, words", [([[1, -1], [0, 2], [0, 1]], "integers in 0..2"),
+                                        ([[1, 2], [0, 3], [0, 1]], "integers in 0..2"),
+                                        ([[True, False]] * 3, "integers"), ([[0.5, 1.0]] * 3, "integers")])
+def test_knn_label_scores_refuses_bad_neighbor_indices(bad, words):
+    with pytest.raises(ValueError, match="neighbor_indices must be " + words):
+        mislabel.knn_label_scores(np.zeros((3, 2)), bad, [0, 0, 1], temperature=1.0)
 
 
 def test_cleanlab_ranks_the_obvious_label_error_first():

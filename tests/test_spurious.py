@@ -1,4 +1,4 @@
-"""nbhelpers.spurious: patterns, slices, escaping, the miner, LIME batching."""
+"""nbhelpers.spurious: patterns, slices, escaping and label checks, the miner, LIME."""
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +47,32 @@ def test_html_is_escaped_and_patterns_bold():
     assert "<script>" not in out and "&lt;script&gt;" in out and "<b>red</b>" in out
     q = pd.Series({"premise": "<img src=x onerror=alert(1)>", "hypothesis": "not blue", "label": 2})
     nb = pd.DataFrame({"premise": ["<b>bold</b>"], "hypothesis": ["red"], "label": [0], "distance": [3.0]})
-    table = spurious.neighbour_html(q, nb, "colour", caption="<i>cap</i>")
+    table = spurious.neighbor_html(q, nb, "colour", caption="<i>cap</i>")
     assert "<img" not in table and "&lt;img" in table and "&lt;b&gt;bold" in table
     assert "&lt;i&gt;cap" in table and "<b>red</b>" in table
+
+
+PAIRS = pd.DataFrame({"premise": ["a", "b", "c"], "hypothesis": ["d", "e", "f"], "label": [0, 1, 2]})
+
+
+@pytest.mark.parametrize("label", [-1, 3, 1.5])
+def test_neighbor_html_refuses_a_bad_neighbour_label(label):
+    neighbours = PAIRS.assign(label=[0, label, 2], distance=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"neighbours\['label'\] must be integers in 0..2"):
+        spurious.neighbor_html(PAIRS.iloc[0], neighbours, "not")
+
+
+@pytest.mark.parametrize("label", [-1, 5])
+def test_neighbor_html_refuses_a_bad_query_label(label):
+    query = PAIRS.iloc[0].copy()
+    query["label"] = label
+    with pytest.raises(ValueError, match=r"query\['label'\] must be integers in 0..2"):
+        spurious.neighbor_html(query, PAIRS.assign(distance=1.0), "not")
+
+
+def test_neighbor_html_renders_good_labels():
+    html = spurious.neighbor_html(PAIRS.iloc[0], PAIRS.assign(distance=1.0), "a")
+    assert html.count("contradiction") == 1 and "<b>a</b>" in html
 
 
 def test_token_enrichment_ranks_the_planted_artifact_first():
@@ -63,22 +86,6 @@ def test_token_enrichment_ranks_the_planted_artifact_first():
     assert mined.iloc[0]["token"] == "purple" and mined.iloc[0]["z"] > 5
     with pytest.raises(ValueError, match="must be in 0..199"):
         spurious.token_enrichment([200], train)
-
-
-def test_lime_batches_the_perturbations_and_is_seeded():
-    calls = []
-
-    def predict(premises, hypotheses):
-        calls.append(len(hypotheses))
-        neg = np.array(["not" in h.split() for h in hypotheses], dtype=float)
-        return np.c_[1 - neg, np.zeros_like(neg), neg] * 0.9 + 0.1 / 3
-
-    label, weights = spurious.lime_hypothesis(predict, "A man sleeps.", "The man is not awake",
-                                              num_samples=100, seed=0)
-    assert label == 2 and weights[0][0] == "not" and weights[0][1] > 0
-    assert max(calls) == 100  # all perturbations in one call
-    again = spurious.lime_hypothesis(predict, "A man sleeps.", "The man is not awake", num_samples=100, seed=0)
-    assert again == (label, weights)
 
 
 # --- the paper's protocol: example rules, LIME over both sentences, the 'not' readings ---
