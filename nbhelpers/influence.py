@@ -37,6 +37,7 @@ import pandas as pd
 from . import timing
 from . import knn as knn_mod
 from .data import NLI_LABELS as LABELS
+from .stats import t_interval_from
 from .validation import check_int, check_labels, check_real, check_reps
 
 __all__ = [
@@ -465,14 +466,6 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def _t_interval(stat: dict, level: float = 0.95) -> tuple[float, float]:
-    """Student-t interval for the mean of ``stat`` (``{"mean", "sd", "n"}``, n >= 2)."""
-    from scipy import stats
-
-    half = stats.t.ppf(0.5 + level / 2, stat["n"] - 1) * stat["sd"] / np.sqrt(stat["n"])
-    return stat["mean"] - half, stat["mean"] + half
-
-
 def describe_removal(record: dict, paper: dict | None = None) -> list[str]:
     """Markdown bullets: each total and increment, ours (mean ± sd, seeds) beside the paper's.
 
@@ -504,7 +497,7 @@ def describe_removal(record: dict, paper: dict | None = None) -> list[str]:
             if stat["sd"] is None:
                 judged = "one seed, so no interval"
             else:
-                lo, hi = _t_interval(stat)
+                _, lo, hi = t_interval_from(stat["mean"], stat["sd"], stat["n"])
                 judged = f"95% interval {lo:+.1f} to {hi:+.1f}, " + \
                          ("which excludes 0" if lo > 0 or hi < 0 else "which includes 0")
             text += f" Most retrieved minus {other}: {format_stat(stat, signed=True)}, {judged}."

@@ -18,10 +18,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-from scipy import stats as sps
 
 from . import paper
-from .stats import accuracy_difference, n_to_decide, newcombe, t_interval
+from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_interval_from
 
 VERDICTS = ("reproduced", "opposite", "ruled out", "inconclusive", "untested", "not comparable")
 """The six verdicts, in the order the results page explains them."""
@@ -288,9 +287,7 @@ def backoff_claims(bo):
         seeds = r.get("seeds") or {}
         n_seeds = len(seeds.get("seeds", []))
         if n_seeds > 1:
-            m, sd = 100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"]
-            half = float(sps.t.ppf(0.975, n_seeds - 1) * sd / np.sqrt(n_seeds))
-            est, lo, hi = m, m - half, m + half
+            est, lo, hi = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"], n_seeds)
             test, one_seed = f"t-interval over {n_seeds} seeds", False
         else:
             lo, hi = r.get("backoff_gain_ci95") or (None, None)

@@ -88,11 +88,26 @@ def t_interval(values, *, ci: float = 0.95) -> tuple[float, float | None, float 
     x = np.asarray(values, dtype=float).ravel()
     if x.size == 0 or not np.isfinite(x).all():
         raise ValueError(f"expected one or more finite values, got {values!r}")
-    mean = float(x.mean())
     if x.size == 1:
-        return mean, None, None
-    half = float(stats.t.ppf(0.5 + _level(ci) / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return mean, mean - half, mean + half
+        return float(x[0]), None, None
+    return t_interval_from(float(x.mean()), float(x.std(ddof=1)), x.size, ci=ci)
+
+
+def t_interval_from(mean: float, sd: float, n: int, *, ci: float = 0.95) -> tuple[float, float, float]:
+    """:func:`t_interval` from a summary: the mean, the sample sd (ddof=1) and n >= 2 values.
+
+    Example
+    -------
+    >>> m, lo, hi = t_interval_from(2.0, 1.0, 3)
+    >>> round(lo, 3), round(hi, 3)
+    (-0.484, 4.484)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n={n!r} but expected at least 2 values for a t-interval")
+    if not (math.isfinite(mean) and math.isfinite(sd) and sd >= 0):
+        raise ValueError(f"expected a finite mean and sd >= 0, got mean={mean!r}, sd={sd!r}")
+    half = float(stats.t.ppf(0.5 + _level(ci) / 2, n - 1) * sd / math.sqrt(n))
+    return float(mean), mean - half, mean + half
 
 
 def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0,

@@ -103,3 +103,12 @@ def test_n_to_decide_by_hand():
     # no-effect claim, margin 1: estimate 0.2 +- 1.5 decides once it fits inside [-1, 1]
     n = stats.n_to_decide(0.2, -1.3, 1.7, 100, paper_effect=0.0, margin=1.0, unit="pairs")
     assert n == math.ceil(100 * (1.5 / 0.8) ** 2)
+
+
+def test_t_interval_from_a_summary_equals_the_one_from_values():
+    x = [0.5, 1.5, 4.0]
+    assert stats.t_interval_from(float(np.mean(x)), float(np.std(x, ddof=1)), 3) == pytest.approx(stats.t_interval(x))
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.t_interval_from(1.0, 0.5, 1)
+    with pytest.raises(ValueError, match="sd"):
+        stats.t_interval_from(1.0, float("nan"), 3)
