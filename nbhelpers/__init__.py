@@ -21,7 +21,9 @@ chatter in rendered pages. Every chapter imports the modules it needs, from the 
 - :mod:`nbhelpers.mislabel`        -- flagging mislabeled training examples, and baselines
 - :mod:`nbhelpers.experiments`     -- everything that trains or times models (one call each)
 - :mod:`nbhelpers.scorecard`       -- the one rule that gives each claim its verdict
-- :mod:`nbhelpers.results`         -- one typed record per chapter: save, load, summary bullets
+- :mod:`nbhelpers.schema`          -- checked numbers, nested shapes, a record that saves and loads itself
+- :mod:`nbhelpers.summaries`       -- what each chapter's record says: tables and summary bullets
+- :mod:`nbhelpers.results`         -- one typed record per chapter, built from its run; save, load
 - :mod:`nbhelpers.explorer`        -- the data and page of the neighbour explorer
 - :mod:`nbhelpers.interactive`     -- plotly figures embedded in the pages
 - :mod:`nbhelpers.viz`             -- plots (take ``ax=None``, return the Axes)
@@ -34,7 +36,7 @@ LABELS = ("entailment", "neutral", "contradiction")
 
 MODULES = ("validation", "timing", "device", "cache", "data", "tokenisation", "paper", "settings", "knn",
            "models", "representations", "evaluation", "influence", "spurious", "mislabel", "experiments",
-           "scorecard", "results", "explorer", "interactive", "viz", "build")
+           "scorecard", "schema", "summaries", "results", "explorer", "interactive", "viz", "build")
 """Every module of the package, bottom layer first (a test checks the list against the files)."""
 
 
