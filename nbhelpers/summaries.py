@@ -167,8 +167,8 @@ class InfluenceSummary:
         lines = [
             f"- **The model**: `{self.backbone}` fine-tuned on {self.n_train:,} CAD-original pairs, "
             f"{model_val_acc:.1%} on SNLI validation (the paper: BERT-base). kNN with k = {self.k} puts "
-            f"{self.support['right']:.0%} of its weight on the model's answer when the model is right and "
-            f"{self.support['wrong']:.0%} when it is wrong.",
+            f"{_pct0(self.support['right'])} of its weight on the model's answer when the model is right and "
+            f"{_pct0(self.support['wrong'])} when it is wrong.",
             f"- **Retrieval counts**: the most retrieved 10% of the pairs receive {share:.0%} of "
             f"the retrievals by training queries; training and test queries rank the pairs with a rank correlation "
             f"of {self.retrieval['spearman_train_test']:.2f}, and their most retrieved {float(min(fractions)):.0%} "
@@ -259,7 +259,8 @@ class MislabelSummary:
         return pd.DataFrame([
             {"quantity": "kNN candidates: precision / recall / F1",
              "paper (BERT)": f"{p['precision']:.2f} / {p['recall']:.2f} / {p['f1']:.2f}",
-             "ours": f"{k['precision']:.2f} / {k['recall']:.2f} / {k['f1']:.2f} (± {k['sd_f1']:.2f})"},
+             "ours": f"{k['precision']:.2f} / {k['recall']:.2f} / {k['f1']:.2f}"
+                     + ("" if k["sd_f1"] is None else f" (± {k['sd_f1']:.2f})")},
             {"quantity": "loss ranking: data inspected to reach kNN recall",
              "paper (BERT)": _pct(p["loss_fraction_for_knn_recall"]), "ours": _pct(lb["fraction_for_knn_recall"])},
             {"quantity": "average precision: loss / cleanlab / ranked kNN", "paper (BERT)": "-",

@@ -314,6 +314,14 @@ def test_every_chapters_takeaways_and_tables_come_from_its_record():
     assert hans.paper_table().loc["constituent", "paper: BERT → kNN-BERT"] == "18.2% → 24.6%"
 
 
+def test_what_a_record_says_copes_with_values_that_one_seed_leaves_empty():
+    inf = results.load("influence", FIXTURES)
+    inf.support = {"right": 0.5, "wrong": float("nan")}  # the model was never wrong: nothing to average
+    assert inf.support["wrong"] is None and "n/a when it is wrong" in inf.takeaways(model_val_acc=1.0)[0]
+    ml = MislabelRecord.from_dict(_mislabel() | {"knn": _mislabel()["knn"] | {"sd_f1": float("nan")}})
+    assert ml.paper_table().loc["kNN candidates: precision / recall / F1", "ours"] == "0.50 / 0.50 / 0.50"
+
+
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write-schemas"]:
         sys.exit(f"usage: PYTHONPATH=. python {sys.argv[0]} --write-schemas")
