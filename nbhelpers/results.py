@@ -1,19 +1,14 @@
 """Typed results: one record per chapter, saved as ``results/<name>.json`` and loaded back.
 
-A chapter ends with one record: ``Record.from_run(...)`` (the chapter's objects reshaped) or the
-constructor, ``save`` once, then ``takeaways()``. The results page and the scorecard read the
-files back with :func:`load_all`; ``record.model_dump(mode="json")`` is the file's object.
+A chapter ends with one record: ``Record.from_run(...)`` (its objects reshaped) or the constructor,
+``save`` once, then ``takeaways()``. The results page and the scorecard read the files back with
+:func:`load_all`; ``record.model_dump(mode="json")`` is the file's object, key for key.
 
-Each record is a pydantic model (:class:`nbhelpers.schema.Record`) whose fields are the file's
-top-level keys, in file order. A nested object with known keys is a shape (``shape``, read as a
-dict); one whose keys are data (variants, splits, seeds) a ``dict[str, ...]``. Numbers are
-``Number``, ``Fraction`` (in [0, 1]), ``Seconds`` or ``Maybe...`` (``None`` allowed): see
-:mod:`nbhelpers.schema`. Every record's JSON schema is pinned in ``tests/data/schemas``; after an
-intended change, regenerate it with ``python tests/test_results.py --write-schemas``.
-
-The paper's numbers come from :mod:`nbhelpers.paper`; no record types one. What a record says in
-the book (its tables and sentences) is mixed in from :mod:`nbhelpers.summaries`.
-"""
+A record's fields are the file's top-level keys, in file order. A nested object with known keys
+is a ``shape`` (checked, read as a dict); one whose keys are data (variants, splits) a
+``dict[str, ...]``. The value types (``Number``, ``Fraction`` in [0, 1], ``Seconds``, ``Maybe...``)
+and how saving and loading check them: :mod:`nbhelpers.schema`. What a record says in the book is
+mixed in from :mod:`nbhelpers.summaries`; the paper's numbers come from :mod:`nbhelpers.paper`."""
 from __future__ import annotations
 
 import json
@@ -33,7 +28,6 @@ __all__ = ["Record", "BackoffSetting", "RepresentationsRecord", "BackoffRecord",
 HEURISTICS = ("lexical_overlap", "subsequence", "constituent")
 HANS_LABELS = ("entailment", "non-entailment")
 
-
 Timing = shape("Timing", {part: Seconds for part in (
     "fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other", "total")})
 """Seconds per part of the work (:func:`nbhelpers.timing.report`)."""
@@ -44,16 +38,17 @@ Bootstrap = shape("Bootstrap", {"diff": Number, "lo": Number, "hi": Number, "p_b
 # --------------------------------------------------------------------------- chapter 1
 
 Recipe = shape("Recipe", {"epochs": int, "lr": Number, "batch_size": int, "warmup_ratio": Number,
-                           "weight_decay": Number, "max_length": int, "group_by_length": bool})
+                          "weight_decay": Number, "max_length": int, "group_by_length": bool})
 RecipeRow = shape("RecipeRow", {"recipe": str, "epochs": int, "lr": Number, "last-epoch loss": Number,
-                                 "val_acc": Fraction})
+                                "val_acc": Fraction})
 BestVariant = shape("BestVariant", {"pooling": str, "layer": int, "normalize": bool, "knn_acc": Fraction})
-_PROBE = {"knn_acc": Fraction, "knn_ci": FractionInterval, "probe_acc": Fraction, "probe_ci": FractionInterval,
-          "temperature": Number, "n_val": int, "n_train": int, "representation": str}
+_PROBE = {"knn_acc": Fraction, "knn_ci": FractionInterval, "probe_acc": Fraction,
+          "probe_ci": FractionInterval, "temperature": Number, "n_val": int, "n_train": int,
+          "representation": str}
 TunedProbe = shape("TunedProbe", _PROBE | {"model_acc": Fraction, "model_ci": FractionInterval})
 FrozenProbe = shape("FrozenProbe", _PROBE | {"probe_share_of_model_acc": Number})  # above 1: probe wins
 RepresentationsPaper = shape("RepresentationsPaper", {"model_test_acc_bert_base": Fraction,
-                                                       "best_representation": str})
+                                                      "best_representation": str})
 Tokenisation = shape("Tokenisation", {
     "n_matched": int, "raw_acc": Fraction, "tokenised_acc": Fraction, "diff": Number, "ci": Interval,
     "beyond_noise": bool, "raw": str, "tokenised": str, "n_raw": int, "n_text_differs": int,
@@ -99,20 +94,17 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
     def from_run(cls, *, backbone, seed, k, smoke, n_train, n_val, recipe, model_val_acc, recipes,
                  grid, last, model_ci, tuned, frozen, tok_cost, n_raw, n_text_differs,
                  n_labels_agree, n_prediction_changed, seconds, timing):
-        """The record of one run of chapter 1, from the chapter's objects.
-
-        ``grid`` is :func:`nbhelpers.representations.knn_accuracy_grid` (best first),
-        ``recipes`` the recipe table, ``tuned`` and ``frozen`` (by pooling: ``cls``, ``mean``)
-        :func:`nbhelpers.representations.knn_and_probe` results, ``tok_cost``
-        :func:`nbhelpers.tokenisation.tokenisation_cost`.
-        """
+        """Chapter 1's record: ``grid`` from :func:`nbhelpers.representations.knn_accuracy_grid` (best
+        first), ``tuned`` and ``frozen`` (by pooling) from :func:`~nbhelpers.representations.knn_and_probe`,
+        ``tok_cost`` from :func:`nbhelpers.tokenisation.tokenisation_cost`."""
         best = grid.iloc[0]
         mine = (grid["pooling"] == "cls") & (grid["layer"] == last) & grid["normalize"]
         chosen = grid[mine].iloc[0]
 
         def probe(r, pooling, **extra):
             keys = ("knn_acc", "knn_ci", "probe_acc", "probe_ci", "temperature", "n_val", "n_train")
-            return {key: r[key] for key in keys} | {"representation": cls.variant_key(pooling, last, True)} | extra
+            return {key: r[key] for key in keys} | {"representation": cls.variant_key(pooling, last, True),
+                                                   **extra}
 
         return cls(
             backbone=backbone, seed=seed, k=k, smoke=smoke, train="cad-original/train",
@@ -147,12 +139,9 @@ BackoffPaper = shape("BackoffPaper", {key: Fraction for key in (
 
 
 class BackoffSetting(Schema):
-    """One setting of ``backoff.json``: tuned k, T, tau, lambda and test accuracies.
-
-    The four paper settings carry ``other_backbones`` and ``paper`` (snli-original also ``seeds``
-    and ``smoke``); ``anli-adversarial`` carries ``seeds``, ``per_seed`` and ``verdict`` instead.
-    ``backoff_gain`` (and its interval) is ``None`` where no gain was measured.
-    """
+    """One setting of ``backoff.json``: tuned k, T, tau, lambda, test accuracies, the gain (``None``:
+    not measured). The paper's settings add ``other_backbones`` and ``paper`` (snli-original also
+    ``seeds`` and ``smoke``); ``anli-adversarial`` adds ``seeds``, ``per_seed`` and ``verdict``."""
 
     backbone: str
     k: int
@@ -179,13 +168,9 @@ class BackoffSetting(Schema):
     @classmethod
     def from_summary(cls, summary, *, backbone: str, train: str, seed: int, gain=None,
                      setting: str | None = None, **optional):
-        """One setting's result from a tuned summary (``run_setting(...)["summary"]`` or a row of
-        the chapter's table: ``k``, ``T``, ``tau``, ``lambda``, ``n_test`` and the four accuracies).
-
-        ``gain`` is :func:`nbhelpers.evaluation.paired_bootstrap` of backoff against the model
-        (``diff``, ``lo``, ``hi``; ``None`` leaves the gain empty); ``setting`` fills ``paper``
-        from Tables 4 and 5; ``optional`` sets the optional fields (``other_backbones``,
-        ``seeds``, ``smoke``, ``per_seed``, ``verdict``).
+        """One setting from a tuned summary (``run_setting(...)["summary"]`` or a row of the chapter's
+        table), ``gain`` (:func:`nbhelpers.evaluation.paired_bootstrap` of backoff against the model,
+        or ``None``), the paper's numbers for ``setting`` and any ``optional`` fields.
 
         Example
         -------
@@ -196,11 +181,9 @@ class BackoffSetting(Schema):
         >>> r.backoff_gain_ci95, r.paper["bert_tau"], r.to_dict()["lambda"]
         ([0.0, 0.5], 0.95, 0.25)
         """
-        return cls(backbone=backbone, k=int(summary["k"]), T=float(summary["T"]), tau=float(summary["tau"]),
-                   lambda_=float(summary["lambda"]), n_test=int(summary["n_test"]),
-                   model_acc=float(summary["model_acc"]), knn_acc=float(summary["knn_acc"]),
-                   backoff_acc=float(summary["backoff_acc"]), interp_acc=float(summary["interp_acc"]),
-                   train=train, seed=int(seed),
+        floats = ("T", "tau", "lambda", "model_acc", "knn_acc", "backoff_acc", "interp_acc")
+        return cls(backbone=backbone, train=train, seed=int(seed), k=int(summary["k"]),
+                   n_test=int(summary["n_test"]), **{key: float(summary[key]) for key in floats},
                    backoff_gain=None if gain is None else float(gain["diff"]),
                    backoff_gain_ci95=None if gain is None else [float(gain["lo"]), float(gain["hi"])],
                    paper=None if setting is None else cls.paper_numbers(setting), **optional)
@@ -239,38 +222,40 @@ Stat = shape("Stat", {"mean": Number, "sd": MaybeNumber, "n": int})
 """Mean, sd and count over seeds (``sd`` is ``None`` with one seed)."""
 Removal = shape("Removal", {
     "n_seeds": int, "seeds": list[int], "full_acc": list[Number], "fractions": list[str],
-    "conditions": list[str], "drops": dict[str, dict[str, list[Number]]], "increments": dict[str, list[Number]],
-    "increment_fractions": list[str],
+    "conditions": list[str], "drops": dict[str, dict[str, list[Number]]],
+    "increments": dict[str, list[Number]], "increment_fractions": list[str],
     "summary": shape("RemovalSummary", {"full_acc": Stat, "drops": dict[str, dict[str, Stat]],
-                                         "increments": dict[str, Stat], "gaps": dict[str, dict[str, Stat]]}),
+                                        "increments": dict[str, Stat], "gaps": dict[str, dict[str, Stat]]}),
     "seconds": Seconds, "seconds_per_seed": Seconds, "top_sets_from": str})
 """:func:`nbhelpers.influence.removal_record` (percentage points) and its cost in seconds."""
+_MATCHED = {"matched_drop_mean": Number, "matched_drop_sd": MaybeNumber, "gap_matched_mean": Number,
+            "gap_matched_sd": MaybeNumber}
 RemovalByFraction = shape("RemovalByFraction", {
-    "top_drop_mean": Number, "top_drop_sd": MaybeNumber, "random_drop_mean": Number, "random_drop_sd": MaybeNumber,
-    "gap_mean": Number, "gap_sd": MaybeNumber, "n_seeds": int, "matched_drop_mean": Number,
-    "matched_drop_sd": MaybeNumber, "gap_matched_mean": Number, "gap_matched_sd": MaybeNumber},
-    optional=("matched_drop_mean", "matched_drop_sd", "gap_matched_mean", "gap_matched_sd"))
+    "top_drop_mean": Number, "top_drop_sd": MaybeNumber, "random_drop_mean": Number,
+    "random_drop_sd": MaybeNumber, "gap_mean": Number, "gap_sd": MaybeNumber, "n_seeds": int, **_MATCHED},
+    optional=_MATCHED)
 """:func:`nbhelpers.influence.summarise_removal` for one fraction (``matched_*``: with that control)."""
 RemovalRun = shape("RemovalRun", {"seed": int, "fraction": Fraction, "condition": str, "n_train": int,
-                                   "accuracy": Number, "removed_by_label": list[int], "drop": Number})
+                                  "accuracy": Number, "removed_by_label": list[int], "drop": Number})
 Speed = shape("Speed", {
     "n_train": int, "n_timed": int, "n_queries": int, "layers": list[str], "hessian_size": Optional[int],
-    "knn_setup_s": Seconds, "influence_setup_s": Seconds, "knn_query_s": Seconds, "influence_query_s": Seconds,
-    "knn_s_per_example": Seconds, "influence_s_per_example": Seconds,
+    "knn_setup_s": Seconds, "influence_setup_s": Seconds, "knn_query_s": Seconds,
+    "influence_query_s": Seconds, "knn_s_per_example": Seconds, "influence_s_per_example": Seconds,
     "speedup": Number, "speedup_per_query": Number, "knn_query_times_s": list[Seconds],
     "influence_query_times_s": list[Seconds], "knn_batched_s_per_example": Seconds,
     "influence_batched_s_per_example": Seconds})
 """:func:`nbhelpers.experiments.explanation_speed`: kNN against influence functions."""
 Retrieval = shape("Retrieval", {
-    "spearman_train_test": MaybeNumber, "never_retrieved": dict[str, Fraction], "top10_share": dict[str, Fraction],
+    "spearman_train_test": MaybeNumber, "never_retrieved": dict[str, Fraction],
+    "top10_share": dict[str, Fraction],
     "top_set_overlap_train_test": dict[str, shape("Overlap", {"n_top": int, "n_shared": int,
-                                                               "overlap": Fraction, "chance": Fraction})],
+                                                              "overlap": Fraction, "chance": Fraction})],
     "removal_counts_from": str})
 Support = shape("Support", {"right": MaybeFraction, "wrong": MaybeFraction})
 """Mean kNN weight on the predicted label when the model is right / wrong (``None``: never)."""
 InfluencePaper = shape("InfluencePaper", {
     "removal": shape("PaperRemoval", {"source": str, "total": dict[str, dict[str, Number]],
-                                       "increment": dict[str, Number]}),
+                                      "increment": dict[str, Number]}),
     "speedup": Number, "speedup_note": str})
 
 
@@ -302,16 +287,13 @@ class InfluenceRecord(summaries.InfluenceSummary, Record):
     def from_run(cls, *, backbone, seed, k, train, test, sources, removal_record, removal_seconds,
                  removal_by_fraction, removal_seeds, runs, speed, rho, never, share_top10, overlap,
                  support, smoke, seconds, timing):
-        """The record of one run of chapter 3, from the chapter's objects.
-
-        ``removal_record`` is :func:`nbhelpers.influence.removal_record`, ``runs`` the
-        DataFrame of :func:`nbhelpers.experiments.removal_test`, ``speed`` the dict of
-        :func:`nbhelpers.experiments.explanation_speed`, ``support`` the one-row table of
-        the mean kNN weight on the predicted label (columns ``model right``, ``model wrong``).
-        """
+        """Chapter 3's record: ``removal_record`` from :func:`nbhelpers.influence.removal_record`, ``runs``
+        from :func:`nbhelpers.experiments.removal_test`, ``speed`` from :func:`~nbhelpers.experiments.
+        explanation_speed`, ``support`` the one-row table (``model right``, ``model wrong``)."""
         R = paper.REMOVAL
         return cls(
-            backbone=backbone, seed=seed, k=k, n_train=len(train), train=sources["train"], test=sources["test"],
+            backbone=backbone, seed=seed, k=k, n_train=len(train), train=sources["train"],
+            test=sources["test"],
             removal={**removal_record, "seconds": removal_seconds,
                      "seconds_per_seed": removal_seconds / removal_record["n_seeds"],
                      "top_sets_from": "training queries"},
@@ -319,9 +301,11 @@ class InfluenceRecord(summaries.InfluenceSummary, Record):
             removal_runs=runs.to_dict("records"),
             speed={key: speed[key] for key in Speed.__annotations__},
             topk_overlap=speed["topk_overlap"], topk_overlap_random=speed["topk_overlap_random"],
-            retrieval={"spearman_train_test": float(rho), "never_retrieved": never, "top10_share": share_top10,
-                       "top_set_overlap_train_test": overlap, "removal_counts_from": "training queries"},
-            support={"right": float(support["model right"].iloc[0]), "wrong": float(support["model wrong"].iloc[0])},
+            retrieval={"spearman_train_test": float(rho), "never_retrieved": never,
+                       "top10_share": share_top10, "top_set_overlap_train_test": overlap,
+                       "removal_counts_from": "training queries"},
+            support={"right": float(support["model right"].iloc[0]),
+                     "wrong": float(support["model wrong"].iloc[0])},
             paper={"removal": {"source": R["source"],
                                "total": {f"{f:g}": {c: R[c][f] for c in ("top", "random")} for f in R["top"]},
                                "increment": R["increment"]},
@@ -331,24 +315,24 @@ class InfluenceRecord(summaries.InfluenceSummary, Record):
 
 # --------------------------------------------------------------------------- chapter 4
 
-PatternStat = shape("PatternStat", {"n": Number, "share": Fraction, "entailment": Fraction, "neutral": Fraction,
-                                     "contradiction": Fraction})
+PatternStat = shape("PatternStat", {"n": Number, "share": Fraction, "entailment": Fraction,
+                                    "neutral": Fraction, "contradiction": Fraction})
 Reading = shape("Reading", {"count": int, "n": int, "share": MaybeFraction})
 NotClaim = shape("NotClaim", {"readings": dict[str, dict[str, Reading]], "closest_reading": str,
-                               "paper": dict[str, Fraction]})
+                              "paper": dict[str, Fraction]})
 """The paper's "'not' occurs in 37% / 60%": each reading's count per training split, the closest."""
 SliceRow = shape("SliceRow", {"n": int, "share of slice": Fraction, "original acc": MaybeFraction,
-                               "augmented acc": MaybeFraction})
+                              "augmented acc": MaybeFraction})
 Change = shape("Change", {"n": int, "before": MaybeFraction, "after": MaybeFraction, "diff": MaybeNumber,
-                           "lo": MaybeNumber, "hi": MaybeNumber})
+                          "lo": MaybeNumber, "hi": MaybeNumber})
 """:func:`nbhelpers.spurious.slice_change` (``None`` throughout when the slice is empty)."""
 MinerToken = shape("MinerToken", {"token": str, "retrieved": int, "expected": Number, "ratio": Number,
-                                   "z": Number, "base_rate": Fraction})
+                                  "z": Number, "base_rate": Fraction})
 Selection = shape("Selection", {"with pattern": int, "changed prediction": int, "paper direction": int})
 LimeRow = shape("LimeRow", {"query": int, "pattern": str, "model": str, "explained class": str,
-                             "top words": str, "premise words in top 3": int})
+                            "top words": str, "premise words in top 3": int})
 SpuriousSetup = shape("SpuriousSetup", {"backbone": str, "seed": int, "smoke": bool, "n_queries": int,
-                                         "lime_samples": int})
+                                        "lime_samples": int})
 
 
 def _clean(x):
@@ -379,13 +363,9 @@ class SpuriousRecord(summaries.SpuriousSummary, Record):
     @classmethod
     def from_run(cls, *, stats, not_tables, closest, slices, neg_entail, top, hits, chosen, selection,
                  lime_rows, backbone, seed, smoke, n_queries, lime_samples, timing):
-        """The record of one run of chapter 4, from the chapter's tables.
-
-        ``stats`` is the pattern table by split, ``not_tables`` :func:`nbhelpers.spurious.not_readings`
-        per split, ``slices`` the :func:`nbhelpers.spurious.slice_report` tables by (test set, pattern),
-        ``neg_entail`` the :func:`nbhelpers.spurious.slice_change` table, ``top`` the miner's table,
-        ``selection`` the example-selection counts per pattern.
-        """
+        """Chapter 4's record from its tables: ``not_tables`` (:func:`nbhelpers.spurious.not_readings`) by
+        split, ``slices`` (:func:`~nbhelpers.spurious.slice_report`) by (test set, pattern), ``neg_entail``
+        (:func:`~nbhelpers.spurious.slice_change`), ``top`` the miner's, ``selection`` per pattern."""
         splits = list(not_tables)
         return cls(
             pattern_stats={split: {f"{p}/{f}": _clean(stats.loc[(split, p, f)].to_dict())
@@ -406,20 +386,20 @@ class SpuriousRecord(summaries.SpuriousSummary, Record):
 # --------------------------------------------------------------------------- chapter 5
 
 KnnCandidates = shape("KnnCandidates", {"precision": Fraction, "recall": Fraction, "f1": Fraction,
-                                         "sd_f1": MaybeNumber, "n_candidates": Number})
+                                        "sd_f1": MaybeNumber, "n_candidates": Number})
 LossBaseline = shape("LossBaseline", {"fraction_for_knn_recall": Fraction, "average_precision": Fraction,
-                                       "recall_at_knn_budget": Fraction})
+                                      "recall_at_knn_budget": Fraction})
 Cleanlab = shape("Cleanlab", {"precision": Fraction, "recall": Fraction, "f1": Fraction,
-                               "average_precision": Fraction, "f1_at_knn_budget": Fraction, "folds": int})
+                              "average_precision": Fraction, "f1_at_knn_budget": Fraction, "folds": int})
 Ranking = shape("Ranking", {"average_precision": Fraction, "f1_at_knn_budget": Fraction, "k": int})
 NoisyModel = shape("NoisyModel", {"val_acc": Fraction, "flips_memorised": Fraction})
 Diagnostics = shape("Diagnostics", {"mean": dict[str, MaybeNumber], "per_seed": Table})
 MislabelSetup = shape("MislabelSetup", {"backbone": str, "seeds": list[int], "noise_rate": Fraction,
-                                         "n_train": int, "n_val": int, "smoke": bool})
+                                        "n_train": int, "n_val": int, "smoke": bool})
 SweepSetup = shape("SweepSetup", {"regimes": list[list[Number]], "seeds": list[int], "folds": int})
 MislabelPaper = shape("MislabelPaper", {"precision": Fraction, "recall": Fraction, "f1": Fraction,
-                                         "loss_fraction_for_knn_recall": Fraction, "noise_rate": Fraction,
-                                         "source": str}, optional=("noise_rate", "source"))
+                                        "loss_fraction_for_knn_recall": Fraction, "noise_rate": Fraction,
+                                        "source": str}, optional=("noise_rate", "source"))
 SweepConclusion = shape("SweepConclusion", {
     "pattern_regimes": list[str], "explanation": str, "memorisation_range": FractionInterval,
     "best": shape("BestRanking", {"method": str, "regime": str, "ap": Fraction}),
@@ -457,10 +437,10 @@ class MislabelRecord(summaries.MislabelSummary, Record):
 HansCell = shape("HansCell", {"model_acc": Fraction, "backoff_acc": Fraction, "n": int})
 HansHeuristic = shape("HansHeuristic", {label: HansCell for label in HANS_LABELS})
 SliceRule = shape("SliceRule", {"taus": dict[str, Fraction], "test_acc": Fraction,
-                                 "confidence_rule_test_acc": Fraction, "model_test_acc": Fraction,
-                                 "diff_vs_confidence_rule": Bootstrap})
+                                "confidence_rule_test_acc": Fraction, "model_test_acc": Fraction,
+                                "diff_vs_confidence_rule": Bootstrap})
 HansSetting = shape("HansSetting", {"backbone": str, "train": str, "k": int, "T": Number, "tau": Fraction,
-                                     "n_test": int, "smoke": bool})
+                                    "n_test": int, "smoke": bool})
 
 
 class HansRecord(summaries.HansSummary, Record):
@@ -478,14 +458,9 @@ class HansRecord(summaries.HansSummary, Record):
 
     @classmethod
     def from_run(cls, *, per, slice_taus, correct, boot, backbone, train, summary, smoke, timing):
-        """The record of one run of chapter 6.
-
-        ``per`` is indexed by (heuristic, label) with ``model_acc``, ``backoff_acc`` and ``n``;
-        ``slice_taus`` is :func:`nbhelpers.knn.tune_slice_taus`; ``correct`` the per-example
-        test correctness (columns ``model``, ``backoff``, ``slice rule``); ``boot``
-        :func:`nbhelpers.evaluation.paired_bootstrap` of slice rule against backoff; ``summary``
-        the setting's tuned values (``k``, ``T``, ``tau``, ``n_test``).
-        """
+        """Chapter 6's record: ``per`` by (heuristic, label), ``slice_taus`` from
+        :func:`nbhelpers.knn.tune_slice_taus`, ``correct`` per test example (``model``, ``backoff``,
+        ``slice rule``), ``boot`` slice rule against backoff, ``summary`` the tuned k, T, tau, n_test."""
         per_h = {h: {lab: {"model_acc": float(per.loc[(h, lab), "model_acc"]),
                            "backoff_acc": float(per.loc[(h, lab), "backoff_acc"]),
                            "n": int(per.loc[(h, lab), "n"])} for lab in HANS_LABELS} for h in HEURISTICS}

@@ -61,7 +61,8 @@ def _number(v, lo=None, hi=None, *, nullable=False):
     if not math.isfinite(v):
         raise ValueError("expected a finite number (JSON has no NaN or Infinity)")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ValueError(f"expected a number in [{lo}, {hi}]" + (" (a percentage?)" if hi == 1 and v > 1 else ""))
+        hint = " (a percentage?)" if hi == 1 and v > 1 else ""
+        raise ValueError(f"expected a number in [{lo}, {hi}]{hint}")
     return v
 
 
@@ -137,7 +138,8 @@ def _problem(e: dict) -> tuple[str, str]:
 def _invalid(where, err: ValidationError) -> ValueError:
     """One ``ValueError`` for all of ``err``: ``where``, then each field, what it expects and the value."""
     problems = list(dict(_problem(e) for e in err.errors()).values())  # a union: its last member's message
-    return ValueError(f"{where}: {len(problems)} invalid value{'s' * (len(problems) > 1)}: " + "; ".join(problems))
+    plural = "s" if len(problems) > 1 else ""
+    return ValueError(f"{where}: {len(problems)} invalid value{plural}: " + "; ".join(problems))
 
 
 class Schema(BaseModel):
