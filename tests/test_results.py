@@ -82,7 +82,8 @@ def _backoff():
            for name in BackoffRecord.SETTINGS}
     out["snli-original"] |= {"seeds": {"seeds": [0, 1], "model_acc_mean": 0.5, "model_acc_std": 0.0,
                                        "backoff_gain_mean": 0.01, "backoff_gain_std": 0.02}, "smoke": True}
-    timing = dict.fromkeys(["fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other"], 0.0)
+    parts = ["fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other"]
+    timing = dict.fromkeys(parts, 0.0)
     return out | {"timing": timing | {"total": 1.0}}
 
 
@@ -91,8 +92,10 @@ def test_backoff_record_round_trips_with_and_without_the_adversarial_setting(tmp
     rec = BackoffRecord.from_dict(plain)
     assert rec.anli_adversarial is None and rec.to_dict() == plain  # absent stays absent
     assert rec.setting("snli-original").lambda_ == 0.25 and rec.snli_original.paper["bert_tau"] == 0.74
-    adversarial = _setting(seeds={"seeds": [0], "anli_model_acc_mean": 0.4, "anli_model_acc_std": float("nan")},
-                           per_seed={"test": ["anli", "hans"], "seed": [0, 0], "gain_lo": [0.0, np.float64(0.1)]},
+    adversarial = _setting(seeds={"seeds": [0], "anli_model_acc_mean": 0.4,
+                                  "anli_model_acc_std": float("nan")},
+                           per_seed={"test": ["anli", "hans"], "seed": [0, 0],
+                                     "gain_lo": [0.0, np.float64(0.1)]},
                            verdict="inconclusive")
     full = {**plain, "anli-adversarial": adversarial}
     full = {k: full[k] for k in [*BackoffRecord.SETTINGS, "anli-adversarial", "timing"]}  # file order
@@ -115,7 +118,8 @@ def test_a_setting_built_from_a_summary_keeps_ints_and_leaves_out_what_is_none()
     r = BackoffSetting.from_summary(s, backbone="minilm", train="t", seed=0)
     out = r.to_dict()
     assert out["k"] == 8 and out["backoff_gain"] is None and out["backoff_gain_ci95"] is None
-    assert "paper" not in out and "seeds" not in out and list(out)[:5] == ["backbone", "k", "T", "tau", "lambda"]
+    assert "paper" not in out and "seeds" not in out
+    assert list(out)[:5] == ["backbone", "k", "T", "tau", "lambda"]
 
 
 # --------------------------------------------------------------------------- what is refused, and how
@@ -141,7 +145,7 @@ def test_a_missing_or_unknown_key_fails_with_both_named():
     ("k", True, r"snli-augmented\.k: .*integer.*True"),
     ("tau", "0.5", r"snli-augmented\.tau: expected a number, got str"),
     ("tau", None, r"snli-augmented\.tau: expected a number, got NoneType"),
-    ("model_acc", 50.0, r"snli-augmented\.model_acc: expected a number in \[0, 1\] \(a percentage\?\), got 50\.0"),
+    ("model_acc", 50.0, r"snli-augmented\.model_acc: .* in \[0, 1\] \(a percentage\?\), got 50\.0"),
     ("knn_acc", -0.1, r"snli-augmented\.knn_acc: expected a number in \[0, 1\]"),
     ("backoff_gain", float("nan"), r"snli-augmented\.backoff_gain: expected a finite number.*nan"),
     ("backoff_gain", float("inf"), r"snli-augmented\.backoff_gain: expected a finite number.*inf"),
@@ -158,7 +162,7 @@ def test_a_value_of_the_wrong_type_or_range_fails_naming_the_field_and_value(key
 def test_nested_shapes_are_checked_too():
     hans = json.loads((FIXTURES / "hans.json").read_text())
     hans["constituent"]["non-entailment"]["model_acc"] = 50.0
-    with pytest.raises(ValueError, match=r"constituent\.non-entailment\.model_acc: expected a number in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"constituent\.non-entailment\.model_acc: .* in \[0, 1\]"):
         results.HansRecord.from_dict(hans)
     rep = json.loads((FIXTURES / "representations.json").read_text())
     rep["finetuned"]["knn_ci"] = [0.2, "0.4"]
@@ -179,10 +183,11 @@ def test_building_or_assigning_a_bad_value_fails_at_once():
 def test_load_refuses_nan_and_infinity_naming_the_file_field_and_token(tmp_path, token):
     path = BackoffRecord.from_dict(_backoff()).save(tmp_path)
     path.write_text(path.read_text().replace('"backoff_gain": 0.25', f'"backoff_gain": {token}', 1))
-    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: .*snli-original\.backoff_gain: {token} is not valid JSON"):
+    where = re.escape(str(path))
+    with pytest.raises(ValueError, match=rf"^{where}: .*snli-original\.backoff_gain: {token} is not valid"):
         BackoffRecord.load(path)
     text = path.read_text().replace(f'"backoff_gain": {token}', '"backoff_gain": 0.25', 1)
-    path.write_text(text.replace('"model_acc_std": 0.0', f'"model_acc_std": {token}'))  # even where None is fine
+    path.write_text(text.replace('"model_acc_std": 0.0', f'"model_acc_std": {token}'))  # even where None fits
     with pytest.raises(ValueError, match=rf"snli-original\.seeds\.model_acc_std: {token} is not valid JSON"):
         BackoffRecord.load(path)
 
@@ -192,7 +197,7 @@ def test_save_refuses_what_load_would_refuse_and_leaves_the_old_file(tmp_path):
     path = rec.save(tmp_path)
     before = path.read_text()
     rec.anli.backoff_gain_ci95[1] = float("nan")  # an edit inside a list is not checked until save
-    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: .*anli\.backoff_gain_ci95\.1: expected a finite number"):
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: .*anli\.backoff_gain_ci95\.1: .*finite"):
         rec.save(tmp_path)
     rec.anli.backoff_gain_ci95[1] = 0.5
     rec.hans.paper["bert_tau"] = "0.9"
@@ -242,7 +247,8 @@ def test_threads_and_processes_saving_the_same_record_at_once_do_not_collide(tmp
 def _mislabel():
     rank = {"average_precision": 0.3, "f1_at_knn_budget": 0.2, "k": 16}
     return {"knn": {"precision": 0.5, "recall": 0.5, "f1": 0.5, "sd_f1": 0.1, "n_candidates": 10.0},
-            "loss_baseline": {"fraction_for_knn_recall": 0.2, "average_precision": 0.3, "recall_at_knn_budget": 0.4},
+            "loss_baseline": {"fraction_for_knn_recall": 0.2, "average_precision": 0.3,
+                              "recall_at_knn_budget": 0.4},
             "cleanlab": {"precision": 0.4, "recall": 0.3, "f1": 0.35, "average_precision": 0.3,
                          "f1_at_knn_budget": 0.3, "folds": 3},
             "ranked_knn": rank, "noisy_model": {"val_acc": 0.6, "flips_memorised": 0.5},
@@ -268,9 +274,11 @@ def test_mislabel_record_takes_a_sweep_and_diagnostics():
     keys = [k for k in MislabelRecord.model_fields]
     rec = MislabelRecord.from_dict({k: full[k] for k in keys})
     out = rec.to_dict()
-    assert rec.sweep[1]["epochs"] == 5 and list(out) == keys and out["diagnostics"]["mean"]["memorised_recalled"] is None
+    assert rec.sweep[1]["epochs"] == 5 and list(out) == keys
+    assert out["diagnostics"]["mean"]["memorised_recalled"] is None
     assert out["diagnostics"]["per_seed"]["memorised_recalled"] == [None] and json.dumps(out, allow_nan=False)
-    assert rec.paper_table().loc["kNN candidates: precision / recall / F1", "paper (BERT)"] == "0.84 / 0.73 / 0.78"
+    table = rec.paper_table()
+    assert table.loc["kNN candidates: precision / recall / F1", "paper (BERT)"] == "0.84 / 0.73 / 0.78"
     with pytest.raises(ValueError, match=r"sweep: .*valid list"):
         MislabelRecord.from_dict(full | {"sweep": {"epochs": 1}})
     with pytest.raises(ValueError, match=r"sweep\.0\.ap: expected a finite number.*inf"):
