@@ -44,7 +44,9 @@ experiments:
 records:
 
 - :mod:`nbhelpers.scorecard`       -- the one rule that gives each claim its verdict
-- :mod:`nbhelpers.results`         -- one typed record per chapter: save, load, summary bullets
+- :mod:`nbhelpers.schema`          -- checked numbers, nested shapes, a record that saves and loads itself
+- :mod:`nbhelpers.summaries`       -- what each chapter's record says: tables and summary bullets
+- :mod:`nbhelpers.results`         -- one typed record per chapter, built from its run; save, load
 
 presentation:
 
@@ -68,7 +70,7 @@ LAYERS = (
     ("knn", "stats", "evaluation"),
     ("tokenisation", "representations", "influence", "spurious", "mislabel"),
     ("experiments",),
-    ("scorecard", "results"),
+    ("schema", "scorecard", "summaries", "results"),
     ("explorer", "interactive", "viz"),
 )
 """The modules by layer, bottom first: a module imports only from its own layer or a lower one."""

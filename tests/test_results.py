@@ -1,46 +1,74 @@
-"""The chapters' typed records: the schema is pinned here, so changing it fails this test."""
+"""The chapters' typed records: schemas pinned, old files still load, bad values refused by name.
+
+The JSON schema of every record is pinned in ``tests/data/schemas/<name>.json``. After an
+intended schema change (and the chapters changed with it), regenerate the snapshots with::
+
+    PYTHONPATH=. python tests/test_results.py --write-schemas
+"""
 from __future__ import annotations
 
 import copy
 import json
+import multiprocessing
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nbhelpers import results
-from nbhelpers.results import BackoffRecord, MislabelRecord, RECORDS
+from nbhelpers.results import RECORDS, BackoffRecord, BackoffSetting, MislabelRecord
 
-FIXTURES = Path(__file__).parent / "data" / "results"
-"""Results files from a smoke run of each chapter (timing left as it was measured)."""
-
-SCHEMA = {
-    "representations": ["backbone", "seed", "k", "smoke", "train", "validation", "n_train", "n_val", "recipe",
-                        "model_val_acc", "recipes", "knn_acc", "best_variant", "cls_last_norm_knn_acc",
-                        "cls_last_norm_rank", "n_variants", "paper", "model_val_ci", "finetuned", "unfinetuned",
-                        "unfinetuned_mean", "tokenisation", "minutes", "timing"],
-    "backoff": ["snli-original", "snli-augmented", "anli", "hans", "anli-adversarial", "timing"],
-    "influence": ["backbone", "seed", "k", "n_train", "train", "test", "removal", "removal_by_fraction",
-                  "removal_seeds", "removal_runs", "speed", "topk_overlap", "topk_overlap_random", "retrieval",
-                  "support", "paper", "smoke", "seconds", "timing"],
-    "spurious": ["pattern_stats", "not_claim", "slice_accuracy", "negation_entailment_change", "miner_top_tokens",
-                 "miner_pattern_hits_top10", "examples", "example_selection", "lime", "setup", "timing"],
-    "mislabel": ["knn", "loss_baseline", "cleanlab", "ranked_knn", "knn_only", "noisy_model", "paper", "per_seed",
-                 "diagnostics", "setup", "augmented_flagged", "sweep", "sweep_setup", "sweep_conclusion", "timing"],
-    "hans": ["lexical_overlap", "subsequence", "constituent", "slice_rule", "setting",
-             "paper_table6_non_entailment", "timing"],
-}
-SETTING_KEYS = ["backbone", "k", "T", "tau", "lambda", "n_test", "model_acc", "knn_acc", "backoff_acc",
-                "interp_acc", "train", "seed", "backoff_gain", "backoff_gain_ci95", "other_backbones", "paper",
-                "seeds", "smoke", "per_seed", "verdict"]
+DATA = Path(__file__).parent / "data"
+FIXTURES = DATA / "results"
+"""Results files from a smoke run of each chapter, written by older code (timing as measured)."""
+SCHEMAS = DATA / "schemas"
+SCHEMA_MODELS = {**RECORDS, "backoff_setting": BackoffSetting}
 
 
-def test_every_records_keys_are_pinned():
-    assert list(RECORDS) == list(SCHEMA)
-    for name, record in RECORDS.items():
-        assert record.NAME == name
-        assert record.keys() == SCHEMA[name], f"{name}: update SCHEMA (and the chapters) with the record"
-    assert results.BackoffSetting.keys() == SETTING_KEYS
+def write_schemas() -> None:
+    """Write the JSON schema of every record to ``tests/data/schemas`` (see the module docstring)."""
+    SCHEMAS.mkdir(parents=True, exist_ok=True)
+    for name, model in SCHEMA_MODELS.items():
+        (SCHEMAS / f"{name}.json").write_text(json.dumps(model.model_json_schema(), indent=1) + "\n")
 
+
+@pytest.mark.parametrize("name", list(SCHEMA_MODELS))
+def test_every_records_json_schema_matches_its_snapshot(name):
+    pinned = json.loads((SCHEMAS / f"{name}.json").read_text())
+    assert SCHEMA_MODELS[name].model_json_schema() == pinned, (
+        f"the schema of {name} changed: update the chapters, then regenerate the snapshots "
+        "(PYTHONPATH=. python tests/test_results.py --write-schemas)")
+
+
+def test_records_are_listed_by_file_name_in_reading_order():
+    assert list(RECORDS) == ["representations", "backoff", "influence", "spurious", "mislabel", "hans"]
+    assert all(record.NAME == name for name, record in RECORDS.items())
+
+
+# --------------------------------------------------------------------------- files written before
+
+@pytest.mark.parametrize("name", [n for n in RECORDS if (FIXTURES / f"{n}.json").exists()])
+def test_a_smoke_runs_file_loads_and_saves_back_unchanged(name, tmp_path):
+    text = (FIXTURES / f"{name}.json").read_text()
+    rec = results.load(name, FIXTURES)
+    assert rec.model_dump(mode="json") == rec.to_dict() == json.loads(text)
+    assert rec.save(tmp_path).read_text() == json.dumps(json.loads(text), indent=1)  # key order kept too
+
+
+def test_load_all_gives_records_whose_dump_is_the_file(tmp_path):
+    BackoffRecord.from_dict(_backoff()).save(tmp_path)
+    loaded = results.load_all(tmp_path)
+    assert list(loaded) == list(RECORDS) and isinstance(loaded["backoff"], BackoffRecord)
+    assert loaded["hans"] is None  # that chapter has not run
+    assert loaded["backoff"].model_dump(mode="json") == json.loads((tmp_path / "backoff.json").read_text())
+    with pytest.raises(ValueError, match="unknown record 'scores'; expected one of"):
+        results.load("scores", tmp_path)
+
+
+# --------------------------------------------------------------------------- chapter 2, built by hand
 
 def _setting(**extra):
     s = {"backbone": "minilm", "k": 8, "T": 10.0, "tau": 0.5, "lambda": 0.25, "n_test": 4, "model_acc": 0.5,
@@ -50,11 +78,13 @@ def _setting(**extra):
 
 
 def _backoff():
-    paper = {name: _setting(other_backbones=[], paper=results.BackoffSetting.paper_numbers(name))
-             for name in BackoffRecord.SETTINGS}
-    paper["snli-original"] |= {"seeds": {"seeds": [0, 1], "model_acc_mean": 0.5, "model_acc_std": 0.0,
-                                         "backoff_gain_mean": 0.01, "backoff_gain_std": 0.02}, "smoke": True}
-    return paper | {"timing": {"total": 1.0}}
+    out = {name: _setting(other_backbones=[], paper=BackoffSetting.paper_numbers(name))
+           for name in BackoffRecord.SETTINGS}
+    out["snli-original"] |= {"seeds": {"seeds": [0, 1], "model_acc_mean": 0.5, "model_acc_std": 0.0,
+                                       "backoff_gain_mean": 0.01, "backoff_gain_std": 0.02}, "smoke": True}
+    parts = ["fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other"]
+    timing = dict.fromkeys(parts, 0.0)
+    return out | {"timing": timing | {"total": 1.0}}
 
 
 def test_backoff_record_round_trips_with_and_without_the_adversarial_setting(tmp_path):
@@ -62,85 +92,200 @@ def test_backoff_record_round_trips_with_and_without_the_adversarial_setting(tmp
     rec = BackoffRecord.from_dict(plain)
     assert rec.anli_adversarial is None and rec.to_dict() == plain  # absent stays absent
     assert rec.setting("snli-original").lambda_ == 0.25 and rec.snli_original.paper["bert_tau"] == 0.74
-    adversarial = _setting(seeds={"seeds": [0, 1, 2], "anli_model_acc_mean": 0.4}, per_seed={"seed": [0, 1, 2]},
-                           verdict={"reading": "(b)"})
+    adversarial = _setting(seeds={"seeds": [0], "anli_model_acc_mean": 0.4,
+                                  "anli_model_acc_std": float("nan")},
+                           per_seed={"test": ["anli", "hans"], "seed": [0, 0],
+                                     "gain_lo": [0.0, np.float64(0.1)]},
+                           verdict="inconclusive")
     full = {**plain, "anli-adversarial": adversarial}
-    full = {k: full[k] for k in SCHEMA["backoff"]}  # file order
+    full = {k: full[k] for k in [*BackoffRecord.SETTINGS, "anli-adversarial", "timing"]}  # file order
     rec = BackoffRecord.from_dict(full)
-    assert rec.anli_adversarial.seeds["seeds"] == [0, 1, 2] and rec.anli_adversarial.other_backbones is None
+    assert rec.anli_adversarial.seeds["anli_model_acc_std"] is None  # an sd over one seed: NaN -> null
+    assert rec.anli_adversarial.other_backbones is None
     path = rec.save(tmp_path)
     assert path == tmp_path / "backoff.json"
-    assert path.read_text() == json.dumps(full, indent=1)  # what the chapters wrote by hand before
+    expected = copy.deepcopy(full)
+    expected["anli-adversarial"]["seeds"]["anli_model_acc_std"] = None
+    assert path.read_text() == json.dumps(expected, indent=1)  # what the chapters wrote by hand before
     assert BackoffRecord.load(tmp_path) == rec
     assert rec.paper_table().loc["anli", "paper BERT: tau"] == "0.95"
     assert "Over seeds [0, 1]" in rec.seeds_sentence()
 
 
+def test_a_setting_built_from_a_summary_keeps_ints_and_leaves_out_what_is_none():
+    s = {"k": np.int64(8), "T": 10, "tau": 0.5, "lambda": 0.25, "n_test": 4, "model_acc": 0.5,
+         "knn_acc": 0.75, "backoff_acc": 0.75, "interp_acc": 0.5}
+    r = BackoffSetting.from_summary(s, backbone="minilm", train="t", seed=0)
+    out = r.to_dict()
+    assert out["k"] == 8 and out["backoff_gain"] is None and out["backoff_gain_ci95"] is None
+    assert "paper" not in out and "seeds" not in out
+    assert list(out)[:5] == ["backbone", "k", "T", "tau", "lambda"]
+
+
+# --------------------------------------------------------------------------- what is refused, and how
+
 def test_a_missing_or_unknown_key_fails_with_both_named():
     bad = _backoff()
     del bad["hans"]
     bad["HANS"] = _setting()
-    with pytest.raises(ValueError, match=r"missing \['hans'\], unknown \['HANS'\]"):
+    with pytest.raises(ValueError, match=r"^BackoffRecord: .*hans: missing key.*HANS: unknown key"):
         BackoffRecord.from_dict(bad)
     bad = _backoff()
     bad["anli"] = _setting(tau_bert=0.9)
-    with pytest.raises(ValueError, match=r"BackoffRecord\['anli'\]: .*unknown \['tau_bert'\]"):
+    with pytest.raises(ValueError, match=r"anli\.tau_bert: unknown key"):
+        BackoffRecord.from_dict(bad)
+    bad = _backoff()
+    bad["snli-original"]["paper"]["bert_taus"] = bad["snli-original"]["paper"].pop("bert_tau")
+    with pytest.raises(ValueError, match=r"snli-original\.paper\.bert_tau: missing key"):
         BackoffRecord.from_dict(bad)
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("k", "8", r"\['k'\]: expected an integer, got str"),
-    ("k", True, r"\['k'\]: expected an integer, got bool"),
-    ("tau", None, r"\['tau'\]: expected a number, got NoneType"),
-    ("backoff_gain_ci95", [0.0, "x"], r"\['backoff_gain_ci95'\]\[1\]: expected a number, got str"),
+    ("k", "8", r"snli-augmented\.k: .*integer.*'8'"),
+    ("k", True, r"snli-augmented\.k: .*integer.*True"),
+    ("tau", "0.5", r"snli-augmented\.tau: expected a number, got str"),
+    ("tau", None, r"snli-augmented\.tau: expected a number, got NoneType"),
+    ("model_acc", 50.0, r"snli-augmented\.model_acc: .* in \[0, 1\] \(a percentage\?\), got 50\.0"),
+    ("knn_acc", -0.1, r"snli-augmented\.knn_acc: expected a number in \[0, 1\]"),
+    ("backoff_gain", float("nan"), r"snli-augmented\.backoff_gain: expected a finite number.*nan"),
+    ("backoff_gain", float("inf"), r"snli-augmented\.backoff_gain: expected a finite number.*inf"),
+    ("backoff_gain_ci95", [0.0, "x"], r"snli-augmented\.backoff_gain_ci95\.1: expected a number, got str"),
+    ("backoff_gain_ci95", [0.0], r"snli-augmented\.backoff_gain_ci95: .*at least 2"),
 ])
-def test_a_value_of_the_wrong_type_fails_naming_the_field(key, value, message):
+def test_a_value_of_the_wrong_type_or_range_fails_naming_the_field_and_value(key, value, message):
     bad = _backoff()
     bad["snli-augmented"][key] = value
-    with pytest.raises(TypeError, match=message):
+    with pytest.raises(ValueError, match=message):
         BackoffRecord.from_dict(bad)
 
 
-def test_save_refuses_what_load_would_refuse(tmp_path):
-    rec = BackoffRecord.from_dict(_backoff())
-    rec.anli.k = "eight"
-    with pytest.raises(TypeError, match=r"\['anli'\]\['k'\]: expected an integer"):
-        rec.save(tmp_path)
-    assert not (tmp_path / "backoff.json").exists()
+def test_nested_shapes_are_checked_too():
+    hans = json.loads((FIXTURES / "hans.json").read_text())
+    hans["constituent"]["non-entailment"]["model_acc"] = 50.0
+    with pytest.raises(ValueError, match=r"constituent\.non-entailment\.model_acc: .* in \[0, 1\]"):
+        results.HansRecord.from_dict(hans)
+    rep = json.loads((FIXTURES / "representations.json").read_text())
+    rep["finetuned"]["knn_ci"] = [0.2, "0.4"]
+    rep["timing"]["kNN"] = -1.0
+    with pytest.raises(ValueError, match=r"2 invalid values: finetuned\.knn_ci\.1: .*timing\.kNN: "):
+        results.RepresentationsRecord.from_dict(rep)
 
+
+def test_building_or_assigning_a_bad_value_fails_at_once():
+    rec = BackoffRecord.from_dict(_backoff())
+    with pytest.raises(ValueError, match=r"k\n.*valid integer.*eight"):  # pydantic's own message
+        rec.anli.k = "eight"
+    with pytest.raises(ValueError, match=r"backoff_gain\n.*expected a finite number.*nan"):  # pydantic's too
+        BackoffSetting(**{**rec.anli.model_dump(), "backoff_gain": float("nan")})
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_load_refuses_nan_and_infinity_naming_the_file_field_and_token(tmp_path, token):
+    path = BackoffRecord.from_dict(_backoff()).save(tmp_path)
+    path.write_text(path.read_text().replace('"backoff_gain": 0.25', f'"backoff_gain": {token}', 1))
+    where = re.escape(str(path))
+    with pytest.raises(ValueError, match=rf"^{where}: .*snli-original\.backoff_gain: {token} is not valid"):
+        BackoffRecord.load(path)
+    text = path.read_text().replace(f'"backoff_gain": {token}', '"backoff_gain": 0.25', 1)
+    path.write_text(text.replace('"model_acc_std": 0.0', f'"model_acc_std": {token}'))  # even where None fits
+    with pytest.raises(ValueError, match=rf"snli-original\.seeds\.model_acc_std: {token} is not valid JSON"):
+        BackoffRecord.load(path)
+
+
+def test_save_refuses_what_load_would_refuse_and_leaves_the_old_file(tmp_path):
+    rec = BackoffRecord.from_dict(_backoff())
+    path = rec.save(tmp_path)
+    before = path.read_text()
+    rec.anli.backoff_gain_ci95[1] = float("nan")  # an edit inside a list is not checked until save
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: .*anli\.backoff_gain_ci95\.1: .*finite"):
+        rec.save(tmp_path)
+    rec.anli.backoff_gain_ci95[1] = 0.5
+    rec.hans.paper["bert_tau"] = "0.9"
+    with pytest.raises(ValueError, match=r"hans\.paper\.bert_tau: expected a number, got str"):
+        rec.save(tmp_path)
+    assert path.read_text() == before and [p.name for p in tmp_path.iterdir()] == ["backoff.json"]
+    assert "NaN" not in before and "Infinity" not in before
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text[: len(text) // 2], r"not valid JSON \(truncated or corrupt\?\)"),
+    (lambda text: "\ufeff" + text, r"starts with a byte-order mark \(BOM\)"),
+    (lambda text: "", "not valid JSON"),
+    (lambda text: "[1, 2]", r"\(the object itself\): .*valid dictionary"),
+])
+def test_a_damaged_file_fails_naming_it(tmp_path, damage, message):
+    path = BackoffRecord.from_dict(_backoff()).save(tmp_path)
+    path.write_text(damage(path.read_text()), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: .*{message}"):
+        results.load("backoff", tmp_path)
+
+
+# --------------------------------------------------------------------------- saving at once
+
+def _save_many(args):
+    folder, worker, n = args
+    rec = BackoffRecord.from_dict(_backoff())
+    for i in range(n):
+        rec.snli_original.seed = worker * 1000 + i
+        rec.save(folder)
+    return n
+
+
+def test_threads_and_processes_saving_the_same_record_at_once_do_not_collide(tmp_path):
+    jobs = [(tmp_path, worker, 25) for worker in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        assert sum(pool.map(_save_many, jobs)) == 100
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        assert sum(pool.map(_save_many, jobs[:3])) == 75
+    rec = BackoffRecord.load(tmp_path)  # whole, one of the last saves, no temporary file left over
+    assert rec.snli_original.seed % 1000 == 24
+    assert [p.name for p in tmp_path.iterdir()] == ["backoff.json"]
+
+
+# --------------------------------------------------------------------------- chapter 5, built by hand
 
 def _mislabel():
-    stat = {"precision": 0.5, "recall": 0.5, "f1": 0.5, "sd_f1": 0.1, "n_candidates": 10.0}
-    return {"knn": stat, "loss_baseline": {"fraction_for_knn_recall": 0.2, "average_precision": 0.3},
-            "cleanlab": {"precision": 0.4, "recall": 0.3, "f1": 0.35, "average_precision": 0.3},
-            "ranked_knn": {"average_precision": 0.3}, "noisy_model": {"val_acc": 0.6},
+    rank = {"average_precision": 0.3, "f1_at_knn_budget": 0.2, "k": 16}
+    return {"knn": {"precision": 0.5, "recall": 0.5, "f1": 0.5, "sd_f1": 0.1, "n_candidates": 10.0},
+            "loss_baseline": {"fraction_for_knn_recall": 0.2, "average_precision": 0.3,
+                              "recall_at_knn_budget": 0.4},
+            "cleanlab": {"precision": 0.4, "recall": 0.3, "f1": 0.35, "average_precision": 0.3,
+                         "f1_at_knn_budget": 0.3, "folds": 3},
+            "ranked_knn": rank, "noisy_model": {"val_acc": 0.6, "flips_memorised": 0.5},
             "paper": {"precision": 0.84, "recall": 0.73, "f1": 0.78, "loss_fraction_for_knn_recall": 0.65},
-            "per_seed": {"seed": [0]}, "setup": {"seeds": [0], "smoke": True}, "augmented_flagged": 3}
+            "per_seed": {"seed": [0], "kNN f1": [0.5]},
+            "setup": {"backbone": "minilm", "seeds": [0], "noise_rate": 0.1, "n_train": 96, "n_val": 30,
+                      "smoke": True},
+            "augmented_flagged": 3}
 
 
 def test_mislabel_record_takes_a_sweep_and_diagnostics():
     plain = _mislabel()
     assert MislabelRecord.from_dict(plain).to_dict() == plain | {"sweep_conclusion": None}
-    full = plain | {"knn_only": {"average_precision": 0.2}, "diagnostics": {"mean": {"a": 1.0}},
-                    "sweep": [{"epochs": 1, "f1": 0.5}, {"epochs": 5, "f1": 0.3}],
+    conclusion = {"pattern_regimes": [], "explanation": "c", "memorisation_range": [0.1, 0.4],
+                  "best": {"method": "loss", "regime": "lr 1e-04, 1 ep", "ap": 0.3}, "knn_beats_both": [],
+                  "n_seeds": 1, "sentence": "x"}
+    full = plain | {"knn_only": _mislabel()["ranked_knn"],
+                    "diagnostics": {"mean": {"recall_ceiling": 0.9, "memorised_recalled": float("nan")},
+                                    "per_seed": {"seed": [0], "memorised_recalled": [float("nan")]}},
+                    "sweep": [{"epochs": 1, "ap": {"loss": 0.5}}, {"epochs": 5, "ap": {"loss": 0.3}}],
                     "sweep_setup": {"regimes": [[1e-4, 1]], "seeds": [0], "folds": 3},
-                    "sweep_conclusion": {"pattern": "x"}, "timing": {"total": 2.0}}
-    full = {k: full[k] for k in SCHEMA["mislabel"]}  # file order
-    rec = MislabelRecord.from_dict(full)
-    assert rec.sweep[1]["epochs"] == 5 and rec.to_dict() == full
-    assert json.loads(json.dumps(rec.to_dict())) == full and list(rec.to_dict()) == SCHEMA["mislabel"]
-    assert rec.paper_table().loc["kNN candidates: precision / recall / F1", "paper (BERT)"] == "0.84 / 0.73 / 0.78"
-    with pytest.raises(TypeError, match=r"\['sweep'\]: expected a list, got dict"):
+                    "sweep_conclusion": conclusion, "timing": _backoff()["timing"]}
+    keys = [k for k in MislabelRecord.model_fields]
+    rec = MislabelRecord.from_dict({k: full[k] for k in keys})
+    out = rec.to_dict()
+    assert rec.sweep[1]["epochs"] == 5 and list(out) == keys
+    assert out["diagnostics"]["mean"]["memorised_recalled"] is None
+    assert out["diagnostics"]["per_seed"]["memorised_recalled"] == [None] and json.dumps(out, allow_nan=False)
+    table = rec.paper_table()
+    assert table.loc["kNN candidates: precision / recall / F1", "paper (BERT)"] == "0.84 / 0.73 / 0.78"
+    with pytest.raises(ValueError, match=r"sweep: .*valid list"):
         MislabelRecord.from_dict(full | {"sweep": {"epochs": 1}})
+    with pytest.raises(ValueError, match=r"sweep\.0\.ap: expected a finite number.*inf"):
+        MislabelRecord.from_dict(full | {"sweep": [{"ap": {"loss": float("inf")}}]})
 
 
-@pytest.mark.parametrize("name", [n for n in SCHEMA if (FIXTURES / f"{n}.json").exists()])
-def test_a_smoke_runs_file_loads_and_saves_back_unchanged(name, tmp_path):
-    text = (FIXTURES / f"{name}.json").read_text()
-    rec = results.load(name, FIXTURES)
-    assert rec.to_dict() == json.loads(text)
-    assert rec.save(tmp_path).read_text() == json.dumps(json.loads(text), indent=1)
-
+# --------------------------------------------------------------------------- what records say
 
 def test_takeaways_are_written_from_the_record():
     rep = results.load("representations", FIXTURES)
@@ -161,15 +306,6 @@ def test_takeaways_are_written_from_the_record():
     assert rep.paper_table().loc["fine-tuned model accuracy", "paper (BERT-base)"] == "75.7% (SNLI test)"
 
 
-def test_load_all_gives_none_for_a_chapter_that_has_not_run(tmp_path):
-    BackoffRecord.from_dict(_backoff()).save(tmp_path)
-    loaded = results.load_all(tmp_path)
-    assert list(loaded) == list(SCHEMA) and isinstance(loaded["backoff"], BackoffRecord)
-    assert loaded["hans"] is None
-    with pytest.raises(ValueError, match="unknown record 'scores'; expected one of"):
-        results.load("scores", tmp_path)
-
-
 def test_every_chapters_takeaways_and_tables_come_from_its_record():
     inf = results.load("influence", FIXTURES)
     lines = inf.takeaways(model_val_acc=0.5)
@@ -184,3 +320,18 @@ def test_every_chapters_takeaways_and_tables_come_from_its_record():
     lines = hans.takeaways(n_fixed=3, n_broken=1, n_val=150)
     assert "Backoff fixes 3 and breaks 1 of the 150 validation examples" in lines[2]
     assert hans.paper_table().loc["constituent", "paper: BERT → kNN-BERT"] == "18.2% → 24.6%"
+
+
+def test_what_a_record_says_copes_with_values_that_one_seed_leaves_empty():
+    inf = results.load("influence", FIXTURES)
+    inf.support = {"right": 0.5, "wrong": float("nan")}  # the model was never wrong: nothing to average
+    assert inf.support["wrong"] is None and "n/a when it is wrong" in inf.takeaways(model_val_acc=1.0)[0]
+    ml = MislabelRecord.from_dict(_mislabel() | {"knn": _mislabel()["knn"] | {"sd_f1": float("nan")}})
+    assert ml.paper_table().loc["kNN candidates: precision / recall / F1", "ours"] == "0.50 / 0.50 / 0.50"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write-schemas"]:
+        sys.exit(f"usage: PYTHONPATH=. python {sys.argv[0]} --write-schemas")
+    write_schemas()
+    print(f"wrote {len(SCHEMA_MODELS)} schemas to {SCHEMAS}")

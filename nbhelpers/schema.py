@@ -1,0 +1,211 @@
+"""The building blocks of the chapters' typed records (:mod:`nbhelpers.results`), on pydantic v2.
+
+- ``Number`` is an int or a finite float and stays which it was (``300`` is not written ``300.0``);
+  ``Fraction`` lies in [0, 1] (an accuracy of 50.0 is refused, not shown as 5000%); ``Seconds``
+  is at least 0; a ``Maybe`` number may be ``None`` and takes NaN (pandas' "no value", e.g. an
+  sd over one seed) as ``None``. No string is read as a number, and no file holds NaN.
+- :func:`shape` declares a nested object with known keys: a TypedDict, checked like a model
+  (unknown and missing keys refused) but read as a dict, ``record.finetuned["knn_acc"]``.
+- :class:`Schema` is a checked JSON object: construction and assignment validate, and
+  ``model_dump(mode="json")`` (or ``to_dict()``) is the JSON object itself, keys spelt by their
+  ``alias``; ``Field(**OMIT)`` marks a field that may be absent, left out when ``None``.
+- :class:`Record` is a Schema saved as one file: ``save`` writes it atomically, ``load`` reads
+  it; every error is a ``ValueError`` that names the file, the field and the value.
+
+Example
+-------
+>>> class Run(Record):
+...     NAME = "run"
+...     accuracy: Fraction
+...     sd: MaybeNumber
+>>> Run(accuracy=0.5, sd=float("nan")).to_dict()
+{'accuracy': 0.5, 'sd': None}
+>>> Run.from_dict({"accuracy": 50.0, "sd": None})
+Traceback (most recent call last):
+ValueError: Run: 1 invalid value: accuracy: expected a number in [0, 1] (a percentage?), got 50.0
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+import numpy as np
+from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema,
+                      field_validator, with_config)
+from typing_extensions import NotRequired, TypedDict
+
+
+class _JsonConstant:
+    """What ``load`` reads for ``NaN`` or ``Infinity`` (Python writes them; JSON has none): refused."""
+
+    def __init__(self, token: str):
+        self.token = token
+    __repr__ = __str__ = lambda self: self.token
+
+
+def _number(v, lo=None, hi=None, *, nullable=False):
+    """``v`` if it is an int or a finite float within [lo, hi]; with ``nullable``, None or NaN -> None."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if nullable and (v is None or isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, _JsonConstant):
+        raise ValueError(f"{v} is not valid JSON")
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"expected a number, got {type(v).__name__}")
+    if not math.isfinite(v):
+        raise ValueError("expected a finite number (JSON has no NaN or Infinity)")
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        hint = " (a percentage?)" if hi == 1 and v > 1 else ""
+        raise ValueError(f"expected a number in [{lo}, {hi}]{hint}")
+    return v
+
+
+def _number_type(lo=None, hi=None, *, nullable=False):
+    schema = {"type": "number", **({"minimum": lo} if lo is not None else {}),
+              **({"maximum": hi} if hi is not None else {})}
+    return Annotated[Any, PlainValidator(lambda v: _number(v, lo, hi, nullable=nullable)),
+                     WithJsonSchema({"anyOf": [schema, {"type": "null"}]} if nullable else schema)]
+
+
+def _json_value(v):
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
+    return v if isinstance(v, (str, bool)) else _number(v, nullable=True)
+
+
+Number = _number_type()
+Seconds = _number_type(0)
+Fraction = _number_type(0, 1)
+MaybeNumber = _number_type(nullable=True)
+MaybeFraction = _number_type(0, 1, nullable=True)
+Interval = Annotated[list[Number], Field(min_length=2, max_length=2)]
+FractionInterval = Annotated[list[Fraction], Field(min_length=2, max_length=2)]
+Json = Annotated[Any, PlainValidator(_json_value), WithJsonSchema({"description": "any JSON value"})]
+"""A JSON value whose shape another module owns; its numbers are checked as Maybe numbers."""
+Table = dict[str, list[Json]]
+"""A table by column (``DataFrame.to_dict("list")``); NaN cells become ``None``."""
+OMIT = {"default": None, "exclude_if": lambda v: v is None}
+"""``Field(**OMIT)``: a field that may be absent, and is left out of the file when ``None``."""
+
+
+def shape(name: str, keys: dict, *, optional=()):
+    """A nested object with known ``keys`` (a checked TypedDict); ``optional`` keys may be absent."""
+    fields = {k: NotRequired[v] if k in optional else v for k, v in keys.items()}
+    return with_config(ConfigDict(extra="forbid", strict=True))(TypedDict(name, fields))
+
+
+def jsonable(value):
+    """``value`` as plain JSON types: numpy scalars and arrays, tuples and dict keys converted.
+
+    Example
+    -------
+    >>> jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
+    {'a': 0.5, '1': [2, [0, 1]]}
+    """
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, str) else k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+_UNION_TAG = re.compile(r"^[\w-]+\[.*\]$")  # pydantic names a union's member in the location: list[int]
+
+
+def _problem(e: dict) -> tuple[str, str]:
+    where = ".".join(str(p) for p in e["loc"] if not _UNION_TAG.match(str(p))) or "(the object itself)"
+    if e["type"] == "missing":
+        return where, f"{where}: missing key"
+    if e["type"] == "extra_forbidden":
+        return where, f"{where}: unknown key (value {e['input']!r:.60})"
+    return where, f"{where}: {e['msg'].removeprefix('Value error, ')}, got {e['input']!r:.80}"
+
+
+def _invalid(where, err: ValidationError) -> ValueError:
+    """One ``ValueError`` for all of ``err``: ``where``, then each field, what it expects and the value."""
+    problems = list(dict(_problem(e) for e in err.errors()).values())  # a union: its last member's message
+    plural = "s" if len(problems) > 1 else ""
+    return ValueError(f"{where}: {len(problems)} invalid value{plural}: " + "; ".join(problems))
+
+
+class Schema(BaseModel):
+    """A checked JSON object: the base of the records and of the objects they nest."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, validate_assignment=True,
+                              validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain(cls, value):
+        """numpy scalars and arrays become Python numbers and lists, tuples lists; models stay."""
+        if isinstance(value, (list, tuple)):
+            return [v if isinstance(v, BaseModel) else jsonable(v) for v in value]
+        return value if isinstance(value, BaseModel) else jsonable(value)
+
+    def to_dict(self) -> dict:
+        """The JSON object, as the file holds it (``model_dump(mode="json")``)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, obj, *, where=None):
+        """Build and check from a JSON object; the ``ValueError`` names ``where``, the key and the value."""
+        try:
+            return cls.model_validate(obj)
+        except ValidationError as err:
+            raise _invalid(where or cls.__name__, err) from None
+
+
+class Record(Schema):
+    """A chapter's record: :meth:`save` writes ``<results_dir>/<NAME>.json``, :meth:`load` reads it."""
+
+    NAME: ClassVar[str] = ""
+    """The file stem: the record lives in ``<results_dir>/<NAME>.json``."""
+
+    def save(self, results_dir) -> Path:
+        """Check the record, then write ``<results_dir>/<NAME>.json`` (indent 1); return the path.
+
+        Via a temporary file of its own in the same folder, which replaces the file in one step:
+        no reader sees half a file, and processes saving at once do not collide (the last wins).
+        """
+        path = Path(results_dir, f"{self.NAME}.json")
+        checked = type(self).from_dict(self.model_dump(), where=path)  # also catches edits inside dicts
+        text = json.dumps(checked.model_dump(mode="json"), indent=1, allow_nan=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Read and check a record from ``path`` (a file, or the results folder holding it)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / f"{cls.NAME}.json"
+        data = path.read_bytes()
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise ValueError(f"{path}: starts with a byte-order mark (BOM); save it as UTF-8 without one")
+        try:
+            obj = json.loads(data.decode("utf-8"), parse_constant=_JsonConstant)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path}: not valid JSON (truncated or corrupt?): {err}") from None
+        return cls.from_dict(obj, where=path)
