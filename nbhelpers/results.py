@@ -54,6 +54,11 @@ Tokenisation = shape("Tokenisation", {
     "n_labels_agree": int, "n_prediction_changed": int})
 
 
+HeldOut = shape("HeldOut", {"reference": str, "best_other": str, "n_choose": int, "n_score": int,
+                            "reference_acc": Fraction, "best_other_acc": Fraction, "diff": Number, "lo": Number,
+                            "hi": Number, "a_only": int, "b_only": int, "mcnemar_p": Fraction})
+
+
 class RepresentationsRecord(summaries.RepresentationsSummary, Record):
     """Chapter 1, ``representations.json``: which representation kNN should use."""
 
@@ -81,6 +86,8 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
     unfinetuned: FrozenProbe
     unfinetuned_mean: FrozenProbe
     tokenisation: Tokenisation
+    held_out: Optional[HeldOut] = Field(**OMIT)
+    """:func:`nbhelpers.representations.held_out_comparison` (absent in records written before it)."""
     minutes: Seconds
     timing: Timing
 
@@ -92,7 +99,7 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
     @classmethod
     def from_run(cls, *, backbone, seed, k, smoke, n_train, n_val, recipe, model_val_acc, recipes,
                  grid, last, model_ci, tuned, frozen, tok_cost, n_raw, n_text_differs,
-                 n_labels_agree, n_prediction_changed, seconds, timing):
+                 n_labels_agree, n_prediction_changed, seconds, timing, held_out=None):
         """Chapter 1's record: ``grid`` from :func:`nbhelpers.representations.knn_accuracy_grid` (best
         first), ``tuned`` and ``frozen`` (by pooling) from :func:`~nbhelpers.representations.knn_and_probe`,
         ``tok_cost`` from :func:`nbhelpers.tokenisation.tokenisation_cost`."""
@@ -127,7 +134,7 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
                 "raw": "cad-original/test", "tokenised": "snli/test", "n_raw": int(n_raw),
                 "n_text_differs": int(n_text_differs), "n_labels_agree": int(n_labels_agree),
                 "n_prediction_changed": int(n_prediction_changed)},
-            minutes=seconds / 60, timing=timing)
+            held_out=None if held_out is None else dict(held_out), minutes=seconds / 60, timing=timing)
 
 
 # --------------------------------------------------------------------------- chapter 2
@@ -323,8 +330,11 @@ NotClaim = shape("NotClaim", {"readings": dict[str, dict[str, Reading]], "closes
 SliceRow = shape("SliceRow", {"n": int, "share of slice": Fraction, "original acc": MaybeFraction,
                               "augmented acc": MaybeFraction})
 Change = shape("Change", {"n": int, "before": MaybeFraction, "after": MaybeFraction, "diff": MaybeNumber,
-                          "lo": MaybeNumber, "hi": MaybeNumber})
-""":func:`nbhelpers.spurious.slice_change` (``None`` throughout when the slice is empty)."""
+                          "lo": MaybeNumber, "hi": MaybeNumber, "a_only": int, "b_only": int,
+                          "mcnemar_p": MaybeFraction, "mcnemar_lo": MaybeNumber, "mcnemar_hi": MaybeNumber},
+               optional=("a_only", "b_only", "mcnemar_p", "mcnemar_lo", "mcnemar_hi"))
+""":func:`nbhelpers.spurious.slice_change` (``None`` throughout when the slice is empty); records written
+before the exact McNemar test lack its keys."""
 MinerToken = shape("MinerToken", {"token": str, "retrieved": int, "expected": Number, "ratio": Number,
                                   "z": Number, "base_rate": Fraction})
 Selection = shape("Selection", {"with pattern": int, "changed prediction": int, "paper direction": int})
