@@ -1,65 +1,54 @@
 """kNN over hidden representations: normalisation, FAISS search, ``p_knn``, backoff and tuning.
 
 Notation, fixed once for the module: N training representations, n queries, d features,
-k neighbours, C classes. Labels are the integers ``0 .. C-1`` (NLI: 0 entailment, 1 neutral,
-2 contradiction; a HANS model still predicts these 3 classes).
+k neighbors, C classes. :func:`knn_proba` and the tuning functions take labels ``0 .. C-1``
+(NLI: 0 entailment, 1 neutral, 2 contradiction); :class:`KNN` takes any labels.
 
 The method (Rajani et al., 2020):
 
-1. Dataset-wise normalisation with the *training* statistics,
-   ``h~ = (h - mu) / (sigma + eps)``; queries use the training ``mu`` and ``sigma``.
-2. The k smallest squared L2 distances ``d_i`` (FAISS ``IndexFlatL2``: exact; or an
-   approximate ``IndexIVFFlat`` / ``IndexHNSWFlat`` for large N, see :data:`INDEXES`).
-3. ``w_i = softmax(-d_i / T)`` over the k neighbours and
-   ``p_knn(y) = sum of w_i over the neighbours labelled y``  (:func:`knn_proba`).
-4. Backoff: ``argmax p_model`` if ``max p_model > tau``, else ``argmax p_knn``
-   (:func:`backoff`). k, T and tau are chosen on the validation split (:func:`tune`).
-
-Every check raises a :class:`ValueError` that names the offending value and what was expected.
+1. Dataset-wise normalisation with the *training* statistics, ``h~ = (h - mu) / (sigma + eps)``.
+2. The k smallest squared L2 distances ``d_i`` (FAISS; exact ``"Flat"`` search by default).
+3. ``w_i = softmax(-d_i / T)`` over the k neighbors and
+   ``p_knn(y) = sum of w_i over the neighbors labelled y`` (:func:`knn_proba`).
+4. Backoff: ``argmax p_model`` if ``max p_model > tau``, else ``argmax p_knn`` (:func:`backoff`).
+   k, T and tau are chosen on the validation split (:func:`tune`).
 """
 from __future__ import annotations
 
-import numbers
 import warnings
+from numbers import Integral, Real
 
 import faiss
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing._data import _is_constant_feature
+from sklearn.utils import check_scalar
+from sklearn.utils import TransformerTags
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import timing
-from .validation import (check_choice, check_finite, check_int, check_label_map, check_labels, check_matrix,
-                         check_positive, check_proba, check_real, check_reps, check_same_length,
-                         check_same_shape, check_unit_interval, shape_str)
+from .validation import (check_label_map, check_labels, check_matrix, check_positive, check_proba,
+                         check_same_length, check_same_shape, check_unit_interval)
 
 __all__ = [
-    "DEFAULT_KS",
-    "DEFAULT_TEMPERATURES",
-    "DEFAULT_TAUS",
-    "DEFAULT_LAMBDAS",
-    "INDEXES",
-    "NotFittedError",
-    "KNN",
-    "ivf_nlist",
-    "knn_proba",
-    "neighbor_weights",
-    "backoff",
-    "interpolate",
-    "tune",
-    "tune_interpolation",
-    "tune_slice_taus",
-    "slice_backoff",
+    "DEFAULT_KS", "DEFAULT_TEMPERATURES", "DEFAULT_TAUS", "DEFAULT_LAMBDAS", "NotFittedError", "KNN",
+    "knn_proba", "neighbor_weights", "backoff", "interpolate", "tune", "tune_interpolation",
+    "tune_slice_taus", "slice_backoff",
 ]
 
 DEFAULT_KS = (1, 2, 4, 8, 16, 32, 64)
-"""Numbers of neighbours tried by :func:`tune`."""
+"""Numbers of neighbors tried by :func:`tune`."""
 
 DEFAULT_TEMPERATURES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 """Temperatures tried by :func:`tune`: half-decades from 0.1 to 1000.
 
 Squared distances between normalised vectors grow with the dimension (two independent
-standardised 384-d vectors are about ``2 * 384 = 768`` apart), so gaps between neighbours are
-of order 1-100. T = 0.1 makes the weights essentially 1-NN; T = 1000 makes them nearly uniform
-(a majority vote over the k).
+standardised 384-d vectors are about ``2 * 384 = 768`` apart), so gaps between neighbors are
+of order 1-100. T = 0.1 makes the weights essentially 1-NN; T = 1000 makes them nearly uniform.
 """
 
 DEFAULT_TAUS = tuple(np.round(np.linspace(0.0, 1.0, 101), 2))
@@ -68,51 +57,17 @@ DEFAULT_TAUS = tuple(np.round(np.linspace(0.0, 1.0, 101), 2))
 DEFAULT_LAMBDAS = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
 """Interpolation weights tried by :func:`tune_interpolation`: 0.00, 0.05, ..., 1.00."""
 
-
-INDEXES = ("flat", "ivf", "hnsw")
-"""FAISS index types accepted by :class:`KNN`:
-
-- ``"flat"``: ``IndexFlatL2``, exact brute-force search (the default and the paper's choice);
-- ``"ivf"``: ``IndexIVFFlat``, an inverted file: k-means cells over the training set, and
-  each query scans the ``nprobe`` nearest cells only;
-- ``"hnsw"``: ``IndexHNSWFlat`` (M = 32), a navigable small-world graph searched with a
-  beam of width ``ef_search``.
-
-Both approximate indexes return true squared L2 distances, but may miss some of the exact k
-nearest neighbours; ``benchmarks/bench_search.py`` measures their recall and speed-up.
-"""
-
-IVF_MIN_POINTS_PER_LIST = 39
-"""FAISS's k-means wants at least 39 training points per cell; :class:`KNN` caps ``nlist`` so."""
-
-HNSW_M = 32
-"""Graph degree of the ``"hnsw"`` index."""
-
-
-def ivf_nlist(n):
-    """Number of IVF cells for ``n`` training points: ``round(4 sqrt(n))``, capped at ``n // 39``.
-
-    Examples
-    --------
-    >>> ivf_nlist(100_000), ivf_nlist(1_000_000), ivf_nlist(1_666), ivf_nlist(10)
-    (1265, 4000, 42, 1)
-    """
-    n = check_int(n, "n", low=1)
-    return max(1, min(int(round(4 * np.sqrt(n))), n // IVF_MIN_POINTS_PER_LIST))
-
-
-class NotFittedError(ValueError):
-    """Raised when a :class:`KNN` is queried before :meth:`KNN.fit`."""
+_FLOAT32_NORM_MAX = np.finfo(np.float32).max / 4  # FAISS sums squares in float32
 
 
 # ----------------------------------------------------------------------------------------------
 # p_knn
 # ----------------------------------------------------------------------------------------------
 def neighbor_weights(distances, *, temperature):
-    """Each neighbour's weight in the kNN vote: ``softmax(-d / T)`` over a query's k neighbours.
+    """Each neighbor's weight in the kNN vote: ``softmax(-d / T)`` over a query's k neighbors.
 
     Computed stably (the row minimum is subtracted first). :func:`knn_proba` sums these
-    weights per label; the neighbour explorer shows them.
+    weights per label; the neighbor explorer shows them.
 
     Example
     -------
@@ -126,17 +81,17 @@ def neighbor_weights(distances, *, temperature):
 
 
 def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
-    """Class probabilities from the k nearest neighbours, weighted by ``softmax(-d / T)``.
+    """Class probabilities from the k nearest neighbors, weighted by ``softmax(-d / T)``.
 
     Parameters
     ----------
     distances : array-like of shape (n, k)
-        Squared L2 distances of each query to its k neighbours (any order), e.g. the first
+        Squared L2 distances of each query to its k neighbors (any order), e.g. the first
         output of :meth:`KNN.kneighbors`.
     neighbor_labels : array-like of int, shape (n, k)
-        Label of each of those neighbours, integers in ``0 .. n_classes-1``.
+        Label of each of those neighbors, integers in ``0 .. n_classes-1``.
     temperature : float
-        Softmax temperature T > 0. Small T puts all weight on the nearest neighbour; large T
+        Softmax temperature T > 0. Small T puts all weight on the nearest neighbor; large T
         gives every one of the k the same weight (a majority vote).
     n_classes : int, default=3
         Number of classes C.
@@ -149,113 +104,80 @@ def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
 
     Notes
     -----
-    The softmax is computed stably: the row minimum is subtracted from the distances first,
-    so the nearest neighbour always has weight ``exp(0) = 1`` before normalising and no row
-    can underflow to all zeros, however large the distances or small T.
+    The row minimum is subtracted from the distances first, so the nearest neighbor has
+    weight ``exp(0) = 1`` before normalising and no row underflows, however large d or small T.
 
     Examples
     --------
-    One query, neighbours at squared distances 0, 1, 2 labelled 0, 1, 0, with T = 1:
+    Neighbors at squared distances 0, 1, 2 labelled 0, 1, 0, with T = 1:
     ``p0 = (1 + e^-2) / (1 + e^-1 + e^-2) = 0.755``.
 
-    >>> p = knn_proba([[0.0, 1.0, 2.0]], [[0, 1, 0]], temperature=1.0)
-    >>> np.round(p, 3)
+    >>> np.round(knn_proba([[0.0, 1.0, 2.0]], [[0, 1, 0]], temperature=1.0), 3)
     array([[0.755, 0.245, 0.   ]])
     """
-    n_classes = check_int(n_classes, "n_classes", low=1)
-    temperature = check_positive(temperature, "temperature")
-    d = check_matrix(distances, "distances")
+    check_scalar(n_classes, "n_classes", Integral, min_val=1)
+    w = neighbor_weights(distances, temperature=temperature)
     labels = check_labels(neighbor_labels, n_classes, name="neighbor_labels", ndim=2)
-    check_same_shape(d, labels, "distances", "neighbor_labels")
-
-    w = neighbor_weights(d, temperature=temperature)
-    p = np.zeros((d.shape[0], n_classes), dtype=np.float64)
-    rows = np.broadcast_to(np.arange(d.shape[0])[:, None], labels.shape)
-    np.add.at(p, (rows, labels), w)
+    check_same_shape(w, labels, "distances", "neighbor_labels")
+    p = np.zeros((w.shape[0], n_classes), dtype=np.float64)
+    np.add.at(p, (np.arange(w.shape[0])[:, None], labels), w)
     return p
 
 
 # ----------------------------------------------------------------------------------------------
 # The estimator
 # ----------------------------------------------------------------------------------------------
-class KNN:
-    """kNN classifier over (normalised) representations, backed by a FAISS index.
-
-    By default the index is an exact ``IndexFlatL2``; ``index="ivf"`` or ``"hnsw"`` trade
-    recall for speed on large training sets (see :data:`INDEXES`, and the measured recall and
-    speed-ups in ``benchmarks/``).
+class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """kNN classifier over normalised representations, backed by a FAISS index.
 
     Parameters
     ----------
     k : int, default=16
-        Number of neighbours, ``1 <= k <= N`` (checked in :meth:`fit`).
+        Number of neighbors, ``1 <= k <= N`` (checked in :meth:`fit`).
     temperature : float, default=1.0
-        Softmax temperature T > 0 for the neighbour weights (see :func:`knn_proba`).
-        Distances between normalised 384-d vectors are of order hundreds, so useful values
-        span 0.1 to 1000 (:data:`DEFAULT_TEMPERATURES`).
+        Softmax temperature T > 0 of the neighbor weights (:func:`knn_proba`). Distances
+        between normalised 384-d vectors are of order hundreds: useful values span 0.1 to 1000.
     normalize : bool, default=True
-        Standardise every dimension with the training mean and (population) standard
-        deviation: ``h~ = (h - mu) / (sigma + eps)``. If False, representations are used as
-        given (``mu_ = 0``, ``sigma_ = 1``, no eps).
-    n_classes : int, default=3
-        Number of classes C; labels must be integers in ``0 .. C-1``.
+        Standardise every feature with the training mean and population standard deviation,
+        ``(h - mean_) / scale_``; if False, use the representations as given.
+    classes : array-like or None, default=None
+        The labels that get a column in :meth:`predict_proba`; default the labels seen in y.
+        Give all the task's labels (``classes=[0, 1, 2]`` for NLI) when a training set may
+        lack one, so that ``p_knn`` lines up with the model's probabilities.
     eps : float, default=1e-6
-        Added to ``sigma`` for numerical safety. A dimension that is constant over the
-        training set (``sigma`` zero up to rounding) is scaled by 1 instead, as
-        scikit-learn's ``StandardScaler`` does: dividing it by eps would blow any query
-        difference in it up to ~1e6 and decide every neighbour.
-    index : {"flat", "ivf", "hnsw"}, default="flat"
-        The FAISS index (:data:`INDEXES`). ``"flat"`` is exact. ``"ivf"`` clusters the
-        normalised training representations into ``nlist_ =`` :func:`ivf_nlist` ``(N)``
-        cells (about ``4 sqrt(N)``, at least 39 points per cell) with k-means and scans
-        ``nprobe`` cells per query. ``"hnsw"`` builds a graph of degree 32 and searches it
-        with a beam of ``ef_search`` candidates.
-    nprobe : int, default=16
-        Cells scanned per query by ``"ivf"`` (clipped to ``nlist_``; ``nprobe >= nlist_``
-        gives exactly the flat index's neighbours). Ignored by the other indexes.
-    ef_search : int, default=64
-        Beam width of ``"hnsw"`` searches, raised to k where smaller. Larger is slower and
-        more accurate. Ignored by the other indexes.
-    seed : int, default=0
-        Seeds the k-means of ``"ivf"``, so that the same data always give the same cells
-        and the same neighbours. ``"hnsw"`` is built on one thread, which makes its graph
-        reproducible too (FAISS seeds its level generator with a constant).
+        Added to the standard deviation: ``scale_ = sigma + eps``. A feature that is constant
+        on the training set gets ``scale_ = 1`` instead, as in scikit-learn's ``StandardScaler``.
+    index : str, default="Flat"
+        A ``faiss.index_factory`` string. ``"Flat"`` is exact search; ``"IVF1024,Flat"`` or
+        ``"HNSW32"`` are approximate (tune them after fitting, e.g.
+        ``faiss.ParameterSpace().set_index_parameters(knn.index_, "nprobe=16")``).
 
     Attributes
     ----------
-    mu_ : ndarray of shape (d,), float64
-        Per-dimension mean of the training representations (zeros if ``normalize=False``).
-    scale_ : ndarray of shape (d,), float64
-        What each dimension is divided by: ``sigma_ + eps``, or 1 where ``sigma_`` is zero.
-    sigma_ : ndarray of shape (d,), float64
-        Per-dimension population standard deviation (ones if ``normalize=False``).
-    index_ : faiss.IndexFlatL2, faiss.IndexIVFFlat or faiss.IndexHNSWFlat
-        Index over the normalised training representations.
-    nlist_ : int
-        Number of IVF cells (``"ivf"`` only).
-    labels_ : ndarray of shape (N,), int64
-        Training labels, in fit order (``indices`` from :meth:`kneighbors` index into it).
     classes_ : ndarray of shape (C,)
-        ``np.arange(n_classes)``; the column order of :meth:`predict_proba`.
-    n_samples_fit_ : int
-        N, the number of training representations.
-    n_features_in_ : int
-        d, the number of features.
+        The sorted labels; the column order of :meth:`predict_proba`.
+    labels_ : ndarray of shape (N,)
+        Training labels in fit order (``indices`` from :meth:`kneighbors` index into it).
+    mean_, scale_ : ndarray of shape (d,), float64
+        ``h~ = (h - mean_) / scale_``; zeros and ones if ``normalize=False``.
+    index_ : faiss.Index
+        The normalised training representations, as float32.
+    n_samples_fit_, n_features_in_ : int
+        N and d.
 
     Notes
     -----
-    ``__init__`` only stores its arguments; :meth:`fit` checks them. :meth:`predict` breaks
-    ties in ``p_knn`` toward the smaller label (``np.argmax``). FAISS orders neighbours at
-    exactly equal distance by itself; the order is deterministic for the same input.
+    Statistics and centring are computed in float64; only the centred, scaled values are cast
+    to float32 for FAISS, so a large common offset (``X + 1e8``) does not cost precision.
+    :meth:`predict` breaks ties toward the first class in ``classes_``.
 
     Examples
     --------
     Four points on the unit square; after normalisation they sit at (+-1, +-1).
 
-    >>> reps = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
-    >>> knn = KNN(k=2, temperature=1.0).fit(reps, [0, 0, 1, 1])
+    >>> knn = KNN(k=2).fit([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0, 0, 1, 1])
     >>> np.round(knn.predict_proba([[0.0, 0.4]]), 2)
-    array([[0.69, 0.31, 0.  ]])
+    array([[0.69, 0.31]])
     >>> knn.predict([[0.0, 0.4], [0.0, 0.9]])
     array([0, 1])
 
@@ -263,189 +185,135 @@ class KNN:
     and 1.44 to (0, 1) (label 1), so ``p0 = 1 / (1 + e^-0.8) = 0.69``.
     """
 
-    def __init__(self, k=16, temperature=1.0, normalize=True, n_classes=3, eps=1e-6, *,
-                 index="flat", nprobe=16, ef_search=64, seed=0):
+    _parameter_constraints = {
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "normalize": ["boolean"],
+        "classes": ["array-like", None],
+        "eps": [Interval(Real, 0, None, closed="left")],
+        "index": [str],
+    }
+
+    def __init__(self, k=16, temperature=1.0, normalize=True, *, classes=None, eps=1e-6, index="Flat"):
         self.k = k
         self.temperature = temperature
         self.normalize = normalize
-        self.n_classes = n_classes
+        self.classes = classes
         self.eps = eps
         self.index = index
-        self.nprobe = nprobe
-        self.ef_search = ef_search
-        self.seed = seed
 
-    def __repr__(self):
-        extra = ""
-        if self.index == "ivf":
-            extra = f", nprobe={self.nprobe!r}, seed={self.seed!r}"
-        elif self.index == "hnsw":
-            extra = f", ef_search={self.ef_search!r}"
-        return (
-            f"KNN(k={self.k!r}, temperature={self.temperature!r}, normalize={self.normalize!r}, "
-            f"n_classes={self.n_classes!r}, eps={self.eps!r}, index={self.index!r}{extra})"
-        )
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])  # transform: FAISS's float32
+        return tags
 
-    # -- fitting ------------------------------------------------------------------------------
     @timing.timed('kNN')
-    def fit(self, reps, labels):
-        """Learn the normalisation statistics and build the FAISS index.
+    def fit(self, X, y):
+        """Learn the classes, the normalisation statistics and the FAISS index.
 
         Parameters
         ----------
-        reps : array-like of shape (N, d)
-            Training representations; cast to float32. Must be finite.
-        labels : array-like of int, shape (N,)
-            Training labels in ``0 .. n_classes-1``.
+        X : array-like of shape (N, d)
+            Training representations; finite.
+        y : array-like of shape (N,)
+            Training labels (any hashable, sortable values; all in ``classes`` if given).
 
         Returns
         -------
         self : KNN
-            The fitted estimator.
 
         Examples
         --------
         >>> knn = KNN(k=1).fit([[0.0, 0.0], [2.0, 4.0]], [0, 2])
-        >>> knn.mu_, knn.sigma_, knn.n_samples_fit_, knn.n_features_in_
-        (array([1., 2.]), array([1., 2.]), 2, 2)
+        >>> knn.mean_, knn.scale_.round(3), knn.classes_
+        (array([1., 2.]), array([1., 2.]), array([0, 2]))
         """
-        n_classes = check_int(self.n_classes, "n_classes", low=1)
-        check_positive(self.temperature, "temperature")
-        eps = check_real(self.eps, "eps")
-        if eps < 0:
-            raise ValueError(f"eps={eps} but expected eps >= 0")
-        if not isinstance(self.normalize, (bool, np.bool_)):
-            raise ValueError(f"normalize must be True or False; got {self.normalize!r}")
-        index_type = check_choice(self.index, "index", INDEXES)
-        nprobe = check_int(self.nprobe, "nprobe", low=1)
-        ef_search = check_int(self.ef_search, "ef_search", low=1)
-        seed = check_int(self.seed, "seed", low=0)
-        X = check_reps(reps, "reps")
-        y = check_labels(labels, n_classes, "labels")
-        check_same_length(len(X), len(y), "reps", "labels")
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        classes = np.unique(y if self.classes is None else np.asarray(self.classes))
+        unknown = np.setdiff1d(y, classes)
+        if unknown.size:
+            raise ValueError(f"y has labels {unknown.tolist()} that are not in classes {classes.tolist()}")
         n, d = X.shape
-        if isinstance(self.k, (bool, np.bool_)) or not isinstance(self.k, numbers.Integral):
-            raise ValueError(f"k must be an integer; got {self.k!r} ({type(self.k).__name__})")
-        k = int(self.k)
-        if k < 1:
-            raise ValueError(f"k={k} but expected k >= 1")
-        if k > n:
-            raise ValueError(f"k={k} but only {n} training representations; expected k <= {n}")
-
-        if self.normalize:
-            X64 = X.astype(np.float64)
-            mu = X64.mean(axis=0)
-            sigma = X64.std(axis=0)  # population std (ddof=0)
-            # constant dimensions (zero variance up to rounding) get scale 1, like sklearn
-            constant = sigma < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mu))
-            scale = np.where(constant, 1.0, sigma + eps)
+        if self.k > n:
+            raise ValueError(f"Expected k <= n_samples, but n_samples = {n}, k = {self.k}")
+        if self.normalize:  # float64 statistics; constant features get scale 1, as in StandardScaler
+            self.mean_, var = X.mean(axis=0), X.var(axis=0)
+            self.scale_ = np.where(_is_constant_feature(var, self.mean_, n), 1.0, np.sqrt(var) + self.eps)
         else:
-            mu = np.zeros(d)
-            sigma = np.ones(d)
-            scale = np.ones(d)
-        self._eps = eps  # the eps the statistics were fitted with
-        self.mu_, self.sigma_, self.scale_ = mu, sigma, scale
-        self.n_samples_fit_, self.n_features_in_ = n, d
-        self.labels_ = y
-        self.classes_ = np.arange(n_classes)
-        Z = self._normalise(X)
-        self.__dict__.pop("nlist_", None)  # from an earlier fit with index="ivf"
-        if index_type == "flat":
-            index = faiss.IndexFlatL2(d)
-            index.add(Z)
-        elif index_type == "ivf":
-            self.nlist_ = ivf_nlist(n)
-            index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, self.nlist_)
-            index.cp.seed = seed
+            self.mean_, self.scale_ = np.zeros(d), np.ones(d)
+        self.classes_, self.labels_, self._y = classes, y, np.searchsorted(classes, y)
+        self.n_samples_fit_ = n
+        Z = self._normalize(X)
+        try:
+            index = faiss.index_factory(d, self.index)
+        except RuntimeError as err:
+            raise ValueError(f"index={self.index!r} is not a faiss.index_factory string: {err}") from None
+        if not index.is_trained:
             index.train(Z)
+        threads = faiss.omp_get_max_threads()
+        if isinstance(index, faiss.IndexHNSW):
+            faiss.omp_set_num_threads(1)  # a parallel HNSW build inserts in a racy order
+        try:
             index.add(Z)
-            index.make_direct_map()  # reconstruct_n, for leave-one-out queries
-            index.nprobe = min(nprobe, self.nlist_)
-        else:
-            index = faiss.IndexHNSWFlat(d, HNSW_M)
-            threads = faiss.omp_get_max_threads()
-            faiss.omp_set_num_threads(1)  # a parallel build inserts in a racy order
-            try:
-                index.add(Z)
-            finally:
-                faiss.omp_set_num_threads(threads)
-            index.hnsw.efSearch = ef_search
+        finally:
+            faiss.omp_set_num_threads(threads)
+        if (ivf := faiss.try_extract_index_ivf(index)) is not None:
+            ivf.make_direct_map()  # reconstruct_n, for leave-one-out queries
         self.index_ = index
         return self
 
-    # -- helpers ------------------------------------------------------------------------------
-    def _check_is_fitted(self):
-        if not hasattr(self, "index_"):
-            raise NotFittedError("This KNN is not fitted yet; call fit(reps, labels) first")
-
-    def _normalise(self, X):
-        Z = X.astype(np.float64)
-        if self.normalize:
-            Z = (Z - self.mu_) / self.scale_
+    def _normalize(self, X):
+        """float64 ``(X - mean_) / scale_`` as C-contiguous float32, checked to suit FAISS."""
         with np.errstate(over="ignore", invalid="ignore"):
-            Z32 = np.ascontiguousarray(Z, dtype=np.float32)
-            # FAISS computes squared distances in float32: they must stay finite too
-            norms = np.einsum("ij,ij->i", Z32.astype(np.float64), Z32.astype(np.float64))
-        if not np.isfinite(Z32).all() or not (norms < np.finfo(np.float32).max / 4).all():
-            bad = ~np.isfinite(Z32).all(axis=1) | ~(norms < np.finfo(np.float32).max / 4)
+            Z = np.ascontiguousarray((X - self.mean_) / self.scale_, dtype=np.float32)
+            bad = ~(np.einsum("ij,ij->i", Z, Z, dtype=np.float64) < _FLOAT32_NORM_MAX)
+        if bad.any():
             raise ValueError(
-                f"{int(bad.sum())} of {len(Z32)} representations (rows {np.flatnonzero(bad)[:5].tolist()}) "
-                "are out of float32 range after normalisation (non-finite values, or squared "
-                "distances that would overflow); expected values whose normalised squared norm "
-                f"stays below {np.finfo(np.float32).max / 4:.3g}. Check the representations' "
-                "scale or the training statistics (mu_, scale_)")
-        return Z32
+                f"{int(bad.sum())} of {len(Z)} representations (rows {np.flatnonzero(bad)[:5].tolist()}) are "
+                "out of float32 range after normalisation; expected squared norms below "
+                f"{_FLOAT32_NORM_MAX:.3g}. Check the scale of the representations or of mean_, scale_")
+        return Z
 
-    def _check_query(self, reps):
-        X = check_reps(reps, "reps")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"reps have {X.shape[1]} features but KNN was fitted with {self.n_features_in_}"
-            )
-        return X
-
-    # -- queries ------------------------------------------------------------------------------
-    def transform(self, reps):
-        """Normalise representations with the *training* mean and standard deviation.
+    def transform(self, X):
+        """Normalise representations with the *training* statistics.
 
         Parameters
         ----------
-        reps : array-like of shape (n, d)
-            Representations to normalise.
+        X : array-like of shape (n, d)
 
         Returns
         -------
-        reps_normalised : ndarray of shape (n, d), float32
-            ``(reps - mu_) / scale_`` (``scale_ = sigma_ + eps``, 1 for constant dimensions),
-            or ``reps`` unchanged if ``normalize=False``.
+        X_normalized : ndarray of shape (n, d), float32
+            ``(X - mean_) / scale_``, computed in float64.
 
         Examples
         --------
         Training mean (1, 2), std (1, 2); the query (3, 2) is 2 stds right of the mean:
 
-        >>> knn = KNN(k=1).fit([[0.0, 0.0], [2.0, 4.0]], [0, 1])
-        >>> np.round(knn.transform([[3.0, 2.0]]), 3)
+        >>> KNN(k=1).fit([[0.0, 0.0], [2.0, 4.0]], [0, 1]).transform([[3.0, 2.0]]).round(3)
         array([[2., 0.]], dtype=float32)
         """
-        self._check_is_fitted()
-        return self._normalise(self._check_query(reps))
+        check_is_fitted(self)
+        return self._normalize(validate_data(self, X, reset=False, dtype=np.float64))
 
     @timing.timed('kNN')
-    def kneighbors(self, reps=None, *, k=None, exclude_self=False):
+    def kneighbors(self, X=None, *, k=None, exclude_self=False):
         """The k nearest training representations of each query, nearest first.
 
         Parameters
         ----------
-        reps : array-like of shape (n, d) or None, default=None
-            Query representations (normalised with the training statistics). None queries
-            the training set itself, leaving each point out of its own neighbours.
+        X : array-like of shape (n, d) or None, default=None
+            Queries. None queries the training set, leaving each point out of its own neighbors.
         k : int or None, default=None
-            Number of neighbours; defaults to ``self.k``. At most N, or N - 1 when leaving
-            each point out.
+            Number of neighbors; default ``self.k``. At most N, or N - 1 when leaving points out.
         exclude_self : bool, default=False
-            If True, ``reps`` are the training representations in fit order (n = N) and query
-            i leaves training point i out, exactly as ``reps=None`` does. Use it to query
-            training points held elsewhere (e.g. a cached array) without refitting.
+            If True, every row of X is a training representation (any rows, any order) and
+            leaves its own training point out: the point whose stored vector is *identical*
+            to the row's (of several identical copies, the one at the row's own index if it
+            is one, else the nearest; the others stay, at distance 0). A row identical to no
+            training point raises. With X the training set in fit order, as ``X=None``.
 
         Returns
         -------
@@ -456,79 +324,61 @@ class KNN:
 
         Notes
         -----
-        Leaving self out searches k + 1 neighbours and drops query i's own index. When the
-        own index is not among them (exact duplicates at distance 0 can push it out), the
-        last column is dropped instead, so every row still has k other training points.
+        Leaving points out searches k + 1 neighbors and drops the own point; where exact
+        duplicates push it out of the k + 1, the last one is dropped instead.
 
         Examples
         --------
         >>> knn = KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 1])
         >>> knn.kneighbors([[2.5]], k=2)
         (array([[0.25, 2.25]], dtype=float32), array([[2, 1]]))
-        >>> knn.kneighbors()  # each training point's nearest *other* point
-        (array([[1.],
-               [1.],
-               [4.]], dtype=float32), array([[1],
-               [0],
-               [1]]))
+        >>> knn.kneighbors()[1].ravel()  # each training point's nearest *other* point
+        array([1, 0, 1])
         """
-        self._check_is_fitted()
-        if not isinstance(exclude_self, (bool, np.bool_)):
-            raise ValueError(f"exclude_self must be True or False; got {exclude_self!r}")
-        n_train = self.n_samples_fit_
-        leave_out = reps is None or bool(exclude_self)
-        k = check_int(self.k if k is None else k, "k", low=1)
-        if leave_out:
-            if k > n_train - 1:
-                raise ValueError(
-                    f"k={k} but only {n_train - 1} other training representations when each "
-                    f"of the {n_train} training points is left out; expected k <= {n_train - 1}"
-                )
-        elif k > n_train:
-            raise ValueError(
-                f"k={k} but only {n_train} training representations; expected k <= {n_train}"
-            )
-
-        if reps is None:
-            Z = self.index_.reconstruct_n(0, n_train)
+        check_is_fitted(self)
+        k = check_scalar(self.k if k is None else k, "k", Integral, min_val=1)
+        check_scalar(exclude_self, "exclude_self", (bool, np.bool_))
+        n_fit, leave_out = self.n_samples_fit_, X is None or bool(exclude_self)
+        if k > n_fit - leave_out:
+            raise ValueError(f"Expected k <= n_samples_fit{' - 1 (each point left out)' * leave_out}, but "
+                             f"n_samples_fit = {n_fit}, k = {k}")
+        if X is None:
+            Z = self.index_.reconstruct_n(0, n_fit)
         else:
-            Z = self._normalise(self._check_query(reps))
-            if leave_out and len(Z) != n_train:
-                raise ValueError(
-                    f"exclude_self=True needs the {n_train} training representations in fit "
-                    f"order; got {len(Z)} rows"
-                )
-
-        n_search = k + int(leave_out)
-        params = None
-        if isinstance(self.index_, faiss.IndexHNSW):  # a beam narrower than k loses neighbours
-            params = faiss.SearchParametersHNSW(efSearch=max(self.index_.hnsw.efSearch, n_search))
-        D, I = self.index_.search(np.ascontiguousarray(Z, dtype=np.float32), n_search, params=params)
-        if (I < 0).any():  # FAISS marks missing results with -1; only approximate indexes do
-            hint = ""
-            if isinstance(self.index_, faiss.IndexIVF):
-                hint = (f"; the {self.index_.nprobe} cells scanned (nprobe) of {self.index_.nlist} "
-                        "hold too few points: increase nprobe")
-            raise ValueError(
-                f"FAISS returned fewer than {k} neighbours for {int((I < 0).any(axis=1).sum())} "
-                f"of {len(I)} queries{hint}"
-            )
+            Z = self._normalize(validate_data(self, X, reset=False, dtype=np.float64))
+        D, I = self.index_.search(Z, k + leave_out)
+        if (I < 0).any():  # FAISS's mark for a missing result: an approximate index saw too few
+            raise ValueError(f"FAISS returned fewer than {k + leave_out} neighbors for "
+                             f"{int((I < 0).any(axis=1).sum())} of {len(I)} queries; expected a "
+                             "search that reaches more points (raise nprobe or efSearch)")
         if leave_out:
-            drop = I == np.arange(len(Z))[:, None]
+            drop = I == (np.arange(n_fit) if X is None else self._own_points(Z, I))[:, None]
             drop[~drop.any(axis=1), -1] = True
-            keep = ~drop
-            D = D[keep].reshape(len(Z), k)
-            I = I[keep].reshape(len(Z), k)
+            D, I = D[~drop].reshape(len(Z), k), I[~drop].reshape(len(Z), k)
         return D, I.astype(np.int64)
 
+    def _own_points(self, Z, I):
+        """For :meth:`kneighbors` ``exclude_self``: each query's own training point."""
+        stored = self.index_.reconstruct_n(0, self.n_samples_fit_)
+        m = min(len(Z), len(stored))
+        own = np.full(len(Z), -1)
+        own[:m] = np.where((Z[:m] == stored[:m]).all(axis=1), np.arange(m), -1)
+        for r in np.flatnonzero(own < 0):
+            same = I[r][(stored[I[r]] == Z[r]).all(axis=1)]
+            if not same.size:
+                raise ValueError(f"exclude_self=True but query row {r} is identical to no training "
+                                 "representation; expected rows of the training set X was fitted on")
+            own[r] = same[0]
+        return own
+
     @timing.timed('kNN')
-    def predict_proba(self, reps=None):
-        """``p_knn`` for each query, from ``self.k`` neighbours and ``self.temperature``.
+    def predict_proba(self, X=None):
+        """``p_knn`` of each query, from ``self.k`` neighbors and ``self.temperature``.
 
         Parameters
         ----------
-        reps : array-like of shape (n, d) or None, default=None
-            Query representations; None gives leave-one-out probabilities of the training set.
+        X : array-like of shape (n, d) or None, default=None
+            Queries; None gives leave-one-out probabilities of the training set.
 
         Returns
         -------
@@ -537,43 +387,66 @@ class KNN:
 
         Examples
         --------
-        >>> knn = KNN(k=2, temperature=1.0, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 1])
+        >>> knn = KNN(k=2, normalize=False, classes=[0, 1, 2]).fit([[0.0], [1.0], [3.0]], [0, 1, 1])
         >>> np.round(knn.predict_proba([[0.0]]), 3)  # d = 0 (label 0) and 1 (label 1)
         array([[0.731, 0.269, 0.   ]])
         """
-        self._check_is_fitted()
-        D, I = self.kneighbors(reps)
-        return knn_proba(D, self.labels_[I], temperature=self.temperature, n_classes=len(self.classes_))
+        check_is_fitted(self)
+        D, I = self.kneighbors(X)
+        return knn_proba(D, self._y[I], temperature=self.temperature, n_classes=len(self.classes_))
 
-    def predict(self, reps=None):
-        """The most probable class under ``p_knn``.
+    def predict(self, X=None):
+        """The most probable class under ``p_knn`` (ties: the first in ``classes_``).
 
         Parameters
         ----------
-        reps : array-like of shape (n, d) or None, default=None
-            Query representations; None gives leave-one-out predictions for the training set.
+        X : array-like of shape (n, d) or None, default=None
+            Queries; None gives leave-one-out predictions for the training set.
 
         Returns
         -------
-        predictions : ndarray of shape (n,), int64
-            ``argmax p_knn`` per query.
-
-        Notes
-        -----
-        Ties (equal probabilities) go to the smaller label, as ``np.argmax`` does.
+        predictions : ndarray of shape (n,)
+            Labels from :attr:`classes_`.
 
         Examples
         --------
-        >>> knn = KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 2])
-        >>> knn.predict([[0.2], [2.6], [-5.0]])
-        array([0, 2, 0])
+        >>> knn = KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], ["a", "b", "c"])
+        >>> knn.predict([[0.2], [2.6], [-5.0]]).tolist()
+        ['a', 'c', 'a']
         """
-        return np.argmax(self.predict_proba(reps), axis=1).astype(np.int64)
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 # ----------------------------------------------------------------------------------------------
 # Combining the model and kNN
 # ----------------------------------------------------------------------------------------------
+def _two_proba(p_model, p_knn, names=("p_model", "p_knn")):
+    pm, pk = check_proba(p_model, names[0]), check_proba(p_knn, names[1])
+    check_same_shape(pm, pk, *names)
+    return pm, pk
+
+
+def _val_labels(labels, pm, name="val_labels", p_name="p_model_val"):
+    y = check_labels(labels, pm.shape[1], name)
+    check_same_length(len(pm), len(y), p_name, name)
+    return y
+
+
+def _sorted_unique(values, name, check):
+    try:
+        vals = list(values)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence; got {values!r}") from None
+    if not vals:
+        raise ValueError(f"{name} is empty; expected at least one value")
+    return sorted({check(v) for v in vals})
+
+
+def _taus(taus):
+    return np.array(_sorted_unique(taus, "taus", lambda v: check_unit_interval(v, "tau")))
+
+
 def backoff(p_model, p_knn, tau):
     """Predict with the model where it is confident, else with kNN.
 
@@ -582,7 +455,7 @@ def backoff(p_model, p_knn, tau):
     p_model : array-like of shape (n, C)
         The model's class probabilities (softmax outputs, not logits).
     p_knn : array-like of shape (n, C)
-        kNN class probabilities (:meth:`KNN.predict_proba`).
+        kNN class probabilities (:meth:`KNN.predict_proba`, same columns).
     tau : float
         Confidence threshold in [0, 1].
 
@@ -593,9 +466,8 @@ def backoff(p_model, p_knn, tau):
 
     Notes
     -----
-    The comparison is strict: a model exactly at ``max p_model == tau`` backs off to kNN.
-    So ``tau=1`` always uses kNN, and ``tau=0`` always uses the model (any row of C
-    probabilities has a maximum >= 1/C > 0). Ties inside either argmax go to the smaller label.
+    The comparison is strict: ``tau=1`` always uses kNN, and ``tau=0`` always uses the model.
+    Ties inside either argmax go to the smaller label.
 
     Examples
     --------
@@ -605,11 +477,8 @@ def backoff(p_model, p_knn, tau):
     array([0, 1])
     """
     tau = check_unit_interval(tau, "tau")
-    pm = check_proba(p_model, "p_model")
-    pk = check_proba(p_knn, "p_knn")
-    check_same_shape(pm, pk, "p_model", "p_knn")
-    confident = pm.max(axis=1) > tau
-    return np.where(confident, pm.argmax(axis=1), pk.argmax(axis=1)).astype(np.int64)
+    pm, pk = _two_proba(p_model, p_knn)
+    return np.where(pm.max(axis=1) > tau, pm.argmax(axis=1), pk.argmax(axis=1)).astype(np.int64)
 
 
 def interpolate(p_model, p_knn, lam):
@@ -617,17 +486,14 @@ def interpolate(p_model, p_knn, lam):
 
     Parameters
     ----------
-    p_model : array-like of shape (n, C)
-        The model's class probabilities.
-    p_knn : array-like of shape (n, C)
-        kNN class probabilities.
+    p_model, p_knn : array-like of shape (n, C)
+        The model's and kNN's class probabilities.
     lam : float
         Weight of kNN in [0, 1]: 0 is the model alone, 1 is kNN alone.
 
     Returns
     -------
     p : ndarray of shape (n, C), float64
-        The mixture; rows sum to 1 when both inputs' rows do.
 
     Examples
     --------
@@ -635,40 +501,17 @@ def interpolate(p_model, p_knn, lam):
     array([[0.75, 0.25, 0.  ]])
     """
     lam = check_unit_interval(lam, "lam")
-    pm = check_proba(p_model, "p_model")
-    pk = check_proba(p_knn, "p_knn")
-    check_same_shape(pm, pk, "p_model", "p_knn")
+    pm, pk = _two_proba(p_model, p_knn)
     return lam * pk + (1.0 - lam) * pm
 
 
 # ----------------------------------------------------------------------------------------------
 # Tuning on the validation split
 # ----------------------------------------------------------------------------------------------
-def _sorted_unique(values, name, check):
-    try:
-        vals = list(values)
-    except TypeError:
-        raise ValueError(f"{name} must be a sequence; got {values!r}") from None
-    if not vals:
-        raise ValueError(f"{name} is empty; expected at least one value")
-    return sorted({check(v, name) for v in vals})
-
-
 @timing.timed('kNN')
-def tune(
-    train_reps,
-    train_labels,
-    val_reps,
-    val_labels,
-    p_model_val,
-    *,
-    ks=DEFAULT_KS,
-    temperatures=DEFAULT_TEMPERATURES,
-    taus=DEFAULT_TAUS,
-    normalize=True,
-    n_classes=3,
-    label_map=None,
-):
+def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFAULT_KS,
+         temperatures=DEFAULT_TEMPERATURES, taus=DEFAULT_TAUS, normalize=True, n_classes=3,
+         label_map=None):
     """Grid-search k, T and tau for :func:`backoff`, scored on the validation split.
 
     Parameters
@@ -680,16 +523,13 @@ def tune(
     val_reps : array-like of shape (n, d)
         Validation representations (the queries). Never the test split.
     val_labels : array-like of int, shape (n,)
-        Validation labels.
     p_model_val : array-like of shape (n, C)
         The model's probabilities on the validation split.
-    ks : sequence of int, default=DEFAULT_KS = (1, 2, 4, ..., 64)
-        Numbers of neighbours. Values above N are clipped to N (with a warning).
-    temperatures : sequence of float, default=DEFAULT_TEMPERATURES = (0.1, 0.3, ..., 1000)
-        Softmax temperatures. Squared distances between normalised 384-d representations are
-        of order hundreds, so the default grid spans four orders of magnitude, from
-        essentially 1-NN (0.1) to a near-uniform vote (1000).
-    taus : sequence of float, default=DEFAULT_TAUS = (0.00, 0.01, ..., 1.00)
+    ks : sequence of int, default=DEFAULT_KS
+        Numbers of neighbors. Values above N are clipped to N (with a warning).
+    temperatures : sequence of float, default=DEFAULT_TEMPERATURES
+        Softmax temperatures, from essentially 1-NN (0.1) to a near-uniform vote (1000).
+    taus : sequence of float, default=DEFAULT_TAUS
         Backoff thresholds in [0, 1].
     normalize : bool, default=True
         Passed to :class:`KNN`.
@@ -703,23 +543,15 @@ def tune(
     Returns
     -------
     best : dict
-        The best row of ``grid``: ``k``, ``temperature``, ``tau``, ``model_acc``,
-        ``knn_acc``, ``backoff_acc`` and ``knn_fraction`` (share of validation examples
-        sent to kNN), as Python scalars.
+        The best row of ``grid`` as Python scalars: ``k``, ``temperature``, ``tau``,
+        ``model_acc``, ``knn_acc``, ``backoff_acc`` and ``knn_fraction`` (share sent to kNN).
     grid : pandas.DataFrame
-        One row per (k, T, tau), ``len(ks) * len(temperatures) * len(taus)`` rows after
-        sorting and de-duplicating each grid, with columns ``k``, ``temperature``, ``tau``,
-        ``model_acc`` (constant), ``knn_acc`` (depends on k and T), ``backoff_acc`` and
-        ``knn_fraction``.
+        One row per (k, T, tau), each grid sorted and de-duplicated, with those columns.
 
     Notes
     -----
-    Cost: one FAISS fit with the largest k and one search of the validation set; each k
-    takes the first k columns, each T one :func:`knn_proba`, and all taus are scored at once.
-
-    Ties in ``backoff_acc`` are broken by taking the *first* best row of ``grid``, which is
-    sorted by k, then temperature, then tau, all ascending: the smallest k, then the smallest
-    T, then the smallest tau (the least backoff) among the equally good settings.
+    One FAISS fit and one search with the largest k; each k takes the first k columns.
+    Ties in ``backoff_acc`` go to the first best row: the smallest k, then T, then tau.
 
     Examples
     --------
@@ -735,67 +567,39 @@ def tune(
     tau = 0.5 still trusts the wrong 0.6; tau = 0.7 and 1.0 both reach 1.0 (kNN on the
     second point), and the tie goes to the smaller tau.
     """
-    n_classes = check_int(n_classes, "n_classes", low=1)
-    ks = _sorted_unique(ks, "ks", lambda v, name: check_int(v, "k", low=1))
-    temperatures = _sorted_unique(temperatures, "temperatures", lambda v, n: check_positive(v, "temperature"))
-    taus_arr = np.array(_sorted_unique(taus, "taus", lambda v, n: check_unit_interval(v, "tau")))
-
+    check_scalar(n_classes, "n_classes", Integral, min_val=1)
+    ks = _sorted_unique(ks, "ks", lambda v: check_scalar(v, "k", Integral, min_val=1))
+    temperatures = _sorted_unique(temperatures, "temperatures", lambda v: check_positive(v, "temperature"))
+    taus = _taus(taus)
     n_train = len(np.asarray(train_labels).reshape(-1))
     if n_train >= 1 and ks[-1] > n_train:
-        clipped = [k for k in ks if k > n_train]
-        warnings.warn(
-            f"ks {clipped} exceed the {n_train} training representations; clipped to k={n_train}",
-            UserWarning,
-            stacklevel=2,
-        )
+        warnings.warn(f"ks {[k for k in ks if k > n_train]} exceed the {n_train} training "
+                      f"representations; clipped to k={n_train}", UserWarning, stacklevel=3)
         ks = sorted({min(k, n_train) for k in ks})
 
-    knn = KNN(k=ks[-1], temperature=temperatures[0], normalize=normalize, n_classes=n_classes)
-    knn.fit(train_reps, train_labels)
-    Xv = knn._check_query(val_reps)
+    knn = KNN(k=ks[-1], temperature=temperatures[0], normalize=normalize, classes=range(n_classes))
+    D, I = knn.fit(train_reps, train_labels).kneighbors(val_reps)
     yv = check_labels(val_labels, n_classes, "val_labels")
     pm = check_proba(p_model_val, "p_model_val", n_classes=n_classes)
-    check_same_length(len(Xv), len(yv), "val_reps", "val_labels")
+    check_same_length(len(D), len(yv), "val_reps", "val_labels")
     check_same_length(len(pm), len(yv), "p_model_val", "val_labels")
-
     to_label = check_label_map(label_map, n_classes)
-    D, I = knn.kneighbors(Xv, k=ks[-1])
-    neighbor_labels = knn.labels_[I]
+    neighbor_labels = knn._y[I]
     model_correct = to_label[pm.argmax(axis=1)] == yv
-    model_acc = float(model_correct.mean())
-    confident = pm.max(axis=1)[None, :] > taus_arr[:, None]  # (n_taus, n)
-    knn_fraction = 1.0 - confident.mean(axis=1)
-
+    confident = pm.max(axis=1)[None, :] > taus[:, None]  # (n_taus, n)
     blocks = []
     for k in ks:
         for T in temperatures:
             p_knn = knn_proba(D[:, :k], neighbor_labels[:, :k], temperature=T, n_classes=n_classes)
             knn_correct = to_label[p_knn.argmax(axis=1)] == yv
-            backoff_acc = np.where(confident, model_correct[None, :], knn_correct[None, :]).mean(axis=1)
-            blocks.append(
-                pd.DataFrame(
-                    {
-                        "k": k,
-                        "temperature": T,
-                        "tau": taus_arr,
-                        "model_acc": model_acc,
-                        "knn_acc": float(knn_correct.mean()),
-                        "backoff_acc": backoff_acc,
-                        "knn_fraction": knn_fraction,
-                    }
-                )
-            )
+            blocks.append(pd.DataFrame({
+                "k": k, "temperature": T, "tau": taus, "model_acc": float(model_correct.mean()),
+                "knn_acc": float(knn_correct.mean()),
+                "backoff_acc": np.where(confident, model_correct, knn_correct).mean(axis=1),
+                "knn_fraction": 1.0 - confident.mean(axis=1)}))
     grid = pd.concat(blocks, ignore_index=True)
     row = grid.loc[int(np.argmax(grid["backoff_acc"].to_numpy()))]
-    best = {
-        "k": int(row["k"]),
-        "temperature": float(row["temperature"]),
-        "tau": float(row["tau"]),
-        "model_acc": float(row["model_acc"]),
-        "knn_acc": float(row["knn_acc"]),
-        "backoff_acc": float(row["backoff_acc"]),
-        "knn_fraction": float(row["knn_fraction"]),
-    }
+    best = {c: (int if c == "k" else float)(row[c]) for c in grid.columns}
     return best, grid
 
 
@@ -805,10 +609,8 @@ def tune_interpolation(p_model_val, p_knn_val, val_labels, *, lambdas=DEFAULT_LA
 
     Parameters
     ----------
-    p_model_val : array-like of shape (n, C)
-        The model's probabilities on the validation split.
-    p_knn_val : array-like of shape (n, C)
-        kNN probabilities on the validation split.
+    p_model_val, p_knn_val : array-like of shape (n, C)
+        The model's and kNN's probabilities on the validation split.
     val_labels : array-like of int, shape (n,)
         Validation labels in ``0 .. C-1``.
     lambdas : sequence of float, default=DEFAULT_LAMBDAS = (0.00, 0.05, ..., 1.00)
@@ -831,16 +633,12 @@ def tune_interpolation(p_model_val, p_knn_val, val_labels, *, lambdas=DEFAULT_LA
     >>> lam, acc["accuracy"].tolist()  # 0.5 and 1.0 tie; the smaller lambda wins
     (0.5, [0.5, 1.0, 1.0])
     """
-    pm = check_proba(p_model_val, "p_model_val")
-    pk = check_proba(p_knn_val, "p_knn_val")
-    check_same_shape(pm, pk, "p_model_val", "p_knn_val")
-    y = check_labels(val_labels, pm.shape[1], "val_labels")
-    check_same_length(len(pm), len(y), "p_model_val", "val_labels")
-    lams = np.array(_sorted_unique(lambdas, "lambdas", lambda v, n: check_unit_interval(v, "lam")))
+    pm, pk = _two_proba(p_model_val, p_knn_val, ("p_model_val", "p_knn_val"))
+    y = _val_labels(val_labels, pm)
+    lams = np.array(_sorted_unique(lambdas, "lambdas", lambda v: check_unit_interval(v, "lam")))
     to_label = check_label_map(label_map, pm.shape[1])
     acc = np.array([(to_label[interpolate(pm, pk, lam).argmax(axis=1)] == y).mean() for lam in lams])
-    table = pd.DataFrame({"lam": lams, "accuracy": acc})
-    return float(lams[int(np.argmax(acc))]), table
+    return float(lams[int(np.argmax(acc))]), pd.DataFrame({"lam": lams, "accuracy": acc})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -850,8 +648,7 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFA
                     label_map=None) -> pd.DataFrame:
     """One backoff threshold per slice (e.g. per HANS heuristic), tuned on validation.
 
-    The per-slice counterpart of :func:`tune`'s tau, with the same checks: what
-    :func:`backoff` does with one tau, :func:`slice_backoff` does with one per slice.
+    What :func:`backoff` does with one tau, :func:`slice_backoff` does with one per slice.
 
     Parameters
     ----------
@@ -878,18 +675,13 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFA
     >>> t["tau"].to_dict()
     {'a': 0.7, 'b': 0.0}
     """
-    pm = check_proba(p_model_val, "p_model_val")
-    pk = check_proba(p_knn_val, "p_knn_val")
-    check_same_shape(pm, pk, "p_model_val", "p_knn_val")
-    y = check_labels(val_labels, pm.shape[1], "val_labels")
-    check_same_length(len(pm), len(y), "p_model_val", "val_labels")
+    pm, pk = _two_proba(p_model_val, p_knn_val, ("p_model_val", "p_knn_val"))
+    y = _val_labels(val_labels, pm)
     slices = np.asarray(val_slices)
     check_same_length(len(slices), len(y), "val_slices", "val_labels")
-    taus = np.array(_sorted_unique(taus, "taus", lambda v, n: check_unit_interval(v, "tau")))
+    taus = _taus(taus)
     to_label = check_label_map(label_map, pm.shape[1])
-    model_ok = to_label[pm.argmax(1)] == y
-    knn_ok = to_label[pk.argmax(1)] == y
-    conf = pm.max(1)
+    model_ok, knn_ok, conf = to_label[pm.argmax(1)] == y, to_label[pk.argmax(1)] == y, pm.max(1)
     rows = {}
     for s in pd.unique(slices):
         m = slices == s
@@ -922,9 +714,7 @@ def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
     >>> slice_backoff(pm, pk, ["a", "b"], {"a": 0.7, "b": 0.0}).tolist()
     [1, 0]
     """
-    pm = check_proba(p_model, "p_model")
-    pk = check_proba(p_knn, "p_knn")
-    check_same_shape(pm, pk, "p_model", "p_knn")
+    pm, pk = _two_proba(p_model, p_knn)
     slices = np.asarray(slices)
     check_same_length(len(slices), len(pm), "slices", "p_model")
     missing = set(pd.unique(slices)) - set(taus_by_slice)
