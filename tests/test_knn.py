@@ -190,9 +190,9 @@ def test_normalize_true_equals_manual_normalisation():
     scales = np.array([1.0, 100.0, 0.01, 10.0])
     X, Q = rng.normal(size=(40, 4)) * scales + 3.0, rng.normal(size=(7, 4)) * scales + 3.0
     y = rng.integers(0, 3, size=40)
-    mu, sigma = X.mean(axis=0), X.std(axis=0)
+    by_hand = lambda A: (A - X.mean(axis=0)) / (X.std(axis=0) + 1e-6)  # noqa: E731
     d_auto, i_auto = KNN(k=5).fit(X, y).kneighbors(Q)
-    d_man, i_man = KNN(k=5, normalize=False).fit((X - mu) / (sigma + 1e-6), y).kneighbors((Q - mu) / (sigma + 1e-6))
+    d_man, i_man = KNN(k=5, normalize=False).fit(by_hand(X), y).kneighbors(by_hand(Q))
     np.testing.assert_array_equal(i_auto, i_man)
     np.testing.assert_allclose(d_auto, d_man, rtol=1e-4)
     # and the normalised neighbors differ from the raw ones on these badly scaled features
@@ -696,8 +696,9 @@ def test_tune_rejects_bad_inputs(change, match):
     train, ytr, val, yv, pm = planted_problem()
     args = {"train_reps": train, "train_labels": ytr, "val_reps": val, "val_labels": yv, "p_model_val": pm,
             "ks": (1, 4), "temperatures": (1.0,)}
-    edits = {"drop one": lambda a: a[:-1], "two columns": lambda a: a[:, :2], "four features": lambda a: a[:, :4],
-             "unnormalised": lambda a: np.full(a.shape, 0.5), "label 3": lambda a: np.where(a == 2, 3, a)}
+    edits = {"drop one": lambda a: a[:-1], "two columns": lambda a: a[:, :2],
+             "four features": lambda a: a[:, :4], "unnormalised": lambda a: np.full(a.shape, 0.5),
+             "label 3": lambda a: np.where(a == 2, 3, a)}
     for key, value in change.items():
         args[key] = edits[value](args[key]) if isinstance(value, str) else value
     with pytest.raises(ValueError, match=match):
@@ -736,7 +737,8 @@ def test_tune_with_label_map_scores_collapsed_predictions():
                       taus=[0.0, 1.0], label_map=[0, 1, 1])
     assert best["model_acc"] == 1.0  # contradiction counts as non-entailment
     assert grid["knn_acc"].iloc[0] == 1.0  # a contradiction neighbor counts too
-    plain, _ = tune(train, train_labels, val, val_labels, p_model, ks=[1], temperatures=[1.0], taus=[0.0, 1.0])
+    plain, _ = tune(train, train_labels, val, val_labels, p_model, ks=[1], temperatures=[1.0],
+                    taus=[0.0, 1.0])
     assert plain["model_acc"] == 0.5
     _, table = tune_interpolation(p_model, [[1, 0, 0], [0, 0, 1.0]], val_labels, lambdas=[0, 1],
                                   label_map=[0, 1, 1])
