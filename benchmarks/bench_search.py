@@ -5,7 +5,8 @@
    vs ``torch.cdist`` + ``topk`` (chunked) vs scikit-learn ``NearestNeighbors(algorithm=
    "brute")``. Time is fit + search; memory is the peak RSS increase of a fresh process
    per measurement (FAISS, BLAS and torch allocations included).
-2. ``nbhelpers.knn.KNN(index="ivf" | "hnsw")`` against ``index="flat"``: build time, search
+2. ``nbhelpers.knn.KNN(index=...)`` with the approximate ``faiss.index_factory`` strings
+   ``"IVF<nlist>,Flat"`` and ``"HNSW32"`` against the exact ``"Flat"``: build time, search
    time, speed-up and recall@k (share of the exact k nearest neighbours found).
 
 Every method is timed on at most ``--max-pairs`` (query, training vector) pairs: at large N
@@ -35,6 +36,16 @@ DIM = 384
 CHUNK_ELEMENTS = 2**26  # distances held at once by the chunked baselines: 256 MiB of float32
 EXACT = ("faiss-flat", "numpy", "torch-cdist", "sklearn-brute")
 APPROX = ("flat", "ivf", "hnsw")
+
+
+def ivf_nlist(n):
+    """IVF cells for ``n`` training points: ``round(4 sqrt(n))``, at least 39 points per cell."""
+    return max(1, min(int(round(4 * np.sqrt(n))), n // 39))
+
+
+def index_factory_string(method, n):
+    """The ``KNN(index=...)`` string of a method in :data:`APPROX`."""
+    return {"flat": "Flat", "ivf": f"IVF{ivf_nlist(n)},Flat", "hnsw": "HNSW32"}[method]
 
 
 # ---- data ------------------------------------------------------------------------------------
@@ -166,9 +177,13 @@ def child(spec):
     kmax = max(spec["ks"])
     before = reset_peak_rss()
     t0 = time.perf_counter()
-    knn = KNN(k=kmax, index=spec["method"], nprobe=spec["nprobe"],
-              ef_search=spec["ef_search"]).fit(X, np.zeros(len(X), dtype=int))
-    out = {"build_s": time.perf_counter() - t0, "nlist": getattr(knn, "nlist_", None)}
+    knn = KNN(k=kmax, index=index_factory_string(spec["method"], len(X))).fit(X, np.zeros(len(X), dtype=int))
+    out = {"build_s": time.perf_counter() - t0, "nlist": ivf_nlist(len(X))}
+    import faiss
+
+    params = {"ivf": f"nprobe={spec['nprobe']}", "hnsw": f"efSearch={spec['ef_search']}"}.get(spec["method"])
+    if params:  # search-time parameters live on the fitted index
+        faiss.ParameterSpace().set_index_parameters(knn.index_, params)
     knn.kneighbors(Q[:64], k=kmax)  # warm-up
     exact = spec.get("exact")
     for k in spec["ks"]:
@@ -183,8 +198,6 @@ def child(spec):
             recall = float(np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(I, truth)]))
         out[k] = {"median_s": med, "times": times, "recall": recall}
     out["peak_mib"] = peak_rss_increase_mib(before)
-    import faiss
-
     out["index_mib"] = faiss.serialize_index(knn.index_).nbytes / 2**20
     return out
 
@@ -308,7 +321,7 @@ def main(argv=None):
         print(approx_table(args))
         print(f"\nRecall@k: share of the exact (flat) k nearest neighbours that the index "
               "returns. Build = `KNN.fit` (normalisation, IVF k-means or the HNSW graph, "
-              "built on one thread for reproducibility); search = `kneighbors`, median of "
+              "the graph built on one thread for reproducibility); search = `kneighbors`, median of "
               f"{args.repeats}. `gaussian` is i.i.d. N(0, 1): no structure, the worst case for "
               "approximate search; `clustered` draws from 1,000 tight Gaussian clusters, an "
               "easy case; real representations lie in between. Index MiB: the serialised FAISS "

@@ -54,7 +54,8 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
     """
     best, grid = knn.tune(train_reps, train_labels, val_reps, val_labels, p_model_val,
                           ks=ks, temperatures=temperatures, taus=taus, label_map=label_map)
-    clf = knn.KNN(k=best["k"], temperature=best["temperature"]).fit(train_reps, train_labels)
+    clf = knn.KNN(k=best["k"], temperature=best["temperature"],
+                  classes=range(np.shape(p_model_val)[1])).fit(train_reps, train_labels)
     p_knn_val = clf.predict_proba(val_reps)
     lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=lambdas,
                                             label_map=label_map)

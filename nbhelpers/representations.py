@@ -67,7 +67,7 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
     for (pooling, layer), tr in train_reps.items():
         for norm in normalize:
             knn = KNN(k=k, temperature=temperatures[0], normalize=bool(norm),
-                      n_classes=n_classes).fit(tr, train_labels)
+                      classes=range(n_classes)).fit(tr, train_labels)
             dist, idx = knn.kneighbors(val_reps[(pooling, layer)])
             neighbor_labels = knn.labels_[idx]
             by_t = {t: float((knn_proba(dist, neighbor_labels, temperature=t, n_classes=n_classes).argmax(1)
