@@ -620,7 +620,8 @@ def to_html(rows) -> str:
             f"<td>{e(str(r['ours']))}</td><td><small>{e(str(r['test']))}; {e(str(r['n']))}</small></td>"
             f"<td class=\"verdict verdict-{slug}\"><b>{e(r['verdict'])}</b>{why}</td>"
             f"<td>{yes_no[r.get('paper_in_interval')]}</td><td><small>{e(r.get('to_decide') or '-')}</small></td></tr>")
-    return f"<table class=\"scorecard\">{head}<tbody>{''.join(body)}</tbody></table>"
+    return (f"<div class=\"scorecard-wrap\"><table class=\"scorecard\">{head}<tbody>{''.join(body)}</tbody>"
+            "</table></div>")
 
 
 def counts(rows) -> dict:
