@@ -1,73 +1,58 @@
-"""Tests for nbhelpers.data: counts on the real files, exact text, determinism, one test
-per malformed-input error (built in tmp_path with the shared layout), and the one fast
-network probe that data downloads share with the model loader."""
-import csv
+"""Tests for nbhelpers.data: counts on the real files, exact text, determinism, the malformed-input
+errors (files built in tmp_path with the shared layout), the public-source fallback (offline: its
+no-network errors, and a mocked hub), and your own files (pairs or single texts) via load_files."""
+import json
 import re
 import socket
 import sys
 import warnings
 
+import pandas as pd
 import pytest
 
 from nbhelpers import data, validation
-from nbhelpers.data import DATASETS, DataNotFoundError, clear_cache, data_hash, load_nli
+from nbhelpers.data import DATASETS, DataNotFoundError, clear_cache, data_hash, load_files, load_nli, read_nli_file
 
 real_data = pytest.mark.skipif(
     data.find_data_dir(["snli/dev.tsv"]) is None,
     reason=f"real data not found: no snli/dev.tsv in {data.DEFAULT_DATA_DIR} or "
            f"${data.ENV_VAR} (expected ../shared/data beside the repository)")
+# The small files written below stand where full ones belong, so their row count warns.
+pytestmark = pytest.mark.filterwarnings(r"ignore:.* rows; expected \d+, the full file:UserWarning")
 
 HEADER = "sentence1\tsentence2\tgold_label\n"
+GOOD = "A man .\tA person .\tentailment\n"
 
 
-def write(path, text, encoding="utf-8"):
+def write(path, text):
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode(encoding))
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
     return path
 
 
 def cad_file(tmp_path, body, header=HEADER):
-    """tmp_path/snli_cad/original/train.tsv with the given header and rows."""
+    """tmp_path/snli_cad/original/train.tsv with the given header and rows (str or bytes)."""
+    if isinstance(body, bytes):
+        header = header if isinstance(header, bytes) else header.encode()
     return write(tmp_path / "snli_cad" / "original" / "train.tsv", header + body)
 
 
-GOOD = "A man .\tA person .\tentailment\n"
-
-
-def cad_bytes(tmp_path, body: bytes):
-    """tmp_path/snli_cad/original/train.tsv: the header, then ``body`` as raw bytes."""
-    path = tmp_path / "snli_cad" / "original" / "train.tsv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(HEADER.encode() + body)
-    return path
-
-
-def anli_dev(tmp_path, lines: bytes):
-    """ANLI dev R1-R3 with one good line each; ``lines`` (raw bytes) follow it in R2."""
-    for r in (1, 2, 3):
-        path = tmp_path / "anli" / f"R{r}" / "dev.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        good = b'{"uid": "u", "context": "p", "hypothesis": "h", "label": "e"}\n'
-        path.write_bytes(good + (lines if r == 2 else b""))
-    return tmp_path / "anli" / "R2" / "dev.jsonl"
-
-
 # ---------------------------------------------------------------------------
-# Real files: counts
+# Real files: counts, exact text, determinism
 # ---------------------------------------------------------------------------
 @real_data
 @pytest.mark.parametrize("name, split, rows", [
-    ("cad-original", "train", 1666), ("cad-original", "validation", 200),
-    ("cad-original", "test", 400),
-    ("cad-augmented", "train", 8330), ("cad-augmented", "validation", 1000),
-    ("cad-augmented", "test", 2000),
-    ("snli", "validation", 9842), ("snli", "test", 9824),
-    ("anli", "validation", 3200), ("anli", "test", 3200),
+    ("cad-original", "train", 1666), ("cad-original", "validation", 200), ("cad-original", "test", 400),
+    ("cad-augmented", "train", 8330), ("cad-augmented", "validation", 1000), ("cad-augmented", "test", 2000),
+    ("snli", "validation", 9842), ("snli", "test", 9824), ("anli", "validation", 3200), ("anli", "test", 3200),
     ("hans", "train", 30000), ("hans", "validation", 10000), ("hans", "test", 20000),
     ("mnli-matched", "validation", 9815),
 ])
 def test_row_counts_and_schema(name, split, rows):
-    df = load_nli(name, split)
+    clear_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the full files: no count or dropped-row warning
+        df = load_nli(name, split)
     assert len(df) == rows
     assert df.columns[:3].tolist() == ["premise", "hypothesis", "label"]
     assert df["label"].dtype == "int64"
@@ -103,49 +88,33 @@ def test_mnli_keeps_bert_counts():
 
 
 @real_data
-def test_hans_split_is_balanced_and_disjoint():
-    validation = load_nli("hans", "validation")
-    test = load_nli("hans", "test")
-    for df, sizes in ((validation, {1666, 1667}), (test, {3333, 3334})):
+def test_hans_split_is_balanced_disjoint_and_deterministic():
+    validation_, test = load_nli("hans", "validation"), load_nli("hans", "test")
+    for df, sizes in ((validation_, {1666, 1667}), (test, {3333, 3334})):
         cells = df.groupby(["heuristic", "label"]).size()
         assert len(cells) == 6 and set(cells) <= sizes
-    in_validation = set(zip(validation["premise"], validation["hypothesis"]))
+    in_validation = set(zip(validation_["premise"], validation_["hypothesis"]))
     in_test = set(zip(test["premise"], test["hypothesis"]))
-    assert not in_validation & in_test
-    assert len(in_validation | in_test) == 30000
-
-
-@real_data
-def test_hans_split_is_deterministic():
-    first = load_nli("hans", "validation")
-    assert load_nli("hans", "validation").equals(first)
+    assert not in_validation & in_test and len(in_validation | in_test) == 30000
     clear_cache()
     again = load_nli("hans", "validation")
-    assert again.equals(first)
-    assert data_hash(again) == data_hash(first)
+    assert again.equals(validation_) and data_hash(again) == data_hash(validation_)
 
 
-# ---------------------------------------------------------------------------
-# Real files: text read exactly
-# ---------------------------------------------------------------------------
 @real_data
 def test_cad_quoted_field_is_unquoted():
     df = load_nli("cad-original", "train")
     row = df[df["premise"].str.contains("TheFaceShop")].iloc[0]
     assert row["premise"] == ('A boy stands outside of "TheFaceShop" looking at an electronic '
                               'device, while a man leans against the corner of the store.')
-    assert row["hypothesis"] == "A boy is window shopping."
-    assert row["label"] == 0
+    assert row["hypothesis"] == "A boy is window shopping." and row["label"] == 0
 
 
 @real_data
 def test_mnli_quote_characters_kept_verbatim():
     df = load_nli("mnli-matched", "validation")
-    # Line 30 of the file: a stray quote at the end (and a double space) stays as is.
-    assert df.loc[28, "premise"] == 'She seemed so different  "'
-    # A field that starts with a quote is not treated as a quoted field.
-    starts = df[df["premise"].str.startswith('"If you people only knew')]
-    assert len(starts) >= 1
+    assert df.loc[28, "premise"] == 'She seemed so different  "'  # line 30: a stray quote stays
+    starts = df[df["premise"].str.startswith('"If you people only knew')]  # not a quoted field
     assert starts["premise"].iloc[0] == ('"If you people only knew how fatally easy it is to '
                                          "poison some one by mistake, you wouldn't joke about it.")
 
@@ -158,155 +127,115 @@ def test_returns_a_copy():
 
 
 # ---------------------------------------------------------------------------
-# Names and splits
+# Names, splits, and malformed files
 # ---------------------------------------------------------------------------
-def test_unknown_name():
-    with pytest.raises(ValueError, match=r"unknown data set 'snli2'; expected one of snli, "):
+def test_unknown_name_and_split():
+    with pytest.raises(ValueError, match=r"unknown data set 'snli2'.*expected.*snli"):
         load_nli("snli2", "validation")
-
-
-def test_unknown_split():
-    with pytest.raises(ValueError, match=r"unknown split 'valid' for 'snli'.*train, validation, test"):
+    with pytest.raises(ValueError, match=r"unknown split 'valid' for 'snli'.*expected.*validation"):
         load_nli("snli", "valid")
-    with pytest.raises(ValueError, match=r"'train' for 'mnli-matched'.*validation$"):
+    with pytest.raises(ValueError, match=r"unknown split 'train' for 'mnli-matched'"):
         load_nli("mnli-matched", "train")
-
-
-def test_every_name_has_splits():
-    assert set(DATASETS) == {"snli", "cad-original", "cad-augmented", "anli", "hans",
-                             "mnli-matched"}
     assert all(set(s) <= set(data.SPLITS) for s in DATASETS.values())
 
 
-# ---------------------------------------------------------------------------
-# Malformed files
-# ---------------------------------------------------------------------------
 def test_wrong_header(tmp_path):
-    path = cad_file(tmp_path, "A man .\tA person .\tentailment\n",
-                    header="premise\thypothesis\tlabel\n")
-    with pytest.raises(ValueError, match=re.escape(f"{path}: unexpected header") + r".*sentence1.*found.*premise"):
+    path = cad_file(tmp_path, "A man .\tA person .\tentailment\n", header="premise\thypothesis\tlabel\n")
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": missing column.*sentence1.*found.*premise"):
         load_nli("cad-original", "train", data_dir=tmp_path)
 
 
-def test_wrong_field_count_names_the_line(tmp_path):
-    path = cad_file(tmp_path, "A man .\tA person .\tentailment\nA man .\tentailment\n")
-    with pytest.raises(ValueError, match=re.escape(f"{path}, line 3: ") + r".*3 tab-separated fields.*found 2"):
+def test_a_duplicate_label_column_is_refused(tmp_path):
+    cad_file(tmp_path, GOOD.replace("\n", "\tneutral\n"), header=HEADER.replace("\n", "\tgold_label\n"))
+    with pytest.raises(ValueError, match=r"column 'gold_label' occurs 2 times.*once"):
         load_nli("cad-original", "train", data_dir=tmp_path)
 
 
-def test_empty_premise(tmp_path):
-    path = cad_file(tmp_path, "A man .\tA person .\tentailment\n  \tA person .\tneutral\n")
-    with pytest.raises(ValueError, match=re.escape(f"{path}, line 3: empty premise")):
+@pytest.mark.parametrize("row, pattern", [
+    ("A man .\tA person .\tentailment\textra\n", r"line 3: expected 3 tab-separated fields.*found 4"),
+    ("A man .\tentailment\n", r"line 3: unknown label ''.*fewer fields"),
+    ("  \tA person .\tneutral\n", r"line 3: empty premise"),
+    ("A man .\tA person .\tmaybe\n", r"line 3: unknown label 'maybe'.*contradiction"),
+])
+def test_a_bad_row_names_file_and_line(tmp_path, row, pattern):
+    path = cad_file(tmp_path, GOOD + row)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ", " + pattern):
         load_nli("cad-original", "train", data_dir=tmp_path)
 
 
-def test_unknown_label_names_file_and_line(tmp_path):
-    path = cad_file(tmp_path, "A man .\tA person .\tmaybe\n")
-    with pytest.raises(ValueError, match=re.escape(f"{path}, line 2: unknown label 'maybe'") + ".*contradiction"):
-        load_nli("cad-original", "train", data_dir=tmp_path)
-
-
-def test_dash_label_is_dropped_and_counted(tmp_path):
-    path = write(tmp_path / "snli" / "dev.tsv",
-                 HEADER + "A man .\tA person .\t-\nA man .\tA dog .\tcontradiction\n"
-                          "A man .\tA cat .\t-\n")
-    with pytest.warns(UserWarning, match=re.escape(f"{path}: dropped 2 row(s) labelled '-'")):
+def test_dash_label_is_dropped_and_a_short_file_warns(tmp_path):
+    path = write(tmp_path / "snli" / "dev.tsv", HEADER + "A man .\tA person .\t-\nA man .\tA dog .\t"
+                 "contradiction\nA man .\tA cat .\t-\n")
+    with pytest.warns(UserWarning) as caught:
         df = load_nli("snli", "validation", data_dir=tmp_path)
-    assert df["hypothesis"].tolist() == ["A dog ."]
-    assert df["label"].tolist() == [2]
+    messages = [str(w.message) for w in caught]
+    assert f"{path}: dropped 2 row(s) labelled '-' (no gold label)" in messages
+    assert any(m.startswith(f"{path}: 3 rows; expected 9842") for m in messages)  # names file, both counts
+    assert df["hypothesis"].tolist() == ["A dog ."] and df["label"].tolist() == [2]
 
 
-def test_crlf_and_bom(tmp_path):
-    write(tmp_path / "snli" / "test.tsv",
-          "\ufeff" + HEADER.replace("\n", "\r\n")
-          + "A man sleeps .\tA person rests .  \tentailment\r\n\r\n"
-          + "A man sleeps .\tA man runs .\tcontradiction\r\n", encoding="utf-8")
+def test_crlf_bom_and_blank_lines(tmp_path):
+    write(tmp_path / "snli" / "test.tsv", "\ufeff" + HEADER.replace("\n", "\r\n")
+          + "A man sleeps .\tA person rests .  \tentailment\r\n\r\nA man sleeps .\tA man runs .\tcontradiction\r\n")
     df = load_nli("snli", "test", data_dir=tmp_path)
-    assert df.to_dict("list") == {"premise": ["A man sleeps .", "A man sleeps ."],
-                                  "hypothesis": ["A person rests .", "A man runs ."],
-                                  "label": [0, 2]}
+    assert df.to_dict("list") == {"premise": ["A man sleeps ."] * 2, "label": [0, 2],
+                                  "hypothesis": ["A person rests .", "A man runs ."]}
 
 
-def test_quoted_field(tmp_path):
-    cad_file(tmp_path, '"She said ""hi""\tand left."\tShe spoke.\tentailment\n'
-                       'A "plain" quote.\tNo quotes.\tneutral\n')
-    df = load_nli("cad-original", "train", data_dir=tmp_path)
+def test_quotes_in_tsv_files(tmp_path):
+    cad_file(tmp_path, '"She said ""hi""\tand left."\tShe spoke.\tentailment\nA "plain" quote.\tNo.\tneutral\n')
+    df = load_nli("cad-original", "train", data_dir=tmp_path)  # CAD: CSV-style quoting (SOURCES.md)
     assert df["premise"].tolist() == ['She said "hi"\tand left.', 'A "plain" quote.']
+    write(tmp_path / "snli" / "dev.tsv", HEADER + '"Stop!" he yelled .\tA man yells .\tentailment\n')
+    assert load_nli("snli", "validation", data_dir=tmp_path)["premise"][0] == '"Stop!" he yelled .'
+
+
+@pytest.mark.parametrize("body, line", [
+    ('"A man .\tA person .\tentailment\n' + GOOD + GOOD, 3),
+    (GOOD + 'A man .\t"A person .\tentailment\n' + GOOD, 4),
+    ('"A man .\tA person .\tentailment\n', 3),  # the last row: the quote runs to the end
+    ('"A man .\tA person .\tentailment\nA man .\tA person" .\tentailment\n', 3),  # closes a line later
+])
+def test_a_quote_that_never_closes_names_its_line(tmp_path, body, line):
+    cad_file(tmp_path, GOOD + body)
+    with pytest.raises(ValueError, match=rf"train\.tsv, line {line}: a quote opened"):
+        load_nli("cad-original", "train", data_dir=tmp_path)
+    cad_file(tmp_path, GOOD + 'A "man .\tA person .\tentailment\n')  # mid-field: a plain character
+    assert load_nli("cad-original", "train", data_dir=tmp_path)["premise"][1] == 'A "man .'
+
+
+@pytest.mark.parametrize("body, line", [(b"\xff\xfe", 2), (b"caf\xe9", 3)])
+def test_invalid_utf8_names_file_and_line(tmp_path, body, line):
+    rows = [GOOD.encode()] * 3
+    rows[line - 2] = b"A man " + body + b" .\tA person .\tentailment\n"
+    cad_file(tmp_path, b"".join(rows))
+    with pytest.raises(ValueError, match=rf"train\.tsv, line {line}: not valid UTF-8"):
+        load_nli("cad-original", "train", data_dir=tmp_path)
+    cad_file(tmp_path, GOOD.encode(), header="sentence1\xff\tsentence2\tgold_label\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"train\.tsv, line 1: not valid UTF-8"):
+        load_nli("cad-original", "train", data_dir=tmp_path)
 
 
 def test_anli_bad_lines(tmp_path):
     line = '{"uid": "a", "context": "P.", "hypothesis": "H.", "label": "e"}\n'
     for r in (1, 2):
         write(tmp_path / "anli" / f"R{r}" / "dev.jsonl", line)
-    path = write(tmp_path / "anli" / "R3" / "dev.jsonl", line + '{"uid": "b", "context": "P."}\n')
-    with pytest.raises(ValueError, match=re.escape(f"{path}, line 2: expected the keys")):
-        load_nli("anli", "validation", data_dir=tmp_path)
-    write(path, line + '{"uid": "b", "context": "P.", "hypothesis": "H.", "label": "x"}\n')
-    with pytest.raises(ValueError, match=re.escape(f"{path}, line 2: unknown label 'x'")):
-        load_nli("anli", "validation", data_dir=tmp_path)
+    path = tmp_path / "anli" / "R3" / "dev.jsonl"
+    for bad, pattern in [('{"uid": "b", "context": "P.", "label": "c"}', r"line 3: no 'hypothesis'"),
+                         ('{"uid": "b", "context": "P.", "hypothesis": "H.", "label": "x"}', "line 3: unknown label 'x'"),
+                         ('{"uid": "b", "context": ', r"line 3: expected a JSON object"),
+                         ('["P.", "H."]', r"line 3: no 'uid'; expected the keys"),
+                         (b'{"uid": "b", "context": "P\xff"}', "line 3: not valid UTF-8")]:
+        write(path, (line + "\n").encode() + (bad.encode() if isinstance(bad, str) else bad) + b"\n")
+        with pytest.raises(ValueError, match=re.escape(str(path)) + ", " + pattern):
+            load_nli("anli", "validation", data_dir=tmp_path)
     write(path, line)
     df = load_nli("anli", "validation", data_dir=tmp_path)
     assert df["round"].tolist() == [1, 2, 3] and df["label"].tolist() == [0, 0, 0]
 
 
-def test_a_field_over_the_csv_limit_names_file_and_line(tmp_path):
-    big = "x" * (csv.field_size_limit() + 10)
-    path = cad_bytes(tmp_path, (GOOD + f'"{big}\tA person .\tentailment\n').encode())
-    with pytest.raises(ValueError, match=r"train\.tsv, line 3: .*csv module's limit"):
-        load_nli("cad-original", "train", data_dir=tmp_path)
-    assert path.exists()
-
-
-@pytest.mark.parametrize("body, line", [
-    (GOOD + 'A "man .\tA person .\tentailment\n' + GOOD, None),  # mid-field quote: literal in csv
-    (GOOD + '"A man .\tA person .\tentailment\n' + GOOD + GOOD, 3),
-    (GOOD + GOOD + 'A man .\t"A person .\tentailment\n' + GOOD, 4),
-    ('"A man .\tA person .\tentailment\n', 2),  # the last row: the quote runs to the end
-])
-def test_a_quote_that_never_closes_names_its_line(tmp_path, body, line):
-    cad_bytes(tmp_path, body.encode())
-    if line is None:  # a quote inside a field is kept verbatim, as the csv module does
-        assert len(load_nli("cad-original", "train", data_dir=tmp_path)) == 3
-        return
-    with pytest.raises(ValueError, match=rf"train\.tsv, line {line}: a quote .*does not close"):
-        load_nli("cad-original", "train", data_dir=tmp_path)
-
-
-@pytest.mark.parametrize("bad, line", [(b"\xff\xfe", 2), (b"caf\xe9", 3)])
-def test_invalid_utf8_in_a_tsv_names_file_and_line(tmp_path, bad, line):
-    rows = [b"A man .\tA person .\tentailment\n"] * 4
-    rows[line - 2] = b"A man " + bad + b" .\tA person .\tentailment\n"
-    cad_bytes(tmp_path, b"".join(rows))
-    with pytest.raises(ValueError, match=rf"train\.tsv, line {line}: not valid UTF-8"):
-        load_nli("cad-original", "train", data_dir=tmp_path)
-
-
-def test_invalid_utf8_in_a_header_names_line_one(tmp_path):
-    path = tmp_path / "snli_cad" / "original" / "train.tsv"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"sentence1\xff\tsentence2\tgold_label\n" + GOOD.encode())
-    with pytest.raises(ValueError, match=r"train\.tsv, line 1: not valid UTF-8"):
-        load_nli("cad-original", "train", data_dir=tmp_path)
-
-
-def test_invalid_utf8_in_jsonl_names_file_and_line(tmp_path):
-    anli_dev(tmp_path, b'{"uid": "u", "context": "p\xff", "hypothesis": "h", "label": "e"}\n')
-    with pytest.raises(ValueError, match=r"R2/dev\.jsonl, line 2: not valid UTF-8"):
-        load_nli("anli", "validation", data_dir=tmp_path)
-
-
-def test_sha_mismatch_warns_once(tmp_path):
-    path = write(tmp_path / "snli" / "dev.tsv", HEADER + "A man .\tA person .\tentailment\n")
-    write(tmp_path / "SOURCES.md", "```\n" + "0" * 64 + "  snli/dev.tsv\n```\n")
-    with pytest.warns(UserWarning, match=re.escape(f"{path}: SHA-256 ")):
-        assert len(load_nli("snli", "validation", data_dir=tmp_path)) == 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        load_nli("snli", "validation", data_dir=tmp_path)
-
-
 # ---------------------------------------------------------------------------
-# Where files are looked for
+# Where files are looked for, and the public source
 # ---------------------------------------------------------------------------
 def test_env_var_is_honoured(tmp_path, monkeypatch):
     write(tmp_path / "env" / "snli" / "dev.tsv", HEADER + "From env .\tH .\tneutral\n")
@@ -314,84 +243,102 @@ def test_env_var_is_honoured(tmp_path, monkeypatch):
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "env"))
     assert data.candidate_dirs()[0] == tmp_path / "env"
     assert load_nli("snli", "validation")["premise"].tolist() == ["From env ."]
-    # The argument comes before the environment.
-    df = load_nli("snli", "validation", data_dir=tmp_path / "arg")
-    assert df["premise"].tolist() == ["From arg ."]
+    assert load_nli("snli", "validation", data_dir=tmp_path / "arg")["premise"].tolist() == ["From arg ."]
 
 
-def test_a_symlink_loop_as_data_dir_is_a_clear_value_error(tmp_path):
+def test_a_symlink_loop_is_a_clear_value_error(tmp_path, monkeypatch):
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
-    with pytest.raises(ValueError, match=r"data directory .*a \(data_dir argument\) cannot be "
-                                         r"resolved.*symlink loop"):
+    with pytest.raises(ValueError, match=r"data directory .*a \(data_dir argument\) cannot be resolved.*symlink"):
         load_nli("cad-original", "train", data_dir=tmp_path / "a")
-
-
-def test_a_symlink_loop_in_the_environment_variable_is_named(tmp_path, monkeypatch):
-    (tmp_path / "a").symlink_to(tmp_path / "a")
-    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "a"))
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "b"))
     with pytest.raises(ValueError, match=r"\$NBHELPERS_DATA\) cannot be resolved"):
         data.candidate_dirs()
 
 
 @pytest.fixture
-def offline_nowhere(tmp_path, monkeypatch):
-    """No local data anywhere, and downloads forbidden (set before and after import)."""
+def nowhere(tmp_path, monkeypatch):
+    """No local data anywhere."""
     monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "nowhere")
     monkeypatch.delenv(data.ENV_VAR, raising=False)
+    clear_cache()
+    return tmp_path
+
+
+@pytest.fixture
+def offline_nowhere(nowhere, monkeypatch):
+    """No local data, and downloads forbidden (set before and after import)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    # Libraries read these variables at import; patch them if already imported.
-    for module, attr in [("huggingface_hub.constants", "HF_HUB_OFFLINE"),
-                         ("datasets.config", "HF_HUB_OFFLINE"),
+    for module, attr in [("huggingface_hub.constants", "HF_HUB_OFFLINE"), ("datasets.config", "HF_HUB_OFFLINE"),
                          ("datasets.config", "HF_DATASETS_OFFLINE")]:
-        if module in sys.modules:
+        if module in sys.modules:  # libraries read these variables at import
             monkeypatch.setattr(sys.modules[module], attr, True)
-    return tmp_path
+    return nowhere
 
 
 def test_nothing_found_offline_cad(offline_nowhere):
     empty = offline_nowhere / "empty"
     empty.mkdir()
-    with pytest.raises(ValueError, match=r"(?s)no local copy of 'cad-original' 'train'.*"
-                                         r"snli_cad/original/train\.tsv.*"
-                                         + re.escape(str(empty)) + r" \(data_dir argument\).*"
-                                         r"nowhere \(default.*does not exist\).*"
-                                         r"raw\.githubusercontent\.com.*not attempted") as err:
+    with pytest.raises(ValueError, match=r"(?s)no local copy of 'cad-original' 'train'.*snli_cad/original/"
+                                         r"train\.tsv.*" + re.escape(str(empty)) + r" \(data_dir argument\).*"
+                                         r"nowhere \(default.*does not exist\).*raw\.githubusercontent\.com.*"
+                                         r"not attempted") as err:
         load_nli("cad-original", "train", data_dir=empty)
     assert isinstance(err.value, FileNotFoundError) and isinstance(err.value, DataNotFoundError)
 
 
 def test_nothing_found_offline_hub(offline_nowhere):
     with pytest.raises(ValueError, match=r"(?s)no local copy of 'snli' 'train'.*snli/train\.tsv"
-                                         r".*nowhere.*load_dataset\('stanfordnlp/snli', "
-                                         r"split='train'\) failed"):
+                                         r".*nowhere.*load_dataset\('stanfordnlp/snli', split='train'\) failed"):
         load_nli("snli", "train", data_dir=offline_nowhere)
 
 
-# ---------------------------------------------------------------------------
-# data_hash
-# ---------------------------------------------------------------------------
-def test_data_hash(tmp_path):
-    cad_file(tmp_path, "A man .\tA person .\tentailment\nA man .\tA dog .\tcontradiction\n")
-    df = load_nli("cad-original", "train", data_dir=tmp_path)
-    same = load_nli("cad-original", "train", data_dir=tmp_path)
-    assert data_hash(df) == data_hash(same)
-    changed = df.copy()
-    changed.loc[1, "label"] = 1
-    assert data_hash(changed) != data_hash(df)
-    assert data_hash(df.rename(columns={"label": "y"})) != data_hash(df)
+def test_cad_falls_back_to_its_github_file(nowhere, monkeypatch):
+    """With the network up (mocked), CAD comes from GitHub; a file:// URL stands in for it."""
+    write(nowhere / "github" / "NLI" / "original" / "dev.tsv", HEADER + GOOD)
+    monkeypatch.setattr(data, "GITHUB_URL", (nowhere / "github").as_uri() + "/")
+    monkeypatch.setattr(validation, "offline_requested", lambda: False)
+    monkeypatch.setattr(validation, "no_network_reason", lambda *a, **k: None)
+    df = load_nli("cad-original", "validation", data_dir=nowhere)
+    assert df.to_dict("list") == {"premise": ["A man ."], "hypothesis": ["A person ."], "label": [0]}
 
 
-# ---------------------------------------------------------------------------
-# One fast network probe (validation.no_network_reason), shared with the model loader
-# ---------------------------------------------------------------------------
-def test_the_probe_reports_a_missing_network(no_dns):
+def test_hub_fallback_gives_the_schema(nowhere, monkeypatch):
+    """The Hugging Face path, with datasets.load_dataset mocked: label -1 dropped, rounds numbered."""
+    datasets = pytest.importorskip("datasets")
+    features = datasets.Features({"uid": datasets.Value("string"), "premise": datasets.Value("string"),
+                                  "hypothesis": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=list(data.NLI_LABELS))})
+    asked = []
+
+    def load_dataset(repo, split):
+        asked.append((repo, split))
+        rows = {"uid": ["a", "b"], "premise": ["P. ", "Q."], "hypothesis": ["H.", "I."], "label": [2, -1]}
+        return datasets.Dataset.from_dict(rows, features=features)
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    monkeypatch.setattr(validation, "no_network_reason", lambda *a, **k: None)
+    df = load_nli("anli", "train", data_dir=nowhere)
+    assert asked == [("facebook/anli", f"train_r{r}") for r in (1, 2, 3)]
+    assert df.to_dict("list") == {"premise": ["P."] * 3, "hypothesis": ["H."] * 3, "label": [2] * 3,
+                                  "round": [1, 2, 3], "uid": ["a"] * 3}
+    assert df.dtypes.astype(str).tolist() == ["str", "str", "int64", "int64", "str"]
+
+
+def test_data_download_uses_the_one_network_probe(no_dns, nowhere, monkeypatch):
+    seen = []
+    real = validation.no_network_reason
+    monkeypatch.setattr(validation, "no_network_reason", lambda *a, **k: seen.append(1) or real(*a, **k))
+    monkeypatch.setattr(validation, "offline_requested", lambda: False)
+    with pytest.raises(data.DataNotFoundError, match="cannot be resolved"):
+        load_nli("anli", "train", data_dir=nowhere)
+    assert seen == [1]
+
+
+def test_the_probe_reports_a_missing_network_or_an_unreachable_host(no_dns, monkeypatch):
     reason = validation.no_network_reason()
     assert "huggingface.co cannot be resolved" in reason and len(no_dns) == 1
-
-
-def test_the_probe_reports_an_unreachable_host(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo",
                         lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 443))])
 
@@ -402,12 +349,156 @@ def test_the_probe_reports_an_unreachable_host(monkeypatch):
     assert "huggingface.co:443 cannot be reached" in validation.no_network_reason()
 
 
-def test_data_download_uses_the_same_probe(no_dns, tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "nowhere")
-    monkeypatch.delenv(data.ENV_VAR, raising=False)
-    seen = []
-    real = validation.no_network_reason
-    monkeypatch.setattr(validation, "no_network_reason", lambda *a, **k: seen.append(1) or real(*a, **k))
-    with pytest.raises(data.DataNotFoundError, match="cannot be resolved"):
-        load_nli("anli", "train", data_dir=tmp_path)
-    assert seen == [1]
+def test_data_hash(tmp_path):
+    cad_file(tmp_path, "A man .\tA person .\tentailment\nA man .\tA dog .\tcontradiction\n")
+    df = load_nli("cad-original", "train", data_dir=tmp_path)
+    assert data_hash(df) == data_hash(load_nli("cad-original", "train", data_dir=tmp_path))
+    assert data_hash(df.assign(label=[0, 1])) != data_hash(df)
+    assert data_hash(df.rename(columns={"label": "y"})) != data_hash(df)
+
+
+# ---------------------------------------------------------------------------
+# Your own files: load_files / read_nli_file
+# ---------------------------------------------------------------------------
+ROWS = [("A dog runs.", "An animal moves.", "entailment"), ("A dog runs.", "The dog is fast.", "neutral"),
+        ("A dog runs.", "A cat sleeps.", "contradiction")]
+
+
+def test_csv_tsv_and_jsonl_give_the_same_frame(tmp_path):
+    csv_path = write(tmp_path / "a.csv", "label,premise,hypothesis,id\n"
+                     + "".join(f'{y},"{p}",{h},{i}\n' for i, (p, h, y) in enumerate(ROWS)))
+    tsv_path = write(tmp_path / "a.tsv", "premise\thypothesis\tlabel\n"
+                     + "".join(f"{p}\t{h}\t{i}\n" for i, (p, h, _) in enumerate(ROWS)))
+    jsonl_path = write(tmp_path / "a.jsonl", "\n".join(
+        json.dumps({"premise": p, "hypothesis": h, "label": y.upper()}) for p, h, y in ROWS))
+    expected = {"premise": ["A dog runs."] * 3, "label": [0, 1, 2],
+                "hypothesis": ["An animal moves.", "The dog is fast.", "A cat sleeps."]}
+    for path in (csv_path, tsv_path, jsonl_path):
+        df = read_nli_file(path)
+        assert df.to_dict("list") == expected, path.name
+        assert df["label"].dtype == "int64" and list(df.columns) == ["premise", "hypothesis", "label"]
+
+
+def test_own_tsv_keeps_quotes_and_own_csv_reads_line_breaks(tmp_path):
+    tsv = write(tmp_path / "q.tsv", 'premise\thypothesis\tlabel\n"Stop!" he yelled.\tHe spoke.\t0\n'
+                                    'He said "no\tHe spoke.\t0\n')
+    assert read_nli_file(tsv)["premise"].tolist() == ['"Stop!" he yelled.', 'He said "no']
+    csv_path = write(tmp_path / "q.csv", 'premise,hypothesis,label\n"Line one,\nline two.",Two lines.,0\r\n'
+                                         '"A ""quoted"" word.",Quotes.,1\nA.,B.,maybe\n')
+    with pytest.raises(ValueError, match=r"q\.csv, line 5: unknown label 'maybe'"):  # lines still counted
+        read_nli_file(csv_path)
+    write(csv_path, csv_path.read_text().replace("maybe", "2"))
+    assert read_nli_file(csv_path)["premise"].tolist() == ["Line one,\nline two.", 'A "quoted" word.', "A."]
+
+
+def test_bad_own_files_name_file_line_column_and_value(tmp_path):
+    cases = [("bad.csv", "premise,hypothesis,label\nA.,B.,0\nA.,B.,maybe\n",
+              r"bad\.csv, line 3: unknown label 'maybe'.*'entailment'.*'2'.*column 'label'"),
+             ("bad.jsonl", '{"premise": "A.", "hypothesis": "B.", "label": 3}\n', r"line 1: unknown label '3'"),
+             ("cols.tsv", "sentence1\tsentence2\tlabel\nA.\tB.\t0\n",
+              r"cols\.tsv: missing column.*'premise', 'hypothesis'.*or \['text', 'label'\].*found.*'sentence1'"),
+             ("twice.csv", "premise,hypothesis,label,label\nA.,B.,0,2\n", r"column 'label' occurs 2 times"),
+             ("empty.csv", "premise,hypothesis,label\nA.,B.,0\nA.,  ,1\n", r"line 3: empty hypothesis"),
+             ("keys.jsonl", '{"premise": "A.", "label": 0}\n', r"missing column.*'hypothesis'.*found"),
+             ("none.csv", "premise,hypothesis,label\n", r"none\.csv: no labelled rows"),
+             ("pairs.txt", "premise,hypothesis,label\n", r"unknown file type '\.txt'; expected \.csv, \.tsv"),
+             ]
+    for name, text, pattern in cases:
+        with pytest.raises(ValueError, match=pattern):
+            read_nli_file(write(tmp_path / name, text))
+    with pytest.raises(ValueError, match=r"nowhere\.csv: no such file"):
+        read_nli_file(tmp_path / "nowhere.csv")
+
+
+def test_own_dash_rows_are_dropped_with_a_warning(tmp_path):
+    path = write(tmp_path / "dash.csv", "premise,hypothesis,label\nA.,B.,-\nA.,C.,2\n")
+    with pytest.warns(UserWarning, match=re.escape(f"{path}: dropped 1 row(s) labelled '-'")):
+        assert read_nli_file(path)["label"].tolist() == [2]
+
+
+def test_one_file_is_split_by_label_reproducibly(tmp_path):
+    rows = [(f"P{i}.", f"H{i}.", i % 3) for i in range(30)]  # 10 per label
+    path = write(tmp_path / "all.csv", "premise,hypothesis,label\n" + "".join(f"{p},{h},{y}\n" for p, h, y in rows))
+    splits = load_files(str(path))
+    sizes = {r: len(splits[r]) for r in data.SPLITS}
+    assert sizes == {"train": 18, "validation": 6, "test": 6}
+    for role in data.SPLITS:  # 60 / 20 / 20 of each label
+        assert splits[role]["label"].value_counts().tolist() == [sizes[role] // 3] * 3
+    seen = sum((splits[r]["premise"].tolist() for r in data.SPLITS), [])
+    assert sorted(seen) == sorted(p for p, _, _ in rows)  # disjoint, together everything
+    for seed in (0, 1):  # the same seed, the same split: on every call
+        first, again = load_files(path, seed=seed), load_files(path, seed=seed)
+        assert all(again[r].equals(first[r]) for r in data.SPLITS)
+    assert not load_files(path, seed=1)["test"].equals(splits["test"])
+    assert "all.csv (60%, split by label with seed 0)" in splits["sources"]["train"]
+    small = load_files(path, max_rows={"train": 4, "validation": 2, "test": 2})
+    assert [len(small[r]) for r in data.SPLITS] == [4, 2, 2]
+    assert [len(load_files(path, max_rows=3)[r]) for r in data.SPLITS] == [3, 3, 3]
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"max_rows": 2.9}, r"max_rows must be an integer; got 2\.9"),
+    ({"max_rows": True}, r"max_rows must be an integer; got True"),
+    ({"max_rows": -1}, r"max_rows=-1.*>= 0"),
+    ({"max_rows": {"train": True}}, r"max_rows\['train'\] must be an integer"),
+    ({"max_rows": {"dev": 3}}, r"a key of max_rows='dev'.*'validation'"),
+    ({"seed": None}, r"seed must be an integer; got None"),
+    ({"seed": 1.0}, r"seed must be an integer"),
+    ({"seed": False}, r"seed must be an integer"),
+])
+def test_max_rows_and_seed_must_be_ints(tmp_path, kwargs, pattern):
+    path = write(tmp_path / "all.csv", "premise,hypothesis,label\n" + "P.,H.,0\n" * 10)
+    with pytest.raises(ValueError, match=pattern):
+        load_files(path, **kwargs)
+
+
+def test_three_files_as_list_or_dict(tmp_path):
+    paths = [write(tmp_path / f"{role}.tsv", f"premise\thypothesis\tlabel\nA.\t{role}.\t{y}\n")
+             for role, y in zip(data.SPLITS, ("entailment", "neutral", "contradiction"))]
+    for splits in (load_files(paths), load_files({"test": paths[2], "train": paths[0], "validation": paths[1]})):
+        assert [splits[r]["label"].tolist() for r in data.SPLITS] == [[0], [1], [2]]
+        assert splits["sources"] == {r: str(p) for r, p in zip(data.SPLITS, paths)}
+    for bad in ({"train": paths[0], "dev": paths[1]}, paths[:2], "[a.csv, b.csv, c.csv]", 3):
+        with pytest.raises(ValueError, match=r"data_files should be one file, \[train, validation, test\] or a "
+                                             r"dict.*got .*-y"):
+            load_files(bad)
+
+
+def test_too_few_rows_to_split_says_so(tmp_path):
+    path = write(tmp_path / "two.csv", "premise,hypothesis,label\nA.,B.,0\nA.,C.,1\n")
+    with pytest.raises(ValueError, match=r"the validation split of .*two\.csv .* has no rows"):
+        load_files(path)
+
+
+def test_single_texts_with_any_number_of_classes(tmp_path):
+    rows = [{"text": f"Text {i}.", "label": ["b", "a", "c", "d"][i % 4]} for i in range(20)]
+    splits = load_files(write(tmp_path / "t.jsonl", "\n".join(json.dumps(r) for r in rows)))
+    assert splits["label_names"] == ("a", "b", "c", "d") and splits["train"].columns.tolist() == ["text", "label"]
+    assert [len(splits[r]) for r in data.SPLITS] == [12, 4, 4]
+    assert splits["train"]["label"].value_counts().sort_index().tolist() == [3, 3, 3, 3]
+    ints = read_nli_file(write(tmp_path / "t.tsv", 'label\ttext\n0\t"Fine" film.\n4\tBad film.\n'))
+    assert ints.to_dict("list") == {"text": ['"Fine" film.', "Bad film."], "label": [0, 4]}
+    # three files share one label mapping, even where one of them lacks a class
+    paths = [write(tmp_path / f"{r}.csv", "text,label\n" + "".join(f"{r} {y}.,{y}\n" for y in ys))
+             for r, ys in zip(data.SPLITS, (["neg", "pos", "mixed"], ["pos"], ["neg", "mixed"]))]
+    splits = load_files(paths)
+    assert splits["label_names"] == ("mixed", "neg", "pos")
+    assert [splits[r]["label"].tolist() for r in data.SPLITS] == [[1, 2, 0], [2], [1, 0]]
+
+
+@pytest.mark.skipif(data.find_data_dir(["sentiment_cad/orig/train.tsv"]) is None, reason="no sentiment_cad")
+def test_200_imdb_reviews_as_single_texts(tmp_path):
+    """SOURCES.md section 6: IMDb reviews (two classes, single texts) through the own-data path."""
+    source = data.find_data_dir(["sentiment_cad/orig/train.tsv"]) / "sentiment_cad" / "orig" / "train.tsv"
+    reviews = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False).head(200)
+    own = reviews.rename(columns={"Text": "text", "Sentiment": "label"})[["text", "label"]]
+    for path in (tmp_path / "reviews.csv", tmp_path / "reviews.jsonl"):
+        if path.suffix == ".csv":
+            own.to_csv(path, index=False)  # quotes the reviews that hold commas, quotes or line breaks
+        else:
+            own.to_json(path, orient="records", lines=True)
+        splits = load_files(path)
+        assert splits["label_names"] == ("negative", "positive")
+        together = pd.concat([splits[r] for r in data.SPLITS])
+        assert len(together) == 200 and sorted(together["text"]) == sorted(own["text"].str.rstrip())
+        assert together["label"].value_counts().to_dict() == (own["label"] == "Positive").astype(int).value_counts().to_dict()

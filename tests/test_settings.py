@@ -55,3 +55,14 @@ def test_adversarial_split_is_stratified_disjoint_and_seeded():
         settings.adversarial_split(df.drop(columns="round"))
     with pytest.raises(ValueError, match="strictly between 0 and 1, got 1.5"):
         settings.adversarial_split(df, train_fraction=1.5)
+
+
+def test_anli_source_is_explicit():
+    from nbhelpers import data
+
+    stand_in = settings.load_setting("hans", smoke=True)
+    assert stand_in["sources"]["train"] == "mnli-matched/validation"
+    with pytest.raises(ValueError, match=r"unknown anli_source 'hub'; expected one of stand-in, anli"):
+        settings.load_setting("anli", anli_source="hub")
+    with pytest.raises(data.DataNotFoundError, match=r"no local copy of 'anli' 'train'"):
+        settings.load_setting("anli", anli_source="anli")  # offline: fails, never falls back
