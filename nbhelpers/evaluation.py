@@ -2,6 +2,8 @@
 
 - :func:`evaluate_backoff` - tune k, T, tau and lambda on validation, score on test;
 - :func:`confidence_bins` - model and kNN accuracy per bin of the model's confidence;
+- :func:`over_seeds` - accuracies and gains per seed, with their mean and sd;
+- :func:`paired_gains` - each method against the model on the same test pairs, per setting;
 
 What trains or encodes (:func:`nbhelpers.experiments.run_setting`), the settings
 (:mod:`nbhelpers.settings`), the paper's tables (:mod:`nbhelpers.paper`) and the per-slice
@@ -13,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import knn
+from . import knn, stats
 from .validation import check_label_map, check_proba
 
-__all__ = ["evaluate_backoff", "confidence_bins"]
+__all__ = ["evaluate_backoff", "confidence_bins", "over_seeds", "paired_gains"]
 
 
 def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val,
@@ -125,3 +127,77 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
     return out.drop(columns="bin").astype({"n": float})
 
 
+
+
+ACCURACIES = ("model_acc", "knn_acc", "backoff_acc", "interp_acc")
+"""The test accuracies of :func:`evaluate_backoff`'s ``summary``, model first."""
+
+
+def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracies and the gains over the model, one row per seed, then their mean and sd.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        One row per seed with ``seed`` and the :data:`ACCURACIES` (rows of :func:`evaluate_backoff`'s
+        ``summary``).
+
+    Returns
+    -------
+    DataFrame
+        Index: the seeds in ``summary``'s order, then ``mean`` and ``std`` (sample sd; NaN with one
+        seed). Columns: the :data:`ACCURACIES`, ``backoff gain`` and ``interpolation gain``
+        (accuracy minus ``model_acc``).
+
+    Example
+    -------
+    >>> s = pd.DataFrame({"seed": [0, 1], "model_acc": [0.5, 0.7], "knn_acc": [0.4, 0.6],
+    ...                   "backoff_acc": [0.6, 0.7], "interp_acc": [0.5, 0.8]})
+    >>> t = over_seeds(s)
+    >>> list(t.index), round(float(t.loc["mean", "backoff gain"]), 3), round(float(t.loc["std", "model_acc"]), 3)
+    ([0, 1, 'mean', 'std'], 0.05, 0.141)
+    """
+    missing = {"seed", *ACCURACIES} - set(summary.columns)
+    if missing:
+        raise ValueError(f"summary lacks the columns {sorted(missing)}; expected seed and {list(ACCURACIES)}")
+    table = summary.set_index("seed")[list(ACCURACIES)].copy()
+    table["backoff gain"] = table["backoff_acc"] - table["model_acc"]
+    table["interpolation gain"] = table["interp_acc"] - table["model_acc"]
+    seeds = list(table.index)
+    table.loc["mean"] = table.loc[seeds].mean()
+    table.loc["std"] = table.loc[seeds].std(ddof=1) if len(seeds) > 1 else np.nan
+    return table
+
+
+def paired_gains(correct: dict, *, methods=("backoff", "interpolation"), baseline: str = "model",
+                 seed: int = 0) -> pd.DataFrame:
+    """Each method's test accuracy minus the baseline's on the same pairs, per setting, with a 95%
+    paired bootstrap (:func:`nbhelpers.stats.paired_bootstrap`).
+
+    Parameters
+    ----------
+    correct : dict
+        Setting name -> per-example correctness, a DataFrame with a column per method
+        (:func:`evaluate_backoff`'s ``correct``).
+    methods : sequence of str, default=("backoff", "interpolation")
+    baseline : str, default="model"
+    seed : int, default=0
+        The bootstrap's seed, the same for every setting.
+
+    Returns
+    -------
+    DataFrame
+        Index: the settings; columns: (method, ``diff`` / ``lo`` / ``hi``), fractions.
+
+    Example
+    -------
+    >>> c = pd.DataFrame({"model": [1, 0, 0, 1] * 50, "backoff": [1, 1, 0, 1] * 50})
+    >>> g = paired_gains({"a": c}, methods=["backoff"])
+    >>> float(g.loc["a", ("backoff", "diff")]), bool(g.loc["a", ("backoff", "lo")] > 0)
+    (0.25, True)
+    """
+    rows = {}
+    for name, c in correct.items():
+        boots = {m: stats.paired_bootstrap(c[baseline], c[m], seed=seed) for m in methods}
+        rows[name] = {(m, key): boots[m][key] for m in methods for key in ("diff", "lo", "hi")}
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbhelpers import data, evaluation, experiments, knn, paper, settings
+from nbhelpers import data, evaluation, experiments, knn, paper, settings, stats
 from nbhelpers.settings import HANS_LABEL_MAP, SETTINGS
 
 TRAIN = np.array([[0.0], [0.2], [5.0], [5.2], [10.0], [10.2]])
@@ -125,3 +125,27 @@ def test_load_setting_and_recipe():
                             "test": "snli/test"}
     assert settings.recipe_for(9815, large_train_epochs=2)["epochs"] == 2
     assert settings.recipe_for(1666)["lr"] == 1e-4
+
+
+def test_over_seeds_gives_each_seeds_gains_then_their_mean_and_sd():
+    summary = pd.DataFrame({"seed": [2, 0], "model_acc": [0.5, 0.7], "knn_acc": [0.4, 0.6],
+                            "backoff_acc": [0.6, 0.7], "interp_acc": [0.5, 0.9]})
+    t = evaluation.over_seeds(summary)
+    assert list(t.index) == [2, 0, "mean", "std"]  # the seeds in the order they ran
+    assert t.loc[2, "backoff gain"] == pytest.approx(0.1) and t.loc[0, "interpolation gain"] == pytest.approx(0.2)
+    assert t.loc["mean", "backoff gain"] == pytest.approx(0.05)
+    assert t.loc["std", "backoff gain"] == pytest.approx(np.std([0.1, 0.0], ddof=1))
+    one = evaluation.over_seeds(summary.head(1))
+    assert one.loc["mean", "model_acc"] == 0.5 and one.loc["std"].isna().all()  # one seed: no spread
+    with pytest.raises(ValueError, match=r"summary lacks the columns \['interp_acc'\]"):
+        evaluation.over_seeds(summary.drop(columns="interp_acc"))
+
+
+def test_paired_gains_are_the_paired_bootstrap_of_each_method_per_setting():
+    c = pd.DataFrame({"model": [1, 0, 0, 1] * 5, "backoff": [1, 1, 0, 1] * 5, "interpolation": [1, 0, 0, 0] * 5})
+    g = evaluation.paired_gains({"a": c, "b": c[["model", "backoff", "interpolation"]][::-1]})
+    assert list(g.index) == ["a", "b"]
+    assert list(g.columns) == [(m, s) for m in ("backoff", "interpolation") for s in ("diff", "lo", "hi")]
+    assert g.loc["a", ("backoff", "diff")] == 0.25 and g.loc["a", ("interpolation", "diff")] == -0.25
+    boot = stats.paired_bootstrap(c["model"], c["backoff"], seed=0)
+    assert g.loc["a", "backoff"].to_dict() == {key: boot[key] for key in ("diff", "lo", "hi")}
