@@ -1,14 +1,10 @@
 """Typed results: one record per chapter, saved as ``results/<name>.json`` and loaded back.
 
-A chapter ends with one record: ``Record.from_run(...)`` (its objects reshaped) or the constructor,
-``save`` once, then ``takeaways()``. The results page and the scorecard read the files back with
-:func:`load_all`; ``record.model_dump(mode="json")`` is the file's object, key for key.
-
-A record's fields are the file's top-level keys, in file order. A nested object with known keys
-is a ``shape`` (checked, read as a dict); one whose keys are data (variants, splits) a
-``dict[str, ...]``. The value types (``Number``, ``Fraction`` in [0, 1], ``Seconds``, ``Maybe...``)
-and how saving and loading check them: :mod:`nbhelpers.schema`. What a record says in the book is
-mixed in from :mod:`nbhelpers.summaries`; the paper's numbers come from :mod:`nbhelpers.paper`."""
+A chapter ends with one record (``Record.from_run(...)`` or the constructor) and ``save``; the
+results page and the scorecard read the files with :func:`load_all`. A record's fields are the
+file's top-level keys; a nested object with known keys is a ``shape``, one whose keys are data a
+``dict[str, ...]``. Value types and how they are checked: :mod:`nbhelpers.schema`; what a record
+says in the book: :mod:`nbhelpers.summaries`."""
 from __future__ import annotations
 
 import json
@@ -54,9 +50,9 @@ Tokenisation = shape("Tokenisation", {
     "n_labels_agree": int, "n_prediction_changed": int})
 
 
-HeldOut = shape("HeldOut", {"reference": str, "best_other": str, "n_choose": int, "n_score": int,
-                            "reference_acc": Fraction, "best_other_acc": Fraction, "diff": Number, "lo": Number,
-                            "hi": Number, "a_only": int, "b_only": int, "mcnemar_p": Fraction})
+HeldOut = shape("HeldOut", {**dict.fromkeys(("reference", "best_other"), str), **dict.fromkeys(
+    ("n_choose", "n_score", "a_only", "b_only"), int), **dict.fromkeys(("diff", "lo", "hi"), Number),
+    **dict.fromkeys(("reference_acc", "best_other_acc", "mcnemar_p"), Fraction)})
 
 
 class RepresentationsRecord(summaries.RepresentationsSummary, Record):
@@ -86,8 +82,7 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
     unfinetuned: FrozenProbe
     unfinetuned_mean: FrozenProbe
     tokenisation: Tokenisation
-    held_out: Optional[HeldOut] = Field(**OMIT)
-    """:func:`nbhelpers.representations.held_out_comparison` (absent in records written before it)."""
+    held_out: Optional[HeldOut] = Field(**OMIT)  # representations.held_out_comparison; absent in older files
     minutes: Seconds
     timing: Timing
 
@@ -329,12 +324,11 @@ NotClaim = shape("NotClaim", {"readings": dict[str, dict[str, Reading]], "closes
 """The paper's "'not' occurs in 37% / 60%": each reading's count per training split, the closest."""
 SliceRow = shape("SliceRow", {"n": int, "share of slice": Fraction, "original acc": MaybeFraction,
                               "augmented acc": MaybeFraction})
+_EXACT = {"a_only": int, "b_only": int, "mcnemar_p": MaybeFraction, "mcnemar_lo": MaybeNumber,
+          "mcnemar_hi": MaybeNumber}
 Change = shape("Change", {"n": int, "before": MaybeFraction, "after": MaybeFraction, "diff": MaybeNumber,
-                          "lo": MaybeNumber, "hi": MaybeNumber, "a_only": int, "b_only": int,
-                          "mcnemar_p": MaybeFraction, "mcnemar_lo": MaybeNumber, "mcnemar_hi": MaybeNumber},
-               optional=("a_only", "b_only", "mcnemar_p", "mcnemar_lo", "mcnemar_hi"))
-""":func:`nbhelpers.spurious.slice_change` (``None`` throughout when the slice is empty); records written
-before the exact McNemar test lack its keys."""
+                          "lo": MaybeNumber, "hi": MaybeNumber, **_EXACT}, optional=tuple(_EXACT))
+""":func:`nbhelpers.spurious.slice_change` (``None`` when the slice is empty; older files lack ``_EXACT``)."""
 MinerToken = shape("MinerToken", {"token": str, "retrieved": int, "expected": Number, "ratio": Number,
                                   "z": Number, "base_rate": Fraction})
 Selection = shape("Selection", {"with pattern": int, "changed prediction": int, "paper direction": int})
