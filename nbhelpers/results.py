@@ -18,8 +18,8 @@ from .data import HANS_HEURISTICS as HEURISTICS, HANS_LABELS
 from .schema import (OMIT, Fraction, FractionInterval, Interval, Json, MaybeFraction, MaybeNumber, Number,
                      Record, Schema, Seconds, Table, shape, jsonable)
 
-__all__ = ["Record", "BackoffSetting", "RepresentationsRecord", "BackoffRecord", "InfluenceRecord", "SpuriousRecord",
-           "MislabelRecord", "HansRecord", "RECORDS", "load", "load_all", "jsonable", "HEURISTICS", "HANS_LABELS"]
+__all__ = ["BackoffSetting", "RepresentationsRecord", "BackoffRecord", "InfluenceRecord", "SpuriousRecord",
+           "MislabelRecord", "HansRecord", "RECORDS", "load", "load_all", "jsonable", "HEURISTICS"]
 
 Timing = shape("Timing", {part: Seconds for part in (
     "fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other", "total")})
