@@ -367,7 +367,7 @@ def test_weights_changed_in_place_are_detected_and_rebuilt(fast_fine_tune, tiny_
     data[len(data) // 2] ^= 0x40  # same size, different bytes
     f.write_bytes(bytes(data))
     models.backbone_fingerprint.__globals__["_FINGERPRINTS"].clear()
-    cache_module._VERIFIED.clear()  # as in a new process
+    cache_module._HASHES.clear()  # as in a new process
     m2 = tune(tiny_pairs)
     assert len(builds) == 2 and m2.key == m.key
     assert np.allclose(models.predict_texts(m2, ["A dog runs."], ["An animal moves."]), before)
