@@ -69,8 +69,8 @@ def bare_loop(df, path, seed=0):
     bs = RECIPE["batch_size"]
     for i in range(0, len(order), bs):
         idx = order[i:i + bs]
-        batch = models._to_device(tok([p[j] for j in idx], [h[j] for j in idx], padding=True, truncation=True,
-                                      max_length=RECIPE["max_length"], return_tensors="pt"), model)
+        batch = tok([p[j] for j in idx], [h[j] for j in idx], padding=True, truncation=True,
+                    max_length=RECIPE["max_length"], return_tensors="pt").to(model.device)
         model(**batch, labels=labels[idx].to(batch["input_ids"].device)).loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)

@@ -223,7 +223,7 @@ def test_key_names_cannot_leave_the_cache_root(cache, key):
 
 @pytest.mark.parametrize("kind", ["../x", "a/b", "..", ".hidden", "", "a\\b"])
 def test_kind_names_cannot_leave_the_cache_root(cache, kind):
-    with pytest.raises(ValueError, match="kind must be a plain folder name"):
+    with pytest.raises(ValueError, match="kind must be a plain"):
         cache.array(kind, {"x": 1}, lambda: np.zeros(2))
 
 
@@ -254,7 +254,7 @@ def test_int_and_str_dictionary_keys_cannot_collide(cache):
     with pytest.raises(TypeError, match="string keys"):
         make_key(x={1: "x"})
     assert make_key(x={"1": "x"})  # the string form is an ordinary key
-    with pytest.raises(TypeError, match="string names"):
+    with pytest.raises(TypeError, match="string keys"):
         cache.array("reps", {1: "x"}, lambda: np.zeros(2))
     with pytest.raises(TypeError, match="string keys"):
         cache.array("reps", {"recipe": {("lr",): 1}}, lambda: np.zeros(2))
@@ -479,3 +479,22 @@ def test_locks_live_outside_the_entries_and_prune_temp_leaves_them(cache):
     cache.directory("checkpoints", {"s": 1}, _build)
     assert [p.name for p in (cache.root / "checkpoints").iterdir()] == [make_key(kind="checkpoints", s=1)]
     assert cache.prune_temp(older_than_hours=0) == ([], 0)
+
+
+# ---------------------------------------------------------------------------------------
+# file_sha256 remembers a hash only while the file's size, mtime and inode stay the same
+# ---------------------------------------------------------------------------------------
+def test_file_sha256_follows_a_rewritten_file(tmp_path):
+    import hashlib
+    import time
+
+    f = tmp_path / "w.bin"
+    f.write_bytes(b"a" * 100)
+    assert file_sha256(f) == hashlib.sha256(b"a" * 100).hexdigest()
+    time.sleep(0.05)  # a later write: a new modification time
+    f.write_bytes(b"b" * 100)  # in place, same size
+    assert file_sha256(f) == hashlib.sha256(b"b" * 100).hexdigest()
+    replacement = tmp_path / "new.bin"
+    replacement.write_bytes(b"c" * 100)
+    replacement.replace(f)  # renamed over it: a new inode
+    assert file_sha256(f) == hashlib.sha256(b"c" * 100).hexdigest()

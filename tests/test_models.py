@@ -33,7 +33,8 @@ def test_hub_backbone_without_network_fails_at_once_with_the_probes_reason(no_dn
     for cls in (transformers.AutoTokenizer, transformers.AutoModelForSequenceClassification):
         real = cls.from_pretrained
         monkeypatch.setattr(cls, "from_pretrained",
-                            lambda *a, _real=real, **k: asked.append(k.get("local_files_only")) or _real(*a, **k))
+                            lambda *a, _real=real, **k:
+                            asked.append(k.get("local_files_only")) or _real(*a, **k))
     with pytest.raises(ValueError, match=rf"backbone '{name}'.*huggingface.co cannot be resolved"):
         models.load_pretrained(name)
     # the probe looked up the host once, and transformers was told to use only its local
@@ -146,7 +147,7 @@ def test_layer_aliases_share_one_cache_entry(tiny_model, tiny_pairs, cache):
 
 
 def test_bad_inputs(tiny_model, tiny_pairs, cache):
-    with pytest.raises(ValueError, match="unknown pooling 'sum'.*cls, mean, max"):
+    with pytest.raises(ValueError, match=r"pooling one of cls, mean, max; got \('sum', -1\)"):
         models.encode(tiny_model, tiny_pairs, "sum", cache=cache)
     with pytest.raises(ValueError, match=r"layer must be an integer in \[-7, 6\].*got 7"):
         models.encode(tiny_model, tiny_pairs, "cls", 7, cache=cache)
@@ -304,24 +305,29 @@ def test_non_string_premises_in_a_frame_are_named(tiny_model, tiny_pairs, cache,
         models.fine_tune(df, epochs=1, cache=cache, progress=False)
 
 
-@pytest.mark.parametrize("labels, words", [
-    ([True, False] * 6, "labels must be 0, 1 or 2.*booleans"),
-    ([0.5] * 12, "labels must be 0, 1 or 2.*non-integers"),
-    ([-1] + [0] * 11, r"labels must be 0, 1 or 2.*\[-1\]"),
-    ([0] * 11 + [3], r"labels must be 0, 1 or 2.*\[3\]"),
-    (["0"] * 12, "labels must be 0, 1 or 2.*non-integers"),
+@pytest.mark.parametrize("labels, num_labels, words", [
+    ([True, False] * 6, 3, "labels must be integers in 0..2; got dtype bool"),
+    ([0.5] * 12, 3, "labels must be integers in 0..2; got dtype float64"),
+    ([-1] + [0] * 11, None, r"labels must be non-negative integers.*\[-1\]"),
+    ([0] * 11 + [3], 3, r"labels must be integers in 0..2.*\[3\]"),
+    (["0"] * 12, 3, "labels must be integers in 0..2; got dtype object"),
+    ([0] * 12, 1, "num_labels=1 but expected num_labels >= 2"),
+    ([0] * 12, 2.0, "num_labels must be an integer"),
 ])
-def test_fine_tune_refuses_bool_and_odd_labels(tiny_pairs, cache, labels, words):
+def test_fine_tune_refuses_bool_and_odd_labels(tiny_pairs, cache, labels, num_labels, words):
     with pytest.raises(ValueError, match=words):
-        models.fine_tune(tiny_pairs.assign(label=labels), epochs=1, cache=cache, progress=False)
+        models.fine_tune(tiny_pairs.assign(label=labels), epochs=1, num_labels=num_labels, cache=cache,
+                         progress=False)
     assert _cached_files(cache, "checkpoints") == []
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"batch_size": True}, "batch_size must be a positive integer"),
-    ({"lr": float("nan")}, "lr must be a positive number"),
-    ({"lr": -1}, "lr must be a positive number"),
-    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"batch_size": True}, "batch_size must be an integer; got True"),
+    ({"lr": float("nan")}, "lr=nan but expected a finite number"),
+    ({"lr": -1}, "lr=-1.0 but expected lr > 0"),
+    ({"epochs": 0}, "epochs=0 but expected epochs >= 1"),
+    ({"epochs": 1.5}, "epochs must be an integer"),
+    ({"warmup_ratio": 1.5}, "expected 0 <= warmup_ratio <= 1"),
     ({"weight_decay": -0.1}, "weight_decay.*>= 0"),
     ({"max_length": 0}, "max_length.*>= 1"),
     ({"seed": -1}, "seed.*>= 0"),
@@ -366,8 +372,7 @@ def test_weights_changed_in_place_are_detected_and_rebuilt(fast_fine_tune, tiny_
     data = bytearray(f.read_bytes())
     data[len(data) // 2] ^= 0x40  # same size, different bytes
     f.write_bytes(bytes(data))
-    models.backbone_fingerprint.__globals__["_FINGERPRINTS"].clear()
-    cache_module._VERIFIED.clear()  # as in a new process
+    cache_module._HASHES.clear()  # as in a new process
     m2 = tune(tiny_pairs)
     assert len(builds) == 2 and m2.key == m.key
     assert np.allclose(models.predict_texts(m2, ["A dog runs."], ["An animal moves."]), before)
@@ -417,3 +422,112 @@ def test_encode_without_a_cache_computes_and_writes_nothing(tiny_model, tiny_pai
     assert len(_cached_files(cache, "reps")) + len(_cached_files(cache, "proba")) == n_files
     both = models.encode_many(tiny_model, tiny_pairs, [("cls", -1), ("mean", 1)], cache=False, progress=False)
     assert set(both) == {("cls", -1), ("mean", 1)} and both[("cls", -1)].shape == plain.shape
+
+
+def test_fine_tune_defaults_are_the_default_recipe():
+    import inspect
+
+    params = inspect.signature(models.fine_tune).parameters
+    assert {k: params[k].default for k in models.DEFAULT_RECIPE} == models.DEFAULT_RECIPE
+
+
+# ---------------------------------------------------------------------------------------
+# a backbone folder must hold the tokenizer that belongs to its weights
+# ---------------------------------------------------------------------------------------
+def _backbone_folder(tmp_path, files=("config.json", "model.safetensors")):
+    src, folder = Path(models.resolve_backbone("minilm")), tmp_path / "backbone"
+    folder.mkdir()
+    for name in files:
+        (folder / name).symlink_to(src / name)
+    return folder
+
+
+def test_a_folder_without_tokenizer_files_is_refused(tmp_path, cache, tiny_pairs):
+    folder = _backbone_folder(tmp_path)  # AutoTokenizer would quietly build a 5-token tokenizer
+    with pytest.raises(ValueError, match=rf"backbone '{folder}' has no usable tokenizer: its tokenizer "
+                                         r"has 5 tokens but config.json says vocab_size=30522.*vocab.txt"):
+        models.load_pretrained(str(folder), cache=cache)
+    with pytest.raises(ValueError, match="no usable tokenizer"):
+        models.fine_tune(tiny_pairs, str(folder), epochs=1, cache=cache, progress=False)
+    assert [p for p in _cached_files(cache, "checkpoints") if not p.startswith(".")] == []
+
+
+def test_a_vocabulary_without_common_words_is_refused(tmp_path, cache):
+    folder = _backbone_folder(tmp_path)
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    (folder / "vocab.txt").write_text("\n".join(special + [f"[unused{i}]" for i in range(30517)]) + "\n")
+    with pytest.raises(ValueError, match=r"no usable tokenizer: its tokenizer maps the common word 'the' "
+                                         r"to the unknown token"):
+        models.load_pretrained(str(folder), cache=cache)
+
+
+# ---------------------------------------------------------------------------------------
+# the key of a local backbone follows its weights' content, within a session too
+# ---------------------------------------------------------------------------------------
+def test_rewritten_local_weights_get_a_new_key_and_new_probabilities(tmp_path, cache, tiny_pairs):
+    from safetensors.torch import load_file, save_file
+
+    src = Path(models.resolve_backbone("minilm"))
+    folder = _backbone_folder(tmp_path, ["config.json", "tokenizer.json", "tokenizer_config.json",
+                                         "vocab.txt", "special_tokens_map.json"])
+    weights = load_file(src / "model.safetensors")
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    before = models.load_pretrained(str(folder), cache=cache)
+    p_before = models.predict_proba(before, tiny_pairs, cache=cache, progress=False)
+    size = (folder / "model.safetensors").stat().st_size
+    weights["embeddings.word_embeddings.weight"] *= 1.5  # rewritten during the session
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    assert (folder / "model.safetensors").stat().st_size == size
+    after = models.load_pretrained(str(folder), cache=cache)
+    assert after.key != before.key
+    assert models.backbone_fingerprint(str(folder)) != models.backbone_fingerprint("minilm")
+    p_after = models.predict_proba(after, tiny_pairs, cache=cache, progress=False)
+    assert not np.allclose(p_after, p_before)  # not the old probabilities from the cache
+
+
+# ---------------------------------------------------------------------------------------
+# integer arguments refuse floats and bools, naming the argument
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [1.5, True, "0"])
+def test_load_pretrained_refuses_a_non_integer_seed(seed, cache):
+    with pytest.raises(ValueError, match=rf"seed must be an integer; got {seed!r}"):
+        models.load_pretrained("minilm", seed=seed, cache=cache)
+
+
+@pytest.mark.parametrize("layer", [True, False, 1.0, "1"])
+def test_encode_refuses_a_non_integer_layer(tiny_model, tiny_pairs, cache, layer):
+    with pytest.raises(ValueError, match=rf"layer must be an integer in \[-7, 6\].*got {layer!r}"):
+        models.encode(tiny_model, tiny_pairs, "cls", layer, cache=cache, progress=False)
+
+
+# ---------------------------------------------------------------------------------------
+# not tied to NLI: single texts, any number of classes
+# ---------------------------------------------------------------------------------------
+def test_two_classes_of_single_texts(cache):
+    texts = pd.DataFrame({"text": ["A wonderful, moving film.", "Dull and far too long.",
+                                   "I loved every minute.", "A waste of an evening."],
+                          "label": [1, 0, 1, 0]})
+    m = models.fine_tune(texts, epochs=1, batch_size=4, cache=cache, progress=False)
+    assert m.num_labels == 2 and m.info["num_labels"] == 2 and len(m.info["train_loss"]) == 1
+    p = models.predict_proba(m, texts[["text"]], cache=cache, progress=False)
+    assert p.shape == (4, 2) and np.allclose(p.sum(1), 1, atol=1e-5)
+    np.testing.assert_array_equal(models.predict_texts(m, texts["text"].tolist()), p)
+    reps = models.encode_many(m, texts, [("cls", -1), ("mean", 2)], cache=cache, progress=False)
+    assert reps[("cls", -1)].shape == reps[("mean", 2)].shape == (4, 384)
+    # the same texts as 3 classes is another model; a pretrained head of any size
+    m3 = models.fine_tune(texts, epochs=1, batch_size=4, num_labels=3, cache=cache, progress=False)
+    assert m3.key != m.key and m3.num_labels == 3
+    assert models.load_pretrained("minilm", num_labels=5, cache=cache).num_labels == 5
+    with pytest.raises(ValueError, match=r"text\[1\] must be a string"):
+        models.predict_proba(m, pd.DataFrame({"text": ["fine", None]}), cache=cache)
+    with pytest.raises(ValueError, match="labels must be integers in 0..1"):
+        models.fine_tune(texts.assign(label=[0, 1, 2, 0]), init=m, epochs=1, cache=cache, progress=False)
+
+
+def test_pairs_keep_three_classes_when_a_subset_lacks_one(cache, tiny_pairs):
+    subset = tiny_pairs.iloc[:6]  # labels 0 and 1 only
+    assert set(subset["label"]) == {0, 1}
+    m = models.fine_tune(subset, epochs=1, batch_size=6, cache=cache, progress=False)
+    assert m.num_labels == 3
+    assert models.fine_tune(subset, epochs=1, batch_size=6, num_labels=2, cache=cache,
+                            progress=False).num_labels == 2
