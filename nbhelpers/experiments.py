@@ -6,7 +6,8 @@ the array-in, array-out statistics they call live in :mod:`nbhelpers.mislabel`,
 
 One section per experiment:
 
-- mislabel detection (chapter 5): :func:`noisy_label_run`, :func:`memorisation_sweep`;
+- mislabel detection (chapter 5): :func:`noisy_label_run`, :func:`memorisation_sweep`, and
+  the chapter's tables and record (:func:`budget_table`, :func:`mislabel_record`);
 - kNN backoff on one setting (chapters 2, 6, 7): :func:`run_setting`;
 - the removal test (chapter 3): :func:`removal_test`;
 - kNN against influence functions (chapter 3): :func:`explanation_speed`.
@@ -19,7 +20,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import knn, mislabel, models
+from . import knn, mislabel, models, paper, results
 from . import evaluation, influence  # the sections on backoff, removal and explanation speed
 from .data import NLI_LABELS as LABELS
 from .validation import check_int
@@ -202,6 +203,71 @@ def sweep_table(points) -> pd.DataFrame:
         row.update({f"AP {m}": v for m, v in p["ap"].items()})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: The columns of :func:`noisy_label_run`'s row that say why the paper's protocol misses flips.
+DIAGNOSTICS = ("diag recall_ceiling", "kNN recall", "diag memorised_recalled", "diag memorised_missed",
+               "diag precision_per_flagged", "diag precision_per_query", "diag n_flagging_queries")
+
+
+def diagnostics_table(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`DIAGNOSTICS` of each seed (rows of :func:`noisy_label_run`, indexed by seed)."""
+    return per_seed[list(DIAGNOSTICS)].rename(columns=lambda c: c.removeprefix("diag "))
+
+
+def budget_table(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Every method at the kNN protocol's budget, mean (and sd) over the seeds of ``per_seed``.
+
+    One row for the protocol, one per :data:`RANKINGS` flagging its ``top-<budget>``, one for
+    cleanlab's ``find_label_issues`` (its own budget); columns precision, recall, F1, F1 sd, AP,
+    AP sd (NaN for a set, which has no ranking) and flagged.
+    """
+    mean, sd, budget = per_seed.mean(), per_seed.std(), per_seed["kNN n_flagged"].mean()
+
+    def row(method, p, r, f1, ap=None, flagged=budget):
+        return {"method": method, "precision": mean[p], "recall": mean[r], "F1": mean[f1], "F1 sd": sd[f1],
+                "AP": np.nan if ap is None else mean[ap], "AP sd": np.nan if ap is None else sd[ap],
+                "flagged": flagged}
+    return pd.DataFrame(
+        [row("kNN candidates (the paper)", "kNN precision", "kNN recall", "kNN f1")]
+        + [row(f"{m}, top-{int(budget)} (same budget)", f"{m} P@budget", f"{m} R@budget", f"{m} F1@budget",
+               f"{m} AP") for m in RANKINGS]
+        + [row("cleanlab find_label_issues (own budget)", "cleanlab own P", "cleanlab own R",
+               "cleanlab own F1", flagged=mean["cleanlab own n"])]).set_index("method")
+
+
+def mislabel_record(per_seed: pd.DataFrame, *, backbone: str, noise_rate: float, n_train: int, n_val: int,
+                    smoke: bool, cleanlab_folds: int, ranked_k: int, augmented_flagged: int, sweep_points=(),
+                    sweep_setup: dict | None = None, timing: dict | None = None) -> results.MislabelRecord:
+    """Chapter 5's record: means over the seeds of ``per_seed`` (rows of :func:`noisy_label_run`,
+    indexed by seed), the sweep's points and :func:`mislabel.sweep_conclusion` (``None`` without
+    points), ``sweep_setup`` (``regimes``, ``seeds``, ``folds``) and ``timing``."""
+    mean, sd = per_seed.mean(), per_seed.std()
+    diagnostics = diagnostics_table(per_seed)
+    conclusion = mislabel.sweep_conclusion(sweep_points) if len(sweep_points) else None
+    ranking = {name: {"average_precision": mean[f"{name} AP"], "f1_at_knn_budget": mean[f"{name} F1@budget"],
+                      "k": ranked_k} for name in ("ranked kNN", "kNN only")}
+    return results.MislabelRecord(
+        knn={"precision": mean["kNN precision"], "recall": mean["kNN recall"], "f1": mean["kNN f1"],
+             "sd_f1": sd["kNN f1"], "n_candidates": mean["kNN n_flagged"]},
+        loss_baseline={"fraction_for_knn_recall": mean["loss: data for kNN recall"],
+                       "average_precision": mean["loss AP"], "recall_at_knn_budget": mean["loss R@budget"]},
+        cleanlab={"precision": mean["cleanlab own P"], "recall": mean["cleanlab own R"],
+                  "f1": mean["cleanlab own F1"], "average_precision": mean["cleanlab AP"],
+                  "f1_at_knn_budget": mean["cleanlab F1@budget"], "folds": cleanlab_folds},
+        ranked_knn=ranking["ranked kNN"], knn_only=ranking["kNN only"],
+        noisy_model={"val_acc": mean["model val acc"], "flips_memorised": mean["flips memorised"]},
+        paper=paper.MISLABEL, per_seed=results.jsonable(per_seed.reset_index().to_dict("list")),
+        diagnostics=results.jsonable({"mean": diagnostics.mean().to_dict(),
+                                      "per_seed": diagnostics.reset_index().to_dict("list")}),
+        setup={"backbone": backbone, "seeds": per_seed.index.tolist(), "noise_rate": noise_rate,
+               "n_train": n_train, "n_val": n_val, "smoke": smoke},
+        augmented_flagged=int(augmented_flagged), sweep=results.jsonable(list(sweep_points)),
+        sweep_setup=None if sweep_setup is None else {**sweep_setup,
+                                                      "regimes": [list(r) for r in sweep_setup["regimes"]]},
+        sweep_conclusion=None if conclusion is None else results.jsonable(
+            {k: v for k, v in conclusion.items() if k != "by_regime"}),
+        timing=timing)
 
 
 # ----------------------------------------------------------------------------------------------

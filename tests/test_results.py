@@ -16,9 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from nbhelpers import results
+from nbhelpers import experiments, results
 from nbhelpers.results import RECORDS, BackoffRecord, BackoffSetting, MislabelRecord
 
 DATA = Path(__file__).parent / "data"
@@ -283,6 +284,53 @@ def test_mislabel_record_takes_a_sweep_and_diagnostics():
         MislabelRecord.from_dict(full | {"sweep": {"epochs": 1}})
     with pytest.raises(ValueError, match=r"sweep\.0\.ap: expected a finite number.*inf"):
         MislabelRecord.from_dict(full | {"sweep": [{"ap": {"loss": float("inf")}}]})
+
+
+
+def _noisy_run_rows():
+    """Two seeds' rows as :func:`nbhelpers.experiments.noisy_label_run` writes them (every key), by hand."""
+    rows = []
+    for seed, (precision, recall, f1, flagged) in enumerate([(0.25, 0.5, 1 / 3, 4), (0.5, 0.5, 0.5, 2)]):
+        row = {"seed": seed, "flipped": 2, "model val acc": 0.6, "flips memorised": 0.5, "clean fitted": 0.9,
+               "kNN precision": precision, "kNN recall": recall, "kNN f1": f1, "kNN n_flagged": flagged}
+        for m in experiments.RANKINGS:
+            row |= {f"{m} P@budget": 0.25, f"{m} R@budget": 0.5, f"{m} F1@budget": 0.3,
+                    f"{m} AP": 0.2 + 0.1 * seed}
+        row |= {"cleanlab own P": 0.2, "cleanlab own R": 1.0, "cleanlab own F1": 1 / 3, "cleanlab own n": 10,
+                "loss: data for kNN recall": 0.1 * (seed + 1), "kNN budget share": flagged / 20,
+                "diag n_flips": 2, "diag n_flagged": flagged, "diag n_flagging_queries": 5,
+                "diag recall_ceiling": 1.0, "diag memorised_recalled": 0.0,
+                "diag memorised_missed": [1.0, float("nan")][seed],
+                "diag precision_per_flagged": precision, "diag precision_per_query": 0.4}
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("seed")
+
+
+def test_the_mislabel_record_is_built_from_the_runs_rows_and_the_sweep():
+    kwargs = dict(backbone="minilm", noise_rate=0.1, n_train=20, n_val=8, smoke=True, cleanlab_folds=3,
+                  ranked_k=4, augmented_flagged=np.int64(3))
+    point = {"lr": 1e-4, "epochs": 1, "seed": 0, "flips_memorised": 0.5, "knn_f1": 0.4,
+             "loss_f1_at_budget": 0.3, "loss_fraction_for_knn_recall": 0.2,
+             "ap": dict.fromkeys(experiments.RANKINGS, 0.25)}
+    rec = experiments.mislabel_record(_noisy_run_rows(), sweep_points=[point], **kwargs,
+                                      sweep_setup={"regimes": [(1e-4, 1)], "seeds": [0], "folds": 2})
+    out = rec.to_dict()
+    assert out["knn"] == {"precision": 0.375, "recall": 0.5, "f1": pytest.approx(5 / 12),
+                          "sd_f1": pytest.approx(np.std([1 / 3, 0.5], ddof=1)), "n_candidates": 3.0}
+    assert out["loss_baseline"] == {"fraction_for_knn_recall": pytest.approx(0.15), "average_precision": 0.25,
+                                    "recall_at_knn_budget": 0.5}
+    assert out["cleanlab"]["folds"] == 3 and out["ranked_knn"]["k"] == out["knn_only"]["k"] == 4
+    assert out["diagnostics"]["mean"]["memorised_missed"] == 1.0  # the mean over the seeds that have one
+    assert out["diagnostics"]["per_seed"]["memorised_missed"] == [1.0, None]
+    assert out["setup"]["seeds"] == out["per_seed"]["seed"] == [0, 1] and out["augmented_flagged"] == 3
+    assert out["sweep_setup"]["regimes"] == [[1e-4, 1]] and out["sweep"][0]["epochs"] == 1
+    assert out["sweep_conclusion"]["explanation"] == "c" and "by_regime" not in out["sweep_conclusion"]
+    one = experiments.mislabel_record(_noisy_run_rows().iloc[:1], **kwargs)  # one seed, no sweep
+    assert one.knn["sd_f1"] is None and one.sweep == [] and one.sweep_conclusion is None
+    table = experiments.budget_table(_noisy_run_rows())
+    assert table.loc["kNN candidates (the paper)", "precision"] == 0.375
+    assert table.loc["loss, top-3 (same budget)", "AP"] == 0.25 and np.isnan(table.iloc[0]["AP"])
+    assert table.loc["cleanlab find_label_issues (own budget)", "flagged"] == 10
 
 
 # --------------------------------------------------------------------------- what records say
