@@ -35,7 +35,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import __version__
-from .validation import check_path_component
+from .checks import check_path_component
 
 logger = logging.getLogger(__name__)
 

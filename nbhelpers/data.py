@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import validation
+from . import network
 
 __all__ = [
     "DATASETS", "SPLITS", "NLI_LABELS", "HANS_LABELS", "HANS_HEURISTICS", "LABEL_NAMES",
@@ -520,7 +520,7 @@ _HUB = {
 
 def _offline():
     """True when the environment asks for no downloads (HF_HUB_OFFLINE, HF_DATASETS_OFFLINE)."""
-    return validation.offline_requested()
+    return network.offline_requested()
 
 
 def _hub_frame(dataset, names, extra):
@@ -545,7 +545,7 @@ def _load_from_hub(name, split):
         return _download_cad(name, split)
     repos, splits = _HUB[name]
     if not _offline():  # offline mode reads datasets' own cache; otherwise probe first
-        reason = validation.no_network_reason()
+        reason = network.no_network_reason()
         if reason:
             raise RuntimeError(f"download from the Hugging Face hub not attempted: {reason}")
     hub_splits = splits[split]
@@ -584,7 +584,7 @@ def _download_cad(name, split):
     if _offline():
         raise RuntimeError(f"download of {url} not attempted: offline mode is set "
                            f"(HF_HUB_OFFLINE / HF_DATASETS_OFFLINE)")
-    reason = validation.no_network_reason("raw.githubusercontent.com")
+    reason = network.no_network_reason("raw.githubusercontent.com")
     if reason:
         raise RuntimeError(f"download of {url} not attempted: {reason}")
     try:

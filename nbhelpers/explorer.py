@@ -27,7 +27,7 @@ import pandas as pd
 
 from .data import NLI_LABELS
 from .knn import backoff, knn_proba, neighbor_weights
-from .validation import check_positive, check_proba, check_unit_interval, shape_str
+from .checks import check_positive, check_proba, check_unit_interval, shape_str
 
 __all__ = ["NLI_LABELS", "DATA_FILE", "INDEX_FILE", "sample_indices", "stable_sample",
            "explorer_records", "explorer_data", "write_explorer_data", "explorer_index",

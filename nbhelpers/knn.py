@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from . import timing
-from .validation import (check_choice, check_finite, check_int, check_label_map, check_labels, check_matrix,
-                         check_positive, check_proba, check_real, check_reps, check_same_length,
-                         check_same_shape, check_unit_interval, shape_str)
+from .checks import (check_choice, check_int, check_label_map, check_labels, check_matrix,
+                     check_positive, check_proba, check_real, check_reps, check_same_length,
+                     check_same_shape, check_unit_interval, shape_str)
 
 __all__ = [
     "DEFAULT_KS",

@@ -36,10 +36,10 @@ from tqdm import tqdm
 from . import timing
 from . import device as _device
 from .cache import Cache, file_sha256
-from . import validation
+from . import network
 from .data import data_hash
-from .validation import (check_computed, check_int, check_pairs, check_real, check_same_length,
-                         check_texts)
+from .checks import (check_computed, check_int, check_pairs, check_real, check_same_length,
+                     check_texts)
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ def _load(path_or_name: str, seed: int, num_labels: int = 3):
     local = Path(path_or_name).is_dir()
     # a hub name: the same fast probe as the data loader; without a network only the
     # local Hugging Face cache is tried, so failing takes milliseconds, not a minute of retries
-    no_network = None if local or validation.offline_requested() else validation.no_network_reason()
+    no_network = None if local or network.offline_requested() else network.no_network_reason()
     local_only = local or no_network is not None
     try:
         tokenizer = AutoTokenizer.from_pretrained(path_or_name, local_files_only=local_only)
@@ -256,7 +256,7 @@ def load_pretrained(backbone: str = "minilm", *, seed: int = 0, cache: Cache | N
 
 
 # --------------------------------------------------------------------------
-# argument checks (the generic ones live in nbhelpers.validation)
+# argument checks (the generic ones live in nbhelpers.checks)
 # --------------------------------------------------------------------------
 _LEARNED_OFFSET_TYPES = ("roberta", "xlm-roberta", "camembert", "mpnet", "longformer")
 

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from nbhelpers import data, validation
+from nbhelpers import data, network
 from nbhelpers.data import DATASETS, DataNotFoundError, clear_cache, data_hash, load_nli
 
 real_data = pytest.mark.skipif(
@@ -384,10 +384,10 @@ def test_data_hash(tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# One fast network probe (validation.no_network_reason), shared with the model loader
+# One fast network probe (network.no_network_reason), shared with the model loader
 # ---------------------------------------------------------------------------
 def test_the_probe_reports_a_missing_network(no_dns):
-    reason = validation.no_network_reason()
+    reason = network.no_network_reason()
     assert "huggingface.co cannot be resolved" in reason and len(no_dns) == 1
 
 
@@ -399,15 +399,15 @@ def test_the_probe_reports_an_unreachable_host(monkeypatch):
         raise ConnectionRefusedError(111, "Connection refused")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    assert "huggingface.co:443 cannot be reached" in validation.no_network_reason()
+    assert "huggingface.co:443 cannot be reached" in network.no_network_reason()
 
 
 def test_data_download_uses_the_same_probe(no_dns, tmp_path, monkeypatch):
     monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "nowhere")
     monkeypatch.delenv(data.ENV_VAR, raising=False)
     seen = []
-    real = validation.no_network_reason
-    monkeypatch.setattr(validation, "no_network_reason", lambda *a, **k: seen.append(1) or real(*a, **k))
+    real = network.no_network_reason
+    monkeypatch.setattr(network, "no_network_reason", lambda *a, **k: seen.append(1) or real(*a, **k))
     with pytest.raises(data.DataNotFoundError, match="cannot be resolved"):
         load_nli("anli", "train", data_dir=tmp_path)
     assert seen == [1]
