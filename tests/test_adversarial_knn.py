@@ -67,7 +67,7 @@ def test_huge_training_values_without_normalisation_are_caught():
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_queries_are_named(bad):
     knn = KNN(k=1).fit(TRAIN, [0, 1, 2])
-    with pytest.raises(ValueError, match="reps contains 1 non-finite values"):
+    with pytest.raises(ValueError, match="reps contains (NaN|infinity)"):
         knn.kneighbors([[0.0, bad]])
 
 

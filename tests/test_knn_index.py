@@ -139,12 +139,12 @@ def test_bad_index_names_the_value_and_the_options(clustered, bad):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"nprobe": 0}, r"nprobe=0 but expected nprobe >= 1"),
-        ({"nprobe": -3}, r"nprobe=-3 but expected nprobe >= 1"),
+        ({"nprobe": 0}, r"nprobe == 0, must be >= 1"),
+        ({"nprobe": -3}, r"nprobe == -3, must be >= 1"),
         ({"nprobe": 2.5}, r"nprobe must be an integer; got 2.5"),
         ({"nprobe": True}, r"nprobe must be an integer; got True"),
-        ({"ef_search": 0}, r"ef_search=0 but expected ef_search >= 1"),
-        ({"seed": -1}, r"seed=-1 but expected seed >= 0"),
+        ({"ef_search": 0}, r"ef_search == 0, must be >= 1"),
+        ({"seed": -1}, r"seed == -1, must be >= 0"),
     ],
 )
 def test_bad_index_parameters(clustered, kwargs, message):

@@ -305,11 +305,11 @@ def test_non_string_premises_in_a_frame_are_named(tiny_model, tiny_pairs, cache,
 
 
 @pytest.mark.parametrize("labels, words", [
-    ([True, False] * 6, "labels must be 0, 1 or 2.*booleans"),
-    ([0.5] * 12, "labels must be 0, 1 or 2.*non-integers"),
-    ([-1] + [0] * 11, r"labels must be 0, 1 or 2.*\[-1\]"),
-    ([0] * 11 + [3], r"labels must be 0, 1 or 2.*\[3\]"),
-    (["0"] * 12, "labels must be 0, 1 or 2.*non-integers"),
+    ([True, False] * 6, "labels must be integers in 0..2; got dtype bool"),
+    ([0.5] * 12, "labels must be integers in 0..2; got dtype float64 with values such as \\[0.5"),
+    ([-1] + [0] * 11, r"labels must be integers in 0..2; found 1 outside that range: \[-1\]"),
+    ([0] * 11 + [3], r"labels must be integers in 0..2; found 1 outside that range: \[3\]"),
+    (["0"] * 12, "labels must be integers in 0..2; got dtype object with values such as \\['0'"),
 ])
 def test_fine_tune_refuses_bool_and_odd_labels(tiny_pairs, cache, labels, words):
     with pytest.raises(ValueError, match=words):
