@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbhelpers import checks
+from nbhelpers import checks, explorer
 
 
 # ---------------------------------------------------------------------------
@@ -121,6 +121,16 @@ def test_label_map():
 
 
 QUERIES = pd.DataFrame({"premise": ["a", "b"], "hypothesis": ["c", "d"], "label": [0, 1]})
+TRAIN = pd.DataFrame({"premise": ["x", "y", "z"], "hypothesis": ["u", "v", "w"], "label": [0, 1, 2]})
+
+
+@pytest.mark.parametrize("label_map", [[0, 1, 7], [0.0, 1.0, 1.0], [0, 1, 2]])
+def test_explorer_refuses_label_maps_outside_the_gold_labels(label_map):
+    # a label map sends each model class to a gold label: an integer in 0..len(gold_names)-1
+    with pytest.raises(ValueError, match=r"label_map must be 3 integers in 0..1"):
+        explorer.explorer_records(QUERIES, TRAIN, [[0.5, 0.3, 0.2]] * 2, [[0.0, 1.0]] * 2, [[0, 1]] * 2,
+                                  temperature=1.0, tau=0.5, name="h", title="H", label_map=label_map,
+                                  gold_names=["entailment", "non-entailment"])
 
 
 # ---------------------------------------------------------------------------
