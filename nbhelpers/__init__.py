@@ -8,7 +8,8 @@ never from a higher one, not even inside a function (tests/test_layers.py checks
 
 base:
 
-- :mod:`nbhelpers.validation`      -- every input check, shared by all modules
+- :mod:`nbhelpers.checks`          -- input checks: sklearn.utils calls, and what it lacks
+- :mod:`nbhelpers.network`         -- one fast probe: is the hub reachable, is offline mode asked
 - :mod:`nbhelpers.timing`          -- seconds per part of the work (fine-tuning, kNN, ...)
 - :mod:`nbhelpers.device`          -- CUDA, then MPS, then CPU
 
@@ -64,7 +65,7 @@ __version__ = "0.1.0"
 from .data import NLI_LABELS as LABELS  # noqa: E402  (class names, defined once in the data layer)
 
 LAYERS = (
-    ("validation", "timing", "device"),
+    ("checks", "network", "timing", "device"),
     ("data", "paper"),
     ("cache", "models", "settings"),
     ("knn", "stats", "evaluation"),

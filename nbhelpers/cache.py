@@ -22,7 +22,7 @@ import numpy as np
 from filelock import FileLock
 
 from . import __version__
-from .validation import check_path_component
+from .checks import check_path_component
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import validation
+from . import checks, network
 
 __all__ = ["DATASETS", "SPLITS", "NLI_LABELS", "HANS_LABELS", "HANS_HEURISTICS", "LABEL_NAMES", "ENV_VAR",
            "DEFAULT_DATA_DIR", "EXPECTED_ROWS", "DataNotFoundError", "load_nli", "data_hash", "clear_cache",
@@ -215,11 +215,11 @@ _HUB = {"snli": ("stanfordnlp/snli",), "anli": ("facebook/anli",), "hans": ("jhu
 @functools.lru_cache(maxsize=8)
 def _load_from_hub(name, split):
     """Download (name, split) from its public source; a RuntimeError says what failed."""
-    offline = validation.offline_requested()  # offline, datasets may still read its own cache
+    offline = network.offline_requested()  # offline, datasets may still read its own cache
     if name in _CAD_FOLDER:  # the GitHub file, which pandas fetches
         url = GITHUB_URL + _local_files(name, split)[0].replace("snli_cad/", "NLI/")
         if reason := ("offline mode is set (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE)" if offline
-                      else validation.no_network_reason("raw.githubusercontent.com")):
+                      else network.no_network_reason("raw.githubusercontent.com")):
             raise RuntimeError(f"download of {url} not attempted: {reason}")
         try:
             return _read_file(url, name)
@@ -227,7 +227,7 @@ def _load_from_hub(name, split):
             raise  # the file came but is malformed: say so, not "not found"
         except Exception as err:
             raise RuntimeError(f"download of {url} failed: {type(err).__name__}: {err}") from err
-    if not offline and (reason := validation.no_network_reason()):
+    if not offline and (reason := network.no_network_reason()):
         raise RuntimeError(f"download from the Hugging Face hub not attempted: {reason}")
     hub = {"anli": [f"{_FILE_SPLIT[split]}_r{r}" for r in (1, 2, 3)], "mnli-matched": ["validation_matched"],
            "hans": ["train" if split == "train" else "validation"]}.get(name, [split])
@@ -471,12 +471,12 @@ def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
     >>> [len(splits[r]) for r in SPLITS], splits["label_names"]
     ([6, 2, 2], ('bad', 'good'))
     """
-    validation.check_int(seed, "seed", low=0)
+    checks.check_int(seed, "seed", low=0)
     limits = max_rows if isinstance(max_rows, dict) else dict.fromkeys(SPLITS, max_rows)
     for role, limit in limits.items():
-        validation.check_choice(role, "a key of max_rows", SPLITS)
+        checks.check_choice(role, "a key of max_rows", SPLITS)
         if limit is not None:
-            validation.check_int(limit, f"max_rows[{role!r}]" if max_rows is limits else "max_rows", low=0)
+            checks.check_int(limit, f"max_rows[{role!r}]" if max_rows is limits else "max_rows", low=0)
     if isinstance(data_files, dict) and set(data_files) == set(SPLITS) or (
             isinstance(data_files, (list, tuple)) and len(data_files) == 3):
         paths = dict(zip(SPLITS, map(data_files.get, SPLITS) if isinstance(data_files, dict) else data_files))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import knn, stats
-from .validation import check_label_map, check_proba
+from .checks import check_label_map, check_proba
 
 __all__ = ["evaluate_backoff", "confidence_bins", "over_seeds", "paired_gains"]
 

@@ -23,7 +23,7 @@ import pandas as pd
 from . import knn, mislabel, models, paper, results
 from . import evaluation, influence  # the sections on backoff, removal and explanation speed
 from .data import NLI_LABELS as LABELS
-from .validation import check_int
+from .checks import check_int
 
 # ---------------------------------------------------------------------------------------
 # Mislabel detection (chapter 5): one noisy run, and the memorisation sweep

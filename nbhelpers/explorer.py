@@ -27,7 +27,7 @@ import pandas as pd
 
 from .data import NLI_LABELS
 from .knn import backoff, knn_proba, neighbor_weights
-from .validation import check_positive, check_proba, check_unit_interval, shape_str
+from .checks import check_label_map, check_positive, check_proba, check_unit_interval, shape_str
 
 __all__ = ["NLI_LABELS", "DATA_FILE", "INDEX_FILE", "sample_indices", "stable_sample",
            "explorer_records", "explorer_data", "write_explorer_data", "explorer_index",
@@ -185,8 +185,8 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
     n_shown : int, optional
         List only the nearest ``n_shown`` neighbours (default: all k). The weights and
         ``p_knn`` still come from all k.
-    label_map : array-like (3,), optional
-        Maps a 3-class prediction to the gold labels (HANS: ``[0, 1, 1]``).
+    label_map : array-like of int (3,), optional
+        The gold label of each predicted class, in 0..len(gold_names)-1 (HANS: ``[0, 1, 1]``).
     gold_names : sequence of str
         Names of the gold labels.
     train_source : str
@@ -244,10 +244,7 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
     if n_shown < 1:
         raise ValueError(f"n_shown must be >= 1; got {n_shown}")
     n_shown = min(n_shown, k)
-    to_gold = np.arange(3) if label_map is None else np.asarray(label_map)
-    if to_gold.shape != (3,):
-        raise ValueError(f"label_map must have 3 entries, one per class; "
-                         f"got shape {shape_str(np.shape(to_gold))}")
+    to_gold = check_label_map(label_map, len(NLI_LABELS), n_labels=len(gold_names))
     ids = np.asarray(queries.index if query_ids is None else query_ids)
     if ids.shape != (n,):
         raise ValueError(f"query_ids must have shape ({n},) like queries; "

@@ -38,7 +38,7 @@ from . import timing
 from . import knn as knn_mod
 from .data import NLI_LABELS as LABELS
 from .stats import t_interval_from
-from .validation import check_int, check_labels, check_real, check_reps
+from .checks import check_int, check_labels, check_real, check_reps
 
 __all__ = [
     "self_neighbors",

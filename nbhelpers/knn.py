@@ -24,8 +24,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import timing
-from .validation import (check_label_map, check_labels, check_matrix, check_positive, check_proba,
-                         check_same_length, check_same_shape, check_unit_interval)
+from .checks import (check_label_map, check_labels, check_matrix, check_positive, check_proba,
+                     check_same_length, check_same_shape, check_unit_interval)
 
 __all__ = ["DEFAULT_KS", "DEFAULT_TEMPERATURES", "DEFAULT_TAUS", "DEFAULT_LAMBDAS", "NotFittedError", "KNN",
            "knn_proba", "neighbor_weights", "backoff", "interpolate", "tune", "tune_interpolation",

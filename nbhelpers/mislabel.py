@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from .knn import knn_proba
-from .validation import check_indices, check_labels, check_mask, check_proba
+from .checks import check_indices, check_labels, check_mask, check_proba
 
 
 def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):

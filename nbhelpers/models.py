@@ -22,11 +22,11 @@ import torch
 from tqdm import tqdm
 
 from . import device as _device
-from . import timing, validation
+from . import network, timing
 from .cache import Cache, file_sha256
+from .checks import (check_computed, check_int, check_labels, check_pairs, check_positive,
+                     check_real, check_texts, check_unit_interval)
 from .data import data_hash
-from .validation import (check_computed, check_int, check_labels, check_pairs, check_positive,
-                         check_real, check_texts, check_unit_interval)
 
 POOLINGS = ("cls", "mean", "max")
 BACKBONES = {  # any other name goes to from_pretrained (a hub name or a local folder)
@@ -123,7 +123,7 @@ def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
 
     local = Path(path_or_name).is_dir()
     # a hub name without a network: only the local Hugging Face cache is tried (milliseconds)
-    no_network = None if local or validation.offline_requested() else validation.no_network_reason()
+    no_network = None if local or network.offline_requested() else network.no_network_reason()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path_or_name, local_files_only=local or bool(no_network))
         torch.manual_seed(seed)  # the classifier head is initialised at random

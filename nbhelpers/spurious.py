@@ -18,7 +18,7 @@ import pandas as pd
 from . import timing
 from .data import NLI_LABELS as LABELS
 from .stats import mcnemar, paired_bootstrap
-from .validation import check_labels
+from .checks import check_labels
 
 COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "pink",
            "brown", "gray", "grey")

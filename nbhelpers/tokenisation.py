@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .stats import paired_bootstrap
-from .validation import check_pairs
+from .checks import check_pairs
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 

@@ -111,7 +111,7 @@ def test_slice_taus_are_tuned_per_slice_and_applied_per_example():
     assert pred.tolist() == [1, 1, 0, 0]
     with pytest.raises(ValueError, match=r"no tau for slices \['c'\]"):
         knn.slice_backoff(pm, pk, ["a", "a", "b", "c"], t["tau"].to_dict())
-    with pytest.raises(ValueError, match="tau=1.5 but expected 0 <= tau <= 1"):
+    with pytest.raises(ValueError, match="tau == 1.5, must be <= 1"):
         knn.tune_slice_taus(pm, pk, y, ["a"] * 4, taus=[1.5])
 
 

@@ -77,9 +77,9 @@ def test_memorisation_sweep_rejects_bad_regimes(tiny_pairs):
         experiments.memorisation_sweep(tiny_pairs, tiny_pairs, seeds=[], base_recipe={})
     with pytest.raises(TypeError, match="recipe"):
         experiments.noisy_label_run(tiny_pairs, tiny_pairs, recipe=None)
-    with pytest.raises(ValueError, match="cleanlab_folds=1 but expected cleanlab_folds >= 2"):
+    with pytest.raises(ValueError, match="cleanlab_folds == 1, must be >= 2"):
         experiments.noisy_label_run(tiny_pairs, tiny_pairs, recipe={}, cleanlab_folds=1)
-    with pytest.raises(ValueError, match="ranked_k=0 but expected ranked_k >= 1"):
+    with pytest.raises(ValueError, match="ranked_k == 0, must be >= 1"):
         experiments.noisy_label_run(tiny_pairs, tiny_pairs, recipe={}, ranked_k=0)
 
 

@@ -81,10 +81,10 @@ def test_label_map_scores_hans_as_entailment_vs_not():
     (dict(distances=[[0.0, 1.0]]), r"distances must have shape \(2, k\).*got shape \(1, 2\)"),
     (dict(indices=[[0, 1], [3, 2]]), r"shape of distances \(2, 3\); got shape \(2, 2\)"),
     (dict(indices=[[0, 1, 4], [3, 2, 0]]), r"indices must be integer rows of train, in 0..3"),
-    (dict(temperature=0.0), "temperature=0.0 but expected temperature > 0"),
-    (dict(tau=1.5), "tau=1.5 but expected 0 <= tau <= 1"),
+    (dict(temperature=0.0), "temperature == 0.0, must be > 0"),
+    (dict(tau=1.5), "tau == 1.5, must be <= 1"),
     (dict(n_shown=0), "n_shown must be >= 1; got 0"),
-    (dict(label_map=[0, 1]), "label_map must have 3 entries"),
+    (dict(label_map=[0, 1]), r"label_map must be 3 integers in 0..2.*got \[0, 1\]"),
 ])
 def test_inputs_are_checked_with_clear_messages(kw, message):
     args = dict(p_model=P_MODEL, distances=DIST, indices=IDX, temperature=1.0, tau=0.6)

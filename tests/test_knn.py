@@ -544,7 +544,7 @@ def test_backoff_rejects_tau_outside_unit_interval(tau, match):
 def test_backoff_rejects_bad_arrays():
     with pytest.raises(ValueError, match=r"p_model has shape \(3, 3\) and p_knn has shape \(2, 3\)"):
         backoff(P_MODEL, P_KNN[:2], 0.5)
-    with pytest.raises(ValueError, match=r"p_model must be 2-D"):
+    with pytest.raises(ValueError, match=r"p_model: Expected 2D array, got 1D"):
         backoff(P_MODEL[0], P_KNN[0], 0.5)
     bad = P_MODEL.copy()
     bad[0, 0] = np.nan
@@ -552,7 +552,7 @@ def test_backoff_rejects_bad_arrays():
         backoff(bad, P_KNN, 0.5)
     bad_knn = P_KNN.copy()
     bad_knn[0, 0] = np.inf
-    with pytest.raises(ValueError, match=r"p_knn contains 1 non-finite values \(0 NaN, 1 inf\)"):
+    with pytest.raises(ValueError, match=r"p_knn contains infinity"):
         backoff(P_MODEL, bad_knn, 0.5)
     with pytest.raises(ValueError, match=r"not logits"):
         backoff(P_MODEL * 5, P_KNN, 0.5)

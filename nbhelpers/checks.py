@@ -1,0 +1,223 @@
+"""Input checks: thin calls to sklearn.utils's ``check_scalar`` and ``check_array``, and by hand what
+it lacks (probability rows, integer labels, label maps, texts, file names). Each returns the cleaned
+value or raises a ValueError naming the argument and the value found (TypeError: not data at all)."""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array, check_scalar
+
+PROBA_ATOL = 1e-4  # how far a row of probabilities may sum from 1 (float32 softmax: within 1e-6)
+
+
+def shape_str(shape) -> str:
+    """``(3,)`` / ``(2, 4)``: a shape as NumPy prints it."""
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _shown(a, n: int = 10) -> str:
+    flat = np.asarray(a).ravel()
+    return str(flat[:n].tolist()) + (" ..." if flat.size > n else "")
+
+
+def _number(value, name, kind, what) -> None:  # check_scalar takes True as an int, hides the value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
+        raise ValueError(f"{name} must be {what}; got {value!r} ({type(value).__name__})")
+
+
+def check_int(value, name, low=None, high=None, high_msg=None) -> int:
+    """An integer (not a bool) in ``[low, high]``; ``high_msg`` replaces the message above ``high``."""
+    _number(value, name, numbers.Integral, "an integer")
+    if high_msg is not None and high is not None and value > high:
+        raise ValueError(high_msg)
+    return int(check_scalar(value, name, numbers.Integral, min_val=low, max_val=high))
+
+
+def check_real(value, name) -> float:
+    """A finite real number (not a bool); a Python ``float``."""
+    _number(value, name, numbers.Real, "a real number")
+    if not math.isfinite(value):
+        raise ValueError(f"{name}={value} but expected a finite number")
+    return float(value)
+
+
+def check_positive(value, name) -> float:
+    """A finite real number > 0 (a temperature, a learning rate)."""
+    value = check_real(value, name)
+    return check_scalar(value, name, float, min_val=0.0, max_val=math.inf, include_boundaries="neither")
+
+
+def check_unit_interval(value, name) -> float:
+    """A finite real number in ``[0, 1]``."""
+    return check_scalar(check_real(value, name), name, float, min_val=0.0, max_val=1.0)
+
+
+def check_choice(value, name, choices):
+    """One of ``choices`` (compared as given, so ``"cls"`` but not ``"CLS"``)."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={value!r} but expected one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def check_path_component(value, name) -> str:
+    """A plain file or folder name (cache keys and kinds): no separator, not ``.``/``..``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
+    if not value or value in (".", "..") or any(c in value for c in "/\\\0"):
+        raise ValueError(f"{name} must be a plain file name (no '/', '\\\\', NUL, '.' or '..'); "
+                         f"got {value!r}")
+    return value
+
+
+def check_reps(reps, name="reps", dtype=np.float32) -> np.ndarray:
+    """``check_array``: 2-D, non-empty, finite, C order, float32 for FAISS; messages name ``name``."""
+    try:
+        return check_array(reps, dtype=dtype, order="C", input_name=name)
+    except ValueError as err:  # its messages on shape and size do not name the argument
+        raise ValueError(str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}") from None
+
+
+def check_matrix(a, name) -> np.ndarray:
+    """A finite, non-empty 2-D float64 array (distances of shape (n, k))."""
+    return check_reps(a, name, np.float64)
+
+
+def check_proba(p, name, n_classes=None, atol=PROBA_ATOL) -> np.ndarray:
+    """Probabilities of shape (n, C): finite, in [0, 1], each row summing to 1 within ``atol``.
+
+    >>> check_proba([[0.5, 0.2, 0.1]], "p_model")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: p_model rows must each sum to 1 (within 0.0001); row 0 sums to 0.8 (pass softmax ...
+    """
+    a = check_reps(p, name, np.float64)
+    if n_classes is not None and a.shape[1] != n_classes:
+        raise ValueError(f"{name} has {a.shape[1]} columns but n_classes={n_classes}; "
+                         f"expected shape (n, {n_classes})")
+    lo, hi = float(a.min()), float(a.max())
+    if lo < -1e-6 or hi > 1 + 1e-6:
+        raise ValueError(f"{name} must hold probabilities in [0, 1]; found min={lo:.4g}, max={hi:.4g} "
+                         "(pass softmax probabilities, not logits)")
+    off = np.abs(a.sum(axis=1) - 1.0)
+    if atol is not None and (off > atol).any():
+        row = int(np.argmax(off))
+        raise ValueError(f"{name} rows must each sum to 1 (within {atol:g}); row {row} sums to "
+                         f"{a[row].sum():.4g} (pass softmax probabilities, not scores or unnormalised "
+                         "weights)")
+    return a
+
+
+def _integers(values, name, ndim, n, what, hint="") -> np.ndarray:
+    """int64 in ``0 .. n-1`` (``>= 0`` if n is None): integral floats pass; bools, NaN, str fail."""
+    a = np.asarray(values)
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D; got {a.ndim}-D with shape {shape_str(a.shape)}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty: shape {shape_str(a.shape)}; expected at least one value")
+    integral_floats = a.dtype.kind == "f" and np.isfinite(a).all() and (a == np.round(a)).all()
+    python_ints = a.dtype.kind == "O" and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                              for v in a.ravel())
+    if not (a.dtype.kind in "iu" or integral_floats or python_ints):
+        raise ValueError(f"{name} must be {what}; got dtype {a.dtype} with values such as {_shown(a)}")
+    out = a.astype(np.int64)
+    bad = (out < 0) | (out >= (np.inf if n is None else n))
+    if bad.any():
+        raise ValueError(f"{name} must be {what}; found {int(bad.sum())} outside that range: "
+                         f"{np.unique(out[bad]).tolist()}{hint if (out == -1).any() else ''}")
+    return out
+
+
+def check_labels(labels, n_classes=None, name="labels", ndim=1) -> np.ndarray:
+    """Integers in ``0 .. n_classes-1`` (any ``>= 0`` if ``n_classes`` is None); int64."""
+    what = "non-negative integers" if n_classes is None else f"integers in 0..{n_classes - 1}"
+    return _integers(labels, name, ndim, n_classes, what)
+
+
+def check_indices(indices, n, name="indices", ndim=1) -> np.ndarray:
+    """Rows of ``n`` examples; FAISS's ``-1`` (no neighbour; NumPy: the last row) is refused."""
+    return _integers(indices, name, ndim, n, f"integers in 0..{n - 1} (indices into {n} examples)",
+                     " (-1 is FAISS's mark for a missing neighbour)")
+
+
+def check_label_map(label_map, n_classes, n_labels=None) -> np.ndarray:
+    """``label_map[c]``, an integer in ``0 .. n_labels-1``: the task's label for model class c."""
+    if label_map is None:
+        return np.arange(n_classes)
+    m, high = np.asarray(label_map), np.inf if n_labels is None else n_labels
+    if m.shape != (n_classes,) or m.dtype.kind not in "iu" or (m < 0).any() or (m >= high).any():
+        what = "non-negative integers" if n_labels is None else f"integers in 0..{n_labels - 1}"
+        raise ValueError(f"label_map must be {n_classes} {what} (one task label per model class); "
+                         f"got {m.tolist()}")
+    return m.astype(np.int64)
+
+
+def check_same_shape(a, b, name_a, name_b) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} has shape {shape_str(a.shape)} and {name_b} has shape "
+                         f"{shape_str(b.shape)}; expected the same shape")
+
+
+def check_same_length(n_a, n_b, name_a, name_b) -> None:
+    if n_a != n_b:
+        raise ValueError(f"{name_a} is length {n_a} and {name_b} is length {n_b}; expected equal lengths")
+
+
+def check_mask(mask, name) -> np.ndarray:
+    """A 1-D boolean array."""
+    m = np.asarray(mask)
+    if m.ndim != 1 or m.dtype != bool:
+        raise ValueError(f"{name} must be a 1-D boolean array, got dtype {m.dtype} shape {m.shape}")
+    return m
+
+
+def check_computed(arr, name, shape=None, *, proba=False) -> np.ndarray:
+    """Before caching: ``shape``, floats, every row filled (unfilled rows are NaN) and finite."""
+    a = np.asarray(arr)
+    floats = a.dtype.kind in "fc"
+    rows = np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(1)) if floats and a.ndim else []
+    if not floats or len(rows) or (shape is not None and a.shape != tuple(shape)):
+        raise ValueError(f"computed {name} has shape {shape_str(a.shape)}, dtype {a.dtype} and "
+                         f"{len(rows)} rows unfilled or not finite {_shown(rows, 5)}; expected shape "
+                         f"{shape_str(tuple(shape or a.shape))}, floats, every row finite. Nothing was "
+                         "cached")
+    return check_proba(a, f"computed {name}") if proba else a
+
+
+def _text(v) -> str:
+    return ("NaN" if isinstance(v, float) and math.isnan(v) else repr(v)) + f" ({type(v).__name__})"
+
+
+def check_texts(values, name) -> list:
+    """A list (or other sequence, Series, array) of strings; a lone string is refused."""
+    if isinstance(values, (str, bytes, dict)) or not all(hasattr(values, a) for a in ("__len__", "__iter__")):
+        got = f"a single {_text(values)}; wrap it in a list" if isinstance(values, (str, bytes)) else ""
+        raise TypeError(f"{name} must be a list of strings, one per pair; got {got or type(values).__name__}")
+    out = list(values)
+    for i, v in enumerate(out):
+        if not isinstance(v, str):
+            raise ValueError(f"{name}[{i}] must be a string; got {_text(v)}")
+    return out
+
+
+def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str | None = None) -> None:
+    """A non-empty DataFrame: string ``premise``/``hypothesis`` (and ``label`` in 0..n_classes-1)."""
+    import pandas as pd
+    if not isinstance(df, pd.DataFrame):
+        what = f"{name} must be a DataFrame" if name else "expected a DataFrame"
+        raise ValueError(f"{what} with premise/hypothesis columns, got {type(df).__name__}")
+    missing = [c for c in ["premise", "hypothesis"] + ["label"] * need_label if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name or 'DataFrame'} lacks columns {missing}; it has {list(df.columns)}")
+    if len(df) == 0:
+        raise ValueError("the DataFrame is empty: nothing to do")
+    for col in ("premise", "hypothesis"):
+        bad = [i for i, v in enumerate(df[col].tolist()) if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"column {col!r} must hold strings; row {df.index[bad[0]]!r} (position "
+                             f"{bad[0]}) holds {_text(df[col].iloc[bad[0]])}, and {len(bad)} rows in all "
+                             "are not strings")
+    if need_label:
+        check_labels(df["label"].to_numpy(), n_classes)
