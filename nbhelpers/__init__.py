@@ -38,16 +38,16 @@ uses of the neighbours:
 - :mod:`nbhelpers.spurious`        -- patterns, slices, the neighbour token miner, LIME
 - :mod:`nbhelpers.mislabel`        -- flagging mislabeled training examples, and baselines
 
-experiments:
-
-- :mod:`nbhelpers.experiments`     -- everything that trains or times models (one call each)
-
 records:
 
 - :mod:`nbhelpers.scorecard`       -- the one rule that gives each claim its verdict
 - :mod:`nbhelpers.schema`          -- checked numbers, nested shapes, a record that saves and loads itself
 - :mod:`nbhelpers.summaries`       -- what each chapter's record says: tables and summary bullets
 - :mod:`nbhelpers.results`         -- one typed record per chapter, built from its run; save, load
+
+experiments:
+
+- :mod:`nbhelpers.experiments`     -- everything that trains or times models, and the records it builds
 
 presentation:
 
@@ -70,8 +70,8 @@ LAYERS = (
     ("cache", "models", "settings"),
     ("knn", "stats", "evaluation"),
     ("tokenisation", "representations", "influence", "spurious", "mislabel"),
-    ("experiments",),
     ("schema", "scorecard", "summaries", "results"),
+    ("experiments",),
     ("explorer", "interactive", "viz"),
 )
 """The modules by layer, bottom first: a module imports only from its own layer or a lower one."""

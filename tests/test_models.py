@@ -311,7 +311,7 @@ def test_non_string_premises_in_a_frame_are_named(tiny_model, tiny_pairs, cache,
     ([-1] + [0] * 11, None, r"labels must be non-negative integers.*\[-1\]"),
     ([0] * 11 + [3], 3, r"labels must be integers in 0..2.*\[3\]"),
     (["0"] * 12, 3, "labels must be integers in 0..2; got dtype object"),
-    ([0] * 12, 1, "num_labels=1 but expected num_labels >= 2"),
+    ([0] * 12, 1, r"num_labels\W+1.*>= 2"),
     ([0] * 12, 2.0, "num_labels must be an integer"),
 ])
 def test_fine_tune_refuses_bool_and_odd_labels(tiny_pairs, cache, labels, num_labels, words):
@@ -324,10 +324,10 @@ def test_fine_tune_refuses_bool_and_odd_labels(tiny_pairs, cache, labels, num_la
 @pytest.mark.parametrize("kwargs, words", [
     ({"batch_size": True}, "batch_size must be an integer; got True"),
     ({"lr": float("nan")}, "lr=nan but expected a finite number"),
-    ({"lr": -1}, "lr=-1.0 but expected lr > 0"),
-    ({"epochs": 0}, "epochs=0 but expected epochs >= 1"),
+    ({"lr": -1}, r"lr\W+-1.*> 0"),
+    ({"epochs": 0}, r"epochs\W+0.*>= 1"),
     ({"epochs": 1.5}, "epochs must be an integer"),
-    ({"warmup_ratio": 1.5}, "expected 0 <= warmup_ratio <= 1"),
+    ({"warmup_ratio": 1.5}, r"warmup_ratio.*(<= 1|0 <= warmup_ratio)"),
     ({"weight_decay": -0.1}, "weight_decay.*>= 0"),
     ({"max_length": 0}, "max_length.*>= 1"),
     ({"seed": -1}, "seed.*>= 0"),
