@@ -174,7 +174,8 @@ class InfluenceSummary:
             f"of {self.retrieval['spearman_train_test']:.2f}, and their most retrieved {float(min(fractions)):.0%} "
             f"share {o10['overlap']:.0%} of their pairs (chance {o10['chance']:.0%}). The removal test uses the "
             "training-query counts.",
-            *influence.describe_removal(self.removal, paper.REMOVAL),
+            *(f"- **Removal test, {row}** (points): {'; '.join(f'{col} {v}' for col, v in r.items())}."
+              for row, r in influence.removal_table(self.removal, paper.REMOVAL).iterrows()),
             f"- **kNN against influence functions**: {sp['speedup']:.0f} times faster per explained example, "
             f"set-up included, with {sp['n_train']:,} training pairs; top-{self.k} lists share "
             f"{self.topk_overlap:.1%} (chance {self.topk_overlap_random:.1%}).",
