@@ -237,13 +237,13 @@ def test_seeds_for_gap_by_power_calculation():
     # more spread or a smaller gap needs more seeds
     assert influence.seeds_for_gap(1.6, 1.5) > influence.seeds_for_gap(1.6, 3.0)
     assert influence.seeds_for_gap(1.6, 3.0, power=0.95) > 6
-    with pytest.raises(ValueError, match="sd=0.0 but expected sd > 0"):
+    with pytest.raises(ValueError, match=r"sd\W+0.0.*> 0"):
         influence.seeds_for_gap(0.0, 3.0)
-    with pytest.raises(ValueError, match="gap=0.0"):
+    with pytest.raises(ValueError, match=r"gap\W+0.0"):
         influence.seeds_for_gap(1.0, 0.0)
-    with pytest.raises(ValueError, match="power=1.0"):
+    with pytest.raises(ValueError, match=r"power\W+1.0"):
         influence.seeds_for_gap(1.0, 1.0, power=1.0)
-    with pytest.raises(ValueError, match="max_seeds=3"):
+    with pytest.raises(ValueError, match=r"max_seeds\W+3"):
         influence.seeds_for_gap(5.0, 1.0, max_seeds=3)
 
 
