@@ -32,7 +32,8 @@ def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, 
     -------
     mean, low, high : float (low and high None only when one seed lacks a bootstrap)
     how : str
-        ``"N split seeds, t-interval over seeds"`` or ``"1 split seed, paired bootstrap (test sampling only)"``.
+        ``"N split seeds, t-interval over seeds"`` or
+        ``"1 split seed, paired bootstrap (test sampling only)"``.
 
     Example
     -------
@@ -42,7 +43,8 @@ def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, 
     """
     rows = [i for i, t in enumerate(per_seed["test"]) if t == test]
     if not rows:
-        raise ValueError(f"per_seed has no rows for test {test!r}; its tests: {sorted(set(per_seed['test']))}")
+        raise ValueError(f"per_seed has no rows for test {test!r}; its tests: "
+                         f"{sorted(set(per_seed['test']))}")
     gains = [100 * float(per_seed["backoff_gain"][i]) for i in rows]
     if len(gains) > 1:
         mean, lo, hi = t_interval(gains)
@@ -124,9 +126,11 @@ def representation_claims(rep):
             effect=f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
                    f"chosen on the other half)",
             estimate=est, low=lo, high=hi, one_seed=True,
-            test=f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} discordant pairs, "
+            test=f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} "
+                 "discordant pairs, "
                  f"exact McNemar p = {held['mcnemar_p']:.3g}",
-            n=f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; one seed")]
+            n=f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; "
+              "one seed")]
     accs = rep["knn_acc"]
     cls_norm = {int(k.split("-")[1].removeprefix("layer")): k for k in accs
                 if k.startswith("cls-layer") and k.endswith("-norm")}
@@ -156,7 +160,8 @@ def _gain_claim(setting, gain):
 
 
 def backoff_claims(bo):
-    """The claims of chapter 2 (``results/backoff.json``): the backoff gain per setting; rows as in :func:`build`.
+    """The claims of chapter 2 (``results/backoff.json``): the backoff gain per setting; rows as in
+    :func:`build`.
 
     Where the chapter ran several seeds (SNLI original) the gain gets a t-interval over them;
     elsewhere the paired bootstrap of one seed covers test sampling only (see :func:`_row`).
@@ -172,7 +177,8 @@ def backoff_claims(bo):
         seeds = r.get("seeds") or {}
         n_seeds = len(seeds.get("seeds", []))
         if n_seeds > 1:
-            est, lo, hi = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"], n_seeds)
+            est, lo, hi = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"],
+                                          n_seeds)
             test, one_seed = f"t-interval over {n_seeds} seeds", False
         else:
             lo, hi = r.get("backoff_gain_ci95") or (None, None)
@@ -182,7 +188,8 @@ def backoff_claims(bo):
             claim, "02_knn_backoff", "gain-or-noise",
             paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6), **margin,
             effect="backoff accuracy minus model accuracy on test",
-            estimate=est, low=lo, high=hi, test=test, one_seed=one_seed, n_units=n_seeds if n_seeds > 1 else None,
+            estimate=est, low=lo, high=hi, test=test, one_seed=one_seed,
+            n_units=n_seeds if n_seeds > 1 else None,
             n=f"{r['n_test']:,} test pairs, {n_seeds} seed{'s' if n_seeds > 1 else ''}", stand_in=stand_in))
     adv = bo.get("anli-adversarial")
     if adv and "per_seed" in adv:
@@ -191,7 +198,8 @@ def backoff_claims(bo):
         gain = _BACKOFF_PAPER["RoBERTa", setting]
         rows.append(_row(
             f"kNN backoff improves test accuracy (RoBERTa): {setting}", "02_knn_backoff", "gain-or-noise",
-            paper_text=f"{gain:+.1f} points (RoBERTa)", paper_effect=round(gain, 6), effect="as above, RoBERTa",
+            paper_text=f"{gain:+.1f} points (RoBERTa)", paper_effect=round(gain, 6),
+            effect="as above, RoBERTa",
             estimate=None, test="-", n="-", stand_in=NO_ROBERTA))
     return rows
 
@@ -213,14 +221,17 @@ def adversarial_claim(adv) -> dict:
         "why-anli-backoff-fails-here-an-adversarial-datastore",
         paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6),
         effect="backoff accuracy minus model accuracy on ANLI test, datastore of adversarial pairs",
-        estimate=mean, low=lo, high=hi, test=how, one_seed=n_split == 1, n_units=n_split if n_split > 1 else None,
-        n=f"{adv['n_test']:,} test pairs; datastore 2/3 of ANLI dev, model MNLI-trained then fine-tuned on it")
+        estimate=mean, low=lo, high=hi, test=how, one_seed=n_split == 1,
+        n_units=n_split if n_split > 1 else None,
+        n=f"{adv['n_test']:,} test pairs; datastore 2/3 of ANLI dev, model MNLI-trained then "
+          "fine-tuned on it")
 
 
 def removal_claims(inf):
     """The claims of chapter 3's removal test (``results/influence.json``); rows as in :func:`build`.
 
-    At 10% the paper prints total drops (``paper.REMOVAL["top"]`` vs ``["random"]``); at 30% it prints only the
+    At 10% the paper prints total drops (``paper.REMOVAL["top"]`` vs ``["random"]``); at 30% it prints only
+    the
     increment over the 10% drop ("a further 6% vs 4%"), so the 30% claim is tested on the
     per-seed increments, not on totals the paper never printed.
     """
@@ -248,7 +259,8 @@ def removal_claims(inf):
         matched = per_condition.get("matched")
         control = ("" if not matched else f"; label-matched control: top minus matched "
                    f"{np.mean(np.asarray(per_condition['top'], float) - np.asarray(matched, float)):+.1f}")
-        rows.append(_row(claim, "03_influence", "the-removal-test", paper_text=f"{paper_text} (gap {ref:+.1f})",
+        rows.append(_row(claim, "03_influence", "the-removal-test",
+                         paper_text=f"{paper_text} (gap {ref:+.1f})",
                          paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
                          ours_text=_interval_text(m, lo, hi) + control, n_units=len(gaps),
                          test="t-interval over seeds" if len(gaps) > 1 else "one seed: no interval",
@@ -277,8 +289,10 @@ def speed_claims(inf):
         _row("kNN explains a prediction far faster than influence functions", "03_influence",
              "knn-against-influence-functions",
              paper_text=f"about {factor}x (< {paper.SPEEDUP['n_train_below']:,} training pairs)",
-             paper_effect=ref, effect="log10 of influence-function time over kNN time per query (set-up excluded)",
-             estimate=m, low=lo, high=hi, ours_text=text, test=test, unit="", decide_unit="queries timed one by one",
+             paper_effect=ref,
+             effect="log10 of influence-function time over kNN time per query (set-up excluded)",
+             estimate=m, low=lo, high=hi, ours_text=text, test=test, unit="",
+             decide_unit="queries timed one by one",
              n=f"{sp['n_train']:,} training pairs"),
 _untested_row(
             "The speed-up grows with the size of the training data", "03_influence",
@@ -311,7 +325,8 @@ def spurious_claims(sp):
                 "04_spurious", "what-the-training-data-says-about-the-patterns",
                 paper_text=f"{paper.NOT_STATISTIC['original']:.0%} -> {paper.NOT_STATISTIC['augmented']:.0%} "
                            f"({ref:+.0f} points)",
-                paper_effect=ref, effect="P(contradiction | 'not' in premise or hypothesis): augmented minus original",
+                paper_effect=ref,
+                effect="P(contradiction | 'not' in premise or hypothesis): augmented minus original",
                 estimate=d, low=lo, high=hi, n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
                 ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(d, lo, hi)})",
                 test="Newcombe (Wilson score) interval for a difference of two proportions",
@@ -328,7 +343,8 @@ def spurious_claims(sp):
             test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
                      f"exact McNemar p = {ch['mcnemar_p']:.3g}")
         rows.append(_row(
-            "Augmentation costs entailment pairs with negation about 10 points", "04_spurious", "slice-accuracy",
+            "Augmentation costs entailment pairs with negation about 10 points", "04_spurious",
+            "slice-accuracy",
             paper_text=f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points",
             paper_effect=100 * paper.NEGATION_ENTAILMENT_CHANGE,
             effect="accuracy of the augmented model minus the original one, SNLI test entailment pairs "
@@ -352,7 +368,8 @@ def mislabel_claims(ml):
     knn_f1, loss_f1 = np.asarray(per["kNN f1"], float), np.asarray(per["loss F1@budget"], float)
     m, lo, hi = t_interval(100 * (knn_f1 - loss_f1))
     f1, f1_lo, f1_hi = t_interval(knn_f1)
-    holds = "" if f1_lo is None else f"; the paper's {P['f1']:.2f} is {'' if f1_lo <= P['f1'] <= f1_hi else 'not '}" \
+    inside = f1_lo is not None and f1_lo <= P["f1"] <= f1_hi
+    holds = "" if f1_lo is None else f"; the paper's {P['f1']:.2f} is {'' if inside else 'not '}" \
         f"in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
     n_seeds = len(knn_f1)
     seeds_test = "t-interval over seeds" if n_seeds > 1 else "one seed: no interval"
@@ -363,8 +380,10 @@ def mislabel_claims(ml):
                    f"about {paper.MISLABEL_LOSS_F1_AT_BUDGET:.2f}",
         paper_effect=100 * (P["f1"] - paper.MISLABEL_LOSS_F1_AT_BUDGET),
         effect="F1 of the kNN candidates minus F1 of the loss ranking flagging as many examples (points)",
-        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test, n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
-        ours_text=f"kNN F1 {f1:.2f} (P {np.mean(per['kNN precision']):.2f}, R {np.mean(per['kNN recall']):.2f}), "
+        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test,
+        n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
+        ours_text=f"kNN F1 {f1:.2f} (P {np.mean(per['kNN precision']):.2f}, "
+                  f"R {np.mean(per['kNN recall']):.2f}), "
                   f"loss {loss_f1.mean():.2f}; {_interval_text(m, lo, hi)}{holds}")]
     need = np.asarray(per["loss: data for kNN recall"], float)
     budget = np.asarray(per["kNN budget share"], float)
@@ -373,16 +392,20 @@ def mislabel_claims(ml):
     rows.append(_row(
         "The loss ranking needs far more of the data than kNN to reach kNN's recall", "05_mislabeled",
         "does-the-paper-s-protocol-recover-the-flips",
-        paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data (kNN flags about {paper_budget:.0%})",
+        paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data "
+                   f"(kNN flags about {paper_budget:.0%})",
         paper_effect=100 * (P["loss_fraction_for_knn_recall"] - paper_budget),
-        effect="share of the data the loss ranking inspects to reach kNN's recall, minus the share kNN flags (points)",
-        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test, n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
+        effect="share of the data the loss ranking inspects to reach kNN's recall, minus the share kNN "
+               "flags (points)",
+        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test,
+        n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
         ours_text=f"{need.mean():.1%} of the data vs kNN's {budget.mean():.1%}; {_interval_text(m, lo, hi)}"))
     return rows
 
 
 def hans_claims(hans, bo):
-    """The claims of chapter 6 (``results/hans.json``; the backoff results say which model ran); rows as in :func:`build`."""
+    """The claims of chapter 6 (``results/hans.json``; the backoff results say which model ran); rows as
+    in :func:`build`."""
     c = hans.get("constituent", {}).get("non-entailment")
     if not c:
         return []

@@ -129,9 +129,9 @@ def sentence(row) -> str:
 
     Example
     -------
-    >>> sentence({"claim": "Backoff helps", "paper": "+1.3 points", "ours": "+0.4 [-0.7, +1.5] points",
-    ...           "test": "paired bootstrap", "n": "3,200 test pairs", "verdict": "inconclusive", "reason": None})
-    'Backoff helps: paper +1.3 points; ours +0.4 [-0.7, +1.5] points (paired bootstrap; 3,200 test pairs): **inconclusive**.'
+    >>> sentence({"claim": "Backoff helps", "paper": "+1.3", "ours": "+0.4 [-0.7, +1.5]", "test": "t",
+    ...           "n": "3 seeds", "verdict": "inconclusive", "reason": None})
+    'Backoff helps: paper +1.3; ours +0.4 [-0.7, +1.5] (t; 3 seeds): **inconclusive**.'
     """
     why = f" ({row['reason']})" if row.get("reason") else ""
     return (f"{row['claim']}: paper {row['paper']}; ours {row['ours']} ({row['test']}; {row['n']}): "
@@ -171,7 +171,8 @@ def to_html(rows) -> str:
     yes_no = {True: "yes", False: "no", None: "-"}
     head = ("<thead><tr><th scope=\"col\">claim</th><th scope=\"col\">paper</th><th scope=\"col\">ours</th>"
             "<th scope=\"col\">test and n</th><th scope=\"col\">verdict</th>"
-            "<th scope=\"col\">paper in our interval</th><th scope=\"col\">what would decide it</th></tr></thead>")
+            "<th scope=\"col\">paper in our interval</th>"
+            "<th scope=\"col\">what would decide it</th></tr></thead>")
     body = []
     for r in rows:
         why = f"<br><small>{e(r['reason'])}</small>" if r.get("reason") else ""
@@ -181,7 +182,8 @@ def to_html(rows) -> str:
             f"<br><small>{e(r['effect'])}</small></td><td>{e(str(r['paper']))}</td>"
             f"<td>{e(str(r['ours']))}</td><td><small>{e(str(r['test']))}; {e(str(r['n']))}</small></td>"
             f"<td class=\"verdict verdict-{slug}\"><b>{e(r['verdict'])}</b>{why}</td>"
-            f"<td>{yes_no[r.get('paper_in_interval')]}</td><td><small>{e(r.get('to_decide') or '-')}</small></td></tr>")
+            f"<td>{yes_no[r.get('paper_in_interval')]}</td>"
+            f"<td><small>{e(r.get('to_decide') or '-')}</small></td></tr>")
     return (f"<div class=\"scorecard-wrap\"><table class=\"scorecard\">{head}<tbody>{''.join(body)}</tbody>"
             "</table></div>")
 
@@ -200,8 +202,10 @@ def counts_sentence(rows, missing=()) -> str:
 
     Example
     -------
-    >>> counts_sentence([{"verdict": "reproduced"}, {"verdict": "opposite"}], ["hans"])
-    '2 claims: 1 reproduced, 1 opposite, 0 ruled out, 0 inconclusive, 0 untested, 0 not comparable. Not run, so absent: hans.'
+    >>> rows = [{"verdict": "reproduced"}, {"verdict": "opposite"}]
+    >>> counts_sentence(rows, ["hans"])  # doctest: +NORMALIZE_WHITESPACE
+    '2 claims: 1 reproduced, 1 opposite, 0 ruled out, 0 inconclusive, 0 untested, 0 not comparable.
+     Not run, so absent: hans.'
     """
     return (f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts(rows).items())
             + (f". Not run, so absent: {', '.join(missing)}." if missing else "."))
