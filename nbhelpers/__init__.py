@@ -41,6 +41,7 @@ uses of the neighbours:
 records:
 
 - :mod:`nbhelpers.scorecard`       -- the one rule that gives each claim its verdict
+- :mod:`nbhelpers.claims`          -- the paper's claims, one row each, from the chapters' records
 - :mod:`nbhelpers.schema`          -- checked numbers, nested shapes, a record that saves and loads itself
 - :mod:`nbhelpers.summaries`       -- what each chapter's record says: tables and summary bullets
 - :mod:`nbhelpers.results`         -- one typed record per chapter, built from its run; save, load
@@ -70,7 +71,7 @@ LAYERS = (
     ("cache", "models", "settings"),
     ("knn", "stats", "evaluation"),
     ("tokenisation", "representations", "influence", "spurious", "mislabel"),
-    ("schema", "scorecard", "summaries", "results"),
+    ("schema", "scorecard", "claims", "summaries", "results"),
     ("experiments",),
     ("explorer", "interactive", "viz"),
 )

@@ -1,15 +1,11 @@
-"""Claim-by-claim verdicts: one rule decides what a run says about each claim of the paper.
+"""The book's one verdict rule, and how a list of verdicts is shown.
 
-Every claim is written as an *effect* (a backoff gain in points, a gap between removing the
-most retrieved and random training pairs, ...) beside the paper's value of it. The run
-gives an estimate with a 95% interval from its own spread, made by the test its data need
-(:mod:`nbhelpers.stats`). :func:`verdict` applies one rule and returns one of
-:data:`VERDICTS`: reproduced, opposite, ruled out, inconclusive, untested, not comparable.
-
-:func:`build` reads the chapters' ``results/*.json`` and returns one row per claim, each with
-its test, n, whether the paper's value lies in our interval and, where inconclusive, how
-many seeds or pairs would decide it; the results page shows them and saves
-``results/scorecard.json``.
+Every claim of the paper is written as an *effect* (a backoff gain in points, a gap between
+removing the most retrieved and random training pairs, ...) beside the paper's value of it. The
+run gives an estimate with a 95% interval from its own spread, made by the test its data need
+(:mod:`nbhelpers.stats`). :func:`verdict` applies one rule and returns one of :data:`VERDICTS`:
+reproduced, opposite, ruled out, inconclusive, untested, not comparable. The claims themselves,
+read from the chapters' records, are in :mod:`nbhelpers.claims`.
 """
 from __future__ import annotations
 
@@ -19,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paper
-from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_interval_from
 
 VERDICTS = ("reproduced", "opposite", "ruled out", "inconclusive", "untested", "not comparable")
 """The six verdicts, in the order the results page explains them."""
@@ -130,446 +124,14 @@ def paper_in_interval(low, high, paper_effect) -> bool | None:
     return bool(low <= paper_effect <= high)
 
 
-def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
-    """The backoff gain (points) of a split-seed experiment, with the interval its seeds allow.
-
-    ``per_seed`` holds the lists ``test``, ``backoff_gain`` (a fraction) and, for one seed,
-    ``gain_lo``/``gain_hi`` (its paired-bootstrap interval). Over two or more seeds the
-    interval is :func:`mean_interval`'s t-interval (test sampling *and* the split and
-    fine-tune); with one seed only the paired bootstrap is left, which covers test sampling
-    alone, and ``how`` says so.
-
-    Returns
-    -------
-    mean, low, high : float (low and high None only when one seed lacks a bootstrap)
-    how : str
-        ``"N split seeds, t-interval over seeds"`` or ``"1 split seed, paired bootstrap (test sampling only)"``.
-
-    Example
-    -------
-    >>> split_seed_gain({"test": ["anli", "hans"], "backoff_gain": [0.01, 0.02],
-    ...                  "gain_lo": [-0.005, 0.0], "gain_hi": [0.025, 0.04]})
-    (1.0, -0.5, 2.5, '1 split seed, paired bootstrap (test sampling only)')
-    """
-    rows = [i for i, t in enumerate(per_seed["test"]) if t == test]
-    if not rows:
-        raise ValueError(f"per_seed has no rows for test {test!r}; its tests: {sorted(set(per_seed['test']))}")
-    gains = [100 * float(per_seed["backoff_gain"][i]) for i in rows]
-    if len(gains) > 1:
-        mean, lo, hi = t_interval(gains)
-        return mean, lo, hi, f"{len(gains)} split seeds, t-interval over seeds"
-    (i,) = rows
-    lo, hi = (per_seed.get(key, [None] * len(per_seed["test"]))[i] for key in ("gain_lo", "gain_hi"))
-    lo, hi = (None, None) if lo is None or hi is None else (100 * float(lo), 100 * float(hi))
-    return gains[0], lo, hi, "1 split seed, paired bootstrap (test sampling only)"
-
-
-# ---------------------------------------------------------------------------------------
-# The claims, read from the chapters' results files
-# ---------------------------------------------------------------------------------------
-
-STAND_IN_ANLI = ("offline, MNLI dev-matched stands in for ANLI train, so the model never saw "
-                 "adversarial pairs")
-"""Why the ANLI and HANS rows are not comparable with the paper's."""
-
-NO_ROBERTA = ("no RoBERTa backbone offline; the book's backbone is all-MiniLM-L6-v2 (the BERT-sized "
-              "rows above are the comparison it allows)")
-"""Why the paper's RoBERTa columns have no estimate of ours."""
-
-FEW_DISCORDANT = 25
-"""Below this many discordant pairs a slice is judged by the exact McNemar interval, not the bootstrap."""
-
-
-def _points(x):
-    return None if x is None else 100.0 * float(x)
-
-
-def _interval_text(estimate, low, high, unit="points"):
-    if estimate is None:
-        return "not run"
-    interval = "" if low is None else f" [{low:+.1f}, {high:+.1f}]"
-    return f"{estimate:+.1f}{interval} {unit}".strip()
-
-
-def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, estimate, low=None, high=None,
-         test, n, ours_text=None, null=0.0, margin=None, stand_in=None, one_seed=False, n_units=None,
-         unit="points", decide_unit="seeds"):
-    """One scorecard row; the verdict is :func:`verdict`'s.
-
-    ``one_seed``: the interval covers test sampling only, while seed noise also matters. Seed
-    noise can only widen it, so an "inconclusive" stands and any other verdict is "untested".
-    """
-    v = verdict(estimate, low, high, paper_effect=paper_effect, null=null, margin=margin, stand_in=stand_in)
-    if one_seed and v not in ("inconclusive", "not comparable"):
-        v = "untested"
-    decide = None
-    if v == "inconclusive" and n_units:
-        need = n_to_decide(estimate, low, high, n_units, paper_effect=paper_effect, null=null, margin=margin,
-                           unit=decide_unit)
-        decide = (f"about {need:,} {decide_unit}, if the spread stays as measured" if need
-                  else "no number of repeats, as measured")
-    elif v == "inconclusive" and one_seed:
-        decide = "more test pairs, and seeds (their spread was not measured)"
-    elif v == "untested":
-        decide = f"{decide_unit}: the run measured no spread over them"
-    return {"claim": claim, "effect": effect, "paper": paper_text, "paper_effect": float(paper_effect),
-            "ours": ours_text if ours_text is not None else _interval_text(estimate, low, high, unit),
-            "estimate": None if estimate is None else float(estimate),
-            "low": None if low is None else float(low), "high": None if high is None else float(high),
-            "null": float(null), "margin": margin, "test": test, "n": n, "verdict": v,
-            "paper_in_interval": paper_in_interval(low, high, paper_effect) if stand_in is None else None,
-            "to_decide": decide, "reason": stand_in, "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
-
-
-def representation_claims(rep):
-    """The claims of chapter 1 (``results/representations.json``); rows as in :func:`build`.
-
-    With the chapter's ``held_out`` comparison the best other variant is chosen on one half of
-    validation and scored against the paper's choice on the other, paired; older records only
-    hold accuracies, and get an unpaired interval with the best variant picked on the same pairs.
-    """
-    claim = "The last layer's normalised [CLS] state is the best representation for kNN"
-    ref = paper.REPRESENTATION["effect"]
-    held = rep.get("held_out")
-    if held:
-        est, lo, hi = 100 * held["diff"], 100 * held["lo"], 100 * held["hi"]
-        return [_row(
-            claim, "01_representations", "every-layer-every-pooling",
-            paper_text="chosen as the best representation", paper_effect=ref,
-            effect=f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
-                   f"chosen on the other half)",
-            estimate=est, low=lo, high=hi, one_seed=True,
-            test=f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} discordant pairs, "
-                 f"exact McNemar p = {held['mcnemar_p']:.3g}",
-            n=f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; one seed")]
-    accs = rep["knn_acc"]
-    cls_norm = {int(k.split("-")[1].removeprefix("layer")): k for k in accs
-                if k.startswith("cls-layer") and k.endswith("-norm")}
-    mine = cls_norm[max(cls_norm)]
-    others = {k: v for k, v in accs.items() if k != mine}
-    best_other = max(others, key=others.get)
-    d, lo, hi = accuracy_difference(others[best_other], accs[mine], int(rep["n_val"]))
-    return [_row(
-        claim, "01_representations", "every-layer-every-pooling",
-        paper_text="chosen as the best representation", paper_effect=ref,
-        effect=f"kNN accuracy of [CLS], last layer, normalised minus the best of the other "
-               f"{len(others)} variants ({best_other})",
-        estimate=100 * d, low=100 * lo, high=100 * hi, one_seed=True,
-        test="unpaired normal interval (conservative); the best of the others is picked on the same pairs "
-             "(winner's curse, against the paper's choice)",
-        n=f"{rep['n_val']:,} validation pairs, one seed")]
-
-
-_BACKOFF_PAPER = {(b, s): 100 * (paper.TABLE4.loc[(b, "kNN backoff"), s] - paper.TABLE4.loc[(b, "model"), s])
-                  for b in ("BERT", "RoBERTa") for s in paper.TABLE4.columns}
-
-
-def _gain_claim(setting, gain):
-    no_effect = gain == 0
-    return (f"kNN backoff {'changes nothing' if no_effect else 'improves test accuracy'}: {setting}",
-            {"margin": paper.BACKOFF_MARGIN} if no_effect else {})
-
-
-def backoff_claims(bo):
-    """The claims of chapter 2 (``results/backoff.json``): the backoff gain per setting; rows as in :func:`build`.
-
-    Where the chapter ran several seeds (SNLI original) the gain gets a t-interval over them;
-    elsewhere the paired bootstrap of one seed covers test sampling only (see :func:`_row`).
-    """
-    rows = []
-    for setting in paper.TABLE4.columns:
-        r = bo.get(setting)
-        if not r:
-            continue
-        gain = _BACKOFF_PAPER["BERT", setting]
-        claim, margin = _gain_claim(setting, gain)
-        stand_in = STAND_IN_ANLI if str(r.get("train", "")).startswith("mnli") else None
-        seeds = r.get("seeds") or {}
-        n_seeds = len(seeds.get("seeds", []))
-        if n_seeds > 1:
-            est, lo, hi = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"], n_seeds)
-            test, one_seed = f"t-interval over {n_seeds} seeds", False
-        else:
-            lo, hi = r.get("backoff_gain_ci95") or (None, None)
-            est, lo, hi = _points(r["backoff_gain"]), _points(lo), _points(hi)
-            test, one_seed, n_seeds = "paired bootstrap over test pairs (seed noise not measured)", True, 1
-        rows.append(_row(
-            claim, "02_knn_backoff", "gain-or-noise",
-            paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6), **margin,
-            effect="backoff accuracy minus model accuracy on test",
-            estimate=est, low=lo, high=hi, test=test, one_seed=one_seed, n_units=n_seeds if n_seeds > 1 else None,
-            n=f"{r['n_test']:,} test pairs, {n_seeds} seed{'s' if n_seeds > 1 else ''}", stand_in=stand_in))
-    adv = bo.get("anli-adversarial")
-    if adv and "per_seed" in adv:
-        rows.append(adversarial_claim(adv))
-    for setting in paper.TABLE4.columns:  # the paper's RoBERTa column, so that the reader sees it
-        gain = _BACKOFF_PAPER["RoBERTa", setting]
-        rows.append(_row(
-            f"kNN backoff improves test accuracy (RoBERTa): {setting}", "02_knn_backoff", "gain-or-noise",
-            paper_text=f"{gain:+.1f} points (RoBERTa)", paper_effect=round(gain, 6), effect="as above, RoBERTa",
-            estimate=None, test="-", n="-", stand_in=NO_ROBERTA))
-    return rows
-
-
-def adversarial_claim(adv) -> dict:
-    """The row for ANLI backoff with an adversarial datastore (chapter 2), from its split seeds.
-
-    Parameters
-    ----------
-    adv : dict
-        ``per_seed`` (lists ``test``, ``backoff_gain`` and, for one seed, ``gain_lo``/``gain_hi``)
-        and ``n_test``.
-    """
-    mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
-    n_split = int(how.split()[0])
-    gain = _BACKOFF_PAPER["BERT", "anli"]
-    return _row(
-        "kNN backoff improves test accuracy: anli, adversarial datastore", "02_knn_backoff",
-        "why-anli-backoff-fails-here-an-adversarial-datastore",
-        paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6),
-        effect="backoff accuracy minus model accuracy on ANLI test, datastore of adversarial pairs",
-        estimate=mean, low=lo, high=hi, test=how, one_seed=n_split == 1, n_units=n_split if n_split > 1 else None,
-        n=f"{adv['n_test']:,} test pairs; datastore 2/3 of ANLI dev, model MNLI-trained then fine-tuned on it")
-
-
-def removal_claims(inf):
-    """The claims of chapter 3's removal test (``results/influence.json``); rows as in :func:`build`.
-
-    At 10% the paper prints total drops (``paper.REMOVAL["top"]`` vs ``["random"]``); at 30% it prints only the
-    increment over the 10% drop ("a further 6% vs 4%"), so the 30% claim is tested on the
-    per-seed increments, not on totals the paper never printed.
-    """
-    rem = inf.get("removal", {})
-    drops, incs = rem.get("drops"), rem.get("increments")
-    if not drops:
-        return []
-    R, inc = paper.REMOVAL, paper.REMOVAL["increment"]
-    comparisons = [  # (per-seed values by condition, claim, paper's text, paper's gap, effect)
-        (drops.get("0.1"),
-         "Removing the most retrieved 10% of the training data hurts more than removing a random 10%",
-         f"{R['top'][0.1]:.1f} vs {R['random'][0.1]:.1f} points", R["top"][0.1] - R["random"][0.1],
-         "accuracy drop after removing the top 10% minus after removing a random 10%"),
-        (incs,
-         "Going from 10% to 30% removed costs more for the most retrieved pairs than for random ones",
-         f"a further {inc['top']:.0f} vs {inc['random']:.0f} points", inc["top"] - inc["random"],
-         "increment of the drop from 10% to 30% removed: top minus random"),
-    ]
-    rows = []
-    for per_condition, claim, paper_text, ref, effect in comparisons:
-        if not (per_condition and per_condition.get("top") and per_condition.get("random")):
-            continue
-        gaps = np.asarray(per_condition["top"], float) - np.asarray(per_condition["random"], float)
-        m, lo, hi = t_interval(gaps)
-        matched = per_condition.get("matched")
-        control = ("" if not matched else f"; label-matched control: top minus matched "
-                   f"{np.mean(np.asarray(per_condition['top'], float) - np.asarray(matched, float)):+.1f}")
-        rows.append(_row(claim, "03_influence", "the-removal-test", paper_text=f"{paper_text} (gap {ref:+.1f})",
-                         paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
-                         ours_text=_interval_text(m, lo, hi) + control, n_units=len(gaps),
-                         test="t-interval over seeds" if len(gaps) > 1 else "one seed: no interval",
-                         n=f"{len(gaps)} seed{'s' if len(gaps) != 1 else ''}"))
-    return rows
-
-
-def speed_claims(inf):
-    """The claims of chapter 3's timing of kNN against influence functions; rows as in :func:`build`."""
-    sp = inf.get("speed")
-    if not sp:
-        return []
-    ref = math.log10(paper.SPEEDUP["factor"])
-    knn_t, inf_t = sp.get("knn_query_times_s"), sp.get("influence_query_times_s")
-    if knn_t and inf_t and len(knn_t) == len(inf_t) and len(knn_t) > 1:
-        m, lo, hi = t_interval(np.log10(np.asarray(inf_t) / np.asarray(knn_t)))
-        test = f"t-interval of log10(ratio) over {len(knn_t)} queries timed one by one"
-    else:
-        m, lo, hi = math.log10(sp["speedup_per_query"]), None, None
-        test = "mean time only: no interval"
-    text = f"{10 ** m:,.0f}x" + ("" if lo is None else f" [{10 ** lo:,.0f}x, {10 ** hi:,.0f}x]")
-    if sp.get("speedup"):
-        text += f" per query; {sp['speedup']:,.0f}x with set-up included"
-    factor = paper.SPEEDUP["factor"]
-    return [
-        _row("kNN explains a prediction far faster than influence functions", "03_influence",
-             "knn-against-influence-functions",
-             paper_text=f"about {factor}x (< {paper.SPEEDUP['n_train_below']:,} training pairs)",
-             paper_effect=ref, effect="log10 of influence-function time over kNN time per query (set-up excluded)",
-             estimate=m, low=lo, high=hi, ours_text=text, test=test, unit="", decide_unit="queries timed one by one",
-             n=f"{sp['n_train']:,} training pairs"),
-_untested_row(
-            "The speed-up grows with the size of the training data", "03_influence",
-            "knn-against-influence-functions", paper_text="grows (no number)",
-            effect="speed-up (set-up included) at a larger training set minus at this one",
-            ours="one training-set size timed in the run", n=f"{sp['n_train']:,} training pairs only",
-            decide="time two training-set sizes (benchmarks/bench_influence.py)")]
-
-
-def _untested_row(claim, chapter, anchor, *, paper_text, effect, ours, n, decide):
-    return {"claim": claim, "effect": effect, "paper": paper_text, "paper_effect": None, "ours": ours,
-            "estimate": None, "low": None, "high": None, "null": 0.0, "margin": None, "test": "-", "n": n,
-            "verdict": "untested", "paper_in_interval": None, "to_decide": decide, "reason": None,
-            "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
-
-
-def spurious_claims(sp):
-    """The claims of chapter 4 (``results/spurious.json``); rows as in :func:`build`."""
-    rows = []
-    readings = sp.get("not_claim", {}).get("readings", {})
-    key = "P(contradiction | 'not' in premise or hypothesis)"
-    if key in readings.get("original", {}) and key in readings.get("augmented", {}):
-        o, a = readings["original"][key], readings["augmented"][key]
-        ref = 100 * (paper.NOT_STATISTIC["augmented"] - paper.NOT_STATISTIC["original"])
-        if o["n"] > 0 and a["n"] > 0:
-            d, lo, hi = newcombe(int(o["count"]), int(o["n"]), int(a["count"]), int(a["n"]))
-            d, lo, hi = 100 * d, 100 * lo, 100 * hi
-            rows.append(_row(
-                "'not' is tied to contradiction far more in the augmented data (37% vs 60%)",
-                "04_spurious", "what-the-training-data-says-about-the-patterns",
-                paper_text=f"{paper.NOT_STATISTIC['original']:.0%} -> {paper.NOT_STATISTIC['augmented']:.0%} "
-                           f"({ref:+.0f} points)",
-                paper_effect=ref, effect="P(contradiction | 'not' in premise or hypothesis): augmented minus original",
-                estimate=d, low=lo, high=hi, n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
-                ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(d, lo, hi)})",
-                test="Newcombe (Wilson score) interval for a difference of two proportions",
-                n=f"{o['n']} and {a['n']} training pairs"))
-    ch = sp.get("negation_entailment_change", {}).get("SNLI test")
-    if ch and ch.get("n") and ch.get("diff") is not None:
-        est, lo, hi = _points(ch["diff"]), _points(ch["lo"]), _points(ch["hi"])
-        test = "paired bootstrap over test pairs"
-        if ch.get("a_only") is not None:
-            m = int(ch["a_only"]) + int(ch["b_only"])
-            if m < FEW_DISCORDANT:
-                lo, hi = _points(ch["mcnemar_lo"]), _points(ch["mcnemar_hi"])
-                test = "exact McNemar interval"
-            test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
-                     f"exact McNemar p = {ch['mcnemar_p']:.3g}")
-        rows.append(_row(
-            "Augmentation costs entailment pairs with negation about 10 points", "04_spurious", "slice-accuracy",
-            paper_text=f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points",
-            paper_effect=100 * paper.NEGATION_ENTAILMENT_CHANGE,
-            effect="accuracy of the augmented model minus the original one, SNLI test entailment pairs "
-                   "with negation in the hypothesis",
-            estimate=est, low=lo, high=hi, test=test + " (one seed per model)", one_seed=True,
-            n=f"{int(ch['n'])} test pairs"))
-    return rows
-
-
-def mislabel_claims(ml):
-    """The claims of chapter 5 (``results/mislabel.json``); rows as in :func:`build`.
-
-    The paper's comparison: the kNN candidates against the training-loss ranking that flags
-    as many examples (F1 at kNN's budget), and the share of the data the loss ranking needs
-    to reach kNN's recall (the paper: about 65%). Both over seeds, with a t-interval.
-    """
-    per = ml.get("per_seed")
-    if not per or "loss F1@budget" not in per:
-        return []
-    P = paper.MISLABEL
-    knn_f1, loss_f1 = np.asarray(per["kNN f1"], float), np.asarray(per["loss F1@budget"], float)
-    m, lo, hi = t_interval(100 * (knn_f1 - loss_f1))
-    f1, f1_lo, f1_hi = t_interval(knn_f1)
-    holds = "" if f1_lo is None else f"; the paper's {P['f1']:.2f} is {'' if f1_lo <= P['f1'] <= f1_hi else 'not '}" \
-        f"in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
-    n_seeds = len(knn_f1)
-    seeds_test = "t-interval over seeds" if n_seeds > 1 else "one seed: no interval"
-    rows = [_row(
-        "Mislabeled examples: the kNN candidates beat the loss ranking at the same budget", "05_mislabeled",
-        "does-the-paper-s-protocol-recover-the-flips",
-        paper_text=f"kNN F1 {P['f1']:.2f} (P {P['precision']:.2f}, R {P['recall']:.2f}); loss at that budget "
-                   f"about {paper.MISLABEL_LOSS_F1_AT_BUDGET:.2f}",
-        paper_effect=100 * (P["f1"] - paper.MISLABEL_LOSS_F1_AT_BUDGET),
-        effect="F1 of the kNN candidates minus F1 of the loss ranking flagging as many examples (points)",
-        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test, n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
-        ours_text=f"kNN F1 {f1:.2f} (P {np.mean(per['kNN precision']):.2f}, R {np.mean(per['kNN recall']):.2f}), "
-                  f"loss {loss_f1.mean():.2f}; {_interval_text(m, lo, hi)}{holds}")]
-    need = np.asarray(per["loss: data for kNN recall"], float)
-    budget = np.asarray(per["kNN budget share"], float)
-    m, lo, hi = t_interval(100 * (need - budget))
-    paper_budget = P["noise_rate"] * P["recall"] / P["precision"]
-    rows.append(_row(
-        "The loss ranking needs far more of the data than kNN to reach kNN's recall", "05_mislabeled",
-        "does-the-paper-s-protocol-recover-the-flips",
-        paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data (kNN flags about {paper_budget:.0%})",
-        paper_effect=100 * (P["loss_fraction_for_knn_recall"] - paper_budget),
-        effect="share of the data the loss ranking inspects to reach kNN's recall, minus the share kNN flags (points)",
-        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test, n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
-        ours_text=f"{need.mean():.1%} of the data vs kNN's {budget.mean():.1%}; {_interval_text(m, lo, hi)}"))
-    return rows
-
-
-def hans_claims(hans, bo):
-    """The claims of chapter 6 (``results/hans.json``; the backoff results say which model ran); rows as in :func:`build`."""
-    c = hans.get("constituent", {}).get("non-entailment")
-    if not c:
-        return []
-    ref = 100 * (paper.TABLE6.loc["constituent", "kNN-BERT"] - paper.TABLE6.loc["constituent", "BERT"])
-    d, lo, hi = accuracy_difference(c["model_acc"], c["backoff_acc"], int(c["n"]))
-    train = hans.get("setting", {}).get("train") or (bo or {}).get("hans", {}).get("train", "mnli")
-    stand_in = STAND_IN_ANLI if train.startswith("mnli") else None
-    return [_row(
-        "Backoff helps HANS constituent non-entailment pairs", "06_hans_tsne",
-        "accuracy-per-heuristic-and-label-table-6",
-        paper_text=f"{100 * paper.TABLE6.loc['constituent', 'BERT']:.1f} -> "
-                   f"{100 * paper.TABLE6.loc['constituent', 'kNN-BERT']:.1f} ({ref:+.1f} points, BERT)",
-        paper_effect=ref, effect="backoff minus model accuracy, constituent non-entailment test pairs",
-        estimate=100 * d, low=100 * lo, high=100 * hi, test="unpaired normal interval (conservative)",
-        n=f"{int(c['n']):,} test pairs, one seed", one_seed=True, stand_in=stand_in)]
-
-
-CHAPTER_FILES = ("representations", "backoff", "influence", "spurious", "mislabel", "hans")
-"""The results files the scorecard reads (``results/<name>.json``)."""
-
-
-def build(results_dir) -> tuple[list[dict], list[str]]:
-    """One row per claim of the paper, from the chapters' results files.
-
-    Parameters
-    ----------
-    results_dir : path
-        Folder with the chapters' ``<name>.json`` (:data:`CHAPTER_FILES`).
-
-    Returns
-    -------
-    rows : list of dict
-        ``claim``, ``effect`` (what is compared), ``paper`` and ``paper_effect``, ``ours``,
-        ``estimate``, ``low``, ``high``, ``null``, ``margin``, ``test`` (how the interval was
-        made), ``n`` (what it rests on), ``verdict`` (:func:`verdict`), ``paper_in_interval``,
-        ``to_decide`` (for an inconclusive or untested row, what would decide it), ``reason``
-        (why not comparable), ``chapter`` and ``link`` (the section that shows it).
-    missing : list of str
-        Results files not found (their chapters have not run): their claims are absent.
-    """
-    folder = Path(results_dir)
-    res, missing = {}, []
-    for name in CHAPTER_FILES:
-        path = folder / f"{name}.json"
-        if path.exists():
-            res[name] = json.loads(path.read_text())
-        else:
-            missing.append(path.name)
-    rows = []
-    if "representations" in res:
-        rows += representation_claims(res["representations"])
-    if "backoff" in res:
-        rows += backoff_claims(res["backoff"])
-    if "influence" in res:
-        rows += removal_claims(res["influence"]) + speed_claims(res["influence"])
-    if "spurious" in res:
-        rows += spurious_claims(res["spurious"])
-    if "mislabel" in res:
-        rows += mislabel_claims(res["mislabel"])
-    if "hans" in res:
-        rows += hans_claims(res["hans"], res.get("backoff"))
-    return rows, missing
-
-
 def sentence(row) -> str:
     """One Markdown sentence for a claim: the paper's number, ours, the test, the verdict.
 
     Example
     -------
-    >>> sentence({"claim": "Backoff helps", "paper": "+1.3 points", "ours": "+0.4 [-0.7, +1.5] points",
-    ...           "test": "paired bootstrap", "n": "3,200 test pairs", "verdict": "inconclusive", "reason": None})
-    'Backoff helps: paper +1.3 points; ours +0.4 [-0.7, +1.5] points (paired bootstrap; 3,200 test pairs): **inconclusive**.'
+    >>> sentence({"claim": "Backoff helps", "paper": "+1.3", "ours": "+0.4 [-0.7, +1.5]", "test": "t",
+    ...           "n": "3 seeds", "verdict": "inconclusive", "reason": None})
+    'Backoff helps: paper +1.3; ours +0.4 [-0.7, +1.5] (t; 3 seeds): **inconclusive**.'
     """
     why = f" ({row['reason']})" if row.get("reason") else ""
     return (f"{row['claim']}: paper {row['paper']}; ours {row['ours']} ({row['test']}; {row['n']}): "
@@ -609,7 +171,8 @@ def to_html(rows) -> str:
     yes_no = {True: "yes", False: "no", None: "-"}
     head = ("<thead><tr><th scope=\"col\">claim</th><th scope=\"col\">paper</th><th scope=\"col\">ours</th>"
             "<th scope=\"col\">test and n</th><th scope=\"col\">verdict</th>"
-            "<th scope=\"col\">paper in our interval</th><th scope=\"col\">what would decide it</th></tr></thead>")
+            "<th scope=\"col\">paper in our interval</th>"
+            "<th scope=\"col\">what would decide it</th></tr></thead>")
     body = []
     for r in rows:
         why = f"<br><small>{e(r['reason'])}</small>" if r.get("reason") else ""
@@ -619,7 +182,8 @@ def to_html(rows) -> str:
             f"<br><small>{e(r['effect'])}</small></td><td>{e(str(r['paper']))}</td>"
             f"<td>{e(str(r['ours']))}</td><td><small>{e(str(r['test']))}; {e(str(r['n']))}</small></td>"
             f"<td class=\"verdict verdict-{slug}\"><b>{e(r['verdict'])}</b>{why}</td>"
-            f"<td>{yes_no[r.get('paper_in_interval')]}</td><td><small>{e(r.get('to_decide') or '-')}</small></td></tr>")
+            f"<td>{yes_no[r.get('paper_in_interval')]}</td>"
+            f"<td><small>{e(r.get('to_decide') or '-')}</small></td></tr>")
     return (f"<div class=\"scorecard-wrap\"><table class=\"scorecard\">{head}<tbody>{''.join(body)}</tbody>"
             "</table></div>")
 
@@ -638,8 +202,10 @@ def counts_sentence(rows, missing=()) -> str:
 
     Example
     -------
-    >>> counts_sentence([{"verdict": "reproduced"}, {"verdict": "opposite"}], ["hans"])
-    '2 claims: 1 reproduced, 1 opposite, 0 ruled out, 0 inconclusive, 0 untested, 0 not comparable. Not run, so absent: hans.'
+    >>> rows = [{"verdict": "reproduced"}, {"verdict": "opposite"}]
+    >>> counts_sentence(rows, ["hans"])  # doctest: +NORMALIZE_WHITESPACE
+    '2 claims: 1 reproduced, 1 opposite, 0 ruled out, 0 inconclusive, 0 untested, 0 not comparable.
+     Not run, so absent: hans.'
     """
     return (f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts(rows).items())
             + (f". Not run, so absent: {', '.join(missing)}." if missing else "."))

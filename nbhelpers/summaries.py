@@ -7,7 +7,7 @@ record's fields. This is prose, kept apart from the schema so that it can move i
 """
 from __future__ import annotations
 
-from . import influence, paper, scorecard, spurious
+from . import claims, influence, paper, scorecard, spurious
 from .data import HANS_HEURISTICS as HEURISTICS
 from .stats import accuracy_difference
 
@@ -184,7 +184,7 @@ class InfluenceSummary:
         ]
         if self.smoke:
             lines.append("- *This is a smoke run: tiny data and few steps, so none of these numbers means anything.*")
-        claims = scorecard.removal_claims(data) + scorecard.speed_claims(data)
+        claims = claims.removal_claims(data) + claims.speed_claims(data)
         lines += ["", "**The claims, by the scorecard's rule:**", ""]
         lines += ["- " + scorecard.sentence(c) for c in claims]
         return lines
@@ -312,7 +312,7 @@ class HansSummary:
             f"{sr['test_acc']:.1%} on test against {sr['confidence_rule_test_acc']:.1%} for one confidence "
             f"threshold ({boot['diff']:+.1%}, 95% CI {boot['lo']:+.1%} to {boot['hi']:+.1%}).",
         ]
-        claim = scorecard.hans_claims(self.to_dict(), {"hans": {"train": self.setting["train"]}})
+        claim = claims.hans_claims(self.to_dict(), {"hans": {"train": self.setting["train"]}})
         if claim:
             lines.append("- " + scorecard.sentence(claim[0]))
         weakest = min(HEURISTICS, key=lambda h: ne[h]["model_acc"])

@@ -112,3 +112,35 @@ def test_t_interval_from_a_summary_equals_the_one_from_values():
         stats.t_interval_from(1.0, 0.5, 1)
     with pytest.raises(ValueError, match="sd"):
         stats.t_interval_from(1.0, float("nan"), 3)
+
+
+def test_mean_interval_by_hand():
+    # mean 2, sd 1, n 3: half-width t(0.975, 2) * 1 / sqrt(3) = 4.3027 / 1.7321 = 2.4841
+    m, lo, hi = stats.t_interval([1.0, 2.0, 3.0])
+    assert m == 2.0 and hi - m == pytest.approx(2.48414, abs=1e-4) and m - lo == pytest.approx(2.48414, abs=1e-4)
+    assert stats.t_interval([4.0]) == (4.0, None, None)
+    with pytest.raises(ValueError, match="finite values"):
+        stats.t_interval([1.0, float("inf")])
+    with pytest.raises(ValueError, match="finite values"):
+        stats.t_interval([])
+
+
+def test_accuracy_difference_by_hand():
+    # 0.5 and 0.6 on 100: se = sqrt(.25/100 + .24/100) = 0.07, half-width 1.95996 * 0.07
+    d, lo, hi = stats.accuracy_difference(0.5, 0.6, 100)
+    assert d == pytest.approx(0.1) and hi - d == pytest.approx(1.959964 * 0.07, rel=1e-5)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        stats.accuracy_difference(1.5, 0.5, 10)
+    with pytest.raises(ValueError, match="n must be an int >= 1"):
+        stats.accuracy_difference(0.5, 0.5, 0)
+
+
+def test_proportion_difference_is_seeded_and_holds_the_estimate():
+    a = stats.proportion_difference(3, 8, 58, 97, seed=1)
+    assert a == stats.proportion_difference(3, 8, 58, 97, seed=1)
+    d, lo, hi = a
+    assert d == pytest.approx(58 / 97 - 3 / 8) and lo < 0 < d < hi   # 8 pairs: too few to tell
+    d, lo, hi = stats.proportion_difference(300, 800, 5800, 9700)
+    assert lo > 0                                                      # the same shares, 100x the pairs
+    with pytest.raises(ValueError, match=r"0 <= count <= n"):
+        stats.proportion_difference(9, 8, 1, 2)

@@ -1,0 +1,148 @@
+"""nbhelpers.claims: each claim of the paper read from the chapters' results files and judged by the rule."""
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from nbhelpers import claims, paper, scorecard
+
+
+def _write(folder, name, obj):
+    (folder / f"{name}.json").write_text(json.dumps(obj))
+
+
+def test_build_reads_the_results_and_decides_each_claim(tmp_path):
+    settings = {s: {"train": "mnli-matched/validation" if s in ("anli", "hans") else "cad/train", "n_test": 1000,
+                    "backoff_gain": g, "backoff_gain_ci95": ci, "tau": 0.5, "model_acc": 0.6, "seed": 0}
+                for s, g, ci in [("snli-original", 0.02, [0.01, 0.03]), ("snli-augmented", -0.001, [-0.004, 0.002]),
+                                 ("anli", 0.004, [-0.007, 0.015]), ("hans", 0.0, [-0.001, 0.001])]}
+    # SNLI original ran 3 seeds: gains 1, 2, 3 points -> mean 2, sd 1, t-interval 2 +- 2.484
+    settings["snli-original"]["seeds"] = {"seeds": [0, 1, 2], "backoff_gain_mean": 0.02, "backoff_gain_std": 0.01}
+    _write(tmp_path, "backoff", settings)
+    _write(tmp_path, "influence", {"removal": {"drops": {
+        "0.1": {"top": [0.0, 1.0, 2.0], "random": [1.0, 2.0, 3.0]},      # gap -1 each seed
+        "0.3": {"top": [6.0, 5.0, 7.0], "random": [2.0, 3.0, 2.0]}},
+        "increments": {"top": [6.0, 4.0, 5.0], "random": [1.0, 1.0, -1.0]}}})  # increments: gaps 5, 3, 6
+    _write(tmp_path, "spurious", {"not_claim": {"readings": {
+        "original": {"P(contradiction | 'not' in premise or hypothesis)": {"count": 3, "n": 8}},
+        "augmented": {"P(contradiction | 'not' in premise or hypothesis)": {"count": 58, "n": 97}}}},
+        "negation_entailment_change": {"SNLI test": {
+            "n": 26, "before": 0.8, "after": 0.646, "diff": -4 / 26, "lo": -0.308, "hi": -0.038,
+            "a_only": 4, "b_only": 0, "mcnemar_p": 0.125, "mcnemar_lo": -4 / 26, "mcnemar_hi": 0.0315}}})
+    rows, missing = claims.build(tmp_path)
+    assert missing == ["representations.json", "mislabel.json", "hans.json"]
+    by = {r["claim"]: r for r in rows}
+    orig = by["kNN backoff improves test accuracy: snli-original"]
+    t = stats.t.ppf(0.975, 2) / np.sqrt(3)
+    assert (orig["low"], orig["high"]) == (pytest.approx(2 - t), pytest.approx(2 + t))
+    assert orig["verdict"] == "inconclusive" and orig["paper_in_interval"] is True   # holds 0 and +0.1
+    assert orig["test"] == "t-interval over 3 seeds" and orig["to_decide"].startswith("about ")
+    # one seed: a test-sampling interval that excludes the paper's +0.5 cannot decide: seeds matter
+    aug = by["kNN backoff improves test accuracy: snli-augmented"]
+    assert aug["verdict"] == "untested" and "seed" in aug["to_decide"]
+    assert by["kNN backoff improves test accuracy: anli"]["verdict"] == "not comparable"
+    assert "MNLI" in by["kNN backoff improves test accuracy: anli"]["reason"]
+    # BERT's HANS gain is 0.0: a claim of no effect, with the margin declared in paper.py
+    assert by["kNN backoff changes nothing: hans"]["margin"] == paper.BACKOFF_MARGIN
+    roberta = [r for r in rows if "(RoBERTa)" in r["claim"]]
+    assert len(roberta) == 4 and {r["verdict"] for r in roberta} == {"not comparable"}
+    ten = [r for r in rows if "10% of the training" in r["claim"]][0]
+    thirty = [r for r in rows if "from 10% to 30%" in r["claim"]][0]
+    assert (ten["estimate"], ten["verdict"]) == (-1.0, "opposite")      # sd 0: -1 is beyond noise
+    assert thirty["estimate"] == pytest.approx(14 / 3) and thirty["verdict"] == "reproduced"
+    assert thirty["paper_effect"] == pytest.approx(2.0)
+    not_row = [r for r in rows if "'not'" in r["claim"]][0]
+    assert not_row["verdict"] == "inconclusive" and "3/8 -> 58/97" in not_row["ours"]
+    assert "Newcombe" in not_row["test"] and not_row["low"] == pytest.approx(-11.1, abs=0.1)
+    # 4 discordant pairs, all one way: the exact interval holds 0 and the paper's -10
+    neg = [r for r in rows if "negation" in r["claim"]][0]
+    assert neg["verdict"] == "inconclusive" and "exact McNemar" in neg["test"] and neg["high"] > 0
+    for r in rows:
+        assert {"paper", "ours", "test", "n", "verdict", "paper_in_interval", "to_decide", "link"} <= set(r)
+        assert r["verdict"] in scorecard.VERDICTS and r["link"].startswith(r["chapter"] + ".html#")
+    scorecard.save(rows, tmp_path / "scorecard.json")
+    saved = json.loads((tmp_path / "scorecard.json").read_text())
+    assert len(saved["claims"]) == len(rows) and saved["verdicts"] == list(scorecard.VERDICTS)
+    html = scorecard.to_html(rows)
+    assert html.count("<tr>") == len(rows) + 1 and "verdict-not-comparable" in html
+
+
+def test_build_on_an_empty_folder_lists_every_file_as_missing(tmp_path):
+    rows, missing = claims.build(tmp_path)
+    assert rows == [] and len(missing) == len(claims.CHAPTER_FILES)
+
+
+def test_mislabel_rows_test_knn_against_the_loss_ranking_at_its_budget(tmp_path):
+    per = {"kNN precision": [0.30, 0.32, 0.31], "loss P@budget": [0.50, 0.52, 0.49],
+           "kNN recall": [0.46, 0.45, 0.47], "loss R@budget": [0.70, 0.72, 0.69],
+           "kNN f1": [0.37, 0.36, 0.38], "loss F1@budget": [0.58, 0.60, 0.57],
+           "loss: data for kNN recall": [0.11, 0.12, 0.12], "kNN budget share": [0.15, 0.15, 0.16]}
+    _write(tmp_path, "mislabel", {"per_seed": per})
+    rows, _ = claims.build(tmp_path)
+    f1, share = rows
+    # kNN's F1 is 21 points below the loss ranking's at the same budget, beyond noise: opposite
+    assert f1["estimate"] == pytest.approx(100 * (0.37 - np.mean([0.58, 0.60, 0.57]))) and f1["verdict"] == "opposite"
+    assert f1["paper_effect"] == pytest.approx(100 * (0.78 - paper.MISLABEL_LOSS_F1_AT_BUDGET))
+    assert "is not in our F1 interval" in f1["ours"]
+    # ... and the loss ranking reaches kNN's recall with less data than kNN flags: opposite
+    assert share["estimate"] == pytest.approx(100 * np.mean([-0.04, -0.03, -0.04]))
+    assert share["paper_effect"] == pytest.approx(100 * (0.65 - 0.1 * 0.73 / 0.84))
+    assert share["verdict"] == "opposite" and share["paper_in_interval"] is False
+    # a loss ranking that needs as much data as kNN, give or take: holds 0, excludes 56 points: ruled out
+    _write(tmp_path, "mislabel", {"per_seed": {**per, "loss: data for kNN recall": [0.13, 0.17, 0.16]}})
+    assert claims.build(tmp_path)[0][1]["verdict"] == "ruled out"
+
+
+def test_paper_mislabel_loss_f1_is_derived_by_hand():
+    budget = 0.1 * 0.73 / 0.84                      # share of the data kNN flags
+    recall = 0.73 * budget / 0.65                   # the loss curve read as a straight line to (0.65, 0.73)
+    precision = recall * 0.1 / budget
+    assert paper.MISLABEL_LOSS_F1_AT_BUDGET == pytest.approx(2 * precision * recall / (precision + recall))
+
+
+def test_adversarial_anli_row_pools_the_split_seeds(tmp_path):
+    adv = {"n_test": 3200, "per_seed": {"test": ["anli", "hans", "anli", "hans", "anli", "hans"],
+                                        "seed": [0, 0, 1, 1, 2, 2],
+                                        "backoff_gain": [0.02, 0.5, 0.03, 0.5, 0.025, 0.5]}}
+    _write(tmp_path, "backoff", {"anli-adversarial": adv})
+    rows, _ = claims.build(tmp_path)
+    (row,) = [r for r in rows if "adversarial" in r["claim"]]
+    assert row["estimate"] == pytest.approx(2.5)  # mean of 2, 3, 2.5 points; HANS rows ignored
+    t = stats.t.ppf(0.975, 2) * 0.5 / np.sqrt(3)  # sd 0.5 over 3 seeds
+    assert row["low"] == pytest.approx(2.5 - t) and row["high"] == pytest.approx(2.5 + t)
+    assert row["verdict"] == "reproduced" and "3 split seeds" in row["test"]
+    _write(tmp_path, "backoff", {"anli-adversarial": {**adv, "per_seed": {**adv["per_seed"],
+                                                                          "backoff_gain": [0.01, 0, -0.01, 0, 0.0, 0]}}})
+    (row,) = [r for r in claims.build(tmp_path)[0] if "adversarial" in r["claim"]]
+    assert row["verdict"] == "inconclusive" and row["to_decide"]   # holds 0 and the paper's +1.3
+
+
+def test_adversarial_anli_row_with_one_seed_is_untested_unless_inconclusive(tmp_path):
+    one = {"test": ["anli", "hans"], "seed": [0, 0], "backoff_gain": [0.012, 0.5],
+           "gain_lo": [0.004, 0.3], "gain_hi": [0.02, 0.7]}
+    _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": one}})
+    (row,) = [r for r in claims.build(tmp_path)[0] if "adversarial" in r["claim"]]
+    assert (row["estimate"], row["low"], row["high"]) == pytest.approx((1.2, 0.4, 2.0))
+    assert row["verdict"] == "untested" and "1 split seed, paired bootstrap" in row["test"]
+    # an interval that holds both 0 and +1.3 stays inconclusive: seed noise can only widen it
+    _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": {**one, "gain_lo": [-0.004, 0.3]}}})
+    (row,) = [r for r in claims.build(tmp_path)[0] if "adversarial" in r["claim"]]
+    assert row["verdict"] == "inconclusive" and row["low"] == pytest.approx(-0.4)
+    bare = {k: v for k, v in one.items() if k not in ("gain_lo", "gain_hi")}
+    assert claims.split_seed_gain(bare) == (pytest.approx(1.2), None, None,
+                                               "1 split seed, paired bootstrap (test sampling only)")
+    with pytest.raises(ValueError, match="no rows for test 'anli'"):
+        claims.split_seed_gain({"test": ["hans"], "backoff_gain": [0.1]})
+
+
+def test_representation_row_uses_the_held_out_half(tmp_path):
+    held = {"reference": "cls-layer6-norm", "best_other": "max-layer5-norm", "n_choose": 4921, "n_score": 4921,
+            "reference_acc": 0.70, "best_other_acc": 0.71, "diff": -0.01, "lo": -0.02, "hi": 0.004,
+            "a_only": 150, "b_only": 101, "mcnemar_p": 0.002}
+    _write(tmp_path, "representations", {"knn_acc": {"cls-layer6-norm": 0.7}, "n_val": 9842, "held_out": held})
+    (row,) = claims.build(tmp_path)[0]
+    assert (row["estimate"], row["low"], row["high"]) == pytest.approx((-1.0, -2.0, 0.4))
+    # holds 0, excludes the +1 point read into "best": ruled out on test sampling, but one seed
+    assert scorecard.verdict(row["estimate"], row["low"], row["high"], paper_effect=row["paper_effect"]) == "ruled out"
+    assert row["verdict"] == "untested" and "held-out half" in row["test"] and "max-layer5-norm" in row["effect"]
