@@ -375,29 +375,6 @@ def n_to_decide(estimate, low, high, n, *, paper_effect, null=0.0, margin=None,
     return None
 
 
-def proportion_difference(count_a: int, n_a: int, count_b: int, n_b: int, *, ci: float = 0.95,
-                          n_resamples: int = 20000, seed: int = 0) -> tuple[float, float, float]:
-    """``count_b / n_b - count_a / n_a`` with a parametric bootstrap interval (two binomials).
-
-    Example
-    -------
-    >>> d, lo, hi = proportion_difference(3, 8, 58, 97)
-    >>> round(d, 3), lo < 0 < hi
-    (0.223, True)
-    """
-    for name, v in (("count_a", count_a), ("n_a", n_a), ("count_b", count_b), ("n_b", n_b)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {v!r}")
-    if n_a == 0 or n_b == 0 or count_a > n_a or count_b > n_b:
-        raise ValueError(f"expected 0 <= count <= n and n > 0, got {count_a}/{n_a} and {count_b}/{n_b}")
-    pa, pb = count_a / n_a, count_b / n_b
-    rng = np.random.default_rng(seed)
-    diffs = rng.binomial(n_b, pb, n_resamples) / n_b - rng.binomial(n_a, pa, n_resamples) / n_a
-    alpha = (1 - ci) / 2
-    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
-    return pb - pa, float(min(lo, pb - pa)), float(max(hi, pb - pa))
-
-
 def accuracy_difference(acc_a: float, acc_b: float, n: int, *, ci: float = 0.95) -> tuple[float, float, float]:
     """``acc_b - acc_a`` on the same ``n`` examples, with a conservative normal interval.
 

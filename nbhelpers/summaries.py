@@ -184,9 +184,9 @@ class InfluenceSummary:
         ]
         if self.smoke:
             lines.append("- *This is a smoke run: tiny data and few steps, so none of these numbers means anything.*")
-        claims = claims.removal_claims(data) + claims.speed_claims(data)
+        rows = claims.removal_claims(data) + claims.speed_claims(data)
         lines += ["", "**The claims, by the scorecard's rule:**", ""]
-        lines += ["- " + scorecard.sentence(c) for c in claims]
+        lines += ["- " + scorecard.sentence(c) for c in rows]
         return lines
 
 

@@ -133,14 +133,3 @@ def test_accuracy_difference_by_hand():
         stats.accuracy_difference(1.5, 0.5, 10)
     with pytest.raises(ValueError, match="n must be an int >= 1"):
         stats.accuracy_difference(0.5, 0.5, 0)
-
-
-def test_proportion_difference_is_seeded_and_holds_the_estimate():
-    a = stats.proportion_difference(3, 8, 58, 97, seed=1)
-    assert a == stats.proportion_difference(3, 8, 58, 97, seed=1)
-    d, lo, hi = a
-    assert d == pytest.approx(58 / 97 - 3 / 8) and lo < 0 < d < hi   # 8 pairs: too few to tell
-    d, lo, hi = stats.proportion_difference(300, 800, 5800, 9700)
-    assert lo > 0                                                      # the same shares, 100x the pairs
-    with pytest.raises(ValueError, match=r"0 <= count <= n"):
-        stats.proportion_difference(9, 8, 1, 2)
