@@ -33,7 +33,6 @@ MANIFEST = "nbhelpers-manifest.json"
 LOCKS = ".locks"
 TEMP_GLOB = ".*.tmp"
 RESERVED_PARTS = ("kind", "nbhelpers_version")  # set by the cache ("name": arrays, "store": json)
-ARRAY_MANIFEST = ("shape", "dtype", "nbytes_file", "sha256")  # an array's <key>.json
 MAX_COMPONENT = 100  # bytes: a longer kind or key is stored under its SHA-256 (names stay < 255 bytes)
 _HASHES: dict[tuple, str] = {}  # file_sha256's memory
 
@@ -168,8 +167,8 @@ class Cache:
             raise ValueError("refusing to cache an object array (it would need pickle)")
         np.save(buf := io.BytesIO(), arr, allow_pickle=False)
         data = buf.getvalue()
-        meta = dict(zip(ARRAY_MANIFEST, (list(arr.shape), str(arr.dtype), len(data),
-                                         hashlib.sha256(data).hexdigest())))
+        meta = {"shape": list(arr.shape), "dtype": str(arr.dtype), "nbytes_file": len(data),
+                "sha256": hashlib.sha256(data).hexdigest()}
         _write_atomic(self.path(kind, key, ".npy"), data)  # the array, then what vouches for it
         _write_atomic(self.path(kind, key, ".json"), json.dumps(meta).encode())
         return self.path(kind, key, ".npy")
@@ -339,7 +338,7 @@ class Cache:
                 continue
             if p == legacy:  # an older document stays valid, unless it is the manifest of an array
                 if p.with_suffix(".npy").exists() or isinstance(value, dict) \
-                        and set(value) == set(ARRAY_MANIFEST):
+                        and set(value) == {"shape", "dtype", "nbytes_file", "sha256"}:
                     continue
                 _write_atomic(path, p.read_bytes())  # copied to its own key
             return value
