@@ -1,9 +1,11 @@
 """A content-addressed store for expensive artifacts: checkpoints, arrays and JSON.
 
 Each artifact lives at ``<root>/<kind>/<key>``, ``key`` the SHA-256 of all that changes it and
-the ``nbhelpers`` version. Writes are atomic renames; arrays (``np.save``, never unpickled) and
-folders carry SHA-256 manifests, and an entry failing them or ``check=`` is rebuilt (a computed
-value failing ``check=`` is never written). Builders hold a :mod:`filelock` lock.
+the ``nbhelpers`` version (a kind or key over 100 bytes is stored under its SHA-256; JSON documents
+add ``store="json"`` to their key: an array's manifest ``<key>.json`` is never read as one). Writes
+are atomic renames; arrays (``np.save``, never unpickled) and folders carry SHA-256 manifests, and
+an entry failing them or ``check=`` is rebuilt (a computed value failing ``check=`` is never
+written). Builders hold a :mod:`filelock` lock.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -29,7 +32,8 @@ logger = logging.getLogger(__name__)
 MANIFEST = "nbhelpers-manifest.json"
 LOCKS = ".locks"
 TEMP_GLOB = ".*.tmp"
-RESERVED_PARTS = ("kind", "nbhelpers_version")  # set by the cache (and "name" by Cache.arrays)
+RESERVED_PARTS = ("kind", "nbhelpers_version")  # set by the cache ("name": arrays, "store": json)
+MAX_COMPONENT = 100  # bytes: a longer kind or key is stored under its SHA-256 (names stay < 255 bytes)
 _HASHES: dict[tuple, str] = {}  # file_sha256's memory
 
 
@@ -77,6 +81,12 @@ def make_key(**parts: Any) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _component(value: str, name: str) -> str:
+    """``value`` as a folder or file name: checked, and hashed if longer than MAX_COMPONENT bytes."""
+    raw = os.fsencode(check_path_component(value, name))
+    return value if len(raw) <= MAX_COMPONENT else hashlib.sha256(raw).hexdigest()
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 hex digest of a file's bytes, remembered per (path, size, mtime_ns, inode)."""
     st = os.stat(path)
@@ -115,20 +125,22 @@ class Cache:
 
     def __init__(self, root: str | os.PathLike | None = None):
         env = os.environ.get("NBHELPERS_CACHE")
-        self.root = Path(root if root is not None else env or Path.home() / ".cache" / "nbhelpers")
+        root = root if root is not None else env or Path.home() / ".cache" / "nbhelpers"
+        self.root = Path(os.path.abspath(root))  # absolute once: a later os.chdir moves nothing
 
     def __repr__(self) -> str:
         return f"Cache({str(self.root)!r})"
 
     def _lock(self, kind: str, key: str) -> FileLock:  # held by builders; readers don't need it
-        (self.root / LOCKS / kind).mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.root / LOCKS / kind / f"{key}.lock"))
+        folder = self.root / LOCKS / _component(kind, "kind")
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(folder / f"{_component(key, 'key')}.lock"))
 
     def path(self, kind: str, key: str, suffix: str = "") -> Path:
         """Where the artifact ``kind``/``key`` lives (it may not exist yet)."""
         if isinstance(kind, str) and kind.startswith("."):
             raise ValueError(f"kind must be a plain folder name, not hidden; got {kind!r}")
-        return self.root / check_path_component(kind, "kind") / f"{check_path_component(key, 'key')}{suffix}"
+        return self.root / _component(kind, "kind") / f"{_component(key, 'key')}{suffix}"
 
     def load_array(self, kind: str, key: str, check: Callable | None = None) -> np.ndarray | None:
         """The cached array, or ``None`` if it is missing, differs from its manifest, or
@@ -277,7 +289,7 @@ class Cache:
         with self._lock(kind, key):  # one builder; nobody deletes a copy just renamed in
             if (found := self.load_dir(kind, key, check)) is not None:  # built meanwhile
                 return found
-            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=final.parent))
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
             try:
                 build(tmp)
                 files = {p.relative_to(tmp).as_posix(): {"size": p.stat().st_size,
@@ -315,12 +327,21 @@ class Cache:
         >>> Cache(tempfile.mkdtemp()).json("demo", {"x": 1}, lambda: {"pair": (1, 2)})
         {'pair': [1, 2]}
         """
-        path = self.path(kind, _key(kind, parts), ".json")
-        if path.exists():
+        path = self.path(kind, _key(kind, parts, RESERVED_PARTS + ("store",), store="json"), ".json")
+        legacy = self.path(kind, _key(kind, parts), ".json")  # the key before store="json"
+        for p in (path, legacy):
             try:
-                return json.loads(path.read_text())
-            except ValueError:
-                logger.warning("cached JSON %s is invalid; recomputing", path)
+                value = json.loads(p.read_text())
+            except (FileNotFoundError, ValueError) as err:
+                if not isinstance(err, FileNotFoundError):
+                    logger.warning("cached JSON %s is invalid; recomputing", p)
+                continue
+            if p == legacy:  # an older document stays valid, unless it is the manifest of an array
+                if p.with_suffix(".npy").exists() or isinstance(value, dict) \
+                        and set(value) == {"shape", "dtype", "nbytes_file", "sha256"}:
+                    continue
+                _write_atomic(path, p.read_bytes())  # copied to its own key
+            return value
         text = json.dumps(_canonical(compute(), "the computed value"))
         _write_atomic(path, text.encode())
         return json.loads(text)
@@ -331,8 +352,10 @@ class Cache:
         Only hidden entries ending in ``.tmp`` last modified over ``older_than_hours`` ago go,
         so a run writing right now is safe.
         """
-        if older_than_hours < 0:
-            raise ValueError(f"older_than_hours must be >= 0, got {older_than_hours}")
+        if isinstance(older_than_hours, bool) or not isinstance(older_than_hours, (int, float, np.number)) \
+                or not math.isfinite(older_than_hours) or older_than_hours < 0:
+            raise ValueError(f"older_than_hours must be a finite number of hours >= 0 (NaN would delete "
+                             f"what a running build writes); got {older_than_hours!r}")
         cutoff = time.time() - 3600 * older_than_hours
         removed, freed = [], 0
         for entry in sorted(self.root.glob(f"*/{TEMP_GLOB}")):

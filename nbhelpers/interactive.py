@@ -16,6 +16,7 @@ explorer holds that example; linked points say so in their tooltip, the others h
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 
 import numpy as np
@@ -32,6 +33,19 @@ FIGURE_LINKS_JS = "../_static/figure-links.js"
 
 EXPLORER_PAGE = "07_explorer.html"
 """The explorer's page, as a chapter page (``book/*.html``) links to it."""
+
+
+_PLAIN_URL = re.compile(r"[A-Za-z0-9._~%+/:-]+")
+"""What a URL put into an attribute may hold: no quote, bracket, space, ``&``, ``#`` or backslash."""
+
+
+def _plain_url(value, name, ending, what):
+    """``value`` if it is a plain relative path or URL ending in ``ending``, else a ValueError."""
+    if not isinstance(value, str) or not value.endswith(ending) or not _PLAIN_URL.fullmatch(value) \
+            or value.lower().startswith(("javascript:", "data:")):
+        raise ValueError(f"{name} must be {what} (ending in {ending}; letters, digits and . _ ~ % + / : - "
+                         f"only); got {value!r}")
+    return value
 
 
 def hover_text(premise: str, hypothesis: str, **facts) -> str:
@@ -253,16 +267,15 @@ def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = No
     """
     from .explorer import INDEX_FILE
 
-    if not plotlyjs.endswith(".js"):
-        raise ValueError(f"plotlyjs must be the URL of plotly.min.js (ending in .js); got {plotlyjs!r}")
+    # both go into attributes (and explorer into a JavaScript string): plain paths only, escaped too
+    plotlyjs = html.escape(_plain_url(plotlyjs, "plotlyjs", ".js", "the URL of plotly.min.js"), quote=True)
     post_script = None
     head = ""
     if explorer is not None:
-        if not explorer.endswith(".html") or any(c in explorer for c in "\"'<>#\\"):
-            raise ValueError(f"explorer must be the explorer page's relative URL (ending in .html); "
-                             f"got {explorer!r}")
+        _plain_url(explorer, "explorer", ".html", "the explorer page's relative URL")
         folder = explorer.rsplit("/", 1)[0] + "/" if "/" in explorer else ""
-        head = f'<script src="{folder}{INDEX_FILE}"></script>\n<script src="{FIGURE_LINKS_JS}"></script>\n'
+        src = [html.escape(u, quote=True) for u in (folder + INDEX_FILE, FIGURE_LINKS_JS)]
+        head = "".join(f'<script src="{u}"></script>\n' for u in src)
         post_script = f"knnExplorerLinks('{{plot_id}}', '{explorer}');"  # defined in FIGURE_LINKS_JS
     return head + fig.to_html(full_html=False, include_plotlyjs=plotlyjs, include_mathjax=False,
                               post_script=post_script,

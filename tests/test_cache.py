@@ -142,7 +142,7 @@ def test_json_roundtrip(cache):
     f = lambda: calls.append(1) or {"a": 1.5}
     assert cache.json("results", {"x": 1}, f) == {"a": 1.5}
     assert cache.json("results", {"x": 1}, f) == {"a": 1.5} and len(calls) == 1
-    path = cache.path("results", make_key(kind="results", x=1), ".json")
+    path = cache.path("results", make_key(kind="results", store="json", x=1), ".json")
     assert json.loads(path.read_text()) == {"a": 1.5}
 
 
@@ -498,3 +498,73 @@ def test_file_sha256_follows_a_rewritten_file(tmp_path):
     replacement.write_bytes(b"c" * 100)
     replacement.replace(f)  # renamed over it: a new inode
     assert file_sha256(f) == hashlib.sha256(b"c" * 100).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------
+# edges: kinds of artifact apart, ages checked, long names hashed, the root absolute
+# ---------------------------------------------------------------------------------------
+def test_an_array_and_a_json_document_with_the_same_name_and_parts_do_not_collide(cache):
+    arr = cache.array("s", {"p": 1}, lambda: np.arange(3.0))
+    doc = cache.json("s", {"p": 1}, lambda: {"doc": True})
+    assert doc == {"doc": True}                                    # not the array's manifest
+    assert cache.json("s", {"p": 1}, lambda: pytest.fail("recomputed")) == {"doc": True}
+    assert cache.array("s", {"p": 1}, lambda: pytest.fail("recomputed")).tolist() == arr.tolist()
+    doc2 = cache.json("t", {"p": 2}, lambda: {"first": 1})       # the other order too
+    assert cache.array("t", {"p": 2}, lambda: np.ones(2)).tolist() == [1.0, 1.0]
+    assert cache.json("t", {"p": 2}, lambda: pytest.fail("recomputed")) == doc2
+    with pytest.raises(ValueError, match="reserved name 'store'"):
+        cache.json("s", {"store": "x"}, lambda: {})
+
+
+def test_a_json_document_under_its_older_key_stays_valid_but_an_array_manifest_is_not_one(cache):
+    legacy = cache.path("results", make_key(kind="results", x=1), ".json")  # before store="json"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text('{"a": 1}')
+    assert cache.json("results", {"x": 1}, lambda: pytest.fail("recomputed")) == {"a": 1}
+    assert cache.path("results", make_key(kind="results", store="json", x=1), ".json").exists()
+    manifest = cache.path("results", make_key(kind="results", x=2), ".json")
+    manifest.write_text(json.dumps({"shape": [2], "dtype": "float64", "nbytes_file": 144, "sha256": "0"}))
+    assert cache.json("results", {"x": 2}, lambda: {"b": 2}) == {"b": 2}
+
+
+@pytest.mark.parametrize("age", [float("nan"), -1, -0.5, float("inf"), "24", None, True])
+def test_prune_temp_refuses_ages_that_are_not_finite_non_negative_numbers(cache, age):
+    import os
+    import time
+
+    leftover = cache.root / "models" / ".cafe.x2.tmp"  # a build writing right now
+    leftover.mkdir(parents=True)
+    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+    with pytest.raises(ValueError, match="older_than_hours must be a finite number"):
+        cache.prune_temp(age)
+    assert leftover.exists()
+    assert cache.prune_temp(np.float64(2.0)) == ([], 0) and leftover.exists()
+
+
+def test_long_kinds_and_keys_are_stored_under_their_hash(cache):
+    import hashlib
+
+    key, kind = "k" * 230, "kind-" + "x" * 200
+    path = cache.save_array(kind, key, np.arange(3.0))
+    assert all(len(part.encode()) <= 100 for part in path.relative_to(cache.root).parts)
+    assert path.name == hashlib.sha256(key.encode()).hexdigest() + ".npy"
+    assert cache.load_array(kind, key).tolist() == [0.0, 1.0, 2.0]
+    assert cache.load_array(kind, "k" * 229) is None
+    out = cache.directory(kind, {"name": "n" * 300}, lambda tmp: (tmp / "w").write_bytes(b"1"))
+    assert (out / "w").read_bytes() == b"1"
+    assert cache.json("é" * 60, {"p": "v" * 400}, lambda: {"a": 1}) == {"a": 1}  # 120 bytes in UTF-8
+    short = cache.save_array("reps", "k" * 100, np.zeros(1))                      # 100 bytes: unchanged
+    assert short.name == "k" * 100 + ".npy"
+
+
+def test_the_root_is_made_absolute_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cache = Cache("rel")
+    assert cache.root == tmp_path / "rel" and cache.root.is_absolute()
+    cache.array("reps", {"x": 1}, lambda: np.ones(2))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert cache.array("reps", {"x": 1}, lambda: pytest.fail("recomputed")).tolist() == [1.0, 1.0]
+    assert not (tmp_path / "elsewhere" / "rel").exists()
+    monkeypatch.setenv("NBHELPERS_CACHE", "env-rel")
+    assert Cache().root == tmp_path / "elsewhere" / "env-rel"
