@@ -111,8 +111,9 @@ def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -
     >>> df = pd.DataFrame({"premise": ["a", "a", "a"], "hypothesis": ["not x", "not y", "z"],
     ...                    "label": [2, 0, 0]})
     >>> r = slice_report(df, "not", {"m": np.array([2, 2, 0])})
-    >>> r[["n", "m acc"]].to_dict("index")
-    {'entailment': {'n': 1, 'm acc': 0.0}, 'contradiction': {'n': 1, 'm acc': 1.0}, 'all': {'n': 2, 'm acc': 0.5}}
+    >>> r[["n", "m acc"]].to_dict("index")  # doctest: +NORMALIZE_WHITESPACE
+    {'entailment': {'n': 1, 'm acc': 0.0}, 'contradiction': {'n': 1, 'm acc': 1.0},
+     'all': {'n': 2, 'm acc': 0.5}}
     """
     mask = _where_mask(df, where, fields)
     y = df["label"].to_numpy()
@@ -236,12 +237,10 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
 # ---------------------------------------------------------------------------------------
 
 EXAMPLE_RULES = {
-    "original-wrong-augmented-right":
-        "the model trained on the original split is wrong and the one trained on the augmented "
-        "split is right (the paper's Table 1, colour)",
-    "neutral-to-contradiction":
-        "the gold label is neutral, the original model is right and the augmented model says "
-        "contradiction (the paper's Table 2, negation)",
+    "original-wrong-augmented-right": "the model trained on the original split is wrong and the one "
+                                      "trained on the augmented split is right (the paper's Table 1, colour)",
+    "neutral-to-contradiction": "the gold label is neutral, the original model is right and the augmented "
+                                "model says contradiction (the paper's Table 2, negation)",
 }
 """The direction of change each of the paper's example tables shows."""
 
@@ -397,10 +396,8 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features:
         return np.asarray(predict([p.strip() for p, _ in parts], [h.strip() for _, h in parts]))
 
     joined = premise + PAIR_SEPARATOR + hypothesis
-    if label is None:
-        label = int(np.argmax(classifier_fn([joined])[0]))
-    explainer = LimeTextExplainer(class_names=list(LABELS), bow=False, mask_string="",
-                                  random_state=seed)
+    label = int(np.argmax(classifier_fn([joined])[0])) if label is None else label
+    explainer = LimeTextExplainer(class_names=list(LABELS), bow=False, mask_string="", random_state=seed)
     exp = explainer.explain_instance(joined, classifier_fn, labels=(label,),
                                      num_features=num_features, num_samples=num_samples)
     n_premise = IndexedString(premise, bow=False).num_words()
@@ -437,8 +434,7 @@ def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
     """
     hyp = pattern_mask(df["hypothesis"], rf"\b{re.escape(word)}\b")
     either = hyp | pattern_mask(df["premise"], rf"\b{re.escape(word)}\b")
-    contra = df["label"].to_numpy() == 2
-    w = f"'{word}'"
+    contra, w = df["label"].to_numpy() == 2, f"'{word}'"
     parts = {
         f"examples with {w} in the hypothesis": (hyp.sum(), len(df)),
         f"examples with {w} in premise or hypothesis": (either.sum(), len(df)),
@@ -492,8 +488,8 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     n = int(mask.sum())
     if n == 0:
         nan = float("nan")
-        return {"n": 0, "before": nan, "after": nan, "diff": nan, "lo": nan, "hi": nan, "a_only": 0, "b_only": 0,
-                "mcnemar_p": nan, "mcnemar_lo": nan, "mcnemar_hi": nan}
+        return {"n": 0, "before": nan, "after": nan, "diff": nan, "lo": nan, "hi": nan, "a_only": 0,
+                "b_only": 0, "mcnemar_p": nan, "mcnemar_lo": nan, "mcnemar_hi": nan}
     a, b = before[mask] == y[mask], after[mask] == y[mask]
     ci = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed)
     exact = mcnemar(a, b)

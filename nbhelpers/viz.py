@@ -8,11 +8,31 @@ import pandas as pd
 import seaborn as sns
 
 POOLING_COLOURS = {"cls": "#1f77b4", "mean": "#ff7f0e", "max": "#2ca02c"}
+RANKING_COLOURS = {"loss": "#7f7f7f", "cleanlab": "#1f77b4", "ranked kNN": "#d62728", "kNN only": "#ff7f0e"}
+REMOVAL_COLOURS = {"top": "#d62728", "random": "#7f7f7f", "matched": "#1f77b4"}
+REMOVAL_NAMES = {"top": "most retrieved removed", "random": "random removed",
+                 "matched": "random, label mix of the top set, removed"}
 
 
-def _axes(ax, figsize=(6, 4)):
+def _axes(ax, figsize=(6, 4), ncols=1, **kwargs):
+    """``ax``, or the Axes of a new figure (an array of ``ncols`` Axes when ``ncols > 1``)."""
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
+        _, ax = plt.subplots(1, ncols, figsize=figsize, **kwargs)
+    return ax
+
+
+def _note(ax, text, xy, offset=(0, 3), **kwargs):
+    """``text`` at data point ``xy``, shifted by ``offset`` points."""
+    return ax.annotate(text, xy, xytext=offset, textcoords="offset points", **kwargs)
+
+
+def _finish(ax, percent: str = "", legend: dict | None = None, **settings):
+    """``ax.set(**settings)``, ticks of axis ``percent`` ("x" or "y") in %, a legend with ``legend``."""
+    ax.set(**settings)
+    if percent:
+        getattr(ax, f"{percent}axis").set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    if legend is not None:
+        ax.legend(**legend)
     return ax
 
 
@@ -29,20 +49,15 @@ def plot_training_loss(histories: dict, ax=None):
     >>> ax = plot_training_loss({"a": [1.1, 0.9], "b": [1.1, 1.0, 0.8]})
     >>> [text.get_text() for text in ax.get_legend().get_texts()]
     ['a', 'b']
-    >>> plt.close("all")
     """
     ax = _axes(ax)
     for name, losses in histories.items():
-        epochs = np.arange(1, len(losses) + 1)
-        ax.plot(epochs, losses, marker="o", label=name)
+        ax.plot(np.arange(1, len(losses) + 1), losses, marker="o", label=name)
     ax.axhline(np.log(3), color="grey", ls=":", lw=1)
-    ax.annotate("chance (ln 3)", (1, np.log(3)), xytext=(0, 3), textcoords="offset points",
-                fontsize=8, color="grey")
-    ax.set(xlabel="epoch", ylabel="mean training loss (cross-entropy)",
-           title="Fine-tuning: training loss per epoch")
+    _note(ax, "chance (ln 3)", (1, np.log(3)), fontsize=8, color="grey")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
-    return ax
+    return _finish(ax, legend={"fontsize": 8}, xlabel="epoch", ylabel="mean training loss (cross-entropy)",
+                   title="Fine-tuning: training loss per epoch")
 
 
 def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=None):
@@ -57,11 +72,9 @@ def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=N
 
     Example
     -------
-    >>> g = pd.DataFrame({"pooling": ["cls", "cls"], "layer": [0, 1],
-    ...                   "normalize": [True, True], "knn_acc": [0.4, 0.6]})
+    >>> g = pd.DataFrame({"pooling": "cls", "layer": [0, 1], "normalize": True, "knn_acc": [0.4, 0.6]})
     >>> len(plot_layer_accuracy(g, model_acc=0.7).get_lines())  # cls line + model line
     2
-    >>> plt.close("all")
     """
     ax = _axes(ax, (7, 4.5))
     for (pooling, norm), part in grid.groupby(["pooling", "normalize"], sort=True):
@@ -71,14 +84,10 @@ def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=N
                 label=f"{pooling}, {'normalised' if norm else 'raw'}")
     if model_acc is not None:
         ax.axhline(model_acc, color="black", lw=1)
-        ax.annotate(f"fine-tuned model: {model_acc:.1%}", (grid["layer"].min(), model_acc),
-                    xytext=(0, 4), textcoords="offset points", fontsize=8)
-    ax.set(xlabel="layer (0 = embeddings)", ylabel="kNN accuracy",
-           title="kNN accuracy by layer, pooling and normalisation")
+        _note(ax, f"fine-tuned model: {model_acc:.1%}", (grid["layer"].min(), model_acc), (0, 4), fontsize=8)
     ax.set_xticks(sorted(grid["layer"].unique()))
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
-    ax.legend(fontsize=8, ncol=2)
-    return ax
+    return _finish(ax, "y", {"fontsize": 8, "ncol": 2}, xlabel="layer (0 = embeddings)",
+                   ylabel="kNN accuracy", title="kNN accuracy by layer, pooling and normalisation")
 
 
 def plot_accuracy_heatmap(grid: pd.DataFrame, normalize: bool = True, ax=None):
@@ -86,64 +95,45 @@ def plot_accuracy_heatmap(grid: pd.DataFrame, normalize: bool = True, ax=None):
 
     Example
     -------
-    >>> g = pd.DataFrame({"pooling": ["cls", "mean"], "layer": [1, 1],
-    ...                   "normalize": [True, True], "knn_acc": [0.5, 0.6]})
+    >>> g = pd.DataFrame({"pooling": ["cls", "mean"], "layer": 1, "normalize": True, "knn_acc": [0.5, 0.6]})
     >>> plot_accuracy_heatmap(g).get_title()
     'kNN accuracy (normalised representations)'
-    >>> plt.close("all")
     """
     ax = _axes(ax, (7, 2.6))
-    table = (grid[grid["normalize"] == normalize]
-             .pivot(index="pooling", columns="layer", values="knn_acc"))
-    sns.heatmap(table * 100, annot=True, fmt=".1f", cmap="viridis", ax=ax,
-                cbar_kws={"label": "accuracy (%)"})
-    ax.set(xlabel="layer (0 = embeddings)", ylabel="pooling",
-           title=f"kNN accuracy ({'normalised' if normalize else 'raw'} representations)")
-    return ax
+    table = grid[grid["normalize"] == normalize].pivot(index="pooling", columns="layer", values="knn_acc")
+    sns.heatmap(table * 100, annot=True, fmt=".1f", cmap="viridis", ax=ax, cbar_kws={"label": "accuracy (%)"})
+    return _finish(ax, xlabel="layer (0 = embeddings)", ylabel="pooling",
+                   title=f"kNN accuracy ({'normalised' if normalize else 'raw'} representations)")
 
 
-def plot_recipe_accuracy(table: pd.DataFrame, paper_acc: float | None = None, ax=None):
-    """Bar chart of validation accuracy per fine-tuning recipe.
+def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
+    """Bar chart of validation accuracy per fine-tuning recipe (no paper line: its number is a test accuracy).
 
     Parameters
     ----------
     table : DataFrame
         Columns ``recipe`` and ``val_acc``.
-    paper_acc : float, optional
-        The paper's reference number, drawn as a dashed line and labelled as a *test*
-        accuracy: the bars are validation accuracies, so the two are not the same split.
 
     Example
     -------
     >>> t = pd.DataFrame({"recipe": ["a", "b"], "val_acc": [0.5, 0.7]})
-    >>> len(plot_recipe_accuracy(t, paper_acc=0.757).patches)
+    >>> len(plot_recipe_accuracy(t).patches)
     2
-    >>> plt.close("all")
     """
     ax = _axes(ax, (6, 3.5))
     ax.bar(table["recipe"], table["val_acc"], color="#4c72b0")
     for i, acc in enumerate(table["val_acc"]):
-        ax.annotate(f"{acc:.1%}", (i, acc), ha="center", xytext=(0, 3), textcoords="offset points")
+        _note(ax, f"{acc:.1%}", (i, acc), ha="center")
     ax.axhline(1 / 3, color="grey", ls=":", lw=1, label="chance")
-    if paper_acc is not None:
-        ax.axhline(paper_acc, color="black", ls="--", lw=1,
-                   label=f"paper, BERT-base: SNLI test accuracy ({paper_acc:.1%}), not validation")
-    ax.set(ylim=(0, 1), ylabel="accuracy (bars: SNLI validation)",
-           title="Fine-tuned models: accuracy per recipe")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
-    ax.legend(fontsize=8, loc="upper left")
-    return ax
-
-
-RANKING_COLOURS = {"loss": "#7f7f7f", "cleanlab": "#1f77b4", "ranked kNN": "#d62728", "kNN only": "#ff7f0e"}
+    return _finish(ax, "y", {"fontsize": 8, "loc": "upper left"}, ylim=(0, 1),
+                   ylabel="accuracy (bars: SNLI validation)", title="Fine-tuned models: accuracy per recipe")
 
 
 def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float | None = None, axes=None):
     """Chapter 5's sweep against the share of flipped labels the noisy model memorised.
 
-    Left: each ranking's average precision (one marker per sweep point, a line through the
-    regime means). Right: the paper's kNN protocol F1 and the share of data the loss ranking
-    needs to reach the protocol's recall, with the paper's values as dashed lines.
+    Left: each ranking's average precision (a marker per regime mean, faint dots per seed). Right: the
+    kNN protocol's F1 and the data the loss ranking needs for its recall; the paper's as dashed lines.
 
     Parameters
     ----------
@@ -161,14 +151,13 @@ def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float 
 
     Example
     -------
-    >>> pts = [{"lr": 1e-4, "epochs": e, "flips_memorised": m, "knn_f1": 0.3, "loss_fraction_for_knn_recall": 0.1,
-    ...         "ap": {"loss": 0.5, "cleanlab": 0.4, "ranked kNN": 0.3, "kNN only": 0.2}} for e, m in ((1, 0.1), (5, 0.6))]
+    >>> pts = [{"lr": 1e-4, "epochs": e, "flips_memorised": m, "knn_f1": 0.3,
+    ...         "loss_fraction_for_knn_recall": 0.1, "ap": {"loss": 0.5, "cleanlab": 0.4,
+    ...         "ranked kNN": 0.3, "kNN only": 0.2}} for e, m in ((1, 0.1), (5, 0.6))]
     >>> len(plot_memorisation_sweep(pts, paper={"f1": 0.78, "loss_fraction_for_knn_recall": 0.65}))
     2
-    >>> plt.close("all")
     """
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 4))
+    axes = _axes(axes, (11, 4), ncols=2)
     df = pd.DataFrame([{**{k: v for k, v in p.items() if k not in ("ap", "ap_vs")},
                         **{f"AP {m}": v for m, v in p["ap"].items()}} for p in points])
     df["regime"] = [f"{lr:.0e}/{ep}ep" for lr, ep in zip(df["lr"], df["epochs"])]
@@ -183,26 +172,22 @@ def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float 
     if base_rate is not None:
         ax.axhline(base_rate, color="#bbbbbb", ls=":", lw=1, label="random ranking")
     for regime, row in means.iterrows():
-        ax.annotate(regime, (row["flips_memorised"], ax.get_ylim()[0]), fontsize=6, rotation=90,
-                    xytext=(2, 2), textcoords="offset points", color="#555555")
-    ax.set(xlabel="flipped labels memorised by the noisy model", ylabel="average precision (finding flips)",
-           title="Rankings of all training examples")
-    ax.legend(fontsize=8)
+        _note(ax, regime, (row["flips_memorised"], ax.get_ylim()[0]), (2, 2), fontsize=6, rotation=90,
+              color="#555555")
+    _finish(ax, "x", {"fontsize": 8}, xlabel="flipped labels memorised by the noisy model",
+            ylabel="average precision (finding flips)", title="Rankings of all training examples")
     ax = axes[1]
     ax.scatter(means["flips_memorised"], means["knn_f1"], marker="o", color="black", label="kNN protocol F1")
     ax.scatter(means["flips_memorised"], means["loss_fraction_for_knn_recall"], marker="s", color="#7f7f7f",
                label="data the loss ranking needs for kNN's recall")
     for regime, row in means.iterrows():
-        ax.annotate(regime, (row["flips_memorised"], row["knn_f1"]), fontsize=6, xytext=(3, 3),
-                    textcoords="offset points", color="#555555")
+        _note(ax, regime, (row["flips_memorised"], row["knn_f1"]), (3, 3), fontsize=6, color="#555555")
     if paper:
         ax.axhline(paper["f1"], color="black", ls="--", lw=1, label=f"paper: kNN F1 {paper['f1']:.2f}")
         ax.axhline(paper["loss_fraction_for_knn_recall"], color="#7f7f7f", ls="--", lw=1,
                    label=f"paper: loss needs {paper['loss_fraction_for_knn_recall']:.0%}")
-    ax.set(xlabel="flipped labels memorised by the noisy model", ylim=(0, 1), title="The paper's two numbers")
-    ax.legend(fontsize=7)
-    for a in axes:
-        a.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    _finish(ax, "x", {"fontsize": 7}, xlabel="flipped labels memorised by the noisy model", ylim=(0, 1),
+            title="The paper's two numbers")
     return axes
 
 
@@ -223,34 +208,28 @@ def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
     ...                   "backoff_acc": [0.5, 0.7, 0.5, 0.6], "model_acc": 0.5})
     >>> plot_tuning_surface(g).get_title()
     'Validation accuracy of kNN backoff (k = 1)'
-    >>> plt.close("all")
     """
     ax = _axes(ax, (7, 3.6))
-    if k is None:
-        k = int(grid.loc[grid["backoff_acc"].idxmax(), "k"])
+    k = int(grid.loc[grid["backoff_acc"].idxmax(), "k"]) if k is None else k
     part = grid[grid["k"] == k]
     table = part.pivot(index="temperature", columns="tau", values="backoff_acc").sort_index()
-    taus = table.columns.to_numpy(float)
-    temps = table.index.to_numpy(float)
+    taus, temps = table.columns.to_numpy(float), table.index.to_numpy(float)
     mesh = ax.pcolormesh(np.arange(len(taus) + 1), np.arange(len(temps) + 1), table.to_numpy() * 100,
                          cmap="viridis", shading="flat")
     ax.figure.colorbar(mesh, ax=ax, label="accuracy (%)")
     best = part.loc[part["backoff_acc"].idxmax()]
-    bx = int(np.searchsorted(taus, best["tau"])) + 0.5
-    by = int(np.searchsorted(temps, best["temperature"])) + 0.5
+    bx, by = np.searchsorted(taus, best["tau"]) + 0.5, np.searchsorted(temps, best["temperature"]) + 0.5
     ax.plot(bx, by, marker="*", color="red", ms=14, mec="white",
             label=f"best: tau={best['tau']:.2f}, T={best['temperature']:g} ({best['backoff_acc']:.1%})")
     step = max(1, len(taus) // 10)
     ax.set_xticks(np.arange(0, len(taus), step) + 0.5, [f"{t:.1f}" for t in taus[::step]])
     ax.set_yticks(np.arange(len(temps)) + 0.5, [f"{t:g}" for t in temps])
-    ax.set(xlabel="backoff threshold tau (back off when max p_model <= tau)",
-           ylabel="temperature T", title=f"Validation accuracy of kNN backoff (k = {k})")
-    ax.legend(fontsize=8, loc="lower left")
-    return ax
+    return _finish(ax, legend={"fontsize": 8, "loc": "lower left"},
+                   xlabel="backoff threshold tau (back off when max p_model <= tau)",
+                   ylabel="temperature T", title=f"Validation accuracy of kNN backoff (k = {k})")
 
 
-def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: str | None = None,
-                         ax=None):
+def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: str | None = None, ax=None):
     """Model vs kNN accuracy per bin of model confidence; bar width shows the bin's share.
 
     Parameters
@@ -267,23 +246,18 @@ def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: st
     ...                   "model_acc": [0.4, 0.9], "knn_acc": [0.5, 0.8]})
     >>> len(plot_confidence_bins(b, tau=0.6).get_lines())  # model, kNN, tau
     3
-    >>> plt.close("all")
     """
     ax = _axes(ax, (6, 4))
-    centre = (bins["lo"] + bins["hi"]) / 2
-    share = bins["n"] / bins["n"].sum()
-    ax.bar(centre, share, width=(bins["hi"] - bins["lo"]) * 0.9, color="lightgrey",
-           label="share of examples")
+    centre, share = (bins["lo"] + bins["hi"]) / 2, bins["n"] / bins["n"].sum()
+    ax.bar(centre, share, width=(bins["hi"] - bins["lo"]) * 0.9, color="lightgrey", label="share of examples")
     ax.plot(centre, bins["model_acc"], marker="o", color="#1f77b4", label="model")
     ax.plot(centre, bins["knn_acc"], marker="s", color="#d62728", label="kNN")
     if tau is not None:
         ax.axvline(tau, color="black", ls="--", lw=1, label=f"tuned tau = {tau:.2f}")
     ax.set_xlim(min(bins["lo"].min(), 1 / 3) - 0.01, 1.01)
-    ax.set(xlabel="model confidence (max probability)", ylabel="accuracy / share", ylim=(0, 1.02),
-           title=title or "Model vs kNN accuracy by model confidence")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
-    ax.legend(fontsize=8, loc="upper left")
-    return ax
+    return _finish(ax, "y", {"fontsize": 8, "loc": "upper left"}, ylim=(0, 1.02),
+                   xlabel="model confidence (max probability)", ylabel="accuracy / share",
+                   title=title or "Model vs kNN accuracy by model confidence")
 
 
 def plot_method_accuracy(table: pd.DataFrame, ax=None):
@@ -299,22 +273,17 @@ def plot_method_accuracy(table: pd.DataFrame, ax=None):
     >>> t = pd.DataFrame({"model": [0.7, 0.5], "backoff": [0.72, 0.5]}, index=["a", "b"])
     >>> len(plot_method_accuracy(t).patches)
     4
-    >>> plt.close("all")
     """
     ax = _axes(ax, (9, 4))
-    n = len(table.columns)
-    width = 0.8 / n
-    x = np.arange(len(table))
+    n, x, width = len(table.columns), np.arange(len(table)), 0.8 / len(table.columns)
     for i, col in enumerate(table.columns):
         bars = ax.bar(x + (i - (n - 1) / 2) * width, table[col], width, label=col)
         for rect, v in zip(bars, table[col]):
-            ax.annotate(f"{v:.1%}", (rect.get_x() + rect.get_width() / 2, v), ha="center",
-                        xytext=(0, 2), textcoords="offset points", fontsize=7, rotation=90)
+            _note(ax, f"{v:.1%}", (rect.get_x() + rect.get_width() / 2, v), (0, 2), ha="center", fontsize=7,
+                  rotation=90)
     ax.set_xticks(x, table.index)
-    ax.set(ylim=(0, 1.1), ylabel="test accuracy", title="Test accuracy per setting and method")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
-    ax.legend(fontsize=8, ncol=n, loc="upper right")
-    return ax
+    return _finish(ax, "y", {"fontsize": 8, "ncol": n, "loc": "upper right"}, ylim=(0, 1.1),
+                   ylabel="test accuracy", title="Test accuracy per setting and method")
 
 
 def plot_backoff_gains(table: pd.DataFrame, ax=None):
@@ -332,10 +301,8 @@ def plot_backoff_gains(table: pd.DataFrame, ax=None):
     ...                   "hi": [1.6, np.nan], "group": ["stand-in", "paper"]})
     >>> plot_backoff_gains(t).get_xlabel()
     'backoff minus model (accuracy points)'
-    >>> plt.close("all")
     """
-    missing = {"label", "gain", "lo", "hi", "group"} - set(table.columns)
-    if missing:
+    if missing := {"label", "gain", "lo", "hi", "group"} - set(table.columns):
         raise ValueError(f"table lacks columns {sorted(missing)}")
     ax = _axes(ax, (7, 0.45 * len(table) + 1.2))
     colours = dict(zip(table["group"].unique(), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
@@ -347,8 +314,8 @@ def plot_backoff_gains(table: pd.DataFrame, ax=None):
         ax.plot(row["gain"], yi, "o" if row["group"] != "paper" else "D", color=c)
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(y, table["label"])
-    ax.set(xlabel="backoff minus model (accuracy points)", title="kNN backoff gain, 95% intervals")
-    return ax
+    return _finish(ax, xlabel="backoff minus model (accuracy points)",
+                   title="kNN backoff gain, 95% intervals")
 
 
 def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, title=None, ax=None):
@@ -370,27 +337,22 @@ def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, t
     >>> ax = plot_tsne(emb, [0, 1, 1], fixed=[True, False, False], broken=[False, False, True])
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['0', '1', 'fixed by backoff (1)', 'broken by backoff (1)']
-    >>> plt.close("all")
     """
     ax = _axes(ax, (7, 6))
-    emb = np.asarray(embedding)
-    labels = np.asarray(labels)
+    emb, labels = np.asarray(embedding), np.asarray(labels)
     if emb.ndim != 2 or emb.shape[1] != 2 or len(emb) != len(labels):
         raise ValueError(f"expected an (n, 2) embedding and n labels, got {emb.shape} and {len(labels)}")
     palette = ["#1f77b4", "#9467bd", "#7f7f7f"]  # kept clear of the green and orange rings
     for i, lab in enumerate(sorted(set(labels.tolist()))):
-        m = labels == lab
-        name = label_names[lab] if label_names is not None else str(lab)
+        m, name = labels == lab, label_names[lab] if label_names is not None else str(lab)
         ax.scatter(emb[m, 0], emb[m, 1], s=8, alpha=0.5, color=palette[i], label=name)
     for mask, colour, what in ((fixed, "#2ca02c", "fixed"), (broken, "#ff7f0e", "broken")):
         if mask is not None:
             mask = np.asarray(mask, bool)
             ax.scatter(emb[mask, 0], emb[mask, 1], s=60, facecolors="none", edgecolors=colour,
                        linewidths=1.8, label=f"{what} by backoff ({int(mask.sum())})")
-    ax.set(xticks=[], yticks=[], xlabel="t-SNE 1", ylabel="t-SNE 2",
-           title=title or "t-SNE of the representations")
-    ax.legend(fontsize=8, markerscale=1.5)
-    return ax
+    return _finish(ax, legend={"fontsize": 8, "markerscale": 1.5}, xticks=[], yticks=[], xlabel="t-SNE 1",
+                   ylabel="t-SNE 2", title=title or "t-SNE of the representations")
 
 
 def plot_slice_accuracy(table: pd.DataFrame, ax=None):
@@ -401,16 +363,12 @@ def plot_slice_accuracy(table: pd.DataFrame, ax=None):
     >>> t = pd.DataFrame({"model": [0.2, 0.5], "backoff": [0.3, 0.5]}, index=["a", "b"])
     >>> plot_slice_accuracy(t).get_ylabel()
     'accuracy'
-    >>> plt.close("all")
     """
     ax = _axes(ax, (8, 4))
     table.plot.bar(ax=ax, rot=0, width=0.8)
     for container in ax.containers:
         ax.bar_label(container, labels=[f"{v:.0%}" for v in container.datavalues], fontsize=7)
-    ax.set(ylim=(0, 1.08), ylabel="accuracy", xlabel="")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
-    ax.legend(fontsize=8)
-    return ax
+    return _finish(ax, "y", {"fontsize": 8}, ylim=(0, 1.08), ylabel="accuracy", xlabel="")
 
 
 def plot_word_weights(weights, title: str = "", ax=None):
@@ -425,17 +383,14 @@ def plot_word_weights(weights, title: str = "", ax=None):
     >>> ax = plot_word_weights([("not", 0.4), ("dog", -0.1)], title="contradiction")
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['dog', 'not']
-    >>> plt.close("all")
     """
     ax = _axes(ax, (4, 3))
-    words = [w for w, _ in weights][::-1]
-    values = [v for _, v in weights][::-1]
+    words, values = [w for w, _ in weights][::-1], [v for _, v in weights][::-1]
     ax.barh(words, values, color=["#d62728" if v > 0 else "#1f77b4" for v in values])
     ax.axvline(0, color="black", lw=0.8)
-    ax.set(xlabel="LIME weight", title=title)
     ax.xaxis.set_major_locator(plt.MaxNLocator(4))
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
-    ax.title.set_fontsize(9)
+    _finish(ax, xlabel="LIME weight", title=title).title.set_fontsize(9)
     return ax
 
 
@@ -455,32 +410,23 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
     >>> ax = plot_retrieval_counts({"train": np.array([0, 1, 1, 5]), "test": np.array([2, 0, 0, 9])})
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['train (max 5)', 'test (max 9)']
-    >>> plt.close("all")
     """
     ax = _axes(ax, (7, 4))
     top = max(int(np.max(c)) for c in counts.values())
     bins = np.arange(0, top + 2) - 0.5 if top < 60 else np.linspace(-0.5, top + 0.5, 60)
     for name, c in counts.items():
         ax.hist(c, bins=bins, histtype="step", lw=1.5, label=f"{name} (max {int(np.max(c))})")
-    ax.set_yscale("log")
-    ax.set(xlabel="times retrieved as a neighbour", ylabel="training examples (log scale)",
-           title="How often each training example is retrieved" + (f" (k = {k})" if k else ""))
-    ax.legend(fontsize=8, title="queries", title_fontsize=8)
-    return ax
-
-
-REMOVAL_COLOURS = {"top": "#d62728", "random": "#7f7f7f", "matched": "#1f77b4"}
-REMOVAL_NAMES = {"top": "most retrieved removed", "random": "random removed",
-                 "matched": "random, label mix of the top set, removed"}
+    return _finish(ax, legend={"fontsize": 8, "title": "queries", "title_fontsize": 8}, yscale="log",
+                   xlabel="times retrieved as a neighbour", ylabel="training examples (log scale)",
+                   title="How often each training example is retrieved" + (f" (k = {k})" if k else ""))
 
 
 def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes=None):
     """The removal test as totals (per fraction) and as the increment between fractions.
 
-    Left panel: the total accuracy drop after removing each share of the training set;
-    right panel: the increment, drop at the largest share minus drop at the smallest (what
-    the paper's "a further 6% vs 4%" measures). In each, our mean (filled bar, one sd as
-    error bar, each seed as a dot) stands beside the paper's number (hollow hatched bar).
+    Left: the accuracy drop after removing each share; right: the drop at the largest share minus that at
+    the smallest (the paper's "a further 6% vs 4%"). Our mean (filled bar, one sd as error bar, each seed
+    a dot) stands beside the paper's number (hollow hatched bar).
 
     Parameters
     ----------
@@ -498,22 +444,15 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
 
     Example
     -------
-    >>> rec = {"n_seeds": 1, "drops": {"0.1": {"top": [3.0], "random": [1.0]},
-    ...        "0.3": {"top": [8.0], "random": [4.0]}}, "increments": {"top": [5.0], "random": [3.0]},
-    ...        "increment_fractions": ["0.1", "0.3"]}
-    >>> fig, axes = plot_removal_totals_increments(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2},
-    ...                                                  "increment": {"top": 6.0, "random": 4.0}})
+    >>> rec = {"n_seeds": 1, "drops": {"0.1": {"top": [3.0]}, "0.3": {"top": [8.0]}},
+    ...        "increments": {"top": [5.0]}, "increment_fractions": ["0.1", "0.3"]}
+    >>> fig, axes = plot_removal_totals_increments(rec, {"top": {0.1: 4.6}, "increment": {"top": 6.0}})
     >>> [ax.get_title() for ax in axes]
     ['Total drop', 'Increment, 10% to 30% removed']
-    >>> plt.close("all")
     """
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2, 1]},
-                                 sharey=True)
-    else:
-        fig = axes[0].figure
-    paper = paper or {}
-    n = record["n_seeds"]
+    axes = _axes(axes, (10, 4), ncols=2, gridspec_kw={"width_ratios": [2, 1]}, sharey=True)
+    fig = axes[0].figure
+    paper, n = paper or {}, record["n_seeds"]
     conditions = [c for c in REMOVAL_COLOURS if any(c in d for d in record["drops"].values())]
     width = 0.8 / (2 * len(conditions))
 
@@ -521,19 +460,18 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
         for j, cond in enumerate(conditions):
             if cond not in ours:
                 continue
-            values = np.asarray(ours[cond], dtype=float)
+            values, colour = np.asarray(ours[cond], dtype=float), REMOVAL_COLOURS[cond]
             xo = x - 0.4 + width * (2 * j + 0.5)
-            colour = REMOVAL_COLOURS[cond]
             sd = values.std(ddof=1) if len(values) > 1 else 0.0
             ax.bar(xo, values.mean(), width, color=colour, alpha=0.85, yerr=sd or None, capsize=3)
             ax.plot(np.full(len(values), xo), values, "o", ms=3, color="black", alpha=0.6)
-            ax.annotate(f"{values.mean():.1f}", (xo, max(values.mean() + sd, values.max(), 0)),
-                        xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7)
+            _note(ax, f"{values.mean():.1f}", (xo, max(values.mean() + sd, values.max(), 0)), ha="center",
+                  fontsize=7)
             if theirs.get(cond) is not None:
                 xp = xo + width
                 ax.bar(xp, theirs[cond], width, facecolor="none", edgecolor=colour, hatch="//")
-                ax.annotate(f"{theirs[cond]:.1f}", (xp, max(theirs[cond], 0)), xytext=(0, 3),
-                            textcoords="offset points", ha="center", fontsize=7, color=colour)
+                _note(ax, f"{theirs[cond]:.1f}", (xp, max(theirs[cond], 0)), ha="center", fontsize=7,
+                      color=colour)
 
     fractions = list(record["drops"])
     for i, f in enumerate(fractions):
@@ -555,8 +493,8 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
     labels = [f"{REMOVAL_NAMES[c]} (ours, {n} seed{'s' if n != 1 else ''})" for c in conditions]
     if paper:
         handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="black", hatch="//"))
-        labels.append(f"paper ({paper.get('model', 'BERT')}"
-                      + (f", {paper['source']})" if paper.get("source") else ")"))
+        source = f", {paper['source']}" if paper.get("source") else ""
+        labels.append(f"paper ({paper.get('model', 'BERT')}{source})")
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.subplots_adjust(bottom=0.24, wspace=0.08)
     return fig, axes
