@@ -69,12 +69,13 @@ SPEEDUP = {"factor": 300, "n_train_below": 2000, "source": "Section 4",
 than 2,000 training examples, and the gap grows with the data."""
 
 NOT_STATISTIC = {"original": 0.37, "augmented": 0.60}
-"""Spurious associations (with Tables 1 and 2): "not" occurs in "approximately 37% and 60%" of the original and augmented
-training data (read as P(contradiction | 'not' in premise or hypothesis), the reading
-that matches; see the spurious-associations chapter)."""
+"""Spurious associations (with Tables 1 and 2): "not" occurs in "approximately 37% and 60%" of the
+original and augmented training data (read as P(contradiction | 'not' in premise or hypothesis),
+the reading that matches; see the spurious-associations chapter)."""
 
 NEGATION_ENTAILMENT_CHANGE = -0.10
-"""Spurious associations (with Tables 1 and 2): entailment examples with negation lose about 10% accuracy after augmentation."""
+"""Spurious associations (with Tables 1 and 2): entailment examples with negation lose about 10%
+accuracy after augmentation."""
 
 MISLABEL = {"precision": 0.84, "recall": 0.73, "f1": 0.78, "loss_fraction_for_knn_recall": 0.65,
             "noise_rate": 0.10, "source": "Section 5, Figure 4"}
@@ -114,16 +115,19 @@ def numbers() -> dict:
     out = {}
     for (backbone, method), row in TABLE4.iterrows():
         m = "model" if method == "model" else "backoff"
-        out.update({f"t4_{backbone.lower()}_{m}_{s.replace('-', '_')}": round(100 * v, 1) for s, v in row.items()})
+        out.update({f"t4_{backbone.lower()}_{m}_{s.replace('-', '_')}": round(100 * v, 1)
+                    for s, v in row.items()})
     for backbone, row in TABLE5.iterrows():
         out.update({f"t5_{backbone.lower()}_{s.replace('-', '_')}": v for s, v in row.items()})
     for heuristic, row in TABLE6.iterrows():
-        out.update({f"t6_{c.lower().replace('-', '_')}_{heuristic}": round(100 * v, 1) for c, v in row.items()})
+        out.update({f"t6_{c.lower().replace('-', '_')}_{heuristic}": round(100 * v, 1)
+                    for c, v in row.items()})
     for cond in ("top", "random"):
         out.update({f"removal_{cond}_{round(100 * f)}": v for f, v in REMOVAL[cond].items()})
         out[f"removal_increment_{cond}"] = REMOVAL["increment"][cond]
     out.update(speedup=SPEEDUP["factor"], speedup_n_train=SPEEDUP["n_train_below"],
-               not_original=round(100 * NOT_STATISTIC["original"]), not_augmented=round(100 * NOT_STATISTIC["augmented"]),
+               not_original=round(100 * NOT_STATISTIC["original"]),
+               not_augmented=round(100 * NOT_STATISTIC["augmented"]),
                negation_entailment_change=round(100 * NEGATION_ENTAILMENT_CHANGE),
                bert_snli_test=round(100 * BERT_SNLI_TEST, 1))
     out.update({f"mislabel_{k}": MISLABEL[k] for k in ("precision", "recall", "f1")})

@@ -220,7 +220,8 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
 
     Example
     -------
-    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]), ("mean", 1): np.array([[0.0], [5.0], [0.1], [5.1]])}
+    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]),
+    ...       ("mean", 1): np.array([[0.0], [5.0], [0.1], [5.1]])}
     >>> va = {key: np.array([[0.05], [5.05], [0.02], [5.02]]) for key in tr}
     >>> r = held_out_comparison(tr, [0, 0, 1, 1], va, [0, 1, 0, 1], reference=("cls", 1, True), k=1)
     >>> r["best_other"], r["n_score"], r["diff"]
@@ -235,7 +236,8 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
         raise ValueError(f"expected at least 4 validation pairs to split in two halves, got {len(y)}")
     order = np.random.default_rng(seed).permutation(len(y))
     first, second = order[: len(y) // 2], order[len(y) // 2:]
-    grid = knn_accuracy_grid(train_reps, train_labels, {key: v[first] for key, v in val_reps.items()}, y[first],
+    first_half = {key: v[first] for key, v in val_reps.items()}
+    grid = knn_accuracy_grid(train_reps, train_labels, first_half, y[first],
                              k=k, temperatures=temperatures)
     is_ref = (grid["pooling"] == pooling) & (grid["layer"] == int(layer)) & (grid["normalize"] == bool(norm))
     ref_row, other = grid[is_ref].iloc[0], grid[~is_ref].iloc[0]
@@ -250,7 +252,8 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
 
     ref_ok, other_ok = correct(ref_row), correct(other)
     boot, exact = paired_bootstrap(other_ok, ref_ok, seed=seed), mcnemar(other_ok, ref_ok)
-    return {"reference": name(ref_row), "best_other": name(other), "n_choose": len(first), "n_score": len(second),
+    return {"reference": name(ref_row), "best_other": name(other), "n_choose": len(first),
+            "n_score": len(second),
             "reference_acc": float(ref_ok.mean()), "best_other_acc": float(other_ok.mean()),
             "diff": boot["diff"], "lo": boot["lo"], "hi": boot["hi"], "a_only": exact["a_only"],
             "b_only": exact["b_only"], "mcnemar_p": exact["p"]}

@@ -375,7 +375,8 @@ def n_to_decide(estimate, low, high, n, *, paper_effect, null=0.0, margin=None,
     return None
 
 
-def accuracy_difference(acc_a: float, acc_b: float, n: int, *, ci: float = 0.95) -> tuple[float, float, float]:
+def accuracy_difference(acc_a: float, acc_b: float, n: int, *,
+                        ci: float = 0.95) -> tuple[float, float, float]:
     """``acc_b - acc_a`` on the same ``n`` examples, with a conservative normal interval.
 
     The two accuracies come from the same examples, so their errors are positively
