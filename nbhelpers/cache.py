@@ -97,8 +97,11 @@ def file_sha256(path: str | os.PathLike) -> str:
     return _HASHES[stamp]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary sibling, flush it to disk, then rename it into place."""
+def write_atomic(path, data: bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` to a temporary sibling of its own, flush it to disk, then rename it into place:
+    no reader sees half a file, and processes writing at once do not collide (the last wins).
+    ``mode`` sets the permissions (a temporary file is created readable by its owner only)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -106,9 +109,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+    return path
 
 
 class Cache:
@@ -169,8 +175,8 @@ class Cache:
         data = buf.getvalue()
         meta = {"shape": list(arr.shape), "dtype": str(arr.dtype), "nbytes_file": len(data),
                 "sha256": hashlib.sha256(data).hexdigest()}
-        _write_atomic(self.path(kind, key, ".npy"), data)  # the array, then what vouches for it
-        _write_atomic(self.path(kind, key, ".json"), json.dumps(meta).encode())
+        write_atomic(self.path(kind, key, ".npy"), data)  # the array, then what vouches for it
+        write_atomic(self.path(kind, key, ".json"), json.dumps(meta).encode())
         return self.path(kind, key, ".npy")
 
     def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray],
@@ -340,10 +346,10 @@ class Cache:
                 if p.with_suffix(".npy").exists() or isinstance(value, dict) \
                         and set(value) == {"shape", "dtype", "nbytes_file", "sha256"}:
                     continue
-                _write_atomic(path, p.read_bytes())  # copied to its own key
+                write_atomic(path, p.read_bytes())  # copied to its own key
             return value
         text = json.dumps(_canonical(compute(), "the computed value"))
-        _write_atomic(path, text.encode())
+        write_atomic(path, text.encode())
         return json.loads(text)
 
     def prune_temp(self, older_than_hours: float = 24.0) -> tuple[list[Path], int]:

@@ -214,7 +214,7 @@ def adversarial_claim(adv) -> dict:
         and ``n_test``.
     """
     mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
-    n_split = int(how.split()[0])
+    n_split = list(adv["per_seed"]["test"]).count("anli")
     gain = _BACKOFF_PAPER["BERT", "anli"]
     return _row(
         "kNN backoff improves test accuracy: anli, adversarial datastore", "02_knn_backoff",

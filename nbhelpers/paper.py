@@ -146,6 +146,7 @@ def glue_numbers() -> int:
         from myst_nb import glue
     except ImportError:
         return 0
-    for key, value in numbers().items():
+    values = numbers()
+    for key, value in values.items():
         glue(key, value, display=False)
-    return len(numbers())
+    return len(values)

@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -38,6 +36,8 @@ import numpy as np
 from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema,
                       field_validator, with_config)
 from typing_extensions import NotRequired, TypedDict
+
+from .cache import write_atomic
 
 
 class _JsonConstant:
@@ -184,16 +184,7 @@ class Record(Schema):
         path = Path(results_dir, f"{self.NAME}.json")
         checked = type(self).from_dict(self.model_dump(), where=path)  # also catches edits inside dicts
         text = json.dumps(checked.model_dump(mode="json"), indent=1, allow_nan=False)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, text.encode("utf-8"), mode=0o644)
 
     @classmethod
     def load(cls, path):

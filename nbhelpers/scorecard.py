@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
+
+from .cache import write_atomic
 
 
 VERDICTS = ("reproduced", "opposite", "ruled out", "inconclusive", "untested", "not comparable")
@@ -140,16 +141,8 @@ def sentence(row) -> str:
 
 def save(rows, path) -> None:
     """Write the scorecard as JSON (``{"verdicts": VERDICTS, "claims": rows}``), atomically."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump({"verdicts": list(VERDICTS), "claims": rows}, f, indent=1, allow_nan=False)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    text = json.dumps({"verdicts": list(VERDICTS), "claims": rows}, indent=1, allow_nan=False)
+    write_atomic(path, text.encode("utf-8"), mode=0o644)
 
 
 def to_html(rows) -> str:
