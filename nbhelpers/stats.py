@@ -354,6 +354,10 @@ def n_to_decide(estimate, low, high, n, *, paper_effect, null=0.0, margin=None,
     >>> n_to_decide(0.1, -0.1, 0.3, 400, paper_effect=0.2, unit="pairs")
     1600
     """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n={n!r} but expected the number of seeds or pairs, an int >= 1")
+    if not all(math.isfinite(float(v)) for v in (estimate, low, high)) or not low <= estimate <= high:
+        raise ValueError(f"expected finite low <= estimate <= high, got {low} <= {estimate} <= {high}")
     half = (float(high) - float(low)) / 2
     if margin is None:
         targets = [abs(estimate - null), abs(estimate - paper_effect)]

@@ -103,6 +103,10 @@ def test_n_to_decide_by_hand():
     # no-effect claim, margin 1: estimate 0.2 +- 1.5 decides once it fits inside [-1, 1]
     n = stats.n_to_decide(0.2, -1.3, 1.7, 100, paper_effect=0.0, margin=1.0, unit="pairs")
     assert n == math.ceil(100 * (1.5 / 0.8) ** 2)
+    with pytest.raises(ValueError, match="n=0"):
+        stats.n_to_decide(0.1, -0.1, 0.3, 0, paper_effect=0.2)
+    with pytest.raises(ValueError, match="low <= estimate <= high"):
+        stats.n_to_decide(0.5, -0.1, 0.3, 10, paper_effect=0.2)
 
 
 def test_t_interval_from_a_summary_equals_the_one_from_values():
