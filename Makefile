@@ -39,7 +39,7 @@ browser:
 	  || echo "chromium could not be installed: the browser test will be skipped"
 
 test: $(STAMP) $(MATHJAX) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 # each script prints a markdown table (medians, ratios measured in the same run) to stdout,
 # progress to stderr; the tables are kept in benchmarks/results/ for the README
