@@ -4,7 +4,9 @@ Asserts: no request leaves 127.0.0.1, every image loads, MathJax renders the int
 equations, no console errors; the neighbour explorer searches, filters and shows an
 example's neighbours (also from file://); the t-SNE's (chapter 6) and the representation
 maps' (chapter 1) tooltips show a pair, and a click on a point opens the explorer at that
-example; the API reference and the glossary rendered. Saves screenshots under
+example; the API reference and the glossary rendered; axe-core finds no serious or critical
+accessibility violation on any page, and no page scrolls sideways at phone width (390 px).
+Saves screenshots under
 _build/screenshots/. Needs Debian's chromium (`make test` installs it);
 skips with a message where it is absent.
 """
@@ -25,6 +27,8 @@ pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-quic"]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # from the npm registry (package.json)
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +77,10 @@ def _shots():
     return shots
 
 
-def test_every_page_loads_offline_with_its_images_and_no_errors(site, server, browser):
+def test_every_page_loads_offline_accessible_and_phone_wide(site, server, browser):
+    """Offline, every image, no console error; axe-core: no serious or critical violation;
+    no sideways scroll at 390 px."""
+    assert AXE.exists(), f"{AXE} is missing: run `npm install` (make test does)"
     shots = _shots()
     pages = _pages(site)
     assert "book/intro.html" in pages and len(pages) >= 3
@@ -90,10 +97,21 @@ def test_every_page_loads_offline_with_its_images_and_no_errors(site, server, br
             page.screenshot(path=str(shots / "intro.png"), full_page=False)
         if rel == "book/01_representations.html":
             page.screenshot(path=str(shots / "01_representations.png"), full_page=False)
+        page.add_script_tag(path=str(AXE))
+        serious = page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]}))
+            .violations.filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => `${v.id} (${v.impact}) on ${v.nodes.length}: ${v.nodes[0].target.join(" ")}`)""")
+        page.set_viewport_size(PHONE)
+        page.wait_for_timeout(200)
+        wide, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if rel in ("book/07_explorer.html", "book/99_results.html", "book/intro.html"):
+            page.screenshot(path=str(shots / f"phone-{Path(rel).stem}.png"), full_page=False)
         page.close()
         assert not foreign, f"{rel} requested hosts other than 127.0.0.1: {foreign[:5]}"
         assert not broken, f"{rel} has images that did not load: {broken}"
         assert not errors, f"{rel} logged console errors: {errors[:5]}"
+        assert not serious, f"{rel}: axe-core finds serious accessibility violations: {serious}"
+        assert wide <= screen, f"{rel} scrolls sideways at {screen} px: the page is {wide} px wide"
 
 
 EXPLORER = "book/07_explorer.html"
