@@ -281,19 +281,17 @@ def write_explorer_data(data: dict, path) -> int:
     return _write_script("EXPLORER_DATA", data, path)
 
 
-def explorer_index(data: dict) -> dict:
-    """Which example ids each set holds: ``{set name: [id, ...]}``.
+def write_explorer_index(data: dict, path) -> int:
+    """Write ``window.EXPLORER_INDEX = {set name: [id, ...]};`` to ``path``; returns its size in bytes.
 
     Example
     -------
-    >>> explorer_index({"sets": [{"name": "snli", "examples": {"id": [3, 7]}}]})
-    {'snli': [3, 7]}
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "i.js")
+    >>> _ = write_explorer_index({"sets": [{"name": "snli", "examples": {"id": [3, 7]}}]}, p)
+    >>> open(p).read()
+    'window.EXPLORER_INDEX = {"snli":[3,7]};\\n'
     """
     if not isinstance(data, dict) or "sets" not in data:
         raise ValueError("data must be what explorer_data returned (a dict with 'sets')")
-    return {s["name"]: list(s["examples"]["id"]) for s in data["sets"]}
-
-
-def write_explorer_index(data: dict, path) -> int:
-    """Write ``window.EXPLORER_INDEX = {set: [ids]};`` to ``path``; returns its size in bytes."""
-    return _write_script("EXPLORER_INDEX", explorer_index(data), path)
+    return _write_script("EXPLORER_INDEX", {s["name"]: list(s["examples"]["id"]) for s in data["sets"]}, path)

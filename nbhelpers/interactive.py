@@ -49,11 +49,7 @@ def hover_text(premise: str, hypothesis: str, **facts) -> str:
 
 
 def _points(n, against, premises, hypotheses, label_names, labels, facts, link_set, link_ids, **masks):
-    """Checks lengths and labels; returns the gold labels, hover texts and links (None without ids).
-
-    ``labels``: {argument: (hover name, label indices)}; ``facts``: {hover name: values}; ``masks``:
-    other arrays of one value per point.
-    """
+    """Checked gold labels, hover texts and links (None without ids); ``labels``: {arg: (hover name, values)}."""
     for name, a in {"premises": premises, "hypotheses": hypotheses, **{arg: a for arg, (_, a) in labels.items()},
                     **masks, **facts}.items():
         if a is not None and len(a) != n:
@@ -64,8 +60,9 @@ def _points(n, against, premises, hypotheses, label_names, labels, facts, link_s
         if ((a < 0) | (a >= len(label_names))).any():
             raise ValueError(f"{arg} must index label_names (0..{len(label_names) - 1}); "
                              f"got values {np.unique(a).tolist()}")
-    texts = np.array([hover_text(premises[i], hypotheses[i], **{h: label_names[a[i]] for h, a in shown.items()},
-                                 **{name: v[i] for name, v in facts.items()}) for i in range(n)], dtype=object)
+    texts = np.array([hover_text(p, h, **{k: label_names[a[i]] for k, a in shown.items()},
+                                 **{name: v[i] for name, v in facts.items()})
+                      for i, (p, h) in enumerate(zip(premises, hypotheses))], dtype=object)
     if link_ids is None:
         return shown["gold"], texts, None
     if not isinstance(link_set, str) or not link_set.replace("-", "").replace("_", "").isalnum():
