@@ -1,25 +1,25 @@
-"""What the chapters' records say in the book: their tables beside the paper and their sentences.
+"""What the chapters' records say: tables beside the paper, and summary sentences.
 
-Each class here is mixed into the record of the same chapter in :mod:`nbhelpers.results`
-(``class RepresentationsRecord(RepresentationsSummary, Record)``), so a chapter calls
-``record.takeaways()`` and the results page ``record.paper_table()``. The methods read only the
-record's fields. This is prose, kept apart from the schema so that it can move into the book.
+Each class is mixed into its chapter's record in :mod:`nbhelpers.results`, so a chapter calls
+``record.takeaways()`` and the results page ``record.paper_table()``; the methods read only the record.
 """
 from __future__ import annotations
+
+import pandas as pd
 
 from . import claims, influence, paper, scorecard, spurious
 from .data import HANS_HEURISTICS as HEURISTICS
 from .stats import accuracy_difference
 
 SMOKE_NOTE = "**Smoke run**: tiny subsets and one epoch; the numbers below mean nothing."
+_SMOKE_SUBSETS = "**Smoke run**: tiny subsets; the numbers below mean nothing."
 
 
 def _pct(x) -> str:
     return f"{x:.1%}"
 
 
-def _pct0(x) -> str:
-    """A share as a whole percentage; ``None`` (nothing to average) as "n/a"."""
+def _pct0(x) -> str:  # None: nothing to average
     return "n/a" if x is None else f"{x:.0%}"
 
 
@@ -32,34 +32,30 @@ def _parse_variant(key: str) -> tuple[str, int, bool]:
     return pooling, int(layer.removeprefix("layer")), norm == "norm"
 
 
-# --------------------------------------------------------------------------- chapter 1
+def _variant(best) -> str:
+    return f"{best['pooling']}, layer {best['layer']}, {'normalised' if best['normalize'] else 'raw'}"
+
 
 class RepresentationsSummary:
     """Chapter 1: the paper table and the takeaways."""
 
-    def last_layer(self) -> int:
-        return max(_parse_variant(key)[1] for key in self.knn_acc)
-
     def paper_table(self):
         """Ours beside the paper: model accuracy, best representation, the paper's choice."""
-        import pandas as pd
-
         best = self.best_variant
         return pd.DataFrame([
             {"quantity": "fine-tuned model accuracy",
              "paper (BERT-base)": f"{_pct(self.paper['model_test_acc_bert_base'])} (SNLI test)",
              "ours": f"{_pct(self.model_val_acc)} (SNLI validation, {self.backbone}, {self.n_train:,} training pairs)"},
             {"quantity": "best representation for kNN", "paper (BERT-base)": self.paper["best_representation"],
-             "ours": f"{best['pooling']}, layer {best['layer']}, {'normalised' if best['normalize'] else 'raw'} "
-                     f"({_pct(best['knn_acc'])})"},
+             "ours": f"{_variant(best)} ({_pct(best['knn_acc'])})"},
             {"quantity": "kNN accuracy, [CLS] last layer normalised", "paper (BERT-base)": "-",
              "ours": f"{_pct(self.cls_last_norm_knn_acc)} (rank {self.cls_last_norm_rank} of {self.n_variants})"},
         ]).set_index("quantity")
 
     def takeaways(self) -> list[str]:
         """The chapter's summary bullets (Markdown), written from the record."""
-        last, best = self.last_layer(), self.best_variant
-        parsed = {key: (_parse_variant(key), acc) for key, acc in self.knn_acc.items()}
+        best, parsed = self.best_variant, {key: (_parse_variant(key), acc) for key, acc in self.knn_acc.items()}
+        last = max(layer for (_, layer, _), _ in parsed.values())
         poolings = sorted({p for (p, _, _), _ in parsed.values()})
         norm_gain = {p: self.knn_acc[self.variant_key(p, last, True)] - self.knn_acc[self.variant_key(p, last, False)]
                      for p in poolings}
@@ -72,16 +68,14 @@ class RepresentationsSummary:
         # conservative (unpaired) 95% interval: the grid keeps accuracies, not per-example results
         _, gap_lo, gap_hi = accuracy_difference(self.cls_last_norm_knn_acc, best["knn_acc"], self.n_val)
         half_width = (gap_hi - gap_lo) / 2
-        paper_acc = self.paper["model_test_acc_bert_base"]
         lines = [
             f"- Our {self.backbone} model reaches **{self.model_val_acc:.1%}** on SNLI validation after "
             f"fine-tuning on {self.n_train:,} pairs; the paper's BERT-base, a model five times larger, reaches "
-            f"{paper_acc:.1%} on SNLI test.",
+            f"{self.paper['model_test_acc_bert_base']:.1%} on SNLI test.",
             f"- Last-layer `[CLS]` with normalisation gives **{self.cls_last_norm_knn_acc:.1%}** kNN accuracy, "
             + ("the best of all variants, as the paper found." if self.cls_last_norm_rank == 1 else
-               f"rank {self.cls_last_norm_rank} of {self.n_variants} (one seed); the best variant ({best['pooling']}, "
-               f"layer {best['layer']}, {'normalised' if best['normalize'] else 'raw'}) is {100 * gap:+.1f} points "
-               f"[{100 * gap_lo:+.1f}, {100 * gap_hi:+.1f}] higher: "
+               f"rank {self.cls_last_norm_rank} of {self.n_variants} (one seed); the best variant ({_variant(best)}) "
+               f"is {100 * gap:+.1f} points [{100 * gap_lo:+.1f}, {100 * gap_hi:+.1f}] higher: "
                + ("indistinguishable from it." if gap_lo <= 0 else "beyond the noise.")),
             "- Normalisation changes last-layer kNN accuracy by "
             + ", ".join(f"{100 * g:+.1f} points ({p})" for p, g in norm_gain.items())
@@ -104,16 +98,11 @@ class RepresentationsSummary:
         return _smoke(lines, self.smoke)
 
 
-# --------------------------------------------------------------------------- chapter 2
-
-
 class BackoffSummary:
     """Chapter 2: Tables 4 and 5 beside ours, the spread over seeds."""
 
     def paper_table(self):
         """Table 4 and 5 beside ours, one row per paper setting."""
-        import pandas as pd
-
         rows = []
         for name in self.SETTINGS:
             r = self.setting(name)
@@ -137,16 +126,11 @@ class BackoffSummary:
                 f"{s['backoff_gain_std']:.2%} (backbone {self.snli_original.backbone}).")
 
 
-# --------------------------------------------------------------------------- chapter 3
-
-
 class InfluenceSummary:
     """Chapter 3: the speed table and the takeaways."""
 
     def speed_table(self):
         """Ours beside the paper: speed-up over influence functions and top-k overlap."""
-        import pandas as pd
-
         sp = self.speed
         return pd.DataFrame([
             {"quantity": "kNN speed-up over influence functions, per explained example",
@@ -158,7 +142,6 @@ class InfluenceSummary:
 
     def takeaways(self, *, model_val_acc: float) -> list[str]:
         """The chapter's summary bullets; ``model_val_acc`` is the model's SNLI validation accuracy."""
-
         fractions = self.removal["fractions"]
         o10 = self.retrieval["top_set_overlap_train_test"][f"{float(min(fractions)):g}"]
         share = self.retrieval["top10_share"]["training queries"]
@@ -185,35 +168,26 @@ class InfluenceSummary:
         if self.smoke:
             lines.append("- *This is a smoke run: tiny data and few steps, so none of these numbers means anything.*")
         rows = claims.removal_claims(data) + claims.speed_claims(data)
-        lines += ["", "**The claims, by the scorecard's rule:**", ""]
-        lines += ["- " + scorecard.sentence(c) for c in rows]
-        return lines
-
-
-# --------------------------------------------------------------------------- chapter 4
+        return lines + ["", "**The claims, by the scorecard's rule:**", ""] + [
+            "- " + scorecard.sentence(c) for c in rows]
 
 
 class SpuriousSummary:
     """Chapter 4: the takeaways and the results page's paragraph."""
 
     def takeaways(self, *, n_train: dict[str, int]) -> list[str]:
-        """The chapter's summary bullets; ``n_train`` gives the training set's size per split
-        (``original``, ``augmented``), which the record does not hold."""
-
-        nc = self.not_claim
+        """The chapter's summary bullets; ``n_train``: the training set's size per split, not in the record."""
         lines = []
         for pattern, counts in self.example_selection.items():
             rule = spurious.EXAMPLE_RULES[spurious.PAPER_EXAMPLE_RULE[pattern]]
             lines.append(f"- {pattern}: {counts['with pattern']} queries contain the pattern in premise or "
                          f"hypothesis, {counts['changed prediction']} of them change prediction between the models, "
                          f"and {counts['paper direction']} change in the paper's direction ({rule}).")
-        closest, paper_not = nc["closest_reading"], nc["paper"]
-        o, a = (nc["readings"][split][closest] for split in ("original", "augmented"))
+        nc, (o, a), counts = self.not_claim, *self._not_reading()
         lines.append(
-            f"- *not*: the reading that matches the paper's {paper_not['original']:.0%} / {paper_not['augmented']:.0%} "
-            f"best is **{closest}**: {o['count']} of {o['n']} pairs ({o['share']:.1%}) in the original split and "
-            f"{a['count']} of {a['n']} ({a['share']:.1%}) in the augmented one. It rests on {o['n']} and {a['n']} "
-            f"pairs out of {n_train['original']:,} and {n_train['augmented']:,}.")
+            f"- *not*: the reading that matches the paper's {nc['paper']['original']:.0%} / "
+            f"{nc['paper']['augmented']:.0%} best is **{nc['closest_reading']}**: {counts}. It rests on {o['n']} "
+            f"and {a['n']} pairs out of {n_train['original']:,} and {n_train['augmented']:,}.")
         for name, r in self.negation_entailment_change.items():
             if r["n"] > 0:
                 lines.append(
@@ -228,24 +202,28 @@ class SpuriousSummary:
             lines.append(f"- LIME over both sentences puts at least one premise word among the top 3 in "
                          f"{n_premise} of {len(self.lime)} explanations.")
         hits = self.miner_pattern_hits_top10
-        lines.append(f"- The miner's top words: {', '.join(t['token'] for t in self.miner_top_tokens[:10])}; "
+        lines.append(f"- The miner's top words: {self._top_words()}; "
                      f"colour or negation words among them: {', '.join(hits) if hits else 'none'}.")
-        return _smoke(lines, self.setup["smoke"], "**Smoke run**: tiny subsets; the numbers below mean nothing.")
+        return _smoke(lines, self.setup["smoke"], _SMOKE_SUBSETS)
+
+    def _not_reading(self):
+        """The closest reading of 'not' per split, and the sentence giving its counts."""
+        nc = self.not_claim
+        o, a = (nc["readings"][split][nc["closest_reading"]] for split in ("original", "augmented"))
+        return (o, a), (f"{o['count']} of {o['n']} pairs ({_pct(o['share'])}) in the original split and "
+                        f"{a['count']} of {a['n']} ({_pct(a['share'])}) in the augmented one")
+
+    def _top_words(self) -> str:
+        return ", ".join(t["token"] for t in self.miner_top_tokens[:10])
 
     def summary_sentence(self) -> str:
         """The results page's paragraph: the 'not' reading, the examples and the miner."""
         nc = self.not_claim
-        o, a = (nc["readings"][split][nc["closest_reading"]] for split in ("original", "augmented"))
-        return (f"Closest reading of the 'not' claim: *{nc['closest_reading']}*, {o['count']} of {o['n']} pairs "
-                f"({_pct(o['share'])}) in the original split and {a['count']} of {a['n']} ({_pct(a['share'])}) in "
-                f"the augmented one, against the paper's {_pct(nc['paper']['original'])} and "
-                f"{_pct(nc['paper']['augmented'])}. Examples meeting the paper's rule (pattern in premise or "
-                "hypothesis, change in the paper's direction): "
+        return (f"Closest reading of the 'not' claim: *{nc['closest_reading']}*, {self._not_reading()[1]}, against "
+                f"the paper's {_pct(nc['paper']['original'])} and {_pct(nc['paper']['augmented'])}. Examples "
+                "meeting the paper's rule (pattern in premise or hypothesis, change in the paper's direction): "
                 + ", ".join(f"{p} {s['paper direction']}" for p, s in self.example_selection.items())
-                + f". The miner's top words: {', '.join(t['token'] for t in self.miner_top_tokens[:10])}.")
-
-
-# --------------------------------------------------------------------------- chapter 5
+                + f". The miner's top words: {self._top_words()}.")
 
 
 class MislabelSummary:
@@ -253,8 +231,6 @@ class MislabelSummary:
 
     def paper_table(self):
         """Ours beside the paper's Section 5 numbers."""
-        import pandas as pd
-
         k, lb, cl, rk, p = self.knn, self.loss_baseline, self.cleanlab, self.ranked_knn, self.paper
         return pd.DataFrame([
             {"quantity": "kNN candidates: precision / recall / F1",
@@ -270,17 +246,11 @@ class MislabelSummary:
         ]).set_index("quantity")
 
 
-# --------------------------------------------------------------------------- chapter 6
-
-
 class HansSummary:
     """Chapter 6: Table 6 beside ours, the slice rule, the takeaways."""
 
     def paper_table(self):
         """Table 6 beside ours: non-entailment accuracy per heuristic, model and backoff."""
-        import pandas as pd
-
-
         p6, rows = self.paper_table6_non_entailment, []
         for h in HEURISTICS:
             r = self.heuristic(h)["non-entailment"]
@@ -296,9 +266,7 @@ class HansSummary:
                 f"for the model alone ({self.setting['backbone']}, trained on {self.setting['train']}).")
 
     def takeaways(self, *, n_fixed: int, n_broken: int, n_val: int) -> list[str]:
-        """The chapter's summary bullets; the counts of validation examples backoff fixes and breaks
-        are not in the record."""
-
+        """The chapter's summary bullets; the counts of validation examples backoff fixes and breaks."""
         p6, sr, boot = self.paper_table6_non_entailment, self.slice_rule, self.slice_rule["diff_vs_confidence_rule"]
         ne = {h: self.heuristic(h)["non-entailment"] for h in HEURISTICS}
         lines = [
@@ -318,4 +286,4 @@ class HansSummary:
         weakest = min(HEURISTICS, key=lambda h: ne[h]["model_acc"])
         lines.append(f"- The model's lowest non-entailment accuracy is {ne[weakest]['model_acc']:.1%} "
                      f"({weakest.replace('_', ' ')}).")
-        return _smoke(lines, self.setting["smoke"], "**Smoke run**: tiny subsets; the numbers below mean nothing.")
+        return _smoke(lines, self.setting["smoke"], _SMOKE_SUBSETS)

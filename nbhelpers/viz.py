@@ -1,5 +1,4 @@
-"""Plots for the chapters. Each takes ``ax=None``, draws on it (or on a new figure),
-and returns the Axes; none calls ``plt.show()``."""
+"""Plots for the chapters: each draws on ``ax`` (or a new figure) and returns the Axes; none calls ``plt.show()``."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -15,19 +14,17 @@ REMOVAL_NAMES = {"top": "most retrieved removed", "random": "random removed",
 
 
 def _axes(ax, figsize=(6, 4), ncols=1, **kwargs):
-    """``ax``, or the Axes of a new figure (an array of ``ncols`` Axes when ``ncols > 1``)."""
     if ax is None:
         _, ax = plt.subplots(1, ncols, figsize=figsize, **kwargs)
     return ax
 
 
 def _note(ax, text, xy, offset=(0, 3), **kwargs):
-    """``text`` at data point ``xy``, shifted by ``offset`` points."""
     return ax.annotate(text, xy, xytext=offset, textcoords="offset points", **kwargs)
 
 
 def _finish(ax, percent: str = "", legend: dict | None = None, **settings):
-    """``ax.set(**settings)``, ticks of axis ``percent`` ("x" or "y") in %, a legend with ``legend``."""
+    """``ax.set(**settings)``, ticks of axis ``percent`` ("x" or "y") in %, ``ax.legend(**legend)``."""
     ax.set(**settings)
     if percent:
         getattr(ax, f"{percent}axis").set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
@@ -41,8 +38,7 @@ def plot_training_loss(histories: dict, ax=None):
 
     Parameters
     ----------
-    histories : dict
-        ``{run name: [loss of epoch 1, loss of epoch 2, ...]}``.
+    histories : dict of run name -> list of losses, one per epoch
 
     Example
     -------
@@ -65,10 +61,8 @@ def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=N
 
     Parameters
     ----------
-    grid : DataFrame
-        As returned by :func:`nbhelpers.representations.knn_accuracy_grid`.
-    model_acc : float, optional
-        Drawn as a horizontal reference line (the fine-tuned model's own accuracy).
+    grid : DataFrame from :func:`nbhelpers.representations.knn_accuracy_grid`
+    model_acc : float, optional, the fine-tuned model's accuracy, drawn as a reference line
 
     Example
     -------
@@ -91,7 +85,7 @@ def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=N
 
 
 def plot_accuracy_heatmap(grid: pd.DataFrame, normalize: bool = True, ax=None):
-    """Heatmap of kNN accuracy, pooling by layer, for one normalisation setting.
+    """Heatmap of kNN accuracy (``grid`` as in :func:`plot_layer_accuracy`), pooling by layer.
 
     Example
     -------
@@ -107,12 +101,11 @@ def plot_accuracy_heatmap(grid: pd.DataFrame, normalize: bool = True, ax=None):
 
 
 def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
-    """Bar chart of validation accuracy per fine-tuning recipe (no paper line: its number is a test accuracy).
+    """Bar chart of validation accuracy per fine-tuning recipe.
 
     Parameters
     ----------
-    table : DataFrame
-        Columns ``recipe`` and ``val_acc``.
+    table : DataFrame with columns ``recipe`` and ``val_acc``
 
     Example
     -------
@@ -130,24 +123,17 @@ def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
 
 
 def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float | None = None, axes=None):
-    """Chapter 5's sweep against the share of flipped labels the noisy model memorised.
+    """Chapter 5's sweep against the share of flipped labels memorised; returns the two Axes.
 
-    Left: each ranking's average precision (a marker per regime mean, faint dots per seed). Right: the
-    kNN protocol's F1 and the data the loss ranking needs for its recall; the paper's as dashed lines.
+    Left: each ranking's average precision. Right: the kNN protocol's F1 and the data the loss
+    ranking needs for its recall, with the paper's as dashed lines.
 
     Parameters
     ----------
-    points : list of dict
-        From :func:`nbhelpers.experiments.memorisation_sweep`.
-    paper : dict, optional
-        ``f1`` and ``loss_fraction_for_knn_recall`` (e.g. :data:`nbhelpers.paper.MISLABEL`).
-    base_rate : float, optional
-        Share of flipped labels: a random ranking's AP, drawn as a dotted line.
+    points : list of dict from :func:`nbhelpers.experiments.memorisation_sweep`
+    paper : dict, optional, ``f1`` and ``loss_fraction_for_knn_recall`` (:data:`nbhelpers.paper.MISLABEL`)
+    base_rate : float, optional, the share of flipped labels: a random ranking's AP
     axes : pair of Axes, optional
-
-    Returns
-    -------
-    ndarray of two Axes
 
     Example
     -------
@@ -196,11 +182,8 @@ def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
 
     Parameters
     ----------
-    grid : DataFrame
-        From :func:`nbhelpers.knn.tune`: columns ``k``, ``temperature``, ``tau``,
-        ``backoff_acc``, ``model_acc``.
-    k : int, optional
-        Which k to show; defaults to the k of the best row.
+    grid : DataFrame from :func:`nbhelpers.knn.tune`
+    k : int, optional, default the k of the best row
 
     Example
     -------
@@ -234,11 +217,9 @@ def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: st
 
     Parameters
     ----------
-    bins : DataFrame
-        From :func:`nbhelpers.evaluation.confidence_bins` (``lo``, ``hi``, ``n``,
-        ``model_acc``, ``knn_acc``).
-    tau : float, optional
-        The tuned backoff threshold, drawn as a vertical line.
+    bins : DataFrame from :func:`nbhelpers.evaluation.confidence_bins`
+    tau : float, optional, the tuned backoff threshold, drawn as a vertical line
+    title : str, optional
 
     Example
     -------
@@ -265,8 +246,7 @@ def plot_method_accuracy(table: pd.DataFrame, ax=None):
 
     Parameters
     ----------
-    table : DataFrame
-        Index: settings; columns: methods; values: accuracies in [0, 1].
+    table : DataFrame of accuracies, settings by methods
 
     Example
     -------
@@ -291,9 +271,7 @@ def plot_backoff_gains(table: pd.DataFrame, ax=None):
 
     Parameters
     ----------
-    table : DataFrame
-        Columns ``label`` (row name), ``gain``, ``lo``, ``hi`` (points; ``lo``/``hi`` may be
-        NaN, e.g. for the paper's numbers) and ``group`` (colour).
+    table : DataFrame with ``label``, ``gain``, ``lo``, ``hi`` (points; NaN: no interval), ``group`` (colour)
 
     Example
     -------
@@ -323,13 +301,11 @@ def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, t
 
     Parameters
     ----------
-    embedding : ndarray (n, 2)
-        E.g. from ``sklearn.manifold.TSNE``.
-    labels : (n,) ints
-    fixed, broken : (n,) bool, optional
-        Examples that kNN backoff turns from wrong to right, and from right to wrong.
+    embedding : ndarray of shape (n, 2)
+    labels : array-like of int, shape (n,)
+    fixed, broken : array-like of bool, shape (n,), optional, examples backoff makes right, and wrong
     label_names : sequence of str, optional
-        Legend names for the labels 0, 1, ...
+    title : str, optional
 
     Example
     -------
@@ -356,7 +332,7 @@ def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, t
 
 
 def plot_slice_accuracy(table: pd.DataFrame, ax=None):
-    """Bars of accuracy per slice for several methods (columns), e.g. per HANS heuristic.
+    """Bars of accuracy per slice (rows, e.g. HANS heuristics) for several methods (columns).
 
     Example
     -------
@@ -377,6 +353,7 @@ def plot_word_weights(weights, title: str = "", ax=None):
     Parameters
     ----------
     weights : list of (word, weight)
+    title : str
 
     Example
     -------
@@ -399,11 +376,8 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
 
     Parameters
     ----------
-    counts : dict
-        ``{name: retrieval counts (N,)}``, e.g. neighbours of the training set and of the
-        test set (:func:`nbhelpers.influence.retrieval_counts`).
-    k : int, optional
-        Neighbours per query, for the title.
+    counts : dict of query set name -> counts of shape (N,) (:func:`nbhelpers.influence.retrieval_counts`)
+    k : int, optional, neighbours per query, for the title
 
     Example
     -------
@@ -422,20 +396,14 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
 
 
 def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes=None):
-    """The removal test as totals (per fraction) and as the increment between fractions.
+    """The removal test's accuracy drops: total per fraction (left), and the increment between fractions.
 
-    Left: the accuracy drop after removing each share; right: the drop at the largest share minus that at
-    the smallest (the paper's "a further 6% vs 4%"). Our mean (filled bar, one sd as error bar, each seed
-    a dot) stands beside the paper's number (hollow hatched bar).
+    Our mean (bar, one sd, each seed a dot) stands beside the paper's number (hatched bar).
 
     Parameters
     ----------
-    record : dict
-        From :func:`nbhelpers.influence.removal_record` (``drops``, ``increments``,
-        ``increment_fractions``, ``n_seeds``).
-    paper : dict, optional
-        Shaped like :data:`nbhelpers.paper.REMOVAL`: ``{"top": {fraction: total}, "random":
-        {...}, "increment": {"top": ..., "random": ...}}``.
+    record : dict from :func:`nbhelpers.influence.removal_record`
+    paper : dict, optional, shaped like :data:`nbhelpers.paper.REMOVAL`
     axes : pair of Axes, optional
 
     Returns
