@@ -45,8 +45,7 @@ def check_real(value, name) -> float:
 
 def check_positive(value, name) -> float:
     """A finite real number > 0 (a temperature, a learning rate)."""
-    value = check_real(value, name)
-    return check_scalar(value, name, float, min_val=0.0, max_val=math.inf, include_boundaries="neither")
+    return check_scalar(check_real(value, name), name, float, min_val=0.0, include_boundaries="neither")
 
 
 def check_unit_interval(value, name) -> float:

@@ -1,10 +1,8 @@
-"""The paper's claims, one row each, read from the chapters' ``results/*.json``.
+"""The paper's claims, one scorecard row each, read from the chapters' ``results/*.json``.
 
-Each row gives the claim, the paper's value, ours with its 95% interval, the test the data
-need (:mod:`nbhelpers.stats`), what the interval rests on, the verdict of the one rule
-(:func:`nbhelpers.scorecard.verdict`), whether the paper's value lies in our interval and, for
-an inconclusive or untested row, what would decide it. :func:`build` reads every chapter's file;
-the results page shows the rows and saves ``results/scorecard.json``.
+Each row gives the claim, the paper's value, ours with its 95% interval (:mod:`nbhelpers.stats`),
+the verdict of the one rule (:func:`nbhelpers.scorecard.verdict`) and, for an inconclusive or
+untested row, what would decide it. :func:`build` reads every chapter's file.
 """
 from __future__ import annotations
 
@@ -22,18 +20,18 @@ from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_int
 def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
     """The backoff gain (points) of a split-seed experiment, with the interval its seeds allow.
 
-    ``per_seed`` holds the lists ``test``, ``backoff_gain`` (a fraction) and, for one seed,
-    ``gain_lo``/``gain_hi`` (its paired-bootstrap interval). Over two or more seeds the
-    interval is :func:`mean_interval`'s t-interval (test sampling *and* the split and
-    fine-tune); with one seed only the paired bootstrap is left, which covers test sampling
-    alone, and ``how`` says so.
+    Parameters
+    ----------
+    per_seed : dict of lists
+        ``test``, ``backoff_gain`` (a fraction) and, for one seed, ``gain_lo``/``gain_hi``.
+    test : str
+        Which test set's rows to pool.
 
     Returns
     -------
-    mean, low, high : float (low and high None only when one seed lacks a bootstrap)
+    mean, low, high : float (low and high None when one seed lacks a bootstrap)
     how : str
-        ``"N split seeds, t-interval over seeds"`` or
-        ``"1 split seed, paired bootstrap (test sampling only)"``.
+        A t-interval over two or more seeds; with one, its paired bootstrap (test sampling only).
 
     Example
     -------
@@ -57,14 +55,9 @@ def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, 
 
 STAND_IN_ANLI = ("offline, MNLI dev-matched stands in for ANLI train, so the model never saw "
                  "adversarial pairs")
-"""Why the ANLI and HANS rows are not comparable with the paper's."""
-
 NO_ROBERTA = ("no RoBERTa backbone offline; the book's backbone is all-MiniLM-L6-v2 (the BERT-sized "
               "rows above are the comparison it allows)")
-"""Why the paper's RoBERTa columns have no estimate of ours."""
-
-FEW_DISCORDANT = 25
-"""Below this many discordant pairs a slice is judged by the exact McNemar interval, not the bootstrap."""
+FEW_DISCORDANT = 25  # below this many discordant pairs, the exact McNemar interval, not the bootstrap
 
 
 def _points(x):
@@ -79,19 +72,16 @@ def _interval_text(estimate, low, high, unit="points"):
 
 
 def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, estimate, low=None, high=None,
-         test, n, ours_text=None, null=0.0, margin=None, stand_in=None, one_seed=False, n_units=None,
+         test, n, ours_text=None, margin=None, stand_in=None, one_seed=False, n_units=None,
          unit="points", decide_unit="seeds"):
-    """One scorecard row; the verdict is :func:`verdict`'s.
-
-    ``one_seed``: the interval covers test sampling only, while seed noise also matters. Seed
-    noise can only widen it, so an "inconclusive" stands and any other verdict is "untested".
-    """
-    v = verdict(estimate, low, high, paper_effect=paper_effect, null=null, margin=margin, stand_in=stand_in)
+    """One scorecard row. ``one_seed``: the interval misses seed noise, which can only widen it, so
+    any verdict but "inconclusive" (or "not comparable") becomes "untested"."""
+    v = verdict(estimate, low, high, paper_effect=paper_effect, margin=margin, stand_in=stand_in)
     if one_seed and v not in ("inconclusive", "not comparable"):
         v = "untested"
     decide = None
     if v == "inconclusive" and n_units:
-        need = n_to_decide(estimate, low, high, n_units, paper_effect=paper_effect, null=null, margin=margin,
+        need = n_to_decide(estimate, low, high, n_units, paper_effect=paper_effect, margin=margin,
                            unit=decide_unit)
         decide = (f"about {need:,} {decide_unit}, if the spread stays as measured" if need
                   else "no number of repeats, as measured")
@@ -103,76 +93,58 @@ def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, estimate, 
             "ours": ours_text if ours_text is not None else _interval_text(estimate, low, high, unit),
             "estimate": None if estimate is None else float(estimate),
             "low": None if low is None else float(low), "high": None if high is None else float(high),
-            "null": float(null), "margin": margin, "test": test, "n": n, "verdict": v,
+            "null": 0.0, "margin": margin, "test": test, "n": n, "verdict": v,
             "paper_in_interval": paper_in_interval(low, high, paper_effect) if stand_in is None else None,
             "to_decide": decide, "reason": stand_in, "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
 
 
 def representation_claims(rep):
-    """The claims of chapter 1 (``results/representations.json``); rows as in :func:`build`.
+    """Chapter 1's claim (``representations.json``): the paper's representation against the best other.
 
-    With the chapter's ``held_out`` comparison the best other variant is chosen on one half of
-    validation and scored against the paper's choice on the other, paired; older records only
-    hold accuracies, and get an unpaired interval with the best variant picked on the same pairs.
+    With ``held_out``, the best other is chosen on one half of validation and scored, paired, on the
+    other; older records get an unpaired interval with the best picked on the same pairs.
     """
-    claim = "The last layer's normalised [CLS] state is the best representation for kNN"
-    ref = paper.REPRESENTATION["effect"]
     held = rep.get("held_out")
     if held:
         est, lo, hi = 100 * held["diff"], 100 * held["lo"], 100 * held["hi"]
-        return [_row(
-            claim, "01_representations", "every-layer-every-pooling",
-            paper_text="chosen as the best representation", paper_effect=ref,
-            effect=f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
-                   f"chosen on the other half)",
-            estimate=est, low=lo, high=hi, one_seed=True,
-            test=f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} "
-                 "discordant pairs, "
-                 f"exact McNemar p = {held['mcnemar_p']:.3g}",
-            n=f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; "
-              "one seed")]
-    accs = rep["knn_acc"]
-    cls_norm = {int(k.split("-")[1].removeprefix("layer")): k for k in accs
-                if k.startswith("cls-layer") and k.endswith("-norm")}
-    mine = cls_norm[max(cls_norm)]
-    others = {k: v for k, v in accs.items() if k != mine}
-    best_other = max(others, key=others.get)
-    d, lo, hi = accuracy_difference(others[best_other], accs[mine], int(rep["n_val"]))
-    return [_row(
-        claim, "01_representations", "every-layer-every-pooling",
-        paper_text="chosen as the best representation", paper_effect=ref,
-        effect=f"kNN accuracy of [CLS], last layer, normalised minus the best of the other "
-               f"{len(others)} variants ({best_other})",
-        estimate=100 * d, low=100 * lo, high=100 * hi, one_seed=True,
-        test="unpaired normal interval (conservative); the best of the others is picked on the same pairs "
-             "(winner's curse, against the paper's choice)",
-        n=f"{rep['n_val']:,} validation pairs, one seed")]
+        effect = (f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
+                  f"chosen on the other half)")
+        test = (f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} discordant pairs, "
+                f"exact McNemar p = {held['mcnemar_p']:.3g}")
+        n = f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; one seed"
+    else:
+        accs = rep["knn_acc"]
+        cls_norm = {int(k.split("-")[1].removeprefix("layer")): k for k in accs
+                    if k.startswith("cls-layer") and k.endswith("-norm")}
+        mine = cls_norm[max(cls_norm)]
+        others = {k: v for k, v in accs.items() if k != mine}
+        best_other = max(others, key=others.get)
+        d, lo, hi = accuracy_difference(others[best_other], accs[mine], int(rep["n_val"]))
+        est, lo, hi = 100 * d, 100 * lo, 100 * hi
+        effect = (f"kNN accuracy of [CLS], last layer, normalised minus the best of the other "
+                  f"{len(others)} variants ({best_other})")
+        test = ("unpaired normal interval (conservative); the best of the others is picked on the same pairs "
+                "(winner's curse, against the paper's choice)")
+        n = f"{rep['n_val']:,} validation pairs, one seed"
+    return [_row("The last layer's normalised [CLS] state is the best representation for kNN",
+                 "01_representations", "every-layer-every-pooling",
+                 paper_text="chosen as the best representation", paper_effect=paper.REPRESENTATION["effect"],
+                 effect=effect, estimate=est, low=lo, high=hi, one_seed=True, test=test, n=n)]
 
 
 _BACKOFF_PAPER = {(b, s): 100 * (paper.TABLE4.loc[(b, "kNN backoff"), s] - paper.TABLE4.loc[(b, "model"), s])
                   for b in ("BERT", "RoBERTa") for s in paper.TABLE4.columns}
 
 
-def _gain_claim(setting, gain):
-    no_effect = gain == 0
-    return (f"kNN backoff {'changes nothing' if no_effect else 'improves test accuracy'}: {setting}",
-            {"margin": paper.BACKOFF_MARGIN} if no_effect else {})
-
-
 def backoff_claims(bo):
-    """The claims of chapter 2 (``results/backoff.json``): the backoff gain per setting; rows as in
-    :func:`build`.
-
-    Where the chapter ran several seeds (SNLI original) the gain gets a t-interval over them;
-    elsewhere the paired bootstrap of one seed covers test sampling only (see :func:`_row`).
-    """
+    """Chapter 2's claims (``backoff.json``): the backoff gain per setting, a t-interval where the
+    setting ran several seeds, else one seed's paired bootstrap; then the paper's RoBERTa column."""
     rows = []
     for setting in paper.TABLE4.columns:
         r = bo.get(setting)
         if not r:
             continue
         gain = _BACKOFF_PAPER["BERT", setting]
-        claim, margin = _gain_claim(setting, gain)
         stand_in = STAND_IN_ANLI if str(r.get("train", "")).startswith("mnli") else None
         seeds = r.get("seeds") or {}
         n_seeds = len(seeds.get("seeds", []))
@@ -185,8 +157,9 @@ def backoff_claims(bo):
             est, lo, hi = _points(r["backoff_gain"]), _points(lo), _points(hi)
             test, one_seed, n_seeds = "paired bootstrap over test pairs (seed noise not measured)", True, 1
         rows.append(_row(
-            claim, "02_knn_backoff", "gain-or-noise",
-            paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6), **margin,
+            f"kNN backoff {'changes nothing' if gain == 0 else 'improves test accuracy'}: {setting}",
+            "02_knn_backoff", "gain-or-noise", paper_text=f"{gain:+.1f} points (BERT)",
+            paper_effect=round(gain, 6), margin=paper.BACKOFF_MARGIN if gain == 0 else None,
             effect="backoff accuracy minus model accuracy on test",
             estimate=est, low=lo, high=hi, test=test, one_seed=one_seed,
             n_units=n_seeds if n_seeds > 1 else None,
@@ -194,7 +167,7 @@ def backoff_claims(bo):
     adv = bo.get("anli-adversarial")
     if adv and "per_seed" in adv:
         rows.append(adversarial_claim(adv))
-    for setting in paper.TABLE4.columns:  # the paper's RoBERTa column, so that the reader sees it
+    for setting in paper.TABLE4.columns:
         gain = _BACKOFF_PAPER["RoBERTa", setting]
         rows.append(_row(
             f"kNN backoff improves test accuracy (RoBERTa): {setting}", "02_knn_backoff", "gain-or-noise",
@@ -210,8 +183,7 @@ def adversarial_claim(adv) -> dict:
     Parameters
     ----------
     adv : dict
-        ``per_seed`` (lists ``test``, ``backoff_gain`` and, for one seed, ``gain_lo``/``gain_hi``)
-        and ``n_test``.
+        ``per_seed`` (as :func:`split_seed_gain` takes it) and ``n_test``.
     """
     mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
     n_split = list(adv["per_seed"]["test"]).count("anli")
@@ -228,13 +200,8 @@ def adversarial_claim(adv) -> dict:
 
 
 def removal_claims(inf):
-    """The claims of chapter 3's removal test (``results/influence.json``); rows as in :func:`build`.
-
-    At 10% the paper prints total drops (``paper.REMOVAL["top"]`` vs ``["random"]``); at 30% it prints only
-    the
-    increment over the 10% drop ("a further 6% vs 4%"), so the 30% claim is tested on the
-    per-seed increments, not on totals the paper never printed.
-    """
+    """Chapter 3's removal claims (``influence.json``), on the per-seed gaps: total drops at 10%, and
+    at 30% the increment over 10%, the only number the paper prints there."""
     rem = inf.get("removal", {})
     drops, incs = rem.get("drops"), rem.get("increments")
     if not drops:
@@ -254,11 +221,12 @@ def removal_claims(inf):
     for per_condition, claim, paper_text, ref, effect in comparisons:
         if not (per_condition and per_condition.get("top") and per_condition.get("random")):
             continue
-        gaps = np.asarray(per_condition["top"], float) - np.asarray(per_condition["random"], float)
+        top = np.asarray(per_condition["top"], float)
+        gaps = top - np.asarray(per_condition["random"], float)
         m, lo, hi = t_interval(gaps)
         matched = per_condition.get("matched")
         control = ("" if not matched else f"; label-matched control: top minus matched "
-                   f"{np.mean(np.asarray(per_condition['top'], float) - np.asarray(matched, float)):+.1f}")
+                   f"{np.mean(top - np.asarray(matched, float)):+.1f}")
         rows.append(_row(claim, "03_influence", "the-removal-test",
                          paper_text=f"{paper_text} (gap {ref:+.1f})",
                          paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
@@ -269,7 +237,7 @@ def removal_claims(inf):
 
 
 def speed_claims(inf):
-    """The claims of chapter 3's timing of kNN against influence functions; rows as in :func:`build`."""
+    """Chapter 3's claims on timing kNN against influence functions (``influence.json``)."""
     sp = inf.get("speed")
     if not sp:
         return []
@@ -284,33 +252,26 @@ def speed_claims(inf):
     text = f"{10 ** m:,.0f}x" + ("" if lo is None else f" [{10 ** lo:,.0f}x, {10 ** hi:,.0f}x]")
     if sp.get("speedup"):
         text += f" per query; {sp['speedup']:,.0f}x with set-up included"
-    factor = paper.SPEEDUP["factor"]
+    chapter, anchor = "03_influence", "knn-against-influence-functions"
     return [
-        _row("kNN explains a prediction far faster than influence functions", "03_influence",
-             "knn-against-influence-functions",
-             paper_text=f"about {factor}x (< {paper.SPEEDUP['n_train_below']:,} training pairs)",
+        _row("kNN explains a prediction far faster than influence functions", chapter, anchor,
+             paper_text=f"about {paper.SPEEDUP['factor']}x (< {paper.SPEEDUP['n_train_below']:,} training pairs)",
              paper_effect=ref,
              effect="log10 of influence-function time over kNN time per query (set-up excluded)",
              estimate=m, low=lo, high=hi, ours_text=text, test=test, unit="",
              decide_unit="queries timed one by one",
              n=f"{sp['n_train']:,} training pairs"),
-_untested_row(
-            "The speed-up grows with the size of the training data", "03_influence",
-            "knn-against-influence-functions", paper_text="grows (no number)",
-            effect="speed-up (set-up included) at a larger training set minus at this one",
-            ours="one training-set size timed in the run", n=f"{sp['n_train']:,} training pairs only",
-            decide="time two training-set sizes (benchmarks/bench_influence.py)")]
-
-
-def _untested_row(claim, chapter, anchor, *, paper_text, effect, ours, n, decide):
-    return {"claim": claim, "effect": effect, "paper": paper_text, "paper_effect": None, "ours": ours,
-            "estimate": None, "low": None, "high": None, "null": 0.0, "margin": None, "test": "-", "n": n,
-            "verdict": "untested", "paper_in_interval": None, "to_decide": decide, "reason": None,
-            "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
+        {"claim": "The speed-up grows with the size of the training data",
+         "effect": "speed-up (set-up included) at a larger training set minus at this one",
+         "paper": "grows (no number)", "paper_effect": None, "ours": "one training-set size timed in the run",
+         "estimate": None, "low": None, "high": None, "null": 0.0, "margin": None, "test": "-",
+         "n": f"{sp['n_train']:,} training pairs only", "verdict": "untested", "paper_in_interval": None,
+         "to_decide": "time two training-set sizes (benchmarks/bench_influence.py)", "reason": None,
+         "chapter": chapter, "link": f"{chapter}.html#{anchor}"}]
 
 
 def spurious_claims(sp):
-    """The claims of chapter 4 (``results/spurious.json``); rows as in :func:`build`."""
+    """Chapter 4's claims (``spurious.json``): the 'not' statistic and the negation slice."""
     rows = []
     readings = sp.get("not_claim", {}).get("readings", {})
     key = "P(contradiction | 'not' in premise or hypothesis)"
@@ -336,8 +297,7 @@ def spurious_claims(sp):
         est, lo, hi = _points(ch["diff"]), _points(ch["lo"]), _points(ch["hi"])
         test = "paired bootstrap over test pairs"
         if ch.get("a_only") is not None:
-            m = int(ch["a_only"]) + int(ch["b_only"])
-            if m < FEW_DISCORDANT:
+            if int(ch["a_only"]) + int(ch["b_only"]) < FEW_DISCORDANT:
                 lo, hi = _points(ch["mcnemar_lo"]), _points(ch["mcnemar_hi"])
                 test = "exact McNemar interval"
             test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
@@ -355,12 +315,8 @@ def spurious_claims(sp):
 
 
 def mislabel_claims(ml):
-    """The claims of chapter 5 (``results/mislabel.json``); rows as in :func:`build`.
-
-    The paper's comparison: the kNN candidates against the training-loss ranking that flags
-    as many examples (F1 at kNN's budget), and the share of the data the loss ranking needs
-    to reach kNN's recall (the paper: about 65%). Both over seeds, with a t-interval.
-    """
+    """Chapter 5's claims (``mislabel.json``), t-intervals over seeds: kNN's F1 against the loss
+    ranking's at kNN's budget, and the share of the data the loss ranking needs for kNN's recall."""
     per = ml.get("per_seed")
     if not per or "loss F1@budget" not in per:
         return []
@@ -372,16 +328,16 @@ def mislabel_claims(ml):
     holds = "" if f1_lo is None else f"; the paper's {P['f1']:.2f} is {'' if inside else 'not '}" \
         f"in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
     n_seeds = len(knn_f1)
-    seeds_test = "t-interval over seeds" if n_seeds > 1 else "one seed: no interval"
+    common = dict(chapter="05_mislabeled", anchor="does-the-paper-s-protocol-recover-the-flips",
+                  n_units=n_seeds, test="t-interval over seeds" if n_seeds > 1 else "one seed: no interval",
+                  n=f"{n_seeds} seed{'s' * (n_seeds > 1)}")
     rows = [_row(
-        "Mislabeled examples: the kNN candidates beat the loss ranking at the same budget", "05_mislabeled",
-        "does-the-paper-s-protocol-recover-the-flips",
+        "Mislabeled examples: the kNN candidates beat the loss ranking at the same budget", **common,
         paper_text=f"kNN F1 {P['f1']:.2f} (P {P['precision']:.2f}, R {P['recall']:.2f}); loss at that budget "
                    f"about {paper.MISLABEL_LOSS_F1_AT_BUDGET:.2f}",
         paper_effect=100 * (P["f1"] - paper.MISLABEL_LOSS_F1_AT_BUDGET),
         effect="F1 of the kNN candidates minus F1 of the loss ranking flagging as many examples (points)",
-        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test,
-        n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
+        estimate=m, low=lo, high=hi,
         ours_text=f"kNN F1 {f1:.2f} (P {np.mean(per['kNN precision']):.2f}, "
                   f"R {np.mean(per['kNN recall']):.2f}), "
                   f"loss {loss_f1.mean():.2f}; {_interval_text(m, lo, hi)}{holds}")]
@@ -390,22 +346,19 @@ def mislabel_claims(ml):
     m, lo, hi = t_interval(100 * (need - budget))
     paper_budget = P["noise_rate"] * P["recall"] / P["precision"]
     rows.append(_row(
-        "The loss ranking needs far more of the data than kNN to reach kNN's recall", "05_mislabeled",
-        "does-the-paper-s-protocol-recover-the-flips",
+        "The loss ranking needs far more of the data than kNN to reach kNN's recall", **common,
         paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data "
                    f"(kNN flags about {paper_budget:.0%})",
         paper_effect=100 * (P["loss_fraction_for_knn_recall"] - paper_budget),
         effect="share of the data the loss ranking inspects to reach kNN's recall, minus the share kNN "
                "flags (points)",
-        estimate=m, low=lo, high=hi, n_units=n_seeds, test=seeds_test,
-        n=f"{n_seeds} seed{'s' * (n_seeds > 1)}",
+        estimate=m, low=lo, high=hi,
         ours_text=f"{need.mean():.1%} of the data vs kNN's {budget.mean():.1%}; {_interval_text(m, lo, hi)}"))
     return rows
 
 
 def hans_claims(hans, bo):
-    """The claims of chapter 6 (``results/hans.json``; the backoff results say which model ran); rows as
-    in :func:`build`."""
+    """Chapter 6's claim (``hans.json``; the backoff record says which model ran if ``hans`` does not)."""
     c = hans.get("constituent", {}).get("non-entailment")
     if not c:
         return []
@@ -424,7 +377,6 @@ def hans_claims(hans, bo):
 
 
 CHAPTER_FILES = ("representations", "backoff", "influence", "spurious", "mislabel", "hans")
-"""The results files the scorecard reads (``results/<name>.json``)."""
 
 
 def build(results_dir) -> tuple[list[dict], list[str]]:
@@ -433,38 +385,22 @@ def build(results_dir) -> tuple[list[dict], list[str]]:
     Parameters
     ----------
     results_dir : path
-        Folder with the chapters' ``<name>.json`` (:data:`CHAPTER_FILES`).
+        Folder with the chapters' ``<name>.json`` (``CHAPTER_FILES``).
 
     Returns
     -------
     rows : list of dict
-        ``claim``, ``effect`` (what is compared), ``paper`` and ``paper_effect``, ``ours``,
-        ``estimate``, ``low``, ``high``, ``null``, ``margin``, ``test`` (how the interval was
-        made), ``n`` (what it rests on), ``verdict`` (:func:`verdict`), ``paper_in_interval``,
-        ``to_decide`` (for an inconclusive or untested row, what would decide it), ``reason``
-        (why not comparable), ``chapter`` and ``link`` (the section that shows it).
+        ``claim``, ``effect``, ``paper``, ``paper_effect``, ``ours``, ``estimate``, ``low``, ``high``,
+        ``null``, ``margin``, ``test``, ``n``, ``verdict``, ``paper_in_interval``, ``to_decide``,
+        ``reason`` (why not comparable), ``chapter`` and ``link``.
     missing : list of str
-        Results files not found (their chapters have not run): their claims are absent.
+        Results files not found (their chapters have not run).
     """
     folder = Path(results_dir)
-    res, missing = {}, []
-    for name in CHAPTER_FILES:
-        path = folder / f"{name}.json"
-        if path.exists():
-            res[name] = json.loads(path.read_text())
-        else:
-            missing.append(path.name)
-    rows = []
-    if "representations" in res:
-        rows += representation_claims(res["representations"])
-    if "backoff" in res:
-        rows += backoff_claims(res["backoff"])
-    if "influence" in res:
-        rows += removal_claims(res["influence"]) + speed_claims(res["influence"])
-    if "spurious" in res:
-        rows += spurious_claims(res["spurious"])
-    if "mislabel" in res:
-        rows += mislabel_claims(res["mislabel"])
-    if "hans" in res:
-        rows += hans_claims(res["hans"], res.get("backoff"))
-    return rows, missing
+    res = {name: json.loads((folder / f"{name}.json").read_text()) for name in CHAPTER_FILES
+           if (folder / f"{name}.json").exists()}
+    claims_of = {"representations": representation_claims, "backoff": backoff_claims,
+                 "influence": lambda r: removal_claims(r) + speed_claims(r), "spurious": spurious_claims,
+                 "mislabel": mislabel_claims, "hans": lambda r: hans_claims(r, res.get("backoff"))}
+    rows = [row for name in CHAPTER_FILES if name in res for row in claims_of[name](res[name])]
+    return rows, [f"{name}.json" for name in CHAPTER_FILES if name not in res]

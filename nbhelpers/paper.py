@@ -1,11 +1,6 @@
-"""Every number the book quotes from Rajani et al. (2020), once, with where it comes from.
+"""Every number the book quotes from Rajani et al. (2020), arXiv:2010.09030, once, with its source.
 
-Rajani, N. F., Krause, B., Yin, W., Niu, T., Socher, R., & Xiong, C. (2020). *Explaining
-and Improving Model Behavior with k Nearest Neighbor Representations*. arXiv:2010.09030.
-
-Accuracies are fractions (0.757, not 75.7); differences of accuracy are *points*
-(4.6 means 4.6 percentage points). Chapters and the claims scorecard read these
-constants; no notebook types a number from the paper.
+Accuracies are fractions (0.757); differences of accuracy are points (4.6 = 4.6 percentage points).
 """
 from __future__ import annotations
 
@@ -39,72 +34,44 @@ BERT_SNLI_TEST = 0.757
 
 REPRESENTATION = {"pooling": "cls", "layer": "last", "normalize": True, "source": "Section 2",
                   "text": "cls, last layer, normalised", "effect": 1.0}
-"""The representation the paper chooses: the last layer's [CLS] state, normalised dataset-wise.
+"""Section 2's choice: the last layer's [CLS] state, normalised; ``effect`` reads "best" as at least
+one point of kNN accuracy above the runner-up (the paper gives no size)."""
 
-The paper gives no size for "best"; ``effect`` reads it as at least one point of kNN accuracy
-above the runner-up (points), so that an interval around 0 that excludes +1 is "ruled out"."""
-
-REMOVAL = {
-    "source": "Section 4",
-    "model": "BERT",
-    "metric": "SNLI test accuracy drop (points)",
-    "top": {0.1: 4.6, 0.3: 10.6},
-    "random": {0.1: 1.2, 0.3: 5.2},
-    "increment": {"top": 6.0, "random": 4.0},
-}
-"""The removal test: retrain without the most retrieved (``"top"``) or random training examples.
-
-- ``top[0.1]`` = 4.6 and ``random[0.1]`` = 1.2: stated in Section 4; removing the most
-  retrieved 10% of the training set costs 4.6 points, a random 10% costs 1.2 (BERT, SNLI test).
-- ``increment``: Section 4 continues that removing 30% costs "a further 6% vs 4%". This is an
-  *increment*, the drop at 30% minus the drop at 10% (``top``: 6.0, ``random``: 4.0); it is
-  not the total drop at 30%.
-- ``top[0.3]`` = 10.6 and ``random[0.3]`` = 5.2: the *total* drops at 30%, derived here as
-  the 10% drop plus the increment (4.6 + 6.0 and 1.2 + 4.0); the paper does not print them.
-"""
+REMOVAL = {"source": "Section 4", "model": "BERT", "metric": "SNLI test accuracy drop (points)",
+           "top": {0.1: 4.6, 0.3: 10.6}, "random": {0.1: 1.2, 0.3: 5.2},
+           "increment": {"top": 6.0, "random": 4.0}}
+"""The removal test: drops after removing the most retrieved (``top``) or random training examples.
+At 10% the paper states 4.6 vs 1.2; at 30% only the ``increment`` over the 10% drop ("a further 6%
+vs 4%"), so the 30% totals here (10.6, 5.2) are derived as the 10% drop plus the increment."""
 
 SPEEDUP = {"factor": 300, "n_train_below": 2000, "source": "Section 4",
            "note": "kNN vs influence functions, < 2k training examples (BERT)"}
-"""kNN finds influential examples about 300 times faster than influence functions on fewer
-than 2,000 training examples, and the gap grows with the data."""
+"""kNN finds influential examples about 300 times faster than influence functions (< 2,000 examples)."""
 
 NOT_STATISTIC = {"original": 0.37, "augmented": 0.60}
-"""Spurious associations (with Tables 1 and 2): "not" occurs in "approximately 37% and 60%" of the
-original and augmented training data (read as P(contradiction | 'not' in premise or hypothesis),
-the reading that matches; see the spurious-associations chapter)."""
+"""The word "not" occurs in "approximately 37% and 60%" of the original and augmented training data."""
 
 NEGATION_ENTAILMENT_CHANGE = -0.10
-"""Spurious associations (with Tables 1 and 2): entailment examples with negation lose about 10%
-accuracy after augmentation."""
+"""Entailment examples with negation lose about 10% accuracy after augmentation."""
 
 MISLABEL = {"precision": 0.84, "recall": 0.73, "f1": 0.78, "loss_fraction_for_knn_recall": 0.65,
             "noise_rate": 0.10, "source": "Section 5, Figure 4"}
-"""Mislabeled-example detection with 10% flipped labels: kNN's precision, recall and F1,
-and the share of the data the training-loss ranking must inspect to reach kNN's recall."""
+"""Mislabeled examples, 10% flipped: kNN's precision, recall, F1, and the share of the data the
+training-loss ranking inspects to reach kNN's recall."""
 
 BACKOFF_MARGIN = 0.5
-"""The equivalence margin, in points, for the paper's one claim of *no* backoff gain (BERT on
-HANS, 52.4 -> 52.4): the smallest change of accuracy a user would act on by adding a kNN
-datastore to a deployed model. Set here before looking at our result."""
+"""Equivalence margin (points) for the paper's one no-gain claim (BERT on HANS), set before looking."""
 
 _KNN_BUDGET = MISLABEL["noise_rate"] * MISLABEL["recall"] / MISLABEL["precision"]   # share kNN flags
 _LOSS_RECALL = MISLABEL["recall"] * _KNN_BUDGET / MISLABEL["loss_fraction_for_knn_recall"]
 _LOSS_PRECISION = _LOSS_RECALL * MISLABEL["noise_rate"] / _KNN_BUDGET
 MISLABEL_LOSS_F1_AT_BUDGET = 2 * _LOSS_PRECISION * _LOSS_RECALL / (_LOSS_PRECISION + _LOSS_RECALL)
-"""The loss ranking's F1 at kNN's budget in the paper's setting, *derived* (about 0.10): the paper
-gives no loss curve, only that the loss ranking needs 65% of the data to reach kNN's recall of
-0.73. Read as a straight line from (0, 0) to (0.65, 0.73), at kNN's budget (about 8.7% of the
-data) the loss ranking recalls about 0.10 of the flips with precision about 0.11. A loss curve
-that rises faster at first would give a higher F1 here, at most the paper's 0.78."""
+"""The loss ranking's F1 at kNN's budget, derived (about 0.10): its recall read as a straight line
+from (0, 0) to (0.65, 0.73), the only point the paper gives."""
 
 
 def numbers() -> dict:
-    """Every number above under one flat key, for a chapter's markdown through MyST-NB glue.
-
-    Accuracies and shares are in percent (75.7, not 0.757), as the paper prints them. A
-    chapter glues them once (``for key, value in paper.numbers().items(): glue(key, value,
-    display=False)``) and its text quotes ``{glue:text}`t4_bert_model_anli:.1f``` instead of
-    typing 47.2.
+    """Every number above under one flat key, accuracies in percent, for MyST-NB glue.
 
     Example
     -------
@@ -137,11 +104,7 @@ def numbers() -> dict:
 
 
 def glue_numbers() -> int:
-    """Glue :func:`numbers` into the running notebook (MyST-NB), without displaying anything.
-
-    Returns how many were glued; 0 where MyST-NB is not installed (e.g. on Colab), where the
-    text's glue roles are not rendered anyway.
-    """
+    """Glue :func:`numbers` into the running notebook; returns how many (0 without MyST-NB)."""
     try:
         from myst_nb import glue
     except ImportError:

@@ -1,10 +1,8 @@
 """Typed results: one record per chapter, saved as ``results/<name>.json`` and loaded back.
 
-A chapter ends with one record (``Record.from_run(...)`` or the constructor) and ``save``; the
-results page and the scorecard read the files with :func:`load_all`. A record's fields are the
-file's top-level keys; a nested object with known keys is a ``shape``, one whose keys are data a
-``dict[str, ...]``. Value types and how they are checked: :mod:`nbhelpers.schema`; what a record
-says in the book: :mod:`nbhelpers.summaries`."""
+A chapter ends with ``Record.from_run(...)`` (or the constructor) and ``save``; the results page and
+the scorecard read the files with :func:`load_all`. Value types: :mod:`nbhelpers.schema`; what a
+record says in the book: :mod:`nbhelpers.summaries`."""
 from __future__ import annotations
 
 import json
@@ -18,17 +16,12 @@ from .data import HANS_HEURISTICS as HEURISTICS, HANS_LABELS
 from .schema import (OMIT, Fraction, FractionInterval, Interval, Json, MaybeFraction, MaybeNumber, Number,
                      Record, Schema, Seconds, Table, shape, jsonable)
 
-__all__ = ["BackoffSetting", "RepresentationsRecord", "BackoffRecord", "InfluenceRecord", "SpuriousRecord",
-           "MislabelRecord", "HansRecord", "RECORDS", "load", "load_all", "jsonable", "HEURISTICS"]
-
 Timing = shape("Timing", {part: Seconds for part in (
     "fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other", "total")})
 """Seconds per part of the work (:func:`nbhelpers.timing.report`)."""
 Bootstrap = shape("Bootstrap", {"diff": Number, "lo": Number, "hi": Number, "p_better": Fraction})
 """:func:`nbhelpers.evaluation.paired_bootstrap`: mean difference, its 95% interval, P(better)."""
 
-
-# --------------------------------------------------------------------------- chapter 1
 
 Recipe = shape("Recipe", {"epochs": int, "lr": Number, "batch_size": int, "warmup_ratio": Number,
                           "weight_decay": Number, "max_length": int, "group_by_length": bool})
@@ -46,8 +39,6 @@ Tokenisation = shape("Tokenisation", {
     "n_matched": int, "raw_acc": Fraction, "tokenised_acc": Fraction, "diff": Number, "ci": Interval,
     "beyond_noise": bool, "raw": str, "tokenised": str, "n_raw": int, "n_text_differs": int,
     "n_labels_agree": int, "n_prediction_changed": int})
-
-
 HeldOut = shape("HeldOut", {**dict.fromkeys(("reference", "best_other"), str), **dict.fromkeys(
     ("n_choose", "n_score", "a_only", "b_only"), int), **dict.fromkeys(("diff", "lo", "hi"), Number),
     **dict.fromkeys(("reference_acc", "best_other_acc", "mcnemar_p"), Fraction)})
@@ -80,7 +71,7 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
     unfinetuned: FrozenProbe
     unfinetuned_mean: FrozenProbe
     tokenisation: Tokenisation
-    held_out: Optional[HeldOut] = Field(**OMIT)  # representations.held_out_comparison; absent in older files
+    held_out: Optional[HeldOut] = Field(**OMIT)  # absent in older files
     minutes: Seconds
     timing: Timing
 
@@ -98,12 +89,15 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
         ``tok_cost`` from :func:`nbhelpers.tokenisation.tokenisation_cost`."""
         best = grid.iloc[0]
         mine = (grid["pooling"] == "cls") & (grid["layer"] == last) & grid["normalize"]
-        chosen = grid[mine].iloc[0]
+        keys = ("knn_acc", "knn_ci", "probe_acc", "probe_ci", "temperature", "n_val", "n_train")
 
         def probe(r, pooling, **extra):
-            keys = ("knn_acc", "knn_ci", "probe_acc", "probe_ci", "temperature", "n_val", "n_train")
             return {key: r[key] for key in keys} | {"representation": cls.variant_key(pooling, last, True),
                                                    **extra}
+
+        def frozen_probe(pooling):
+            r = frozen[pooling]
+            return probe(r, pooling, probe_share_of_model_acc=r["probe_acc"] / model_val_acc)
 
         return cls(
             backbone=backbone, seed=seed, k=k, smoke=smoke, train="cad-original/train",
@@ -113,16 +107,13 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
             knn_acc={cls.variant_key(r.pooling, r.layer, r.normalize): r.knn_acc for r in grid.itertuples()},
             best_variant={"pooling": best["pooling"], "layer": int(best["layer"]),
                           "normalize": bool(best["normalize"]), "knn_acc": float(best["knn_acc"])},
-            cls_last_norm_knn_acc=float(chosen["knn_acc"]),
+            cls_last_norm_knn_acc=float(grid[mine].iloc[0]["knn_acc"]),
             cls_last_norm_rank=int(grid.index[mine][0]) + 1, n_variants=len(grid),
             paper={"model_test_acc_bert_base": paper.BERT_SNLI_TEST,
                    "best_representation": paper.REPRESENTATION["text"]},
             model_val_ci=list(model_ci),
             finetuned=probe(tuned, "cls", model_acc=model_val_acc, model_ci=list(model_ci)),
-            unfinetuned=probe(frozen["cls"], "cls",
-                              probe_share_of_model_acc=frozen["cls"]["probe_acc"] / model_val_acc),
-            unfinetuned_mean=probe(frozen["mean"], "mean",
-                                   probe_share_of_model_acc=frozen["mean"]["probe_acc"] / model_val_acc),
+            unfinetuned=frozen_probe("cls"), unfinetuned_mean=frozen_probe("mean"),
             tokenisation=dict(tok_cost) | {
                 "raw": "cad-original/test", "tokenised": "snli/test", "n_raw": int(n_raw),
                 "n_text_differs": int(n_text_differs), "n_labels_agree": int(n_labels_agree),
@@ -130,11 +121,8 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
             held_out=None if held_out is None else dict(held_out), minutes=seconds / 60, timing=timing)
 
 
-# --------------------------------------------------------------------------- chapter 2
-
 BackoffPaper = shape("BackoffPaper", {key: Fraction for key in (
     "bert_model", "bert_backoff", "roberta_model", "roberta_backoff", "bert_tau", "roberta_tau")})
-"""The paper's Tables 4 and 5 for one setting."""
 
 
 class BackoffSetting(Schema):
@@ -167,9 +155,9 @@ class BackoffSetting(Schema):
     @classmethod
     def from_summary(cls, summary, *, backbone: str, train: str, seed: int, gain=None,
                      setting: str | None = None, **optional):
-        """One setting from a tuned summary (``run_setting(...)["summary"]`` or a row of the chapter's
-        table), ``gain`` (:func:`nbhelpers.evaluation.paired_bootstrap` of backoff against the model,
-        or ``None``), the paper's numbers for ``setting`` and any ``optional`` fields.
+        """One setting from a tuned ``summary`` (a row of the chapter's table), ``gain``
+        (:func:`nbhelpers.evaluation.paired_bootstrap` of backoff against the model, or ``None``), the
+        paper's numbers for ``setting`` and any ``optional`` fields.
 
         Example
         -------
@@ -190,12 +178,9 @@ class BackoffSetting(Schema):
     @staticmethod
     def paper_numbers(setting: str) -> dict[str, float]:
         """The paper's Table 4 and 5 numbers for ``setting``, as the ``paper`` field holds them."""
-        t4, t5 = paper.TABLE4, paper.TABLE5
-        return {"bert_model": float(t4.loc[("BERT", "model"), setting]),
-                "bert_backoff": float(t4.loc[("BERT", "kNN backoff"), setting]),
-                "roberta_model": float(t4.loc[("RoBERTa", "model"), setting]),
-                "roberta_backoff": float(t4.loc[("RoBERTa", "kNN backoff"), setting]),
-                "bert_tau": float(t5.loc["BERT", setting]), "roberta_tau": float(t5.loc["RoBERTa", setting])}
+        t4 = {f"{b.lower()}_{m}": float(paper.TABLE4.loc[(b, method), setting]) for b in ("BERT", "RoBERTa")
+              for m, method in (("model", "model"), ("backoff", "kNN backoff"))}
+        return t4 | {f"{b.lower()}_tau": float(paper.TABLE5.loc[b, setting]) for b in ("BERT", "RoBERTa")}
 
 
 class BackoffRecord(summaries.BackoffSummary, Record):
@@ -214,8 +199,6 @@ class BackoffRecord(summaries.BackoffSummary, Record):
         """The result for a setting by its book name (``"snli-original"``, ...)."""
         return getattr(self, name.replace("-", "_"))
 
-
-# --------------------------------------------------------------------------- chapter 3
 
 Stat = shape("Stat", {"mean": Number, "sd": MaybeNumber, "n": int})
 """Mean, sd and count over seeds (``sd`` is ``None`` with one seed)."""
@@ -312,8 +295,6 @@ class InfluenceRecord(summaries.InfluenceSummary, Record):
             smoke=smoke, seconds=seconds, timing=timing)
 
 
-# --------------------------------------------------------------------------- chapter 4
-
 PatternStat = shape("PatternStat", {"n": Number, "share": Fraction, "entailment": Fraction,
                                     "neutral": Fraction, "contradiction": Fraction})
 Reading = shape("Reading", {"count": int, "n": int, "share": MaybeFraction})
@@ -326,7 +307,7 @@ _EXACT = {"a_only": int, "b_only": int, "mcnemar_p": MaybeFraction, "mcnemar_lo"
           "mcnemar_hi": MaybeNumber}
 Change = shape("Change", {"n": int, "before": MaybeFraction, "after": MaybeFraction, "diff": MaybeNumber,
                           "lo": MaybeNumber, "hi": MaybeNumber, **_EXACT}, optional=tuple(_EXACT))
-""":func:`nbhelpers.spurious.slice_change` (``None`` when the slice is empty; older files lack ``_EXACT``)."""
+""":func:`nbhelpers.spurious.slice_change` (``None``: an empty slice; older files lack ``_EXACT``)."""
 MinerToken = shape("MinerToken", {"token": str, "retrieved": int, "expected": Number, "ratio": Number,
                                   "z": Number, "base_rate": Fraction})
 Selection = shape("Selection", {"with pattern": int, "changed prediction": int, "paper direction": int})
@@ -384,8 +365,6 @@ class SpuriousRecord(summaries.SpuriousSummary, Record):
             timing=timing)
 
 
-# --------------------------------------------------------------------------- chapter 5
-
 KnnCandidates = shape("KnnCandidates", {"precision": Fraction, "recall": Fraction, "f1": Fraction,
                                         "sd_f1": MaybeNumber, "n_candidates": Number})
 LossBaseline = shape("LossBaseline", {"fraction_for_knn_recall": Fraction, "average_precision": Fraction,
@@ -433,8 +412,6 @@ class MislabelRecord(summaries.MislabelSummary, Record):
     timing: Optional[Timing] = Field(**OMIT)
 
 
-# --------------------------------------------------------------------------- chapter 6
-
 HansCell = shape("HansCell", {"model_acc": Fraction, "backoff_acc": Fraction, "n": int})
 HansHeuristic = shape("HansHeuristic", {label: HansCell for label in HANS_LABELS})
 SliceRule = shape("SliceRule", {"taus": dict[str, Fraction], "test_acc": Fraction,
@@ -462,11 +439,10 @@ class HansRecord(summaries.HansSummary, Record):
         """Chapter 6's record: ``per`` by (heuristic, label), ``slice_taus`` from
         :func:`nbhelpers.knn.tune_slice_taus`, ``correct`` per test example (``model``, ``backoff``,
         ``slice rule``), ``boot`` slice rule against backoff, ``summary`` the tuned k, T, tau, n_test."""
-        per_h = {h: {lab: {"model_acc": float(per.loc[(h, lab), "model_acc"]),
-                           "backoff_acc": float(per.loc[(h, lab), "backoff_acc"]),
-                           "n": int(per.loc[(h, lab), "n"])} for lab in HANS_LABELS} for h in HEURISTICS}
+        cell = {"model_acc": float, "backoff_acc": float, "n": int}
         return cls(
-            **per_h,
+            **{h: {lab: {c: t(per.loc[(h, lab), c]) for c, t in cell.items()} for lab in HANS_LABELS}
+               for h in HEURISTICS},
             slice_rule={"taus": slice_taus["tau"].to_dict(), "test_acc": float(correct["slice rule"].mean()),
                         "confidence_rule_test_acc": float(correct["backoff"].mean()),
                         "model_test_acc": float(correct["model"].mean()), "diff_vs_confidence_rule": boot},
@@ -478,8 +454,6 @@ class HansRecord(summaries.HansSummary, Record):
         """One heuristic's accuracies by label (``"entailment"``, ``"non-entailment"``)."""
         return getattr(self, name)
 
-
-# --------------------------------------------------------------------------- all of them
 
 RECORDS: dict[str, type[Record]] = {r.NAME: r for r in (
     RepresentationsRecord, BackoffRecord, InfluenceRecord, SpuriousRecord, MislabelRecord, HansRecord)}
@@ -495,6 +469,5 @@ def load(name: str, results_dir):
 
 
 def load_all(results_dir) -> dict:
-    """Every chapter's record in ``results_dir`` by name (``None`` where the chapter has not run);
-    ``record.model_dump(mode="json")`` gives back the file's object as plain dicts."""
+    """Every chapter's record in ``results_dir`` by name (``None`` where the chapter has not run)."""
     return {name: load(name, results_dir) for name in RECORDS}

@@ -1,16 +1,9 @@
 """The building blocks of the chapters' typed records (:mod:`nbhelpers.results`), on pydantic v2.
 
-- ``Number`` is an int or a finite float and stays which it was (``300`` is not written ``300.0``);
-  ``Fraction`` lies in [0, 1] (an accuracy of 50.0 is refused, not shown as 5000%); ``Seconds``
-  is at least 0; a ``Maybe`` number may be ``None`` and takes NaN (pandas' "no value", e.g. an
-  sd over one seed) as ``None``. No string is read as a number, and no file holds NaN.
-- :func:`shape` declares a nested object with known keys: a TypedDict, checked like a model
-  (unknown and missing keys refused) but read as a dict, ``record.finetuned["knn_acc"]``.
-- :class:`Schema` is a checked JSON object: construction and assignment validate, and
-  ``model_dump(mode="json")`` (or ``to_dict()``) is the JSON object itself, keys spelt by their
-  ``alias``; ``Field(**OMIT)`` marks a field that may be absent, left out when ``None``.
-- :class:`Record` is a Schema saved as one file: ``save`` writes it atomically, ``load`` reads
-  it; every error is a ``ValueError`` that names the file, the field and the value.
+``Number`` is an int or a finite float (kept as given); ``Fraction`` lies in [0, 1]; ``Seconds`` is
+at least 0; a ``Maybe`` number may be ``None`` (NaN reads as ``None``). :func:`shape` declares a
+nested object with known keys; :class:`Schema` is a checked JSON object and :class:`Record` one
+saved as a file. Every error is a ``ValueError`` naming the file, the field and the value.
 
 Example
 -------
@@ -41,7 +34,7 @@ from .cache import write_atomic
 
 
 class _JsonConstant:
-    """What ``load`` reads for ``NaN`` or ``Infinity`` (Python writes them; JSON has none): refused."""
+    """``NaN`` or ``Infinity`` as ``load`` reads them (JSON has neither): refused."""
 
     def __init__(self, token: str):
         self.token = token
@@ -49,7 +42,7 @@ class _JsonConstant:
 
 
 def _number(v, lo=None, hi=None, *, nullable=False):
-    """``v`` if it is an int or a finite float within [lo, hi]; with ``nullable``, None or NaN -> None."""
+    """``v`` if an int or a finite float in [lo, hi]; with ``nullable``, None or NaN -> None."""
     if isinstance(v, np.generic):
         v = v.item()
     if nullable and (v is None or isinstance(v, float) and math.isnan(v)):
@@ -67,8 +60,7 @@ def _number(v, lo=None, hi=None, *, nullable=False):
 
 
 def _number_type(lo=None, hi=None, *, nullable=False):
-    schema = {"type": "number", **({"minimum": lo} if lo is not None else {}),
-              **({"maximum": hi} if hi is not None else {})}
+    schema = {"type": "number"} | {key: v for key, v in (("minimum", lo), ("maximum", hi)) if v is not None}
     return Annotated[Any, PlainValidator(lambda v: _number(v, lo, hi, nullable=nullable)),
                      WithJsonSchema({"anyOf": [schema, {"type": "null"}]} if nullable else schema)]
 
@@ -89,11 +81,10 @@ MaybeFraction = _number_type(0, 1, nullable=True)
 Interval = Annotated[list[Number], Field(min_length=2, max_length=2)]
 FractionInterval = Annotated[list[Fraction], Field(min_length=2, max_length=2)]
 Json = Annotated[Any, PlainValidator(_json_value), WithJsonSchema({"description": "any JSON value"})]
-"""A JSON value whose shape another module owns; its numbers are checked as Maybe numbers."""
 Table = dict[str, list[Json]]
 """A table by column (``DataFrame.to_dict("list")``); NaN cells become ``None``."""
 OMIT = {"default": None, "exclude_if": lambda v: v is None}
-"""``Field(**OMIT)``: a field that may be absent, and is left out of the file when ``None``."""
+"""``Field(**OMIT)``: a field that may be absent, left out of the file when ``None``."""
 
 
 def shape(name: str, keys: dict, *, optional=()):
@@ -103,7 +94,7 @@ def shape(name: str, keys: dict, *, optional=()):
 
 
 def jsonable(value):
-    """``value`` as plain JSON types: numpy scalars and arrays, tuples and dict keys converted.
+    """``value`` with numpy scalars and arrays, tuples and non-string dict keys made plain JSON.
 
     Example
     -------
@@ -136,7 +127,7 @@ def _problem(e: dict) -> tuple[str, str]:
 
 
 def _invalid(where, err: ValidationError) -> ValueError:
-    """One ``ValueError`` for all of ``err``: ``where``, then each field, what it expects and the value."""
+    """One ``ValueError``: ``where``, then each field, what it expects and the value."""
     problems = list(dict(_problem(e) for e in err.errors()).values())  # a union: its last member's message
     plural = "s" if len(problems) > 1 else ""
     return ValueError(f"{where}: {len(problems)} invalid value{plural}: " + "; ".join(problems))
@@ -151,18 +142,18 @@ class Schema(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _plain(cls, value):
-        """numpy scalars and arrays become Python numbers and lists, tuples lists; models stay."""
+        """numpy values become Python ones, tuples lists; models stay."""
         if isinstance(value, (list, tuple)):
             return [v if isinstance(v, BaseModel) else jsonable(v) for v in value]
         return value if isinstance(value, BaseModel) else jsonable(value)
 
     def to_dict(self) -> dict:
-        """The JSON object, as the file holds it (``model_dump(mode="json")``)."""
+        """The JSON object, as the file holds it."""
         return self.model_dump(mode="json")
 
     @classmethod
     def from_dict(cls, obj, *, where=None):
-        """Build and check from a JSON object; the ``ValueError`` names ``where``, the key and the value."""
+        """Build and check from a JSON object; a ``ValueError`` names ``where``, the key and the value."""
         try:
             return cls.model_validate(obj)
         except ValidationError as err:
@@ -173,14 +164,9 @@ class Record(Schema):
     """A chapter's record: :meth:`save` writes ``<results_dir>/<NAME>.json``, :meth:`load` reads it."""
 
     NAME: ClassVar[str] = ""
-    """The file stem: the record lives in ``<results_dir>/<NAME>.json``."""
 
     def save(self, results_dir) -> Path:
-        """Check the record, then write ``<results_dir>/<NAME>.json`` (indent 1); return the path.
-
-        Via a temporary file of its own in the same folder, which replaces the file in one step:
-        no reader sees half a file, and processes saving at once do not collide (the last wins).
-        """
+        """Check the record, then write ``<results_dir>/<NAME>.json`` atomically; return the path."""
         path = Path(results_dir, f"{self.NAME}.json")
         checked = type(self).from_dict(self.model_dump(), where=path)  # also catches edits inside dicts
         text = json.dumps(checked.model_dump(mode="json"), indent=1, allow_nan=False)
