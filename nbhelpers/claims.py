@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import paper
+from . import scorecard
 from .scorecard import paper_in_interval, verdict
 from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_interval_from
 
@@ -404,3 +405,37 @@ def build(results_dir) -> tuple[list[dict], list[str]]:
                  "mislabel": mislabel_claims, "hans": lambda r: hans_claims(r, res.get("backoff"))}
     rows = [row for name in CHAPTER_FILES if name in res for row in claims_of[name](res[name])]
     return rows, [f"{name}.json" for name in CHAPTER_FILES if name not in res]
+
+
+TELLING = ("opposite", "ruled out", "reproduced", "inconclusive", "untested", "not comparable")
+
+
+def found(rows, chapter: str) -> str:
+    """The "What we found" box of one chapter, in Markdown, from its rows' verdicts.
+
+    Counts the verdicts, names first the row that says most (an opposite or ruled-out
+    result before a reproduced one, before an inconclusive one), then lists every row.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`build` (or of the chapter's ``*_claims`` function).
+    chapter : str
+        The chapter's file stem, e.g. ``"02_knn_backoff"``.
+
+    Example
+    -------
+    >>> rows = [{"claim": "A", "paper": "+1", "ours": "-2 [-3, -1]", "test": "t", "n": "3 seeds",
+    ...          "verdict": "opposite", "reason": None, "chapter": "x"}]
+    >>> print(found(rows, "x"))  # doctest: +NORMALIZE_WHITESPACE
+    Of the paper's claims tested here, 1 opposite. Most telling: **A** (opposite).
+    - A: paper +1; ours -2 [-3, -1] (t; 3 seeds): **opposite**.
+    """
+    mine = [r for r in rows if r["chapter"] == chapter]
+    if not mine:
+        return "This run tested none of the paper's claims in this chapter (see the results page)."
+    n = scorecard.counts(mine)
+    lead = min(mine, key=lambda r: TELLING.index(r["verdict"]))
+    head = ("Of the paper's claims tested here, " + ", ".join(f"{k} {v}" for v, k in n.items() if k)
+            + f". Most telling: **{lead['claim']}** ({lead['verdict']}).")
+    return "\n".join([head] + [f"- {scorecard.sentence(r)}" for r in mine])

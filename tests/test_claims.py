@@ -146,3 +146,23 @@ def test_representation_row_uses_the_held_out_half(tmp_path):
     # holds 0, excludes the +1 point read into "best": ruled out on test sampling, but one seed
     assert scorecard.verdict(row["estimate"], row["low"], row["high"], paper_effect=row["paper_effect"]) == "ruled out"
     assert row["verdict"] == "untested" and "held-out half" in row["test"] and "max-layer5-norm" in row["effect"]
+
+
+def _found_row(claim, verdict, chapter="02_knn_backoff"):
+    return {"claim": claim, "paper": "+1", "ours": "+0 [-1, +1]", "test": "t", "n": "3 seeds",
+            "verdict": verdict, "reason": None, "chapter": chapter}
+
+
+def test_found_counts_the_chapters_verdicts_and_leads_with_the_most_telling():
+    rows = [_found_row("A", "inconclusive"), _found_row("B", "reproduced"), _found_row("C", "ruled out"),
+            _found_row("D", "opposite", chapter="05_mislabeled")]
+    text = claims.found(rows, "02_knn_backoff")
+    head, *bullets = text.splitlines()
+    assert head == ("Of the paper's claims tested here, 1 reproduced, 1 ruled out, 1 inconclusive. "
+                    "Most telling: **C** (ruled out).")
+    assert [b.split(":")[0] for b in bullets] == ["- A", "- B", "- C"]  # D is another chapter's
+    assert "Most telling: **B** (reproduced)." in claims.found(rows[:2], "02_knn_backoff")
+
+
+def test_found_says_so_when_the_chapter_tested_nothing():
+    assert claims.found([_found_row("A", "reproduced")], "07_explorer").startswith("This run tested none")
