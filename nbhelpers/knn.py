@@ -81,12 +81,8 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
                               "eps": [Interval(Real, 0, None, closed="left")], "index": [str]}
 
     def __init__(self, k=16, temperature=1.0, normalize=True, *, classes=None, eps=1e-6, index="Flat"):
-        self.k = k
-        self.temperature = temperature
-        self.normalize = normalize
-        self.classes = classes
-        self.eps = eps
-        self.index = index
+        self.k, self.temperature, self.normalize = k, temperature, normalize
+        self.classes, self.eps, self.index = classes, eps, index
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -151,11 +147,10 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     @timing.timed('kNN')
     def kneighbors(self, X=None, *, k=None, exclude_self=False):
-        """The k nearest training representations of each query, nearest first.
+        """The k nearest training representations of each query, nearest first: squared distances and indices.
 
-        ``X`` (n, d), or None to query the training set leaving each point out; ``k`` (default ``self.k``);
-        ``exclude_self``: rows of X are training points, each left out. Returns FAISS's squared distances
-        (n, k), float32, ascending, and int64 indices (n, k) into the training set and :attr:`labels_`.
+        ``X`` (n, d), or None for the training set, each point left out (``exclude_self``: X holds training
+        points, each left out); ``k`` defaults to ``self.k``. Returns float32 and int64 arrays, shape (n, k).
 
         >>> knn = KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 1])
         >>> knn.kneighbors([[2.5]], k=2)
@@ -233,9 +228,7 @@ def _scored(p_model_val, p_knn_val, val_labels, label_map):
 
 
 def backoff(p_model, p_knn, tau):
-    """Predict with the model where ``max p_model > tau`` (so ``tau=1`` always backs off), else with kNN.
-
-    ``p_model``, ``p_knn``: (n, C) softmax probabilities. Returns int64 predictions (n,).
+    """Predict with the model where ``max p_model > tau``, else with kNN: int64 (n,) from two (n, C) arrays.
 
     >>> backoff([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]], [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]], tau=0.5)
     array([0, 1])
@@ -261,11 +254,10 @@ def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFA
          temperatures=DEFAULT_TEMPERATURES, taus=DEFAULT_TAUS, normalize=True, n_classes=3, label_map=None):
     """Grid-search k, T and tau for :func:`backoff` on the validation split; returns ``(best, grid)``.
 
-    Takes the datastore (N, d) and its labels (N,), validation reps (n, d), labels (n,) and model
-    probabilities (n, C), the grid (ks above N are clipped, with a warning) and ``label_map`` (C,), which
-    scores ``label_map[prediction]`` (HANS: [0, 1, 1]). ``grid`` has a row per (k, T, tau): ``k``,
-    ``temperature``, ``tau``, ``model_acc``, ``knn_acc``, ``backoff_acc``, ``knn_fraction`` (sent to kNN);
-    ``best`` is its best row as a dict (ties: the smallest k, then T, then tau).
+    Takes the datastore (N, d) with labels (N,), validation reps (n, d), labels (n,) and model probabilities
+    (n, C), the grids (ks above N are clipped) and ``label_map`` (C,): score ``label_map[prediction]``.
+    ``grid``: a row per (k, T, tau) with ``model_acc``, ``knn_acc``, ``backoff_acc``, ``knn_fraction``;
+    ``best``: its best row as a dict (ties: the smallest k, then T, then tau).
 
     >>> best, grid = tune([[0.0], [1.0], [10.0], [11.0]], [0, 0, 1, 1], [[0.5], [10.5]], [0, 1],
     ...                   [[0.9, 0.1, 0.0], [0.6, 0.4, 0.0]], ks=[1, 2], temperatures=[1.0],
@@ -306,10 +298,9 @@ def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFA
 
 @timing.timed('kNN')
 def tune_interpolation(p_model_val, p_knn_val, val_labels, *, lambdas=DEFAULT_LAMBDAS, label_map=None):
-    """The weight of :func:`interpolate` with the best validation accuracy (ties: the smallest).
+    """The :func:`interpolate` weight with the best validation accuracy (ties: the smallest), and a table.
 
-    Takes (n, C) probabilities, (n,) labels and ``label_map`` as :func:`tune`. Returns the weight
-    and a DataFrame with columns ``lam`` (ascending) and ``accuracy``.
+    Arguments as :func:`tune_slice_taus`; the table has columns ``lam`` and ``accuracy``.
 
     >>> lam, acc = tune_interpolation([[0.6, 0.4, 0.0], [0.6, 0.4, 0.0]],
     ...                               [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], [1, 0], lambdas=[0.0, 0.5, 1.0])
@@ -326,8 +317,8 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFA
                     label_map=None) -> pd.DataFrame:
     """One backoff threshold per slice (e.g. per HANS heuristic), tuned on validation.
 
-    Takes the arguments of :func:`tune_interpolation` and ``val_slices`` of shape (n,). Returns a
-    DataFrame indexed by slice: ``tau`` (ties: the smallest), ``n``, ``val_acc``, ``val_model_acc``.
+    Takes ``p_model_val``, ``p_knn_val`` (n, C), ``val_labels`` and ``val_slices`` (n,). Returns a DataFrame
+    by slice: ``tau`` (ties: the smallest), ``n``, ``val_acc``, ``val_model_acc``.
 
     >>> pm = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0], [0.9, 0.1, 0], [0.9, 0.1, 0]])
     >>> tune_slice_taus(pm, np.eye(3)[[1, 1, 1, 1]], [1, 1, 0, 0], list("aabb"), taus=[0, 0.7, 1])["tau"]

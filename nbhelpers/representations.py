@@ -15,12 +15,11 @@ COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10
 def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels, *,
                       k: int = 16, temperatures=COARSE_TEMPERATURES,
                       normalize=(True, False), n_classes: int = 3) -> pd.DataFrame:
-    """kNN validation accuracy of every representation variant, at its best temperature.
+    """kNN validation accuracy of every representation variant, each at its best temperature.
 
-    ``train_reps``, ``val_reps``: ``{(pooling, layer): ndarray (N, d) / (n, d)}`` with the same keys;
-    labels (N,) and (n,); ``normalize``: with and/or without normalisation. Returns a DataFrame, a row per
-    (pooling, layer, normalize) by ``knn_acc`` descending, with ``temperature`` (ties: the smaller),
-    ``knn_acc`` and ``knn_acc_by_T`` (dict T -> accuracy).
+    ``train_reps``, ``val_reps``: ``{(pooling, layer): ndarray (N, d) / (n, d)}``; labels (N,), (n,).
+    Returns a DataFrame, a row per (pooling, layer, normalize), best first: ``temperature`` (ties: the
+    smaller), ``knn_acc`` and ``knn_acc_by_T`` (dict T -> accuracy).
 
     >>> tr, va = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]])}, {("cls", 1): np.array([[0.0], [5.0]])}
     >>> knn_accuracy_grid(tr, [0, 0, 1, 1], va, [0, 1], k=1, normalize=(False,))["knn_acc"].tolist()
@@ -84,8 +83,8 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
                   n_resamples: int = 2000) -> dict:
     """kNN accuracy (as :func:`knn_accuracy_grid`) and :func:`linear_probe` accuracy, with 95% bootstrap CIs.
 
-    Arrays as :func:`linear_probe`. Returns a dict: ``knn_acc``, ``knn_ci`` ([lo, hi]), ``temperature``,
-    ``probe_acc``, ``probe_ci``, ``n_train``, ``n_val``, ``knn_correct`` and ``probe_correct`` ((n,) bool).
+    Returns a dict: ``knn_acc``, ``knn_ci`` ([lo, hi]), ``temperature``, ``probe_acc``, ``probe_ci``,
+    ``n_train``, ``n_val``, ``knn_correct`` and ``probe_correct`` ((n,) bool).
 
     >>> tr = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
     >>> r = knn_and_probe(tr, [0, 0, 0, 1, 1, 1], np.array([[0.05], [5.05]]), [0, 1], k=3)
@@ -111,17 +110,15 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
                         k: int = 16, temperatures=COARSE_TEMPERATURES, seed: int = 0) -> dict:
     """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other, on held-out pairs.
 
-    Validation is split at random (``seed``): the first half picks each variant's T and the best other
-    variant, the second scores both on the same pairs. Returns a dict: ``reference``, ``best_other`` (like
-    ``"cls-layer6-norm"``), ``n_choose``, ``n_score``, ``reference_acc``, ``best_other_acc``, ``diff``
-    (reference minus other), ``lo``, ``hi`` (paired bootstrap), ``a_only``, ``b_only``, ``mcnemar_p``.
+    One random half of validation picks each variant's T and the best other variant; the other half
+    scores both. Returns a dict: ``reference``, ``best_other`` (``"cls-layer6-norm"``), ``n_choose``,
+    ``n_score``, ``reference_acc``, ``best_other_acc``, ``diff`` (reference minus other), ``lo``, ``hi``
+    (paired bootstrap), ``a_only``, ``b_only``, ``mcnemar_p``.
 
-    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]),
-    ...       ("mean", 1): np.array([[0.0], [5.0], [0.1], [5.1]])}
+    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]), ("mean", 1): np.array([[0, 5, 0.1, 5.1]]).T}
     >>> va = {key: np.array([[0.05], [5.05], [0.02], [5.02]]) for key in tr}
-    >>> r = held_out_comparison(tr, [0, 0, 1, 1], va, [0, 1, 0, 1], reference=("cls", 1, True), k=1)
-    >>> r["best_other"], r["n_score"], r["diff"]
-    ('cls-layer1-raw', 2, 0.0)
+    >>> held_out_comparison(tr, [0, 0, 1, 1], va, [0, 1, 0, 1], reference=("cls", 1, True), k=1)["best_other"]
+    'cls-layer1-raw'
     """
     y = np.asarray(val_labels).astype(int)
     pooling, layer, norm = reference

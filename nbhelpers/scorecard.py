@@ -1,5 +1,6 @@
 """The book's one verdict rule, :func:`verdict`, and how a list of verdicts is shown. The claims,
-read from the chapters' records, are in :mod:`nbhelpers.claims`."""
+read from the chapters' records, are in :mod:`nbhelpers.claims`.
+"""
 from __future__ import annotations
 
 import html
@@ -24,14 +25,13 @@ def _real(value, name):
 
 def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, margin=None,
             stand_in: str | None = None) -> str:
-    """The verdict on one claim of the paper, by the book's one rule: one of :data:`VERDICTS`.
+    """The verdict on one claim of the paper by the book's one rule: one of :data:`VERDICTS`.
 
-    ``estimate`` and its 95% interval ``low``, ``high`` (None: no spread measured), on the scale of
-    ``paper_effect``. A *directional* claim (``paper_effect != null``) puts the effect on one side of
-    ``null``; a claim of *no effect* (``paper_effect == null``) within ``null +- margin``, declared before
-    looking. ``stand_in``: why our setting cannot be compared with the paper's. The rule:
+    ``estimate`` and its 95% interval ``low``, ``high`` (None: no spread measured) are on the scale of
+    ``paper_effect``. A *directional* claim (``paper_effect != null``) puts the effect on one side of the
+    null; a claim of *no effect* (``paper_effect == null``) within ``null +- margin``, declared beforehand.
 
-    - not comparable: a ``stand_in`` is given; untested: no interval;
+    - not comparable: a ``stand_in`` (why our setting cannot be compared) is given; untested: no interval;
     - reproduced: the interval excludes the null on the paper's side (no effect: lies inside the margin);
     - opposite: the interval excludes the null on the other side;
     - ruled out: it holds the null but excludes the paper's effect (no effect: lies wholly outside);
@@ -99,9 +99,8 @@ def save(rows, path) -> None:
 def to_html(rows) -> str:
     """The scorecard as an escaped HTML table; ``reader.css`` colours each ``verdict-<name>`` cell.
 
-    >>> row = {"claim": "a <b>claim</b>", "link": "01.html#x", "paper": "+1", "ours": "+2 [1, 3]",
-    ...        "test": "t", "n": "3 seeds", "verdict": "reproduced", "reason": None, "effect": "gain",
-    ...        "paper_in_interval": True, "to_decide": None}
+    >>> row = dict(claim="a <b>claim</b>", link="#x", paper="+1", ours="+2 [1, 3]", test="t", n="3 seeds",
+    ...            verdict="reproduced", reason=None, effect="gain", paper_in_interval=True, to_decide=None)
     >>> "a &lt;b&gt;claim&lt;/b&gt;" in to_html([row])
     True
     """

@@ -68,9 +68,8 @@ def t_interval(values, *, ci: float = 0.95) -> tuple[float, float | None, float 
 def t_interval_from(mean: float, sd: float, n: int, *, ci: float = 0.95) -> tuple[float, float, float]:
     """:func:`t_interval` from the mean, the sample sd (ddof=1) and n >= 2 values.
 
-    >>> m, lo, hi = t_interval_from(2.0, 1.0, 3)
-    >>> round(lo, 3), round(hi, 3)
-    (-0.484, 4.484)
+    >>> [round(v, 3) for v in t_interval_from(2.0, 1.0, 3)]
+    [2.0, -0.484, 4.484]
     """
     _int(n, "n", 2, "at least 2 values for a t-interval")
     if not (math.isfinite(mean) and math.isfinite(sd) and sd >= 0):
@@ -83,24 +82,21 @@ def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0,
                  ci: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap ``(low, high)`` for an accuracy, from per-example ``correct`` (n,) 0/1.
 
-    >>> lo, hi = bootstrap_ci([1, 1, 1, 0] * 100)
-    >>> lo < 0.75 < hi, round(hi - lo, 2) < 0.1
-    (True, True)
+    >>> [round(v, 2) for v in bootstrap_ci([1, 1, 1, 0] * 100)]
+    [0.71, 0.79]
     """
     return _bootstrap(_correct(correct, "correct"), n_resamples, seed, ci)[1:]
 
 
 def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int = 0,
                      ci: float = 0.95) -> dict:
-    """Accuracy difference ``b - a`` on the same examples, with a percentile bootstrap interval.
+    """Difference ``b - a`` in accuracy on the same examples, from ``correct_a``, ``correct_b`` (n,) 0/1.
 
-    ``correct_a``, ``correct_b``: (n,) 0/1 per-example correctness of two methods. Returns a dict:
-    ``diff``, ``lo``, ``hi`` and ``p_better`` (the share of resamples in which b beats a). Where
-    few examples differ, report :func:`mcnemar` beside it.
+    Returns a dict: ``diff``, ``lo``, ``hi`` (percentile bootstrap) and ``p_better`` (share of resamples
+    where b beats a). Where few examples differ, report :func:`mcnemar` beside it.
 
-    >>> r = paired_bootstrap([1, 0, 0, 1] * 50, [1, 1, 0, 1] * 50)
-    >>> r["diff"], r["lo"] > 0
-    (0.25, True)
+    >>> paired_bootstrap([1, 0, 0, 1] * 50, [1, 1, 0, 1] * 50)["diff"]
+    0.25
     """
     a, b = _pair(correct_a, correct_b)
     means, lo, hi = _bootstrap(b - a, n_resamples, seed, ci)
@@ -110,13 +106,12 @@ def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int
 def mcnemar(correct_a, correct_b, *, ci: float = 0.95) -> dict:
     """Exact McNemar test: do two methods differ on the same examples ``correct_a``, ``correct_b`` (n,) 0/1?
 
-    ``p``: the two-sided binomial test of ``b_only`` (b right, a wrong) among the ``m`` discordant pairs;
-    ``lo``, ``hi``: the Clopper-Pearson interval for ``b_only / m`` mapped to ``b - a`` (``m / n * (2L - 1,
-    2U - 1)``). Returns a dict: ``n``, ``a_only``, ``b_only``, ``p``, ``diff``, ``lo``, ``hi``.
+    ``p``: two-sided binomial test of ``b_only`` (b right, a wrong) among the m discordant pairs; ``lo``,
+    ``hi``: the Clopper-Pearson interval [L, U] for ``b_only / m``, as ``m / n * (2L - 1, 2U - 1)``.
+    Returns a dict: ``n``, ``a_only``, ``b_only``, ``p``, ``diff``, ``lo``, ``hi``.
 
-    >>> r = mcnemar([1, 1, 1, 1, 0], [0, 0, 0, 0, 0])
-    >>> r["a_only"], r["b_only"], r["p"], r["diff"], round(r["lo"], 3), round(r["hi"], 3)
-    (4, 0, 0.125, -0.8, -0.8, 0.164)
+    >>> {k: round(v, 3) for k, v in mcnemar([1, 1, 1, 1, 0], [0, 0, 0, 0, 0]).items()}
+    {'n': 5, 'a_only': 4, 'b_only': 0, 'p': 0.125, 'diff': -0.8, 'lo': -0.8, 'hi': 0.164}
     """
     a, b = _pair(correct_a, correct_b)
     a_only, b_only = int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum())
@@ -133,9 +128,8 @@ def newcombe(count_a: int, n_a: int, count_b: int, n_b: int, *,
              ci: float = 0.95) -> tuple[float, float, float]:
     """``count_b / n_b - count_a / n_a`` with Newcombe's hybrid score interval: ``(diff, low, high)``.
 
-    >>> d, lo, hi = newcombe(3, 8, 58, 97)
-    >>> round(d, 3), round(lo, 3), round(hi, 3)
-    (0.223, -0.111, 0.478)
+    >>> [round(v, 3) for v in newcombe(3, 8, 58, 97)]
+    [0.223, -0.111, 0.478]
     """
     ka, na, kb, nb = (_int(v, k, 0, "an int >= 0") for v, k in ((count_a, "count_a"), (n_a, "n_a"),
                                                              (count_b, "count_b"), (n_b, "n_b")))
@@ -151,14 +145,13 @@ def newcombe(count_a: int, n_a: int, count_b: int, n_b: int, *,
 
 def n_to_decide(estimate, low, high, n, *, paper_effect, null=0.0, margin=None,
                 unit="seeds") -> int | None:
-    """How many seeds (or examples) would make an inconclusive interval decide, as measured.
+    """How many seeds (or pairs, ``unit="pairs"``) would make an inconclusive interval decide, as measured.
 
-    The interval ``[low, high]`` from ``n`` seeds or examples is taken to shrink as ``1/sqrt(n)``
-    (for seeds, with the t quantile) around a fixed ``estimate``, until it excludes the null or
-    ``paper_effect`` (with a ``margin``: lies inside or outside ``null +- margin``). Returns the
-    smallest such n (> ``n``), or None where none can decide or over a million are needed.
+    ``[low, high]`` from ``n`` is taken to shrink as ``1/sqrt(n)`` (seeds: with the t quantile) around a
+    fixed ``estimate`` until it excludes the null or ``paper_effect`` (with a ``margin``: lies inside or
+    outside ``null +- margin``). Returns that n, or None where none can (or over a million are needed).
 
-    >>> n_to_decide(1.0, -1.0, 3.0, 3, paper_effect=4.0)   # 3 seeds; excludes 0 from 4 seeds
+    >>> n_to_decide(1.0, -1.0, 3.0, 3, paper_effect=4.0)  # 3 seeds; 4 would exclude 0
     4
     """
     _int(n, "n", 1, "the number of seeds or pairs, an int >= 1")
@@ -166,18 +159,15 @@ def n_to_decide(estimate, low, high, n, *, paper_effect, null=0.0, margin=None,
         raise ValueError(f"expected finite low <= estimate <= high, got {low} <= {estimate} <= {high}")
     half = (float(high) - float(low)) / 2
     if margin is None:
-        targets = [abs(estimate - null), abs(estimate - paper_effect)]
+        target = max(abs(estimate - null), abs(estimate - paper_effect))
     else:  # inside the margin, or wholly outside it
-        targets = [min(null + margin - estimate, estimate - (null - margin)),
-                   max(estimate - (null + margin), (null - margin) - estimate)]
-    target = max(targets)
-    if target <= 0 or half <= 0:
+        target = max(min(null + margin - estimate, estimate - (null - margin)),
+                     max(estimate - (null + margin), (null - margin) - estimate))
+    if target <= 0 or half <= 0 or (unit == "seeds" and n == 1):
         return None
     if unit != "seeds":
         need = math.ceil(n * (half / target) ** 2 - 1e-9)
         return max(need, n + 1) if need <= 1_000_000 else None
-    if n == 1:
-        return None
     sd = half * math.sqrt(n) / stats.t.ppf(0.975, n - 1)
     return next((m for m in range(n + 1, 10_000)
                  if stats.t.ppf(0.975, m - 1) * sd / math.sqrt(m) < target), None)
@@ -187,14 +177,12 @@ def accuracy_difference(acc_a: float, acc_b: float, n: int, *,
                         ci: float = 0.95) -> tuple[float, float, float]:
     """``acc_b - acc_a`` on the same ``n`` examples, with a conservative unpaired interval: (diff, low, high).
 
-    >>> d, lo, hi = accuracy_difference(0.729, 0.728, 9842)
-    >>> round(d, 3), round(hi - d, 4)
-    (-0.001, 0.0124)
+    >>> [round(v, 4) for v in accuracy_difference(0.729, 0.728, 9842)]
+    [-0.001, -0.0134, 0.0114]
     """
     a, b = float(acc_a), float(acc_b)
     if not (0 <= a <= 1 and 0 <= b <= 1):
         raise ValueError(f"accuracies must lie in [0, 1], got {a} and {b}")
     _int(n, "n", 1, "an int >= 1")
-    z = float(stats.norm.ppf(0.5 + ci / 2))
-    half = z * math.sqrt(a * (1 - a) / n + b * (1 - b) / n)
+    half = float(stats.norm.ppf(0.5 + ci / 2)) * math.sqrt(a * (1 - a) / n + b * (1 - b) / n)
     return b - a, b - a - half, b - a + half

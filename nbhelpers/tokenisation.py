@@ -1,8 +1,5 @@
-"""Raw against tokenised text: the same pairs in two copies, and what the form costs a model.
-
-SNLI's validation and test files are tokenised ("does n't", "lunch ."), the CAD files the models
-train on are raw ("doesn't", "lunch."); the 400 CAD-original test pairs are SNLI test pairs, so each
-can be found in both forms (:func:`match_tokenised`) and scored in both (:func:`tokenisation_cost`).
+"""Raw against tokenised text: SNLI's test file is tokenised ("does n't", "lunch ."), the CAD files the
+models train on are raw; the 400 CAD-original test pairs are in both, so one model can be scored on both.
 """
 from __future__ import annotations
 
@@ -27,11 +24,10 @@ def text_key(premise: str, hypothesis: str) -> str:
 
 
 def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.DataFrame:
-    """Find each raw pair's copy (the first with an equal :func:`text_key`) in a tokenised data set.
+    """Find each raw pair's first copy with an equal :func:`text_key` in a tokenised data set.
 
-    Takes two DataFrames with ``premise`` and ``hypothesis``. Returns one row per matched raw pair,
-    in ``raw_df`` order: the positions ``raw`` and ``tokenised``, and ``same_text`` (identical
-    characters). Raw pairs without a copy are left out.
+    Takes two DataFrames with ``premise`` and ``hypothesis``. Returns a row per matched raw pair, in order:
+    positions ``raw`` and ``tokenised``, and ``same_text`` (identical characters).
 
     >>> raw = pd.DataFrame({"premise": ["A dog's toy.", "Rain."], "hypothesis": ["Toy.", "Sun."]})
     >>> tok = pd.DataFrame({"premise": ["x", "A dog 's toy ."], "hypothesis": ["y", "Toy ."]})
@@ -54,11 +50,10 @@ def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.Data
 
 def tokenisation_cost(correct_raw, correct_tokenised, *, n_resamples: int = 2000,
                       seed: int = 0, ci: float = 0.95) -> dict:
-    """One model's accuracy on the raw and the tokenised copies of the same pairs.
+    """One model's accuracy on the raw and the tokenised copies of the same pairs, from (n,) bool correctness.
 
-    Takes per-pair correctness (n,) bool on each form, in the same order. Returns a dict:
-    ``n_matched``, ``raw_acc``, ``tokenised_acc``, ``diff`` (tokenised minus raw), ``ci`` ([lo, hi],
-    :func:`~nbhelpers.stats.paired_bootstrap`) and ``beyond_noise`` (the interval excludes 0).
+    Returns a dict: ``n_matched``, ``raw_acc``, ``tokenised_acc``, ``diff`` (tokenised minus raw), ``ci``
+    ([lo, hi], paired bootstrap) and ``beyond_noise`` (the interval excludes 0).
 
     >>> r = tokenisation_cost([1, 1, 0, 1] * 50, [1, 0, 0, 1] * 50)
     >>> r["n_matched"], r["raw_acc"], r["tokenised_acc"], r["diff"], r["beyond_noise"]
