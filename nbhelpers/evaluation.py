@@ -1,14 +1,5 @@
-"""kNN backoff evaluated on a split, and the statistics the chapters share: arrays in, arrays out.
-
-- :func:`evaluate_backoff` - tune k, T, tau and lambda on validation, score on test;
-- :func:`confidence_bins` - model and kNN accuracy per bin of the model's confidence;
-- :func:`over_seeds` - accuracies and gains per seed, with their mean and sd;
-- :func:`paired_gains` - each method against the model on the same test pairs, per setting;
-
-What trains or encodes (:func:`nbhelpers.experiments.run_setting`), the settings
-(:mod:`nbhelpers.settings`), the paper's tables (:mod:`nbhelpers.paper`) and the per-slice
-backoff (:func:`nbhelpers.knn.tune_slice_taus`) live elsewhere. For HANS the model and kNN still predict 3 classes; neutral and
-contradiction both count as non-entailment (``label_map=settings.HANS_LABEL_MAP``).
+"""kNN backoff evaluated on a split, and the per-seed and per-setting tables the chapters share. For
+HANS, neutral and contradiction both count as non-entailment (``label_map=settings.HANS_LABEL_MAP``).
 """
 from __future__ import annotations
 
@@ -18,7 +9,7 @@ import pandas as pd
 from . import knn, stats
 from .checks import check_label_map, check_proba
 
-__all__ = ["evaluate_backoff", "confidence_bins", "over_seeds", "paired_gains"]
+ACCURACIES = ("model_acc", "knn_acc", "backoff_acc", "interp_acc")  # the test accuracies, model first
 
 
 def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val,
@@ -27,29 +18,13 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
                      lambdas=knn.DEFAULT_LAMBDAS, label_map=None) -> dict:
     """Tune k, T, tau and lambda on validation; score model, kNN, backoff and interpolation on test.
 
-    Parameters
-    ----------
-    train_reps : ndarray (N, d); train_labels : (N,) ints in 0..2
-    val_reps : ndarray (n_val, d); val_labels : (n_val,); p_model_val : (n_val, 3)
-    test_reps : ndarray (n_test, d); test_labels : (n_test,); p_model_test : (n_test, 3)
-    ks, temperatures, taus, lambdas : grids (see :func:`nbhelpers.knn.tune`)
-    label_map : array-like (3,), optional
-        Scores ``label_map[prediction]`` against the labels (HANS: :data:`HANS_LABEL_MAP`).
+    Takes the datastore (N, d) with labels (N,), then for validation and test: reps (n, d), labels (n,)
+    and model probabilities (n, C); grids and ``label_map`` as :func:`nbhelpers.knn.tune`. Returns a dict:
+    ``summary`` (tuned values, n_test, the ``ACCURACIES``, knn_fraction_test, val_model_acc,
+    val_backoff_acc), ``grid``, ``lambdas``, ``p_knn_val``, ``p_knn_test``, ``correct`` (per method).
 
-    Returns
-    -------
-    dict
-        ``summary`` (k, T, tau, lambda, n_test, model_acc, knn_acc, backoff_acc,
-        interp_acc, knn_fraction_test), ``grid`` (the validation grid of
-        :func:`nbhelpers.knn.tune`), ``lambdas`` (validation accuracy per lambda),
-        ``p_knn_val``, ``p_knn_test`` and ``correct`` (a DataFrame of per-example
-        test correctness for each method, for paired comparisons).
-
-    Example
-    -------
     >>> tr, ytr = np.array([[0.0], [0.1], [5.0], [5.1]]), np.array([0, 0, 1, 1])
-    >>> q, yq = np.array([[0.05], [5.05]]), np.array([0, 1])
-    >>> p = np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]])  # unsure and wrong on the 2nd
+    >>> q, yq, p = np.array([[0.05], [5.05]]), np.array([0, 1]), np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]])
     >>> out = evaluate_backoff(tr, ytr, q, yq, p, q, yq, p, ks=[1], temperatures=[1.0])
     >>> out["summary"]["model_acc"], out["summary"]["backoff_acc"]
     (0.5, 1.0)
@@ -62,48 +37,27 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
     lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=lambdas,
                                             label_map=label_map)
     p_knn_test = clf.predict_proba(test_reps)
-    to_label = check_label_map(label_map, np.asarray(p_model_test).shape[1])
-    y = np.asarray(test_labels)
-    p_test = np.asarray(p_model_test)
-    correct = pd.DataFrame({
-        "model": to_label[p_test.argmax(1)] == y,
-        "knn": to_label[p_knn_test.argmax(1)] == y,
-        "backoff": to_label[knn.backoff(p_test, p_knn_test, best["tau"])] == y,
-        "interpolation": to_label[knn.interpolate(p_test, p_knn_test, lam).argmax(1)] == y,
-    })
-    summary = {
-        "k": best["k"], "T": best["temperature"], "tau": best["tau"], "lambda": lam,
-        "n_test": int(len(y)),
-        "model_acc": float(correct["model"].mean()), "knn_acc": float(correct["knn"].mean()),
-        "backoff_acc": float(correct["backoff"].mean()),
-        "interp_acc": float(correct["interpolation"].mean()),
-        "knn_fraction_test": float((p_test.max(1) <= best["tau"]).mean()),
-        "val_model_acc": best["model_acc"], "val_backoff_acc": best["backoff_acc"],
-    }
+    y, p_test = np.asarray(test_labels), np.asarray(p_model_test)
+    to_label = check_label_map(label_map, p_test.shape[1])
+    preds = {"model": p_test.argmax(1), "knn": p_knn_test.argmax(1),
+             "backoff": knn.backoff(p_test, p_knn_test, best["tau"]),
+             "interpolation": knn.interpolate(p_test, p_knn_test, lam).argmax(1)}
+    correct = pd.DataFrame({method: to_label[pred] == y for method, pred in preds.items()})
+    summary = {"k": best["k"], "T": best["temperature"], "tau": best["tau"], "lambda": lam,
+               "n_test": int(len(y)),
+               **{acc: float(correct[method].mean()) for acc, method in zip(ACCURACIES, correct)},
+               "knn_fraction_test": float((p_test.max(1) <= best["tau"]).mean()),
+               "val_model_acc": best["model_acc"], "val_backoff_acc": best["backoff_acc"]}
     return {"summary": summary, "grid": grid, "lambdas": lam_table, "p_knn_val": p_knn_val,
             "p_knn_test": p_knn_test, "correct": correct}
 
 
 def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None) -> pd.DataFrame:
-    """Model and kNN accuracy per bin of the model's confidence (max probability).
+    """Model and kNN accuracy per bin of the model's confidence: where kNN is better, backing off pays.
 
-    Where the kNN line rises above the model's, backing off pays: this is where the
-    threshold tau comes from.
+    ``p_model``, ``p_knn`` (n, C), ``labels`` (n,), ``n_bins`` over [1/C, 1]. Returns a row per non-empty
+    bin: ``lo``, ``hi``, ``n``, ``model_acc``, ``knn_acc``.
 
-    Parameters
-    ----------
-    p_model, p_knn : ndarray (n, 3)
-    labels : (n,) ints
-    n_bins : int, default=10
-        Equal-width bins over [1/3, 1] (the range of a 3-class max probability).
-
-    Returns
-    -------
-    DataFrame
-        One row per non-empty bin: ``lo``, ``hi``, ``n``, ``model_acc``, ``knn_acc``.
-
-    Example
-    -------
     >>> pm = np.array([[0.9, 0.1, 0], [0.95, 0.05, 0], [0.4, 0.35, 0.25], [0.4, 0.3, 0.3]])
     >>> pk = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
     >>> confidence_bins(pm, pk, [0, 0, 1, 1], n_bins=2)[["n", "model_acc", "knn_acc"]].to_numpy().tolist()
@@ -115,9 +69,8 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
     if not (len(pm) == len(pk) == len(y)):
         raise ValueError(f"p_model has {len(pm)} rows, p_knn {len(pk)}, labels {len(y)}; expected equal")
     to_label = check_label_map(label_map, pm.shape[1])
-    conf = pm.max(1)
     edges = np.linspace(1 / pm.shape[1], 1, n_bins + 1)
-    which = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, n_bins - 1)
+    which = np.clip(np.searchsorted(edges, pm.max(1), side="right") - 1, 0, n_bins - 1)
     frame = pd.DataFrame({"bin": which, "model": to_label[pm.argmax(1)] == y,
                           "knn": to_label[pk.argmax(1)] == y})
     out = frame.groupby("bin").agg(n=("model", "size"), model_acc=("model", "mean"),
@@ -128,37 +81,15 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
 
 
 
-
-ACCURACIES = ("model_acc", "knn_acc", "backoff_acc", "interp_acc")
-"""The test accuracies of :func:`evaluate_backoff`'s ``summary``, model first."""
-
-
 def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracies and the gains over the model, one row per seed, then their mean and sd.
+    """Test accuracies and the gains over the model: a row per seed of ``summary``, then ``mean`` and ``std``.
 
-    Parameters
-    ----------
-    summary : DataFrame
-        One row per seed with ``seed`` and the :data:`ACCURACIES` (rows of :func:`evaluate_backoff`'s
-        ``summary``).
-
-    Returns
-    -------
-    DataFrame
-        Index: the seeds in ``summary``'s order, then ``mean`` and ``std`` (sample sd; NaN with one
-        seed). Columns: the :data:`ACCURACIES`, ``backoff gain`` and ``interpolation gain``
-        (accuracy minus ``model_acc``).
-
-    Example
-    -------
     >>> s = pd.DataFrame({"seed": [0, 1], "model_acc": [0.5, 0.7], "knn_acc": [0.4, 0.6],
     ...                   "backoff_acc": [0.6, 0.7], "interp_acc": [0.5, 0.8]})
-    >>> t = over_seeds(s)
-    >>> list(t.index), round(float(t.loc["mean", "backoff gain"]), 3), round(float(t.loc["std", "model_acc"]), 3)
-    ([0, 1, 'mean', 'std'], 0.05, 0.141)
+    >>> over_seeds(s).loc["mean", ["backoff gain", "interpolation gain"]].round(3).tolist()
+    [0.05, 0.05]
     """
-    missing = {"seed", *ACCURACIES} - set(summary.columns)
-    if missing:
+    if missing := {"seed", *ACCURACIES} - set(summary.columns):
         raise ValueError(f"summary lacks the columns {sorted(missing)}; expected seed and {list(ACCURACIES)}")
     table = summary.set_index("seed")[list(ACCURACIES)].copy()
     table["backoff gain"] = table["backoff_acc"] - table["model_acc"]
@@ -171,30 +102,13 @@ def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
 
 def paired_gains(correct: dict, *, methods=("backoff", "interpolation"), baseline: str = "model",
                  seed: int = 0) -> pd.DataFrame:
-    """Each method's test accuracy minus the baseline's on the same pairs, per setting, with a 95%
-    paired bootstrap (:func:`nbhelpers.stats.paired_bootstrap`).
+    """Each method's test accuracy minus the baseline's per setting, with a 95% paired bootstrap.
 
-    Parameters
-    ----------
-    correct : dict
-        Setting name -> per-example correctness, a DataFrame with a column per method
-        (:func:`evaluate_backoff`'s ``correct``).
-    methods : sequence of str, default=("backoff", "interpolation")
-    baseline : str, default="model"
-    seed : int, default=0
-        The bootstrap's seed, the same for every setting.
+    ``correct``: setting -> :func:`evaluate_backoff`'s ``correct``. Columns: (method, ``diff``/``lo``/``hi``).
 
-    Returns
-    -------
-    DataFrame
-        Index: the settings; columns: (method, ``diff`` / ``lo`` / ``hi``), fractions.
-
-    Example
-    -------
     >>> c = pd.DataFrame({"model": [1, 0, 0, 1] * 50, "backoff": [1, 1, 0, 1] * 50})
-    >>> g = paired_gains({"a": c}, methods=["backoff"])
-    >>> float(g.loc["a", ("backoff", "diff")]), bool(g.loc["a", ("backoff", "lo")] > 0)
-    (0.25, True)
+    >>> float(paired_gains({"a": c}, methods=["backoff"]).loc["a", ("backoff", "diff")])
+    0.25
     """
     rows = {}
     for name, c in correct.items():

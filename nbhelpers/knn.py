@@ -1,10 +1,6 @@
-"""kNN over hidden representations (Rajani et al., 2020): normalise with the training mean and
-std, ``h~ = (h - mu) / (sigma + eps)``; take the k smallest squared L2 distances (FAISS);
-``p_knn(y) = sum of softmax(-d / T) over the neighbors labelled y`` (:func:`knn_proba`); back off
-to ``argmax p_knn`` where ``max p_model <= tau`` (:func:`backoff`); tune k, T, tau on validation.
-
-Notation: N training representations, n queries, d features, k neighbors, C classes.
-:class:`KNN` takes any labels; the functions take ``0 .. C-1`` (NLI: entailment, neutral, contradiction).
+"""kNN over hidden representations (Rajani et al., 2020): normalise with the training mean and std, take
+the k nearest by squared L2 distance (FAISS), ``p_knn(y) = sum of softmax(-d / T)`` over the neighbors
+labelled y, back off to kNN where ``max p_model <= tau``; tune k, T, tau on validation.
 """
 from __future__ import annotations
 
@@ -16,7 +12,7 @@ import faiss
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import NotFittedError  # noqa: F401  (re-exported for the chapters)
 from sklearn.preprocessing._data import _is_constant_feature
 from sklearn.utils import TransformerTags, check_scalar
 from sklearn.utils._param_validation import Interval
@@ -27,24 +23,15 @@ from . import timing
 from .checks import (check_label_map, check_labels, check_matrix, check_positive, check_proba,
                      check_same_length, check_same_shape, check_unit_interval)
 
-__all__ = ["DEFAULT_KS", "DEFAULT_TEMPERATURES", "DEFAULT_TAUS", "DEFAULT_LAMBDAS", "NotFittedError", "KNN",
-           "knn_proba", "neighbor_weights", "backoff", "interpolate", "tune", "tune_interpolation",
-           "tune_slice_taus", "slice_backoff"]
-
+# The grids of :func:`tune` and :func:`tune_interpolation`; temperatures go from 1-NN to a vote.
 DEFAULT_KS = (1, 2, 4, 8, 16, 32, 64)
-"""Numbers of neighbors tried by :func:`tune`."""
 DEFAULT_TEMPERATURES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
-"""Temperatures tried by :func:`tune`, half-decades: two standardised 384-d vectors are about
-``2 * 384`` apart and gaps between neighbors of order 1-100, so 0.1 is 1-NN and 1000 a vote."""
-DEFAULT_TAUS = tuple(np.round(np.linspace(0.0, 1.0, 101), 2))
-"""Backoff thresholds tried by :func:`tune`: 0.00, 0.01, ..., 1.00."""
-DEFAULT_LAMBDAS = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
-"""Interpolation weights tried by :func:`tune_interpolation`: 0.00, 0.05, ..., 1.00."""
+DEFAULT_TAUS = tuple(np.round(np.linspace(0.0, 1.0, 101), 2))  # 0.00, 0.01, ..., 1.00
+DEFAULT_LAMBDAS = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))  # 0.00, 0.05, ..., 1.00
 
 _FLOAT32_NORM_MAX = np.finfo(np.float32).max / 4  # FAISS sums squares in float32
 
 
-# -- p_knn -------------------------------------------------------------------------------------
 def neighbor_weights(distances, *, temperature):
     """Each neighbor's weight, ``softmax(-d / T)`` over a query's k (stably: minus the row minimum).
 
@@ -58,26 +45,10 @@ def neighbor_weights(distances, *, temperature):
 
 
 def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
-    """Class probabilities from the k nearest neighbors, weighted by ``softmax(-d / T)``.
+    """Class probabilities (n, n_classes) from the k nearest neighbors, weighted by ``softmax(-d / T)``.
 
-    Parameters
-    ----------
-    distances : array-like of shape (n, k)
-        Squared L2 distances of each query to its k neighbors, e.g. from :meth:`KNN.kneighbors`.
-    neighbor_labels : array-like of int, shape (n, k)
-        Their labels, integers in ``0 .. n_classes-1``.
-    temperature : float
-        T > 0: small T puts all weight on the nearest neighbor, large T makes a majority vote.
-    n_classes : int, default=3
-
-    Returns
-    -------
-    p_knn : ndarray of shape (n, C), float64
-        ``p_knn[i, y] = sum_j w_ij [label_ij == y]``, ``w`` from :func:`neighbor_weights`.
-
-    Examples
-    --------
-    Neighbors at 0, 1, 2 labelled 0, 1, 0, T = 1: ``p0 = (1 + e^-2) / (1 + e^-1 + e^-2)``.
+    ``distances`` (n, k): squared L2 (:meth:`KNN.kneighbors`); ``neighbor_labels`` (n, k): ints in
+    ``0 .. n_classes-1``; ``temperature`` T > 0: small T is 1-NN, large T a majority vote.
 
     >>> np.round(knn_proba([[0.0, 1.0, 2.0]], [[0, 1, 0]], temperature=1.0), 3)
     array([[0.755, 0.245, 0.   ]])
@@ -91,45 +62,13 @@ def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
     return p
 
 
-# -- the estimator -----------------------------------------------------------------------------
 class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
-    """kNN classifier over normalised representations, backed by a FAISS index.
+    """kNN classifier over normalised representations, backed by a FAISS index; a scikit-learn estimator.
 
-    Parameters
-    ----------
-    k : int, default=16
-        Number of neighbors, ``1 <= k <= N`` (checked in :meth:`fit`).
-    temperature : float, default=1.0
-        Softmax temperature T > 0 of the neighbor weights (:func:`knn_proba`), 0.1 to 1000.
-    normalize : bool, default=True
-        Standardise each feature with the training mean and population standard deviation.
-    classes : array-like or None, default=None
-        The labels that get a column in :meth:`predict_proba`; default the labels seen in y. Give
-        all the task's (``[0, 1, 2]`` for NLI) where a training set may lack one, as for backoff.
-    eps : float, default=1e-6
-        ``scale_ = sigma + eps``; a feature constant on the training set gets ``scale_ = 1``
-        instead, by ``StandardScaler``'s rule.
-    index : str, default="Flat"
-        A ``faiss.index_factory`` string: ``"Flat"`` is exact; ``"IVF1024,Flat"`` or ``"HNSW32"``
-        are approximate (set their search parameters on the fitted index, e.g.
-        ``faiss.ParameterSpace().set_index_parameters(knn.index_, "nprobe=16")``).
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (C,)
-        Sorted labels, the columns of :meth:`predict_proba`.
-    labels_ : ndarray of shape (N,)
-        Training labels in fit order, what :meth:`kneighbors`'s indices point at.
-    mean_, scale_ : ndarray of shape (d,), float64
-        ``h~ = (h - mean_) / scale_``, computed in float64 and only then cast to float32 for
-        FAISS (``index_``), so a large offset (``X + 1e8``) costs no precision.
-    index_ : faiss.Index
-    n_samples_fit_, n_features_in_ : int
-
-    Examples
-    --------
-    Four points on the unit square normalise to (+-1, +-1); the query (0, 0.4) to (-1, -0.2),
-    at squared distance 0.64 from (0, 0) and 1.44 from (0, 1): ``p0 = 1 / (1 + e^-0.8)``.
+    ``k`` neighbors; ``temperature`` T (:func:`knn_proba`); ``normalize``: standardise each feature by the
+    training mean and std + ``eps`` (a constant feature gets scale 1); ``classes``: the labels given a
+    column (default: those in y); ``index``: a ``faiss.index_factory`` string (``"Flat"`` is exact).
+    Fitted: ``classes_`` (C,), ``labels_`` (N,) in fit order, ``mean_``, ``scale_`` (d,), ``index_``.
 
     >>> knn = KNN(k=2).fit([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0, 0, 1, 1])
     >>> np.round(knn.predict_proba([[0.0, 0.4]]), 2), knn.predict([[0.0, 0.4], [0.0, 0.9]])
@@ -142,12 +81,8 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
                               "eps": [Interval(Real, 0, None, closed="left")], "index": [str]}
 
     def __init__(self, k=16, temperature=1.0, normalize=True, *, classes=None, eps=1e-6, index="Flat"):
-        self.k = k
-        self.temperature = temperature
-        self.normalize = normalize
-        self.classes = classes
-        self.eps = eps
-        self.index = index
+        self.k, self.temperature, self.normalize = k, temperature, normalize
+        self.classes, self.eps, self.index = classes, eps, index
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -156,11 +91,7 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     @timing.timed('kNN')
     def fit(self, X, y):
-        """Learn ``classes_``, ``mean_``, ``scale_`` and ``index_``; returns ``self``.
-
-        X is array-like of shape (N, d); y of shape (N,) holds any sortable labels (in ``classes``
-        if it is given).
-        """
+        """Learn ``classes_``, ``mean_``, ``scale_`` and ``index_`` from X (N, d) and y (N,); returns self."""
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
@@ -206,7 +137,7 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
         return Z
 
     def transform(self, X):
-        """``(X - mean_) / scale_`` in float64, as float32 of shape (n, d): the training statistics.
+        """``(X - mean_) / scale_`` with the training statistics, float32 of shape (n, d).
 
         >>> KNN(k=1).fit([[0.0, 0.0], [2.0, 4.0]], [0, 1]).transform([[3.0, 2.0]]).round(3)  # mean 1, 2
         array([[2., 0.]], dtype=float32)
@@ -216,30 +147,11 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     @timing.timed('kNN')
     def kneighbors(self, X=None, *, k=None, exclude_self=False):
-        """The k nearest training representations of each query, nearest first.
+        """The k nearest training representations of each query, nearest first: squared distances and indices.
 
-        Parameters
-        ----------
-        X : array-like of shape (n, d) or None, default=None
-            Queries. None queries the training set, leaving each point out of its own neighbors.
-        k : int or None, default=None
-            Number of neighbors; default ``self.k``. At most N, or N - 1 when leaving points out.
-        exclude_self : bool, default=False
-            If True, each row of X is a training representation (any rows, in any order) and
-            leaves its own point out: the training point whose stored vector is *identical* to
-            it (of identical copies, the one at the row's own index if it is one, else the
-            nearest; the other copies stay, at distance 0). A row identical to none raises.
-            (k + 1 are searched; if copies push the own point out, the last is dropped.)
+        ``X`` (n, d), or None for the training set, each point left out (``exclude_self``: X holds training
+        points, each left out); ``k`` defaults to ``self.k``. Returns float32 and int64 arrays, shape (n, k).
 
-        Returns
-        -------
-        squared_distances : ndarray of shape (n, k), float32
-            FAISS's squared L2 distances in the normalised space, untouched, ascending.
-        indices : ndarray of shape (n, k), int64
-            Row indices into the training set (and :attr:`labels_`).
-
-        Examples
-        --------
         >>> knn = KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 1])
         >>> knn.kneighbors([[2.5]], k=2)
         (array([[0.25, 2.25]], dtype=float32), array([[2, 1]]))
@@ -253,23 +165,20 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
         if k > n_fit - leave_out:
             left_out = " - 1 (each point left out)" if leave_out else ""
             raise ValueError(f"Expected k <= n_samples_fit{left_out}, but n_samples_fit = {n_fit}, k = {k}")
-        if X is None:
-            Z = self.index_.reconstruct_n(0, n_fit)
-        else:
-            Z = self._normalize(validate_data(self, X, reset=False, dtype=np.float64))
+        Z = (self.index_.reconstruct_n(0, n_fit) if X is None
+             else self._normalize(validate_data(self, X, reset=False, dtype=np.float64)))
         D, I = self.index_.search(Z, k + leave_out)
         if (I < 0).any():  # FAISS's mark for a missing result: an approximate search saw too few
             raise ValueError(f"FAISS returned fewer than {k + leave_out} neighbors for "
                              f"{int((I < 0).any(axis=1).sum())} of {len(I)} queries; expected a "
                              "search that reaches more points (raise nprobe or efSearch)")
-        if leave_out:
+        if leave_out:  # drop the own point, or the last if copies pushed it out
             drop = I == (np.arange(n_fit) if X is None else self._own_points(Z, I))[:, None]
             drop[~drop.any(axis=1), -1] = True
             D, I = D[~drop].reshape(len(Z), k), I[~drop].reshape(len(Z), k)
         return D, I.astype(np.int64)
 
     def _own_points(self, Z, I):
-        """For ``exclude_self``: each query's own training point (see :meth:`kneighbors`)."""
         stored, own = self.index_.reconstruct_n(0, self.n_samples_fit_), np.full(len(Z), -1)
         m = min(len(Z), len(stored))
         own[:m] = np.where((Z[:m] == stored[:m]).all(axis=1), np.arange(m), -1)
@@ -283,22 +192,16 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     @timing.timed('kNN')
     def predict_proba(self, X=None):
-        """``p_knn`` of each query, from ``self.k`` neighbors and ``self.temperature``.
-
-        Takes X as :meth:`kneighbors` does (None: leave-one-out for the training set); returns
-        an ndarray of shape (n, C), columns in :attr:`classes_` order, rows summing to 1.
-        """
-        check_is_fitted(self)
+        """``p_knn`` of shape (n, C), columns in :attr:`classes_` order; X as in :meth:`kneighbors`."""
         D, I = self.kneighbors(X)
         return knn_proba(D, self._y[I], temperature=self.temperature, n_classes=len(self.classes_))
 
     def predict(self, X=None):
-        """The most probable class under ``p_knn``, shape (n,), ties to the first class; X as above."""
+        """The most probable class under ``p_knn``, shape (n,), ties to the first class."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-# -- combining the model and kNN ---------------------------------------------------------------
 def _two_proba(p_model, p_knn, names=("p_model", "p_knn")):
     pm, pk = check_proba(p_model, names[0]), check_proba(p_knn, names[1])
     check_same_shape(pm, pk, *names)
@@ -325,24 +228,8 @@ def _scored(p_model_val, p_knn_val, val_labels, label_map):
 
 
 def backoff(p_model, p_knn, tau):
-    """Predict with the model where it is confident, else with kNN.
+    """Predict with the model where ``max p_model > tau``, else with kNN: int64 (n,) from two (n, C) arrays.
 
-    Parameters
-    ----------
-    p_model : array-like of shape (n, C)
-        The model's class probabilities (softmax outputs, not logits).
-    p_knn : array-like of shape (n, C)
-        kNN class probabilities (:meth:`KNN.predict_proba`, the same columns).
-    tau : float
-        Confidence threshold in [0, 1]; strict, so ``tau=1`` always backs off.
-
-    Returns
-    -------
-    predictions : ndarray of shape (n,), int64
-        ``argmax p_model`` where ``max p_model > tau``, else ``argmax p_knn`` (ties: smaller label).
-
-    Examples
-    --------
     >>> backoff([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]], [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]], tau=0.5)
     array([0, 1])
     """
@@ -362,39 +249,15 @@ def interpolate(p_model, p_knn, lam):
     return lam * pk + (1.0 - lam) * pm
 
 
-# -- tuning on the validation split ------------------------------------------------------------
 @timing.timed('kNN')
 def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFAULT_KS,
          temperatures=DEFAULT_TEMPERATURES, taus=DEFAULT_TAUS, normalize=True, n_classes=3, label_map=None):
-    """Grid-search k, T and tau for :func:`backoff`, scored on the validation split.
+    """Grid-search k, T and tau for :func:`backoff` on the validation split; returns ``(best, grid)``.
 
-    Parameters
-    ----------
-    train_reps, val_reps : array-like of shape (N, d) and (n, d)
-        The kNN datastore and its queries: the validation split, never the test split.
-    train_labels, val_labels : array-like of int, shape (N,) and (n,)
-        Labels in ``0 .. n_classes-1`` (a training set may lack some).
-    p_model_val : array-like of shape (n, C)
-        The model's probabilities on the validation split.
-    ks, temperatures, taus : sequences, default=DEFAULT_KS, DEFAULT_TEMPERATURES, DEFAULT_TAUS
-        The grid; ks above N are clipped to N (with a warning), taus lie in [0, 1].
-    normalize : bool, default=True
-    n_classes : int, default=3
-    label_map : array-like of int, shape (C,), optional
-        Scores a prediction as ``label_map[prediction]``, e.g. ``[0, 1, 1]`` for HANS, where a
-        3-class model's neutral and contradiction both count as non-entailment (1).
-
-    Returns
-    -------
-    best : dict
-        The best row of ``grid`` as Python scalars; ties go to the smallest k, then T, then tau.
-    grid : pandas.DataFrame
-        One row per (k, T, tau), each grid sorted and de-duplicated: ``k``, ``temperature``,
-        ``tau``, ``model_acc``, ``knn_acc``, ``backoff_acc``, ``knn_fraction`` (share sent to kNN).
-
-    Examples
-    --------
-    kNN is right on both points, the model only where confident: tau 0.7 and 1.0 tie at 1.0.
+    Takes the datastore (N, d) with labels (N,), validation reps (n, d), labels (n,) and model probabilities
+    (n, C), the grids (ks above N are clipped) and ``label_map`` (C,): score ``label_map[prediction]``.
+    ``grid``: a row per (k, T, tau) with ``model_acc``, ``knn_acc``, ``backoff_acc``, ``knn_fraction``;
+    ``best``: its best row as a dict (ties: the smallest k, then T, then tau).
 
     >>> best, grid = tune([[0.0], [1.0], [10.0], [11.0]], [0, 0, 1, 1], [[0.5], [10.5]], [0, 1],
     ...                   [[0.9, 0.1, 0.0], [0.6, 0.4, 0.0]], ks=[1, 2], temperatures=[1.0],
@@ -435,15 +298,13 @@ def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFA
 
 @timing.timed('kNN')
 def tune_interpolation(p_model_val, p_knn_val, val_labels, *, lambdas=DEFAULT_LAMBDAS, label_map=None):
-    """Choose the weight of :func:`interpolate` by validation accuracy.
+    """The :func:`interpolate` weight with the best validation accuracy (ties: the smallest), and a table.
 
-    Takes ``p_model_val``, ``p_knn_val`` of shape (n, C), ``val_labels`` of shape (n,), candidate
-    ``lambdas`` in [0, 1] and ``label_map`` as :func:`tune`. Returns the most accurate weight (ties:
-    the smallest, the least kNN) and a DataFrame with columns ``lam`` (ascending) and ``accuracy``.
+    Arguments as :func:`tune_slice_taus`; the table has columns ``lam`` and ``accuracy``.
 
     >>> lam, acc = tune_interpolation([[0.6, 0.4, 0.0], [0.6, 0.4, 0.0]],
     ...                               [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], [1, 0], lambdas=[0.0, 0.5, 1.0])
-    >>> lam, acc["accuracy"].tolist()  # 0.5 and 1.0 tie; the smaller lambda wins
+    >>> lam, acc["accuracy"].tolist()
     (0.5, [0.5, 1.0, 1.0])
     """
     pm, pk, y, to_label, _, _ = _scored(p_model_val, p_knn_val, val_labels, label_map)
@@ -456,9 +317,8 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFA
                     label_map=None) -> pd.DataFrame:
     """One backoff threshold per slice (e.g. per HANS heuristic), tuned on validation.
 
-    Takes the arguments of :func:`tune_interpolation` and ``val_slices`` of shape (n,), the slice
-    of each example. Returns a DataFrame indexed by slice (in order of first appearance): ``tau``
-    (ties: the smallest), ``n``, ``val_acc`` (backoff accuracy at that tau), ``val_model_acc``.
+    Takes ``p_model_val``, ``p_knn_val`` (n, C), ``val_labels`` and ``val_slices`` (n,). Returns a DataFrame
+    by slice: ``tau`` (ties: the smallest), ``n``, ``val_acc``, ``val_model_acc``.
 
     >>> pm = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0], [0.9, 0.1, 0], [0.9, 0.1, 0]])
     >>> tune_slice_taus(pm, np.eye(3)[[1, 1, 1, 1]], [1, 1, 0, 0], list("aabb"), taus=[0, 0.7, 1])["tau"]
@@ -481,10 +341,7 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFA
 
 
 def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
-    """:func:`backoff` with each example's threshold looked up by its slice.
-
-    Takes ``p_model``, ``p_knn`` of shape (n, C), ``slices`` of shape (n,) and ``taus_by_slice``,
-    ``{slice: tau}`` (e.g. ``tune_slice_taus(...)["tau"].to_dict()``); returns int64 predictions.
+    """:func:`backoff` with each example's threshold ``taus_by_slice[slice]``; int64 predictions.
 
     >>> slice_backoff([[0.6, 0.4, 0], [0.6, 0.4, 0]], [[0, 1.0, 0]] * 2, ["a", "b"], {"a": 0.7, "b": 0})
     array([1, 0])

@@ -1,11 +1,5 @@
-"""Which hidden states make good neighbours? Compare representation variants by kNN accuracy.
-
-A *variant* is one way of turning a pair into a vector: a pooling (``cls``, ``mean``,
-``max``) at a layer, with or without dataset-wise normalisation. For each variant we
-fit :class:`nbhelpers.knn.KNN` on the training representations and score it on a
-validation split; the temperature is chosen per variant from a small grid, on that same
-validation split, so that no variant loses merely because one fixed T suits its
-distance scale badly.
+"""Which hidden states make good neighbours? Representation variants (a pooling at a layer, with or
+without normalisation) compared by kNN accuracy on validation, each at its own best temperature.
 """
 from __future__ import annotations
 
@@ -15,46 +9,21 @@ import pandas as pd
 from .stats import bootstrap_ci, mcnemar, paired_bootstrap
 from .knn import DEFAULT_TEMPERATURES, KNN, knn_proba
 
-COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]
-"""Temperatures tried per representation variant: every other one of
-:data:`nbhelpers.knn.DEFAULT_TEMPERATURES`, (0.1, 1, 10, 100, 1000). Squared distances differ
-in scale between variants, so each gets a temperature; the coarse grid keeps the 42-variant
-sweep of chapter 1 affordable (tuning proper uses the full grid)."""
+COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10, 100, 1000
 
 
 def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels, *,
                       k: int = 16, temperatures=COARSE_TEMPERATURES,
                       normalize=(True, False), n_classes: int = 3) -> pd.DataFrame:
-    """kNN validation accuracy of every representation variant.
+    """kNN validation accuracy of every representation variant, each at its best temperature.
 
-    Parameters
-    ----------
-    train_reps, val_reps : dict
-        ``{(pooling, layer): ndarray}``; the training arrays have shape (N, d), the
-        validation arrays (n, d). Both dicts must have the same keys.
-    train_labels : array-like of int, shape (N,)
-    val_labels : array-like of int, shape (n,)
-    k : int, default=16
-        Neighbours per query (the paper's k for SNLI).
-    temperatures : sequence of float
-        T is chosen per variant, as the value with the best validation accuracy.
-    normalize : sequence of bool, default=(True, False)
-        Evaluate each variant with and/or without dataset-wise normalisation.
+    ``train_reps``, ``val_reps``: ``{(pooling, layer): ndarray (N, d) / (n, d)}``; labels (N,), (n,).
+    Returns a DataFrame, a row per (pooling, layer, normalize), best first: ``temperature`` (ties: the
+    smaller), ``knn_acc`` and ``knn_acc_by_T`` (dict T -> accuracy).
 
-    Returns
-    -------
-    DataFrame
-        One row per (pooling, layer, normalize) with columns ``pooling``, ``layer``,
-        ``normalize``, ``temperature`` (the best), ``knn_acc`` (at that T) and
-        ``knn_acc_by_T`` (a dict T -> accuracy), sorted by ``knn_acc`` descending.
-
-    Example
-    -------
-    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]])}
-    >>> va = {("cls", 1): np.array([[0.05], [5.05]])}
-    >>> grid = knn_accuracy_grid(tr, [0, 0, 1, 1], va, [0, 1], k=1, normalize=(False,))
-    >>> grid[["pooling", "layer", "normalize", "knn_acc"]].to_dict("records")
-    [{'pooling': 'cls', 'layer': 1, 'normalize': False, 'knn_acc': 1.0}]
+    >>> tr, va = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]])}, {("cls", 1): np.array([[0.0], [5.0]])}
+    >>> knn_accuracy_grid(tr, [0, 0, 1, 1], va, [0, 1], k=1, normalize=(False,))["knn_acc"].tolist()
+    [1.0]
     """
     if set(train_reps) != set(val_reps):
         raise ValueError(f"train_reps has variants {sorted(train_reps)} but val_reps has "
@@ -69,50 +38,25 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
             knn = KNN(k=k, temperature=temperatures[0], normalize=bool(norm),
                       classes=range(n_classes)).fit(tr, train_labels)
             dist, idx = knn.kneighbors(val_reps[(pooling, layer)])
-            neighbor_labels = knn.labels_[idx]
-            by_t = {t: float((knn_proba(dist, neighbor_labels, temperature=t, n_classes=n_classes).argmax(1)
+            by_t = {t: float((knn_proba(dist, knn.labels_[idx], temperature=t, n_classes=n_classes).argmax(1)
                               == val_labels).mean()) for t in temperatures}
-            best_t = max(by_t, key=lambda t: (by_t[t], -t))  # ties: the smaller T
+            best_t = max(by_t, key=lambda t: (by_t[t], -t))
             rows.append({"pooling": pooling, "layer": int(layer), "normalize": bool(norm),
                          "temperature": best_t, "knn_acc": by_t[best_t], "knn_acc_by_T": by_t})
     return (pd.DataFrame(rows)
-            .sort_values(["knn_acc", "pooling", "layer"], ascending=[False, True, True],
-                         kind="stable")
+            .sort_values(["knn_acc", "pooling", "layer"], ascending=[False, True, True], kind="stable")
             .reset_index(drop=True))
 
 
 def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 0,
                  C: float = 1.0, max_iter: int = 2000) -> dict:
-    """Fit a logistic-regression probe on training representations; score it on validation.
+    """A logistic-regression probe (L2, ``C``) on standardised ``train_reps`` (N, d), scored on validation.
 
-    The representations are standardised with the *training* mean and standard
-    deviation (the same dataset-wise normalisation as :class:`nbhelpers.knn.KNN`), then
-    scikit-learn's :class:`~sklearn.linear_model.LogisticRegression` (L2, ``C``) is fitted.
-    Nothing is tuned on the validation split.
+    Returns a dict: ``accuracy``, ``predictions`` (n,) int, ``correct`` (n,) bool.
 
-    Parameters
-    ----------
-    train_reps : ndarray, shape (N, d)
-    train_labels : array-like of int, shape (N,)
-    val_reps : ndarray, shape (n, d)
-    val_labels : array-like of int, shape (n,)
-    seed : int, default=0
-        ``random_state`` of the solver (lbfgs is deterministic; kept for other solvers).
-    C : float, default=1.0
-        Inverse L2 regularisation strength, fixed in advance.
-
-    Returns
-    -------
-    dict
-        ``accuracy`` (float, on validation), ``predictions`` (ndarray of int, shape (n,))
-        and ``correct`` (ndarray of bool, shape (n,)).
-
-    Example
-    -------
     >>> tr = np.array([[0.0, 0.0], [0.2, 0.1], [5.0, 5.0], [5.1, 4.9]])
-    >>> r = linear_probe(tr, [0, 0, 1, 1], np.array([[0.1, 0.0], [4.9, 5.2]]), [0, 1])
-    >>> r["accuracy"], r["predictions"].tolist()
-    (1.0, [0, 1])
+    >>> linear_probe(tr, [0, 0, 1, 1], np.array([[0.1, 0.0], [4.9, 5.2]]), [0, 1])["accuracy"]
+    1.0
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -128,10 +72,8 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
                          f"np.unique(train_labels) = {np.unique(y_tr)}")
     if not (np.isscalar(C) and C > 0):
         raise ValueError(f"C must be a positive number, got {C!r}")
-    probe = make_pipeline(StandardScaler(),
-                          LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
-    probe.fit(tr, y_tr)
-    pred = probe.predict(va).astype(int)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
+    pred = probe.fit(tr, y_tr).predict(va).astype(int)
     correct = pred == y_va
     return {"accuracy": float(correct.mean()), "predictions": pred, "correct": correct}
 
@@ -139,30 +81,11 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
 def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16,
                   temperatures=COARSE_TEMPERATURES, normalize: bool = True, seed: int = 0,
                   n_resamples: int = 2000) -> dict:
-    """kNN accuracy and linear-probe accuracy of one representation, each with a 95% CI.
+    """kNN accuracy (as :func:`knn_accuracy_grid`) and :func:`linear_probe` accuracy, with 95% bootstrap CIs.
 
-    The kNN classifier is scored exactly as in :func:`knn_accuracy_grid` (``k``
-    neighbours, dataset-wise normalisation, T chosen from ``temperatures`` by
-    validation accuracy, so the kNN number is slightly optimistic); the probe is
-    :func:`linear_probe` with nothing tuned. The intervals are
-    :func:`nbhelpers.stats.bootstrap_ci` over the validation examples.
+    Returns a dict: ``knn_acc``, ``knn_ci`` ([lo, hi]), ``temperature``, ``probe_acc``, ``probe_ci``,
+    ``n_train``, ``n_val``, ``knn_correct`` and ``probe_correct`` ((n,) bool).
 
-    Parameters
-    ----------
-    train_reps : ndarray, shape (N, d)
-    train_labels : array-like of int, shape (N,)
-    val_reps : ndarray, shape (n, d)
-    val_labels : array-like of int, shape (n,)
-
-    Returns
-    -------
-    dict
-        ``knn_acc``, ``knn_ci`` ([lo, hi]), ``temperature`` (the chosen T), ``probe_acc``,
-        ``probe_ci``, ``n_train``, ``n_val``, and the per-example ``knn_correct`` and
-        ``probe_correct`` (bool arrays, shape (n,)) for paired comparisons.
-
-    Example
-    -------
     >>> tr = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
     >>> r = knn_and_probe(tr, [0, 0, 0, 1, 1, 1], np.array([[0.05], [5.05]]), [0, 1], k=3)
     >>> r["knn_acc"], r["probe_acc"], r["n_train"], r["n_val"]
@@ -173,61 +96,30 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
     grid = knn_accuracy_grid({("rep", 0): tr}, y_tr, {("rep", 0): va}, y_va, k=k,
                              temperatures=temperatures, normalize=(normalize,))
     temperature = float(grid["temperature"].iloc[0])
-    knn_pred = KNN(k=k, temperature=temperature, normalize=normalize).fit(tr, y_tr).predict(va)
-    knn_correct = np.asarray(knn_pred) == y_va
+    knn_correct = KNN(k=k, temperature=temperature, normalize=normalize).fit(tr, y_tr).predict(va) == y_va
     probe = linear_probe(tr, y_tr, va, y_va, seed=seed)
-    return {
-        "knn_acc": float(knn_correct.mean()),
-        "knn_ci": list(bootstrap_ci(knn_correct, n_resamples=n_resamples, seed=seed)),
-        "temperature": temperature,
-        "probe_acc": probe["accuracy"],
-        "probe_ci": list(bootstrap_ci(probe["correct"], n_resamples=n_resamples, seed=seed)),
-        "n_train": int(len(tr)), "n_val": int(len(va)),
-        "knn_correct": knn_correct, "probe_correct": probe["correct"],
-    }
+    return {"knn_acc": float(knn_correct.mean()),
+            "knn_ci": list(bootstrap_ci(knn_correct, n_resamples=n_resamples, seed=seed)),
+            "temperature": temperature, "probe_acc": probe["accuracy"],
+            "probe_ci": list(bootstrap_ci(probe["correct"], n_resamples=n_resamples, seed=seed)),
+            "n_train": int(len(tr)), "n_val": int(len(va)),
+            "knn_correct": knn_correct, "probe_correct": probe["correct"]}
 
 
 def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labels, *, reference,
                         k: int = 16, temperatures=COARSE_TEMPERATURES, seed: int = 0) -> dict:
-    """The reference variant against the best other one, chosen and scored on different halves.
+    """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other, on held-out pairs.
 
-    Picking the best of many variants and scoring it on the same pairs favours it (the
-    winner's curse). Here validation is split in two halves at random: on the first, every
-    variant gets its temperature and the best variant other than ``reference`` is chosen
-    (:func:`knn_accuracy_grid`); on the second, the reference and that variant are scored,
-    each at its first-half temperature, on the same pairs: a paired bootstrap and an exact
-    McNemar test of the difference.
+    One random half of validation picks each variant's T and the best other variant; the other half
+    scores both. Returns a dict: ``reference``, ``best_other`` (``"cls-layer6-norm"``), ``n_choose``,
+    ``n_score``, ``reference_acc``, ``best_other_acc``, ``diff`` (reference minus other), ``lo``, ``hi``
+    (paired bootstrap), ``a_only``, ``b_only``, ``mcnemar_p``.
 
-    Parameters
-    ----------
-    train_reps, val_reps : dict
-        ``{(pooling, layer): ndarray}`` as in :func:`knn_accuracy_grid`.
-    train_labels, val_labels : array-like of int
-    reference : tuple
-        ``(pooling, layer, normalize)``, e.g. ``("cls", 6, True)``: the paper's choice.
-    k, temperatures
-        As in :func:`knn_accuracy_grid`.
-    seed : int, default=0
-        Seeds the split and the bootstrap.
-
-    Returns
-    -------
-    dict
-        ``reference`` and ``best_other`` (names ``"cls-layer6-norm"``), ``n_choose`` and ``n_score``
-        (pairs per half), ``reference_acc`` and ``best_other_acc`` (second half), ``diff``
-        (reference minus best other), ``lo``, ``hi`` (95% paired bootstrap), ``a_only``,
-        ``b_only`` and ``mcnemar_p`` (:func:`nbhelpers.stats.mcnemar`, other vs reference).
-
-    Example
-    -------
-    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]),
-    ...       ("mean", 1): np.array([[0.0], [5.0], [0.1], [5.1]])}
+    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]), ("mean", 1): np.array([[0, 5, 0.1, 5.1]]).T}
     >>> va = {key: np.array([[0.05], [5.05], [0.02], [5.02]]) for key in tr}
-    >>> r = held_out_comparison(tr, [0, 0, 1, 1], va, [0, 1, 0, 1], reference=("cls", 1, True), k=1)
-    >>> r["best_other"], r["n_score"], r["diff"]
-    ('cls-layer1-raw', 2, 0.0)
+    >>> held_out_comparison(tr, [0, 0, 1, 1], va, [0, 1, 0, 1], reference=("cls", 1, True), k=1)["best_other"]
+    'cls-layer1-raw'
     """
-
     y = np.asarray(val_labels).astype(int)
     pooling, layer, norm = reference
     if (pooling, layer) not in val_reps:
@@ -236,9 +128,8 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
         raise ValueError(f"expected at least 4 validation pairs to split in two halves, got {len(y)}")
     order = np.random.default_rng(seed).permutation(len(y))
     first, second = order[: len(y) // 2], order[len(y) // 2:]
-    first_half = {key: v[first] for key, v in val_reps.items()}
-    grid = knn_accuracy_grid(train_reps, train_labels, first_half, y[first],
-                             k=k, temperatures=temperatures)
+    grid = knn_accuracy_grid(train_reps, train_labels, {key: v[first] for key, v in val_reps.items()},
+                             y[first], k=k, temperatures=temperatures)
     is_ref = (grid["pooling"] == pooling) & (grid["layer"] == int(layer)) & (grid["normalize"] == bool(norm))
     ref_row, other = grid[is_ref].iloc[0], grid[~is_ref].iloc[0]
 
@@ -253,15 +144,13 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
     ref_ok, other_ok = correct(ref_row), correct(other)
     boot, exact = paired_bootstrap(other_ok, ref_ok, seed=seed), mcnemar(other_ok, ref_ok)
     return {"reference": name(ref_row), "best_other": name(other), "n_choose": len(first),
-            "n_score": len(second),
-            "reference_acc": float(ref_ok.mean()), "best_other_acc": float(other_ok.mean()),
-            "diff": boot["diff"], "lo": boot["lo"], "hi": boot["hi"], "a_only": exact["a_only"],
-            "b_only": exact["b_only"], "mcnemar_p": exact["p"]}
+            "n_score": len(second), "reference_acc": float(ref_ok.mean()),
+            "best_other_acc": float(other_ok.mean()), "diff": boot["diff"], "lo": boot["lo"],
+            "hi": boot["hi"], "a_only": exact["a_only"], "b_only": exact["b_only"], "mcnemar_p": exact["p"]}
 
 
 def _reps_and_labels(reps, labels, reps_name, labels_name):
-    reps = np.asarray(reps, dtype=np.float32)
-    labels = np.asarray(labels)
+    reps, labels = np.asarray(reps, dtype=np.float32), np.asarray(labels)
     if reps.ndim != 2 or len(reps) == 0:
         raise ValueError(f"{reps_name} must be a non-empty 2-D array (n, d), got shape {reps.shape}")
     if labels.shape != (len(reps),):

@@ -1,21 +1,15 @@
-"""The book's one verdict rule, and how a list of verdicts is shown.
-
-Every claim of the paper is written as an *effect* (a backoff gain in points, a gap between
-removing the most retrieved and random training pairs, ...) beside the paper's value of it. The
-run gives an estimate with a 95% interval from its own spread, made by the test its data need
-(:mod:`nbhelpers.stats`). :func:`verdict` applies one rule and returns one of :data:`VERDICTS`:
-reproduced, opposite, ruled out, inconclusive, untested, not comparable. The claims themselves,
+"""The book's one verdict rule, :func:`verdict`, and how a list of verdicts is shown. The claims,
 read from the chapters' records, are in :mod:`nbhelpers.claims`.
 """
 from __future__ import annotations
 
+import html
 import json
 import math
 
 import numpy as np
 
 from .cache import write_atomic
-
 
 VERDICTS = ("reproduced", "opposite", "ruled out", "inconclusive", "untested", "not comparable")
 """The six verdicts, in the order the results page explains them."""
@@ -31,69 +25,30 @@ def _real(value, name):
 
 def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, margin=None,
             stand_in: str | None = None) -> str:
-    """The verdict on one claim of the paper, by the book's one rule.
+    """The verdict on one claim of the paper by the book's one rule: one of :data:`VERDICTS`.
 
-    A *directional* claim (``paper_effect != null``) says the effect lies on one side of the
-    null. A claim of *no effect* (``paper_effect == null``) says it lies within ``null +- margin``;
-    its margin is declared beside the claim in :mod:`nbhelpers.paper`, before looking.
+    ``estimate`` and its 95% interval ``low``, ``high`` (None: no spread measured) are on the scale of
+    ``paper_effect``. A *directional* claim (``paper_effect != null``) puts the effect on one side of the
+    null; a claim of *no effect* (``paper_effect == null``) within ``null +- margin``, declared beforehand.
 
-    ================ ========================================================================
-    verdict          when
-    ================ ========================================================================
-    not comparable   our setting stands in for the paper's (``stand_in`` gives the reason)
-    untested         no interval: the run measured no spread (one seed where seeds matter)
-    reproduced       directional: the interval excludes the null on the paper's side;
-                     no effect: the interval lies inside ``null +- margin``
-    opposite         directional: the interval excludes the null on the other side
-    ruled out        directional: the interval holds the null but excludes the paper's effect;
-                     no effect: the interval lies wholly outside ``null +- margin``
-    inconclusive     anything else, e.g. an interval that holds both the null and the paper's effect
-    ================ ========================================================================
+    - not comparable: a ``stand_in`` (why our setting cannot be compared) is given; untested: no interval;
+    - reproduced: the interval excludes the null on the paper's side (no effect: lies inside the margin);
+    - opposite: the interval excludes the null on the other side;
+    - ruled out: it holds the null but excludes the paper's effect (no effect: lies wholly outside);
+    - inconclusive: anything else, e.g. an interval holding both the null and the paper's effect.
 
-    Parameters
-    ----------
-    estimate : float
-        Our effect, on the scale of the claim (for example a backoff gain in points).
-    low, high : float or None
-        Our 95% interval for the effect; both ``None`` when the run measured no spread.
-    paper_effect : float
-        The paper's effect on the same scale.
-    null : float, default=0.0
-        The value that means "no effect".
-    margin : float, optional
-        Required for a claim of no effect: the smallest difference that would matter.
-    stand_in : str, optional
-        Why our setting cannot be compared with the paper's (a stand-in data set or model).
-
-    Returns
-    -------
-    str
-        One of :data:`VERDICTS`.
-
-    Examples
-    --------
-    >>> verdict(2.9, 0.8, 5.0, paper_effect=5.4)
-    'reproduced'
-    >>> verdict(-0.8, -2.4, 0.8, paper_effect=3.4)      # holds 0, excludes the paper's 3.4
-    'ruled out'
-    >>> verdict(0.4, -0.7, 1.5, paper_effect=1.3)       # holds 0 and the paper's 1.3
-    'inconclusive'
-    >>> verdict(-0.15, -0.29, -0.03, paper_effect=0.0, margin=0.5)
-    'reproduced'
-    >>> verdict(1.2, None, None, paper_effect=3.4)
-    'untested'
+    >>> verdict(2.9, 0.8, 5.0, paper_effect=5.4), verdict(-0.8, -2.4, 0.8, paper_effect=3.4)
+    ('reproduced', 'ruled out')
+    >>> verdict(0.4, -0.7, 1.5, paper_effect=1.3), verdict(-0.15, -0.29, -0.03, paper_effect=0.0, margin=0.5)
+    ('inconclusive', 'reproduced')
     """
     if stand_in is not None:  # no estimate is needed: the paper's setting was not run
         if not isinstance(stand_in, str) or not stand_in.strip():
             raise ValueError(f"stand_in={stand_in!r} but expected a non-empty reason")
         return "not comparable"
-    est = _real(estimate, "estimate")
-    ref = _real(paper_effect, "paper_effect")
-    null = _real(null, "null")
-    if margin is not None:
-        margin = _real(margin, "margin")
-        if margin <= 0:
-            raise ValueError(f"margin={margin} but expected a margin > 0")
+    est, ref, null = _real(estimate, "estimate"), _real(paper_effect, "paper_effect"), _real(null, "null")
+    if margin is not None and (margin := _real(margin, "margin")) <= 0:
+        raise ValueError(f"margin={margin} but expected a margin > 0")
     if ref == null and margin is None:
         raise ValueError(f"paper_effect={ref} equals the null: a claim of no effect needs a margin")
     if (low is None) != (high is None):
@@ -106,9 +61,7 @@ def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, m
     if ref == null:
         if null - margin <= lo and hi <= null + margin:
             return "reproduced"
-        if hi < null - margin or lo > null + margin:
-            return "ruled out"
-        return "inconclusive"
+        return "ruled out" if hi < null - margin or lo > null + margin else "inconclusive"
     if lo > null or hi < null:
         return "reproduced" if (lo > null) == (ref > null) else "opposite"
     return "inconclusive" if lo <= ref <= hi else "ruled out"
@@ -126,10 +79,8 @@ def paper_in_interval(low, high, paper_effect) -> bool | None:
 
 
 def sentence(row) -> str:
-    """One Markdown sentence for a claim: the paper's number, ours, the test, the verdict.
+    """One Markdown sentence for a claim (a row of :mod:`nbhelpers.claims`): paper, ours, test, verdict.
 
-    Example
-    -------
     >>> sentence({"claim": "Backoff helps", "paper": "+1.3", "ours": "+0.4 [-0.7, +1.5]", "test": "t",
     ...           "n": "3 seeds", "verdict": "inconclusive", "reason": None})
     'Backoff helps: paper +1.3; ours +0.4 [-0.7, +1.5] (t; 3 seeds): **inconclusive**.'
@@ -146,26 +97,17 @@ def save(rows, path) -> None:
 
 
 def to_html(rows) -> str:
-    """The scorecard as an HTML table: claim (linked), paper, ours, test and n, verdict, paper in
-    our interval, what would decide it. All text is escaped; the verdict cell carries a class
-    ``verdict-<name>`` that ``book/_static/reader.css`` colours (the word itself says it too).
+    """The scorecard as an escaped HTML table; ``reader.css`` colours each ``verdict-<name>`` cell.
 
-    Example
-    -------
-    >>> row = {"claim": "a <b>claim</b>", "link": "01.html#x", "paper": "+1", "ours": "+2 [1, 3]",
-    ...        "test": "t", "n": "3 seeds", "verdict": "reproduced", "reason": None, "effect": "gain",
-    ...        "paper_in_interval": True, "to_decide": None}
+    >>> row = dict(claim="a <b>claim</b>", link="#x", paper="+1", ours="+2 [1, 3]", test="t", n="3 seeds",
+    ...            verdict="reproduced", reason=None, effect="gain", paper_in_interval=True, to_decide=None)
     >>> "a &lt;b&gt;claim&lt;/b&gt;" in to_html([row])
     True
     """
-    import html
-
     e = html.escape
     yes_no = {True: "yes", False: "no", None: "-"}
-    head = ("<thead><tr><th scope=\"col\">claim</th><th scope=\"col\">paper</th><th scope=\"col\">ours</th>"
-            "<th scope=\"col\">test and n</th><th scope=\"col\">verdict</th>"
-            "<th scope=\"col\">paper in our interval</th>"
-            "<th scope=\"col\">what would decide it</th></tr></thead>")
+    head = "".join(f"<th scope=\"col\">{c}</th>" for c in ("claim", "paper", "ours", "test and n", "verdict",
+                                                           "paper in our interval", "what would decide it"))
     body = []
     for r in rows:
         why = f"<br><small>{e(r['reason'])}</small>" if r.get("reason") else ""
@@ -177,28 +119,16 @@ def to_html(rows) -> str:
             f"<td class=\"verdict verdict-{slug}\"><b>{e(r['verdict'])}</b>{why}</td>"
             f"<td>{yes_no[r.get('paper_in_interval')]}</td>"
             f"<td><small>{e(r.get('to_decide') or '-')}</small></td></tr>")
-    return (f"<div class=\"scorecard-wrap\"><table class=\"scorecard\">{head}<tbody>{''.join(body)}</tbody>"
-            "</table></div>")
-
-
-def counts(rows) -> dict:
-    """How many claims got each verdict, in the order of :data:`VERDICTS`.
-
-    >>> counts([{"verdict": "reproduced"}, {"verdict": "ruled out"}])["ruled out"]
-    1
-    """
-    return {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    return (f"<div class=\"scorecard-wrap\"><table class=\"scorecard\"><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def counts_sentence(rows, missing=()) -> str:
     """How many claims got each verdict, and which chapters' results were absent.
 
-    Example
-    -------
-    >>> rows = [{"verdict": "reproduced"}, {"verdict": "opposite"}]
-    >>> counts_sentence(rows, ["hans"])  # doctest: +NORMALIZE_WHITESPACE
-    '2 claims: 1 reproduced, 1 opposite, 0 ruled out, 0 inconclusive, 0 untested, 0 not comparable.
-     Not run, so absent: hans.'
+    >>> counts_sentence([{"verdict": "reproduced"}, {"verdict": "opposite"}], ["hans"])  # doctest: +ELLIPSIS
+    '2 claims: 1 reproduced, 1 opposite, 0 ruled out, ..., 0 not comparable. Not run, so absent: hans.'
     """
-    return (f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts(rows).items())
-            + (f". Not run, so absent: {', '.join(missing)}." if missing else "."))
+    counts = ", ".join(f"{sum(r['verdict'] == v for r in rows)} {v}" for v in VERDICTS)
+    absent = f". Not run, so absent: {', '.join(missing)}" if missing else ""
+    return f"{len(rows)} claims: {counts}{absent}."

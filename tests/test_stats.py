@@ -64,37 +64,6 @@ def test_newcombe_by_hand():
         stats.newcombe(1, True, 1, 2)
 
 
-def test_cluster_bootstrap_resamples_groups():
-    # group x: b gains 1 on both examples; group y: no change. Any resample is xx, xy or yy.
-    r = stats.cluster_bootstrap([0, 0, 1, 1], [1, 1, 1, 1], ["x", "x", "y", "y"], seed=0)
-    assert r["diff"] == 0.5 and r["n_groups"] == 2 and (r["lo"], r["hi"]) == (0.0, 1.0)
-    # groups of unequal size: the estimate is the mean over examples, not over groups
-    r = stats.cluster_bootstrap([0, 0, 0, 1], [1, 1, 1, 1], [1, 1, 1, 2])
-    assert r["diff"] == 0.75
-    with pytest.raises(ValueError, match="groups"):
-        stats.cluster_bootstrap([0, 1], [1, 1], [0])
-
-
-def test_cluster_bootstrap_is_wider_than_the_example_bootstrap_for_grouped_effects():
-    rng = np.random.default_rng(0)
-    groups = np.repeat(np.arange(30), 100)               # 30 subcases of 100 pairs
-    gain = rng.normal(0, 0.3, 30)[groups] > 0            # whole subcases move together
-    a = np.zeros(groups.size)
-    b = gain.astype(float)
-    one = stats.paired_bootstrap(a, b)
-    clu = stats.cluster_bootstrap(a, b, groups)
-    assert clu["hi"] - clu["lo"] > 3 * (one["hi"] - one["lo"])
-
-
-def test_hierarchical_bootstrap_pools_seeds():
-    r = stats.hierarchical_bootstrap([[0, 1] * 20, [0, 1] * 20], [[1, 1] * 20, [0, 1] * 20], seed=1)
-    assert r["diff"] == pytest.approx(0.25) and r["n_seeds"] == 2 and r["n"] == 80
-    assert r == stats.hierarchical_bootstrap([[0, 1] * 20, [0, 1] * 20], [[1, 1] * 20, [0, 1] * 20], seed=1)
-    assert 0 <= r["lo"] < 0.25 < 0.5 < r["hi"] <= 1   # drawing seed 0 twice gives about 0.5
-    with pytest.raises(ValueError, match="per seed"):
-        stats.hierarchical_bootstrap([[0, 1]], [[0, 1], [1, 1]])
-
-
 def test_n_to_decide_by_hand():
     # pairs: half-width 0.2 at n=400 must shrink to 0.1 -> 4x the pairs
     assert stats.n_to_decide(0.1, -0.1, 0.3, 400, paper_effect=0.2, unit="pairs") == 1600
@@ -135,5 +104,5 @@ def test_accuracy_difference_by_hand():
     assert d == pytest.approx(0.1) and hi - d == pytest.approx(1.959964 * 0.07, rel=1e-5)
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         stats.accuracy_difference(1.5, 0.5, 10)
-    with pytest.raises(ValueError, match="n must be an int >= 1"):
+    with pytest.raises(ValueError, match="n=0 but expected an int >= 1"):
         stats.accuracy_difference(0.5, 0.5, 0)
