@@ -29,8 +29,9 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
     >>> out["summary"]["model_acc"], out["summary"]["backoff_acc"]
     (0.5, 1.0)
     """
-    best, grid = knn.tune(train_reps, train_labels, val_reps, val_labels, p_model_val,
-                          ks=ks, temperatures=temperatures, taus=taus, label_map=label_map)
+    best, grid = knn.tune(train_reps, train_labels, val_reps, val_labels, p_model_val, ks=ks,
+                          temperatures=temperatures, taus=taus, label_map=label_map,
+                          n_classes=np.shape(p_model_val)[1])
     clf = knn.KNN(k=best["k"], temperature=best["temperature"],
                   classes=range(np.shape(p_model_val)[1])).fit(train_reps, train_labels)
     p_knn_val = clf.predict_proba(val_reps)

@@ -149,3 +149,14 @@ def test_paired_gains_are_the_paired_bootstrap_of_each_method_per_setting():
     assert g.loc["a", ("backoff", "diff")] == 0.25 and g.loc["a", ("interpolation", "diff")] == -0.25
     boot = stats.paired_bootstrap(c["model"], c["backoff"], seed=0)
     assert g.loc["a", "backoff"].to_dict() == {key: boot[key] for key in ("diff", "lo", "hi")}
+
+
+def test_evaluate_backoff_works_for_two_classes():
+    """A two-class task (sentiment): tune sizes kNN from the model's columns, not from NLI's 3."""
+    tr = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    ytr = np.array([0, 0, 1, 1])
+    q = np.array([[0.05, 0.0], [5.05, 5.0]])
+    yq = np.array([0, 1])
+    p = np.array([[0.45, 0.55], [0.55, 0.45]])  # unsure and wrong on both
+    out = evaluation.evaluate_backoff(tr, ytr, q, yq, p, q, yq, p, ks=[1], temperatures=[1.0])
+    assert out["summary"]["model_acc"] == 0.0 and out["summary"]["backoff_acc"] == 1.0
