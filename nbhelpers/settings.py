@@ -43,22 +43,6 @@ LARGE_TRAIN_EPOCHS = 3
 ANLI_SOURCES = ("stand-in", "anli")  # MNLI dev-matched (offline, the default) or ANLI train (hub)
 
 
-def load_split(spec: tuple, data_dir=None) -> tuple[pd.DataFrame, str]:
-    """Load ``(name, split)``, or its stand-in where it is missing offline; return ``(df, "name/split")``.
-
-    >>> df, source = load_split(("cad-original", "validation"))
-    >>> len(df), source
-    (200, 'cad-original/validation')
-    """
-    try:
-        return data.load_nli(*spec, data_dir), "/".join(spec)
-    except data.DataNotFoundError:
-        if tuple(spec) not in OFFLINE_STAND_INS:
-            raise
-        spec = OFFLINE_STAND_INS[tuple(spec)]
-        return data.load_nli(*spec, data_dir), "/".join(spec)
-
-
 def load_setting(name: str, *, smoke: bool = False, data_dir=None, anli_source: str = "stand-in") -> dict:
     """The three splits of one setting (smoke: small random subsets), with their sources.
 
