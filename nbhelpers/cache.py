@@ -1,11 +1,7 @@
-"""A content-addressed store for expensive artifacts: checkpoints, arrays and JSON.
-
-Each artifact lives at ``<root>/<kind>/<key>``, ``key`` the SHA-256 of all that changes it and
-the ``nbhelpers`` version (a kind or key over 100 bytes is stored under its SHA-256; JSON documents
-add ``store="json"`` to their key: an array's manifest ``<key>.json`` is never read as one). Writes
-are atomic renames; arrays (``np.save``, never unpickled) and folders carry SHA-256 manifests, and
-an entry failing them or ``check=`` is rebuilt (a computed value failing ``check=`` is never
-written). Builders hold a :mod:`filelock` lock.
+"""A content-addressed store for checkpoints and arrays: ``<root>/<kind>/<key>``, the key the SHA-256
+of all that changes the artifact. Writes are atomic renames; arrays (``np.save``, never pickled) and
+folders carry SHA-256 manifests, and an entry failing them or its ``check`` is rebuilt. Builders hold a
+:mod:`filelock` lock.
 """
 from __future__ import annotations
 
@@ -13,7 +9,6 @@ import hashlib
 import io
 import json
 import logging
-import math
 import os
 import shutil
 import tempfile
@@ -23,17 +18,16 @@ from typing import Any, Callable
 
 import numpy as np
 from filelock import FileLock
+from sklearn.utils import check_scalar
 
 from . import __version__
-from .checks import check_path_component
+from .checks import check_path_component, check_real
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "nbhelpers-manifest.json"
-LOCKS = ".locks"
-TEMP_GLOB = ".*.tmp"
-RESERVED_PARTS = ("kind", "nbhelpers_version")  # set by the cache ("name": arrays, "store": json)
-MAX_COMPONENT = 100  # bytes: a longer kind or key is stored under its SHA-256 (names stay < 255 bytes)
+RESERVED_PARTS = ("kind", "nbhelpers_version")  # set by the cache (and "name" for arrays)
+MAX_COMPONENT = 100  # bytes: a longer kind or key is stored under its SHA-256
 _HASHES: dict[tuple, str] = {}  # file_sha256's memory
 
 
@@ -54,7 +48,6 @@ def _canonical(obj: Any, where: str = "parts") -> Any:
 
 
 def _key(kind: str, parts: Any, reserved: tuple = RESERVED_PARTS, **extra) -> str:
-    """The key of ``parts`` as given to :meth:`Cache.array` and friends: a dict, string keys."""
     if not isinstance(parts, dict):
         raise TypeError(f"parts must be a dict of the things that change the artifact; "
                         f"got {type(parts).__name__}: {parts!r}")
@@ -65,15 +58,10 @@ def _key(kind: str, parts: Any, reserved: tuple = RESERVED_PARTS, **extra) -> st
 
 
 def make_key(**parts: Any) -> str:
-    """SHA-256 hex digest (64 characters) of ``parts`` (JSON-like values: str, int, float,
-    bool, None, lists, dicts) plus the ``nbhelpers`` version; equal in any order.
+    """SHA-256 hex digest of ``parts`` (JSON-like values) and the ``nbhelpers`` version, in any order.
 
-    Example
-    -------
-    >>> make_key(seed=0, lr=1e-4) == make_key(lr=1e-4, seed=0)
-    True
-    >>> make_key(seed=0, lr=1e-4) == make_key(seed=1, lr=1e-4)
-    False
+    >>> make_key(seed=0, lr=1e-4) == make_key(lr=1e-4, seed=0), make_key(seed=0) == make_key(seed=1)
+    (True, False)
     """
     if "nbhelpers_version" in parts:
         raise ValueError(f"make_key adds nbhelpers_version itself; got {parts['nbhelpers_version']!r}")
@@ -82,7 +70,6 @@ def make_key(**parts: Any) -> str:
 
 
 def _component(value: str, name: str) -> str:
-    """``value`` as a folder or file name: checked, and hashed if longer than MAX_COMPONENT bytes."""
     raw = os.fsencode(check_path_component(value, name))
     return value if len(raw) <= MAX_COMPONENT else hashlib.sha256(raw).hexdigest()
 
@@ -98,9 +85,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def write_atomic(path, data: bytes, *, mode: int | None = None) -> Path:
-    """Write ``data`` to a temporary sibling of its own, flush it to disk, then rename it into place:
-    no reader sees half a file, and processes writing at once do not collide (the last wins).
-    ``mode`` sets the permissions (a temporary file is created readable by its owner only)."""
+    """Write ``data`` to a temporary sibling, fsync it and rename it to ``path`` (``mode``: permissions)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -118,11 +103,8 @@ def write_atomic(path, data: bytes, *, mode: int | None = None) -> Path:
 
 
 class Cache:
-    """Content-addressed artifact store rooted at ``root`` (default ``$NBHELPERS_CACHE``, else
-    ``~/.cache/nbhelpers``).
+    """Artifact store rooted at ``root`` (default ``$NBHELPERS_CACHE``, else ``~/.cache/nbhelpers``).
 
-    Example
-    -------
     >>> cache, calls = Cache(tempfile.mkdtemp()), []
     >>> f = lambda: calls.append(1) or np.arange(3.0)
     >>> [cache.array("demo", {"x": 1}, f).tolist() for _ in range(2)], len(calls)  # 2nd: loaded
@@ -130,15 +112,12 @@ class Cache:
     """
 
     def __init__(self, root: str | os.PathLike | None = None):
-        env = os.environ.get("NBHELPERS_CACHE")
-        root = root if root is not None else env or Path.home() / ".cache" / "nbhelpers"
+        if root is None:
+            root = os.environ.get("NBHELPERS_CACHE") or Path.home() / ".cache" / "nbhelpers"
         self.root = Path(os.path.abspath(root))  # absolute once: a later os.chdir moves nothing
 
-    def __repr__(self) -> str:
-        return f"Cache({str(self.root)!r})"
-
     def _lock(self, kind: str, key: str) -> FileLock:  # held by builders; readers don't need it
-        folder = self.root / LOCKS / _component(kind, "kind")
+        folder = self.root / ".locks" / _component(kind, "kind")
         folder.mkdir(parents=True, exist_ok=True)
         return FileLock(str(folder / f"{_component(key, 'key')}.lock"))
 
@@ -149,14 +128,12 @@ class Cache:
         return self.root / _component(kind, "kind") / f"{_component(key, 'key')}{suffix}"
 
     def load_array(self, kind: str, key: str, check: Callable | None = None) -> np.ndarray | None:
-        """The cached array, or ``None`` if it is missing, differs from its manifest, or
-        fails ``check(arr)`` (a ``ValueError``)."""
+        """The cached array, or None if missing, unlike its manifest, or failing ``check(arr)``."""
         path, meta_path = self.path(kind, key, ".npy"), self.path(kind, key, ".json")
         if not (path.exists() and meta_path.exists()):
             return None
         try:
-            meta = json.loads(meta_path.read_text())
-            if file_sha256(path) != meta["sha256"]:  # truncated or changed: not what was written
+            if file_sha256(path) != json.loads(meta_path.read_text())["sha256"]:
                 raise ValueError("its SHA-256 differs from the manifest")
             arr = np.load(path, allow_pickle=False)
             if check is not None:
@@ -181,19 +158,14 @@ class Cache:
 
     def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray],
               check: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
-        """Load the array keyed by ``parts``, or ``compute()`` it and store it.
+        """Load the array keyed by ``parts``, or ``compute()`` and store it.
 
         Parameters
         ----------
-        kind : str
-            The folder under the root, e.g. ``"proba"``.
-        parts : dict
-            Everything that changes the array (JSON-like values under string names).
-        compute : callable
-            ``compute() -> ndarray``, called on a miss only.
-        check : callable, optional
-            ``check(arr)`` raises ``ValueError`` on a wrong value: a computed array that
-            fails it is never written, and a cached one that fails it is recomputed.
+        kind : str, the folder under the root, e.g. ``"proba"``
+        parts : dict, everything that changes the array (JSON-like values, string keys)
+        compute : callable, ``compute() -> ndarray``, called on a miss only
+        check : callable, optional; ``check(arr)`` raises ``ValueError`` on a wrong value (not cached)
 
         Returns
         -------
@@ -205,21 +177,8 @@ class Cache:
 
     def arrays(self, kind: str, parts: dict, names: list[str], compute: Callable[[], dict],
                check: Callable[[str, np.ndarray], Any] | None = None) -> dict:
-        """Like :meth:`array` for several arrays computed together, each keyed by its name too.
-
-        Parameters
-        ----------
-        kind, parts : as in :meth:`array`
-        names : list of str
-        compute : callable
-            ``compute() -> {name: ndarray}``, called if any array is missing.
-        check : callable, optional
-            ``check(name, arr)``; if any computed array fails it, none is written.
-
-        Returns
-        -------
-        dict ``{name: ndarray}``
-        """
+        """Like :meth:`array` for several arrays computed together: ``compute() -> {name: ndarray}``,
+        ``check(name, arr)``; if any fails its check, none is written. Returns ``{name: ndarray}``."""
         if isinstance(names, str) or not names or not all(isinstance(n, str) for n in names):
             raise TypeError(f"names must be a non-empty list of strings; got {names!r}")
         keys = {n: _key(kind, parts, RESERVED_PARTS + ("name",), name=n) for n in names}
@@ -247,8 +206,8 @@ class Cache:
         return result
 
     def load_dir(self, kind: str, key: str, check: Callable | None = None) -> Path | None:
-        """The cached folder if every file matches its manifest's SHA-256 (a manifest without
-        checksums is not trusted) and ``check(folder)`` (optional) passes, else ``None``."""
+        """The cached folder if every file matches its manifest's SHA-256 and ``check(folder)``
+        passes, else None."""
         path = self.path(kind, key)
         if not (path / MANIFEST).exists():
             return None
@@ -271,17 +230,13 @@ class Cache:
 
     def directory(self, kind: str, parts: dict, build: Callable[[Path], Any],
                   check: Callable[[Path], Any] | None = None) -> Path:
-        """The folder keyed by ``parts``, built once with ``build(tmpdir)``.
+        """The folder keyed by ``parts``, built once.
 
         Parameters
         ----------
         kind, parts : as in :meth:`array`
-        build : callable
-            ``build(tmp)`` writes the files into the temporary folder ``tmp``; then the
-            manifest is written and the folder renamed into place (a crash leaves nothing).
-        check : callable, optional
-            ``check(folder)`` raises if the folder is unusable (a checkpoint that does not
-            load): a cached folder that fails it is rebuilt, a fresh one is not cached.
+        build : callable, ``build(tmp)`` writes the files into a temporary folder, renamed into place
+        check : callable, optional; ``check(folder)`` raises if the folder is unusable (then rebuilt)
 
         Returns
         -------
@@ -298,8 +253,7 @@ class Cache:
             tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
             try:
                 build(tmp)
-                files = {p.relative_to(tmp).as_posix(): {"size": p.stat().st_size,
-                                                         "sha256": file_sha256(p)}
+                files = {p.relative_to(tmp).as_posix(): {"size": p.stat().st_size, "sha256": file_sha256(p)}
                          for p in sorted(tmp.rglob("*")) if p.is_file()}
                 if not files:
                     raise ValueError(f"build() wrote no files for {kind}/{key}; nothing to cache")
@@ -314,57 +268,14 @@ class Cache:
                 shutil.rmtree(tmp, ignore_errors=True)
         return final
 
-    def json(self, kind: str, parts: dict, compute: Callable[[], dict]) -> dict:
-        """Load the JSON document keyed by ``parts``, or ``compute()`` it and store it.
-
-        Parameters
-        ----------
-        kind, parts : as in :meth:`array`
-        compute : callable
-            ``compute() -> dict`` of JSON values with string keys.
-
-        Returns
-        -------
-        dict
-            The same on a hit and a miss (tuples become lists, as they would on reload).
-
-        Example
-        -------
-        >>> Cache(tempfile.mkdtemp()).json("demo", {"x": 1}, lambda: {"pair": (1, 2)})
-        {'pair': [1, 2]}
-        """
-        path = self.path(kind, _key(kind, parts, RESERVED_PARTS + ("store",), store="json"), ".json")
-        legacy = self.path(kind, _key(kind, parts), ".json")  # the key before store="json"
-        for p in (path, legacy):
-            try:
-                value = json.loads(p.read_text())
-            except (FileNotFoundError, ValueError) as err:
-                if not isinstance(err, FileNotFoundError):
-                    logger.warning("cached JSON %s is invalid; recomputing", p)
-                continue
-            if p == legacy:  # an older document stays valid, unless it is the manifest of an array
-                if p.with_suffix(".npy").exists() or isinstance(value, dict) \
-                        and set(value) == {"shape", "dtype", "nbytes_file", "sha256"}:
-                    continue
-                write_atomic(path, p.read_bytes())  # copied to its own key
-            return value
-        text = json.dumps(_canonical(compute(), "the computed value"))
-        write_atomic(path, text.encode())
-        return json.loads(text)
-
     def prune_temp(self, older_than_hours: float = 24.0) -> tuple[list[Path], int]:
-        """Delete what killed runs left; return ``(removed paths, bytes freed)``.
-
-        Only hidden entries ending in ``.tmp`` last modified over ``older_than_hours`` ago go,
-        so a run writing right now is safe.
-        """
-        if isinstance(older_than_hours, bool) or not isinstance(older_than_hours, (int, float, np.number)) \
-                or not math.isfinite(older_than_hours) or older_than_hours < 0:
-            raise ValueError(f"older_than_hours must be a finite number of hours >= 0 (NaN would delete "
-                             f"what a running build writes); got {older_than_hours!r}")
-        cutoff = time.time() - 3600 * older_than_hours
+        """Delete hidden ``*.tmp`` leftovers of killed runs older than ``older_than_hours``;
+        return ``(removed paths, bytes freed)``."""
+        hours = check_scalar(check_real(older_than_hours, "older_than_hours"), "older_than_hours",
+                             float, min_val=0.0)
+        cutoff = time.time() - 3600 * hours
         removed, freed = [], 0
-        for entry in sorted(self.root.glob(f"*/{TEMP_GLOB}")):
+        for entry in sorted(self.root.glob("*/.*.tmp")):
             try:
                 if entry.lstat().st_mtime > cutoff:
                     continue

@@ -1,7 +1,6 @@
-"""Every data set as one DataFrame schema: :func:`load_nli` for the paper's NLI sets (local files laid out
-as ``shared/data/SOURCES.md`` says, else the public source), :func:`load_files` for your own CSV, TSV or
-JSON Lines files (pairs or single ``text``, any number of classes). Text keeps the file's characters,
-trailing whitespace stripped; labels are int64. Results are cached per process (each call gets a copy).
+"""Every data set as one DataFrame schema: :func:`load_nli` for the paper's NLI sets (local files as
+``shared/data/SOURCES.md`` lays them out, else the public source), :func:`load_files` for your own CSV,
+TSV or JSON Lines files (pairs or single ``text``, any number of classes).
 """
 from __future__ import annotations
 
@@ -19,11 +18,6 @@ import numpy as np
 import pandas as pd
 
 from . import checks, network
-
-__all__ = ["DATASETS", "SPLITS", "NLI_LABELS", "HANS_LABELS", "HANS_HEURISTICS", "LABEL_NAMES", "ENV_VAR",
-           "DEFAULT_DATA_DIR", "EXPECTED_ROWS", "DataNotFoundError", "load_nli", "data_hash", "clear_cache",
-           "candidate_dirs", "find_data_dir", "OWN_COLUMNS", "OWN_SPLIT_FRACTIONS", "read_nli_file",
-           "load_files"]
 
 SPLITS = ("train", "validation", "test")
 DATASETS = {"snli": SPLITS, "cad-original": SPLITS, "cad-augmented": SPLITS, "anli": SPLITS,
@@ -69,7 +63,6 @@ _FORMATS = {
 _TEXTS = ("premise", "hypothesis", "text")
 
 
-# Reading: pandas parses; _to_schema checks every row and names the line of the first bad one
 def _read_raw(path, quoting, sep="\t", source=None):
     """A file as written (str values; JSON Lines as decoded) and the line each row starts on."""
     source = source or str(path)
@@ -128,7 +121,8 @@ def _check_columns(raw, columns, source, expected=None):
 
 
 def _to_schema(raw, lines, columns, labels, source, casefold=False):
-    """Checked schema frame: text columns, ``label``, then the others; ``-`` rows dropped."""
+    """Checked schema frame: text columns, ``label``, then the others; ``-`` rows dropped; errors name
+    the line of the first bad row."""
     _check_columns(raw, columns, source)
     df = raw[list(columns)].rename(columns=columns)
 
@@ -172,7 +166,6 @@ def _read_file(path, name, source=None, expected=None):
     return _to_schema(raw, lines, columns, labels, source or str(path))
 
 
-# Which files a (name, split) needs, and its public source
 def _local_files(name, split):
     """Paths, relative to a data directory, that a (name, split) is read from."""
     s = _FILE_SPLIT[split]
@@ -183,8 +176,8 @@ def _local_files(name, split):
 
 
 def _split_hans(df, split):
-    """The fixed 1/3 validation, 2/3 test split of the HANS evaluation set, stratified by heuristic x
-    label; rows are sorted by content first, so the local and hub copies split alike."""
+    """The fixed 1/3 validation, 2/3 test split of HANS evaluation, by heuristic x label (sorted first,
+    so the local and hub copies split alike)."""
     from sklearn.model_selection import train_test_split
 
     key = df.sort_values(["heuristic", "label", "premise", "hypothesis"], kind="stable", ignore_index=True)
@@ -252,7 +245,6 @@ def _load_from_hub(name, split):
     raise RuntimeError("; ".join(errors))
 
 
-# Where the files are looked for
 def _candidates(data_dir=None):
     """``[(directory, where it came from), ...]`` in search order, duplicates removed."""
     found = [(Path(data_dir).expanduser(), "data_dir argument")] if data_dir is not None else []
@@ -269,8 +261,7 @@ def _candidates(data_dir=None):
 
 
 def candidate_dirs(data_dir=None):
-    """The directories :func:`load_nli` searches, in order: ``data_dir``, ``$NBHELPERS_DATA``,
-    ``DEFAULT_DATA_DIR`` (missing ones too, duplicates removed).
+    """The directories :func:`load_nli` searches: ``data_dir``, ``$NBHELPERS_DATA``, ``DEFAULT_DATA_DIR``.
 
     >>> candidate_dirs("my_data")[0].name, candidate_dirs()[-1] == DEFAULT_DATA_DIR
     ('my_data', True)
@@ -287,53 +278,29 @@ def find_data_dir(files, data_dir=None):
     return next((d for d in candidate_dirs(data_dir) if all((d / f).is_file() for f in files)), None)
 
 
-# Public API
 @functools.lru_cache(maxsize=32)
-def _load_local(name, split, directory, stamps):
-    """Parse (name, split) from ``directory``; ``stamps`` (mtime, size) key the cache."""
+def _load_local(name, split, directory, stamps):  # stamps: (mtime, size) of each file
     return _assemble(name, split, [_read_file(Path(directory) / r, name, expected=EXPECTED_ROWS.get(r))
                                    for r in _local_files(name, split)])
 
 
 def load_nli(name, split, data_dir=None):
-    """Load one split of an NLI data set as a DataFrame with one schema.
+    """Load one split of an NLI data set as a DataFrame with one schema (a copy, cached per process).
 
     Parameters
     ----------
-    name : str
-        One of ``DATASETS``: ``"snli"``, ``"cad-original"``, ``"cad-augmented"``, ``"anli"``, ``"hans"``,
-        ``"mnli-matched"``.
-    split : str
-        ``"train"``, ``"validation"`` or ``"test"`` (``DATASETS[name]`` lists what a data set offers;
-        ``mnli-matched`` has only ``"validation"``, the offline stand-in for ANLI train).
-    data_dir : str or os.PathLike, optional
-        Searched before ``$NBHELPERS_DATA`` and ``DEFAULT_DATA_DIR``.
+    name : str, one of ``DATASETS``: snli, cad-original, cad-augmented, anli, hans, mnli-matched
+    split : str, "train", "validation" or "test" (``DATASETS[name]``; mnli-matched: validation only)
+    data_dir : str or os.PathLike, optional; searched before ``$NBHELPERS_DATA`` and ``DEFAULT_DATA_DIR``,
+        then the public source (Hugging Face ``datasets``; GitHub for CAD)
 
     Returns
     -------
-    pandas.DataFrame
-        N rows with ``premise`` (str), ``hypothesis`` (str) and ``label`` (int64: 0 entailment, 1 neutral,
-        2 contradiction; HANS: 0 entailment, 1 non-entailment), plus ``round`` (int64, 1-3) and ``uid``
-        (str) for ANLI, ``heuristic`` (str) for HANS and ``n_bert_correct`` (int64, 0-100; local file
-        only) for MNLI. Rows labelled ``-`` (no gold label) are dropped with a warning; a file whose row
-        count differs from ``EXPECTED_ROWS`` warns.
+    DataFrame (N rows): ``premise``, ``hypothesis`` (str), ``label`` (int64; HANS: 0 entailment,
+        1 non-entailment), and ``round``, ``uid`` (ANLI), ``heuristic`` (HANS), ``n_bert_correct`` (MNLI)
 
-    Raises
-    ------
-    ValueError
-        For an unknown name or split, or a malformed file (naming the file and line);
-        :class:`DataNotFoundError` lists the directories searched and why the download failed.
-
-    Notes
-    -----
-    Files are looked for in ``data_dir``, ``$NBHELPERS_DATA`` (``os.pathsep`` separated), then
-    ``DEFAULT_DATA_DIR``; the first that holds them all wins, else the public source (Hugging Face
-    ``datasets``; GitHub for CAD) is tried. HANS validation / test split the 30,000 evaluation examples
-    10,000 / 20,000 by heuristic x label (``random_state=0``). Offline, SNLI and ANLI train are absent.
-    Local SNLI validation / test text is tokenised ("does n't"), unlike the CAD files.
-
-    Examples
-    --------
+    Example
+    -------
     >>> df = load_nli("cad-original", "validation")
     >>> df.shape, df.columns.tolist()
     ((200, 3), ['premise', 'hypothesis', 'label'])
@@ -366,8 +333,7 @@ def clear_cache():
 
 
 def data_hash(df):
-    """SHA-256 (64 hex characters) of a DataFrame's column names, index and values, stable across processes
-    with one pandas version: it keys cached models by the data they came from.
+    """SHA-256 of a DataFrame's column names, index and values (it keys cached models by their data).
 
     >>> df = pd.DataFrame({"premise": ["A dog runs."], "hypothesis": ["An animal moves."], "label": [0]})
     >>> data_hash(df) == data_hash(df.copy()), data_hash(df) == data_hash(df.assign(label=2))
@@ -378,7 +344,6 @@ def data_hash(df):
     return digest.hexdigest()
 
 
-# Your own data: CSV, TSV or JSON Lines; pairs or single texts; any number of classes
 OWN_COLUMNS = ("premise", "hypothesis", "label")  # a file of single texts has "text", "label"
 OWN_SPLIT_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}  # when one file is split
 OWN_SPLIT_SEED = 0
@@ -419,9 +384,8 @@ def _own_frame(raw, lines, columns, source, names):
 
 
 def read_nli_file(path, label_names=None):
-    """One file of your own, read as :func:`load_files` reads each file: ``premise`` and ``hypothesis``
-    or ``text`` (str), ``label`` (int64). ``label_names`` (in label order) default to ``NLI_LABELS`` for
-    pairs and to the file's distinct labels, sorted, for texts (integer labels are kept)."""
+    """One file of your own, as :func:`load_files` reads it; ``label_names`` default to ``NLI_LABELS``
+    for pairs, the sorted distinct labels for texts."""
     raw = _read_own(path)
     return _own_frame(*raw, label_names or _own_label_names([raw]))
 
@@ -443,26 +407,18 @@ def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
 
     Parameters
     ----------
-    data_files : str, os.PathLike, list of 3 or dict
-        One file (split 60 / 20 / 20 per label with ``seed``), or three: ``[train, validation, test]`` or
-        ``{"train": ..., "validation": ..., "test": ...}``. Each is a ``.csv`` (fields may be quoted and
-        hold line breaks), ``.tsv`` (one row per line; a quote is a character) or ``.jsonl`` file with the
-        columns ``premise``, ``hypothesis``, ``label`` or ``text``, ``label``. A label is a class name (any
-        case) or its integer; ``-`` rows are dropped with a warning. From papermill, pass a list as YAML:
-        ``-y 'data_files: [a.csv, b.csv, c.csv]'``.
-    max_rows : int or dict, optional
-        At most this many rows per split (a dict: per role), drawn with ``random_state=0``.
-    seed : int, default=0
-        Seeds the split of a single file: the same seed gives the same split on every call.
+    data_files : str, os.PathLike, list of 3 or dict; one ``.csv``, ``.tsv`` or ``.jsonl`` file (split
+        60 / 20 / 20 per label), or ``[train, validation, test]`` / ``{"train": ..., ...}``; columns
+        ``premise``, ``hypothesis``, ``label`` or ``text``, ``label`` (a class name or its integer)
+    max_rows : int or dict, optional; at most this many rows per split (a dict: per role)
+    seed : int, default=0; seeds the split of a single file
 
     Returns
     -------
-    dict
-        ``{"train": df, "validation": df, "test": df, "sources": {role: str}, "label_names": tuple}``
-        (the shape of :func:`nbhelpers.settings.load_setting`); see :func:`read_nli_file` for ``df``.
+    dict ``{"train": df, "validation": df, "test": df, "sources": {role: str}, "label_names": tuple}``
 
-    Examples
-    --------
+    Example
+    -------
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "reviews.jsonl"
     >>> rows = [{"text": f"Review {i}.", "label": ["bad", "good"][i % 2]} for i in range(10)]

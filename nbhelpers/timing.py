@@ -1,13 +1,6 @@
-"""Where a chapter's time goes: fine-tuning, encoding, kNN, LIME, influence functions, the rest.
-
-The expensive helpers of :mod:`nbhelpers` time themselves under one of :data:`SECTIONS`
-(only real work: a cache hit costs nothing and adds nothing). Sections do not nest: time
-spent inside a section is charged to the outermost one (the forward passes LIME makes
-count as LIME, not as encoding). A chapter saves the totals with its results::
-
-    started = time.perf_counter()
-    ...
-    results["timing"] = timing.report(time.perf_counter() - started)
+"""Where a chapter's time goes: the expensive helpers charge their work (not cache hits) to one of
+:data:`SECTIONS`; time inside a section is charged to the outermost one (LIME's forward passes count as
+LIME). A chapter saves ``timing.report(time.perf_counter() - started)`` with its results.
 """
 from __future__ import annotations
 
@@ -16,9 +9,7 @@ import functools
 import time
 from collections import defaultdict
 
-SECTIONS = ("fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE")
-"""The named parts of a chapter's time; everything else is reported as ``other``."""
-
+SECTIONS = ("fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE")  # the rest: "other"
 _totals: dict = defaultdict(float)
 _depth = 0
 
@@ -27,13 +18,11 @@ _depth = 0
 def section(name: str):
     """Charge the time spent inside the block to ``name`` (unless already inside a section).
 
-    Example
-    -------
-    >>> reset()
+    >>> _totals.clear()
     >>> with section("kNN"):
     ...     with section("encoding"):  # nested: charged to kNN
     ...         pass
-    >>> sorted(totals())
+    >>> sorted(_totals)
     ['kNN']
     """
     global _depth
@@ -62,25 +51,14 @@ def timed(name: str):
     return wrap
 
 
-def totals() -> dict:
-    """Seconds per section so far in this process (sections never entered are left out)."""
-    return {k: v for k, v in _totals.items() if v > 0}
-
-
-def reset() -> None:
-    """Forget the totals (a chapter's kernel starts at zero anyway)."""
-    _totals.clear()
-
-
 def report(total_seconds: float) -> dict:
     """Seconds per section, ``other`` (the rest of ``total_seconds``) and ``total``.
 
-    Example
-    -------
-    >>> reset(); _totals["fine-tuning"] = 30.0; _totals["kNN"] = 2.5
-    >>> report(40.0)
-    {'fine-tuning': 30.0, 'encoding': 0.0, 'kNN': 2.5, 'LIME': 0.0, 'influence functions': 0.0, 't-SNE': 0.0, 'other': 7.5, 'total': 40.0}
-    >>> reset()
+    >>> _totals.clear(); _totals["fine-tuning"] = 30.0; _totals["kNN"] = 2.5
+    >>> r = report(40.0)
+    >>> r["fine-tuning"], r["kNN"], r["LIME"], r["other"], r["total"]
+    (30.0, 2.5, 0.0, 7.5, 40.0)
+    >>> _totals.clear()
     """
     out = {name: round(float(_totals.get(name, 0.0)), 3) for name in SECTIONS}
     out["other"] = round(max(0.0, float(total_seconds) - sum(out.values())), 3)

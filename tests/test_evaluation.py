@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbhelpers import data, evaluation, experiments, knn, paper, settings, stats
+from nbhelpers import evaluation, experiments, knn, paper, settings, stats
 from nbhelpers.settings import HANS_LABEL_MAP, SETTINGS
 
 TRAIN = np.array([[0.0], [0.2], [5.0], [5.2], [10.0], [10.2]])
@@ -64,23 +64,6 @@ def test_confidence_bins_by_hand():
         evaluation.confidence_bins(pm, pk, [0, 0, 0, 1], n_bins=0)
     with pytest.raises(ValueError, match="p_model has 4 rows, p_knn 4, labels 3"):
         evaluation.confidence_bins(pm, pk, [0, 0, 0])
-
-
-def test_missing_anli_train_falls_back_to_its_stated_stand_in(monkeypatch):
-    real = data.load_nli
-
-    def fake(name, split, data_dir=None):
-        if (name, split) == ("anli", "train"):
-            raise data.DataNotFoundError("no ANLI train here")
-        return real(name, split, data_dir)
-
-    monkeypatch.setattr(data, "load_nli", fake)
-    df, source = settings.load_split(("anli", "train"))
-    assert source == "mnli-matched/validation" and len(df) == 9815
-    with pytest.raises(data.DataNotFoundError):  # no stand-in for other splits
-        monkeypatch.setattr(data, "load_nli", lambda *a, **k: (_ for _ in ()).throw(
-            data.DataNotFoundError("gone")))
-        settings.load_split(("snli", "test"))
 
 
 def test_paper_tables_have_every_setting():
