@@ -434,7 +434,7 @@ def found(rows, chapter: str) -> str:
     mine = [r for r in rows if r["chapter"] == chapter]
     if not mine:
         return "This run tested none of the paper's claims in this chapter (see the results page)."
-    n = scorecard.counts(mine)
+    n = {v: sum(r["verdict"] == v for r in mine) for v in scorecard.VERDICTS}
     lead = min(mine, key=lambda r: TELLING.index(r["verdict"]))
     head = ("Of the paper's claims tested here, " + ", ".join(f"{k} {v}" for v, k in n.items() if k)
             + f". Most telling: **{lead['claim']}** ({lead['verdict']}).")
