@@ -41,3 +41,17 @@ def test_readme_names_licence_site_and_citation():
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert "https://knn-representations.github.io/knn-representations-book" in text
     assert "@inproceedings{rajani2020explaining" in text
+
+
+CLAIM_CHAPTERS = sorted(p.name for p in (ROOT / "book").glob("0[1-6]_*.ipynb"))
+
+
+@pytest.mark.parametrize("name", CLAIM_CHAPTERS)
+def test_every_claim_chapter_opens_with_a_glued_what_we_found_box(name):
+    import json
+    cells = json.loads((ROOT / "book" / name).read_text())["cells"]
+    box = "".join(cells[1]["source"])
+    assert cells[1]["cell_type"] == "markdown" and box.startswith(":::{admonition} What we found"), box[:80]
+    assert "{glue:md} found" in box and not re.search(r"\d", box.replace("99_results", "")), box
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert re.search(r"glue\(\s*\"found\"\s*,\s*Markdown\(", code), f"{name} never glues 'found'"
