@@ -11,7 +11,7 @@ form :data:`LAYERS`, bottom first; a module imports only from its own layer or a
 - uses of the neighbours: :mod:`nbhelpers.tokenisation`, :mod:`nbhelpers.representations`,
   :mod:`nbhelpers.influence`, :mod:`nbhelpers.spurious`, :mod:`nbhelpers.mislabel`
 - records: :mod:`nbhelpers.schema`, :mod:`nbhelpers.scorecard` (the one verdict rule),
-  :mod:`nbhelpers.claims`, :mod:`nbhelpers.summaries`, :mod:`nbhelpers.results` (one per chapter)
+  :mod:`nbhelpers.claims`, :mod:`nbhelpers.results` (one per chapter)
 - everything that trains or times models: :mod:`nbhelpers.experiments`
 - presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.interactive`, :mod:`nbhelpers.viz`
 
@@ -27,7 +27,7 @@ LAYERS = (("checks", "network", "timing", "device"),
           ("cache", "models", "settings"),
           ("knn", "stats", "evaluation"),
           ("tokenisation", "representations", "influence", "spurious", "mislabel"),
-          ("schema", "scorecard", "claims", "summaries", "results"),
+          ("schema", "scorecard", "claims", "results"),
           ("experiments",),
           ("explorer", "interactive", "viz"))
 """The modules by layer, bottom first (tests/test_layers.py checks the imports)."""

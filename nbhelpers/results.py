@@ -1,20 +1,19 @@
 """Typed results: one record per chapter, saved as ``results/<name>.json`` and loaded back.
 
-A chapter ends with ``Record.from_run(...)`` (or the constructor) and ``save``; the results page and
-the scorecard read the files with :func:`load_all`. Value types: :mod:`nbhelpers.schema`; what a
-record says in the book: :mod:`nbhelpers.summaries`."""
+A chapter ends by building its record (the constructor checks every value) and ``save``; the results
+page and the scorecard read the files with :func:`load_all`. Value types: :mod:`nbhelpers.schema`.
+The records hold values only: what they say in the book is the chapters' markdown, through MyST-NB glue."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import ClassVar, Optional
 
 from pydantic import Field
 
-from . import paper, summaries
-from .data import HANS_HEURISTICS as HEURISTICS, HANS_LABELS
+from . import paper
+from .data import HANS_HEURISTICS as HEURISTICS, HANS_LABELS  # noqa: F401 (chapter 6 reads both here)
 from .schema import (OMIT, Fraction, FractionInterval, Interval, Json, MaybeFraction, MaybeNumber, Number,
-                     Record, Schema, Seconds, Table, shape, jsonable)
+                     Record, Schema, Seconds, Table, shape, jsonable)  # noqa: F401 (jsonable)
 
 Timing = shape("Timing", {part: Seconds for part in (
     "fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other", "total")})
@@ -44,7 +43,7 @@ HeldOut = shape("HeldOut", {**dict.fromkeys(("reference", "best_other"), str), *
     **dict.fromkeys(("reference_acc", "best_other_acc", "mcnemar_p"), Fraction)})
 
 
-class RepresentationsRecord(summaries.RepresentationsSummary, Record):
+class RepresentationsRecord(Record):
     """Chapter 1, ``representations.json``: which representation kNN should use."""
 
     NAME: ClassVar[str] = "representations"
@@ -75,50 +74,6 @@ class RepresentationsRecord(summaries.RepresentationsSummary, Record):
     minutes: Seconds
     timing: Timing
 
-    @staticmethod
-    def variant_key(pooling, layer, normalize) -> str:
-        """The key of a representation in ``knn_acc``: ``"cls-layer6-norm"``."""
-        return f"{pooling}-layer{int(layer)}-{'norm' if normalize else 'raw'}"
-
-    @classmethod
-    def from_run(cls, *, backbone, seed, k, smoke, n_train, n_val, recipe, model_val_acc, recipes,
-                 grid, last, model_ci, tuned, frozen, tok_cost, n_raw, n_text_differs,
-                 n_labels_agree, n_prediction_changed, seconds, timing, held_out=None):
-        """Chapter 1's record: ``grid`` from :func:`nbhelpers.representations.knn_accuracy_grid` (best
-        first), ``tuned`` and ``frozen`` (by pooling) from :func:`~nbhelpers.representations.knn_and_probe`,
-        ``tok_cost`` from :func:`nbhelpers.tokenisation.tokenisation_cost`."""
-        best = grid.iloc[0]
-        mine = (grid["pooling"] == "cls") & (grid["layer"] == last) & grid["normalize"]
-        keys = ("knn_acc", "knn_ci", "probe_acc", "probe_ci", "temperature", "n_val", "n_train")
-
-        def probe(r, pooling, **extra):
-            return {key: r[key] for key in keys} | {"representation": cls.variant_key(pooling, last, True),
-                                                   **extra}
-
-        def frozen_probe(pooling):
-            r = frozen[pooling]
-            return probe(r, pooling, probe_share_of_model_acc=r["probe_acc"] / model_val_acc)
-
-        return cls(
-            backbone=backbone, seed=seed, k=k, smoke=smoke, train="cad-original/train",
-            validation="snli/validation", n_train=int(n_train), n_val=int(n_val), recipe=dict(recipe),
-            model_val_acc=float(model_val_acc),
-            recipes=recipes[["recipe", "epochs", "lr", "last-epoch loss", "val_acc"]].to_dict("records"),
-            knn_acc={cls.variant_key(r.pooling, r.layer, r.normalize): r.knn_acc for r in grid.itertuples()},
-            best_variant={"pooling": best["pooling"], "layer": int(best["layer"]),
-                          "normalize": bool(best["normalize"]), "knn_acc": float(best["knn_acc"])},
-            cls_last_norm_knn_acc=float(grid[mine].iloc[0]["knn_acc"]),
-            cls_last_norm_rank=int(grid.index[mine][0]) + 1, n_variants=len(grid),
-            paper={"model_test_acc_bert_base": paper.BERT_SNLI_TEST,
-                   "best_representation": paper.REPRESENTATION["text"]},
-            model_val_ci=list(model_ci),
-            finetuned=probe(tuned, "cls", model_acc=model_val_acc, model_ci=list(model_ci)),
-            unfinetuned=frozen_probe("cls"), unfinetuned_mean=frozen_probe("mean"),
-            tokenisation=dict(tok_cost) | {
-                "raw": "cad-original/test", "tokenised": "snli/test", "n_raw": int(n_raw),
-                "n_text_differs": int(n_text_differs), "n_labels_agree": int(n_labels_agree),
-                "n_prediction_changed": int(n_prediction_changed)},
-            held_out=None if held_out is None else dict(held_out), minutes=seconds / 60, timing=timing)
 
 
 BackoffPaper = shape("BackoffPaper", {key: Fraction for key in (
@@ -183,7 +138,7 @@ class BackoffSetting(Schema):
         return t4 | {f"{b.lower()}_tau": float(paper.TABLE5.loc[b, setting]) for b in ("BERT", "RoBERTa")}
 
 
-class BackoffRecord(summaries.BackoffSummary, Record):
+class BackoffRecord(Record):
     """Chapter 2, ``backoff.json``: kNN backoff in the paper's four settings (and ANLI adversarial)."""
 
     NAME: ClassVar[str] = "backoff"
@@ -241,7 +196,7 @@ InfluencePaper = shape("InfluencePaper", {
     "speedup": Number, "speedup_note": str})
 
 
-class InfluenceRecord(summaries.InfluenceSummary, Record):
+class InfluenceRecord(Record):
     """Chapter 3, ``influence.json``: retrieval counts, the removal test, kNN vs influence functions."""
 
     NAME: ClassVar[str] = "influence"
@@ -265,34 +220,6 @@ class InfluenceRecord(summaries.InfluenceSummary, Record):
     seconds: Seconds
     timing: Timing
 
-    @classmethod
-    def from_run(cls, *, backbone, seed, k, train, test, sources, removal_record, removal_seconds,
-                 removal_by_fraction, removal_seeds, runs, speed, rho, never, share_top10, overlap,
-                 support, smoke, seconds, timing):
-        """Chapter 3's record: ``removal_record`` from :func:`nbhelpers.influence.removal_record`, ``runs``
-        from :func:`nbhelpers.experiments.removal_test`, ``speed`` from :func:`~nbhelpers.experiments.
-        explanation_speed`, ``support`` the one-row table (``model right``, ``model wrong``)."""
-        R = paper.REMOVAL
-        return cls(
-            backbone=backbone, seed=seed, k=k, n_train=len(train), train=sources["train"],
-            test=sources["test"],
-            removal={**removal_record, "seconds": removal_seconds,
-                     "seconds_per_seed": removal_seconds / removal_record["n_seeds"],
-                     "top_sets_from": "training queries"},
-            removal_by_fraction=removal_by_fraction, removal_seeds=list(removal_seeds),
-            removal_runs=runs.to_dict("records"),
-            speed={key: speed[key] for key in Speed.__annotations__},
-            topk_overlap=speed["topk_overlap"], topk_overlap_random=speed["topk_overlap_random"],
-            retrieval={"spearman_train_test": float(rho), "never_retrieved": never,
-                       "top10_share": share_top10, "top_set_overlap_train_test": overlap,
-                       "removal_counts_from": "training queries"},
-            support={"right": float(support["model right"].iloc[0]),
-                     "wrong": float(support["model wrong"].iloc[0])},
-            paper={"removal": {"source": R["source"],
-                               "total": {f"{f:g}": {c: R[c][f] for c in ("top", "random")} for f in R["top"]},
-                               "increment": R["increment"]},
-                   "speedup": paper.SPEEDUP["factor"], "speedup_note": paper.SPEEDUP["note"]},
-            smoke=smoke, seconds=seconds, timing=timing)
 
 
 PatternStat = shape("PatternStat", {"n": Number, "share": Fraction, "entailment": Fraction,
@@ -317,14 +244,7 @@ SpuriousSetup = shape("SpuriousSetup", {"backbone": str, "seed": int, "smoke": b
                                         "lime_samples": int})
 
 
-def _clean(x):
-    """Six significant digits, as pandas' ``to_json(double_precision=6)`` writes them."""
-    import pandas as pd
-
-    return json.loads(pd.Series([x]).to_json(orient="values", double_precision=6))[0]
-
-
-class SpuriousRecord(summaries.SpuriousSummary, Record):
+class SpuriousRecord(Record):
     """Chapter 4, ``spurious.json``: pattern statistics, the 'not' claim, slices, the miner, LIME."""
 
     NAME: ClassVar[str] = "spurious"
@@ -342,27 +262,6 @@ class SpuriousRecord(summaries.SpuriousSummary, Record):
     setup: SpuriousSetup
     timing: Timing
 
-    @classmethod
-    def from_run(cls, *, stats, not_tables, closest, slices, neg_entail, top, hits, chosen, selection,
-                 lime_rows, backbone, seed, smoke, n_queries, lime_samples, timing):
-        """Chapter 4's record from its tables: ``not_tables`` (:func:`nbhelpers.spurious.not_readings`) by
-        split, ``slices`` (:func:`~nbhelpers.spurious.slice_report`) by (test set, pattern), ``neg_entail``
-        (:func:`~nbhelpers.spurious.slice_change`), ``top`` the miner's, ``selection`` per pattern."""
-        splits = list(not_tables)
-        return cls(
-            pattern_stats={split: {f"{p}/{f}": _clean(stats.loc[(split, p, f)].to_dict())
-                                   for p, f in stats.loc[split].index} for split in splits},
-            not_claim={"readings": {split: _clean(not_tables[split].to_dict("index")) for split in splits},
-                       "closest_reading": closest, "paper": paper.NOT_STATISTIC},
-            slice_accuracy={f"{t}/{p}": _clean(slices[t, p].to_dict("index")) for t, p in slices},
-            negation_entailment_change=_clean(neg_entail.to_dict("index")),
-            miner_top_tokens=_clean(top.head(15).to_dict("records")),
-            miner_pattern_hits_top10=list(hits), examples=chosen,
-            example_selection=_clean(selection.drop(columns="rule", errors="ignore").to_dict("index")),
-            lime=lime_rows,
-            setup={"backbone": backbone, "seed": seed, "smoke": smoke, "n_queries": n_queries,
-                   "lime_samples": lime_samples},
-            timing=timing)
 
 
 KnnCandidates = shape("KnnCandidates", {"precision": Fraction, "recall": Fraction, "f1": Fraction,
@@ -387,7 +286,7 @@ SweepConclusion = shape("SweepConclusion", {
 """:func:`nbhelpers.mislabel.sweep_conclusion` without ``by_regime``."""
 
 
-class MislabelRecord(summaries.MislabelSummary, Record):
+class MislabelRecord(Record):
     """Chapter 5, ``mislabel.json``: finding flipped labels with kNN, the loss and cleanlab.
 
     Means over seeds (each seed's row in ``per_seed``); ``sweep_conclusion`` is written even when
@@ -421,7 +320,7 @@ HansSetting = shape("HansSetting", {"backbone": str, "train": str, "k": int, "T"
                                     "n_test": int, "smoke": bool})
 
 
-class HansRecord(summaries.HansSummary, Record):
+class HansRecord(Record):
     """Chapter 6, ``hans.json``: HANS accuracy per heuristic and label, and the per-slice rule."""
 
     NAME: ClassVar[str] = "hans"
@@ -434,25 +333,6 @@ class HansRecord(summaries.HansSummary, Record):
     """Table 6 by model (``BERT``, ``kNN-BERT``, ...), then heuristic."""
     timing: Timing
 
-    @classmethod
-    def from_run(cls, *, per, slice_taus, correct, boot, backbone, train, summary, smoke, timing):
-        """Chapter 6's record: ``per`` by (heuristic, label), ``slice_taus`` from
-        :func:`nbhelpers.knn.tune_slice_taus`, ``correct`` per test example (``model``, ``backoff``,
-        ``slice rule``), ``boot`` slice rule against backoff, ``summary`` the tuned k, T, tau, n_test."""
-        cell = {"model_acc": float, "backoff_acc": float, "n": int}
-        return cls(
-            **{h: {lab: {c: t(per.loc[(h, lab), c]) for c, t in cell.items()} for lab in HANS_LABELS}
-               for h in HEURISTICS},
-            slice_rule={"taus": slice_taus["tau"].to_dict(), "test_acc": float(correct["slice rule"].mean()),
-                        "confidence_rule_test_acc": float(correct["backoff"].mean()),
-                        "model_test_acc": float(correct["model"].mean()), "diff_vs_confidence_rule": boot},
-            setting={"backbone": backbone, "train": train, "k": summary["k"], "T": summary["T"],
-                     "tau": summary["tau"], "n_test": summary["n_test"], "smoke": smoke},
-            paper_table6_non_entailment=paper.TABLE6.to_dict(), timing=timing)
-
-    def heuristic(self, name: str) -> dict:
-        """One heuristic's accuracies by label (``"entailment"``, ``"non-entailment"``)."""
-        return getattr(self, name)
 
 
 RECORDS: dict[str, type[Record]] = {r.NAME: r for r in (

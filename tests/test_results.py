@@ -109,8 +109,7 @@ def test_backoff_record_round_trips_with_and_without_the_adversarial_setting(tmp
     expected["anli-adversarial"]["seeds"]["anli_model_acc_std"] = None
     assert path.read_text() == json.dumps(expected, indent=1)  # what the chapters wrote by hand before
     assert BackoffRecord.load(tmp_path) == rec
-    assert rec.paper_table().loc["anli", "paper BERT: tau"] == "0.95"
-    assert "Over seeds [0, 1]" in rec.seeds_sentence()
+    assert rec.setting("anli").paper["bert_tau"] == 0.95 and rec.snli_original.seeds["seeds"] == [0, 1]
 
 
 def test_a_setting_built_from_a_summary_keeps_ints_and_leaves_out_what_is_none():
@@ -278,8 +277,7 @@ def test_mislabel_record_takes_a_sweep_and_diagnostics():
     assert rec.sweep[1]["epochs"] == 5 and list(out) == keys
     assert out["diagnostics"]["mean"]["memorised_recalled"] is None
     assert out["diagnostics"]["per_seed"]["memorised_recalled"] == [None] and json.dumps(out, allow_nan=False)
-    table = rec.paper_table()
-    assert table.loc["kNN candidates: precision / recall / F1", "paper (BERT)"] == "0.84 / 0.73 / 0.78"
+    assert (rec.paper["precision"], rec.paper["recall"], rec.paper["f1"]) == (0.84, 0.73, 0.78)
     with pytest.raises(ValueError, match=r"sweep: .*valid list"):
         MislabelRecord.from_dict(full | {"sweep": {"epochs": 1}})
     with pytest.raises(ValueError, match=r"sweep\.0\.ap: expected a finite number.*inf"):
@@ -333,49 +331,14 @@ def test_the_mislabel_record_is_built_from_the_runs_rows_and_the_sweep():
     assert table.loc["cleanlab find_label_issues (own budget)", "flagged"] == 10
 
 
-# --------------------------------------------------------------------------- what records say
+# --------------------------------------------------------------------------- values one seed leaves empty
 
-def test_takeaways_are_written_from_the_record():
-    rep = results.load("representations", FIXTURES)
-    lines = rep.takeaways()
-    assert lines[0].startswith("**Smoke run**")
-    assert f"**{rep.model_val_acc:.1%}** on SNLI validation" in lines[1]
-    assert f"rank {rep.cls_last_norm_rank} of {rep.n_variants}" in lines[2]
-    changed = copy.deepcopy(rep)
-    changed.cls_last_norm_rank, changed.smoke = 1, False
-    assert "the best of all variants, as the paper found" in changed.takeaways()[1]
-    near, far = copy.deepcopy(rep), copy.deepcopy(rep)  # ranks below 1: the gap gets an interval
-    near.cls_last_norm_rank = far.cls_last_norm_rank = 2
-    near.n_val = far.n_val = 9842
-    near.best_variant = {**rep.best_variant, "knn_acc": rep.cls_last_norm_knn_acc + 0.003}
-    far.best_variant = {**rep.best_variant, "knn_acc": rep.cls_last_norm_knn_acc + 0.05}
-    assert "+0.3 points [" in near.takeaways()[2] and "indistinguishable" in near.takeaways()[2]
-    assert "+5.0 points [" in far.takeaways()[2] and "beyond the noise" in far.takeaways()[2]
-    assert rep.paper_table().loc["fine-tuned model accuracy", "paper (BERT-base)"] == "75.7% (SNLI test)"
-
-
-def test_every_chapters_takeaways_and_tables_come_from_its_record():
-    inf = results.load("influence", FIXTURES)
-    lines = inf.takeaways(model_val_acc=0.5)
-    assert f"{inf.n_train:,} CAD-original pairs, 50.0% on SNLI validation" in lines[0]
-    assert "**The claims, by the scorecard's rule:**" in lines and lines[-1].startswith("- ")
-    assert "speed-up" in inf.speed_table().index[0]
-    sp = results.load("spurious", FIXTURES)
-    lines = sp.takeaways(n_train={"original": 1666, "augmented": 8330})
-    assert "pairs out of 1,666 and 8,330." in " ".join(lines)
-    assert sp.summary_sentence().startswith("Closest reading of the 'not' claim")
-    hans = results.load("hans", FIXTURES)
-    lines = hans.takeaways(n_fixed=3, n_broken=1, n_val=150)
-    assert "Backoff fixes 3 and breaks 1 of the 150 validation examples" in lines[2]
-    assert hans.paper_table().loc["constituent", "paper: BERT → kNN-BERT"] == "18.2% → 24.6%"
-
-
-def test_what_a_record_says_copes_with_values_that_one_seed_leaves_empty():
+def test_a_record_keeps_values_that_one_seed_leaves_empty_as_none():
     inf = results.load("influence", FIXTURES)
     inf.support = {"right": 0.5, "wrong": float("nan")}  # the model was never wrong: nothing to average
-    assert inf.support["wrong"] is None and "n/a when it is wrong" in inf.takeaways(model_val_acc=1.0)[0]
+    assert inf.support["wrong"] is None and inf.to_dict()["support"] == {"right": 0.5, "wrong": None}
     ml = MislabelRecord.from_dict(_mislabel() | {"knn": _mislabel()["knn"] | {"sd_f1": float("nan")}})
-    assert ml.paper_table().loc["kNN candidates: precision / recall / F1", "ours"] == "0.50 / 0.50 / 0.50"
+    assert ml.knn["sd_f1"] is None and ml.to_dict()["knn"]["precision"] == 0.5
 
 
 if __name__ == "__main__":
