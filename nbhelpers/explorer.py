@@ -99,7 +99,8 @@ def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
     check_int(n, "n", 1)
     ids = np.asarray(ids)
     if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-        raise ValueError(f"ids must be a 1-D array of integer row ids; got shape {ids.shape}, dtype {ids.dtype}")
+        raise ValueError(f"ids must be a 1-D array of integer row ids; got shape {ids.shape}, "
+                         f"dtype {ids.dtype}")
     if ids.size and ids.min() < 0:
         raise ValueError(f"ids must be non-negative row ids; got minimum {ids.min()}")
     return np.sort(np.argsort(_rank(ids, seed), kind="stable")[:n]).astype(np.int64)
@@ -174,19 +175,19 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
     p_knn = knn_proba(d, train_labels[idx], temperature=temperature)
     model_pred = pm.argmax(1)
     rows, compact = np.unique(idx[:, :n_shown], return_inverse=True)
-    texts = {col: queries[col].astype(str).tolist() for col in ("premise", "hypothesis")}
+    def texts(df, at=slice(None)):
+        return {col: df[col].iloc[at].astype(str).tolist() for col in ("premise", "hypothesis")}
     return {
         "name": str(name), "title": str(title), "train_source": str(train_source),
         "k": int(k), "n_shown": int(n_shown), "T": temperature, "tau": tau,
         "class_names": list(NLI_LABELS), "gold_names": [str(g) for g in gold_names],
         "label_map": None if label_map is None else to_gold.tolist(),
-        "train": {"premise": train["premise"].iloc[rows].astype(str).tolist(),
-                  "hypothesis": train["hypothesis"].iloc[rows].astype(str).tolist(),
-                  "label": train_labels[rows].astype(int).tolist(), "row": rows.tolist()},
+        "train": {**texts(train, rows), "label": train_labels[rows].astype(int).tolist(),
+                  "row": rows.tolist()},
         "examples": {
-            "id": [int(x) if np.issubdtype(type(x), np.integer) else str(x) for x in ids], **texts,
+            "id": [int(x) if np.issubdtype(type(x), np.integer) else str(x) for x in ids], **texts(queries),
             "gold": gold.tolist(),
-            "heuristic": queries["heuristic"].astype(str).tolist() if "heuristic" in queries.columns else None,
+            "heuristic": queries["heuristic"].astype(str).tolist() if "heuristic" in queries else None,
             "p_model": _round(pm, PROB_DIGITS), "p_knn": _round(p_knn, PROB_DIGITS),
             "model_pred": model_pred.tolist(), "pred": backoff(pm, p_knn, tau).tolist(),
             "backed_off": (pm.max(1) <= tau).astype(int).tolist(),
@@ -234,7 +235,8 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
             for row, *pair in zip(t["row"], t["premise"], t["hypothesis"], t["label"]):
                 if rows.setdefault(row, tuple(pair)) != tuple(pair):
                     raise ValueError(f"sets with train_source {source!r} disagree on training row {row}: "
-                                     f"{rows[row]!r} against {tuple(pair)!r}; expected one datastore per source")
+                                     f"{rows[row]!r} against {tuple(pair)!r}; expected one datastore per "
+                                     "source")
         order = sorted(rows)
         tables.append({"source": source, **{col: [rows[r][i] for r in order] for i, col in
                                             enumerate(("premise", "hypothesis", "label"))}, "row": order})
@@ -244,7 +246,8 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
         at = {row: i for i, row in enumerate(tables[table]["row"])}
         remap = [at[row] for row in s["train"]["row"]]
         examples = dict(s["examples"], nn=[[remap[t] for t in nn] for nn in s["examples"]["nn"]])
-        out.append({**{key: v for key, v in s.items() if key != "train"}, "table": table, "examples": examples})
+        out.append({**{key: v for key, v in s.items() if key != "train"}, "table": table,
+                    "examples": examples})
     return {"version": 2, "smoke": bool(smoke), "backbone": str(backbone), "tables": tables, "sets": out}
 
 
@@ -258,7 +261,7 @@ def write_explorer(data: dict, folder) -> int:
     -------
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> write_explorer({"sets": [{"name": "snli", "examples": {"id": [3, 7]}, "title": "</script>"}]}, folder) > 0
+    >>> write_explorer({"sets": [{"name": "snli", "examples": {"id": [3, 7]}, "title": "</b>"}]}, folder) > 0
     True
     >>> (folder / INDEX_FILE).read_text(), "</" in (folder / DATA_FILE).read_text()
     ('window.EXPLORER_INDEX = {"snli":[3,7]};\\n', False)
@@ -269,6 +272,6 @@ def write_explorer(data: dict, folder) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     index = {s["name"]: list(s["examples"]["id"]) for s in data["sets"]}
     for variable, value, name in (("EXPLORER_INDEX", index, INDEX_FILE), ("EXPLORER_DATA", data, DATA_FILE)):
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False).replace("</", "<\\/")
-        (folder / name).write_text(f"window.{variable} = {text};\n", encoding="ascii")
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        (folder / name).write_text(f"window.{variable} = {text};\n".replace("</", "<\\/"), encoding="ascii")
     return (folder / DATA_FILE).stat().st_size
