@@ -144,7 +144,8 @@ def check_label_map(label_map, n_classes, n_labels=None) -> np.ndarray:
 
 def check_same_shape(a, b, name_a, name_b) -> None:
     if a.shape != b.shape:
-        raise ValueError(f"{name_a} has shape {a.shape} and {name_b} has shape {b.shape}; expected equal shapes")
+        raise ValueError(f"{name_a} has shape {a.shape} and {name_b} has shape {b.shape}; "
+                         "expected the same shape")
 
 
 def check_same_length(n_a, n_b, name_a, name_b) -> None:
