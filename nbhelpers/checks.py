@@ -12,11 +12,6 @@ from sklearn.utils import check_array, check_scalar
 PROBA_ATOL = 1e-4  # how far a row of probabilities may sum from 1 (float32 softmax: within 1e-6)
 
 
-def shape_str(shape) -> str:
-    """``(3,)`` / ``(2, 4)``: a shape as NumPy prints it."""
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
 def _shown(a, n: int = 10) -> str:
     flat = np.asarray(a).ravel()
     return str(flat[:n].tolist()) + (" ..." if flat.size > n else "")
@@ -85,13 +80,7 @@ def check_matrix(a, name) -> np.ndarray:
 
 
 def check_proba(p, name, n_classes=None, atol=PROBA_ATOL) -> np.ndarray:
-    """Probabilities of shape (n, C): finite, in [0, 1], each row summing to 1 within ``atol``.
-
-    >>> check_proba([[0.5, 0.2, 0.1]], "p_model")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: p_model rows must each sum to 1 (within 0.0001); row 0 sums to 0.8 (pass softmax ...
-    """
+    """Probabilities of shape (n, C): finite, in [0, 1], each row summing to 1 within ``atol``."""
     a = check_reps(p, name, np.float64)
     if n_classes is not None and a.shape[1] != n_classes:
         raise ValueError(f"{name} has {a.shape[1]} columns but n_classes={n_classes}; "
@@ -113,9 +102,9 @@ def _integers(values, name, ndim, n, what, hint="") -> np.ndarray:
     """int64 in ``0 .. n-1`` (``>= 0`` if n is None): integral floats pass; bools, NaN, str fail."""
     a = np.asarray(values)
     if a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D; got {a.ndim}-D with shape {shape_str(a.shape)}")
+        raise ValueError(f"{name} must be {ndim}-D; got {a.ndim}-D with shape {a.shape}")
     if a.size == 0:
-        raise ValueError(f"{name} is empty: shape {shape_str(a.shape)}; expected at least one value")
+        raise ValueError(f"{name} is empty: shape {a.shape}; expected at least one value")
     integral_floats = a.dtype.kind == "f" and np.isfinite(a).all() and (a == np.round(a)).all()
     python_ints = a.dtype.kind == "O" and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
                                               for v in a.ravel())
@@ -155,8 +144,8 @@ def check_label_map(label_map, n_classes, n_labels=None) -> np.ndarray:
 
 def check_same_shape(a, b, name_a, name_b) -> None:
     if a.shape != b.shape:
-        raise ValueError(f"{name_a} has shape {shape_str(a.shape)} and {name_b} has shape "
-                         f"{shape_str(b.shape)}; expected the same shape")
+        raise ValueError(f"{name_a} has shape {a.shape} and {name_b} has shape {b.shape}; "
+                         "expected the same shape")
 
 
 def check_same_length(n_a, n_b, name_a, name_b) -> None:
@@ -178,10 +167,9 @@ def check_computed(arr, name, shape=None, *, proba=False) -> np.ndarray:
     floats = a.dtype.kind in "fc"
     rows = np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(1)) if floats and a.ndim else []
     if not floats or len(rows) or (shape is not None and a.shape != tuple(shape)):
-        raise ValueError(f"computed {name} has shape {shape_str(a.shape)}, dtype {a.dtype} and "
+        raise ValueError(f"computed {name} has shape {a.shape}, dtype {a.dtype} and "
                          f"{len(rows)} rows unfilled or not finite {_shown(rows, 5)}; expected shape "
-                         f"{shape_str(tuple(shape or a.shape))}, floats, every row finite. Nothing was "
-                         "cached")
+                         f"{tuple(shape or a.shape)}, floats, every row finite. Nothing was cached")
     return check_proba(a, f"computed {name}") if proba else a
 
 

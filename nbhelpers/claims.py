@@ -12,30 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paper
-from . import scorecard
+from . import paper, scorecard
 from .scorecard import paper_in_interval, verdict
 from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_interval_from
 
 
 def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
-    """The backoff gain (points) of a split-seed experiment, with the interval its seeds allow.
+    """The backoff gain (points) on ``test`` of a split-seed experiment, its interval and how it was found.
 
-    Parameters
-    ----------
-    per_seed : dict of lists
-        ``test``, ``backoff_gain`` (a fraction) and, for one seed, ``gain_lo``/``gain_hi``.
-    test : str
-        Which test set's rows to pool.
+    ``per_seed`` holds lists ``test``, ``backoff_gain`` (a fraction) and, for one seed, ``gain_lo`` and
+    ``gain_hi``: a t-interval over two or more seeds; with one, its paired bootstrap (else None, None).
 
-    Returns
-    -------
-    mean, low, high : float (low and high None when one seed lacks a bootstrap)
-    how : str
-        A t-interval over two or more seeds; with one, its paired bootstrap (test sampling only).
-
-    Example
-    -------
     >>> split_seed_gain({"test": ["anli", "hans"], "backoff_gain": [0.01, 0.02],
     ...                  "gain_lo": [-0.005, 0.0], "gain_hi": [0.025, 0.04]})
     (1.0, -0.5, 2.5, '1 split seed, paired bootstrap (test sampling only)')
@@ -61,8 +48,8 @@ NO_ROBERTA = ("no RoBERTa backbone offline; the book's backbone is all-MiniLM-L6
 FEW_DISCORDANT = 25  # below this many discordant pairs, the exact McNemar interval, not the bootstrap
 
 
-def _points(x):
-    return None if x is None else 100.0 * float(x)
+def _points(*xs):
+    return [None if x is None else 100.0 * float(x) for x in xs]
 
 
 def _interval_text(estimate, low, high, unit="points"):
@@ -72,31 +59,39 @@ def _interval_text(estimate, low, high, unit="points"):
     return f"{estimate:+.1f}{interval} {unit}".strip()
 
 
-def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, estimate, low=None, high=None,
-         test, n, ours_text=None, margin=None, stand_in=None, one_seed=False, n_units=None,
-         unit="points", decide_unit="seeds"):
-    """One scorecard row. ``one_seed``: the interval misses seed noise, which can only widen it, so
-    any verdict but "inconclusive" (or "not comparable") becomes "untested"."""
-    v = verdict(estimate, low, high, paper_effect=paper_effect, margin=margin, stand_in=stand_in)
+def _seeds(n):
+    return dict(n_units=n, test="t-interval over seeds" if n > 1 else "one seed: no interval",
+                n=f"{n} seed{'s' * (n != 1)}")
+
+
+def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, test, n, estimate=None, low=None,
+         high=None, ours_text=None, margin=None, stand_in=None, n_units=None, unit="points",
+         decide_unit="seeds", to_decide=None):
+    """One scorecard row; ``paper_effect`` None: untested. ``n_units`` 1 (one seed): the interval misses
+    seed noise, which can only widen it, so any verdict but inconclusive or not comparable is untested."""
+    one_seed = n_units == 1
+    v = "untested" if paper_effect is None else verdict(estimate, low, high, paper_effect=paper_effect,
+                                                        margin=margin, stand_in=stand_in)
     if one_seed and v not in ("inconclusive", "not comparable"):
         v = "untested"
-    decide = None
-    if v == "inconclusive" and n_units:
+    if v == "inconclusive" and n_units and not one_seed:
         need = n_to_decide(estimate, low, high, n_units, paper_effect=paper_effect, margin=margin,
                            unit=decide_unit)
-        decide = (f"about {need:,} {decide_unit}, if the spread stays as measured" if need
-                  else "no number of repeats, as measured")
+        to_decide = (f"about {need:,} {decide_unit}, if the spread stays as measured" if need
+                     else "no number of repeats, as measured")
     elif v == "inconclusive" and one_seed:
-        decide = "more test pairs, and seeds (their spread was not measured)"
+        to_decide = "more test pairs, and seeds (their spread was not measured)"
     elif v == "untested":
-        decide = f"{decide_unit}: the run measured no spread over them"
-    return {"claim": claim, "effect": effect, "paper": paper_text, "paper_effect": float(paper_effect),
+        to_decide = to_decide or f"{decide_unit}: the run measured no spread over them"
+    return {"claim": claim, "effect": effect, "paper": paper_text,
+            "paper_effect": None if paper_effect is None else float(paper_effect),
             "ours": ours_text if ours_text is not None else _interval_text(estimate, low, high, unit),
             "estimate": None if estimate is None else float(estimate),
             "low": None if low is None else float(low), "high": None if high is None else float(high),
             "null": 0.0, "margin": margin, "test": test, "n": n, "verdict": v,
             "paper_in_interval": paper_in_interval(low, high, paper_effect) if stand_in is None else None,
-            "to_decide": decide, "reason": stand_in, "chapter": chapter, "link": f"{chapter}.html#{anchor}"}
+            "to_decide": to_decide, "reason": stand_in, "chapter": chapter,
+            "link": f"{chapter}.html#{anchor}"}
 
 
 def representation_claims(rep):
@@ -105,13 +100,12 @@ def representation_claims(rep):
     With ``held_out``, the best other is chosen on one half of validation and scored, paired, on the
     other; older records get an unpaired interval with the best picked on the same pairs.
     """
-    held = rep.get("held_out")
-    if held:
-        est, lo, hi = 100 * held["diff"], 100 * held["lo"], 100 * held["hi"]
+    if held := rep.get("held_out"):
+        est, lo, hi = _points(held["diff"], held["lo"], held["hi"])
         effect = (f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
                   f"chosen on the other half)")
-        test = (f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} discordant pairs, "
-                f"exact McNemar p = {held['mcnemar_p']:.3g}")
+        test = (f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} discordant "
+                f"pairs, exact McNemar p = {held['mcnemar_p']:.3g}")
         n = f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; one seed"
     else:
         accs = rep["knn_acc"]
@@ -120,8 +114,7 @@ def representation_claims(rep):
         mine = cls_norm[max(cls_norm)]
         others = {k: v for k, v in accs.items() if k != mine}
         best_other = max(others, key=others.get)
-        d, lo, hi = accuracy_difference(others[best_other], accs[mine], int(rep["n_val"]))
-        est, lo, hi = 100 * d, 100 * lo, 100 * hi
+        est, lo, hi = _points(*accuracy_difference(others[best_other], accs[mine], int(rep["n_val"])))
         effect = (f"kNN accuracy of [CLS], last layer, normalised minus the best of the other "
                   f"{len(others)} variants ({best_other})")
         test = ("unpaired normal interval (conservative); the best of the others is picked on the same pairs "
@@ -130,7 +123,7 @@ def representation_claims(rep):
     return [_row("The last layer's normalised [CLS] state is the best representation for kNN",
                  "01_representations", "every-layer-every-pooling",
                  paper_text="chosen as the best representation", paper_effect=paper.REPRESENTATION["effect"],
-                 effect=effect, estimate=est, low=lo, high=hi, one_seed=True, test=test, n=n)]
+                 effect=effect, estimate=est, low=lo, high=hi, n_units=1, test=test, n=n)]
 
 
 _BACKOFF_PAPER = {(b, s): 100 * (paper.TABLE4.loc[(b, "kNN backoff"), s] - paper.TABLE4.loc[(b, "model"), s])
@@ -142,40 +135,32 @@ def backoff_claims(bo):
     setting ran several seeds, else one seed's paired bootstrap; then the paper's RoBERTa column."""
     rows = []
     for setting in paper.TABLE4.columns:
-        r = bo.get(setting)
-        if not r:
+        if not (r := bo.get(setting)):
             continue
         gain = _BACKOFF_PAPER["BERT", setting]
-        stand_in = STAND_IN_ANLI if str(r.get("train", "")).startswith("mnli") else None
         seeds = r.get("seeds") or {}
-        n_seeds = len(seeds.get("seeds", []))
-        if n_seeds > 1:
+        if (n_seeds := len(seeds.get("seeds", []))) > 1:
             est, lo, hi = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"],
                                           n_seeds)
-            test, one_seed = f"t-interval over {n_seeds} seeds", False
+            test = f"t-interval over {n_seeds} seeds"
         else:
-            lo, hi = r.get("backoff_gain_ci95") or (None, None)
-            est, lo, hi = _points(r["backoff_gain"]), _points(lo), _points(hi)
-            test, one_seed, n_seeds = "paired bootstrap over test pairs (seed noise not measured)", True, 1
+            est, lo, hi = _points(r["backoff_gain"], *(r.get("backoff_gain_ci95") or (None, None)))
+            test, n_seeds = "paired bootstrap over test pairs (seed noise not measured)", 1
         rows.append(_row(
             f"kNN backoff {'changes nothing' if gain == 0 else 'improves test accuracy'}: {setting}",
             "02_knn_backoff", "gain-or-noise", paper_text=f"{gain:+.1f} points (BERT)",
             paper_effect=round(gain, 6), margin=paper.BACKOFF_MARGIN if gain == 0 else None,
-            effect="backoff accuracy minus model accuracy on test",
-            estimate=est, low=lo, high=hi, test=test, one_seed=one_seed,
-            n_units=n_seeds if n_seeds > 1 else None,
-            n=f"{r['n_test']:,} test pairs, {n_seeds} seed{'s' if n_seeds > 1 else ''}", stand_in=stand_in))
+            effect="backoff accuracy minus model accuracy on test", estimate=est, low=lo, high=hi, test=test,
+            n_units=n_seeds, n=f"{r['n_test']:,} test pairs, {n_seeds} seed{'s' if n_seeds > 1 else ''}",
+            stand_in=STAND_IN_ANLI if str(r.get("train", "")).startswith("mnli") else None))
     adv = bo.get("anli-adversarial")
     if adv and "per_seed" in adv:
         rows.append(adversarial_claim(adv))
-    for setting in paper.TABLE4.columns:
-        gain = _BACKOFF_PAPER["RoBERTa", setting]
-        rows.append(_row(
-            f"kNN backoff improves test accuracy (RoBERTa): {setting}", "02_knn_backoff", "gain-or-noise",
-            paper_text=f"{gain:+.1f} points (RoBERTa)", paper_effect=round(gain, 6),
-            effect="as above, RoBERTa",
-            estimate=None, test="-", n="-", stand_in=NO_ROBERTA))
-    return rows
+    return rows + [_row(
+        f"kNN backoff improves test accuracy (RoBERTa): {setting}", "02_knn_backoff", "gain-or-noise",
+        paper_text=f"{gain:+.1f} points (RoBERTa)", paper_effect=round(gain, 6), effect="as above, RoBERTa",
+        test="-", n="-", stand_in=NO_ROBERTA)
+        for setting in paper.TABLE4.columns for gain in [_BACKOFF_PAPER["RoBERTa", setting]]]
 
 
 def adversarial_claim(adv) -> dict:
@@ -187,15 +172,13 @@ def adversarial_claim(adv) -> dict:
         ``per_seed`` (as :func:`split_seed_gain` takes it) and ``n_test``.
     """
     mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
-    n_split = list(adv["per_seed"]["test"]).count("anli")
     gain = _BACKOFF_PAPER["BERT", "anli"]
     return _row(
         "kNN backoff improves test accuracy: anli, adversarial datastore", "02_knn_backoff",
         "why-anli-backoff-fails-here-an-adversarial-datastore",
         paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6),
         effect="backoff accuracy minus model accuracy on ANLI test, datastore of adversarial pairs",
-        estimate=mean, low=lo, high=hi, test=how, one_seed=n_split == 1,
-        n_units=n_split if n_split > 1 else None,
+        estimate=mean, low=lo, high=hi, test=how, n_units=list(adv["per_seed"]["test"]).count("anli"),
         n=f"{adv['n_test']:,} test pairs; datastore 2/3 of ANLI dev, model MNLI-trained then "
           "fine-tuned on it")
 
@@ -204,8 +187,7 @@ def removal_claims(inf):
     """Chapter 3's removal claims (``influence.json``), on the per-seed gaps: total drops at 10%, and
     at 30% the increment over 10%, the only number the paper prints there."""
     rem = inf.get("removal", {})
-    drops, incs = rem.get("drops"), rem.get("increments")
-    if not drops:
+    if not (drops := rem.get("drops")):
         return []
     R, inc = paper.REMOVAL, paper.REMOVAL["increment"]
     comparisons = [  # (per-seed values by condition, claim, paper's text, paper's gap, effect)
@@ -213,36 +195,32 @@ def removal_claims(inf):
          "Removing the most retrieved 10% of the training data hurts more than removing a random 10%",
          f"{R['top'][0.1]:.1f} vs {R['random'][0.1]:.1f} points", R["top"][0.1] - R["random"][0.1],
          "accuracy drop after removing the top 10% minus after removing a random 10%"),
-        (incs,
+        (rem.get("increments"),
          "Going from 10% to 30% removed costs more for the most retrieved pairs than for random ones",
          f"a further {inc['top']:.0f} vs {inc['random']:.0f} points", inc["top"] - inc["random"],
          "increment of the drop from 10% to 30% removed: top minus random"),
     ]
     rows = []
-    for per_condition, claim, paper_text, ref, effect in comparisons:
-        if not (per_condition and per_condition.get("top") and per_condition.get("random")):
+    for per, claim, paper_text, ref, effect in comparisons:
+        if not (per and per.get("top") and per.get("random")):
             continue
-        top = np.asarray(per_condition["top"], float)
-        gaps = top - np.asarray(per_condition["random"], float)
+        top = np.asarray(per["top"], float)
+        gaps = top - np.asarray(per["random"], float)
         m, lo, hi = t_interval(gaps)
-        matched = per_condition.get("matched")
-        control = ("" if not matched else f"; label-matched control: top minus matched "
-                   f"{np.mean(top - np.asarray(matched, float)):+.1f}")
+        matched = per.get("matched")
+        control = "" if not matched else f"; label-matched control: top minus matched " \
+            f"{np.mean(top - np.asarray(matched, float)):+.1f}"
         rows.append(_row(claim, "03_influence", "the-removal-test",
-                         paper_text=f"{paper_text} (gap {ref:+.1f})",
-                         paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
-                         ours_text=_interval_text(m, lo, hi) + control, n_units=len(gaps),
-                         test="t-interval over seeds" if len(gaps) > 1 else "one seed: no interval",
-                         n=f"{len(gaps)} seed{'s' if len(gaps) != 1 else ''}"))
+                         paper_text=f"{paper_text} (gap {ref:+.1f})", paper_effect=ref, effect=effect,
+                         estimate=m, low=lo, high=hi,
+                         ours_text=_interval_text(m, lo, hi) + control, **_seeds(len(gaps))))
     return rows
 
 
 def speed_claims(inf):
     """Chapter 3's claims on timing kNN against influence functions (``influence.json``)."""
-    sp = inf.get("speed")
-    if not sp:
+    if not (sp := inf.get("speed")):
         return []
-    ref = math.log10(paper.SPEEDUP["factor"])
     knn_t, inf_t = sp.get("knn_query_times_s"), sp.get("influence_query_times_s")
     if knn_t and inf_t and len(knn_t) == len(inf_t) and len(knn_t) > 1:
         m, lo, hi = t_interval(np.log10(np.asarray(inf_t) / np.asarray(knn_t)))
@@ -253,22 +231,21 @@ def speed_claims(inf):
     text = f"{10 ** m:,.0f}x" + ("" if lo is None else f" [{10 ** lo:,.0f}x, {10 ** hi:,.0f}x]")
     if sp.get("speedup"):
         text += f" per query; {sp['speedup']:,.0f}x with set-up included"
-    chapter, anchor = "03_influence", "knn-against-influence-functions"
+    where = ("03_influence", "knn-against-influence-functions")
     return [
-        _row("kNN explains a prediction far faster than influence functions", chapter, anchor,
-             paper_text=f"about {paper.SPEEDUP['factor']}x (< {paper.SPEEDUP['n_train_below']:,} training pairs)",
-             paper_effect=ref,
+        _row("kNN explains a prediction far faster than influence functions", *where,
+             paper_text=f"about {paper.SPEEDUP['factor']}x "
+                        f"(< {paper.SPEEDUP['n_train_below']:,} training pairs)",
+             paper_effect=math.log10(paper.SPEEDUP["factor"]),
              effect="log10 of influence-function time over kNN time per query (set-up excluded)",
              estimate=m, low=lo, high=hi, ours_text=text, test=test, unit="",
-             decide_unit="queries timed one by one",
-             n=f"{sp['n_train']:,} training pairs"),
-        {"claim": "The speed-up grows with the size of the training data",
-         "effect": "speed-up (set-up included) at a larger training set minus at this one",
-         "paper": "grows (no number)", "paper_effect": None, "ours": "one training-set size timed in the run",
-         "estimate": None, "low": None, "high": None, "null": 0.0, "margin": None, "test": "-",
-         "n": f"{sp['n_train']:,} training pairs only", "verdict": "untested", "paper_in_interval": None,
-         "to_decide": "time two training-set sizes (benchmarks/bench_influence.py)", "reason": None,
-         "chapter": chapter, "link": f"{chapter}.html#{anchor}"}]
+             decide_unit="queries timed one by one", n=f"{sp['n_train']:,} training pairs"),
+        _row("The speed-up grows with the size of the training data", *where, paper_text="grows (no number)",
+             paper_effect=None,
+             effect="speed-up (set-up included) at a larger training set minus at this one",
+             ours_text="one training-set size timed in the run", test="-",
+             n=f"{sp['n_train']:,} training pairs only",
+             to_decide="time two training-set sizes (benchmarks/bench_influence.py)")]
 
 
 def spurious_claims(sp):
@@ -276,30 +253,27 @@ def spurious_claims(sp):
     rows = []
     readings = sp.get("not_claim", {}).get("readings", {})
     key = "P(contradiction | 'not' in premise or hypothesis)"
-    if key in readings.get("original", {}) and key in readings.get("augmented", {}):
-        o, a = readings["original"][key], readings["augmented"][key]
+    o, a = readings.get("original", {}).get(key), readings.get("augmented", {}).get(key)
+    if o and a and o["n"] > 0 and a["n"] > 0:
         ref = 100 * (paper.NOT_STATISTIC["augmented"] - paper.NOT_STATISTIC["original"])
-        if o["n"] > 0 and a["n"] > 0:
-            d, lo, hi = newcombe(int(o["count"]), int(o["n"]), int(a["count"]), int(a["n"]))
-            d, lo, hi = 100 * d, 100 * lo, 100 * hi
-            rows.append(_row(
-                "'not' is tied to contradiction far more in the augmented data (37% vs 60%)",
-                "04_spurious", "what-the-training-data-says-about-the-patterns",
-                paper_text=f"{paper.NOT_STATISTIC['original']:.0%} -> {paper.NOT_STATISTIC['augmented']:.0%} "
-                           f"({ref:+.0f} points)",
-                paper_effect=ref,
-                effect="P(contradiction | 'not' in premise or hypothesis): augmented minus original",
-                estimate=d, low=lo, high=hi, n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
-                ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(d, lo, hi)})",
-                test="Newcombe (Wilson score) interval for a difference of two proportions",
-                n=f"{o['n']} and {a['n']} training pairs"))
+        d, lo, hi = _points(*newcombe(int(o["count"]), int(o["n"]), int(a["count"]), int(a["n"])))
+        rows.append(_row(
+            "'not' is tied to contradiction far more in the augmented data (37% vs 60%)",
+            "04_spurious", "what-the-training-data-says-about-the-patterns",
+            paper_text=f"{paper.NOT_STATISTIC['original']:.0%} -> {paper.NOT_STATISTIC['augmented']:.0%} "
+                       f"({ref:+.0f} points)",
+            paper_effect=ref, effect=f"{key}: augmented minus original",
+            estimate=d, low=lo, high=hi, n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
+            ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(d, lo, hi)})",
+            test="Newcombe (Wilson score) interval for a difference of two proportions",
+            n=f"{o['n']} and {a['n']} training pairs"))
     ch = sp.get("negation_entailment_change", {}).get("SNLI test")
     if ch and ch.get("n") and ch.get("diff") is not None:
-        est, lo, hi = _points(ch["diff"]), _points(ch["lo"]), _points(ch["hi"])
+        est, lo, hi = _points(ch["diff"], ch["lo"], ch["hi"])
         test = "paired bootstrap over test pairs"
         if ch.get("a_only") is not None:
             if int(ch["a_only"]) + int(ch["b_only"]) < FEW_DISCORDANT:
-                lo, hi = _points(ch["mcnemar_lo"]), _points(ch["mcnemar_hi"])
+                lo, hi = _points(ch["mcnemar_lo"], ch["mcnemar_hi"])
                 test = "exact McNemar interval"
             test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
                      f"exact McNemar p = {ch['mcnemar_p']:.3g}")
@@ -310,7 +284,7 @@ def spurious_claims(sp):
             paper_effect=100 * paper.NEGATION_ENTAILMENT_CHANGE,
             effect="accuracy of the augmented model minus the original one, SNLI test entailment pairs "
                    "with negation in the hypothesis",
-            estimate=est, low=lo, high=hi, test=test + " (one seed per model)", one_seed=True,
+            estimate=est, low=lo, high=hi, test=test + " (one seed per model)", n_units=1,
             n=f"{int(ch['n'])} test pairs"))
     return rows
 
@@ -328,10 +302,8 @@ def mislabel_claims(ml):
     inside = f1_lo is not None and f1_lo <= P["f1"] <= f1_hi
     holds = "" if f1_lo is None else f"; the paper's {P['f1']:.2f} is {'' if inside else 'not '}" \
         f"in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
-    n_seeds = len(knn_f1)
     common = dict(chapter="05_mislabeled", anchor="does-the-paper-s-protocol-recover-the-flips",
-                  n_units=n_seeds, test="t-interval over seeds" if n_seeds > 1 else "one seed: no interval",
-                  n=f"{n_seeds} seed{'s' * (n_seeds > 1)}")
+                  **_seeds(len(knn_f1)))
     rows = [_row(
         "Mislabeled examples: the kNN candidates beat the loss ranking at the same budget", **common,
         paper_text=f"kNN F1 {P['f1']:.2f} (P {P['precision']:.2f}, R {P['recall']:.2f}); loss at that budget "
@@ -360,21 +332,20 @@ def mislabel_claims(ml):
 
 def hans_claims(hans, bo):
     """Chapter 6's claim (``hans.json``; the backoff record says which model ran if ``hans`` does not)."""
-    c = hans.get("constituent", {}).get("non-entailment")
-    if not c:
+    if not (c := hans.get("constituent", {}).get("non-entailment")):
         return []
     ref = 100 * (paper.TABLE6.loc["constituent", "kNN-BERT"] - paper.TABLE6.loc["constituent", "BERT"])
-    d, lo, hi = accuracy_difference(c["model_acc"], c["backoff_acc"], int(c["n"]))
+    d, lo, hi = _points(*accuracy_difference(c["model_acc"], c["backoff_acc"], int(c["n"])))
     train = hans.get("setting", {}).get("train") or (bo or {}).get("hans", {}).get("train", "mnli")
-    stand_in = STAND_IN_ANLI if train.startswith("mnli") else None
     return [_row(
         "Backoff helps HANS constituent non-entailment pairs", "06_hans_tsne",
         "accuracy-per-heuristic-and-label-table-6",
         paper_text=f"{100 * paper.TABLE6.loc['constituent', 'BERT']:.1f} -> "
                    f"{100 * paper.TABLE6.loc['constituent', 'kNN-BERT']:.1f} ({ref:+.1f} points, BERT)",
         paper_effect=ref, effect="backoff minus model accuracy, constituent non-entailment test pairs",
-        estimate=100 * d, low=100 * lo, high=100 * hi, test="unpaired normal interval (conservative)",
-        n=f"{int(c['n']):,} test pairs, one seed", one_seed=True, stand_in=stand_in)]
+        estimate=d, low=lo, high=hi, test="unpaired normal interval (conservative)",
+        n=f"{int(c['n']):,} test pairs, one seed", n_units=1,
+        stand_in=STAND_IN_ANLI if train.startswith("mnli") else None)]
 
 
 CHAPTER_FILES = ("representations", "backoff", "influence", "spurious", "mislabel", "hans")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import (check_indices, check_int, check_label_map, check_labels, check_matrix, check_positive,
-                     check_proba, check_unit_interval, shape_str)
+                     check_proba, check_unit_interval)
 from .data import NLI_LABELS
 from .knn import backoff, knn_proba, neighbor_weights
 
@@ -54,7 +54,7 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
         return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False)).astype(np.int64)
     groups = np.asarray(groups)
     if groups.shape != (n_total,):
-        raise ValueError(f"groups must have shape ({n_total},) like the rows; got shape {shape_str(groups.shape)}")
+        raise ValueError(f"groups must have shape ({n_total},) like the rows; got shape {groups.shape}")
     names = np.unique(groups)
     per, extra = divmod(n, len(names))
     picked = [rng.choice(rows, size=min(len(rows), per + int(i < extra)), replace=False)
@@ -99,7 +99,7 @@ def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
     check_int(n, "n", 1)
     ids = np.asarray(ids)
     if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-        raise ValueError(f"ids must be a 1-D array of integer row ids; got shape {shape_str(ids.shape)}, "
+        raise ValueError(f"ids must be a 1-D array of integer row ids; got shape {ids.shape}, "
                          f"dtype {ids.dtype}")
     if ids.size and ids.min() < 0:
         raise ValueError(f"ids must be non-negative row ids; got minimum {ids.min()}")
@@ -152,48 +152,42 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
     >>> r["examples"]["w"], r["examples"]["p_knn"], r["examples"]["pred"], r["train"]["row"]
     ([[0.731, 0.269]], [[0.269, 0.731, 0]], [1], [0, 2])
     """
-    for col in ("premise", "hypothesis", "label"):
-        for what, df in (("queries", queries), ("train", train)):
-            if col not in df.columns:
-                raise ValueError(f"{what} must have a {col!r} column; got columns {list(df.columns)}")
+    for what, df in (("queries", queries), ("train", train)):
+        if missing := [c for c in ("premise", "hypothesis", "label") if c not in df.columns]:
+            raise ValueError(f"{what} must have a {missing[0]!r} column; got columns {list(df.columns)}")
     n = len(queries)
-    if n == 0:
-        raise ValueError("queries is empty; expected at least one example")
     pm = check_proba(p_model, "p_model", n_classes=len(NLI_LABELS), atol=1e-3)
     d = check_matrix(distances, "distances")
-    for arg, a, cols in (("p_model", pm, 3), ("distances", d, "k")):
-        if len(a) != n:
-            raise ValueError(f"{arg} must have shape ({n}, {cols}), one row per example; got shape {shape_str(a.shape)}")
+    ids = np.asarray(queries.index if query_ids is None else query_ids)
+    for arg, a, cols in (("p_model", pm, ", 3"), ("distances", d, ", k"), ("query_ids", ids, ",")):
+        if a.shape[:1] != (n,) or a.ndim != 2 - (cols == ","):  # p_model and distances are 2-D already
+            raise ValueError(f"{arg} must have shape ({n}{cols}), one row per example; got shape {a.shape}")
     idx = check_indices(indices, len(train), "indices", ndim=2)
     if idx.shape != d.shape:
-        raise ValueError(f"indices must have the shape of distances {shape_str(d.shape)}; "
-                         f"got shape {shape_str(idx.shape)}")
+        raise ValueError(f"indices must have the shape of distances {d.shape}; got shape {idx.shape}")
     temperature, tau = check_positive(temperature, "temperature"), check_unit_interval(tau, "tau")
     k = d.shape[1]
     n_shown = k if n_shown is None else min(check_int(n_shown, "n_shown", 1), k)
     to_gold = check_label_map(label_map, len(NLI_LABELS), n_labels=len(gold_names))
-    ids = np.asarray(queries.index if query_ids is None else query_ids)
-    if ids.shape != (n,):
-        raise ValueError(f"query_ids must have shape ({n},) like queries; got shape {shape_str(ids.shape)}")
     gold = check_labels(queries["label"].to_numpy(), len(gold_names), "queries['label']")
 
     train_labels = train["label"].to_numpy()
     p_knn = knn_proba(d, train_labels[idx], temperature=temperature)
     model_pred = pm.argmax(1)
     rows, compact = np.unique(idx[:, :n_shown], return_inverse=True)
-    texts = {col: queries[col].astype(str).tolist() for col in ("premise", "hypothesis")}
+    def texts(df, at=slice(None)):
+        return {col: df[col].iloc[at].astype(str).tolist() for col in ("premise", "hypothesis")}
     return {
         "name": str(name), "title": str(title), "train_source": str(train_source),
         "k": int(k), "n_shown": int(n_shown), "T": temperature, "tau": tau,
         "class_names": list(NLI_LABELS), "gold_names": [str(g) for g in gold_names],
         "label_map": None if label_map is None else to_gold.tolist(),
-        "train": {"premise": train["premise"].iloc[rows].astype(str).tolist(),
-                  "hypothesis": train["hypothesis"].iloc[rows].astype(str).tolist(),
-                  "label": train_labels[rows].astype(int).tolist(), "row": rows.tolist()},
+        "train": {**texts(train, rows), "label": train_labels[rows].astype(int).tolist(),
+                  "row": rows.tolist()},
         "examples": {
-            "id": [int(x) if np.issubdtype(type(x), np.integer) else str(x) for x in ids], **texts,
+            "id": [int(x) if np.issubdtype(type(x), np.integer) else str(x) for x in ids], **texts(queries),
             "gold": gold.tolist(),
-            "heuristic": queries["heuristic"].astype(str).tolist() if "heuristic" in queries.columns else None,
+            "heuristic": queries["heuristic"].astype(str).tolist() if "heuristic" in queries else None,
             "p_model": _round(pm, PROB_DIGITS), "p_knn": _round(p_knn, PROB_DIGITS),
             "model_pred": model_pred.tolist(), "pred": backoff(pm, p_knn, tau).tolist(),
             "backed_off": (pm.max(1) <= tau).astype(int).tolist(),
@@ -241,7 +235,8 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
             for row, *pair in zip(t["row"], t["premise"], t["hypothesis"], t["label"]):
                 if rows.setdefault(row, tuple(pair)) != tuple(pair):
                     raise ValueError(f"sets with train_source {source!r} disagree on training row {row}: "
-                                     f"{rows[row]!r} against {tuple(pair)!r}; expected one datastore per source")
+                                     f"{rows[row]!r} against {tuple(pair)!r}; expected one datastore per "
+                                     "source")
         order = sorted(rows)
         tables.append({"source": source, **{col: [rows[r][i] for r in order] for i, col in
                                             enumerate(("premise", "hypothesis", "label"))}, "row": order})
@@ -251,47 +246,32 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
         at = {row: i for i, row in enumerate(tables[table]["row"])}
         remap = [at[row] for row in s["train"]["row"]]
         examples = dict(s["examples"], nn=[[remap[t] for t in nn] for nn in s["examples"]["nn"]])
-        out.append({**{key: v for key, v in s.items() if key != "train"}, "table": table, "examples": examples})
+        out.append({**{key: v for key, v in s.items() if key != "train"}, "table": table,
+                    "examples": examples})
     return {"version": 2, "smoke": bool(smoke), "backbone": str(backbone), "tables": tables, "sets": out}
 
 
-def _write_script(variable: str, value, path) -> int:
-    """``window.<variable> = <ASCII JSON>;``, with ``</`` written ``<\\/``; returns the size in bytes."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False).replace("</", "<\\/")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"window.{variable} = {text};\n", encoding="ascii")
-    return path.stat().st_size
+def write_explorer(data: dict, folder) -> int:
+    """Write what the page reads into ``folder``; returns the size of :data:`DATA_FILE` in bytes.
 
-
-def write_explorer_data(data: dict, path) -> int:
-    """Write ``window.EXPLORER_DATA = {...};`` to ``path``; returns its size in bytes.
+    :data:`DATA_FILE` holds ``window.EXPLORER_DATA = {...};`` and :data:`INDEX_FILE`
+    ``window.EXPLORER_INDEX = {set name: [id, ...]};``: ASCII JSON, ``</`` written ``<\\/``.
 
     Example
     -------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "d.js")
-    >>> write_explorer_data({"sets": ["</script>"]}, p) > 0
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> write_explorer({"sets": [{"name": "snli", "examples": {"id": [3, 7]}, "title": "</b>"}]}, folder) > 0
     True
-    >>> open(p).read()
-    'window.EXPLORER_DATA = {"sets":["<\\\\/script>"]};\\n'
-    """
-    if not isinstance(data, dict):
-        raise ValueError(f"data must be a dict (see explorer_data); got {type(data).__name__}")
-    return _write_script("EXPLORER_DATA", data, path)
-
-
-def write_explorer_index(data: dict, path) -> int:
-    """Write ``window.EXPLORER_INDEX = {set name: [id, ...]};`` to ``path``; returns its size in bytes.
-
-    Example
-    -------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "i.js")
-    >>> _ = write_explorer_index({"sets": [{"name": "snli", "examples": {"id": [3, 7]}}]}, p)
-    >>> open(p).read()
-    'window.EXPLORER_INDEX = {"snli":[3,7]};\\n'
+    >>> (folder / INDEX_FILE).read_text(), "</" in (folder / DATA_FILE).read_text()
+    ('window.EXPLORER_INDEX = {"snli":[3,7]};\\n', False)
     """
     if not isinstance(data, dict) or "sets" not in data:
         raise ValueError("data must be what explorer_data returned (a dict with 'sets')")
-    return _write_script("EXPLORER_INDEX", {s["name"]: list(s["examples"]["id"]) for s in data["sets"]}, path)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    index = {s["name"]: list(s["examples"]["id"]) for s in data["sets"]}
+    for variable, value, name in (("EXPLORER_INDEX", index, INDEX_FILE), ("EXPLORER_DATA", data, DATA_FILE)):
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        (folder / name).write_text(f"window.{variable} = {text};\n".replace("</", "<\\/"), encoding="ascii")
+    return (folder / DATA_FILE).stat().st_size

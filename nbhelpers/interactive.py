@@ -45,40 +45,41 @@ def hover_text(premise: str, hypothesis: str, **facts) -> str:
                            or [f"{label}:"])
 
     parts = [wrap("Premise", premise), wrap("Hypothesis", hypothesis)]
-    return "<br>".join(parts + [html.escape(f"{name.replace('_', ' ')}: {value}") for name, value in facts.items()])
+    return "<br>".join(parts + [html.escape(f"{k.replace('_', ' ')}: {v}") for k, v in facts.items()])
+
+
+_HOVER = {"gold": "gold", "model_pred": "model", "backoff_pred": "after_backoff"}  # argument: hover name
 
 
 def _points(n, against, premises, hypotheses, label_names, labels, facts, link_set, link_ids, **masks):
-    """Checked gold labels, hover texts and links (None without ids); ``labels``: {arg: (hover name, values)}."""
-    for name, a in {"premises": premises, "hypotheses": hypotheses, **{arg: a for arg, (_, a) in labels.items()},
-                    **masks, **facts}.items():
+    """Checked gold labels and ``trace(emb, at, **kwargs)``: a scatter of points ``at``, hover and link."""
+    import plotly.graph_objects as go
+
+    for name, a in {"premises": premises, "hypotheses": hypotheses, **labels, **masks, **facts,
+                    "link_ids": link_ids}.items():
         if a is not None and len(a) != n:
             raise ValueError(f"{name} has length {len(a)} but {against}; expected one value per point")
-    shown = {}
-    for arg, (hover, a) in labels.items():
-        shown[hover] = a = np.asarray(a, dtype=int)
+    shown = {_HOVER[arg]: np.asarray(a, dtype=int) for arg, a in labels.items()}
+    for arg, a in zip(labels, shown.values()):
         if ((a < 0) | (a >= len(label_names))).any():
             raise ValueError(f"{arg} must index label_names (0..{len(label_names) - 1}); "
                              f"got values {np.unique(a).tolist()}")
     texts = np.array([hover_text(p, h, **{k: label_names[a[i]] for k, a in shown.items()},
                                  **{name: v[i] for name, v in facts.items()})
                       for i, (p, h) in enumerate(zip(premises, hypotheses))], dtype=object)
-    if link_ids is None:
-        return shown["gold"], texts, None
-    if not isinstance(link_set, str) or not link_set.replace("-", "").replace("_", "").isalnum():
-        raise ValueError(f"link_set must be an explorer set name (letters, digits, - or _); got {link_set!r}")
-    if len(link_ids) != n:
-        raise ValueError(f"link_ids has length {len(link_ids)} but {against}; expected one explorer id per point")
-    links = [[link_set, str(int(i)) if isinstance(i, (int, np.integer)) else str(i)] for i in link_ids]
-    return shown["gold"], texts, np.array(links, dtype=object).reshape(n, 2)
+    links = None
+    if link_ids is not None:
+        if not isinstance(link_set, str) or not link_set.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"link_set must be an explorer set name (letters, digits, - or _); "
+                             f"got {link_set!r}")
+        links = np.array([[link_set, str(int(i)) if isinstance(i, (int, np.integer)) else str(i)]
+                          for i in link_ids], dtype=object).reshape(n, 2)
 
-
-def _scatter(emb, at, texts, links, **kwargs):
-    import plotly.graph_objects as go
-
-    return go.Scatter(x=emb[at, 0], y=emb[at, 1], mode="markers", text=list(texts[at]),
-                      hovertemplate="%{text}<extra></extra>", customdata=None if links is None else links[at],
-                      **kwargs)
+    def trace(emb, at, **kwargs):
+        return go.Scatter(x=emb[at, 0], y=emb[at, 1], mode="markers", text=list(texts[at]),
+                          hovertemplate="%{text}<extra></extra>",
+                          customdata=None if links is None else links[at], **kwargs)
+    return shown["gold"], trace
 
 
 def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred, *, label_names,
@@ -112,16 +113,14 @@ def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred,
     emb = np.asarray(embedding, dtype=float)
     if emb.ndim != 2 or emb.shape[1] != 2:
         raise ValueError(f"embedding must have shape (n, 2); got shape {emb.shape}")
-    labels = {"gold": ("gold", gold), "model_pred": ("model", model_pred),
-              "backoff_pred": ("after_backoff", backoff_pred)}
-    gold, texts, links = _points(len(emb), f"embedding has {len(emb)} points", premises, hypotheses, label_names,
-                                 labels, {}, link_set, link_ids, fixed=fixed, broken=broken)
-    fig = go.Figure()
-    for lab, name in enumerate(label_names):
-        fig.add_trace(_scatter(emb, gold == lab, texts, links, name=str(name), marker={"size": 7, "opacity": 0.75}))
+    gold, trace = _points(len(emb), f"embedding has {len(emb)} points", premises, hypotheses, label_names,
+                          dict(gold=gold, model_pred=model_pred, backoff_pred=backoff_pred), {}, link_set,
+                          link_ids, fixed=fixed, broken=broken)
+    fig = go.Figure([trace(emb, gold == lab, name=str(name), marker={"size": 7, "opacity": 0.75})
+                     for lab, name in enumerate(label_names)])
     for mask, name, colour in ((fixed, "fixed by backoff", "green"), (broken, "broken by backoff", "orange")):
         if mask is not None:
-            fig.add_trace(_scatter(emb, np.asarray(mask, dtype=bool), texts, links, name=name, marker={
+            fig.add_trace(trace(emb, np.asarray(mask, dtype=bool), name=name, marker={
                 "size": 13, "symbol": "circle-open", "color": colour, "line": {"width": 2}}))
     fig.update_layout(title=title, hovermode="closest", template="plotly_white", height=560,
                       xaxis={"title": "t-SNE 1", "showticklabels": False},
@@ -164,17 +163,16 @@ def map_figure(embeddings, premises, hypotheses, gold, model_pred, *, label_name
     embs, n = {name: np.asarray(e, dtype=float) for name, e in embeddings.items()}, len(premises)
     for name, e in embs.items():
         if e.shape != (n, 2):
-            raise ValueError(f"embeddings[{name!r}] must have shape ({n}, 2), one row per pair; got shape {e.shape}")
-    gold, texts, links = _points(n, f"there are {n} premises", premises, hypotheses, label_names,
-                                 {"gold": ("gold", gold), "model_pred": ("model", model_pred)}, dict(facts or {}),
-                                 link_set, link_ids)
+            raise ValueError(f"embeddings[{name!r}] must have shape ({n}, 2), one row per pair; "
+                             f"got shape {e.shape}")
+    gold, trace = _points(n, f"there are {n} premises", premises, hypotheses, label_names,
+                          dict(gold=gold, model_pred=model_pred), dict(facts or {}), link_set, link_ids)
     colours = ["#1f77b4", "#9467bd", "#7f7f7f", "#2ca02c", "#d62728"]
     fig = make_subplots(rows=1, cols=len(embs), subplot_titles=list(embs), horizontal_spacing=0.04)
     for col, emb in enumerate(embs.values(), start=1):
         for lab, name in enumerate(label_names):
-            fig.add_trace(_scatter(emb, gold == lab, texts, links, name=str(name), legendgroup=str(name),
-                                   showlegend=col == 1, marker={"size": 6, "opacity": 0.7,
-                                                                "color": colours[lab % len(colours)]}),
+            fig.add_trace(trace(emb, gold == lab, name=str(name), legendgroup=str(name), showlegend=col == 1,
+                                marker={"size": 6, "opacity": 0.7, "color": colours[lab % len(colours)]}),
                           row=1, col=col)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)

@@ -1,4 +1,4 @@
-"""Plots for the chapters: each draws on ``ax`` (or a new figure) and returns the Axes; none calls ``plt.show()``."""
+"""Plots for the chapters: each draws on ``ax`` (or a new figure) and returns it; none calls plt.show()."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -419,7 +419,6 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
     ['Total drop', 'Increment, 10% to 30% removed']
     """
     axes = _axes(axes, (10, 4), ncols=2, gridspec_kw={"width_ratios": [2, 1]}, sharey=True)
-    fig = axes[0].figure
     paper, n = paper or {}, record["n_seeds"]
     conditions = [c for c in REMOVAL_COLOURS if any(c in d for d in record["drops"].values())]
     width = 0.8 / (2 * len(conditions))
@@ -441,17 +440,16 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
                 _note(ax, f"{theirs[cond]:.1f}", (xp, max(theirs[cond], 0)), ha="center", fontsize=7,
                       color=colour)
 
-    fractions = list(record["drops"])
-    for i, f in enumerate(fractions):
-        theirs = {c: paper.get(c, {}).get(float(f)) for c in conditions if isinstance(paper.get(c), dict)}
-        bars(axes[0], i, record["drops"][f], theirs)
-    axes[0].set_xticks(range(len(fractions)), [f"{float(f):.0%} removed" for f in fractions])
+    for i, (f, drops) in enumerate(record["drops"].items()):
+        bars(axes[0], i, drops, {c: paper[c].get(float(f)) for c in conditions
+                                 if isinstance(paper.get(c), dict)})
+    axes[0].set_xticks(range(len(record["drops"])), [f"{float(f):.0%} removed" for f in record["drops"]])
     axes[0].set(title="Total drop", ylabel="SNLI test accuracy drop (points)")
     if record.get("increments"):
-        lo, hi = record["increment_fractions"]
+        span = " to ".join(f"{float(f):.0%}" for f in record["increment_fractions"])
         bars(axes[1], 0, record["increments"], paper.get("increment", {}))
-        axes[1].set_xticks([0], [f"{float(lo):.0%} to {float(hi):.0%}"])
-        axes[1].set_title(f"Increment, {float(lo):.0%} to {float(hi):.0%} removed")
+        axes[1].set_xticks([0], [span])
+        axes[1].set_title(f"Increment, {span} removed")
     else:
         axes[1].set_axis_off()
         axes[1].set_title("Increment (needs two fractions)")
@@ -463,6 +461,6 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
         handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="black", hatch="//"))
         source = f", {paper['source']}" if paper.get("source") else ""
         labels.append(f"paper ({paper.get('model', 'BERT')}{source})")
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.subplots_adjust(bottom=0.24, wspace=0.08)
-    return fig, axes
+    axes[0].figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    axes[0].figure.subplots_adjust(bottom=0.24, wspace=0.08)
+    return axes[0].figure, axes

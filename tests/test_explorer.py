@@ -119,7 +119,7 @@ def test_sample_is_fixed_sorted_and_balanced_by_group():
 
 def test_written_file_is_a_script_whose_json_round_trips_and_cannot_close_the_tag(tmp_path):
     data = explorer.explorer_data(records(), smoke=True, backbone="minilm")
-    size = explorer.write_explorer_data(data, tmp_path / "sub" / "explorer-data.js")
+    size = explorer.write_explorer(data, tmp_path / "sub")
     text = (tmp_path / "sub" / "explorer-data.js").read_text()
     assert size == len(text.encode())
     assert text.startswith("window.EXPLORER_DATA = {") and text.endswith("};\n")
@@ -127,8 +127,8 @@ def test_written_file_is_a_script_whose_json_round_trips_and_cannot_close_the_ta
     assert json.loads(text[len("window.EXPLORER_DATA = "):-2]) == json.loads(json.dumps(data))
     with pytest.raises(ValueError, match="set names must be unique"):
         explorer.explorer_data(records(), records())
-    with pytest.raises(ValueError, match="data must be a dict"):
-        explorer.write_explorer_data([1], tmp_path / "x.js")
+    with pytest.raises(ValueError, match="data must be what explorer_data returned"):
+        explorer.write_explorer([1], tmp_path)
 
 
 def test_stable_sample_ranks_each_id_alone_so_chapters_agree():
@@ -149,12 +149,12 @@ def test_stable_sample_ranks_each_id_alone_so_chapters_agree():
 
 def test_the_index_lists_each_sets_ids_for_the_figures(tmp_path):
     data = explorer.explorer_data(records(), records(name="hans-val", query_ids=[3, 4]))
+    size = explorer.write_explorer(data, tmp_path)
     path = tmp_path / explorer.INDEX_FILE
-    size = explorer.write_explorer_index(data, path)
     assert path.read_text() == 'window.EXPLORER_INDEX = {"snli":[7,9],"hans-val":[3,4]};\n'
-    assert size == path.stat().st_size
+    assert size == (tmp_path / explorer.DATA_FILE).stat().st_size
     with pytest.raises(ValueError, match="data must be what explorer_data returned"):
-        explorer.write_explorer_index({"tables": []}, path)
+        explorer.write_explorer({"tables": []}, tmp_path)
 
 
 def test_sets_with_one_datastore_share_one_table_and_keep_their_neighbours():
@@ -191,25 +191,24 @@ def _injected():
 def test_injected_texts_stay_inert_ascii_data(tmp_path):
     data = _injected()
     path = tmp_path / explorer.DATA_FILE
-    explorer.write_explorer_data(data, path)
+    explorer.write_explorer(data, tmp_path)
     raw = path.read_bytes()
     assert max(raw) < 128                           # ASCII: U+2028/U+2029 and the emoji are escapes
     text = raw.decode()
     assert "</" not in text and "<!--" in text      # nothing can close a script element
     assert "\u2028" not in text and "\\u2028" in text
     assert json.loads(text[len("window.EXPLORER_DATA = "):-2]) == json.loads(json.dumps(data))
-    explorer.write_explorer_index(data, tmp_path / explorer.INDEX_FILE)
     assert "</" not in (tmp_path / explorer.INDEX_FILE).read_text()
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed (make test installs it for MathJax)")
 def test_injected_data_file_evaluates_to_the_same_data_in_javascript(tmp_path):
     data = _injected()
-    explorer.write_explorer_data(data, tmp_path / "d.js")
+    explorer.write_explorer(data, tmp_path)
     script = ("const vm = require('vm'), fs = require('fs'); const window = {};"
               "vm.runInNewContext(fs.readFileSync(process.argv[1], 'ascii'), {window});"
               "process.stdout.write(JSON.stringify(window.EXPLORER_DATA));")
-    out = subprocess.run([NODE, "-e", script, str(tmp_path / "d.js")], capture_output=True, text=True,
+    out = subprocess.run([NODE, "-e", script, str(tmp_path / explorer.DATA_FILE)], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     assert json.loads(out) == json.loads(json.dumps(data))
 

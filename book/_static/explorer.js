@@ -1,7 +1,7 @@
 /* The neighbour explorer (chapter 7, book/07_explorer.ipynb).
 
    The chapter's page holds the controls (#knn-explorer) and loads, in this order,
-   explorer-data.js (window.EXPLORER_DATA, written by nbhelpers.explorer.write_explorer_data
+   explorer-data.js (window.EXPLORER_DATA, written by nbhelpers.explorer.write_explorer
    and copied next to the page by the build) and this file (served from _static/ through
    html_static_path). Every element is built with the DOM API and every text is inserted
    with textContent, never as markup. A link such as 07_explorer.html#ex=hans-val:123 (from
