@@ -154,19 +154,8 @@ class Cache:
 
     def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray],
               check: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
-        """Load the array keyed by ``parts``, or ``compute()`` and store it.
-
-        Parameters
-        ----------
-        kind : str, the folder under the root, e.g. ``"proba"``
-        parts : dict, everything that changes the array (JSON-like values, string keys)
-        compute : callable, ``compute() -> ndarray``, called on a miss only
-        check : callable, optional; ``check(arr)`` raises ``ValueError`` on a wrong value (not cached)
-
-        Returns
-        -------
-        ndarray
-        """
+        """Load the array keyed by ``parts`` (a dict of all that changes it: JSON-like values, string keys),
+        or ``compute()`` it on a miss and store it; ``check(arr)`` raises on a wrong value (never cached)."""
         key = _key(kind, parts)
         return self._arrays(kind, {"": key}, key, lambda: {"": compute()},
                             None if check is None else lambda _, arr: check(arr))[""]
@@ -180,7 +169,8 @@ class Cache:
 
     def _arrays(self, kind: str, keys: dict, lock_key: str, compute, check) -> dict:
         def load_all():
-            found = {n: self.load_array(kind, k, check and (lambda a, n=n: check(n, a))) for n, k in keys.items()}
+            found = {n: self.load_array(kind, k, check and (lambda a, n=n: check(n, a)))
+                     for n, k in keys.items()}
             return None if any(a is None for a in found.values()) else found
 
         if (found := load_all()) is not None:
@@ -221,18 +211,8 @@ class Cache:
 
     def directory(self, kind: str, parts: dict, build: Callable[[Path], Any],
                   check: Callable[[Path], Any] | None = None) -> Path:
-        """The folder keyed by ``parts``, built once.
-
-        Parameters
-        ----------
-        kind, parts : as in :meth:`array`
-        build : callable, ``build(tmp)`` writes the files into a temporary folder, renamed into place
-        check : callable, optional; ``check(folder)`` raises if the folder is unusable (then rebuilt)
-
-        Returns
-        -------
-        Path ``<root>/<kind>/<key>``
-        """
+        """``<root>/<kind>/<key>``, the folder keyed by ``parts``, built once: ``build(tmp)`` writes its files
+        into a temporary folder, renamed into place; ``check(folder)`` raises if it is unusable (rebuilt)."""
         key = _key(kind, parts)
         if (found := self.load_dir(kind, key, check)) is not None:
             return found
@@ -247,8 +227,8 @@ class Cache:
                          for p in sorted(tmp.rglob("*")) if p.is_file()}
                 if not files:
                     raise ValueError(f"build() wrote no files for {kind}/{key}; nothing to cache")
-                (tmp / MANIFEST).write_text(json.dumps({"format": 2, "files": files, "parts": _canonical(parts)},
-                                                       indent=1))
+                manifest = {"format": 2, "files": files, "parts": _canonical(parts)}
+                (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
                 if check is not None:
                     check(tmp)
                 if final.exists() or final.is_symlink():  # an invalid leftover: away with it
@@ -269,7 +249,8 @@ class Cache:
                 if entry.lstat().st_mtime > time.time() - 3600 * hours:
                     continue
                 folder = entry.is_dir() and not entry.is_symlink()
-                size = sum(f.lstat().st_size for f in (entry.rglob("*") if folder else [entry]) if not f.is_dir())
+                size = sum(f.lstat().st_size for f in (entry.rglob("*") if folder else [entry])
+                           if not f.is_dir())
                 shutil.rmtree(entry) if folder else entry.unlink()
             except FileNotFoundError:  # another process cleaned it first
                 continue

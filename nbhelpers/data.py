@@ -75,7 +75,8 @@ def _read_raw(path, quoting, sep="\t"):
                         if line.strip() and not isinstance(json.loads(line), dict):
                             raise json.JSONDecodeError("not an object", line, 0)
                     except json.JSONDecodeError as err:
-                        raise ValueError(f"{source}, line {number}: expected a JSON object ({err.msg})") from None
+                        raise ValueError(f"{source}, line {number}: expected a JSON object ({err.msg})"
+                                         ) from None
                 raise
             return raw, np.array([n for n, line in enumerate(lines, start=1) if line.strip()], dtype=int)
         raw = pd.read_csv(path, sep=sep, quoting=quoting, header=None, dtype=str, keep_default_na=False,
@@ -227,7 +228,7 @@ def _load_from_hub(name, split):
             errors.append(f"datasets.load_dataset({repo!r}, split={'/'.join(hub)!r}) failed: "
                           f"{type(err).__name__}: {err}")
             continue
-        frames = [p.to_pandas().query("label >= 0")[columns].reset_index(drop=True) for p in parts]  # -1: none
+        frames = [p.to_pandas().query("label >= 0")[columns].reset_index(drop=True) for p in parts]  # -1: no
         return _assemble(name, split, [f.astype({"label": "int64"}).assign(
             **{c: f[c].astype("str").str.rstrip() for c in ("premise", "hypothesis")}) for f in frames])
     raise RuntimeError("; ".join(errors))
@@ -352,18 +353,19 @@ def _read_own(path):
 def _own_frames(raws, names=None):
     """Schema frames of files read by :func:`_read_own`, with one label mapping: ``names``, else NLI's for
     pairs, the distinct labels (sorted; integers: '0' .. the largest) for texts. Returns (frames, names)."""
-    if names is None and any("premise" in columns for _, _, columns, _ in raws):
+    if not names and any("premise" in columns for _, _, columns, _ in raws):
         names = NLI_LABELS
-    elif names is None:
+    elif not names:
         keys = set().union(*(r["label"].astype(str).str.strip().str.casefold() for r, *_ in raws)) - {"-", ""}
         digits = keys and all(k.isdigit() for k in keys)
         names = tuple(str(i) for i in range(max(map(int, keys)) + 1)) if digits else tuple(sorted(keys))
     labels = {**{n.casefold(): i for i, n in enumerate(names)}, **{str(i): i for i in range(len(names))}}
-    frames = [_to_schema(raw, lines, {c: c for c in columns}, labels, source, casefold=True)
-              for raw, lines, columns, source in raws]
-    for df, (_, _, columns, source) in zip(frames, raws):
-        if df.empty:
-            raise ValueError(f"{source}: no labelled rows; expected at least one with columns {list(columns)}")
+    frames = []
+    for raw, lines, columns, source in raws:
+        if (df := _to_schema(raw, lines, {c: c for c in columns}, labels, source, casefold=True)).empty:
+            raise ValueError(f"{source}: no labelled rows; expected at least one with columns "
+                             f"{list(columns)}")
+        frames.append(df)
     return frames, tuple(names)
 
 
@@ -406,7 +408,8 @@ def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
             checks.check_int(limit, f"max_rows[{role!r}]" if max_rows is limits else "max_rows", low=0)
     if isinstance(data_files, dict) and set(data_files) == set(SPLITS) or (
             isinstance(data_files, (list, tuple)) and len(data_files) == 3):
-        raws = [_read_own(p) for p in (map(data_files.get, SPLITS) if isinstance(data_files, dict) else data_files)]
+        raws = [_read_own(p) for p in (map(data_files.get, SPLITS) if isinstance(data_files, dict)
+                                       else data_files)]
         frames, names = _own_frames(raws)
         out, sources = dict(zip(SPLITS, frames)), {r: raw[3] for r, raw in zip(SPLITS, raws)}
     elif not isinstance(data_files, (str, os.PathLike)) or str(data_files).strip()[:1] in ("[", "{"):

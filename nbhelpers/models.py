@@ -154,9 +154,8 @@ def _check_max_length(max_length, model, tokenizer, name: str) -> int:
 
 
 def _text_columns(df: pd.DataFrame) -> list[str]:
-    cols = getattr(df, "columns", ())
-    return ["text"] if "text" in cols and "premise" not in cols and "hypothesis" not in cols else [
-        "premise", "hypothesis"]
+    cols = set(getattr(df, "columns", ()))
+    return ["text"] if "text" in cols and not {"premise", "hypothesis"} & cols else ["premise", "hypothesis"]
 
 
 def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None) -> tuple[list[str], int | None]:

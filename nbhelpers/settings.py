@@ -84,8 +84,8 @@ def recipe_for(n_train: int, *, smoke: bool = False, large_train_epochs: int = L
     >>> recipe_for(1666)["epochs"], recipe_for(8330)["epochs"], recipe_for(8330, smoke=True)["epochs"]
     (5, 3, 1)
     """
-    epochs = 1 if smoke else int(large_train_epochs) if n_train > LARGE_TRAIN else models.DEFAULT_RECIPE["epochs"]
-    return dict(models.DEFAULT_RECIPE, epochs=epochs)
+    return dict(models.DEFAULT_RECIPE, **({"epochs": 1} if smoke else {"epochs": int(large_train_epochs)}
+                                          if n_train > LARGE_TRAIN else {}))
 
 
 def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool = False,
