@@ -86,8 +86,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def write_atomic(path, data: bytes, *, mode: int | None = None) -> Path:
     """Write ``data`` to a temporary sibling, fsync it and rename it to ``path`` (``mode``: permissions)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    (path := Path(path)).parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -117,8 +116,7 @@ class Cache:
         self.root = Path(os.path.abspath(root))  # absolute once: a later os.chdir moves nothing
 
     def _lock(self, kind: str, key: str) -> FileLock:  # held by builders; readers don't need it
-        folder = self.root / ".locks" / _component(kind, "kind")
-        folder.mkdir(parents=True, exist_ok=True)
+        (folder := self.root / ".locks" / _component(kind, "kind")).mkdir(parents=True, exist_ok=True)
         return FileLock(str(folder / f"{_component(key, 'key')}.lock"))
 
     def path(self, kind: str, key: str, suffix: str = "") -> Path:
@@ -145,32 +143,19 @@ class Cache:
 
     def save_array(self, kind: str, key: str, arr: np.ndarray) -> Path:
         """Write ``arr`` (``np.save``), then its manifest, each atomically; return the path."""
-        arr = np.asarray(arr)
-        if arr.dtype == object:
+        if (arr := np.asarray(arr)).dtype == object:
             raise ValueError("refusing to cache an object array (it would need pickle)")
         np.save(buf := io.BytesIO(), arr, allow_pickle=False)
-        data = buf.getvalue()
-        meta = {"shape": list(arr.shape), "dtype": str(arr.dtype), "nbytes_file": len(data),
-                "sha256": hashlib.sha256(data).hexdigest()}
-        write_atomic(self.path(kind, key, ".npy"), data)  # the array, then what vouches for it
+        meta = {"shape": list(arr.shape), "dtype": str(arr.dtype), "nbytes_file": len(buf.getvalue()),
+                "sha256": hashlib.sha256(buf.getvalue()).hexdigest()}
+        write_atomic(path := self.path(kind, key, ".npy"), buf.getvalue())  # the array, then its manifest
         write_atomic(self.path(kind, key, ".json"), json.dumps(meta).encode())
-        return self.path(kind, key, ".npy")
+        return path
 
     def array(self, kind: str, parts: dict, compute: Callable[[], np.ndarray],
               check: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
-        """Load the array keyed by ``parts``, or ``compute()`` and store it.
-
-        Parameters
-        ----------
-        kind : str, the folder under the root, e.g. ``"proba"``
-        parts : dict, everything that changes the array (JSON-like values, string keys)
-        compute : callable, ``compute() -> ndarray``, called on a miss only
-        check : callable, optional; ``check(arr)`` raises ``ValueError`` on a wrong value (not cached)
-
-        Returns
-        -------
-        ndarray
-        """
+        """Load the array keyed by ``parts`` (a dict of all that changes it: JSON-like values, string keys),
+        or ``compute()`` it on a miss and store it; ``check(arr)`` raises on a wrong value (never cached)."""
         key = _key(kind, parts)
         return self._arrays(kind, {"": key}, key, lambda: {"": compute()},
                             None if check is None else lambda _, arr: check(arr))[""]
@@ -179,8 +164,6 @@ class Cache:
                check: Callable[[str, np.ndarray], Any] | None = None) -> dict:
         """Like :meth:`array` for several arrays computed together: ``compute() -> {name: ndarray}``,
         ``check(name, arr)``; if any fails its check, none is written. Returns ``{name: ndarray}``."""
-        if isinstance(names, str) or not names or not all(isinstance(n, str) for n in names):
-            raise TypeError(f"names must be a non-empty list of strings; got {names!r}")
         keys = {n: _key(kind, parts, RESERVED_PARTS + ("name",), name=n) for n in names}
         return self._arrays(kind, keys, _key(kind, parts), compute, check)
 
@@ -196,8 +179,6 @@ class Cache:
             if (found := load_all()) is not None:  # another process wrote them meanwhile
                 return found
             result = compute()
-            if missing := set(keys) - set(result):
-                raise ValueError(f"compute() did not return the arrays {sorted(missing)}")
             result = {n: np.asarray(result[n]) for n in keys}
             for n in keys if check else ():
                 check(n, result[n])
@@ -230,23 +211,12 @@ class Cache:
 
     def directory(self, kind: str, parts: dict, build: Callable[[Path], Any],
                   check: Callable[[Path], Any] | None = None) -> Path:
-        """The folder keyed by ``parts``, built once.
-
-        Parameters
-        ----------
-        kind, parts : as in :meth:`array`
-        build : callable, ``build(tmp)`` writes the files into a temporary folder, renamed into place
-        check : callable, optional; ``check(folder)`` raises if the folder is unusable (then rebuilt)
-
-        Returns
-        -------
-        Path ``<root>/<kind>/<key>``
-        """
+        """``<root>/<kind>/<key>``, the folder keyed by ``parts``, built once: ``build(tmp)`` writes its files
+        into a temporary folder, renamed into place; ``check(folder)`` raises if it is unusable (rebuilt)."""
         key = _key(kind, parts)
         if (found := self.load_dir(kind, key, check)) is not None:
             return found
-        final = self.path(kind, key)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        (final := self.path(kind, key)).parent.mkdir(parents=True, exist_ok=True)
         with self._lock(kind, key):  # one builder; nobody deletes a copy just renamed in
             if (found := self.load_dir(kind, key, check)) is not None:  # built meanwhile
                 return found
@@ -273,11 +243,10 @@ class Cache:
         return ``(removed paths, bytes freed)``."""
         hours = check_scalar(check_real(older_than_hours, "older_than_hours"), "older_than_hours",
                              float, min_val=0.0)
-        cutoff = time.time() - 3600 * hours
         removed, freed = [], 0
         for entry in sorted(self.root.glob("*/.*.tmp")):
             try:
-                if entry.lstat().st_mtime > cutoff:
+                if entry.lstat().st_mtime > time.time() - 3600 * hours:
                     continue
                 folder = entry.is_dir() and not entry.is_symlink()
                 size = sum(f.lstat().st_size for f in (entry.rglob("*") if folder else [entry])

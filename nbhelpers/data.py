@@ -30,17 +30,15 @@ LABEL_NAMES = {**{name: NLI_LABELS for name in DATASETS}, "hans": HANS_LABELS}  
 ENV_VAR = "NBHELPERS_DATA"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"  # beside the repository
 GITHUB_URL = "https://raw.githubusercontent.com/acmi-lab/counterfactually-augmented-data/master/"
-HANS_SEED = 0
-HANS_VALIDATION_FRACTION = 1 / 3  # 10,000 of the 30,000 evaluation examples
+HANS_SEED, HANS_VALIDATION_FRACTION = 0, 1 / 3  # 10,000 of the 30,000 evaluation examples validate
 _FILE_SPLIT = {"train": "train", "validation": "dev", "test": "test"}
 _CAD_FOLDER = {"cad-original": "original", "cad-augmented": "all_combined"}
 EXPECTED_ROWS = {  # rows (without the header) of each full file SOURCES.md lists; another count warns
     "snli/dev.tsv": 9842, "snli/test.tsv": 9824, "mnli/dev_matched_with_bert_correct_counts.tsv": 9815,
     "hans/heuristics_evaluation_set.tsv": 30000, "hans/heuristics_train_set.tsv": 30000,
     **{f"anli/R{r}/{s}.jsonl": 1200 if r == 3 else 1000 for r in (1, 2, 3) for s in ("dev", "test")},
-    **{f"snli_cad/{folder}/{s}.tsv": n for folder, sizes in (("original", (1666, 200, 400)),
-                                                               ("all_combined", (8330, 1000, 2000)))
-       for s, n in zip(("train", "dev", "test"), sizes)},
+    **{f"snli_cad/{folder}/{s}.tsv": n * times for folder, times in (("original", 1), ("all_combined", 5))
+       for s, n in zip(("train", "dev", "test"), (1666, 200, 400))},
 }
 
 
@@ -63,12 +61,24 @@ _FORMATS = {
 _TEXTS = ("premise", "hypothesis", "text")
 
 
-def _read_raw(path, quoting, sep="\t", source=None):
+def _read_raw(path, quoting, sep="\t"):
     """A file as written (str values; JSON Lines as decoded) and the line each row starts on."""
-    source = source or str(path)
+    source = str(path)
     try:
         if quoting is None:
-            return _read_jsonl(Path(path).read_text(encoding="utf-8-sig").split("\n"), source)
+            lines = Path(path).read_text(encoding="utf-8-sig").split("\n")
+            try:
+                raw = pd.read_json(io.StringIO("\n".join(lines)), lines=True, dtype=False)
+            except (ValueError, TypeError):  # name the first line that is not a JSON object
+                for number, line in enumerate(lines, start=1):
+                    try:
+                        if line.strip() and not isinstance(json.loads(line), dict):
+                            raise json.JSONDecodeError("not an object", line, 0)
+                    except json.JSONDecodeError as err:
+                        raise ValueError(f"{source}, line {number}: expected a JSON object ({err.msg})"
+                                         ) from None
+                raise
+            return raw, np.array([n for n, line in enumerate(lines, start=1) if line.strip()], dtype=int)
         raw = pd.read_csv(path, sep=sep, quoting=quoting, header=None, dtype=str, keep_default_na=False,
                           skip_blank_lines=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -96,20 +106,6 @@ def _read_raw(path, quoting, sep="\t", source=None):
     return raw[keep].reset_index(drop=True), lines[keep]
 
 
-def _read_jsonl(lines, source):
-    try:
-        raw = pd.read_json(io.StringIO("\n".join(lines)), lines=True, dtype=False)
-    except (ValueError, TypeError):  # name the first line that is not a JSON object
-        for number, line in enumerate(lines, start=1):
-            try:
-                if line.strip() and not isinstance(json.loads(line), dict):
-                    raise json.JSONDecodeError("not an object", line, 0)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{source}, line {number}: expected a JSON object ({err.msg})") from None
-        raise
-    return raw, np.array([n for n, line in enumerate(lines, start=1) if line.strip()], dtype=int)
-
-
 def _check_columns(raw, columns, source, expected=None):
     found = list(raw.columns)
     if missing := [c for c in columns if c not in found]:
@@ -121,8 +117,7 @@ def _check_columns(raw, columns, source, expected=None):
 
 
 def _to_schema(raw, lines, columns, labels, source, casefold=False):
-    """Checked schema frame: text columns, ``label``, then the others; ``-`` rows dropped; errors name
-    the line of the first bad row."""
+    """Checked schema frame: text columns, ``label``, the others; ``-`` rows dropped; errors name a line."""
     _check_columns(raw, columns, source)
     df = raw[list(columns)].rename(columns=columns)
 
@@ -156,14 +151,14 @@ def _to_schema(raw, lines, columns, labels, source, casefold=False):
     return df.astype({c: "int64" if c in ("label", "n_bert_correct") else "str" for c in df})
 
 
-def _read_file(path, name, source=None, expected=None):
+def _read_file(path, name, expected=None):
     """One file of data set ``name`` -> the schema; a row count other than ``expected`` warns."""
     columns, labels, quoting = _FORMATS[name]
-    raw, lines = _read_raw(path, quoting, source=source)
+    raw, lines = _read_raw(path, quoting)
     if expected is not None and len(raw) != expected:
-        warnings.warn(f"{source or path}: {len(raw)} rows; expected {expected}, the full file in SOURCES.md "
+        warnings.warn(f"{path}: {len(raw)} rows; expected {expected}, the full file in SOURCES.md "
                       f"(a partial or edited copy?)", stacklevel=2)
-    return _to_schema(raw, lines, columns, labels, source or str(path))
+    return _to_schema(raw, lines, columns, labels, str(path))
 
 
 def _local_files(name, split):
@@ -175,30 +170,26 @@ def _local_files(name, split):
             }.get(name) or (f"snli_cad/{_CAD_FOLDER[name]}/{s}.tsv",)
 
 
-def _split_hans(df, split):
-    """The fixed 1/3 validation, 2/3 test split of HANS evaluation, by heuristic x label (sorted first,
-    so the local and hub copies split alike)."""
-    from sklearn.model_selection import train_test_split
-
-    key = df.sort_values(["heuristic", "label", "premise", "hypothesis"], kind="stable", ignore_index=True)
-    n_val = int(round(len(key) * HANS_VALIDATION_FRACTION))
-    try:
-        rows = train_test_split(np.arange(len(key)), train_size=n_val, test_size=len(key) - n_val,
-                                stratify=key["heuristic"] + "|" + key["label"].astype(str),
-                                random_state=HANS_SEED)[split != "validation"]
-    except ValueError as err:
-        raise ValueError(f"cannot split {len(key)} HANS examples into {n_val} validation / "
-                         f"{len(key) - n_val} test rows stratified by heuristic x label: {err}") from err
-    return key.iloc[rows].reset_index(drop=True)
-
-
 def _assemble(name, split, parts):
-    """Concatenate a (name, split)'s files or hub splits (ANLI: numbering the rounds)."""
+    """Concatenate a (name, split)'s files or hub splits: ANLI numbers the rounds; HANS evaluation is
+    split 1/3 validation, 2/3 test by heuristic x label (sorted first: local and hub copies split alike)."""
+    from sklearn.model_selection import train_test_split
     if name == "anli":
         parts = [p.assign(round=np.int64(r))[["premise", "hypothesis", "label", "round", "uid"]]
                  for r, p in enumerate(parts, start=1)]
     df = pd.concat(parts, ignore_index=True)
-    return _split_hans(df, split) if name == "hans" and split != "train" else df
+    if name != "hans" or split == "train":
+        return df
+    df = df.sort_values(["heuristic", "label", "premise", "hypothesis"], kind="stable", ignore_index=True)
+    n_val = int(round(len(df) * HANS_VALIDATION_FRACTION))
+    try:
+        rows = train_test_split(np.arange(len(df)), train_size=n_val, test_size=len(df) - n_val,
+                                stratify=df["heuristic"] + "|" + df["label"].astype(str),
+                                random_state=HANS_SEED)[split != "validation"]
+    except ValueError as err:
+        raise ValueError(f"cannot split {len(df)} HANS examples into {n_val} validation / "
+                         f"{len(df) - n_val} test rows stratified by heuristic x label: {err}") from err
+    return df.iloc[rows].reset_index(drop=True)
 
 
 _HUB = {"snli": ("stanfordnlp/snli",), "anli": ("facebook/anli",), "hans": ("jhu-cogsci/hans", "hans"),
@@ -224,11 +215,11 @@ def _load_from_hub(name, split):
         raise RuntimeError(f"download from the Hugging Face hub not attempted: {reason}")
     hub = {"anli": [f"{_FILE_SPLIT[split]}_r{r}" for r in (1, 2, 3)], "mnli-matched": ["validation_matched"],
            "hans": ["train" if split == "train" else "validation"]}.get(name, [split])
+    columns = ["premise", "hypothesis", "label", *{"anli": ["uid"], "hans": ["heuristic"]}.get(name, [])]
     errors = []
     for repo in _HUB[name]:
         try:
             import datasets
-
             parts = [datasets.load_dataset(repo, split=s) for s in hub]
             found = getattr(parts[0].features.get("label"), "names", None)
             if found not in (None, list(LABEL_NAMES[name])):
@@ -237,36 +228,30 @@ def _load_from_hub(name, split):
             errors.append(f"datasets.load_dataset({repo!r}, split={'/'.join(hub)!r}) failed: "
                           f"{type(err).__name__}: {err}")
             continue
-        columns = ["premise", "hypothesis", "label", *{"anli": ["uid"], "hans": ["heuristic"]}.get(name, [])]
-        parts = [p.to_pandas().query("label >= 0")[columns].reset_index(drop=True) for p in parts]  # -1: none
-        parts = [p.astype({"premise": "str", "hypothesis": "str", "label": "int64"}) for p in parts]
-        return _assemble(name, split, [p.assign(premise=p["premise"].str.rstrip(),
-                                                hypothesis=p["hypothesis"].str.rstrip()) for p in parts])
+        frames = [p.to_pandas().query("label >= 0")[columns].reset_index(drop=True) for p in parts]  # -1: no
+        return _assemble(name, split, [f.astype({"label": "int64"}).assign(
+            **{c: f[c].astype("str").str.rstrip() for c in ("premise", "hypothesis")}) for f in frames])
     raise RuntimeError("; ".join(errors))
 
 
-def _candidates(data_dir=None):
-    """``[(directory, where it came from), ...]`` in search order, duplicates removed."""
-    found = [(Path(data_dir).expanduser(), "data_dir argument")] if data_dir is not None else []
-    found += [(Path(entry.strip()).expanduser(), f"${ENV_VAR}")
-              for entry in os.environ.get(ENV_VAR, "").split(os.pathsep) if entry.strip()]
+def candidate_dirs(data_dir=None):
+    """``[(directory, where it came from), ...]`` that :func:`load_nli` searches, in order: ``data_dir``,
+    ``$NBHELPERS_DATA``, ``DEFAULT_DATA_DIR`` (duplicates removed).
+
+    >>> candidate_dirs("my_data")[0][0].name, candidate_dirs()[-1][0] == DEFAULT_DATA_DIR
+    ('my_data', True)
+    """
+    found = [(data_dir, "data_dir argument")] if data_dir is not None else []
+    found += [(entry.strip(), f"${ENV_VAR}") for entry in os.environ.get(ENV_VAR, "").split(os.pathsep)
+              if entry.strip()] + [(DEFAULT_DATA_DIR, "default, beside the repository")]
     unique = {}
-    for path, origin in found + [(Path(DEFAULT_DATA_DIR), "default, beside the repository")]:
+    for path, origin in found:
         try:
-            unique.setdefault(path.resolve(), (path, origin))
+            unique.setdefault((path := Path(path).expanduser()).resolve(), (path, origin))
         except (RuntimeError, OSError) as err:  # Python < 3.13 raises RuntimeError on a loop
             raise ValueError(f"data directory {path} ({origin}) cannot be resolved: {err}; "
                              "expected a directory (is it a symlink loop?)") from None
     return list(unique.values())
-
-
-def candidate_dirs(data_dir=None):
-    """The directories :func:`load_nli` searches: ``data_dir``, ``$NBHELPERS_DATA``, ``DEFAULT_DATA_DIR``.
-
-    >>> candidate_dirs("my_data")[0].name, candidate_dirs()[-1] == DEFAULT_DATA_DIR
-    ('my_data', True)
-    """
-    return [path for path, _ in _candidates(data_dir)]
 
 
 def find_data_dir(files, data_dir=None):
@@ -275,7 +260,7 @@ def find_data_dir(files, data_dir=None):
     >>> find_data_dir(["no/such/file.tsv"]) is None
     True
     """
-    return next((d for d in candidate_dirs(data_dir) if all((d / f).is_file() for f in files)), None)
+    return next((d for d, _ in candidate_dirs(data_dir) if all((d / f).is_file() for f in files)), None)
 
 
 @functools.lru_cache(maxsize=32)
@@ -319,7 +304,7 @@ def load_nli(name, split, data_dir=None):
         return _load_from_hub(name, split).copy()
     except RuntimeError as err:
         searched = "\n".join(f"  - {path} ({origin}{'' if path.is_dir() else '; does not exist'})"
-                             for path, origin in _candidates(data_dir))
+                             for path, origin in candidate_dirs(data_dir))
         raise DataNotFoundError(
             f"no local copy of {name!r} {split!r} and the download failed.\nLooked for "
             f"{', '.join(relatives)} in:\n{searched}\nTried: {err}\nPut the file(s) in one of these "
@@ -365,41 +350,29 @@ def _read_own(path):
     return raw, lines, columns, str(path)
 
 
-def _own_label_names(raws):
-    """NLI names for pairs; for texts the distinct labels, sorted (integers: '0' .. the largest)."""
-    if any("premise" in columns for _, _, columns, _ in raws):
-        return NLI_LABELS
-    keys = set().union(*(raw["label"].astype(str).str.strip().str.casefold() for raw, *_ in raws)) - {"-", ""}
-    if keys and all(k.isdigit() for k in keys):
-        return tuple(str(i) for i in range(max(map(int, keys)) + 1))
-    return tuple(sorted(keys))
-
-
-def _own_frame(raw, lines, columns, source, names):
+def _own_frames(raws, names=None):
+    """Schema frames of files read by :func:`_read_own`, with one label mapping: ``names``, else NLI's for
+    pairs, the distinct labels (sorted; integers: '0' .. the largest) for texts. Returns (frames, names)."""
+    if not names and any("premise" in columns for _, _, columns, _ in raws):
+        names = NLI_LABELS
+    elif not names:
+        keys = set().union(*(r["label"].astype(str).str.strip().str.casefold() for r, *_ in raws)) - {"-", ""}
+        digits = keys and all(k.isdigit() for k in keys)
+        names = tuple(str(i) for i in range(max(map(int, keys)) + 1)) if digits else tuple(sorted(keys))
     labels = {**{n.casefold(): i for i, n in enumerate(names)}, **{str(i): i for i in range(len(names))}}
-    df = _to_schema(raw, lines, {c: c for c in columns}, labels, source, casefold=True)
-    if df.empty:
-        raise ValueError(f"{source}: no labelled rows; expected at least one with columns {list(columns)}")
-    return df
+    frames = []
+    for raw, lines, columns, source in raws:
+        if (df := _to_schema(raw, lines, {c: c for c in columns}, labels, source, casefold=True)).empty:
+            raise ValueError(f"{source}: no labelled rows; expected at least one with columns "
+                             f"{list(columns)}")
+        frames.append(df)
+    return frames, tuple(names)
 
 
 def read_nli_file(path, label_names=None):
     """One file of your own, as :func:`load_files` reads it; ``label_names`` default to ``NLI_LABELS``
     for pairs, the sorted distinct labels for texts."""
-    raw = _read_own(path)
-    return _own_frame(*raw, label_names or _own_label_names([raw]))
-
-
-def _own_split(df, seed=OWN_SPLIT_SEED):
-    """Split one frame 60 / 20 / 20 (:data:`OWN_SPLIT_FRACTIONS`) per label, reproducibly."""
-    rng = np.random.default_rng(seed)
-    parts = {role: [] for role in OWN_SPLIT_FRACTIONS}
-    for _, idx in sorted(df.groupby("label").indices.items()):
-        idx = rng.permutation(idx)
-        n_val, n_test = (int(round(len(idx) * OWN_SPLIT_FRACTIONS[r])) for r in ("validation", "test"))
-        for role, rows in zip(("validation", "test", "train"), np.split(idx, [n_val, n_val + n_test])):
-            parts[role].extend(rows)
-    return {role: df.iloc[sorted(rows)].reset_index(drop=True) for role, rows in parts.items()}
+    return _own_frames([_read_own(path)], label_names)[0][0]
 
 
 def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
@@ -435,16 +408,22 @@ def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
             checks.check_int(limit, f"max_rows[{role!r}]" if max_rows is limits else "max_rows", low=0)
     if isinstance(data_files, dict) and set(data_files) == set(SPLITS) or (
             isinstance(data_files, (list, tuple)) and len(data_files) == 3):
-        paths = dict(zip(SPLITS, map(data_files.get, SPLITS) if isinstance(data_files, dict) else data_files))
-        raws = {r: _read_own(p) for r, p in paths.items()}
-        names = _own_label_names(list(raws.values()))
-        out, sources = {r: _own_frame(*raws[r], names) for r in SPLITS}, {r: raws[r][3] for r in SPLITS}
+        raws = [_read_own(p) for p in (map(data_files.get, SPLITS) if isinstance(data_files, dict)
+                                       else data_files)]
+        frames, names = _own_frames(raws)
+        out, sources = dict(zip(SPLITS, frames)), {r: raw[3] for r, raw in zip(SPLITS, raws)}
     elif not isinstance(data_files, (str, os.PathLike)) or str(data_files).strip()[:1] in ("[", "{"):
         raise ValueError(f"data_files should be one file, [train, validation, test] or a dict with exactly "
                          f"those keys; got {data_files!r} (papermill's -p passes a list as text: use -y)")
-    else:
-        raw = _read_own(data_files)
-        out = _own_split(_own_frame(*raw, names := _own_label_names([raw])), seed=seed)
+    else:  # split 60 / 20 / 20 (OWN_SPLIT_FRACTIONS) per label, reproducibly
+        (df,), names = _own_frames([_read_own(data_files)])
+        rng, rows = np.random.default_rng(seed), {role: [] for role in OWN_SPLIT_FRACTIONS}
+        for _, idx in sorted(df.groupby("label").indices.items()):
+            idx = rng.permutation(idx)
+            n_val, n_test = (int(round(len(idx) * OWN_SPLIT_FRACTIONS[r])) for r in ("validation", "test"))
+            for role, part in zip(("validation", "test", "train"), np.split(idx, [n_val, n_val + n_test])):
+                rows[role].extend(part)
+        out = {role: df.iloc[sorted(r)].reset_index(drop=True) for role, r in rows.items()}
         sources = {r: f"{data_files} ({f:.0%}, split by label with seed {seed})"
                    for r, f in OWN_SPLIT_FRACTIONS.items()}
     for role, df in out.items():

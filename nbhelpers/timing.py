@@ -5,7 +5,6 @@ LIME). A chapter saves ``timing.report(time.perf_counter() - started)`` with its
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections import defaultdict
 
@@ -28,27 +27,17 @@ def section(name: str):
     global _depth
     if name not in SECTIONS:
         raise ValueError(f"unknown section {name!r}; expected one of {SECTIONS}")
-    if _depth:
-        yield
-        return
+    outer, start = not _depth, time.perf_counter()
     _depth += 1
-    start = time.perf_counter()
     try:
         yield
     finally:
-        _totals[name] += time.perf_counter() - start
         _depth -= 1
+        if outer:
+            _totals[name] += time.perf_counter() - start
 
 
-def timed(name: str):
-    """Decorator: the function's time goes to section ``name``."""
-    def wrap(fn):
-        @functools.wraps(fn)
-        def inner(*args, **kwargs):
-            with section(name):
-                return fn(*args, **kwargs)
-        return inner
-    return wrap
+timed = section  # a decorator too (contextlib's ContextDecorator): the function's time goes to ``name``
 
 
 def report(total_seconds: float) -> dict:

@@ -36,14 +36,12 @@ def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.Data
     """
     check_pairs(raw_df, need_label=False, name="raw_df")
     check_pairs(tokenised_df, need_label=False, name="tokenised_df")
-    first = {}
-    for j, (p, h) in enumerate(zip(tokenised_df["premise"], tokenised_df["hypothesis"])):
-        first.setdefault(text_key(p, h), j)
-    rows = []
-    for i, (p, h) in enumerate(zip(raw_df["premise"], raw_df["hypothesis"])):
-        if (j := first.get(text_key(p, h))) is not None:
-            same = (p == tokenised_df["premise"].iat[j]) and (h == tokenised_df["hypothesis"].iat[j])
-            rows.append({"raw": i, "tokenised": j, "same_text": bool(same)})
+    keys = list(map(text_key, tokenised_df["premise"], tokenised_df["hypothesis"]))
+    first = {key: j for j, key in reversed(list(enumerate(keys)))}  # the first copy of each key
+    tok_p, tok_h = tokenised_df["premise"].tolist(), tokenised_df["hypothesis"].tolist()
+    rows = [{"raw": i, "tokenised": j, "same_text": p == tok_p[j] and h == tok_h[j]}
+            for i, (p, h) in enumerate(zip(raw_df["premise"], raw_df["hypothesis"]))
+            if (j := first.get(text_key(p, h))) is not None]
     return pd.DataFrame(rows, columns=["raw", "tokenised", "same_text"]).astype(
         {"raw": int, "tokenised": int, "same_text": bool})
 

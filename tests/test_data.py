@@ -241,7 +241,7 @@ def test_env_var_is_honoured(tmp_path, monkeypatch):
     write(tmp_path / "env" / "snli" / "dev.tsv", HEADER + "From env .\tH .\tneutral\n")
     write(tmp_path / "arg" / "snli" / "dev.tsv", HEADER + "From arg .\tH .\tneutral\n")
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "env"))
-    assert data.candidate_dirs()[0] == tmp_path / "env"
+    assert data.candidate_dirs()[0] == (tmp_path / "env", "$NBHELPERS_DATA")
     assert load_nli("snli", "validation")["premise"].tolist() == ["From env ."]
     assert load_nli("snli", "validation", data_dir=tmp_path / "arg")["premise"].tolist() == ["From arg ."]
 
