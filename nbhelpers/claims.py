@@ -6,13 +6,11 @@ untested row, what would decide it. :func:`build` reads every chapter's file.
 """
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 
-from . import paper, scorecard
+from . import paper, results, scorecard
 from .scorecard import paper_in_interval, verdict
 from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_interval_from
 
@@ -351,8 +349,20 @@ def hans_claims(hans, bo):
 CHAPTER_FILES = ("representations", "backoff", "influence", "spurious", "mislabel", "hans")
 
 
+def rows(records: dict) -> list[dict]:
+    """One row per claim of the paper from the chapters' records, ``{name: the record as a dict}``.
+
+    A name of ``CHAPTER_FILES`` that is absent gives no rows; :func:`build` reads and checks the files.
+    """
+    claims_of = {"representations": representation_claims, "backoff": backoff_claims,
+                 "influence": lambda r: removal_claims(r) + speed_claims(r), "spurious": spurious_claims,
+                 "mislabel": mislabel_claims, "hans": lambda r: hans_claims(r, records.get("backoff"))}
+    return [row for name in CHAPTER_FILES if name in records for row in claims_of[name](records[name])]
+
+
 def build(results_dir) -> tuple[list[dict], list[str]]:
-    """One row per claim of the paper, from the chapters' results files.
+    """One row per claim of the paper, from the chapters' results files, each read and checked by
+    :func:`nbhelpers.results.load_all` (a malformed file raises a ``ValueError`` naming it).
 
     Parameters
     ----------
@@ -368,14 +378,9 @@ def build(results_dir) -> tuple[list[dict], list[str]]:
     missing : list of str
         Results files not found (their chapters have not run).
     """
-    folder = Path(results_dir)
-    res = {name: json.loads((folder / f"{name}.json").read_text()) for name in CHAPTER_FILES
-           if (folder / f"{name}.json").exists()}
-    claims_of = {"representations": representation_claims, "backoff": backoff_claims,
-                 "influence": lambda r: removal_claims(r) + speed_claims(r), "spurious": spurious_claims,
-                 "mislabel": mislabel_claims, "hans": lambda r: hans_claims(r, res.get("backoff"))}
-    rows = [row for name in CHAPTER_FILES if name in res for row in claims_of[name](res[name])]
-    return rows, [f"{name}.json" for name in CHAPTER_FILES if name not in res]
+    records = {name: record.to_dict() for name, record in results.load_all(results_dir).items()
+               if record is not None and name in CHAPTER_FILES}
+    return rows(records), [f"{name}.json" for name in CHAPTER_FILES if name not in records]
 
 
 TELLING = ("opposite", "ruled out", "reproduced", "inconclusive", "untested", "not comparable")

@@ -1,5 +1,6 @@
 """nbhelpers.claims: each claim of the paper read from the chapters' results files and judged by the rule."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,12 @@ from nbhelpers import claims, paper, scorecard
 
 def _write(folder, name, obj):
     (folder / f"{name}.json").write_text(json.dumps(obj))
+
+
+def _build(folder):
+    """claims.build on partial records: the rows of each file's dict, unchecked (build checks whole records)."""
+    records = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json") if p.stem in claims.CHAPTER_FILES}
+    return claims.rows(records), [f"{n}.json" for n in claims.CHAPTER_FILES if n not in records]
 
 
 def test_build_reads_the_results_and_decides_each_claim(tmp_path):
@@ -30,7 +37,7 @@ def test_build_reads_the_results_and_decides_each_claim(tmp_path):
         "negation_entailment_change": {"SNLI test": {
             "n": 26, "before": 0.8, "after": 0.646, "diff": -4 / 26, "lo": -0.308, "hi": -0.038,
             "a_only": 4, "b_only": 0, "mcnemar_p": 0.125, "mcnemar_lo": -4 / 26, "mcnemar_hi": 0.0315}}})
-    rows, missing = claims.build(tmp_path)
+    rows, missing = _build(tmp_path)
     assert missing == ["representations.json", "mislabel.json", "hans.json"]
     by = {r["claim"]: r for r in rows}
     orig = by["kNN backoff improves test accuracy: snli-original"]
@@ -73,13 +80,27 @@ def test_build_on_an_empty_folder_lists_every_file_as_missing(tmp_path):
     assert rows == [] and len(missing) == len(claims.CHAPTER_FILES)
 
 
+def test_build_reads_checked_records_and_names_a_malformed_file(tmp_path):
+    import shutil
+    for p in (Path(__file__).parent / "data" / "results").glob("*.json"):
+        shutil.copy(p, tmp_path)
+    rows, missing = claims.build(tmp_path)
+    assert missing == ["backoff.json", "mislabel.json"]
+    assert {r["chapter"] for r in rows} >= {"01_representations", "03_influence", "06_hans_tsne"}
+    records = {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
+    assert rows == claims.rows(records)  # the checked record reads as the file does
+    (tmp_path / "hans.json").write_text('{"constituent": {"non-entailment": {"n": "many"}}}')
+    with pytest.raises(ValueError, match="hans.json"):
+        claims.build(tmp_path)
+
+
 def test_mislabel_rows_test_knn_against_the_loss_ranking_at_its_budget(tmp_path):
     per = {"kNN precision": [0.30, 0.32, 0.31], "loss P@budget": [0.50, 0.52, 0.49],
            "kNN recall": [0.46, 0.45, 0.47], "loss R@budget": [0.70, 0.72, 0.69],
            "kNN f1": [0.37, 0.36, 0.38], "loss F1@budget": [0.58, 0.60, 0.57],
            "loss: data for kNN recall": [0.11, 0.12, 0.12], "kNN budget share": [0.15, 0.15, 0.16]}
     _write(tmp_path, "mislabel", {"per_seed": per})
-    rows, _ = claims.build(tmp_path)
+    rows, _ = _build(tmp_path)
     f1, share = rows
     # kNN's F1 is 21 points below the loss ranking's at the same budget, beyond noise: opposite
     assert f1["estimate"] == pytest.approx(100 * (0.37 - np.mean([0.58, 0.60, 0.57]))) and f1["verdict"] == "opposite"
@@ -91,7 +112,7 @@ def test_mislabel_rows_test_knn_against_the_loss_ranking_at_its_budget(tmp_path)
     assert share["verdict"] == "opposite" and share["paper_in_interval"] is False
     # a loss ranking that needs as much data as kNN, give or take: holds 0, excludes 56 points: ruled out
     _write(tmp_path, "mislabel", {"per_seed": {**per, "loss: data for kNN recall": [0.13, 0.17, 0.16]}})
-    assert claims.build(tmp_path)[0][1]["verdict"] == "ruled out"
+    assert _build(tmp_path)[0][1]["verdict"] == "ruled out"
 
 
 def test_paper_mislabel_loss_f1_is_derived_by_hand():
@@ -106,7 +127,7 @@ def test_adversarial_anli_row_pools_the_split_seeds(tmp_path):
                                         "seed": [0, 0, 1, 1, 2, 2],
                                         "backoff_gain": [0.02, 0.5, 0.03, 0.5, 0.025, 0.5]}}
     _write(tmp_path, "backoff", {"anli-adversarial": adv})
-    rows, _ = claims.build(tmp_path)
+    rows, _ = _build(tmp_path)
     (row,) = [r for r in rows if "adversarial" in r["claim"]]
     assert row["estimate"] == pytest.approx(2.5)  # mean of 2, 3, 2.5 points; HANS rows ignored
     t = stats.t.ppf(0.975, 2) * 0.5 / np.sqrt(3)  # sd 0.5 over 3 seeds
@@ -114,7 +135,7 @@ def test_adversarial_anli_row_pools_the_split_seeds(tmp_path):
     assert row["verdict"] == "reproduced" and "3 split seeds" in row["test"]
     _write(tmp_path, "backoff", {"anli-adversarial": {**adv, "per_seed": {**adv["per_seed"],
                                                                           "backoff_gain": [0.01, 0, -0.01, 0, 0.0, 0]}}})
-    (row,) = [r for r in claims.build(tmp_path)[0] if "adversarial" in r["claim"]]
+    (row,) = [r for r in _build(tmp_path)[0] if "adversarial" in r["claim"]]
     assert row["verdict"] == "inconclusive" and row["to_decide"]   # holds 0 and the paper's +1.3
 
 
@@ -122,12 +143,12 @@ def test_adversarial_anli_row_with_one_seed_is_untested_unless_inconclusive(tmp_
     one = {"test": ["anli", "hans"], "seed": [0, 0], "backoff_gain": [0.012, 0.5],
            "gain_lo": [0.004, 0.3], "gain_hi": [0.02, 0.7]}
     _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": one}})
-    (row,) = [r for r in claims.build(tmp_path)[0] if "adversarial" in r["claim"]]
+    (row,) = [r for r in _build(tmp_path)[0] if "adversarial" in r["claim"]]
     assert (row["estimate"], row["low"], row["high"]) == pytest.approx((1.2, 0.4, 2.0))
     assert row["verdict"] == "untested" and "1 split seed, paired bootstrap" in row["test"]
     # an interval that holds both 0 and +1.3 stays inconclusive: seed noise can only widen it
     _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": {**one, "gain_lo": [-0.004, 0.3]}}})
-    (row,) = [r for r in claims.build(tmp_path)[0] if "adversarial" in r["claim"]]
+    (row,) = [r for r in _build(tmp_path)[0] if "adversarial" in r["claim"]]
     assert row["verdict"] == "inconclusive" and row["low"] == pytest.approx(-0.4)
     bare = {k: v for k, v in one.items() if k not in ("gain_lo", "gain_hi")}
     assert claims.split_seed_gain(bare) == (pytest.approx(1.2), None, None,
@@ -141,7 +162,7 @@ def test_representation_row_uses_the_held_out_half(tmp_path):
             "reference_acc": 0.70, "best_other_acc": 0.71, "diff": -0.01, "lo": -0.02, "hi": 0.004,
             "a_only": 150, "b_only": 101, "mcnemar_p": 0.002}
     _write(tmp_path, "representations", {"knn_acc": {"cls-layer6-norm": 0.7}, "n_val": 9842, "held_out": held})
-    (row,) = claims.build(tmp_path)[0]
+    (row,) = _build(tmp_path)[0]
     assert (row["estimate"], row["low"], row["high"]) == pytest.approx((-1.0, -2.0, 0.4))
     # holds 0, excludes the +1 point read into "best": ruled out on test sampling, but one seed
     assert scorecard.verdict(row["estimate"], row["low"], row["high"], paper_effect=row["paper_effect"]) == "ruled out"
