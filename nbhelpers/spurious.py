@@ -1,9 +1,8 @@
 """Spurious associations: patterns in the data, slices, neighbours, LIME, and a miner.
 
-A *pattern* is a regular expression over the text (colour words, negation). The
-functions here take DataFrames with ``premise``, ``hypothesis``, ``label`` and arrays of
-predictions or neighbour indices; none of them loads a model or a file. The LIME helper
-takes a plain ``predict(premises, hypotheses) -> (n, 3)`` function.
+A *pattern* is a regular expression over the text (colour words, negation). The functions take
+DataFrames with ``premise``, ``hypothesis``, ``label`` and arrays of predictions or neighbour
+indices, and load no model or file; :func:`lime_pair` takes ``predict(premises, hypotheses) -> (n, 3)``.
 """
 from __future__ import annotations
 
@@ -35,25 +34,26 @@ FIELDS = ("premise", "hypothesis")
 _TOKEN = re.compile(r"n't|[a-z]+")
 
 
+def _regex(pattern: str):
+    return re.compile(PATTERNS.get(pattern, pattern), re.IGNORECASE)
+
+
 def pattern_mask(texts, pattern: str) -> np.ndarray:
     """True for every text that matches ``pattern`` (a regex or a key of :data:`PATTERNS`).
 
-    Example
-    -------
     >>> pattern_mask(["A red car.", "He isn't here.", "Nothing.", "Notable"], "negation").tolist()
     [False, True, True, False]
     """
-    regex = re.compile(PATTERNS.get(pattern, pattern), re.IGNORECASE)
+    regex = _regex(pattern)
     return np.array([bool(regex.search(str(t))) for t in texts], dtype=bool)
 
 
 def _where_mask(df: pd.DataFrame, where, fields=FIELDS) -> np.ndarray:
+    """The rows a slice selects: ``where`` a pattern searched in ``fields``, a predicate or a mask."""
     if callable(where):
         mask = np.asarray(where(df), dtype=bool)
     elif isinstance(where, str):
-        mask = np.zeros(len(df), dtype=bool)
-        for f in fields:
-            mask |= pattern_mask(df[f], where)
+        mask = np.logical_or.reduce([pattern_mask(df[f], where) for f in fields])
     else:
         mask = np.asarray(where, dtype=bool)
     if mask.shape != (len(df),):
@@ -67,9 +67,9 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
     Returns
     -------
     DataFrame
-        One row per (pattern, field): ``n`` (examples matching), ``share`` (of all
-        examples), and the label distribution among matches (``entailment``,
-        ``neutral``, ``contradiction``, summing to 1).
+        One row per (pattern, field), field ``premise``, ``hypothesis`` or ``either``: ``n``
+        (examples matching), ``share`` (of all examples), and the label distribution among
+        matches (``entailment``, ``neutral``, ``contradiction``, summing to 1).
 
     Example
     -------
@@ -81,7 +81,7 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
     rows = []
     for p in patterns:
         for f in FIELDS + ("either",):
-            mask = (_where_mask(df, p) if f == "either" else pattern_mask(df[f], p))
+            mask = _where_mask(df, p, FIELDS if f == "either" else (f,))
             dist = df.loc[mask, "label"].value_counts(normalize=True).reindex(range(3), fill_value=0.0)
             rows.append({"pattern": p, "field": f, "n": float(mask.sum()), "share": float(mask.mean()),
                          **{LABELS[i]: float(dist[i]) for i in range(3)}})
@@ -133,19 +133,12 @@ def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -
 def highlight(text: str, pattern: str) -> str:
     """HTML-escape ``text`` and put the matches of ``pattern`` in bold.
 
-    Example
-    -------
     >>> highlight("A <b>red</b> car is not blue", "colour")
     'A &lt;b&gt;<b>red</b>&lt;/b&gt; car is not <b>blue</b>'
     """
-    regex = re.compile(PATTERNS.get(pattern, pattern), re.IGNORECASE)
-    out, last = [], 0
-    for m in regex.finditer(text):
-        out.append(html.escape(text[last:m.start()]))
-        out.append(f"<b>{html.escape(m.group(0))}</b>")
-        last = m.end()
-    out.append(html.escape(text[last:]))
-    return "".join(out)
+    cuts = [0, *(i for m in _regex(pattern).finditer(text) for i in m.span()), len(text)]
+    return "".join(f"<b>{html.escape(text[a:b])}</b>" if j % 2 else html.escape(text[a:b])
+                   for j, (a, b) in enumerate(zip(cuts, cuts[1:])))
 
 
 def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, caption: str = "") -> str:
@@ -171,8 +164,6 @@ def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, c
 def tokens(text: str) -> set:
     """Lower-cased word tokens of ``text``; ``n't`` is split off as a token of its own.
 
-    Example
-    -------
     >>> sorted(tokens("The dog isn't red."))
     ['dog', 'is', "n't", 'red', 'the']
     """
@@ -183,10 +174,9 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
                      min_count: int = 5) -> pd.DataFrame:
     """Tokens over-represented among retrieved training neighbours (the artifact miner).
 
-    Every retrieval of a training example counts once. For each token, ``x`` of the
-    ``R`` retrievals contain it, against a base rate ``p0`` (the share of all training
-    examples that contain it). The score is the binomial z-score
-    ``(x - R p0) / sqrt(R p0 (1 - p0))``; ``ratio`` is ``(x / R) / p0``.
+    Every retrieval of a training example counts once. For each token, ``x`` of the ``R``
+    retrievals contain it, against a base rate ``p0`` (the share of all training examples
+    that contain it): ``z = (x - R p0) / sqrt(R p0 (1 - p0))``, ``ratio = (x / R) / p0``.
 
     Parameters
     ----------
@@ -217,24 +207,16 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
     token_sets = [tokens(t) for t in train_df[field]]
     base = Counter(t for s in token_sets for t in s)
     retrieved = Counter(t for i in idx for t in token_sets[i])
-    R, N = len(idx), len(train_df)
-    rows = []
-    for tok, x in retrieved.items():
-        if x < min_count:
-            continue
-        p0 = base[tok] / N
-        expected = R * p0
-        var = R * p0 * (1 - p0)
-        z = (x - expected) / np.sqrt(var) if var > 0 else 0.0
-        rows.append({"token": tok, "retrieved": x, "expected": expected, "ratio": x / expected,
-                     "z": z, "base_rate": p0})
-    out = pd.DataFrame(rows, columns=["token", "retrieved", "expected", "ratio", "z", "base_rate"])
+    toks = [t for t, x in retrieved.items() if x >= min_count]
+    x, p0 = np.array([retrieved[t] for t in toks]), np.array([base[t] for t in toks]) / len(train_df)
+    expected = len(idx) * p0
+    var = expected * (1 - p0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(var > 0, (x - expected) / np.sqrt(var), 0.0)
+    out = pd.DataFrame({"token": toks, "retrieved": x, "expected": expected, "ratio": x / expected, "z": z,
+                        "base_rate": p0})
     return out.sort_values(["z", "token"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
-
-# ---------------------------------------------------------------------------------------
-# The paper's protocol for Tables 1 and 2 and Figure 3
-# ---------------------------------------------------------------------------------------
 
 EXAMPLE_RULES = {
     "original-wrong-augmented-right": "the model trained on the original split is wrong and the one "
@@ -249,17 +231,9 @@ PAPER_EXAMPLE_RULE = {"colour": "original-wrong-augmented-right", "negation": "n
 
 
 def direction_mask(gold, pred_original, pred_augmented, rule: str) -> np.ndarray:
-    """True where the two models' predictions change in the direction ``rule`` names.
+    """True where the predictions of the two models change in the direction ``rule``
+    (a key of :data:`EXAMPLE_RULES`) names; three (n,) arrays of labels in 0..2.
 
-    Parameters
-    ----------
-    gold, pred_original, pred_augmented : (n,) ints in 0..2
-        Gold labels and the two models' predicted labels for the same queries.
-    rule : str
-        A key of :data:`EXAMPLE_RULES`.
-
-    Example
-    -------
     >>> direction_mask([0, 1, 1], [1, 1, 1], [0, 2, 1], "original-wrong-augmented-right").tolist()
     [True, False, False]
     >>> direction_mask([0, 1, 1], [1, 1, 1], [0, 2, 1], "neutral-to-contradiction").tolist()
@@ -267,12 +241,10 @@ def direction_mask(gold, pred_original, pred_augmented, rule: str) -> np.ndarray
     """
     if rule not in EXAMPLE_RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {sorted(EXAMPLE_RULES)}")
-    arrays = [np.asarray(a) for a in (gold, pred_original, pred_augmented)]
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1 or arrays[0].ndim != 1:
+    y, po, pa = arrays = [np.asarray(a) for a in (gold, pred_original, pred_augmented)]
+    if len({a.shape for a in arrays}) != 1 or y.ndim != 1:
         raise ValueError("gold, pred_original and pred_augmented must be 1-D arrays of one length, "
                          f"got shapes {[a.shape for a in arrays]}")
-    y, po, pa = arrays
     if rule == "original-wrong-augmented-right":
         return (po != y) & (pa == y)
     return (y == 1) & (po == 1) & (pa == 2)
@@ -283,8 +255,8 @@ def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, 
     """Queries that show ``pattern`` changing in the direction ``rule`` names, best first.
 
     The rule of the paper's Tables 1 and 2: the pattern occurs in the premise *or* the
-    hypothesis (``fields``), the two models' predictions change in the paper's direction
-    (:func:`direction_mask`), and among those the ``n`` with the largest change in the
+    hypothesis (``fields``), the predictions change in the paper's direction
+    (:func:`direction_mask`), and of those the ``n`` with the largest change in the
     probability of the gold label are shown. No hand-picking.
 
     Parameters
@@ -321,8 +293,7 @@ def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, 
                          f"got {po.shape} and {pa.shape}")
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
-    gold = df["label"].to_numpy()
-    pred_o, pred_a = po.argmax(1), pa.argmax(1)
+    gold, pred_o, pred_a = df["label"].to_numpy(), po.argmax(1), pa.argmax(1)
     has = _where_mask(df, pattern, fields)
     changed = has & (pred_o != pred_a)
     keep = changed & direction_mask(gold, pred_o, pred_a, rule)
@@ -330,9 +301,8 @@ def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, 
     shift = np.abs(pa[rows, gold] - po[rows, gold])
     cand = np.flatnonzero(keep)
     chosen = cand[np.argsort(-shift[cand], kind="stable")][:n]
-    counts = {"with pattern": int(has.sum()), "changed prediction": int(changed.sum()),
-              "paper direction": int(keep.sum())}
-    return [int(i) for i in chosen], counts
+    return [int(i) for i in chosen], {"with pattern": int(has.sum()), "changed prediction": int(changed.sum()),
+                                      "paper direction": int(keep.sum())}
 
 
 PAIR_SEPARATOR = " ||| "
@@ -344,12 +314,10 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features:
               num_samples: int = 5000, seed: int = 0, label: int | None = None) -> tuple[int, pd.DataFrame]:
     """LIME word weights over *both* sentences of a pair, each word labelled with its sentence.
 
-    The premise and hypothesis are joined with :data:`PAIR_SEPARATOR` into one text that
-    LIME perturbs by deleting single word *positions* (``bow=False``), so a word that occurs
-    in both sentences gets one weight per occurrence; every perturbed text is split back
-    into its two sentences before the model sees it, so the model never sees the
-    separator. One explanation covers both sentences, so weights of premise and
-    hypothesis words are on one scale (the paper's Figure 3 perturbs the hypothesis only).
+    LIME perturbs the pair joined by :data:`PAIR_SEPARATOR` into one text, deleting single word
+    *positions* (``bow=False``: a word in both sentences gets one weight per occurrence); each
+    perturbed text is split back before ``predict`` sees it. Premise and hypothesis weights are
+    on one scale (the paper's Figure 3 perturbs the hypothesis only).
 
     Parameters
     ----------
@@ -382,14 +350,14 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features:
     """
     from lime.lime_text import IndexedString, LimeTextExplainer
 
+    sep = PAIR_SEPARATOR.strip()
     for name, text in (("premise", premise), ("hypothesis", hypothesis)):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"{name} must be a non-empty string, got {text!r}")
-        if PAIR_SEPARATOR.strip() in text:
-            raise ValueError(f"{name} contains the separator {PAIR_SEPARATOR.strip()!r}: {text!r}")
+        if sep in text:
+            raise ValueError(f"{name} contains the separator {sep!r}: {text!r}")
     if not isinstance(num_samples, (int, np.integer)) or num_samples < 2:
         raise ValueError(f"num_samples must be an int >= 2, got {num_samples!r}")
-    sep = PAIR_SEPARATOR.strip()
 
     def classifier_fn(texts):
         parts = [t.split(sep, 1) for t in texts]
@@ -402,22 +370,17 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features:
                                      num_features=num_features, num_samples=num_samples)
     n_premise = IndexedString(premise, bow=False).num_words()
     words = exp.domain_mapper.indexed_string
-    rows = []
-    for feature, weight in exp.as_map()[label]:
-        in_premise = feature < n_premise
-        rows.append({"sentence": "premise" if in_premise else "hypothesis",
-                     "position": int(feature if in_premise else feature - n_premise),
-                     "word": words.word(feature), "weight": float(weight)})
-    out = pd.DataFrame(rows, columns=["sentence", "position", "word", "weight"])
+    out = pd.DataFrame([{"sentence": "premise" if f < n_premise else "hypothesis",
+                         "position": int(f if f < n_premise else f - n_premise),
+                         "word": words.word(f), "weight": float(w)} for f, w in exp.as_map()[label]],
+                       columns=["sentence", "position", "word", "weight"])
     order = np.argsort(-out["weight"].abs().to_numpy(), kind="stable")
     return label, out.iloc[order].reset_index(drop=True)
 
 
 def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
-    """Readings of "'not' occurs in about x% of the data", each with its count and n.
-
-    The paper's "'not' occurs in approximately 37% and 60%" (original and augmented
-    training data) admits several readings; each row gives one as ``count`` of ``n``.
+    """Readings of the paper's "'not' occurs in approximately 37% and 60%" (original and
+    augmented training data), each as ``count`` of ``n``.
 
     Returns
     -------
@@ -477,23 +440,19 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     >>> r["n"], r["before"], r["after"], r["diff"]
     (2, 1.0, 0.5, -0.5)
     """
-    mask = _where_mask(df, where, fields)
-    y = df["label"].to_numpy()
+    mask, y = _where_mask(df, where, fields), df["label"].to_numpy()
     if label is not None:
         mask = mask & (y == label)
     before, after = np.asarray(pred_before), np.asarray(pred_after)
     if before.shape != y.shape or after.shape != y.shape:
         raise ValueError(f"pred_before and pred_after must have {len(y)} entries, "
                          f"got {before.shape} and {after.shape}")
-    n = int(mask.sum())
-    if n == 0:
+    keys = ("n", "before", "after", "diff", "lo", "hi", "a_only", "b_only", "mcnemar_p", "mcnemar_lo",
+            "mcnemar_hi")
+    if not mask.any():
         nan = float("nan")
-        return {"n": 0, "before": nan, "after": nan, "diff": nan, "lo": nan, "hi": nan, "a_only": 0,
-                "b_only": 0, "mcnemar_p": nan, "mcnemar_lo": nan, "mcnemar_hi": nan}
+        return dict(zip(keys, (0, nan, nan, nan, nan, nan, 0, 0, nan, nan, nan)))
     a, b = before[mask] == y[mask], after[mask] == y[mask]
-    ci = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed)
-    exact = mcnemar(a, b)
-    return {"n": n, "before": float(a.mean()), "after": float(b.mean()), "diff": ci["diff"],
-            "lo": ci["lo"], "hi": ci["hi"], "a_only": exact["a_only"], "b_only": exact["b_only"],
-            "mcnemar_p": exact["p"], "mcnemar_lo": exact["lo"], "mcnemar_hi": exact["hi"]}
-
+    ci, exact = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed), mcnemar(a, b)
+    return dict(zip(keys, (int(mask.sum()), float(a.mean()), float(b.mean()), ci["diff"], ci["lo"], ci["hi"],
+                           exact["a_only"], exact["b_only"], exact["p"], exact["lo"], exact["hi"])))
