@@ -28,37 +28,29 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
                     cache=None, progress: bool = True) -> tuple[dict, dict, np.ndarray]:
     """Flip labels, fine-tune on them, and score every way of finding the flips.
 
-    1. Flip ``noise_rate`` of the training labels (:func:`mislabel.inject_label_noise`, ``seed``).
+    1. Flip ``noise_rate`` of the training labels (:func:`mislabel.inject_label_noise`).
     2. Fine-tune ``backbone`` on the noisy labels with ``recipe`` (cached).
-    3. The paper's protocol (:func:`mislabel.knn_candidates`): each validation query whose
-       prediction differs from its nearest training neighbour's label flags that neighbour; the
-       number flagged is the *budget*.
-    4. Four rankings of all training examples: training loss (the paper's baseline), cleanlab's
-       self-confidence on ``cleanlab_folds``-fold out-of-sample probabilities, and from each
-       example's ``ranked_k`` leave-one-out neighbours (softmax temperature: their median
-       distance) ``ranked kNN`` (neighbours and model) and ``kNN only`` (neighbours alone).
-    5. Precision, recall and F1 of each at the budget, average precision (AP), the share of data
-       the loss ranking needs to reach the protocol's recall, :func:`mislabel.knn_diagnostics`.
+    3. The paper's protocol (:func:`mislabel.knn_candidates`); the number flagged is the *budget*.
+    4. Four rankings: training loss (the paper's baseline), cleanlab's self-confidence on
+       ``cleanlab_folds``-fold out-of-sample probabilities, and from each example's ``ranked_k``
+       leave-one-out neighbours (temperature: their median distance) ``ranked kNN`` (neighbours and
+       model) and ``kNN only`` (neighbours alone).
+    5. Precision, recall, F1 of each at the budget, average precision (AP), the share of data the
+       loss ranking needs to reach the protocol's recall, :func:`mislabel.knn_diagnostics`.
 
     Parameters
     ----------
-    train, val : DataFrame
-        Clean NLI pairs; ``val`` holds the queries.
+    train, val : DataFrame of clean NLI pairs; ``val`` holds the queries
     backbone : str, default="minilm"
-    seed : int, default=0
-        Seeds the flips, the fine-tune and the folds.
+    seed : int, default=0; seeds the flips, the fine-tune and the folds
     noise_rate : float, default=0.10
-    recipe : dict
-        Fine-tuning recipe (keyword arguments of :func:`models.fine_tune`), keyword-only.
-    cleanlab_folds : int, default=3
-    ranked_k : int, default=16
+    recipe : dict, keyword arguments of :func:`models.fine_tune`
+    cleanlab_folds, ranked_k : int, default=3, 16
 
     Returns
     -------
-    row : dict
-        One flat record of every number above (the keys chapter 5 tabulates).
-    scores : dict
-        Ranking name -> ndarray (N,) of scores.
+    row : dict, every number above under the names chapter 5 tabulates
+    scores : dict of ranking name -> (N,) scores
     flipped : ndarray of bool, shape (N,)
     """
     if not isinstance(recipe, dict):
@@ -114,27 +106,21 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes=SWEEP_
                        backbone: str = "minilm", noise_rate: float = 0.10, base_recipe: dict,
                        cleanlab_folds: int = 3, ranked_k: int = 16, n_boot: int = 1000, cache=None,
                        progress: bool = True) -> list[dict]:
-    """Chapter 5's memorisation sweep: :func:`noisy_label_run` once per (lr, epochs) and seed.
-
-    How many flipped labels a model memorises depends on how long and how hard it trains, and a
-    memorised flip escapes both the kNN protocol and the loss ranking. Each point holds
-    ``lr``, ``epochs``, ``seed``, the row's numbers under snake-case names (``flips_memorised``,
-    ``val_acc``, ``knn_f1``, ``loss_f1_at_budget``, ...), ``ap`` (ranking -> AP), ``ap_vs`` (each
-    kNN score's :func:`mislabel.average_precision_difference` against loss and cleanlab) and
-    ``seconds`` (wall time; near zero where the cache had it).
+    """Chapter 5's memorisation sweep: :func:`noisy_label_run` once per (lr, epochs) and seed (a
+    memorised flip escapes both the kNN protocol and the loss ranking).
 
     Parameters
     ----------
     regimes : sequence of (lr, epochs), default :data:`SWEEP_REGIMES`
     seeds : sequence of int, default=(0,)
-    base_recipe : dict
-        The recipe whose ``lr`` and ``epochs`` each regime replaces; keyword-only.
-    cleanlab_folds, ranked_k, noise_rate, backbone
-        As in :func:`noisy_label_run`.
+    base_recipe : dict, the recipe whose ``lr`` and ``epochs`` each regime replaces
+    cleanlab_folds, ranked_k, noise_rate, backbone : as in :func:`noisy_label_run`
 
     Returns
     -------
-    list of dict, one per (regime, seed), in the order given (read by :func:`mislabel.sweep_conclusion`).
+    list of dict, one per (regime, seed): ``lr``, ``epochs``, ``seed``, the row's numbers in snake case
+        (``flips_memorised``, ``knn_f1``, ...), ``ap``, ``ap_vs`` (each kNN score's
+        :func:`mislabel.average_precision_difference` against loss and cleanlab), ``seconds``.
     """
     regimes = [tuple(r) for r in regimes]
     for r in regimes:
@@ -228,12 +214,10 @@ def mislabel_record(per_seed: pd.DataFrame, *, backbone: str, noise_rate: float,
 
 
 def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd.DataFrame, *,
-                label_map=None, ks=knn.DEFAULT_KS, temperatures=knn.DEFAULT_TEMPERATURES,
-                taus=knn.DEFAULT_TAUS, lambdas=knn.DEFAULT_LAMBDAS, cache=None,
-                progress: bool = True) -> dict:
+                label_map=None, cache=None, progress: bool = True, **grid) -> dict:
     """Encode the three splits with ``model`` (last-layer [CLS], cached) and run
-    :func:`nbhelpers.evaluation.evaluate_backoff`; returns what it returns, plus ``p_model_val``,
-    ``p_model_test``, ``val_reps`` and ``test_reps``."""
+    :func:`nbhelpers.evaluation.evaluate_backoff` (``grid``: its ``ks``, ``temperatures``, ``taus``,
+    ``lambdas``): what it returns, plus ``p_model_val``, ``p_model_test``, ``val_reps``, ``test_reps``."""
     splits = {"train": train_df, "val": val_df, "test": test_df}
     reps = {name: models.encode(model, df, "cls", -1, cache=cache, progress=progress)
             for name, df in splits.items()}
@@ -241,9 +225,7 @@ def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd
               for name in ("val", "test")}
     y = {name: df["label"].to_numpy() for name, df in splits.items()}
     out = evaluation.evaluate_backoff(reps["train"], y["train"], reps["val"], y["val"], probas["val"],
-                                      reps["test"], y["test"], probas["test"], ks=ks,
-                                      temperatures=temperatures, taus=taus, lambdas=lambdas,
-                                      label_map=label_map)
+                                      reps["test"], y["test"], probas["test"], label_map=label_map, **grid)
     out.update(p_model_val=probas["val"], p_model_test=probas["test"],
                val_reps=reps["val"], test_reps=reps["test"])
     return out
@@ -255,35 +237,27 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
                  progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """Retrain without the most retrieved examples, and without random ones; score on test.
 
-    For each seed: fine-tune on the full training set and count how often each training example
-    is among the k nearest neighbours of the other training examples (the paper's measure); then,
-    for each fraction, fine-tune from the pre-trained weights, same seed and recipe, without the
-    top ``fraction`` (``"top"``), a uniform random set of that size (``"random"``), or a random
-    set with the top set's count per gold label (``"matched"``). All cached: a run resumes.
+    Per seed: fine-tune on the full set and count how often each training example is among the k
+    nearest neighbours of the others (the paper's measure); per fraction, fine-tune (same seed and
+    recipe) without the top ``fraction``, a uniform random set (``random``) and a random set with
+    the top set's count per gold label (``matched``). All cached: a run resumes.
 
     Parameters
     ----------
     train_df, test_df : DataFrame with ``premise``, ``hypothesis``, ``label``
-    fractions : sequence of float, default=(0.1, 0.3)
-    seeds : sequence of int, default=(0,)
+    fractions, seeds : sequence, default=(0.1, 0.3), (0,)
     backbone : str, default="minilm"
-    recipe : dict, optional
-        Keyword arguments for :func:`nbhelpers.models.fine_tune` (epochs, lr, ...).
-    k : int, default=16
-        Neighbours per training example for the counts (the paper: 16).
-    conditions : sequence of str, default=("top", "random", "matched")
-        A non-empty subset of :data:`nbhelpers.influence.CONDITIONS` (each one fine-tune per
-        seed and fraction).
+    recipe : dict, optional; keyword arguments of :func:`nbhelpers.models.fine_tune`
+    k : int, default=16; neighbours per training example for the counts (the paper: 16)
+    conditions : non-empty subset of :data:`nbhelpers.influence.CONDITIONS`, default all
 
     Returns
     -------
-    runs : DataFrame
-        One row per fine-tune: ``seed``, ``fraction`` (0 for the full set), ``condition``
-        (``"full"`` or one of ``conditions``), ``n_train``, ``accuracy``, ``removed_by_label``
-        (removed pairs per gold label) and ``drop`` (the full model's accuracy minus this
-        one's, same seed), in percentage points.
-    counts : dict
-        ``{seed: retrieval counts (N,)}`` from each seed's full model.
+    runs : DataFrame, one row per fine-tune
+        ``seed``, ``fraction`` (0: the full set), ``condition`` (``"full"`` or one of ``conditions``),
+        ``n_train``, ``accuracy``, ``removed_by_label``, ``drop`` (the same seed's full accuracy
+        minus this one's), in points.
+    counts : dict of seed -> (N,) retrieval counts of the full model
     """
     fractions, seeds, conditions = [float(f) for f in fractions], [int(s) for s in seeds], list(conditions)
     if not fractions or not seeds:
@@ -341,28 +315,20 @@ def _clock(explain, queries, n_timed, say=lambda *a, **kw: None):
 
 def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, k: int = 16,
                       n_timed: int = 3, layers: Sequence[str] = ("classifier",),
-                      hessian_size: int | None = None, batch_size: int = 64,
-                      max_length: int = 128, progress: bool = True) -> dict:
+                      hessian_size: int | None = None, progress: bool = True) -> dict:
     """Explain the same queries with kNN and with influence functions; time both, compare.
 
-    Both start from the same fine-tuned model and nothing precomputed (no cache). kNN's set-up
-    encodes the training set and builds the index, and a query is encoded and searched;
-    influence functions' set-up forms and decomposes the Hessian over ``layers``
-    (:class:`nbhelpers.influence.InfluenceExplainer`), and a query takes its gradient and a pass
-    over the training gradients. The first ``n_timed`` queries are explained one at a time (a
-    reader clicking through predictions), then all of ``query_df`` in one batch, whose top-k lists
-    give the agreement.
+    From the same fine-tuned model, nothing cached: kNN's set-up encodes the training set and builds
+    the index; influence functions' set-up forms the Hessian over ``layers``
+    (:class:`nbhelpers.influence.InfluenceExplainer`). The first ``n_timed`` queries are explained
+    one at a time, then all of ``query_df`` in one batch, whose top-k lists give the agreement.
 
     Parameters
     ----------
     model : NLIModel
     train_df, query_df : DataFrame with ``premise``, ``hypothesis`` (``label`` for train)
-    k : int, default=16
-    n_timed : int, default=3
-        Queries explained one by one for the timing; at most ``len(query_df)``.
-    layers : sequence of str, default=("classifier",)
-    hessian_size : int, optional
-        As in :class:`nbhelpers.influence.InfluenceExplainer`.
+    k, n_timed : int, default=16, 3 (``n_timed`` at most ``len(query_df)``)
+    layers, hessian_size : as in :class:`nbhelpers.influence.InfluenceExplainer`
 
     Returns
     -------
@@ -379,8 +345,7 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     train_df, query_df = train_df.reset_index(drop=True), query_df.reset_index(drop=True)
 
     def embed(df):  # the representation, computed (never read from a cache)
-        return models.encode(model, df, batch_size=batch_size, max_length=max_length, cache=False,
-                             progress=False)
+        return models.encode(model, df, cache=False, progress=False)
 
     say = print if progress else (lambda *a, **kw: None)
     t = time.perf_counter()
@@ -389,8 +354,7 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     say(f"kNN set-up (encode {len(train_df):,} training pairs, build the index): {knn_setup:.1f} s",
         flush=True)
     knn_times, knn_batched, knn_topk = _clock(lambda q: index.kneighbors(embed(q))[1], query_df, n_timed)
-    explainer = influence.InfluenceExplainer(model, layers=layers, batch_size=batch_size,
-                                             max_length=max_length, hessian_size=hessian_size).fit(train_df)
+    explainer = influence.InfluenceExplainer(model, layers=layers, hessian_size=hessian_size).fit(train_df)
     say(f"influence set-up (Hessian over {list(layers)}, estimated on {explainer.hessian_size_:,} "
         f"pairs): {explainer.setup_seconds_:.1f} s", flush=True)
     inf_times, inf_batched, inf_topk = _clock(lambda q: explainer.top_k(q, k)[0], query_df, n_timed, say)

@@ -10,7 +10,6 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted
 
@@ -31,8 +30,7 @@ def self_neighbors(index, train_reps, k: int = 16) -> tuple[np.ndarray, np.ndarr
     [1, 0, 1]
     """
     X = check_reps(train_reps, "train_reps")
-    if not hasattr(index, "n_samples_fit_"):
-        raise NotFittedError("index is not fitted; call index.fit(train_reps, labels) first")
+    check_is_fitted(index, "n_samples_fit_")
     if (n := len(X)) != index.n_samples_fit_:
         raise ValueError(f"train_reps has {n} rows but the index holds {index.n_samples_fit_}; "
                          "pass the representations the index was fitted on")
@@ -324,8 +322,7 @@ def _pairs_loader(tokenizer, df: pd.DataFrame, labels, batch_size: int, max_leng
 
 @contextlib.contextmanager
 def _only_grad_for(module, layer_modules):
-    """Gradients for ``layer_modules`` only, their inputs made leaves that require grad (captum hooks
-    them): backward stops there, not in the transformer; captum's int-id warning silenced. Undone on exit."""
+    """Gradients for ``layer_modules`` only, their inputs made leaves (backward stops there); undone after."""
     saved = {p: p.requires_grad for p in module.parameters()}
 
     def leaf_input(mod, args):
@@ -350,34 +347,12 @@ def _only_grad_for(module, layer_modules):
 class InfluenceExplainer(BaseEstimator):
     """Koh & Liang (2017) influence of every training example on a prediction, by captum.
 
-    ``score(z, x) = grad L(x)^T H^-1 grad L(z)`` over the parameters of ``layers``: to first order, how much
-    query x's loss would rise if training example z were down-weighted and the model retrained; positive
-    scores are proponents. x is explained at the model's predicted label. captum's ``NaiveInfluenceFunction``
-    forms the Hessian H explicitly (float32), so ``layers`` must be small (MiniLM's head: 1,155 parameters).
-
-    Parameters
-    ----------
-    model : NLIModel
-    layers : sequence of str, default=("classifier",)
-        Module names in the Hugging Face model, at most 20,000 parameters together.
-    batch_size, max_length : int, default=64, 128
-    projection_dim : int, default=50
-        Rank of captum's low-rank inverse-Hessian approximation.
-    hessian_reg : float, default=1e-3
-        Added to H's diagonal before it is inverted (H is singular with fewer pairs than parameters).
-    hessian_size : int, optional
-        Estimate H on a seeded sample of this many training pairs (default all: 1,666 MiniLM pairs take
-        3 minutes on 2 CPU cores); the scores cover every pair.
-    seed : int, default=0
-
-    Attributes
-    ----------
-    n_train_, hessian_size_, setup_seconds_ : pairs scored, pairs H was estimated on, time fit took
-
-    Example
-    -------
-    ``InfluenceExplainer(model).fit(train_df).top_k(query_df, k=16)``: the 16 strongest proponents of
-    each query's prediction (indices into ``train_df``, and their scores).
+    ``score(z, x) = grad L(x)^T H^-1 grad L(z)`` over the parameters of ``layers`` (module names, at
+    most 20,000 parameters: captum's ``NaiveInfluenceFunction`` forms H explicitly), x at the model's
+    predicted label; positive scores are proponents. ``projection_dim`` is the rank of the inverse-H
+    approximation, ``hessian_reg`` is added to H's diagonal, and ``hessian_size`` estimates H on a
+    seeded sample of that many pairs (default all). Fitted: ``n_train_``, ``hessian_size_``,
+    ``setup_seconds_``. Use: ``InfluenceExplainer(model).fit(train_df).top_k(query_df, k=16)``.
     """
 
     def __init__(self, model, *, layers=("classifier",), batch_size: int = 64, max_length: int = 128,
@@ -414,10 +389,6 @@ class InfluenceExplainer(BaseEstimator):
             raise ValueError(f"layers {layers} hold {n_params:,} parameters: the explicit Hessian would "
                              "be too large; choose a smaller part (e.g. 'classifier')")
         check_pairs(train_df, need_label=False, name="train_df")
-        bad = [v for v in train_df["label"].tolist() if isinstance(v, float) and not v.is_integer()]
-        if bad:  # int() would truncate 1.7 to 1; check_labels shows only the first values
-            raise ValueError(f"train_df['label'] must hold integer labels; found {bad[0]!r} "
-                             f"({len(bad)} in all)")
         labels = check_labels(train_df["label"].to_numpy(), hf.config.num_labels, "train_df['label']")
         rows = np.arange(len(train_df))
         if self.hessian_size is not None:

@@ -1,14 +1,6 @@
-"""Finding mislabeled training examples with nearest neighbours, and the baselines.
-
-N training examples, n validation (query) examples, K classes. Functions take arrays and return a
-boolean mask over the N training examples, scores where *higher means more likely mislabeled*, or
-metrics of a mask or ranking against the set of flipped examples; no model, no file I/O.
-
-The paper's method (Rajani et al., 2020, Section 5): each validation example whose prediction
-differs from the label of its nearest training neighbour makes that neighbour a candidate. The
-baselines rank all training examples: by training loss (the paper's), by cleanlab's
-self-confidence, or by how strongly an example's own neighbours disagree with its label (ours).
-"""
+"""Finding mislabeled training examples (Rajani et al., 2020, Section 5) with nearest neighbours, and
+the baselines (training loss, cleanlab). N training examples, n validation queries, K classes; arrays
+in, and a mask over the N, scores (*higher = more likely mislabeled*) or metrics out; no model, no I/O."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,25 +11,9 @@ from .checks import check_indices, check_labels, check_mask, check_proba, check_
 
 
 def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):
-    """Flip exactly ``round(rate * N)`` labels, each to a different class chosen at random.
+    """Flip exactly ``round(rate * N)`` of the (N,) ``labels`` in ``0 .. n_classes-1``, each to another
+    class at random: ``(noisy_labels, flipped)``, ``flipped`` True where they differ.
 
-    Parameters
-    ----------
-    labels : array-like of int, shape (N,)
-        Clean labels in ``0 .. n_classes-1``.
-    rate : float in [0, 1]
-        Share of labels to flip.
-    n_classes : int, default=3
-    seed : int, default=0
-
-    Returns
-    -------
-    noisy_labels : ndarray of int, shape (N,)
-    flipped : ndarray of bool, shape (N,)
-        True where ``noisy_labels != labels``.
-
-    Example
-    -------
     >>> noisy, flipped = inject_label_noise([0, 1, 2, 0, 1, 2, 0, 1, 2, 0], rate=0.2, seed=0)
     >>> int(flipped.sum()), bool((noisy[flipped] != np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])[flipped]).all())
     (2, True)
@@ -95,15 +71,11 @@ def knn_candidates(query_predictions, nearest_train_index, train_labels):
 
 
 def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flipped, memorised) -> dict:
-    """Why the paper's kNN protocol finds (or misses) flipped labels, from one run; no training.
-
-    The first three arguments are as in :func:`knn_candidates`; ``flipped`` and ``memorised``
-    (N,) bool mark the flipped labels and the examples whose noisy label the model predicts.
-    Returns ``recall_ceiling`` (share of flips that are some query's nearest neighbour),
-    ``memorised_recalled`` / ``memorised_missed`` (share memorised among the flips flagged /
-    missed; NaN when none), ``precision_per_flagged`` (the paper's precision),
-    ``precision_per_query`` (share of flagging queries whose neighbour is a flip), ``n_flips``,
-    ``n_flagged``, ``n_flagging_queries``.
+    """Why the kNN protocol (arguments as :func:`knn_candidates`) finds or misses the ``flipped`` labels,
+    ``memorised`` (N,) marking those the model predicts: ``recall_ceiling`` (share of flips some query
+    retrieves), ``memorised_recalled`` / ``_missed`` (share memorised among flips flagged / missed),
+    ``precision_per_flagged`` (the paper's), ``precision_per_query``, ``n_flips``, ``n_flagged``,
+    ``n_flagging_queries``.
 
     >>> d = knn_diagnostics([0, 0, 1, 2], [0, 0, 0, 1], [1, 0, 0, 1], [True, False, False, True],
     ...                     [False, True, True, True])
@@ -136,9 +108,7 @@ def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flippe
 
 
 def loss_scores(labels, pred_probs):
-    """Training loss per example, ``-log p(label)`` (clipped at 1e-12): the paper's baseline ranking.
-
-    ``labels`` (N,) and ``pred_probs`` (N, K), in that order, as in cleanlab.
+    """Training loss ``-log p(label)`` (clipped at 1e-12) of (N,) ``labels`` under (N, K) ``pred_probs``.
 
     >>> np.round(loss_scores([0, 0], [[0.9, 0.1], [0.2, 0.8]]), 3).tolist()
     [0.105, 1.609]
@@ -154,29 +124,12 @@ def loss_scores(labels, pred_probs):
 
 def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperature: float,
                      pred_probs=None, n_classes: int = 3):
-    """How strongly an example's own neighbours (and the model) disagree with its label.
+    """How strongly an example's own neighbours (and the model) disagree with its label, in [0, 1].
 
-    ``1 - p_knn(label)`` from the example's leave-one-out neighbours among the training
-    set, averaged with ``1 - p_model(label)`` when ``pred_probs`` is given: a ranked
-    version of the paper's kNN idea, with a full precision-recall curve.
+    ``1 - p_knn(label)`` (:func:`nbhelpers.knn.knn_proba` at ``temperature``) over each example's
+    (N, k) leave-one-out neighbours (e.g. ``KNN(k).fit(reps, labels).kneighbors()``), averaged with
+    ``1 - p_model(label)`` when ``pred_probs`` (N, K) is given: the paper's kNN idea, ranked.
 
-    Parameters
-    ----------
-    neighbor_distances, neighbor_indices : ndarray, shape (N, k)
-        Each training example's neighbours among the *other* training examples, e.g.
-        ``KNN(k).fit(reps, labels).kneighbors()``.
-    labels : array-like of int, shape (N,)
-    temperature : float
-        As in :func:`nbhelpers.knn.knn_proba`.
-    pred_probs : ndarray (N, K), optional
-        The model's probabilities for the training examples.
-
-    Returns
-    -------
-    ndarray of float, shape (N,), in [0, 1]
-
-    Example
-    -------
     >>> d = np.zeros((3, 2)); i = np.array([[1, 2], [0, 2], [0, 1]])
     >>> knn_label_scores(d, i, [0, 0, 1], temperature=1.0).tolist()  # the odd one out
     [0.5, 0.5, 1.0]
@@ -284,10 +237,8 @@ def average_precision(scores, truth) -> float:
 
 def average_precision_difference(scores_a, scores_b, truth, *, n_boot: int = 1000, seed: int = 0,
                                  confidence: float = 0.95) -> dict:
-    """AP of ranking ``a`` minus AP of ranking ``b``, with a paired bootstrap over the examples.
-
-    The interval covers the sampling noise of *this* training set, not that between seeds.
-    Returns ``diff`` (on the full set), ``lo`` and ``hi`` (percentile interval), ``n``.
+    """AP of ranking ``a`` minus AP of ranking ``b``: ``diff``, ``n`` and ``lo``, ``hi`` from a paired
+    bootstrap over the examples (the noise of *this* training set, not between seeds).
 
     >>> t = np.array([True, False, True, False])
     >>> d = average_precision_difference([0.9, 0.1, 0.8, 0.2], [0.1, 0.9, 0.2, 0.8], t, n_boot=200)
@@ -332,22 +283,20 @@ def paper_pattern(point: dict) -> bool:
                 and point["knn_f1"] > point["loss_f1_at_budget"])
 
 
-def sweep_conclusion(points, *, methods=("ranked kNN", "kNN only", "loss", "cleanlab")) -> dict:
+def sweep_conclusion(points) -> dict:
     """What a memorisation sweep says about the paper's mislabel result (the record's conclusion).
 
     Parameters
     ----------
-    points : list of dict
-        From :func:`nbhelpers.experiments.memorisation_sweep`, one per (lr, epochs, seed).
+    points : list of dict from :func:`nbhelpers.experiments.memorisation_sweep`
 
     Returns
     -------
     dict
-        ``pattern_regimes`` (``"lr 1e-04, 10 ep"``, ...) where :func:`paper_pattern` holds on the
-        seed means; ``explanation``: ``"b"`` when some regime shows it (the regime explains the
-        failure), else ``"c"``; ``memorisation_range``; ``best`` (method, regime and AP of the
-        highest mean AP); ``knn_beats_both``: regimes where a kNN score's AP beats loss and
-        cleanlab beyond the bootstrap interval; ``n_seeds``; ``sentence``; ``by_regime`` (the means).
+        ``pattern_regimes`` where :func:`paper_pattern` holds on the seed means; ``explanation``
+        ``"b"`` (some regime shows it: the regime explains the failure) or ``"c"``;
+        ``memorisation_range``; ``best`` (method, regime, AP); ``knn_beats_both`` (regimes where a
+        kNN score beats loss and cleanlab beyond the interval); ``n_seeds``; ``sentence``; ``by_regime``.
     """
     points = list(points)
     if not points:
@@ -360,6 +309,7 @@ def sweep_conclusion(points, *, methods=("ranked kNN", "kNN only", "loss", "clea
     for p in points:
         by_regime.setdefault(regime(p), []).append(p)
     keys = ("flips_memorised", "knn_f1", "loss_f1_at_budget", "loss_fraction_for_knn_recall")
+    methods = ("ranked kNN", "kNN only", "loss", "cleanlab")
     mean = {r: {**{k: float(np.mean([p[k] for p in ps])) for k in keys},
                 "ap": {m: float(np.mean([p["ap"][m] for p in ps])) for m in methods}}
             for r, ps in by_regime.items()}

@@ -1,9 +1,5 @@
-"""Spurious associations: patterns in the data, slices, neighbours, LIME, and a miner.
-
-A *pattern* is a regular expression over the text (colour words, negation). The functions take
-DataFrames with ``premise``, ``hypothesis``, ``label`` and arrays of predictions or neighbour
-indices, and load no model or file; :func:`lime_pair` takes ``predict(premises, hypotheses) -> (n, 3)``.
-"""
+"""Spurious associations: patterns (regular expressions: colour words, negation) in the data, slices,
+neighbours, LIME, and a miner; DataFrames with ``premise``, ``hypothesis``, ``label`` in, no model or file."""
 from __future__ import annotations
 
 import html
@@ -66,10 +62,8 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
 
     Returns
     -------
-    DataFrame
-        One row per (pattern, field), field ``premise``, ``hypothesis`` or ``either``: ``n``
-        (examples matching), ``share`` (of all examples), and the label distribution among
-        matches (``entailment``, ``neutral``, ``contradiction``, summing to 1).
+    DataFrame: a row per (pattern, field in premise, hypothesis, either); ``n``, ``share`` (of all
+        examples) and the label distribution of the matches (``entailment``, ``neutral``, ``contradiction``).
 
     Example
     -------
@@ -95,16 +89,12 @@ def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -
     ----------
     df : DataFrame with ``label``
     where : str, callable or boolean array
-        A regex (or :data:`PATTERNS` key) searched in ``fields``, a predicate
-        ``df -> mask``, or the mask itself.
-    predictions : dict
-        ``{model name: (n,) predicted labels}`` for the rows of ``df``.
+        A regex (or :data:`PATTERNS` key) searched in ``fields``, a predicate ``df -> mask``, or the mask.
+    predictions : dict of model name -> (n,) predicted labels
 
     Returns
     -------
-    DataFrame
-        Rows: each gold label present in the slice, then ``all``; columns ``n``,
-        ``share of slice`` and ``<model> acc`` for each model.
+    DataFrame: a row per gold label in the slice, then ``all``; ``n``, ``share of slice``, ``<model> acc``.
 
     Example
     -------
@@ -174,19 +164,15 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
                      min_count: int = 5) -> pd.DataFrame:
     """Tokens over-represented among retrieved training neighbours (the artifact miner).
 
-    Every retrieval of a training example counts once. For each token, ``x`` of the ``R``
-    retrievals contain it, against a base rate ``p0`` (the share of all training examples
-    that contain it): ``z = (x - R p0) / sqrt(R p0 (1 - p0))``, ``ratio = (x / R) / p0``.
+    ``x`` of the ``R`` retrievals contain a token whose base rate (share of training examples) is
+    ``p0``: ``z = (x - R p0) / sqrt(R p0 (1 - p0))``, ``ratio = (x / R) / p0``.
 
     Parameters
     ----------
-    neighbor_indices : array-like of int, any shape
-        Training indices retrieved, e.g. the (n_errors, k) neighbours of the
-        misclassified validation examples.
+    neighbor_indices : array-like of int, any shape, e.g. the (n_errors, k) neighbours of errors
     train_df : DataFrame
     field : {"hypothesis", "premise"}
-    min_count : int
-        Tokens retrieved fewer times are left out.
+    min_count : int, tokens retrieved fewer times are left out
 
     Returns
     -------
@@ -252,31 +238,23 @@ def direction_mask(gold, pred_original, pred_augmented, rule: str) -> np.ndarray
 
 def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, rule: str,
                     n: int = 2, fields=FIELDS):
-    """Queries that show ``pattern`` changing in the direction ``rule`` names, best first.
-
-    The rule of the paper's Tables 1 and 2: the pattern occurs in the premise *or* the
-    hypothesis (``fields``), the predictions change in the paper's direction
-    (:func:`direction_mask`), and of those the ``n`` with the largest change in the
-    probability of the gold label are shown. No hand-picking.
+    """The paper's rule for Tables 1 and 2: queries with ``pattern`` in one of ``fields`` whose
+    predictions change in the direction ``rule`` names (:func:`direction_mask`), the ``n`` with the
+    largest change in p(gold) first. No hand-picking.
 
     Parameters
     ----------
     df : DataFrame with ``premise``, ``hypothesis``, ``label`` (n rows)
     p_original, p_augmented : (n, 3) probabilities of the two models
-    pattern : str
-        A key of :data:`PATTERNS` or a regex.
-    rule : str
-        A key of :data:`EXAMPLE_RULES`.
-    n : int
-        How many to return.
+    pattern : str, a key of :data:`PATTERNS` or a regex
+    rule : str, a key of :data:`EXAMPLE_RULES`
+    n : int, how many to return
 
     Returns
     -------
-    chosen : list of int
-        Row positions in ``df``, largest change of p(gold) first.
+    chosen : list of int, row positions in ``df``
     counts : dict
-        How many queries pass each step: ``with pattern``, ``changed prediction`` (of
-        those), ``paper direction`` (of those).
+        Queries passing each step: ``with pattern``, ``changed prediction``, ``paper direction``.
 
     Example
     -------
@@ -297,12 +275,11 @@ def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, 
     has = _where_mask(df, pattern, fields)
     changed = has & (pred_o != pred_a)
     keep = changed & direction_mask(gold, pred_o, pred_a, rule)
-    rows = np.arange(len(gold))
+    rows, cand = np.arange(len(gold)), np.flatnonzero(keep)
     shift = np.abs(pa[rows, gold] - po[rows, gold])
-    cand = np.flatnonzero(keep)
     chosen = cand[np.argsort(-shift[cand], kind="stable")][:n]
-    return [int(i) for i in chosen], {"with pattern": int(has.sum()), "changed prediction": int(changed.sum()),
-                                      "paper direction": int(keep.sum())}
+    counts = {"with pattern": has, "changed prediction": changed, "paper direction": keep}
+    return [int(i) for i in chosen], {step: int(m.sum()) for step, m in counts.items()}
 
 
 PAIR_SEPARATOR = " ||| "
@@ -310,35 +287,30 @@ PAIR_SEPARATOR = " ||| "
 
 
 @timing.timed('LIME')
-def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features: int = 10,
-              num_samples: int = 5000, seed: int = 0, label: int | None = None) -> tuple[int, pd.DataFrame]:
+def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: int = 5000,
+              seed: int = 0) -> tuple[int, pd.DataFrame]:
     """LIME word weights over *both* sentences of a pair, each word labelled with its sentence.
 
-    LIME perturbs the pair joined by :data:`PAIR_SEPARATOR` into one text, deleting single word
-    *positions* (``bow=False``: a word in both sentences gets one weight per occurrence); each
-    perturbed text is split back before ``predict`` sees it. Premise and hypothesis weights are
-    on one scale (the paper's Figure 3 perturbs the hypothesis only).
+    LIME perturbs the pair joined by :data:`PAIR_SEPARATOR`, deleting single word *positions*
+    (``bow=False``); ``predict`` sees each perturbed text split back into its two sentences. Premise
+    and hypothesis weights are on one scale (the paper's Figure 3 perturbs the hypothesis only).
 
     Parameters
     ----------
     predict : callable
-        ``predict(premises: list[str], hypotheses: list[str]) -> (n, 3)`` probabilities;
-        called in batches by LIME.
+        ``predict(premises: list[str], hypotheses: list[str]) -> (n, 3)`` probabilities.
     premise, hypothesis : str
-    num_features : int
-        Words returned, largest absolute weight first.
     num_samples : int
         Perturbed pairs LIME fits its local model on (LIME's default: 5,000).
     seed : int
-    label : int, optional
-        The class to explain; defaults to the predicted class of the unperturbed pair.
 
     Returns
     -------
     label : int
+        The class explained: the prediction for the unperturbed pair.
     weights : DataFrame
-        Columns ``sentence`` (``premise`` or ``hypothesis``), ``position`` (word index
-        within that sentence), ``word`` and ``weight`` (towards ``label``).
+        The 10 largest absolute weights (towards ``label``), with ``sentence``, ``position``
+        (word index within that sentence), ``word`` and ``weight``.
 
     Example
     -------
@@ -364,10 +336,10 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features:
         return np.asarray(predict([p.strip() for p, _ in parts], [h.strip() for _, h in parts]))
 
     joined = premise + PAIR_SEPARATOR + hypothesis
-    label = int(np.argmax(classifier_fn([joined])[0])) if label is None else label
+    label = int(np.argmax(classifier_fn([joined])[0]))
     explainer = LimeTextExplainer(class_names=list(LABELS), bow=False, mask_string="", random_state=seed)
     exp = explainer.explain_instance(joined, classifier_fn, labels=(label,),
-                                     num_features=num_features, num_samples=num_samples)
+                                     num_features=10, num_samples=num_samples)
     n_premise = IndexedString(premise, bow=False).num_words()
     words = exp.domain_mapper.indexed_string
     out = pd.DataFrame([{"sentence": "premise" if f < n_premise else "hypothesis",
@@ -379,14 +351,11 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features:
 
 
 def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
-    """Readings of the paper's "'not' occurs in approximately 37% and 60%" (original and
-    augmented training data), each as ``count`` of ``n``.
+    """Readings of the paper's "'not' occurs in approximately 37% and 60%" of the training data.
 
     Returns
     -------
-    DataFrame
-        Index: the reading; columns ``count``, ``n`` and ``share`` (= count / n, NaN when
-        n = 0).
+    DataFrame: a row per reading; ``count``, ``n`` and ``share`` (count / n, NaN when n = 0).
 
     Example
     -------
@@ -411,7 +380,7 @@ def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
 
 
 def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int | None = None,
-                 fields=FIELDS, n_resamples: int = 2000, seed: int = 0) -> dict:
+                 fields=FIELDS) -> dict:
     """Accuracy change on a slice between two models, with its n and a paired bootstrap interval.
 
     Parameters
@@ -426,11 +395,9 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     Returns
     -------
     dict
-        ``n``, ``before``, ``after`` (accuracies), ``diff`` (after - before) and ``lo``,
-        ``hi`` (95% paired bootstrap interval of ``diff``); ``a_only`` and ``b_only`` (pairs
-        only the model before, or only the one after, gets right), ``mcnemar_p``, ``mcnemar_lo``
-        and ``mcnemar_hi`` (:func:`nbhelpers.stats.mcnemar`, for few discordant pairs);
-        accuracies NaN when n = 0.
+        ``n``, ``before``, ``after`` (accuracies, NaN when n = 0), ``diff`` (after - before), ``lo``,
+        ``hi`` (95% paired bootstrap); ``a_only``, ``b_only`` and ``mcnemar_p``, ``_lo``, ``_hi``
+        (:func:`nbhelpers.stats.mcnemar`, for few discordant pairs).
 
     Example
     -------
@@ -453,6 +420,6 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
         nan = float("nan")
         return dict(zip(keys, (0, nan, nan, nan, nan, nan, 0, 0, nan, nan, nan)))
     a, b = before[mask] == y[mask], after[mask] == y[mask]
-    ci, exact = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed), mcnemar(a, b)
+    ci, exact = paired_bootstrap(a, b), mcnemar(a, b)
     return dict(zip(keys, (int(mask.sum()), float(a.mean()), float(b.mean()), ci["diff"], ci["lo"], ci["hi"],
                            exact["a_only"], exact["b_only"], exact["p"], exact["lo"], exact["hi"])))
