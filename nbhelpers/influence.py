@@ -10,7 +10,6 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted
 
@@ -18,10 +17,6 @@ from . import timing
 from .data import NLI_LABELS as LABELS
 from .checks import (check_indices, check_int, check_labels, check_pairs, check_positive, check_real,
                      check_reps)
-
-__all__ = ["self_neighbors", "retrieval_counts", "removal_sets", "matched_random_set", "CONDITIONS",
-           "removal_record", "summarise_removal", "removal_table", "seeds_for_gap", "top_set_overlap",
-           "neighbor_table", "InfluenceExplainer", "topk_overlap"]
 
 
 def self_neighbors(index, train_reps, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -35,8 +30,7 @@ def self_neighbors(index, train_reps, k: int = 16) -> tuple[np.ndarray, np.ndarr
     [1, 0, 1]
     """
     X = check_reps(train_reps, "train_reps")
-    if not hasattr(index, "n_samples_fit_"):
-        raise NotFittedError("index is not fitted; call index.fit(train_reps, labels) first")
+    check_is_fitted(index, "n_samples_fit_")
     if (n := len(X)) != index.n_samples_fit_:
         raise ValueError(f"train_reps has {n} rows but the index holds {index.n_samples_fit_}; "
                          "pass the representations the index was fitted on")
@@ -57,21 +51,10 @@ def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
 
 
 def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The ``round(fraction * N)`` most retrieved examples, and as many chosen at random.
+    """The ``round(fraction * N)`` (``0 < fraction < 1``) most retrieved of the N examples whose
+    :func:`retrieval_counts` are ``counts``, and as many chosen at random: two sorted int64 index
+    arrays. ``seed`` breaks ties among equal counts and draws the random set.
 
-    Parameters
-    ----------
-    counts : array-like of shape (N,), from :func:`retrieval_counts`
-    fraction : float, ``0 < fraction < 1``
-    seed : int, default=0
-        Breaks ties among equal counts and draws the random set (neither depends on the order).
-
-    Returns
-    -------
-    top, random : ndarray of int64, sorted training indices
-
-    Example
-    -------
     >>> top, rnd = removal_sets([5, 0, 9, 1, 0, 0, 2, 0, 0, 0], 0.2, seed=0)
     >>> top.tolist(), len(rnd)
     ([0, 2], 2)
@@ -90,23 +73,10 @@ def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray,
 
 
 def matched_random_set(labels, reference, *, seed: int = 0) -> np.ndarray:
-    """A random set with as many examples per gold label as ``reference``: the removal test's
-    control for the label mix (removing a label's examples costs that label's accuracy anyway).
+    """A random set with as many examples per gold label (``labels``, (N,)) as the distinct training
+    indices ``reference`` (:func:`removal_sets`' top set): the removal test's control for the label mix.
+    Sorted int64 indices, drawn per label uniformly without replacement, a function of ``seed`` only.
 
-    Parameters
-    ----------
-    labels : array-like of int, shape (N,)
-    reference : array-like of int, shape (m,)
-        Distinct training indices whose label counts are matched (:func:`removal_sets`' top set).
-    seed : int, default=0
-        The draw (per label, uniform without replacement, from all N) is a function of ``seed`` only.
-
-    Returns
-    -------
-    ndarray of int64, shape (m,): sorted distinct training indices, label counts as ``labels[reference]``
-
-    Example
-    -------
     >>> picked = matched_random_set([0, 0, 0, 0, 1, 1, 1, 1, 2, 2], [0, 1, 4], seed=0)
     >>> np.bincount(np.asarray([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])[picked], minlength=3).tolist()
     [2, 1, 0]
@@ -123,6 +93,13 @@ def matched_random_set(labels, reference, *, seed: int = 0) -> np.ndarray:
 
 CONDITIONS = ("top", "random", "matched")
 """What the removal test removes: the most retrieved, uniform random, and label-matched random examples."""
+
+
+def _stat(values) -> dict:
+    """``{"mean", "sd", "n"}`` of ``values`` (``None`` where undefined)."""
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()) if v.size else None, "sd": float(v.std(ddof=1)) if v.size > 1 else None,
+            "n": int(v.size)}
 
 
 def removal_record(runs: pd.DataFrame) -> dict:
@@ -153,29 +130,23 @@ def removal_record(runs: pd.DataFrame) -> dict:
     >>> r["drops"]["0.1"]["top"], r["summary"]["gaps"]["0.1"]["top_minus_random"]
     ([4.0, 6.0], {'mean': 4.0, 'sd': 1.4142135623730951, 'n': 2})
     """
-    def stat(values):
-        v = np.asarray(values, dtype=float)
-        return {"mean": float(v.mean()) if v.size else None,
-                "sd": float(v.std(ddof=1)) if v.size > 1 else None, "n": int(v.size)}
-
     need = {"seed", "fraction", "condition", "accuracy", "drop"}
     if not isinstance(runs, pd.DataFrame) or not need <= set(runs.columns):
         got = sorted(runs.columns) if isinstance(runs, pd.DataFrame) else type(runs).__name__
         raise ValueError(f"runs must be a DataFrame with columns {sorted(need)}; got {got}")
     full = runs[runs["condition"] == "full"].set_index("seed")["accuracy"]
     seeds = sorted(int(s) for s in runs["seed"].unique())
-    missing = [s for s in seeds if s not in full.index]
-    if missing or full.index.duplicated().any():
-        raise ValueError(f"every seed needs exactly one 'full' row; seeds {missing} have none"
-                         if missing else "a seed has more than one 'full' row")
+    if missing := [s for s in seeds if s not in full.index]:
+        raise ValueError(f"every seed needs exactly one 'full' row; seeds {missing} have none")
+    if full.index.duplicated().any():
+        raise ValueError("a seed has more than one 'full' row")
     removed = runs[runs["condition"].isin(CONDITIONS)]
     conditions = [c for c in CONDITIONS if c in set(removed["condition"])]
     fractions = sorted(float(f) for f in removed["fraction"].unique())
     drops = {}
     for f in fractions:
         wide = removed[removed["fraction"] == f].pivot(index="seed", columns="condition", values="drop")
-        wide = wide.reindex(seeds)
-        if wide.isna().any().any():
+        if (wide := wide.reindex(seeds)).isna().any().any():
             raise ValueError(f"fraction {f:g}: every seed needs every condition {conditions}; "
                              f"missing {int(wide.isna().sum().sum())} runs")
         drops[f"{f:g}"] = {c: [float(v) for v in wide[c]] for c in conditions}
@@ -184,12 +155,12 @@ def removal_record(runs: pd.DataFrame) -> dict:
                   } if span else {}
 
     def gaps(by_condition):
-        return {f"top_minus_{c}": stat([t - o for t, o in zip(by_condition["top"], by_condition[c])])
+        return {f"top_minus_{c}": _stat([t - o for t, o in zip(by_condition["top"], by_condition[c])])
                 for c in ("random", "matched") if "top" in by_condition and c in by_condition}
 
-    summary = {"full_acc": stat(full.reindex(seeds)),
-               "drops": {f: {c: stat(v) for c, v in d.items()} for f, d in drops.items()},
-               "increments": {c: stat(v) for c, v in increments.items()},
+    summary = {"full_acc": _stat(full.reindex(seeds)),
+               "drops": {f: {c: _stat(v) for c, v in d.items()} for f, d in drops.items()},
+               "increments": {c: _stat(v) for c, v in increments.items()},
                "gaps": {**{f: gaps(d) for f, d in drops.items()},
                         **({"increment": gaps(increments)} if increments else {})}}
     return {"n_seeds": len(seeds), "seeds": seeds, "full_acc": [float(full[s]) for s in seeds],
@@ -203,12 +174,14 @@ def summarise_removal(runs: pd.DataFrame) -> dict:
     random), plus ``matched_drop_*`` and ``gap_matched_*`` with that control; sd None with one seed."""
     s, out = removal_record(runs)["summary"], {}
     for f, d in s["drops"].items():
-        g = {c: s["gaps"][f].get(f"top_minus_{c}") for c in ("random", "matched")}
+        g = s["gaps"][f]
         out[f] = {f"{c}_drop_{key}": d[c][key] for c in ("top", "random") for key in ("mean", "sd")}
-        out[f].update(gap_mean=g["random"]["mean"], gap_sd=g["random"]["sd"], n_seeds=d["top"]["n"])
+        out[f].update(gap_mean=g["top_minus_random"]["mean"], gap_sd=g["top_minus_random"]["sd"],
+                      n_seeds=d["top"]["n"])
         if "matched" in d:
+            m = g["top_minus_matched"]
             out[f].update(matched_drop_mean=d["matched"]["mean"], matched_drop_sd=d["matched"]["sd"],
-                          gap_matched_mean=g["matched"]["mean"], gap_matched_sd=g["matched"]["sd"])
+                          gap_matched_mean=m["mean"], gap_matched_sd=m["sd"])
     return out
 
 
@@ -232,23 +205,25 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
     >>> removal_table(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}}).iloc[0, :-1].tolist()
     ['4.0', '4.6', '1.0', '1.2', '+3.0']
     """
+    paper = paper or {}
+
     def fmt(stat, signed=False):
-        text = f"{stat['mean']:+.1f}" if signed else f"{stat['mean']:.1f}"
-        return text + (f" ± {stat['sd']:.1f}" if stat.get("sd") is not None else "")
+        return f"{stat['mean']:{'+' if signed else ''}.1f}" + (
+            f" ± {stat['sd']:.1f}" if stat.get("sd") is not None else "")
 
     def paper_value(condition, fraction):  # a total that is the smallest one plus the increment shows the sum
-        totals, incs = (paper or {}).get(condition, {}), (paper or {}).get("increment", {})
-        value = incs.get(condition) if fraction is None else totals.get(float(fraction))
+        totals, inc = paper.get(condition, {}), paper.get("increment", {}).get(condition)
+        value = inc if fraction is None else totals.get(float(fraction))
+        lo = min(totals, default=None)
         if value is None:
             return "-"
-        inc, lo = incs.get(condition), min(totals, default=None)
         if fraction is not None and inc is not None and float(fraction) != lo \
                 and abs(totals[lo] + inc - value) < 1e-9:
             return f"{value:.1f} (= {totals[lo]:.1f} + {inc:.1f})"
         return f"{value:.1f}"
 
-    s = record["summary"]
-    names = {"top": "most retrieved", "random": "random", "matched": "random, matched labels"}
+    s, names = record["summary"], {"top": "most retrieved", "random": "random",
+                                   "matched": "random, matched labels"}
     parts = [(f"total drop, {float(f):.0%} removed", f, s["drops"][f], s["gaps"][f]) for f in s["drops"]]
     if s.get("increments"):
         lo, hi = record["increment_fractions"]
@@ -261,8 +236,7 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
             row[f"{names[cond]} (ours)"] = fmt(stats[cond])
             if cond != "matched":
                 row[f"{names[cond]} (paper)"] = paper_value(cond, fraction)
-        for key, stat in gaps.items():
-            row[key.replace("_minus_", " - ") + " (ours)"] = fmt(stat, signed=True)
+        row.update({key.replace("_minus_", " - ") + " (ours)": fmt(stat, True) for key, stat in gaps.items()})
         rows[label] = {**row, "seeds": record["n_seeds"]}
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -348,8 +322,7 @@ def _pairs_loader(tokenizer, df: pd.DataFrame, labels, batch_size: int, max_leng
 
 @contextlib.contextmanager
 def _only_grad_for(module, layer_modules):
-    """Gradients for ``layer_modules`` only, their inputs made leaves that require grad (captum hooks
-    them): backward stops there, not in the transformer; captum's int-id warning silenced. Undone on exit."""
+    """Gradients for ``layer_modules`` only, their inputs made leaves (backward stops there); undone after."""
     saved = {p: p.requires_grad for p in module.parameters()}
 
     def leaf_input(mod, args):
@@ -374,34 +347,12 @@ def _only_grad_for(module, layer_modules):
 class InfluenceExplainer(BaseEstimator):
     """Koh & Liang (2017) influence of every training example on a prediction, by captum.
 
-    ``score(z, x) = grad L(x)^T H^-1 grad L(z)`` over the parameters of ``layers``: to first order, how much
-    query x's loss would rise if training example z were down-weighted and the model retrained; positive
-    scores are proponents. x is explained at the model's predicted label. captum's ``NaiveInfluenceFunction``
-    forms the Hessian H explicitly (float32), so ``layers`` must be small (MiniLM's head: 1,155 parameters).
-
-    Parameters
-    ----------
-    model : NLIModel
-    layers : sequence of str, default=("classifier",)
-        Module names in the Hugging Face model, at most 20,000 parameters together.
-    batch_size, max_length : int, default=64, 128
-    projection_dim : int, default=50
-        Rank of captum's low-rank inverse-Hessian approximation.
-    hessian_reg : float, default=1e-3
-        Added to H's diagonal before it is inverted (H is singular with fewer pairs than parameters).
-    hessian_size : int, optional
-        Estimate H on a seeded sample of this many training pairs (default all: 1,666 MiniLM pairs take
-        3 minutes on 2 CPU cores); the scores cover every pair.
-    seed : int, default=0
-
-    Attributes
-    ----------
-    n_train_, hessian_size_, setup_seconds_ : pairs scored, pairs H was estimated on, time fit took
-
-    Example
-    -------
-    ``InfluenceExplainer(model).fit(train_df).top_k(query_df, k=16)``: the 16 strongest proponents of
-    each query's prediction (indices into ``train_df``, and their scores).
+    ``score(z, x) = grad L(x)^T H^-1 grad L(z)`` over the parameters of ``layers`` (module names, at
+    most 20,000 parameters: captum's ``NaiveInfluenceFunction`` forms H explicitly), x at the model's
+    predicted label; positive scores are proponents. ``projection_dim`` is the rank of the inverse-H
+    approximation, ``hessian_reg`` is added to H's diagonal, and ``hessian_size`` estimates H on a
+    seeded sample of that many pairs (default all). Fitted: ``n_train_``, ``hessian_size_``,
+    ``setup_seconds_``. Use: ``InfluenceExplainer(model).fit(train_df).top_k(query_df, k=16)``.
     """
 
     def __init__(self, model, *, layers=("classifier",), batch_size: int = 64, max_length: int = 128,
@@ -438,10 +389,6 @@ class InfluenceExplainer(BaseEstimator):
             raise ValueError(f"layers {layers} hold {n_params:,} parameters: the explicit Hessian would "
                              "be too large; choose a smaller part (e.g. 'classifier')")
         check_pairs(train_df, need_label=False, name="train_df")
-        bad = [v for v in train_df["label"].tolist() if isinstance(v, float) and not v.is_integer()]
-        if bad:  # int() would truncate 1.7 to 1; check_labels shows only the first values
-            raise ValueError(f"train_df['label'] must hold integer labels; found {bad[0]!r} "
-                             f"({len(bad)} in all)")
         labels = check_labels(train_df["label"].to_numpy(), hf.config.num_labels, "train_df['label']")
         rows = np.arange(len(train_df))
         if self.hessian_size is not None:

@@ -1,10 +1,5 @@
-"""Spurious associations: patterns in the data, slices, neighbours, LIME, and a miner.
-
-A *pattern* is a regular expression over the text (colour words, negation). The
-functions here take DataFrames with ``premise``, ``hypothesis``, ``label`` and arrays of
-predictions or neighbour indices; none of them loads a model or a file. The LIME helper
-takes a plain ``predict(premises, hypotheses) -> (n, 3)`` function.
-"""
+"""Spurious associations: patterns (regular expressions: colour words, negation) in the data, slices,
+neighbours, LIME, and a miner; DataFrames with ``premise``, ``hypothesis``, ``label`` in, no model or file."""
 from __future__ import annotations
 
 import html
@@ -35,25 +30,26 @@ FIELDS = ("premise", "hypothesis")
 _TOKEN = re.compile(r"n't|[a-z]+")
 
 
+def _regex(pattern: str):
+    return re.compile(PATTERNS.get(pattern, pattern), re.IGNORECASE)
+
+
 def pattern_mask(texts, pattern: str) -> np.ndarray:
     """True for every text that matches ``pattern`` (a regex or a key of :data:`PATTERNS`).
 
-    Example
-    -------
     >>> pattern_mask(["A red car.", "He isn't here.", "Nothing.", "Notable"], "negation").tolist()
     [False, True, True, False]
     """
-    regex = re.compile(PATTERNS.get(pattern, pattern), re.IGNORECASE)
+    regex = _regex(pattern)
     return np.array([bool(regex.search(str(t))) for t in texts], dtype=bool)
 
 
 def _where_mask(df: pd.DataFrame, where, fields=FIELDS) -> np.ndarray:
+    """The rows a slice selects: ``where`` a pattern searched in ``fields``, a predicate or a mask."""
     if callable(where):
         mask = np.asarray(where(df), dtype=bool)
     elif isinstance(where, str):
-        mask = np.zeros(len(df), dtype=bool)
-        for f in fields:
-            mask |= pattern_mask(df[f], where)
+        mask = np.logical_or.reduce([pattern_mask(df[f], where) for f in fields])
     else:
         mask = np.asarray(where, dtype=bool)
     if mask.shape != (len(df),):
@@ -66,10 +62,8 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
 
     Returns
     -------
-    DataFrame
-        One row per (pattern, field): ``n`` (examples matching), ``share`` (of all
-        examples), and the label distribution among matches (``entailment``,
-        ``neutral``, ``contradiction``, summing to 1).
+    DataFrame: a row per (pattern, field in premise, hypothesis, either); ``n``, ``share`` (of all
+        examples) and the label distribution of the matches (``entailment``, ``neutral``, ``contradiction``).
 
     Example
     -------
@@ -81,7 +75,7 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
     rows = []
     for p in patterns:
         for f in FIELDS + ("either",):
-            mask = (_where_mask(df, p) if f == "either" else pattern_mask(df[f], p))
+            mask = _where_mask(df, p, FIELDS if f == "either" else (f,))
             dist = df.loc[mask, "label"].value_counts(normalize=True).reindex(range(3), fill_value=0.0)
             rows.append({"pattern": p, "field": f, "n": float(mask.sum()), "share": float(mask.mean()),
                          **{LABELS[i]: float(dist[i]) for i in range(3)}})
@@ -95,16 +89,12 @@ def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -
     ----------
     df : DataFrame with ``label``
     where : str, callable or boolean array
-        A regex (or :data:`PATTERNS` key) searched in ``fields``, a predicate
-        ``df -> mask``, or the mask itself.
-    predictions : dict
-        ``{model name: (n,) predicted labels}`` for the rows of ``df``.
+        A regex (or :data:`PATTERNS` key) searched in ``fields``, a predicate ``df -> mask``, or the mask.
+    predictions : dict of model name -> (n,) predicted labels
 
     Returns
     -------
-    DataFrame
-        Rows: each gold label present in the slice, then ``all``; columns ``n``,
-        ``share of slice`` and ``<model> acc`` for each model.
+    DataFrame: a row per gold label in the slice, then ``all``; ``n``, ``share of slice``, ``<model> acc``.
 
     Example
     -------
@@ -133,19 +123,12 @@ def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -
 def highlight(text: str, pattern: str) -> str:
     """HTML-escape ``text`` and put the matches of ``pattern`` in bold.
 
-    Example
-    -------
     >>> highlight("A <b>red</b> car is not blue", "colour")
     'A &lt;b&gt;<b>red</b>&lt;/b&gt; car is not <b>blue</b>'
     """
-    regex = re.compile(PATTERNS.get(pattern, pattern), re.IGNORECASE)
-    out, last = [], 0
-    for m in regex.finditer(text):
-        out.append(html.escape(text[last:m.start()]))
-        out.append(f"<b>{html.escape(m.group(0))}</b>")
-        last = m.end()
-    out.append(html.escape(text[last:]))
-    return "".join(out)
+    cuts = [0, *(i for m in _regex(pattern).finditer(text) for i in m.span()), len(text)]
+    return "".join(f"<b>{html.escape(text[a:b])}</b>" if j % 2 else html.escape(text[a:b])
+                   for j, (a, b) in enumerate(zip(cuts, cuts[1:])))
 
 
 def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, caption: str = "") -> str:
@@ -171,8 +154,6 @@ def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, c
 def tokens(text: str) -> set:
     """Lower-cased word tokens of ``text``; ``n't`` is split off as a token of its own.
 
-    Example
-    -------
     >>> sorted(tokens("The dog isn't red."))
     ['dog', 'is', "n't", 'red', 'the']
     """
@@ -183,20 +164,15 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
                      min_count: int = 5) -> pd.DataFrame:
     """Tokens over-represented among retrieved training neighbours (the artifact miner).
 
-    Every retrieval of a training example counts once. For each token, ``x`` of the
-    ``R`` retrievals contain it, against a base rate ``p0`` (the share of all training
-    examples that contain it). The score is the binomial z-score
-    ``(x - R p0) / sqrt(R p0 (1 - p0))``; ``ratio`` is ``(x / R) / p0``.
+    ``x`` of the ``R`` retrievals contain a token whose base rate (share of training examples) is
+    ``p0``: ``z = (x - R p0) / sqrt(R p0 (1 - p0))``, ``ratio = (x / R) / p0``.
 
     Parameters
     ----------
-    neighbor_indices : array-like of int, any shape
-        Training indices retrieved, e.g. the (n_errors, k) neighbours of the
-        misclassified validation examples.
+    neighbor_indices : array-like of int, any shape, e.g. the (n_errors, k) neighbours of errors
     train_df : DataFrame
     field : {"hypothesis", "premise"}
-    min_count : int
-        Tokens retrieved fewer times are left out.
+    min_count : int, tokens retrieved fewer times are left out
 
     Returns
     -------
@@ -217,24 +193,16 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
     token_sets = [tokens(t) for t in train_df[field]]
     base = Counter(t for s in token_sets for t in s)
     retrieved = Counter(t for i in idx for t in token_sets[i])
-    R, N = len(idx), len(train_df)
-    rows = []
-    for tok, x in retrieved.items():
-        if x < min_count:
-            continue
-        p0 = base[tok] / N
-        expected = R * p0
-        var = R * p0 * (1 - p0)
-        z = (x - expected) / np.sqrt(var) if var > 0 else 0.0
-        rows.append({"token": tok, "retrieved": x, "expected": expected, "ratio": x / expected,
-                     "z": z, "base_rate": p0})
-    out = pd.DataFrame(rows, columns=["token", "retrieved", "expected", "ratio", "z", "base_rate"])
+    toks = [t for t, x in retrieved.items() if x >= min_count]
+    x, p0 = np.array([retrieved[t] for t in toks]), np.array([base[t] for t in toks]) / len(train_df)
+    expected = len(idx) * p0
+    var = expected * (1 - p0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(var > 0, (x - expected) / np.sqrt(var), 0.0)
+    out = pd.DataFrame({"token": toks, "retrieved": x, "expected": expected, "ratio": x / expected, "z": z,
+                        "base_rate": p0})
     return out.sort_values(["z", "token"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
-
-# ---------------------------------------------------------------------------------------
-# The paper's protocol for Tables 1 and 2 and Figure 3
-# ---------------------------------------------------------------------------------------
 
 EXAMPLE_RULES = {
     "original-wrong-augmented-right": "the model trained on the original split is wrong and the one "
@@ -248,63 +216,25 @@ PAPER_EXAMPLE_RULE = {"colour": "original-wrong-augmented-right", "negation": "n
 """Which rule the paper's examples of each pattern follow."""
 
 
-def direction_mask(gold, pred_original, pred_augmented, rule: str) -> np.ndarray:
-    """True where the two models' predictions change in the direction ``rule`` names.
-
-    Parameters
-    ----------
-    gold, pred_original, pred_augmented : (n,) ints in 0..2
-        Gold labels and the two models' predicted labels for the same queries.
-    rule : str
-        A key of :data:`EXAMPLE_RULES`.
-
-    Example
-    -------
-    >>> direction_mask([0, 1, 1], [1, 1, 1], [0, 2, 1], "original-wrong-augmented-right").tolist()
-    [True, False, False]
-    >>> direction_mask([0, 1, 1], [1, 1, 1], [0, 2, 1], "neutral-to-contradiction").tolist()
-    [False, True, False]
-    """
-    if rule not in EXAMPLE_RULES:
-        raise ValueError(f"unknown rule {rule!r}; expected one of {sorted(EXAMPLE_RULES)}")
-    arrays = [np.asarray(a) for a in (gold, pred_original, pred_augmented)]
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1 or arrays[0].ndim != 1:
-        raise ValueError("gold, pred_original and pred_augmented must be 1-D arrays of one length, "
-                         f"got shapes {[a.shape for a in arrays]}")
-    y, po, pa = arrays
-    if rule == "original-wrong-augmented-right":
-        return (po != y) & (pa == y)
-    return (y == 1) & (po == 1) & (pa == 2)
-
-
 def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, rule: str,
                     n: int = 2, fields=FIELDS):
-    """Queries that show ``pattern`` changing in the direction ``rule`` names, best first.
-
-    The rule of the paper's Tables 1 and 2: the pattern occurs in the premise *or* the
-    hypothesis (``fields``), the two models' predictions change in the paper's direction
-    (:func:`direction_mask`), and among those the ``n`` with the largest change in the
-    probability of the gold label are shown. No hand-picking.
+    """The paper's rule for Tables 1 and 2: queries with ``pattern`` in one of ``fields`` whose
+    predictions change in the direction ``rule`` names, the ``n`` with the largest change in p(gold)
+    first. No hand-picking.
 
     Parameters
     ----------
     df : DataFrame with ``premise``, ``hypothesis``, ``label`` (n rows)
     p_original, p_augmented : (n, 3) probabilities of the two models
-    pattern : str
-        A key of :data:`PATTERNS` or a regex.
-    rule : str
-        A key of :data:`EXAMPLE_RULES`.
-    n : int
-        How many to return.
+    pattern : str, a key of :data:`PATTERNS` or a regex
+    rule : str, a key of :data:`EXAMPLE_RULES`
+    n : int, how many to return
 
     Returns
     -------
-    chosen : list of int
-        Row positions in ``df``, largest change of p(gold) first.
+    chosen : list of int, row positions in ``df``
     counts : dict
-        How many queries pass each step: ``with pattern``, ``changed prediction`` (of
-        those), ``paper direction`` (of those).
+        Queries passing each step: ``with pattern``, ``changed prediction``, ``paper direction``.
 
     Example
     -------
@@ -321,18 +251,18 @@ def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, 
                          f"got {po.shape} and {pa.shape}")
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
-    gold = df["label"].to_numpy()
-    pred_o, pred_a = po.argmax(1), pa.argmax(1)
+    if rule not in EXAMPLE_RULES:
+        raise ValueError(f"unknown rule {rule!r}; expected one of {sorted(EXAMPLE_RULES)}")
+    gold, pred_o, pred_a = df["label"].to_numpy(), po.argmax(1), pa.argmax(1)
     has = _where_mask(df, pattern, fields)
     changed = has & (pred_o != pred_a)
-    keep = changed & direction_mask(gold, pred_o, pred_a, rule)
-    rows = np.arange(len(gold))
+    keep = changed & ((pred_o != gold) & (pred_a == gold) if rule == "original-wrong-augmented-right"
+                      else (gold == 1) & (pred_o == 1) & (pred_a == 2))
+    rows, cand = np.arange(len(gold)), np.flatnonzero(keep)
     shift = np.abs(pa[rows, gold] - po[rows, gold])
-    cand = np.flatnonzero(keep)
     chosen = cand[np.argsort(-shift[cand], kind="stable")][:n]
-    counts = {"with pattern": int(has.sum()), "changed prediction": int(changed.sum()),
-              "paper direction": int(keep.sum())}
-    return [int(i) for i in chosen], counts
+    counts = {"with pattern": has, "changed prediction": changed, "paper direction": keep}
+    return [int(i) for i in chosen], {step: int(m.sum()) for step, m in counts.items()}
 
 
 PAIR_SEPARATOR = " ||| "
@@ -340,37 +270,30 @@ PAIR_SEPARATOR = " ||| "
 
 
 @timing.timed('LIME')
-def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features: int = 10,
-              num_samples: int = 5000, seed: int = 0, label: int | None = None) -> tuple[int, pd.DataFrame]:
+def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: int = 5000,
+              seed: int = 0) -> tuple[int, pd.DataFrame]:
     """LIME word weights over *both* sentences of a pair, each word labelled with its sentence.
 
-    The premise and hypothesis are joined with :data:`PAIR_SEPARATOR` into one text that
-    LIME perturbs by deleting single word *positions* (``bow=False``), so a word that occurs
-    in both sentences gets one weight per occurrence; every perturbed text is split back
-    into its two sentences before the model sees it, so the model never sees the
-    separator. One explanation covers both sentences, so weights of premise and
-    hypothesis words are on one scale (the paper's Figure 3 perturbs the hypothesis only).
+    LIME perturbs the pair joined by :data:`PAIR_SEPARATOR`, deleting single word *positions*
+    (``bow=False``); ``predict`` sees each perturbed text split back into its two sentences. Premise
+    and hypothesis weights are on one scale (the paper's Figure 3 perturbs the hypothesis only).
 
     Parameters
     ----------
     predict : callable
-        ``predict(premises: list[str], hypotheses: list[str]) -> (n, 3)`` probabilities;
-        called in batches by LIME.
+        ``predict(premises: list[str], hypotheses: list[str]) -> (n, 3)`` probabilities.
     premise, hypothesis : str
-    num_features : int
-        Words returned, largest absolute weight first.
     num_samples : int
         Perturbed pairs LIME fits its local model on (LIME's default: 5,000).
     seed : int
-    label : int, optional
-        The class to explain; defaults to the predicted class of the unperturbed pair.
 
     Returns
     -------
     label : int
+        The class explained: the prediction for the unperturbed pair.
     weights : DataFrame
-        Columns ``sentence`` (``premise`` or ``hypothesis``), ``position`` (word index
-        within that sentence), ``word`` and ``weight`` (towards ``label``).
+        The 10 largest absolute weights (towards ``label``), with ``sentence``, ``position``
+        (word index within that sentence), ``word`` and ``weight``.
 
     Example
     -------
@@ -382,48 +305,40 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_features:
     """
     from lime.lime_text import IndexedString, LimeTextExplainer
 
+    sep = PAIR_SEPARATOR.strip()
     for name, text in (("premise", premise), ("hypothesis", hypothesis)):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"{name} must be a non-empty string, got {text!r}")
-        if PAIR_SEPARATOR.strip() in text:
-            raise ValueError(f"{name} contains the separator {PAIR_SEPARATOR.strip()!r}: {text!r}")
+        if sep in text:
+            raise ValueError(f"{name} contains the separator {sep!r}: {text!r}")
     if not isinstance(num_samples, (int, np.integer)) or num_samples < 2:
         raise ValueError(f"num_samples must be an int >= 2, got {num_samples!r}")
-    sep = PAIR_SEPARATOR.strip()
 
     def classifier_fn(texts):
         parts = [t.split(sep, 1) for t in texts]
         return np.asarray(predict([p.strip() for p, _ in parts], [h.strip() for _, h in parts]))
 
     joined = premise + PAIR_SEPARATOR + hypothesis
-    label = int(np.argmax(classifier_fn([joined])[0])) if label is None else label
+    label = int(np.argmax(classifier_fn([joined])[0]))
     explainer = LimeTextExplainer(class_names=list(LABELS), bow=False, mask_string="", random_state=seed)
     exp = explainer.explain_instance(joined, classifier_fn, labels=(label,),
-                                     num_features=num_features, num_samples=num_samples)
+                                     num_features=10, num_samples=num_samples)
     n_premise = IndexedString(premise, bow=False).num_words()
     words = exp.domain_mapper.indexed_string
-    rows = []
-    for feature, weight in exp.as_map()[label]:
-        in_premise = feature < n_premise
-        rows.append({"sentence": "premise" if in_premise else "hypothesis",
-                     "position": int(feature if in_premise else feature - n_premise),
-                     "word": words.word(feature), "weight": float(weight)})
-    out = pd.DataFrame(rows, columns=["sentence", "position", "word", "weight"])
+    out = pd.DataFrame([{"sentence": "premise" if f < n_premise else "hypothesis",
+                         "position": int(f if f < n_premise else f - n_premise),
+                         "word": words.word(f), "weight": float(w)} for f, w in exp.as_map()[label]],
+                       columns=["sentence", "position", "word", "weight"])
     order = np.argsort(-out["weight"].abs().to_numpy(), kind="stable")
     return label, out.iloc[order].reset_index(drop=True)
 
 
 def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
-    """Readings of "'not' occurs in about x% of the data", each with its count and n.
-
-    The paper's "'not' occurs in approximately 37% and 60%" (original and augmented
-    training data) admits several readings; each row gives one as ``count`` of ``n``.
+    """Readings of the paper's "'not' occurs in approximately 37% and 60%" of the training data.
 
     Returns
     -------
-    DataFrame
-        Index: the reading; columns ``count``, ``n`` and ``share`` (= count / n, NaN when
-        n = 0).
+    DataFrame: a row per reading; ``count``, ``n`` and ``share`` (count / n, NaN when n = 0).
 
     Example
     -------
@@ -448,7 +363,7 @@ def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
 
 
 def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int | None = None,
-                 fields=FIELDS, n_resamples: int = 2000, seed: int = 0) -> dict:
+                 fields=FIELDS) -> dict:
     """Accuracy change on a slice between two models, with its n and a paired bootstrap interval.
 
     Parameters
@@ -463,11 +378,9 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     Returns
     -------
     dict
-        ``n``, ``before``, ``after`` (accuracies), ``diff`` (after - before) and ``lo``,
-        ``hi`` (95% paired bootstrap interval of ``diff``); ``a_only`` and ``b_only`` (pairs
-        only the model before, or only the one after, gets right), ``mcnemar_p``, ``mcnemar_lo``
-        and ``mcnemar_hi`` (:func:`nbhelpers.stats.mcnemar`, for few discordant pairs);
-        accuracies NaN when n = 0.
+        ``n``, ``before``, ``after`` (accuracies, NaN when n = 0), ``diff`` (after - before), ``lo``,
+        ``hi`` (95% paired bootstrap); ``a_only``, ``b_only`` and ``mcnemar_p``, ``_lo``, ``_hi``
+        (:func:`nbhelpers.stats.mcnemar`, for few discordant pairs).
 
     Example
     -------
@@ -477,23 +390,19 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     >>> r["n"], r["before"], r["after"], r["diff"]
     (2, 1.0, 0.5, -0.5)
     """
-    mask = _where_mask(df, where, fields)
-    y = df["label"].to_numpy()
+    mask, y = _where_mask(df, where, fields), df["label"].to_numpy()
     if label is not None:
         mask = mask & (y == label)
     before, after = np.asarray(pred_before), np.asarray(pred_after)
     if before.shape != y.shape or after.shape != y.shape:
         raise ValueError(f"pred_before and pred_after must have {len(y)} entries, "
                          f"got {before.shape} and {after.shape}")
-    n = int(mask.sum())
-    if n == 0:
+    keys = ("n", "before", "after", "diff", "lo", "hi", "a_only", "b_only", "mcnemar_p", "mcnemar_lo",
+            "mcnemar_hi")
+    if not mask.any():
         nan = float("nan")
-        return {"n": 0, "before": nan, "after": nan, "diff": nan, "lo": nan, "hi": nan, "a_only": 0,
-                "b_only": 0, "mcnemar_p": nan, "mcnemar_lo": nan, "mcnemar_hi": nan}
+        return dict(zip(keys, (0, nan, nan, nan, nan, nan, 0, 0, nan, nan, nan)))
     a, b = before[mask] == y[mask], after[mask] == y[mask]
-    ci = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed)
-    exact = mcnemar(a, b)
-    return {"n": n, "before": float(a.mean()), "after": float(b.mean()), "diff": ci["diff"],
-            "lo": ci["lo"], "hi": ci["hi"], "a_only": exact["a_only"], "b_only": exact["b_only"],
-            "mcnemar_p": exact["p"], "mcnemar_lo": exact["lo"], "mcnemar_hi": exact["hi"]}
-
+    ci, exact = paired_bootstrap(a, b), mcnemar(a, b)
+    return dict(zip(keys, (int(mask.sum()), float(a.mean()), float(b.mean()), ci["diff"], ci["lo"], ci["hi"],
+                           exact["a_only"], exact["b_only"], exact["p"], exact["lo"], exact["hi"])))

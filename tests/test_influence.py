@@ -387,7 +387,7 @@ def test_influence_explainer_must_be_fitted_first(tiny_model, tiny_pairs):
 
 def test_influence_refuses_non_integer_labels(tiny_model, tiny_pairs):
     train = tiny_pairs.iloc[:4].assign(label=[0, 1.7, 2, 2.2])  # int() would train on 0, 1, 2, 2
-    with pytest.raises(ValueError, match=r"train_df\['label'\] must hold integer labels; found 1\.7 \(2 in"):
+    with pytest.raises(ValueError, match=r"train_df\[.label.\] must be integers"):
         influence.InfluenceExplainer(tiny_model).fit(train)
     with pytest.raises(ValueError, match=r"train_df\['label'\] must be integers in 0..2"):
         influence.InfluenceExplainer(tiny_model).fit(tiny_pairs.iloc[:4].assign(label=[0, 1, 2, 3]))

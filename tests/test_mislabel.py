@@ -76,7 +76,7 @@ def test_scores_metrics_and_curves():
                                [np.log(2), -np.log(1e-12)])
     with pytest.raises(ValueError, match=r"takes \(labels, pred_probs\), as cleanlab does.*swap"):
         mislabel.loss_scores([[0.5, 0.5], [1.0, 0.0]], [1, 1])
-    with pytest.raises(ValueError, match="labels is length 1 and pred_probs has 2 rows"):
+    with pytest.raises(ValueError, match="labels is length 1 and pred_probs is length 2"):
         mislabel.loss_scores([1], [[0.5, 0.5], [1.0, 0.0]])
     with pytest.raises(ValueError, match="budget must be between 0 and 5, got 6"):
         mislabel.top_k_mask(scores, 6)

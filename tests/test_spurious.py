@@ -90,26 +90,18 @@ def test_token_enrichment_ranks_the_planted_artifact_first():
 
 # --- the paper's protocol: example rules, LIME over both sentences, the 'not' readings ---
 
-def test_direction_mask_follows_each_rule_by_hand():
+def test_choose_examples_follows_each_rule_by_hand():
     gold = np.array([0, 0, 1, 1, 1, 2])
     orig = np.array([1, 0, 1, 1, 0, 2])
     aug = np.array([0, 1, 2, 1, 2, 2])
-    assert spurious.direction_mask(gold, orig, aug, "original-wrong-augmented-right").tolist() == \
-        [True, False, False, False, False, False]
-    # neutral gold, original right (neutral), augmented says contradiction: only row 2
-    assert spurious.direction_mask(gold, orig, aug, "neutral-to-contradiction").tolist() == \
-        [False, False, True, False, False, False]
-
-
-@pytest.mark.parametrize("bad, words", [
-    ({"rule": "colour"}, "unknown rule 'colour'"),
-    ({"pred_original": [0, 1]}, "1-D arrays of one length"),
-])
-def test_direction_mask_rejects_bad_input(bad, words):
-    args = {"gold": [0, 1, 2], "pred_original": [0, 1, 2], "pred_augmented": [0, 1, 2],
-            "rule": "neutral-to-contradiction", **bad}
-    with pytest.raises(ValueError, match=words):
-        spurious.direction_mask(**args)
+    df = pd.DataFrame({"premise": ["a red car"] * 6, "hypothesis": ["x"] * 6, "label": gold})
+    onehot = lambda pred: np.eye(3)[pred]
+    # row 2: neutral gold, the original model right, the augmented one says contradiction
+    for rule, expected in (("original-wrong-augmented-right", [0]), ("neutral-to-contradiction", [2])):
+        chosen, _ = spurious.choose_examples(df, onehot(orig), onehot(aug), pattern="colour", rule=rule, n=6)
+        assert chosen == expected
+    with pytest.raises(ValueError, match="unknown rule 'colour'"):
+        spurious.choose_examples(df, onehot(orig), onehot(aug), pattern="colour", rule="colour")
 
 
 def test_choose_examples_finds_the_pattern_in_the_premise_too():
