@@ -51,6 +51,7 @@ def test_every_claim_chapter_opens_with_a_glued_what_we_found_box(name):
     import json
     cells = json.loads((ROOT / "book" / name).read_text())["cells"]
     box = "".join(cells[1]["source"])
+    assert "99_results.md" not in box, "link the results notebook as 99_results.ipynb (MyST resolves it)"
     assert cells[1]["cell_type"] == "markdown" and box.startswith(":::{admonition} What we found"), box[:80]
     assert "{glue:md} found" in box and not re.search(r"\d", box.replace("99_results", "")), box
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
