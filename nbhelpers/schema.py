@@ -1,21 +1,7 @@
-"""The building blocks of the chapters' typed records (:mod:`nbhelpers.results`), on pydantic v2.
-
-``Number`` is an int or a finite float (kept as given); ``Fraction`` lies in [0, 1]; ``Seconds`` is
-at least 0; a ``Maybe`` number may be ``None`` (NaN reads as ``None``). :func:`shape` declares a
-nested object with known keys; :class:`Schema` is a checked JSON object and :class:`Record` one
-saved as a file. Every error is a ``ValueError`` naming the file, the field and the value.
-
-Example
--------
->>> class Run(Record):
-...     NAME = "run"
-...     accuracy: Fraction
-...     sd: MaybeNumber
->>> Run(accuracy=0.5, sd=float("nan")).to_dict()
-{'accuracy': 0.5, 'sd': None}
->>> Run.from_dict({"accuracy": 50.0, "sd": None})
-Traceback (most recent call last):
-ValueError: Run: 1 invalid value: accuracy: expected a number in [0, 1] (a percentage?), got 50.0
+"""The building blocks of the chapters' typed records (:mod:`nbhelpers.results`), on pydantic v2:
+``Number`` (an int or a finite float), ``Fraction`` (in [0, 1]), ``Seconds`` (>= 0), ``Maybe`` numbers
+(``None``; NaN reads as ``None``), :func:`shape` (a nested object with known keys), :class:`Schema` and
+:class:`Record`. Every error is a ``ValueError`` naming the file, the field and the value.
 """
 from __future__ import annotations
 
@@ -65,12 +51,17 @@ def _number_type(lo=None, hi=None, *, nullable=False):
                      WithJsonSchema({"anyOf": [schema, {"type": "null"}]} if nullable else schema)]
 
 
+def _walk(value, leaf):
+    """``value`` with dict keys made strings, tuples lists, and ``leaf`` applied to everything else."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _walk(v, leaf) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_walk(v, leaf) for v in value]
+    return leaf(value)
+
+
 def _json_value(v):
-    if isinstance(v, dict):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_value(x) for x in v]
-    return v if isinstance(v, (str, bool)) else _number(v, nullable=True)
+    return _walk(v, lambda x: x if isinstance(x, (str, bool)) else _number(x, nullable=True))
 
 
 Number = _number_type()
@@ -101,17 +92,11 @@ def jsonable(value):
     >>> jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
     {'a': 0.5, '1': [2, [0, 1]]}
     """
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, dict):
-        return {str(k) if not isinstance(k, str) else k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+    def leaf(v):
+        if isinstance(v, BaseModel):
+            return v.model_dump(mode="json")
+        return jsonable(v.tolist()) if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v
+    return _walk(value, leaf)
 
 
 _UNION_TAG = re.compile(r"^[\w-]+\[.*\]$")  # pydantic names a union's member in the location: list[int]
@@ -161,7 +146,18 @@ class Schema(BaseModel):
 
 
 class Record(Schema):
-    """A chapter's record: :meth:`save` writes ``<results_dir>/<NAME>.json``, :meth:`load` reads it."""
+    """A chapter's record: :meth:`save` writes ``<results_dir>/<NAME>.json``, :meth:`load` reads it.
+
+    >>> class Run(Record):
+    ...     NAME = "run"
+    ...     accuracy: Fraction
+    ...     sd: MaybeNumber
+    >>> Run(accuracy=0.5, sd=float("nan")).to_dict()
+    {'accuracy': 0.5, 'sd': None}
+    >>> Run.from_dict({"accuracy": 50.0, "sd": None})
+    Traceback (most recent call last):
+    ValueError: Run: 1 invalid value: accuracy: expected a number in [0, 1] (a percentage?), got 50.0
+    """
 
     NAME: ClassVar[str] = ""
 
