@@ -80,8 +80,7 @@ def _round(a, digits):
 
 def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distances, indices, *,
                      temperature: float, tau: float, name: str, title: str, n_shown=None,
-                     label_map=None, gold_names=NLI_LABELS, train_source: str = "",
-                     query_ids=None) -> dict:
+                     label_map=None, gold_names=NLI_LABELS, train_source: str = "", query_ids=None) -> dict:
     """Pack one set of explored examples (e.g. SNLI test) into compact, JSON-ready data.
 
     ``queries`` (n rows, optionally ``heuristic``) and ``train`` (the datastore) have ``premise``,
