@@ -151,8 +151,8 @@ def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
 
 
 def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: str | None = None, ax=None):
-    """Model vs kNN accuracy per bin of :func:`nbhelpers.evaluation.confidence_bins`, bars the bin's share;
-    the tuned threshold ``tau`` as a vertical line."""
+    """Model vs kNN accuracy per bin of :func:`nbhelpers.evaluation.confidence_bins` (bars: the bin's
+    share of examples); the tuned threshold ``tau`` as a vertical line."""
     ax = _axes(ax, (6, 4))
     centre, share = (bins["lo"] + bins["hi"]) / 2, bins["n"] / bins["n"].sum()
     ax.bar(centre, share, width=(bins["hi"] - bins["lo"]) * 0.9, color="lightgrey", label="share of examples")
