@@ -51,17 +51,12 @@ def _number_type(lo=None, hi=None, *, nullable=False):
                      WithJsonSchema({"anyOf": [schema, {"type": "null"}]} if nullable else schema)]
 
 
-def _walk(value, leaf):
-    """``value`` with dict keys made strings, tuples lists, and ``leaf`` applied to everything else."""
-    if isinstance(value, dict):
-        return {k if isinstance(k, str) else str(k): _walk(v, leaf) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_walk(v, leaf) for v in value]
-    return leaf(value)
-
-
 def _json_value(v):
-    return _walk(v, lambda x: x if isinstance(x, (str, bool)) else _number(x, nullable=True))
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
+    return v if isinstance(v, (str, bool)) else _number(v, nullable=True)
 
 
 Number = _number_type()
@@ -87,16 +82,20 @@ def shape(name: str, keys: dict, *, optional=()):
 def jsonable(value):
     """``value`` with numpy scalars and arrays, tuples and non-string dict keys made plain JSON.
 
-    Example
-    -------
     >>> jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
     {'a': 0.5, '1': [2, [0, 1]]}
     """
-    def leaf(v):
-        if isinstance(v, BaseModel):
-            return v.model_dump(mode="json")
-        return jsonable(v.tolist()) if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v
-    return _walk(value, leaf)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, str) else k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 _UNION_TAG = re.compile(r"^[\w-]+\[.*\]$")  # pydantic names a union's member in the location: list[int]
