@@ -1,8 +1,6 @@
-"""The neighbour explorer's data (chapter 7): arrays in, compact JSON-ready records out.
-
-Probabilities and weights are rounded to 3 decimals, squared distances to 1; each neighbour
-indexes one compact training table per datastore. The page (``book/_static/explorer.js``)
-reads ``window.EXPLORER_DATA`` from a script file, so it also works from ``file://``.
+"""The neighbour explorer's data (chapter 7): arrays in, compact JSON-ready records out (probabilities
+rounded to 3 decimals, squared distances to 1; one training table per datastore). The page
+(``book/_static/explorer.js``) reads ``window.EXPLORER_DATA`` from a script file, so ``file://`` works.
 """
 from __future__ import annotations
 
@@ -29,23 +27,8 @@ PROB_DIGITS, DIST_DIGITS = 3, 1
 def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.ndarray:
     """A fixed random sample of ``n`` of ``n_total`` row indices, sorted (all when ``n >= n_total``).
 
-    Parameters
-    ----------
-    n_total, n : int
-    seed : int, default=0
-    groups : array-like of shape (n_total,), optional
-        Each row's group: ``n // G`` rows from each of the G groups (fewer where a group is
-        smaller), one more from the first ``n % G`` groups in sorted order.
-
-    Returns
-    -------
-    ndarray of int64, sorted, without repeats.
-
-    Example
-    -------
-    >>> idx = sample_indices(6, 4, groups=["a", "a", "a", "b", "b", "b"])
-    >>> len(idx), int((idx < 3).sum()), int((idx >= 3).sum())  # two from each group
-    (4, 2, 2)
+    With ``groups`` (each row's group): ``n // G`` rows from each of the G groups (fewer where a group
+    is smaller), one more from the first ``n % G`` groups in sorted order.
     """
     check_int(n_total, "n_total", 0)
     check_int(n, "n", 1)
@@ -75,26 +58,9 @@ def _rank(ids, seed: int) -> np.ndarray:
 def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
     """Positions of the (up to) ``n`` ids ranked first by a seeded hash of each id alone, sorted.
 
-    An id's rank ignores the other ids, so chapters drawing from the same rows agree, and a
-    sample of a subset of the rows holds every row of the full sample that lies in it.
-
-    Parameters
-    ----------
-    ids : array-like of int, shape (m,)
-        Row ids in the full split (e.g. ``df.index``).
-    n : int
-    seed : int, default=0
-
-    Returns
-    -------
-    ndarray of int64: positions into ``ids``, ascending.
-
-    Example
-    -------
-    >>> full = stable_sample(range(100), 10, seed=0)        # ids 0..99: positions are ids
-    >>> evens = stable_sample(range(0, 100, 2), 10, seed=0)  # the even ids only
-    >>> bool(set(full[full % 2 == 0]) <= set(2 * evens)), len(stable_sample(range(5), 10))
-    (True, 5)
+    ``ids`` are row ids in the full split (e.g. ``df.index``). An id's rank ignores the other ids, so
+    chapters drawing from the same rows agree, and a sample of a subset of the rows holds every row of
+    the full sample that lies in it.
     """
     check_int(n, "n", 1)
     ids = np.asarray(ids)
@@ -114,37 +80,17 @@ def _round(a, digits):
 
 def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distances, indices, *,
                      temperature: float, tau: float, name: str, title: str, n_shown=None,
-                     label_map=None, gold_names=NLI_LABELS, train_source: str = "",
-                     query_ids=None) -> dict:
+                     label_map=None, gold_names=NLI_LABELS, train_source: str = "", query_ids=None) -> dict:
     """Pack one set of explored examples (e.g. SNLI test) into compact, JSON-ready data.
 
-    Parameters
-    ----------
-    queries : DataFrame with n rows: ``premise``, ``hypothesis``, ``label`` (gold), optionally ``heuristic``
-    train : DataFrame with N rows: the kNN datastore's ``premise``, ``hypothesis``, ``label`` in 0..2
-    p_model : array-like of shape (n, 3), the model's probabilities
-    distances : array-like of shape (n, k), squared distances to the k nearest training pairs, ascending
-    indices : array-like of int, shape (n, k), their rows in ``train``
-    temperature, tau : float, the tuned T (weights ``softmax(-d / T)``) and backoff threshold
-    name, title : str, a short id (``"snli"``) and the set's heading on the page
-    n_shown : int, optional, list only the nearest ``n_shown`` (weights and ``p_knn`` use all k)
-    label_map : array-like of int (3,), optional, the gold label of each class (HANS: ``[0, 1, 1]``)
-    gold_names : sequence of str, names of the gold labels
-    train_source : str, where the training pairs come from
-    query_ids : array-like (n,), optional, each example's row in its full split (default ``queries.index``)
+    ``queries`` (n rows, optionally ``heuristic``) and ``train`` (the datastore) have ``premise``,
+    ``hypothesis``, ``label``; ``p_model`` is (n, 3); ``distances`` (squared, ascending) and
+    ``indices`` into ``train`` are (n, k). Only the nearest ``n_shown`` are listed (weights
+    ``softmax(-d / T)`` and ``p_knn`` use all k); ``label_map`` gives each class's gold label (HANS:
+    ``[0, 1, 1]``); ``query_ids`` default to ``queries.index``. Returns the set's settings, a compact
+    ``train`` table (with ``row`` in the full training set) and column-wise ``examples`` (``nn``
+    indexes ``train``).
 
-    Returns
-    -------
-    dict
-        ``name``, ``title``, ``train_source``, ``k``, ``n_shown``, ``T``, ``tau``, ``class_names``,
-        ``gold_names``, ``label_map``, ``train`` (compact table: ``premise``, ``hypothesis``,
-        ``label``, ``row`` in the full training set) and ``examples``, column-wise: ``id``,
-        ``premise``, ``hypothesis``, ``gold``, ``heuristic`` (or None), ``p_model``, ``p_knn`` (the
-        k weights summed per label), ``model_pred``, ``pred`` (after backoff), ``backed_off``,
-        ``model_correct``, ``nn`` (indices into ``train``), ``dist``, ``w``.
-
-    Example
-    -------
     >>> q = pd.DataFrame({"premise": ["a"], "hypothesis": ["b"], "label": [1]})
     >>> tr = pd.DataFrame({"premise": ["x", "y", "z"], "hypothesis": ["u", "v", "w"], "label": [0, 1, 1]})
     >>> r = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0, 1.0]], [[2, 0]],
@@ -201,26 +147,8 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
 def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
     """Bundle sets of :func:`explorer_records` for the page, one training table per datastore.
 
-    Sets with the same ``train_source`` share one table, the union of the rows they retrieve.
-
-    Returns
-    -------
-    dict
-        ``version`` (2), ``smoke``, ``backbone``, ``tables`` (``source``, ``premise``,
-        ``hypothesis``, ``label``, ``row``) and ``sets``: the records without ``train``, with
-        ``table`` (an index into ``tables``) and ``examples.nn`` pointing into that table.
-
-    Example
-    -------
-    >>> q = pd.DataFrame({"premise": ["a"], "hypothesis": ["b"], "label": [1]})
-    >>> tr = pd.DataFrame({"premise": ["x", "y", "z"], "hypothesis": ["u", "v", "w"], "label": [0, 1, 1]})
-    >>> one = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0]], [[2]], temperature=1.0, tau=0.6,
-    ...                        name="a", title="A", train_source="toy")
-    >>> two = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0]], [[0]], temperature=1.0, tau=0.6,
-    ...                        name="b", title="B", train_source="toy")
-    >>> d = explorer_data(one, two)
-    >>> d["tables"][0]["row"], [(s["table"], s["examples"]["nn"]) for s in d["sets"]]
-    ([0, 2], [(0, [[1]]), (0, [[0]])])
+    Sets with the same ``train_source`` share one table, the union of the rows they retrieve; each set
+    loses ``train`` and gains ``table`` (its index in ``tables``), ``examples.nn`` pointing into it.
     """
     if not sets:
         raise ValueError("explorer_data needs at least one set from explorer_records")
@@ -256,15 +184,6 @@ def write_explorer(data: dict, folder) -> int:
 
     :data:`DATA_FILE` holds ``window.EXPLORER_DATA = {...};`` and :data:`INDEX_FILE`
     ``window.EXPLORER_INDEX = {set name: [id, ...]};``: ASCII JSON, ``</`` written ``<\\/``.
-
-    Example
-    -------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> write_explorer({"sets": [{"name": "snli", "examples": {"id": [3, 7]}, "title": "</b>"}]}, folder) > 0
-    True
-    >>> (folder / INDEX_FILE).read_text(), "</" in (folder / DATA_FILE).read_text()
-    ('window.EXPLORER_INDEX = {"snli":[3,7]};\\n', False)
     """
     if not isinstance(data, dict) or "sets" not in data:
         raise ValueError("data must be what explorer_data returned (a dict with 'sets')")

@@ -1,8 +1,6 @@
-"""Interactive plotly figures, each beside its static matplotlib twin.
-
-plotly.js is loaded from the site, never from a CDN; hover texts are HTML-escaped. A point can
-link to the neighbour explorer: it carries its ``[set, id]`` as ``customdata``, and the site's
-``book/_static/figure-links.js`` follows a click where ``explorer-index.js`` lists that example.
+"""Interactive plotly figures, each beside its static matplotlib twin; plotly.js comes from the site,
+never a CDN, and hover texts are HTML-escaped. A point carries its explorer ``[set, id]`` as
+``customdata``; ``book/_static/figure-links.js`` follows a click where ``explorer-index.js`` lists it.
 """
 from __future__ import annotations
 
@@ -84,29 +82,11 @@ def _points(n, against, premises, hypotheses, label_names, labels, facts, link_s
 
 def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred, *, label_names,
                 fixed=None, broken=None, title=None, link_set=None, link_ids=None):
-    """A 2-D embedding as a plotly scatter: one trace per gold label, hover shows the pair.
+    """An (n, 2) embedding as a plotly scatter: one trace per gold label, hover shows the pair.
 
-    Parameters
-    ----------
-    embedding : array-like of shape (n, 2)
-    premises, hypotheses : sequences of n str
-    gold, model_pred, backoff_pred : array-like of int, shape (n,), indices into ``label_names``
-    label_names : sequence of str
-    fixed, broken : array-like of bool, shape (n,), optional, ringed in green and orange
-    title : str, optional
-    link_set : str, optional, the explorer set that holds these examples (``"hans-val"``)
-    link_ids : array-like of shape (n,), optional, each point's id in that set
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-
-    Example
-    -------
-    >>> fig = tsne_figure([[0, 0], [1, 1]], ["a", "b"], ["c", "d"], [0, 1], [0, 0], [0, 1],
-    ...                   label_names=["entailment", "non-entailment"])
-    >>> [t.name for t in fig.data], fig.data[0].text[0].split("<br>")[0]
-    (['entailment', 'non-entailment'], 'Premise: a')
+    ``gold``, ``model_pred``, ``backoff_pred`` index ``label_names``; ``fixed`` and ``broken`` (boolean
+    masks) are ringed in green and orange; with ``link_ids``, each point links to its id in the explorer
+    set ``link_set`` (e.g. ``"hans-val"``).
     """
     import plotly.graph_objects as go
 
@@ -131,29 +111,10 @@ def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred,
 
 def map_figure(embeddings, premises, hypotheses, gold, model_pred, *, label_names, facts=None,
                title=None, link_set=None, link_ids=None):
-    """Side-by-side 2-D maps of the same points, one panel per representation; hover shows the pair.
+    """Side-by-side 2-D maps of the same points, one panel per entry of ``embeddings`` (title -> (n, 2)).
 
-    Parameters
-    ----------
-    embeddings : dict of str -> array-like of shape (n, 2), panel title -> coordinates
-    premises, hypotheses : sequences of n str
-    gold, model_pred : array-like of int, shape (n,), indices into ``label_names``; colour by ``gold``
-    label_names : sequence of str
-    facts : dict of str -> sequence of n values, optional, more tooltip lines (e.g. the kNN prediction)
-    title : str, optional
-    link_set, link_ids : optional, as in :func:`tsne_figure`
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        One trace per (panel, gold label); a label's traces share one legend entry.
-
-    Example
-    -------
-    >>> fig = map_figure({"a": [[0, 0], [1, 1]], "b": [[1, 0], [0, 1]]}, ["p", "q"], ["h", "i"],
-    ...                  [0, 1], [0, 0], label_names=["yes", "no"])
-    >>> [(t.name, t.xaxis, t.showlegend) for t in fig.data]
-    [('yes', 'x', True), ('no', 'x', True), ('yes', 'x2', False), ('no', 'x2', False)]
+    Colour by ``gold``; ``facts`` (name -> n values) add tooltip lines; links as in :func:`tsne_figure`.
+    One trace per (panel, gold label); a label's traces share one legend entry.
     """
     from plotly.subplots import make_subplots
 
@@ -183,25 +144,11 @@ def map_figure(embeddings, premises, hypotheses, gold, model_pred, *, label_name
 
 
 def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = None) -> str:
-    """The figure as an HTML fragment that loads plotly.js from the site.
+    """The figure as an HTML fragment that loads plotly.js from ``plotlyjs`` (relative to the page).
 
-    Parameters
-    ----------
-    fig : plotly.graph_objects.Figure
-    plotlyjs : str, URL of ``plotly.min.js`` relative to the page
-    explorer : str, optional, the explorer page's relative URL (:data:`EXPLORER_PAGE`): the fragment
-        then loads ``explorer-index.js`` from beside it and :data:`FIGURE_LINKS_JS`, whose
-        ``knnExplorerLinks`` opens a clicked point there where the explorer holds it.
-
-    Example
-    -------
-    >>> import plotly.graph_objects as go
-    >>> snippet = figure_html(go.Figure())
-    >>> '<script charset="utf-8" src="../plotly/plotly.min.js"></script>' in snippet, "cdn." in snippet
-    (True, False)
-    >>> linked = figure_html(go.Figure(), explorer=EXPLORER_PAGE)
-    >>> linked.startswith('<script src="explorer-index.js"></script>'), FIGURE_LINKS_JS in linked
-    (True, True)
+    With ``explorer`` (the explorer page's relative URL, :data:`EXPLORER_PAGE`), it also loads
+    ``explorer-index.js`` from beside it and :data:`FIGURE_LINKS_JS`, whose ``knnExplorerLinks`` opens a
+    clicked point there where the explorer holds it.
     """
     from .explorer import INDEX_FILE
 

@@ -11,10 +11,8 @@ from .data import HANS_HEURISTICS
 TABLE4 = pd.DataFrame(
     {"snli-original": [75.7, 75.8, 82.8, 82.8], "snli-augmented": [70.5, 71.0, 76.8, 77.3],
      "anli": [47.2, 48.5, 44.4, 47.9], "hans": [52.4, 52.4, 59.3, 59.6]},
-    index=pd.MultiIndex.from_tuples([("BERT", "model"), ("BERT", "kNN backoff"),
-                                     ("RoBERTa", "model"), ("RoBERTa", "kNN backoff")],
-                                    names=["backbone", "method"]),
-) / 100
+    index=pd.MultiIndex.from_product([["BERT", "RoBERTa"], ["model", "kNN backoff"]],
+                                     names=["backbone", "method"])) / 100
 """Table 4: test accuracy of the model alone and with kNN backoff, per setting."""
 
 TABLE5 = pd.DataFrame(
@@ -25,8 +23,7 @@ TABLE5 = pd.DataFrame(
 TABLE6 = pd.DataFrame(
     {"BERT": [23.3, 30.6, 18.2], "kNN-BERT": [25.4, 30.6, 24.6],
      "RoBERTa": [78.7, 79.6, 52.7], "kNN-RoBERTa": [79.4, 80.8, 54.7]},
-    index=pd.Index(HANS_HEURISTICS, name="heuristic"),
-) / 100
+    index=pd.Index(HANS_HEURISTICS, name="heuristic")) / 100
 """Table 6: HANS test accuracy on the non-entailment examples, model and kNN backoff."""
 
 BERT_SNLI_TEST = 0.757
@@ -73,22 +70,19 @@ from (0, 0) to (0.65, 0.73), the only point the paper gives."""
 def numbers() -> dict:
     """Every number above under one flat key, accuracies in percent, for MyST-NB glue.
 
-    Example
-    -------
     >>> n = numbers()
     >>> n["t4_bert_model_anli"], n["t5_bert_anli"], n["removal_top_10"], n["mislabel_f1"]
     (47.2, 0.95, 4.6, 0.78)
     """
+    key = lambda *parts: "_".join(parts).lower().replace("-", "_")
     out = {}
     for (backbone, method), row in TABLE4.iterrows():
         m = "model" if method == "model" else "backoff"
-        out.update({f"t4_{backbone.lower()}_{m}_{s.replace('-', '_')}": round(100 * v, 1)
-                    for s, v in row.items()})
+        out.update({key("t4", backbone, m, s): round(100 * v, 1) for s, v in row.items()})
     for backbone, row in TABLE5.iterrows():
-        out.update({f"t5_{backbone.lower()}_{s.replace('-', '_')}": v for s, v in row.items()})
+        out.update({key("t5", backbone, s): v for s, v in row.items()})
     for heuristic, row in TABLE6.iterrows():
-        out.update({f"t6_{c.lower().replace('-', '_')}_{heuristic}": round(100 * v, 1)
-                    for c, v in row.items()})
+        out.update({key("t6", c, heuristic): round(100 * v, 1) for c, v in row.items()})
     for cond in ("top", "random"):
         out.update({f"removal_{cond}_{round(100 * f)}": v for f, v in REMOVAL[cond].items()})
         out[f"removal_increment_{cond}"] = REMOVAL["increment"][cond]

@@ -1,21 +1,7 @@
-"""The building blocks of the chapters' typed records (:mod:`nbhelpers.results`), on pydantic v2.
-
-``Number`` is an int or a finite float (kept as given); ``Fraction`` lies in [0, 1]; ``Seconds`` is
-at least 0; a ``Maybe`` number may be ``None`` (NaN reads as ``None``). :func:`shape` declares a
-nested object with known keys; :class:`Schema` is a checked JSON object and :class:`Record` one
-saved as a file. Every error is a ``ValueError`` naming the file, the field and the value.
-
-Example
--------
->>> class Run(Record):
-...     NAME = "run"
-...     accuracy: Fraction
-...     sd: MaybeNumber
->>> Run(accuracy=0.5, sd=float("nan")).to_dict()
-{'accuracy': 0.5, 'sd': None}
->>> Run.from_dict({"accuracy": 50.0, "sd": None})
-Traceback (most recent call last):
-ValueError: Run: 1 invalid value: accuracy: expected a number in [0, 1] (a percentage?), got 50.0
+"""The building blocks of the chapters' typed records (:mod:`nbhelpers.results`), on pydantic v2:
+``Number`` (an int or a finite float), ``Fraction`` (in [0, 1]), ``Seconds`` (>= 0), ``Maybe`` numbers
+(``None``; NaN reads as ``None``), :func:`shape` (a nested object with known keys), :class:`Schema` and
+:class:`Record`. Every error is a ``ValueError`` naming the file, the field and the value.
 """
 from __future__ import annotations
 
@@ -96,8 +82,6 @@ def shape(name: str, keys: dict, *, optional=()):
 def jsonable(value):
     """``value`` with numpy scalars and arrays, tuples and non-string dict keys made plain JSON.
 
-    Example
-    -------
     >>> jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
     {'a': 0.5, '1': [2, [0, 1]]}
     """
@@ -161,7 +145,18 @@ class Schema(BaseModel):
 
 
 class Record(Schema):
-    """A chapter's record: :meth:`save` writes ``<results_dir>/<NAME>.json``, :meth:`load` reads it."""
+    """A chapter's record: :meth:`save` writes ``<results_dir>/<NAME>.json``, :meth:`load` reads it.
+
+    >>> class Run(Record):
+    ...     NAME = "run"
+    ...     accuracy: Fraction
+    ...     sd: MaybeNumber
+    >>> Run(accuracy=0.5, sd=float("nan")).to_dict()
+    {'accuracy': 0.5, 'sd': None}
+    >>> Run.from_dict({"accuracy": 50.0, "sd": None})
+    Traceback (most recent call last):
+    ValueError: Run: 1 invalid value: accuracy: expected a number in [0, 1] (a percentage?), got 50.0
+    """
 
     NAME: ClassVar[str] = ""
 

@@ -36,11 +36,6 @@ def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, m
     - opposite: the interval excludes the null on the other side;
     - ruled out: it holds the null but excludes the paper's effect (no effect: lies wholly outside);
     - inconclusive: anything else, e.g. an interval holding both the null and the paper's effect.
-
-    >>> verdict(2.9, 0.8, 5.0, paper_effect=5.4), verdict(-0.8, -2.4, 0.8, paper_effect=3.4)
-    ('reproduced', 'ruled out')
-    >>> verdict(0.4, -0.7, 1.5, paper_effect=1.3), verdict(-0.15, -0.29, -0.03, paper_effect=0.0, margin=0.5)
-    ('inconclusive', 'reproduced')
     """
     if stand_in is not None:  # no estimate is needed: the paper's setting was not run
         if not isinstance(stand_in, str) or not stand_in.strip():
@@ -68,11 +63,7 @@ def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, m
 
 
 def paper_in_interval(low, high, paper_effect) -> bool | None:
-    """Whether the paper's effect lies in our interval (``None`` without an interval).
-
-    >>> paper_in_interval(-0.7, 1.5, 1.3), paper_in_interval(None, None, 1.3)
-    (True, None)
-    """
+    """Whether the paper's effect lies in our interval (``None`` without an interval)."""
     if low is None or high is None:
         return None
     return bool(low <= paper_effect <= high)
@@ -124,11 +115,7 @@ def to_html(rows) -> str:
 
 
 def counts_sentence(rows, missing=()) -> str:
-    """How many claims got each verdict, and which chapters' results were absent.
-
-    >>> counts_sentence([{"verdict": "reproduced"}, {"verdict": "opposite"}], ["hans"])  # doctest: +ELLIPSIS
-    '2 claims: 1 reproduced, 1 opposite, 0 ruled out, ..., 0 not comparable. Not run, so absent: hans.'
-    """
+    """How many claims got each verdict, and which chapters' results were absent."""
     counts = ", ".join(f"{sum(r['verdict'] == v for r in rows)} {v}" for v in VERDICTS)
     absent = f". Not run, so absent: {', '.join(missing)}" if missing else ""
     return f"{len(rows)} claims: {counts}{absent}."

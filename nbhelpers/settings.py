@@ -1,7 +1,6 @@
-"""The paper's four settings (Rajani et al., 2020, Tables 4 and 5): their train, validation and test
-splits, and "the model for setting S" (:func:`model_for`), so that chapters share one checkpoint.
-Offline, MNLI dev-matched stands in for ANLI train; HANS uses the ANLI model and datastore, with
-neutral and contradiction both counted as non-entailment (:data:`HANS_LABEL_MAP`).
+"""The paper's four settings (Tables 4 and 5): their splits, and "the model for setting S"
+(:func:`model_for`), so that chapters share one checkpoint. Offline, MNLI dev-matched stands in for
+ANLI train; HANS uses the ANLI model and datastore, neutral and contradiction both non-entailment.
 """
 from __future__ import annotations
 
@@ -43,20 +42,11 @@ ANLI_SOURCES = ("stand-in", "anli")  # MNLI dev-matched (offline, the default) o
 
 
 def load_setting(name: str, *, smoke: bool = False, data_dir=None, anli_source: str = "stand-in") -> dict:
-    """The three splits of one setting (smoke: small random subsets), with their sources.
+    """The three splits of setting ``name`` (smoke: :data:`SMOKE_SIZES` random rows), with their sources.
 
-    Parameters
-    ----------
-    name : str, a key of :data:`SETTINGS`
-    smoke : bool, default=False; :data:`SMOKE_SIZES` rows per split
-    anli_source : {"stand-in", "anli"}; ANLI/HANS training data, never a quiet fallback
+    ``anli_source`` picks the ANLI/HANS training data (:data:`ANLI_SOURCES`; never a quiet fallback).
+    Returns ``{"train": df, "validation": df, "test": df, "sources": {role: "name/split"}}``.
 
-    Returns
-    -------
-    dict ``{"train": df, "validation": df, "test": df, "sources": {role: "name/split"}}``
-
-    Example
-    -------
     >>> s = load_setting("snli-augmented", smoke=True)
     >>> [len(s[r]) for r in ("train", "validation", "test")], s["sources"]["train"]
     ([96, 150, 150], 'cad-augmented/train')
@@ -78,32 +68,18 @@ def load_setting(name: str, *, smoke: bool = False, data_dir=None, anli_source: 
 
 
 def recipe_for(n_train: int, *, smoke: bool = False, large_train_epochs: int = LARGE_TRAIN_EPOCHS) -> dict:
-    """:data:`nbhelpers.models.DEFAULT_RECIPE` for ``n_train`` pairs: fewer epochs above
-    :data:`LARGE_TRAIN` pairs, one in a smoke run.
-
-    >>> recipe_for(1666)["epochs"], recipe_for(8330)["epochs"], recipe_for(8330, smoke=True)["epochs"]
-    (5, 3, 1)
-    """
+    """:data:`nbhelpers.models.DEFAULT_RECIPE` for ``n_train`` pairs: fewer epochs above :data:`LARGE_TRAIN`
+    pairs, one in a smoke run."""
     return dict(models.DEFAULT_RECIPE, **({"epochs": 1} if smoke else {"epochs": int(large_train_epochs)}
                                           if n_train > LARGE_TRAIN else {}))
 
 
 def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool = False,
               splits: dict | None = None, cache=None, progress: bool = True):
-    """The fine-tuned model of setting ``name`` (cached; ``hans`` shares the ANLI model).
+    """The fine-tuned model of setting ``name`` (cached; ``hans`` shares the ANLI model), and its splits.
 
-    Parameters
-    ----------
-    name : str, a key of :data:`SETTINGS`
-    backbone : str, default="minilm"
-    seed : int, default=0
-    smoke : bool, default=False; small random subsets and one epoch
-    splits : dict, optional; what :func:`load_setting` returned for this setting
-
-    Returns
-    -------
-    model : nbhelpers.models.NLIModel
-    splits : dict, :func:`load_setting`'s splits and sources
+    ``splits`` (what :func:`load_setting` returned) are loaded when not given; ``smoke`` trains one
+    epoch on small random subsets.
     """
     splits = splits if splits is not None else load_setting(name, smoke=smoke)
     return models.fine_tune(splits["train"], backbone, seed=seed, cache=cache, progress=progress,
@@ -112,26 +88,10 @@ def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool
 
 def adversarial_split(df: pd.DataFrame, *, train_fraction: float = 2 / 3, seed: int = 0,
                       strata=("round", "label")) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split adversarial pairs (ANLI dev) into training and validation parts, stratified.
+    """Split adversarial pairs (ANLI dev) into disjoint training and validation parts, stratified.
 
-    Parameters
-    ----------
-    df : DataFrame with ``premise``, ``hypothesis``, ``label`` and the ``strata`` columns
-    train_fraction : float, default=2/3; share of each stratum in the training part
-    seed : int, default=0
-    strata : tuple of str; columns whose every combination is split in the same proportion
-
-    Returns
-    -------
-    train, validation : DataFrame, disjoint, together all of ``df``, each with a fresh index
-
-    Example
-    -------
-    >>> df = pd.DataFrame({"premise": list("abcdef"), "hypothesis": list("uvwxyz"),
-    ...                    "label": [0, 0, 0, 1, 1, 1], "round": [1] * 6})
-    >>> tr, va = adversarial_split(df, seed=0)
-    >>> len(tr), len(va), sorted(tr["label"].tolist())
-    (4, 2, [0, 0, 1, 1])
+    Every combination of the ``strata`` columns puts ``train_fraction`` of its rows in the training
+    part; both parts get a fresh index.
     """
     if not 0 < float(train_fraction) < 1:
         raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}")

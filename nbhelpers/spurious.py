@@ -60,17 +60,8 @@ def _where_mask(df: pd.DataFrame, where, fields=FIELDS) -> np.ndarray:
 def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> pd.DataFrame:
     """How often each pattern occurs in premise and hypothesis, and the labels given it.
 
-    Returns
-    -------
-    DataFrame: a row per (pattern, field in premise, hypothesis, either); ``n``, ``share`` (of all
-        examples) and the label distribution of the matches (``entailment``, ``neutral``, ``contradiction``).
-
-    Example
-    -------
-    >>> df = pd.DataFrame({"premise": ["A red car", "A dog"], "hypothesis": ["not red", "a dog"],
-    ...                    "label": [2, 0]})
-    >>> pattern_stats(df, ["not"]).loc[("not", "hypothesis"), ["n", "share", "contradiction"]].tolist()
-    [1.0, 0.5, 1.0]
+    A row per (pattern, field: premise, hypothesis, either): ``n``, ``share`` (of all examples) and the
+    label distribution of the matches (``entailment``, ``neutral``, ``contradiction``).
     """
     rows = []
     for p in patterns:
@@ -85,25 +76,9 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
 def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -> pd.DataFrame:
     """Counts, label distribution and each model's accuracy on a slice, per gold label.
 
-    Parameters
-    ----------
-    df : DataFrame with ``label``
-    where : str, callable or boolean array
-        A regex (or :data:`PATTERNS` key) searched in ``fields``, a predicate ``df -> mask``, or the mask.
-    predictions : dict of model name -> (n,) predicted labels
-
-    Returns
-    -------
-    DataFrame: a row per gold label in the slice, then ``all``; ``n``, ``share of slice``, ``<model> acc``.
-
-    Example
-    -------
-    >>> df = pd.DataFrame({"premise": ["a", "a", "a"], "hypothesis": ["not x", "not y", "z"],
-    ...                    "label": [2, 0, 0]})
-    >>> r = slice_report(df, "not", {"m": np.array([2, 2, 0])})
-    >>> r[["n", "m acc"]].to_dict("index")  # doctest: +NORMALIZE_WHITESPACE
-    {'entailment': {'n': 1, 'm acc': 0.0}, 'contradiction': {'n': 1, 'm acc': 1.0},
-     'all': {'n': 2, 'm acc': 0.5}}
+    ``where`` is a regex (or :data:`PATTERNS` key) searched in ``fields``, a predicate ``df -> mask``, or
+    the mask; ``predictions`` maps model name to (n,) labels. A row per gold label in the slice, then
+    ``all``: ``n``, ``share of slice``, ``<model> acc``.
     """
     mask = _where_mask(df, where, fields)
     y = df["label"].to_numpy()
@@ -164,26 +139,10 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
                      min_count: int = 5) -> pd.DataFrame:
     """Tokens over-represented among retrieved training neighbours (the artifact miner).
 
-    ``x`` of the ``R`` retrievals contain a token whose base rate (share of training examples) is
-    ``p0``: ``z = (x - R p0) / sqrt(R p0 (1 - p0))``, ``ratio = (x / R) / p0``.
-
-    Parameters
-    ----------
-    neighbor_indices : array-like of int, any shape, e.g. the (n_errors, k) neighbours of errors
-    train_df : DataFrame
-    field : {"hypothesis", "premise"}
-    min_count : int, tokens retrieved fewer times are left out
-
-    Returns
-    -------
-    DataFrame sorted by ``z`` descending: ``token``, ``retrieved`` (x), ``expected``
-    (R p0), ``ratio``, ``z``, ``base_rate``.
-
-    Example
-    -------
-    >>> train = pd.DataFrame({"hypothesis": ["a red car", "a dog", "a cat", "a bird"]})
-    >>> token_enrichment([0, 0, 0, 1], train, min_count=2)[["token", "retrieved", "ratio"]].values.tolist()
-    [['car', 3, 3.0], ['red', 3, 3.0], ['a', 4, 1.0]]
+    ``x`` of the ``R`` retrievals (``neighbor_indices``, any shape) contain a token whose base rate (share
+    of training examples) is ``p0``: ``z = (x - R p0) / sqrt(R p0 (1 - p0))``, ``ratio = (x / R) / p0``.
+    Tokens retrieved under ``min_count`` times are left out. Columns ``token``, ``retrieved`` (x),
+    ``expected`` (R p0), ``ratio``, ``z``, ``base_rate``; sorted by ``z`` descending.
     """
     idx = np.asarray(neighbor_indices).ravel()
     if idx.size == 0:
@@ -219,31 +178,11 @@ PAPER_EXAMPLE_RULE = {"colour": "original-wrong-augmented-right", "negation": "n
 def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, rule: str,
                     n: int = 2, fields=FIELDS):
     """The paper's rule for Tables 1 and 2: queries with ``pattern`` in one of ``fields`` whose
-    predictions change in the direction ``rule`` names, the ``n`` with the largest change in p(gold)
-    first. No hand-picking.
+    predictions change in the direction ``rule`` (:data:`EXAMPLE_RULES`) names, the ``n`` with the
+    largest change in p(gold) first. No hand-picking.
 
-    Parameters
-    ----------
-    df : DataFrame with ``premise``, ``hypothesis``, ``label`` (n rows)
-    p_original, p_augmented : (n, 3) probabilities of the two models
-    pattern : str, a key of :data:`PATTERNS` or a regex
-    rule : str, a key of :data:`EXAMPLE_RULES`
-    n : int, how many to return
-
-    Returns
-    -------
-    chosen : list of int, row positions in ``df``
-    counts : dict
-        Queries passing each step: ``with pattern``, ``changed prediction``, ``paper direction``.
-
-    Example
-    -------
-    >>> df = pd.DataFrame({"premise": ["a red car", "a dog", "a red hat"],
-    ...                    "hypothesis": ["a car", "a red dog", "a hat"], "label": [0, 0, 0]})
-    >>> po = np.array([[.2, .8, 0], [.1, .9, 0], [.9, .1, 0]])
-    >>> pa = np.array([[.9, .1, 0], [.6, .4, 0], [.9, .1, 0]])
-    >>> choose_examples(df, po, pa, pattern="colour", rule="original-wrong-augmented-right")
-    ([0, 1], {'with pattern': 3, 'changed prediction': 2, 'paper direction': 2})
+    ``p_original``, ``p_augmented`` are the two models' (n, 3) probabilities. Returns the chosen row
+    positions and how many queries pass each step.
     """
     po, pa = np.asarray(p_original, dtype=float), np.asarray(p_augmented, dtype=float)
     if po.shape != (len(df), 3) or pa.shape != (len(df), 3):
@@ -275,33 +214,11 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: 
     """LIME word weights over *both* sentences of a pair, each word labelled with its sentence.
 
     LIME perturbs the pair joined by :data:`PAIR_SEPARATOR`, deleting single word *positions*
-    (``bow=False``); ``predict`` sees each perturbed text split back into its two sentences. Premise
-    and hypothesis weights are on one scale (the paper's Figure 3 perturbs the hypothesis only).
-
-    Parameters
-    ----------
-    predict : callable
-        ``predict(premises: list[str], hypotheses: list[str]) -> (n, 3)`` probabilities.
-    premise, hypothesis : str
-    num_samples : int
-        Perturbed pairs LIME fits its local model on (LIME's default: 5,000).
-    seed : int
-
-    Returns
-    -------
-    label : int
-        The class explained: the prediction for the unperturbed pair.
-    weights : DataFrame
-        The 10 largest absolute weights (towards ``label``), with ``sentence``, ``position``
-        (word index within that sentence), ``word`` and ``weight``.
-
-    Example
-    -------
-    >>> def predict(p, h):  # "red" in the hypothesis pushes towards contradiction
-    ...     return np.array([[0.1, 0.1, 0.8] if "red" in b else [0.8, 0.1, 0.1] for b in h])
-    >>> label, w = lime_pair(predict, "A man in blue.", "A man in red.", num_samples=200)
-    >>> label, w.iloc[0][["sentence", "word"]].tolist()
-    (2, ['hypothesis', 'red'])
+    (``bow=False``, ``num_samples`` perturbed pairs); ``predict(premises, hypotheses) -> (n, 3)`` sees each
+    perturbed text split back into its two sentences. Premise and hypothesis weights are on one scale
+    (the paper's Figure 3 perturbs the hypothesis only). Returns the class explained (the prediction
+    for the unperturbed pair) and its 10 largest absolute weights, with ``sentence``, ``position``
+    (word index within that sentence), ``word`` and ``weight``.
     """
     from lime.lime_text import IndexedString, LimeTextExplainer
 
@@ -336,12 +253,8 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: 
 def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
     """Readings of the paper's "'not' occurs in approximately 37% and 60%" of the training data.
 
-    Returns
-    -------
-    DataFrame: a row per reading; ``count``, ``n`` and ``share`` (count / n, NaN when n = 0).
+    A row per reading: ``count``, ``n`` and ``share`` (count / n, NaN when n = 0).
 
-    Example
-    -------
     >>> df = pd.DataFrame({"premise": ["not a", "b", "c"], "hypothesis": ["x", "not y", "z"],
     ...                    "label": [2, 0, 2]})
     >>> not_readings(df).loc["P(contradiction | 'not' in premise or hypothesis)", ["count", "n"]].tolist()
@@ -366,24 +279,10 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
                  fields=FIELDS) -> dict:
     """Accuracy change on a slice between two models, with its n and a paired bootstrap interval.
 
-    Parameters
-    ----------
-    df : DataFrame with ``label`` (n rows)
-    where : str, callable or boolean array
-        The slice, as in :func:`slice_report`.
-    pred_before, pred_after : (n,) predicted labels of the two models
-    label : int, optional
-        Keep only the slice's examples with this gold label (the paper: entailment, 0).
+    ``where`` is as in :func:`slice_report`; ``label`` keeps only the slice's examples with that gold
+    label (the paper: entailment, 0). Returns ``n``, ``before``, ``after`` (NaN when n = 0), ``diff``,
+    ``lo``, ``hi`` (95% paired bootstrap), ``a_only``, ``b_only``, ``mcnemar_p``, ``_lo``, ``_hi``.
 
-    Returns
-    -------
-    dict
-        ``n``, ``before``, ``after`` (accuracies, NaN when n = 0), ``diff`` (after - before), ``lo``,
-        ``hi`` (95% paired bootstrap); ``a_only``, ``b_only`` and ``mcnemar_p``, ``_lo``, ``_hi``
-        (:func:`nbhelpers.stats.mcnemar`, for few discordant pairs).
-
-    Example
-    -------
     >>> df = pd.DataFrame({"premise": ["a"] * 4, "hypothesis": ["not b", "not c", "d", "not e"],
     ...                    "label": [0, 0, 0, 2]})
     >>> r = slice_change(df, "not", [0, 0, 0, 2], [0, 1, 0, 2], label=0)

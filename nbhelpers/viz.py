@@ -24,51 +24,32 @@ def _note(ax, text, xy, offset=(0, 3), **kwargs):
 
 
 def _finish(ax, percent: str = "", legend: dict | None = None, **settings):
-    """``ax.set(**settings)``, ticks of axis ``percent`` ("x" or "y") in %, ``ax.legend(**legend)``."""
+    """``ax.set(**settings)``, axis ``percent`` ("x" or "y") in %, ``ax.legend(fontsize=8, **legend)``."""
     ax.set(**settings)
     if percent:
         getattr(ax, f"{percent}axis").set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     if legend is not None:
-        ax.legend(**legend)
+        ax.legend(**{"fontsize": 8, **legend})
     return ax
 
 
 def plot_training_loss(histories: dict, ax=None):
-    """Mean training loss per epoch, one line per run.
-
-    Parameters
-    ----------
-    histories : dict of run name -> list of losses, one per epoch
-
-    Example
-    -------
-    >>> ax = plot_training_loss({"a": [1.1, 0.9], "b": [1.1, 1.0, 0.8]})
-    >>> [text.get_text() for text in ax.get_legend().get_texts()]
-    ['a', 'b']
-    """
+    """Mean training loss per epoch, one line per run; ``histories`` maps run name to its losses."""
     ax = _axes(ax)
     for name, losses in histories.items():
         ax.plot(np.arange(1, len(losses) + 1), losses, marker="o", label=name)
     ax.axhline(np.log(3), color="grey", ls=":", lw=1)
     _note(ax, "chance (ln 3)", (1, np.log(3)), fontsize=8, color="grey")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    return _finish(ax, legend={"fontsize": 8}, xlabel="epoch", ylabel="mean training loss (cross-entropy)",
+    return _finish(ax, legend={}, xlabel="epoch", ylabel="mean training loss (cross-entropy)",
                    title="Fine-tuning: training loss per epoch")
 
 
 def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=None):
     """kNN accuracy by layer: one line per pooling, solid with normalisation, dashed without.
 
-    Parameters
-    ----------
-    grid : DataFrame from :func:`nbhelpers.representations.knn_accuracy_grid`
-    model_acc : float, optional, the fine-tuned model's accuracy, drawn as a reference line
-
-    Example
-    -------
-    >>> g = pd.DataFrame({"pooling": "cls", "layer": [0, 1], "normalize": True, "knn_acc": [0.4, 0.6]})
-    >>> len(plot_layer_accuracy(g, model_acc=0.7).get_lines())  # cls line + model line
-    2
+    ``grid`` comes from :func:`nbhelpers.representations.knn_accuracy_grid`; ``model_acc``, the
+    fine-tuned model's accuracy, is drawn as a reference line.
     """
     ax = _axes(ax, (7, 4.5))
     for (pooling, norm), part in grid.groupby(["pooling", "normalize"], sort=True):
@@ -80,19 +61,12 @@ def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=N
         ax.axhline(model_acc, color="black", lw=1)
         _note(ax, f"fine-tuned model: {model_acc:.1%}", (grid["layer"].min(), model_acc), (0, 4), fontsize=8)
     ax.set_xticks(sorted(grid["layer"].unique()))
-    return _finish(ax, "y", {"fontsize": 8, "ncol": 2}, xlabel="layer (0 = embeddings)",
+    return _finish(ax, "y", {"ncol": 2}, xlabel="layer (0 = embeddings)",
                    ylabel="kNN accuracy", title="kNN accuracy by layer, pooling and normalisation")
 
 
 def plot_accuracy_heatmap(grid: pd.DataFrame, normalize: bool = True, ax=None):
-    """Heatmap of kNN accuracy (``grid`` as in :func:`plot_layer_accuracy`), pooling by layer.
-
-    Example
-    -------
-    >>> g = pd.DataFrame({"pooling": ["cls", "mean"], "layer": 1, "normalize": True, "knn_acc": [0.5, 0.6]})
-    >>> plot_accuracy_heatmap(g).get_title()
-    'kNN accuracy (normalised representations)'
-    """
+    """Heatmap of kNN accuracy (``grid`` as in :func:`plot_layer_accuracy`), pooling by layer."""
     ax = _axes(ax, (7, 2.6))
     table = grid[grid["normalize"] == normalize].pivot(index="pooling", columns="layer", values="knn_acc")
     sns.heatmap(table * 100, annot=True, fmt=".1f", cmap="viridis", ax=ax, cbar_kws={"label": "accuracy (%)"})
@@ -101,47 +75,23 @@ def plot_accuracy_heatmap(grid: pd.DataFrame, normalize: bool = True, ax=None):
 
 
 def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
-    """Bar chart of validation accuracy per fine-tuning recipe.
-
-    Parameters
-    ----------
-    table : DataFrame with columns ``recipe`` and ``val_acc``
-
-    Example
-    -------
-    >>> t = pd.DataFrame({"recipe": ["a", "b"], "val_acc": [0.5, 0.7]})
-    >>> len(plot_recipe_accuracy(t).patches)
-    2
-    """
+    """Bar chart of validation accuracy (``table["val_acc"]``) per fine-tuning ``recipe``."""
     ax = _axes(ax, (6, 3.5))
     ax.bar(table["recipe"], table["val_acc"], color="#4c72b0")
     for i, acc in enumerate(table["val_acc"]):
         _note(ax, f"{acc:.1%}", (i, acc), ha="center")
     ax.axhline(1 / 3, color="grey", ls=":", lw=1, label="chance")
-    return _finish(ax, "y", {"fontsize": 8, "loc": "upper left"}, ylim=(0, 1),
+    return _finish(ax, "y", {"loc": "upper left"}, ylim=(0, 1),
                    ylabel="accuracy (bars: SNLI validation)", title="Fine-tuned models: accuracy per recipe")
 
 
 def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float | None = None, axes=None):
-    """Chapter 5's sweep against the share of flipped labels memorised; returns the two Axes.
+    """Chapter 5's sweep (:func:`nbhelpers.experiments.memorisation_sweep` points) against the share of
+    flipped labels memorised; returns the two Axes.
 
-    Left: each ranking's average precision. Right: the kNN protocol's F1 and the data the loss
-    ranking needs for its recall, with the paper's as dashed lines.
-
-    Parameters
-    ----------
-    points : list of dict from :func:`nbhelpers.experiments.memorisation_sweep`
-    paper : dict, optional, ``f1`` and ``loss_fraction_for_knn_recall`` (:data:`nbhelpers.paper.MISLABEL`)
-    base_rate : float, optional, the share of flipped labels: a random ranking's AP
-    axes : pair of Axes, optional
-
-    Example
-    -------
-    >>> pts = [{"lr": 1e-4, "epochs": e, "flips_memorised": m, "knn_f1": 0.3,
-    ...         "loss_fraction_for_knn_recall": 0.1, "ap": {"loss": 0.5, "cleanlab": 0.4,
-    ...         "ranked kNN": 0.3, "kNN only": 0.2}} for e, m in ((1, 0.1), (5, 0.6))]
-    >>> len(plot_memorisation_sweep(pts, paper={"f1": 0.78, "loss_fraction_for_knn_recall": 0.65}))
-    2
+    Left: each ranking's average precision, ``base_rate`` (a random ranking's AP) dotted. Right: the kNN
+    protocol's F1 and the data the loss ranking needs for its recall, ``paper``'s
+    (:data:`nbhelpers.paper.MISLABEL`) as dashed lines.
     """
     axes = _axes(axes, (11, 4), ncols=2)
     df = pd.DataFrame([{**{k: v for k, v in p.items() if k not in ("ap", "ap_vs")},
@@ -160,7 +110,7 @@ def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float 
     for regime, row in means.iterrows():
         _note(ax, regime, (row["flips_memorised"], ax.get_ylim()[0]), (2, 2), fontsize=6, rotation=90,
               color="#555555")
-    _finish(ax, "x", {"fontsize": 8}, xlabel="flipped labels memorised by the noisy model",
+    _finish(ax, "x", {}, xlabel="flipped labels memorised by the noisy model",
             ylabel="average precision (finding flips)", title="Rankings of all training examples")
     ax = axes[1]
     ax.scatter(means["flips_memorised"], means["knn_f1"], marker="o", color="black", label="kNN protocol F1")
@@ -178,20 +128,8 @@ def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float 
 
 
 def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
-    """Validation backoff accuracy over tau (x) and temperature T (y, log scale) at one k.
-
-    Parameters
-    ----------
-    grid : DataFrame from :func:`nbhelpers.knn.tune`
-    k : int, optional, default the k of the best row
-
-    Example
-    -------
-    >>> g = pd.DataFrame({"k": 1, "temperature": [1.0, 1.0, 10.0, 10.0], "tau": [0.0, 1.0] * 2,
-    ...                   "backoff_acc": [0.5, 0.7, 0.5, 0.6], "model_acc": 0.5})
-    >>> plot_tuning_surface(g).get_title()
-    'Validation accuracy of kNN backoff (k = 1)'
-    """
+    """Validation backoff accuracy of :func:`nbhelpers.knn.tune`'s ``grid`` over tau (x) and temperature
+    T (y) at one ``k`` (default: the best row's)."""
     ax = _axes(ax, (7, 3.6))
     k = int(grid.loc[grid["backoff_acc"].idxmax(), "k"]) if k is None else k
     part = grid[grid["k"] == k]
@@ -207,27 +145,14 @@ def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
     step = max(1, len(taus) // 10)
     ax.set_xticks(np.arange(0, len(taus), step) + 0.5, [f"{t:.1f}" for t in taus[::step]])
     ax.set_yticks(np.arange(len(temps)) + 0.5, [f"{t:g}" for t in temps])
-    return _finish(ax, legend={"fontsize": 8, "loc": "lower left"},
+    return _finish(ax, legend={"loc": "lower left"},
                    xlabel="backoff threshold tau (back off when max p_model <= tau)",
                    ylabel="temperature T", title=f"Validation accuracy of kNN backoff (k = {k})")
 
 
 def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: str | None = None, ax=None):
-    """Model vs kNN accuracy per bin of model confidence; bar width shows the bin's share.
-
-    Parameters
-    ----------
-    bins : DataFrame from :func:`nbhelpers.evaluation.confidence_bins`
-    tau : float, optional, the tuned backoff threshold, drawn as a vertical line
-    title : str, optional
-
-    Example
-    -------
-    >>> b = pd.DataFrame({"lo": [0.3, 0.6], "hi": [0.6, 1.0], "n": [5, 15],
-    ...                   "model_acc": [0.4, 0.9], "knn_acc": [0.5, 0.8]})
-    >>> len(plot_confidence_bins(b, tau=0.6).get_lines())  # model, kNN, tau
-    3
-    """
+    """Model vs kNN accuracy per bin of :func:`nbhelpers.evaluation.confidence_bins` (bars: the bin's
+    share of examples); the tuned threshold ``tau`` as a vertical line."""
     ax = _axes(ax, (6, 4))
     centre, share = (bins["lo"] + bins["hi"]) / 2, bins["n"] / bins["n"].sum()
     ax.bar(centre, share, width=(bins["hi"] - bins["lo"]) * 0.9, color="lightgrey", label="share of examples")
@@ -236,24 +161,13 @@ def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: st
     if tau is not None:
         ax.axvline(tau, color="black", ls="--", lw=1, label=f"tuned tau = {tau:.2f}")
     ax.set_xlim(min(bins["lo"].min(), 1 / 3) - 0.01, 1.01)
-    return _finish(ax, "y", {"fontsize": 8, "loc": "upper left"}, ylim=(0, 1.02),
+    return _finish(ax, "y", {"loc": "upper left"}, ylim=(0, 1.02),
                    xlabel="model confidence (max probability)", ylabel="accuracy / share",
                    title=title or "Model vs kNN accuracy by model confidence")
 
 
 def plot_method_accuracy(table: pd.DataFrame, ax=None):
-    """Grouped bars: test accuracy per setting (x) and method (colour).
-
-    Parameters
-    ----------
-    table : DataFrame of accuracies, settings by methods
-
-    Example
-    -------
-    >>> t = pd.DataFrame({"model": [0.7, 0.5], "backoff": [0.72, 0.5]}, index=["a", "b"])
-    >>> len(plot_method_accuracy(t).patches)
-    4
-    """
+    """Grouped bars of ``table`` (accuracies, settings by methods): setting on x, method by colour."""
     ax = _axes(ax, (9, 4))
     n, x, width = len(table.columns), np.arange(len(table)), 0.8 / len(table.columns)
     for i, col in enumerate(table.columns):
@@ -262,24 +176,13 @@ def plot_method_accuracy(table: pd.DataFrame, ax=None):
             _note(ax, f"{v:.1%}", (rect.get_x() + rect.get_width() / 2, v), (0, 2), ha="center", fontsize=7,
                   rotation=90)
     ax.set_xticks(x, table.index)
-    return _finish(ax, "y", {"fontsize": 8, "ncol": n, "loc": "upper right"}, ylim=(0, 1.1),
+    return _finish(ax, "y", {"ncol": n, "loc": "upper right"}, ylim=(0, 1.1),
                    ylabel="test accuracy", title="Test accuracy per setting and method")
 
 
 def plot_backoff_gains(table: pd.DataFrame, ax=None):
-    """Backoff gain (backoff minus model, points) with its 95% interval, one row per run.
-
-    Parameters
-    ----------
-    table : DataFrame with ``label``, ``gain``, ``lo``, ``hi`` (points; NaN: no interval), ``group`` (colour)
-
-    Example
-    -------
-    >>> t = pd.DataFrame({"label": ["ours", "paper"], "gain": [0.4, 1.3], "lo": [-0.8, np.nan],
-    ...                   "hi": [1.6, np.nan], "group": ["stand-in", "paper"]})
-    >>> plot_backoff_gains(t).get_xlabel()
-    'backoff minus model (accuracy points)'
-    """
+    """Backoff gain (points) with its 95% interval, one row per run of ``table``: ``label``, ``gain``,
+    ``lo``, ``hi`` (NaN: no interval), ``group`` (the colour; ``"paper"`` drawn as a diamond)."""
     if missing := {"label", "gain", "lo", "hi", "group"} - set(table.columns):
         raise ValueError(f"table lacks columns {sorted(missing)}")
     ax = _axes(ax, (7, 0.45 * len(table) + 1.2))
@@ -297,18 +200,9 @@ def plot_backoff_gains(table: pd.DataFrame, ax=None):
 
 
 def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, title=None, ax=None):
-    """A 2-D embedding coloured by gold label; examples fixed (green) or broken (orange) ringed.
+    """An (n, 2) embedding coloured by gold label; examples backoff ``fixed`` (green) or ``broken``
+    (orange), boolean masks, ringed.
 
-    Parameters
-    ----------
-    embedding : ndarray of shape (n, 2)
-    labels : array-like of int, shape (n,)
-    fixed, broken : array-like of bool, shape (n,), optional, examples backoff makes right, and wrong
-    label_names : sequence of str, optional
-    title : str, optional
-
-    Example
-    -------
     >>> emb = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
     >>> ax = plot_tsne(emb, [0, 1, 1], fixed=[True, False, False], broken=[False, False, True])
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
@@ -327,36 +221,22 @@ def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, t
             mask = np.asarray(mask, bool)
             ax.scatter(emb[mask, 0], emb[mask, 1], s=60, facecolors="none", edgecolors=colour,
                        linewidths=1.8, label=f"{what} by backoff ({int(mask.sum())})")
-    return _finish(ax, legend={"fontsize": 8, "markerscale": 1.5}, xticks=[], yticks=[], xlabel="t-SNE 1",
+    return _finish(ax, legend={"markerscale": 1.5}, xticks=[], yticks=[], xlabel="t-SNE 1",
                    ylabel="t-SNE 2", title=title or "t-SNE of the representations")
 
 
 def plot_slice_accuracy(table: pd.DataFrame, ax=None):
-    """Bars of accuracy per slice (rows, e.g. HANS heuristics) for several methods (columns).
-
-    Example
-    -------
-    >>> t = pd.DataFrame({"model": [0.2, 0.5], "backoff": [0.3, 0.5]}, index=["a", "b"])
-    >>> plot_slice_accuracy(t).get_ylabel()
-    'accuracy'
-    """
+    """Bars of accuracy per slice (rows, e.g. HANS heuristics) for several methods (columns)."""
     ax = _axes(ax, (8, 4))
     table.plot.bar(ax=ax, rot=0, width=0.8)
     for container in ax.containers:
         ax.bar_label(container, labels=[f"{v:.0%}" for v in container.datavalues], fontsize=7)
-    return _finish(ax, "y", {"fontsize": 8}, ylim=(0, 1.08), ylabel="accuracy", xlabel="")
+    return _finish(ax, "y", {}, ylim=(0, 1.08), ylabel="accuracy", xlabel="")
 
 
 def plot_word_weights(weights, title: str = "", ax=None):
-    """Horizontal bars of LIME word weights (positive: towards the explained class).
+    """Horizontal bars of LIME ``(word, weight)`` pairs (positive: towards the explained class), first on top.
 
-    Parameters
-    ----------
-    weights : list of (word, weight)
-    title : str
-
-    Example
-    -------
     >>> ax = plot_word_weights([("not", 0.4), ("dog", -0.1)], title="contradiction")
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['dog', 'not']
@@ -372,15 +252,9 @@ def plot_word_weights(weights, title: str = "", ax=None):
 
 
 def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
-    """How often training examples are retrieved: one step histogram per set of queries.
+    """How often training examples are retrieved: a step histogram per query set of ``counts``
+    (:func:`nbhelpers.influence.retrieval_counts`); ``k`` goes into the title.
 
-    Parameters
-    ----------
-    counts : dict of query set name -> counts of shape (N,) (:func:`nbhelpers.influence.retrieval_counts`)
-    k : int, optional, neighbours per query, for the title
-
-    Example
-    -------
     >>> ax = plot_retrieval_counts({"train": np.array([0, 1, 1, 5]), "test": np.array([2, 0, 0, 9])})
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['train (max 5)', 'test (max 9)']
@@ -390,28 +264,18 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
     bins = np.arange(0, top + 2) - 0.5 if top < 60 else np.linspace(-0.5, top + 0.5, 60)
     for name, c in counts.items():
         ax.hist(c, bins=bins, histtype="step", lw=1.5, label=f"{name} (max {int(np.max(c))})")
-    return _finish(ax, legend={"fontsize": 8, "title": "queries", "title_fontsize": 8}, yscale="log",
+    return _finish(ax, legend={"title": "queries", "title_fontsize": 8}, yscale="log",
                    xlabel="times retrieved as a neighbour", ylabel="training examples (log scale)",
                    title="How often each training example is retrieved" + (f" (k = {k})" if k else ""))
 
 
 def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes=None):
-    """The removal test's accuracy drops: total per fraction (left), and the increment between fractions.
+    """The removal test's drops (:func:`nbhelpers.influence.removal_record`): total per fraction (left),
+    the increment between fractions (right); returns ``fig, axes``.
 
-    Our mean (bar, one sd, each seed a dot) stands beside the paper's number (hatched bar).
+    Our mean (bar, one sd, each seed a dot) stands beside ``paper``'s number (shaped like
+    :data:`nbhelpers.paper.REMOVAL`, hatched bar).
 
-    Parameters
-    ----------
-    record : dict from :func:`nbhelpers.influence.removal_record`
-    paper : dict, optional, shaped like :data:`nbhelpers.paper.REMOVAL`
-    axes : pair of Axes, optional
-
-    Returns
-    -------
-    fig, axes
-
-    Example
-    -------
     >>> rec = {"n_seeds": 1, "drops": {"0.1": {"top": [3.0]}, "0.3": {"top": [8.0]}},
     ...        "increments": {"top": [5.0]}, "increment_fractions": ["0.1", "0.3"]}
     >>> fig, axes = plot_removal_totals_increments(rec, {"top": {0.1: 4.6}, "increment": {"top": 6.0}})
