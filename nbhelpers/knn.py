@@ -45,10 +45,26 @@ def neighbor_weights(distances, *, temperature):
 
 
 def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
-    """Class probabilities (n, n_classes) from the k nearest neighbors, weighted by ``softmax(-d / T)``.
+    """Class probabilities from the k nearest neighbors, weighted by ``softmax(-d / T)``.
 
-    ``distances`` (n, k): squared L2 (:meth:`KNN.kneighbors`); ``neighbor_labels`` (n, k): ints in
-    ``0 .. n_classes-1``; ``temperature`` T > 0: small T is 1-NN, large T a majority vote.
+    Parameters
+    ----------
+    distances : array-like of shape (n, k)
+        Squared L2 distances of each query to its k neighbors, e.g. from :meth:`KNN.kneighbors`.
+    neighbor_labels : array-like of int, shape (n, k)
+        Their labels, integers in ``0 .. n_classes-1``.
+    temperature : float
+        T > 0: small T puts all weight on the nearest neighbor, large T makes a majority vote.
+    n_classes : int, default=3
+
+    Returns
+    -------
+    p_knn : ndarray of shape (n, C), float64
+        ``p_knn[i, y] = sum_j w_ij [label_ij == y]``, ``w`` from :func:`neighbor_weights`.
+
+    Examples
+    --------
+    Neighbors at 0, 1, 2 labelled 0, 1, 0, T = 1: ``p0 = (1 + e^-2) / (1 + e^-1 + e^-2)``.
 
     >>> np.round(knn_proba([[0.0, 1.0, 2.0]], [[0, 1, 0]], temperature=1.0), 3)
     array([[0.755, 0.245, 0.   ]])
@@ -63,12 +79,43 @@ def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
 
 
 class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
-    """kNN classifier over normalised representations, backed by a FAISS index; a scikit-learn estimator.
+    """kNN classifier over normalised representations, backed by a FAISS index.
 
-    ``k`` neighbors; ``temperature`` T (:func:`knn_proba`); ``normalize``: standardise each feature by the
-    training mean and std + ``eps`` (a constant feature gets scale 1); ``classes``: the labels given a
-    column (default: those in y); ``index``: a ``faiss.index_factory`` string (``"Flat"`` is exact).
-    Fitted: ``classes_`` (C,), ``labels_`` (N,) in fit order, ``mean_``, ``scale_`` (d,), ``index_``.
+    Parameters
+    ----------
+    k : int, default=16
+        Number of neighbors, ``1 <= k <= N`` (checked in :meth:`fit`).
+    temperature : float, default=1.0
+        Softmax temperature T > 0 of the neighbor weights (:func:`knn_proba`), 0.1 to 1000.
+    normalize : bool, default=True
+        Standardise each feature with the training mean and population standard deviation.
+    classes : array-like or None, default=None
+        The labels that get a column in :meth:`predict_proba`; default the labels seen in y. Give
+        all the task's (``[0, 1, 2]`` for NLI) where a training set may lack one, as for backoff.
+    eps : float, default=1e-6
+        ``scale_ = sigma + eps``; a feature constant on the training set gets ``scale_ = 1``
+        instead, by ``StandardScaler``'s rule.
+    index : str, default="Flat"
+        A ``faiss.index_factory`` string: ``"Flat"`` is exact; ``"IVF1024,Flat"`` or ``"HNSW32"``
+        are approximate (set their search parameters on the fitted index, e.g.
+        ``faiss.ParameterSpace().set_index_parameters(knn.index_, "nprobe=16")``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (C,)
+        Sorted labels, the columns of :meth:`predict_proba`.
+    labels_ : ndarray of shape (N,)
+        Training labels in fit order, what :meth:`kneighbors`'s indices point at.
+    mean_, scale_ : ndarray of shape (d,), float64
+        ``h~ = (h - mean_) / scale_``, computed in float64 and only then cast to float32 for
+        FAISS (``index_``), so a large offset (``X + 1e8``) costs no precision.
+    index_ : faiss.Index
+    n_samples_fit_, n_features_in_ : int
+
+    Examples
+    --------
+    Four points on the unit square normalise to (+-1, +-1); the query (0, 0.4) to (-1, -0.2),
+    at squared distance 0.64 from (0, 0) and 1.44 from (0, 1): ``p0 = 1 / (1 + e^-0.8)``.
 
     >>> knn = KNN(k=2).fit([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0, 0, 1, 1])
     >>> np.round(knn.predict_proba([[0.0, 0.4]]), 2), knn.predict([[0.0, 0.4], [0.0, 0.9]])
@@ -228,8 +275,24 @@ def _scored(p_model_val, p_knn_val, val_labels, label_map):
 
 
 def backoff(p_model, p_knn, tau):
-    """Predict with the model where ``max p_model > tau``, else with kNN: int64 (n,) from two (n, C) arrays.
+    """Predict with the model where it is confident, else with kNN.
 
+    Parameters
+    ----------
+    p_model : array-like of shape (n, C)
+        The model's class probabilities (softmax outputs, not logits).
+    p_knn : array-like of shape (n, C)
+        kNN class probabilities (:meth:`KNN.predict_proba`, the same columns).
+    tau : float
+        Confidence threshold in [0, 1]; strict, so ``tau=1`` always backs off.
+
+    Returns
+    -------
+    predictions : ndarray of shape (n,), int64
+        ``argmax p_model`` where ``max p_model > tau``, else ``argmax p_knn`` (ties: smaller label).
+
+    Examples
+    --------
     >>> backoff([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]], [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]], tau=0.5)
     array([0, 1])
     """
@@ -252,12 +315,35 @@ def interpolate(p_model, p_knn, lam):
 @timing.timed('kNN')
 def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFAULT_KS,
          temperatures=DEFAULT_TEMPERATURES, taus=DEFAULT_TAUS, normalize=True, n_classes=3, label_map=None):
-    """Grid-search k, T and tau for :func:`backoff` on the validation split; returns ``(best, grid)``.
+    """Grid-search k, T and tau for :func:`backoff`, scored on the validation split.
 
-    Takes the datastore (N, d) with labels (N,), validation reps (n, d), labels (n,) and model probabilities
-    (n, C), the grids (ks above N are clipped) and ``label_map`` (C,): score ``label_map[prediction]``.
-    ``grid``: a row per (k, T, tau) with ``model_acc``, ``knn_acc``, ``backoff_acc``, ``knn_fraction``;
-    ``best``: its best row as a dict (ties: the smallest k, then T, then tau).
+    Parameters
+    ----------
+    train_reps, val_reps : array-like of shape (N, d) and (n, d)
+        The kNN datastore and its queries: the validation split, never the test split.
+    train_labels, val_labels : array-like of int, shape (N,) and (n,)
+        Labels in ``0 .. n_classes-1`` (a training set may lack some).
+    p_model_val : array-like of shape (n, C)
+        The model's probabilities on the validation split.
+    ks, temperatures, taus : sequences, default=DEFAULT_KS, DEFAULT_TEMPERATURES, DEFAULT_TAUS
+        The grid; ks above N are clipped to N (with a warning), taus lie in [0, 1].
+    normalize : bool, default=True
+    n_classes : int, default=3
+    label_map : array-like of int, shape (C,), optional
+        Scores a prediction as ``label_map[prediction]``, e.g. ``[0, 1, 1]`` for HANS, where a
+        3-class model's neutral and contradiction both count as non-entailment (1).
+
+    Returns
+    -------
+    best : dict
+        The best row of ``grid`` as Python scalars; ties go to the smallest k, then T, then tau.
+    grid : pandas.DataFrame
+        One row per (k, T, tau), each grid sorted and de-duplicated: ``k``, ``temperature``,
+        ``tau``, ``model_acc``, ``knn_acc``, ``backoff_acc``, ``knn_fraction`` (share sent to kNN).
+
+    Examples
+    --------
+    kNN is right on both points, the model only where confident: tau 0.7 and 1.0 tie at 1.0.
 
     >>> best, grid = tune([[0.0], [1.0], [10.0], [11.0]], [0, 0, 1, 1], [[0.5], [10.5]], [0, 1],
     ...                   [[0.9, 0.1, 0.0], [0.6, 0.4, 0.0]], ks=[1, 2], temperatures=[1.0],
