@@ -56,3 +56,13 @@ def test_every_claim_chapter_opens_with_a_glued_what_we_found_box(name):
     assert "{glue:md} found" in box and not re.search(r"\d", box.replace("99_results", "")), box
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     assert re.search(r"glue\(\s*\"found\"\s*,\s*Markdown\(", code), f"{name} never glues 'found'"
+
+
+def test_api_page_documents_every_module_once_the_method_first():
+    import nbhelpers
+    text = (ROOT / "book" / "api.md").read_text()
+    method, machinery = section(text, "The method"), section(text, "The book's machinery")
+    documented = re.findall(r"automodule:: nbhelpers\.(\w+)", text)
+    assert sorted(documented) == sorted(nbhelpers.MODULES), set(documented) ^ set(nbhelpers.MODULES)
+    assert "nbhelpers.knn" in method and "nbhelpers.knn" not in machinery
+    assert "nbhelpers.cache" in machinery and "nbhelpers.cache" not in method
