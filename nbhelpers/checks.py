@@ -70,8 +70,20 @@ def check_reps(reps, name="reps", dtype=np.float32) -> np.ndarray:
     """``check_array``: 2-D, non-empty, finite, C order, float32 for FAISS; messages name ``name``."""
     try:
         return check_array(reps, dtype=dtype, order="C", input_name=name)
-    except ValueError as err:  # its messages on shape and size do not name the argument
-        raise ValueError(str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}") from None
+    except (ValueError, TypeError) as err:  # its messages on shape, size and type do not name the argument
+        msg = str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}"
+        raise type(err)(msg) from None
+
+
+def check_vector(values, name) -> np.ndarray:
+    """A finite, non-empty 1-D float64 array (scores, per-seed values)."""
+    try:
+        a = check_array(values, dtype=np.float64, ensure_2d=False, input_name=name)
+    except (ValueError, TypeError) as err:
+        raise type(err)(str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}") from None
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {a.shape}")
+    return a
 
 
 def check_matrix(a, name) -> np.ndarray:
