@@ -210,13 +210,14 @@ def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str | None = 
     missing = [c for c in ["premise", "hypothesis"] + ["label"] * need_label if c not in df.columns]
     if missing:
         raise ValueError(f"{name or 'DataFrame'} lacks columns {missing}; it has {list(df.columns)}")
+    at = f"{name}: " if name else ""
     if len(df) == 0:
-        raise ValueError("the DataFrame is empty: nothing to do")
+        raise ValueError(f"{at}the DataFrame is empty: nothing to do")
     for col in ("premise", "hypothesis"):
         bad = [i for i, v in enumerate(df[col].tolist()) if not isinstance(v, str)]
         if bad:
-            raise ValueError(f"column {col!r} must hold strings; row {df.index[bad[0]]!r} (position "
+            raise ValueError(f"{at}column {col!r} must hold strings; row {df.index[bad[0]]!r} (position "
                              f"{bad[0]}) holds {_text(df[col].iloc[bad[0]])}, and {len(bad)} rows in all "
                              "are not strings")
     if need_label:
-        check_labels(df["label"].to_numpy(), n_classes)
+        check_labels(df["label"].to_numpy(), n_classes, f"{name} labels" if name else "labels")
