@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 import numpy as np
 from sklearn.utils import check_array, check_scalar
@@ -53,6 +54,13 @@ def check_choice(value, name, choices):
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name}={value!r} but expected one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def check_path(value, name):
+    """A file or folder path: a string or an ``os.PathLike`` (returned as given)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {value!r} ({type(value).__name__})")
     return value
 
 
