@@ -52,7 +52,8 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
     summary = {"k": best["k"], "T": best["temperature"], "tau": best["tau"], "lambda": lam,
                "n_test": int(len(y)),
                **{acc: float(correct[method].mean()) for acc, method in zip(ACCURACIES, correct)},
-               "knn_fraction_test": float((p_test.max(1) <= best["tau"]).mean()),
+               # compared in the dtype given (float32 from predict_proba), as before the checks
+               "knn_fraction_test": float((np.asarray(p_model_test).max(1) <= best["tau"]).mean()),
                "val_model_acc": best["model_acc"], "val_backoff_acc": best["backoff_acc"]}
     return {"summary": summary, "grid": grid, "lambdas": lam_table, "p_knn_val": p_knn_val,
             "p_knn_test": p_knn_test, "correct": correct}
