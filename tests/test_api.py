@@ -670,6 +670,9 @@ CASES += [
                           test_df=PAIRS, cache=False, progress=False, ks=[1, 2], temperatures=[1.0], taus=[0.5],
                           lambdas=[0.5]),
          dict(train_df=Arg("df", 3), val_df=Arg("df", 3), test_df=Arg("df", 3))),
+    Case("experiments.explanation_speed", experiments.explanation_speed,
+         lambda ctx: dict(model=ctx["model"], train_df=PAIRS, query_df=TEXTS, k=1, n_timed=1, progress=False),
+         dict(train_df=Arg("df"), query_df=Arg("df"), k=Arg("int", bad=(0, 4)), n_timed=Arg("int", bad=(0, 4)))),
     # these fine-tune: the valid call is not run, and a bad argument must be refused before training
     Case("experiments.noisy_label_run", experiments.noisy_label_run,
          lambda ctx: dict(train=pd.concat([PAIRS] * 2, ignore_index=True), val=PAIRS, seed=0, noise_rate=0.1,
@@ -690,10 +693,6 @@ CASES += [
          dict(train_df=Arg("df", 3), test_df=Arg("df", 3), fractions=Arg("array", bad=([1.5],)),
               seeds=Arg("labels"), k=Arg("int", bad=(0,))),
          skip_valid=_TRAINS),
-    Case("experiments.explanation_speed", experiments.explanation_speed,
-         lambda ctx: dict(model=ctx["model"], train_df=PAIRS, query_df=TEXTS, k=1, n_timed=1, progress=False),
-         dict(train_df=Arg("df"), query_df=Arg("df"), k=Arg("int", bad=(0, 4)), n_timed=Arg("int", bad=(0, 4))),
-         skip_valid="times influence functions on the model (minutes on 2 cores)"),
 ]
 
 XFAIL_MODULES = ("viz", "explorer", "interactive", "spurious", "settings", "paper", "scorecard", "schema")
