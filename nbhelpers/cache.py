@@ -21,7 +21,7 @@ from filelock import FileLock
 from sklearn.utils import check_scalar
 
 from . import __version__
-from .checks import check_path_component, check_real
+from .checks import check_path, check_path_component, check_real
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,9 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def write_atomic(path, data: bytes, *, mode: int | None = None) -> Path:
     """Write ``data`` to a temporary sibling, fsync it and rename it to ``path`` (``mode``: permissions)."""
-    (path := Path(path)).parent.mkdir(parents=True, exist_ok=True)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes; got {type(data).__name__}")
+    (path := Path(check_path(path, "path"))).parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -113,6 +115,7 @@ class Cache:
     def __init__(self, root: str | os.PathLike | None = None):
         if root is None:
             root = os.environ.get("NBHELPERS_CACHE") or Path.home() / ".cache" / "nbhelpers"
+        check_path(root, "root")
         self.root = Path(os.path.abspath(root))  # absolute once: a later os.chdir moves nothing
 
     def _lock(self, kind: str, key: str) -> FileLock:  # held by builders; readers don't need it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 import numpy as np
 from sklearn.utils import check_array, check_scalar
@@ -56,6 +57,13 @@ def check_choice(value, name, choices):
     return value
 
 
+def check_path(value, name):
+    """A file or folder path: a string or an ``os.PathLike`` (returned as given)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {value!r} ({type(value).__name__})")
+    return value
+
+
 def check_path_component(value, name) -> str:
     """A plain file or folder name (cache keys and kinds): no separator, not ``.``/``..``."""
     if not isinstance(value, str):
@@ -70,8 +78,20 @@ def check_reps(reps, name="reps", dtype=np.float32) -> np.ndarray:
     """``check_array``: 2-D, non-empty, finite, C order, float32 for FAISS; messages name ``name``."""
     try:
         return check_array(reps, dtype=dtype, order="C", input_name=name)
-    except ValueError as err:  # its messages on shape and size do not name the argument
-        raise ValueError(str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}") from None
+    except (ValueError, TypeError) as err:  # its messages on shape, size and type do not name the argument
+        msg = str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}"
+        raise type(err)(msg) from None
+
+
+def check_vector(values, name) -> np.ndarray:
+    """A finite, non-empty 1-D float64 array (scores, per-seed values)."""
+    try:
+        a = check_array(values, dtype=np.float64, ensure_2d=False, input_name=name)
+    except (ValueError, TypeError) as err:
+        raise type(err)(str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}") from None
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {a.shape}")
+    return a
 
 
 def check_matrix(a, name) -> np.ndarray:
@@ -198,13 +218,14 @@ def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str | None = 
     missing = [c for c in ["premise", "hypothesis"] + ["label"] * need_label if c not in df.columns]
     if missing:
         raise ValueError(f"{name or 'DataFrame'} lacks columns {missing}; it has {list(df.columns)}")
+    at = f"{name}: " if name else ""
     if len(df) == 0:
-        raise ValueError("the DataFrame is empty: nothing to do")
+        raise ValueError(f"{at}the DataFrame is empty: nothing to do")
     for col in ("premise", "hypothesis"):
         bad = [i for i, v in enumerate(df[col].tolist()) if not isinstance(v, str)]
         if bad:
-            raise ValueError(f"column {col!r} must hold strings; row {df.index[bad[0]]!r} (position "
+            raise ValueError(f"{at}column {col!r} must hold strings; row {df.index[bad[0]]!r} (position "
                              f"{bad[0]}) holds {_text(df[col].iloc[bad[0]])}, and {len(bad)} rows in all "
                              "are not strings")
     if need_label:
-        check_labels(df["label"].to_numpy(), n_classes)
+        check_labels(df["label"].to_numpy(), n_classes, f"{name} labels" if name else "labels")

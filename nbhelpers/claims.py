@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from . import paper, results, scorecard
 from .scorecard import paper_in_interval, verdict
@@ -25,6 +26,9 @@ def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, 
     ...                  "gain_lo": [-0.005, 0.0], "gain_hi": [0.025, 0.04]})
     (1.0, -0.5, 2.5, '1 split seed, paired bootstrap (test sampling only)')
     """
+    if not (isinstance(per_seed, (dict, pd.DataFrame)) and {"test", "backoff_gain"} <= set(per_seed)):
+        got = sorted(per_seed) if isinstance(per_seed, (dict, pd.DataFrame)) else type(per_seed).__name__
+        raise ValueError(f"per_seed must map 'test' and 'backoff_gain' to per-seed lists; got {got}")
     rows = [i for i, t in enumerate(per_seed["test"]) if t == test]
     if not rows:
         raise ValueError(f"per_seed has no rows for test {test!r}; its tests: "
@@ -407,6 +411,9 @@ def found(rows, chapter: str) -> str:
     Of the paper's claims tested here, 1 opposite. Most telling: **A** (opposite).
     - A: paper +1; ours -2 [-3, -1] (t; 3 seeds): **opposite**.
     """
+    if not isinstance(rows, list) or not isinstance(chapter, str):
+        raise TypeError(f"rows must be a list of claim rows and chapter a string; got rows of type "
+                        f"{type(rows).__name__}, chapter={chapter!r}")
     mine = [r for r in rows if r["chapter"] == chapter]
     if not mine:
         return "This run tested none of the paper's claims in this chapter (see the results page)."

@@ -241,7 +241,7 @@ def candidate_dirs(data_dir=None):
     >>> candidate_dirs("my_data")[0][0].name, candidate_dirs()[-1][0] == DEFAULT_DATA_DIR
     ('my_data', True)
     """
-    found = [(data_dir, "data_dir argument")] if data_dir is not None else []
+    found = [(checks.check_path(data_dir, "data_dir"), "data_dir argument")] if data_dir is not None else []
     found += [(entry.strip(), f"${ENV_VAR}") for entry in os.environ.get(ENV_VAR, "").split(os.pathsep)
               if entry.strip()] + [(DEFAULT_DATA_DIR, "default, beside the repository")]
     unique = {}
@@ -260,6 +260,9 @@ def find_data_dir(files, data_dir=None):
     >>> find_data_dir(["no/such/file.tsv"]) is None
     True
     """
+    if isinstance(files, (str, os.PathLike)) or not isinstance(files, (list, tuple)) or not files:
+        raise TypeError(f"files must be a non-empty list of relative paths; got {files!r}")
+    files = [checks.check_path(f, f"files[{i}]") for i, f in enumerate(files)]
     return next((d for d, _ in candidate_dirs(data_dir) if all((d / f).is_file() for f in files)), None)
 
 
@@ -293,7 +296,7 @@ def load_nli(name, split, data_dir=None):
     [74, 75, 51]
     """
     if name not in DATASETS:
-        raise ValueError(f"unknown data set {name!r}; expected one of {', '.join(DATASETS)}")
+        raise ValueError(f"unknown data set name={name!r}; expected one of {', '.join(DATASETS)}")
     if split not in DATASETS[name]:
         raise ValueError(f"unknown split {split!r} for {name!r}; expected one of {', '.join(DATASETS[name])}")
     relatives = _local_files(name, split)
@@ -324,6 +327,8 @@ def data_hash(df):
     >>> data_hash(df) == data_hash(df.copy()), data_hash(df) == data_hash(df.assign(label=2))
     (True, False)
     """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a DataFrame; got {type(df).__name__}")
     digest = hashlib.sha256(json.dumps([str(c) for c in df.columns]).encode("utf-8"))
     digest.update(pd.util.hash_pandas_object(df, index=True).to_numpy().astype("<u8").tobytes())
     return digest.hexdigest()
@@ -372,7 +377,7 @@ def _own_frames(raws, names=None):
 def read_nli_file(path, label_names=None):
     """One file of your own, as :func:`load_files` reads it; ``label_names`` default to ``NLI_LABELS``
     for pairs, the sorted distinct labels for texts."""
-    return _own_frames([_read_own(path)], label_names)[0][0]
+    return _own_frames([_read_own(checks.check_path(path, "path"))], label_names)[0][0]
 
 
 def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):

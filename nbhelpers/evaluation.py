@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from . import knn, stats
-from .checks import check_label_map, check_proba
+from .checks import (check_int, check_label_map, check_labels, check_matrix, check_proba,
+                     check_same_length)
 
 ACCURACIES = ("model_acc", "knn_acc", "backoff_acc", "interp_acc")  # the test accuracies, model first
 
@@ -29,16 +30,20 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
     >>> out["summary"]["model_acc"], out["summary"]["backoff_acc"]
     (0.5, 1.0)
     """
+    n_classes = check_proba(p_model_val, "p_model_val").shape[1]
+    p_test = check_proba(p_model_test, "p_model_test", n_classes=n_classes)
+    y = check_labels(test_labels, n_classes, "test_labels")
+    test_reps = check_matrix(test_reps, "test_reps")
+    check_same_length(len(test_reps), len(y), "test_reps", "test_labels")
+    check_same_length(len(p_test), len(y), "p_model_test", "test_labels")
     best, grid = knn.tune(train_reps, train_labels, val_reps, val_labels, p_model_val, ks=ks,
-                          temperatures=temperatures, taus=taus, label_map=label_map,
-                          n_classes=np.shape(p_model_val)[1])
+                          temperatures=temperatures, taus=taus, label_map=label_map, n_classes=n_classes)
     clf = knn.KNN(k=best["k"], temperature=best["temperature"],
-                  classes=range(np.shape(p_model_val)[1])).fit(train_reps, train_labels)
+                  classes=range(n_classes)).fit(train_reps, train_labels)
     p_knn_val = clf.predict_proba(val_reps)
     lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=lambdas,
                                             label_map=label_map)
     p_knn_test = clf.predict_proba(test_reps)
-    y, p_test = np.asarray(test_labels), np.asarray(p_model_test)
     to_label = check_label_map(label_map, p_test.shape[1])
     preds = {"model": p_test.argmax(1), "knn": p_knn_test.argmax(1),
              "backoff": knn.backoff(p_test, p_knn_test, best["tau"]),
@@ -47,7 +52,8 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
     summary = {"k": best["k"], "T": best["temperature"], "tau": best["tau"], "lambda": lam,
                "n_test": int(len(y)),
                **{acc: float(correct[method].mean()) for acc, method in zip(ACCURACIES, correct)},
-               "knn_fraction_test": float((p_test.max(1) <= best["tau"]).mean()),
+               # compared in the dtype given (float32 from predict_proba), as before the checks
+               "knn_fraction_test": float((np.asarray(p_model_test).max(1) <= best["tau"]).mean()),
                "val_model_acc": best["model_acc"], "val_backoff_acc": best["backoff_acc"]}
     return {"summary": summary, "grid": grid, "lambdas": lam_table, "p_knn_val": p_knn_val,
             "p_knn_test": p_knn_test, "correct": correct}
@@ -64,9 +70,9 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
     >>> confidence_bins(pm, pk, [0, 0, 1, 1], n_bins=2)[["n", "model_acc", "knn_acc"]].to_numpy().tolist()
     [[2.0, 0.0, 1.0], [2.0, 1.0, 0.5]]
     """
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be at least 1, got {n_bins}")
-    pm, pk, y = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn"), np.asarray(labels)
+    n_bins = check_int(n_bins, "n_bins", low=1)
+    pm, pk = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn")
+    y = check_labels(labels, pm.shape[1])
     if not (len(pm) == len(pk) == len(y)):
         raise ValueError(f"p_model has {len(pm)} rows, p_knn {len(pk)}, labels {len(y)}; expected equal")
     to_label = check_label_map(label_map, pm.shape[1])
@@ -90,6 +96,8 @@ def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
     >>> over_seeds(s).loc["mean", ["backoff gain", "interpolation gain"]].round(3).tolist()
     [0.05, 0.05]
     """
+    if not isinstance(summary, pd.DataFrame) or summary.empty:
+        raise ValueError(f"summary must be a non-empty DataFrame (a row per seed); got {summary!r}")
     if missing := {"seed", *ACCURACIES} - set(summary.columns):
         raise ValueError(f"summary lacks the columns {sorted(missing)}; expected seed and {list(ACCURACIES)}")
     table = summary.set_index("seed")[list(ACCURACIES)].copy()
@@ -111,6 +119,9 @@ def paired_gains(correct: dict, *, methods=("backoff", "interpolation"), baselin
     >>> float(paired_gains({"a": c}, methods=["backoff"]).loc["a", ("backoff", "diff")])
     0.25
     """
+    if not isinstance(correct, dict) or not correct:
+        raise ValueError(f"correct must be a non-empty dict from setting to a table of per-method "
+                         f"correctness; got {correct!r}")
     rows = {}
     for name, c in correct.items():
         boots = {m: stats.paired_bootstrap(c[baseline], c[m], seed=seed) for m in methods}

@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import evaluation, influence, knn, mislabel, models, paper, results
 from .data import NLI_LABELS as LABELS
-from .checks import check_int
+from .checks import check_int, check_real, check_unit_interval
 
 #: Chapter 5's memorisation sweep, (learning rate, epochs): the book's recipe (1e-4, 5) and the
 #: paper's BERT recipe (3e-5, 3) among them.
@@ -21,6 +21,20 @@ SWEEP_REGIMES = ((1e-4, 1), (1e-4, 2), (1e-4, 5), (1e-4, 10), (3e-5, 3))
 
 #: The rankings compared in chapter 5 (higher score = more likely mislabeled).
 RANKINGS = ("loss", "cleanlab", "ranked kNN", "kNN only")
+
+
+def _check_frames(need_label: bool, num_labels=None, **frames) -> None:
+    """Each frame checked (and named) as fine_tune and predict_proba check theirs, before any fine-tune."""
+    for name, df in frames.items():
+        models._check_frame(df, need_label, num_labels, name=name)
+
+
+def _check_seeds(seeds) -> list:
+    try:
+        seeds = list(seeds)
+    except TypeError:
+        raise TypeError(f"seeds must be a sequence of integers; got {seeds!r}") from None
+    return [check_int(s, f"seeds[{i}]", low=0) for i, s in enumerate(seeds)]
 
 
 def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "minilm", seed: int = 0,
@@ -55,6 +69,9 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     """
     if not isinstance(recipe, dict):
         raise TypeError(f"recipe must be a dict of fine_tune arguments, got {type(recipe).__name__}")
+    _check_frames(True, len(LABELS), train=train, val=val)
+    check_int(seed, "seed", low=0)
+    check_unit_interval(noise_rate, "noise_rate")
     check_int(cleanlab_folds, "cleanlab_folds", low=2, high=len(train))  # before any fine-tune
     check_int(ranked_k, "ranked_k", low=1)
     noisy, flipped = mislabel.inject_label_noise(train["label"].to_numpy(), noise_rate, seed=seed)
@@ -122,11 +139,21 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes=SWEEP_
         (``flips_memorised``, ``knn_f1``, ...), ``ap``, ``ap_vs`` (each kNN score's
         :func:`mislabel.average_precision_difference` against loss and cleanlab), ``seconds``.
     """
-    regimes = [tuple(r) for r in regimes]
+    if not isinstance(base_recipe, dict):
+        raise TypeError(f"base_recipe must be a dict of fine_tune arguments, got {type(base_recipe).__name__}")
+    _check_frames(True, len(LABELS), train=train, val=val)
+    check_unit_interval(noise_rate, "noise_rate")
+    try:
+        regimes = [tuple(r) for r in regimes]
+    except TypeError:
+        raise TypeError(f"regimes must be a sequence of (lr, epochs) pairs; got {regimes!r}") from None
+    if not regimes:
+        raise ValueError("regimes is empty: give at least one (lr, epochs)")
     for r in regimes:
-        if len(r) != 2 or not (float(r[0]) > 0 and int(r[1]) >= 1 and int(r[1]) == r[1]):
-            raise ValueError(f"each regime must be (lr > 0, whole epochs >= 1), got {r!r}")
-    if not list(seeds):
+        if len(r) != 2 or not (check_real(r[0], "the lr of regimes") > 0 and
+                               check_real(r[1], "the epochs of regimes") >= 1 and int(r[1]) == r[1]):
+            raise ValueError(f"each regime must be (lr > 0, whole epochs >= 1), got {r!r} in regimes")
+    if not (seeds := _check_seeds(seeds)):
         raise ValueError("seeds is empty: give at least one seed")
     points = []
     for (lr, epochs), seed in [(r, s) for r in regimes for s in seeds]:
@@ -218,6 +245,7 @@ def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd
     """Encode the three splits with ``model`` (last-layer [CLS], cached) and run
     :func:`nbhelpers.evaluation.evaluate_backoff` (``grid``: its ``ks``, ``temperatures``, ``taus``,
     ``lambdas``): what it returns, plus ``p_model_val``, ``p_model_test``, ``val_reps``, ``test_reps``."""
+    _check_frames(True, getattr(model, "num_labels", None), train_df=train_df, val_df=val_df, test_df=test_df)
     splits = {"train": train_df, "val": val_df, "test": test_df}
     reps = {name: models.encode(model, df, "cls", -1, cache=cache, progress=progress)
             for name, df in splits.items()}
@@ -259,12 +287,24 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
         minus this one's), in points.
     counts : dict of seed -> (N,) retrieval counts of the full model
     """
-    fractions, seeds, conditions = [float(f) for f in fractions], [int(s) for s in seeds], list(conditions)
+    _check_frames(True, len(LABELS), train_df=train_df, test_df=test_df)
+    try:
+        fractions = [check_real(f, f"fractions[{i}]") for i, f in enumerate(fractions)]
+    except TypeError:
+        raise TypeError(f"fractions must be a sequence of numbers; got {fractions!r}") from None
+    seeds, conditions = _check_seeds(seeds), list(conditions)
     if not fractions or not seeds:
         raise ValueError("fractions and seeds must each hold at least one value")
     if not conditions or any(c not in influence.CONDITIONS for c in conditions):
         raise ValueError(f"conditions={conditions} but expected a non-empty subset of "
                          f"{list(influence.CONDITIONS)}")
+    for i, f in enumerate(fractions):  # as influence.removal_sets will ask, before any fine-tune
+        if not (0 < f < 1 and 1 <= round(f * len(train_df)) < len(train_df)):
+            raise ValueError(f"fractions[{i}]={f} of N={len(train_df)} removes {round(f * len(train_df))} "
+                             f"examples; expected 0 < fraction < 1 removing 1 to {len(train_df) - 1}")
+    k = check_int(k, "k", low=1, high=len(train_df) - 1)
+    if recipe is not None and not isinstance(recipe, dict):
+        raise TypeError(f"recipe must be a dict of fine_tune arguments, got {type(recipe).__name__}")
     recipe, train_df = dict(recipe or {}), train_df.reset_index(drop=True)
     y_train, y_test = train_df["label"].to_numpy(), test_df["label"].to_numpy()
 
@@ -340,6 +380,8 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
         ``speedup`` (ratio of ``s_per_example``), ``speedup_per_query`` (set-up left out),
         ``topk_overlap`` (:func:`nbhelpers.influence.topk_overlap`) and ``topk_overlap_random`` (k / N).
     """
+    _check_frames(True, train_df=train_df)
+    _check_frames(False, query_df=query_df)
     k = check_int(k, "k", low=1, high=len(train_df))
     n_timed = check_int(n_timed, "n_timed", low=1, high=len(query_df))
     train_df, query_df = train_df.reset_index(drop=True), query_df.reset_index(drop=True)

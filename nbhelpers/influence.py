@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import timing
 from .data import NLI_LABELS as LABELS
 from .checks import (check_indices, check_int, check_labels, check_pairs, check_positive, check_real,
-                     check_reps)
+                     check_reps, check_vector)
 
 
 def self_neighbors(index, train_reps, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +50,14 @@ def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
     return np.bincount(a.ravel(), minlength=n_train).astype(np.int64)
 
 
+def _counts(counts, name):
+    c = np.asarray(counts)
+    if c.ndim != 1 or c.size < 2 or c.dtype.kind not in "iuf" or not np.isfinite(c).all() or (c < 0).any():
+        raise ValueError(f"{name} must be a 1-D array of N >= 2 finite non-negative numbers; got shape "
+                         f"{c.shape}, dtype {c.dtype}")
+    return c
+
+
 def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The ``round(fraction * N)`` (``0 < fraction < 1``) most retrieved of the N examples whose
     :func:`retrieval_counts` are ``counts``, and as many chosen at random: two sorted int64 index
@@ -59,15 +67,13 @@ def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray,
     >>> top.tolist(), len(rnd)
     ([0, 2], 2)
     """
-    c = np.asarray(counts)
-    if c.ndim != 1 or c.size < 2 or c.dtype.kind not in "iuf" or (c < 0).any():
-        raise ValueError(f"counts must be a 1-D array of N >= 2 non-negative numbers; got shape {c.shape}")
+    c = _counts(counts, "counts")
     if not 0 < (fraction := check_real(fraction, "fraction")) < 1:
         raise ValueError(f"fraction={fraction} but expected 0 < fraction < 1")
     n, size = len(c), int(round(fraction * len(c)))
     if not 1 <= size < n:
         raise ValueError(f"fraction={fraction} of N={n} removes {size} examples; expected 1 to {n - 1}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(seed, "seed", low=0))
     top = np.sort(np.lexsort((rng.permutation(n), -c))[:size])  # most retrieved first, ties in a seeded order
     return top.astype(np.int64), np.sort(rng.choice(n, size=size, replace=False)).astype(np.int64)
 
@@ -85,7 +91,7 @@ def matched_random_set(labels, reference, *, seed: int = 0) -> np.ndarray:
     ref = check_indices(reference, len(y), "reference")
     if (repeated := len(ref) - len(np.unique(ref))) > 0:
         raise ValueError(f"reference holds {repeated} repeated indices; expected distinct training indices")
-    rng = np.random.default_rng([int(seed), 2])  # its own stream, apart from removal_sets'
+    rng = np.random.default_rng([check_int(seed, "seed", low=0), 2])  # its own stream, apart from removal_sets'
     picked = [rng.choice(np.flatnonzero(y == label), size=need, replace=False)
               for label, need in zip(*np.unique(y[ref], return_counts=True))]
     return np.sort(np.concatenate(picked)).astype(np.int64)
@@ -134,6 +140,8 @@ def removal_record(runs: pd.DataFrame) -> dict:
     if not isinstance(runs, pd.DataFrame) or not need <= set(runs.columns):
         got = sorted(runs.columns) if isinstance(runs, pd.DataFrame) else type(runs).__name__
         raise ValueError(f"runs must be a DataFrame with columns {sorted(need)}; got {got}")
+    if runs.empty:
+        raise ValueError("runs is empty: expected a row per seed, fraction and condition")
     full = runs[runs["condition"] == "full"].set_index("seed")["accuracy"]
     seeds = sorted(int(s) for s in runs["seed"].unique())
     if missing := [s for s in seeds if s not in full.index]:
@@ -205,6 +213,9 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
     >>> removal_table(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}}).iloc[0, :-1].tolist()
     ['4.0', '4.6', '1.0', '1.2', '+3.0']
     """
+    if not isinstance(record, dict) or not {"summary", "n_seeds"} <= set(record):
+        raise ValueError(f"record must be the dict of removal_record (with summary, n_seeds); got "
+                         f"{sorted(record) if isinstance(record, dict) else type(record).__name__}")
     paper = paper or {}
 
     def fmt(stat, signed=False):
@@ -273,7 +284,7 @@ def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0)
     >>> top_set_overlap([9, 8, 0, 0, 1, 0, 0, 0, 0, 0], [9, 0, 8, 0, 0, 0, 0, 0, 0, 0], 0.2)
     {'n_top': 2, 'n_shared': 1, 'overlap': 0.5, 'chance': 0.2}
     """
-    a, b = np.asarray(counts_a), np.asarray(counts_b)
+    a, b = _counts(counts_a, "counts_a"), _counts(counts_b, "counts_b")
     if a.shape != b.shape:
         raise ValueError(f"counts_a and counts_b must have the same shape (N,); got {a.shape} and {b.shape}")
     top_a, top_b = removal_sets(a, fraction, seed=seed)[0], removal_sets(b, fraction, seed=seed)[0]
@@ -291,14 +302,15 @@ def neighbor_table(train_df: pd.DataFrame, indices, distances=None, weights=None
     >>> neighbor_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
     {'label': ['contradiction', 'entailment'], 'distance': [0.5, 2.0]}
     """
+    check_pairs(train_df, need_label=True, name="train_df")
     idx = check_indices(indices, len(train_df), "indices")
     rows = train_df.iloc[idx]
     labels = check_labels(rows["label"].to_numpy(), len(LABELS), "train_df['label'] of the neighbours")
     given = {"distance": distances, "weight": weights}
-    extra = {name: np.asarray(values, dtype=float) for name, values in given.items() if values is not None}
+    extra = {name: check_vector(values, f"{name}s") for name, values in given.items() if values is not None}
     for name, v in extra.items():
         if v.shape != idx.shape:
-            raise ValueError(f"{name} has shape {v.shape}; expected {idx.shape} like indices")
+            raise ValueError(f"{name}s: {name} has shape {v.shape}; expected {idx.shape} like indices")
     return pd.DataFrame({"train index": idx, "premise": rows["premise"].to_numpy(), "hypothesis":
                          rows["hypothesis"].to_numpy(), "label": [LABELS[y] for y in labels], **extra},
                         index=pd.RangeIndex(1, len(idx) + 1, name="rank"))
@@ -440,7 +452,7 @@ def topk_overlap(a, b) -> float:
     >>> topk_overlap([[1, 2, 3, 4], [5, 6, 7, 8]], [[4, 3, 9, 10], [1, 2, 0, 11]])
     0.25
     """
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = check_labels(a, None, "a", ndim=2), check_labels(b, None, "b", ndim=2)
     if a.shape != b.shape or a.ndim != 2 or a.size == 0:
         raise ValueError(f"a and b must be non-empty 2-D arrays of the same shape (n, k); "
                          f"got {a.shape} and {b.shape}")

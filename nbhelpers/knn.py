@@ -78,6 +78,17 @@ def knn_proba(distances, neighbor_labels, *, temperature, n_classes=3):
     return p
 
 
+def _validated(est, X, *y):
+    """``validate_data`` (float64), its messages naming X (and y) where they do not already."""
+    try:
+        return validate_data(est, X, *y, dtype=np.float64, **({} if y else {"reset": False}))
+    except (ValueError, TypeError) as err:
+        name = "X, y" if y else "X"
+        if "X" in str(err):
+            raise
+        raise type(err)(f"{name}: {err}") from err
+
+
 class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
     """kNN classifier over normalised representations, backed by a FAISS index.
 
@@ -140,7 +151,7 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y):
         """Learn ``classes_``, ``mean_``, ``scale_`` and ``index_`` from X (N, d) and y (N,); returns self."""
         self._validate_params()
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = _validated(self, X, y)
         check_classification_targets(y)
         classes = np.unique(y if self.classes is None else np.asarray(self.classes))
         if (unknown := np.setdiff1d(y, classes)).size:
@@ -190,7 +201,7 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
         array([[2., 0.]], dtype=float32)
         """
         check_is_fitted(self)
-        return self._normalize(validate_data(self, X, reset=False, dtype=np.float64))
+        return self._normalize(_validated(self, X))
 
     @timing.timed('kNN')
     def kneighbors(self, X=None, *, k=None, exclude_self=False):
@@ -213,7 +224,7 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
             left_out = " - 1 (each point left out)" if leave_out else ""
             raise ValueError(f"Expected k <= n_samples_fit{left_out}, but n_samples_fit = {n_fit}, k = {k}")
         Z = (self.index_.reconstruct_n(0, n_fit) if X is None
-             else self._normalize(validate_data(self, X, reset=False, dtype=np.float64)))
+             else self._normalize(_validated(self, X)))
         D, I = self.index_.search(Z, k + leave_out)
         if (I < 0).any():  # FAISS's mark for a missing result: an approximate search saw too few
             raise ValueError(f"FAISS returned fewer than {k + leave_out} neighbors for "
@@ -262,7 +273,7 @@ def _grid(values, name, check):
         raise ValueError(f"{name} must be a sequence; got {values!r}") from None
     if not values:
         raise ValueError(f"{name} is empty; expected at least one value")
-    return np.array(sorted({check(v) for v in values}))
+    return np.array(sorted({check(v, f"{name}[{i}]") for i, v in enumerate(values)}))
 
 
 def _scored(p_model_val, p_knn_val, val_labels, label_map):
@@ -272,6 +283,14 @@ def _scored(p_model_val, p_knn_val, val_labels, label_map):
     check_same_length(len(pm), len(y), "p_model_val", "val_labels")
     to_label = check_label_map(label_map, pm.shape[1])
     return pm, pk, y, to_label, to_label[pm.argmax(1)] == y, to_label[pk.argmax(1)] == y
+
+
+def _slices(values, name):
+    """A 1-D array of slice names, none of them missing (NaN or None)."""
+    a = np.asarray(values)
+    if a.ndim != 1 or pd.isna(a).any():
+        raise ValueError(f"{name} must be a 1-D array of slice names without NaN; got {a.ravel()[:10].tolist()}")
+    return a
 
 
 def backoff(p_model, p_knn, tau):
@@ -352,10 +371,13 @@ def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFA
     (1, 0.7, 0.5, 1.0, 8)
     """
     check_scalar(n_classes, "n_classes", Integral, min_val=1)
-    ks = _grid(ks, "ks", lambda v: check_scalar(v, "k", Integral, min_val=1)).tolist()
-    temperatures = _grid(temperatures, "temperatures", lambda v: check_positive(v, "temperature"))
-    taus = _grid(taus, "taus", lambda v: check_unit_interval(v, "tau"))
-    n_train = len(np.asarray(train_labels).reshape(-1))
+    ks = _grid(ks, "ks", lambda v, name: check_scalar(v, name, Integral, min_val=1)).tolist()
+    temperatures = _grid(temperatures, "temperatures", check_positive)
+    taus = _grid(taus, "taus", check_unit_interval)
+    train_reps, val_reps = check_matrix(train_reps, "train_reps"), check_matrix(val_reps, "val_reps")
+    train_labels = check_labels(train_labels, n_classes, "train_labels")
+    check_same_length(len(train_reps), len(train_labels), "train_reps", "train_labels")
+    n_train = len(train_labels)
     if n_train >= 1 and ks[-1] > n_train:
         warnings.warn(f"ks {[k for k in ks if k > n_train]} exceed the {n_train} training "
                       f"representations; clipped to k={n_train}", UserWarning, stacklevel=3)
@@ -394,7 +416,7 @@ def tune_interpolation(p_model_val, p_knn_val, val_labels, *, lambdas=DEFAULT_LA
     (0.5, [0.5, 1.0, 1.0])
     """
     pm, pk, y, to_label, _, _ = _scored(p_model_val, p_knn_val, val_labels, label_map)
-    lams = _grid(lambdas, "lambdas", lambda v: check_unit_interval(v, "lam"))
+    lams = _grid(lambdas, "lambdas", check_unit_interval)
     acc = np.array([(to_label[interpolate(pm, pk, lam).argmax(axis=1)] == y).mean() for lam in lams])
     return float(lams[int(np.argmax(acc))]), pd.DataFrame({"lam": lams, "accuracy": acc})
 
@@ -413,9 +435,9 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFA
     Name: tau, dtype: float64
     """
     pm, _, y, _, model_ok, knn_ok = _scored(p_model_val, p_knn_val, val_labels, label_map)
-    slices = np.asarray(val_slices)
+    slices = _slices(val_slices, "val_slices")
     check_same_length(len(slices), len(y), "val_slices", "val_labels")
-    taus = _grid(taus, "taus", lambda v: check_unit_interval(v, "tau"))
+    taus = _grid(taus, "taus", check_unit_interval)
     rows = {}
     for s in pd.unique(slices):
         m = slices == s
@@ -433,7 +455,9 @@ def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
     array([1, 0])
     """
     pm, pk = _two_proba(p_model, p_knn)
-    slices = np.asarray(slices)
+    slices = _slices(slices, "slices")
+    if not isinstance(taus_by_slice, dict):
+        raise TypeError(f"taus_by_slice must be a dict from slice to tau; got {type(taus_by_slice).__name__}")
     check_same_length(len(slices), len(pm), "slices", "p_model")
     if missing := set(pd.unique(slices)) - set(taus_by_slice):
         raise ValueError(f"no tau for slices {sorted(map(str, missing))}; "

@@ -7,7 +7,8 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from .knn import knn_proba
-from .checks import check_indices, check_labels, check_mask, check_proba, check_same_length
+from .checks import (check_indices, check_int, check_labels, check_mask, check_matrix, check_proba, check_real,
+                     check_same_length, check_unit_interval, check_vector)
 
 
 def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):
@@ -18,12 +19,12 @@ def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0
     >>> int(flipped.sum()), bool((noisy[flipped] != np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])[flipped]).all())
     (2, True)
     """
+    if check_int(n_classes, "n_classes") < 2:
+        raise ValueError(f"n_classes must be at least 2 to flip a label, got {n_classes}")
     y = check_labels(labels, n_classes)
     if not (isinstance(rate, (int, float, np.floating)) and 0 <= rate <= 1):
         raise ValueError(f"rate must be a number in [0, 1], got {rate!r}")
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2 to flip a label, got {n_classes}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(seed, "seed", low=0))
     n_flip = int(round(rate * len(y)))
     idx = rng.choice(len(y), size=n_flip, replace=False)
     shift = rng.integers(1, n_classes, size=n_flip)  # 1..C-1: never the same class
@@ -138,7 +139,7 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
     idx = check_indices(neighbor_indices, len(y), "neighbor_indices", ndim=2)
     if idx.shape[0] != len(y):
         raise ValueError(f"neighbor_indices has {idx.shape[0]} rows but there are {len(y)} labels")
-    p_knn = knn_proba(neighbor_distances, y[idx], temperature=temperature, n_classes=n_classes)
+    p_knn = knn_proba(check_matrix(neighbor_distances, "neighbor_distances"), y[idx], temperature=temperature, n_classes=n_classes)
     score = 1.0 - p_knn[np.arange(len(y)), y]
     if pred_probs is not None:
         p = np.asarray(pred_probs, dtype=float)
@@ -153,15 +154,16 @@ def cleanlab_scores(labels, pred_probs):
     """``1 - cleanlab.rank.get_label_quality_scores`` (self-confidence) on *out-of-sample* ``pred_probs``."""
     from cleanlab.rank import get_label_quality_scores
 
-    return 1.0 - get_label_quality_scores(check_labels(labels), np.asarray(pred_probs, dtype=float),
-                                          method="self_confidence")
+    p = check_proba(pred_probs, "pred_probs", atol=None)
+    return 1.0 - get_label_quality_scores(check_labels(labels, p.shape[1]), p, method="self_confidence")
 
 
 def cleanlab_mask(labels, pred_probs):
     """cleanlab's own decision, ``cleanlab.filter.find_label_issues``, as a boolean mask."""
     from cleanlab.filter import find_label_issues
 
-    return find_label_issues(check_labels(labels), np.asarray(pred_probs, dtype=float))
+    p = check_proba(pred_probs, "pred_probs", atol=None)
+    return find_label_issues(check_labels(labels, p.shape[1]), p)
 
 
 def precision_recall_f1(flagged, truth) -> dict:
@@ -187,9 +189,8 @@ def top_k_mask(scores, budget: int):
     >>> top_k_mask([0.1, 0.9, 0.5, 0.9], 2).tolist()
     [False, True, False, True]
     """
-    s = np.asarray(scores, dtype=float)
-    if not 0 <= budget <= len(s):
-        raise ValueError(f"budget must be between 0 and {len(s)}, got {budget}")
+    s = check_vector(scores, "scores")
+    check_int(budget, "budget", low=0, high=len(s), high_msg=f"budget must be between 0 and {len(s)}, got {budget}")
     mask = np.zeros(len(s), dtype=bool)
     mask[np.argsort(-s, kind="stable")[:budget]] = True
     return mask
@@ -210,7 +211,7 @@ def recall_curve(scores, truth):
     >>> f.tolist(), r.tolist()
     ([0.0, 0.25, 0.5, 0.75, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
     """
-    s, t = np.asarray(scores, dtype=float), check_mask(truth, "truth")
+    s, t = check_vector(scores, "scores"), check_mask(truth, "truth")
     if len(s) != len(t):
         raise ValueError(f"scores has {len(s)} entries but truth has {len(t)}")
     hits = t[np.argsort(-s, kind="stable")]
@@ -224,7 +225,7 @@ def fraction_for_recall(scores, truth, target_recall: float) -> float:
     >>> fraction_for_recall([0.9, 0.1, 0.5, 0.2], np.array([True, False, False, True]), 0.75)
     0.75
     """
-    if not 0 <= target_recall <= 1:
+    if not 0 <= check_real(target_recall, "target_recall") <= 1:
         raise ValueError(f"target_recall must be in [0, 1], got {target_recall}")
     f, r = recall_curve(scores, truth)
     return float(f[np.argmax(r >= target_recall - 1e-12)])
@@ -232,7 +233,9 @@ def fraction_for_recall(scores, truth, target_recall: float) -> float:
 
 def average_precision(scores, truth) -> float:
     """Average precision of a ranking over the flipped set (scikit-learn), threshold-free."""
-    return float(average_precision_score(check_mask(truth, "truth"), np.asarray(scores, dtype=float)))
+    t, s = check_mask(truth, "truth"), check_vector(scores, "scores")
+    check_same_length(len(s), len(t), "scores", "truth")
+    return float(average_precision_score(t, s))
 
 
 def average_precision_difference(scores_a, scores_b, truth, *, n_boot: int = 1000, seed: int = 0,
@@ -246,16 +249,16 @@ def average_precision_difference(scores_a, scores_b, truth, *, n_boot: int = 100
     (0.583, True)
     """
     t = check_mask(truth, "truth")
-    a, b = np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)
+    a, b = check_vector(scores_a, "scores_a"), check_vector(scores_b, "scores_b")
     if a.shape != t.shape or b.shape != t.shape:
         raise ValueError(f"scores_a {a.shape}, scores_b {b.shape} and truth {t.shape} must have one shape")
     if not t.any() or t.all():
         raise ValueError("truth must hold both flipped and clean examples to compare rankings")
-    if not 0 < confidence < 1:
+    if not 0 < check_real(confidence, "confidence") < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(seed, "seed", low=0))
     diffs = []
-    for _ in range(int(n_boot)):
+    for _ in range(check_int(n_boot, "n_boot", low=1)):
         i = rng.integers(0, len(t), len(t))
         if t[i].any() and not t[i].all():
             diffs.append(average_precision_score(t[i], a[i]) - average_precision_score(t[i], b[i]))
@@ -277,6 +280,8 @@ def paper_pattern(point: dict) -> bool:
     >>> paper_pattern({"loss_fraction_for_knn_recall": 0.65, "knn_f1": 0.78, "loss_f1_at_budget": 0.4})
     True
     """
+    if not isinstance(point, dict):
+        raise TypeError(f"point must be a dict (a sweep point); got {type(point).__name__}")
     if missing := {"loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"} - set(point):
         raise ValueError(f"point lacks {sorted(missing)}")
     return bool(point["loss_fraction_for_knn_recall"] >= PATTERN_MIN_LOSS_FRACTION

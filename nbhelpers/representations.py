@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .stats import bootstrap_ci, mcnemar, paired_bootstrap
+from .checks import check_int, check_labels, check_matrix, check_positive, check_real, check_reps
 from .knn import DEFAULT_TEMPERATURES, KNN, knn_proba
 
 COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10, 100, 1000
@@ -25,19 +26,31 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
     >>> knn_accuracy_grid(tr, [0, 0, 1, 1], va, [0, 1], k=1, normalize=(False,))["knn_acc"].tolist()
     [1.0]
     """
+    for value, name in ((train_reps, "train_reps"), (val_reps, "val_reps")):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict from (pooling, layer) to reps; got {type(value).__name__}")
     if set(train_reps) != set(val_reps):
         raise ValueError(f"train_reps has variants {sorted(train_reps)} but val_reps has "
                          f"{sorted(val_reps)}; expected the same")
     if not train_reps:
-        raise ValueError("no representation variants given")
-    temperatures = sorted(float(t) for t in temperatures)
-    val_labels = np.asarray(val_labels)
+        raise ValueError("train_reps and val_reps are empty: no representation variants given")
+    k = check_int(k, "k", low=1)
+    try:
+        temperatures = sorted(check_positive(t, f"temperatures[{i}]") for i, t in enumerate(temperatures))
+    except TypeError:
+        raise TypeError(f"temperatures must be a sequence of numbers; got {temperatures!r}") from None
+    if not temperatures:
+        raise ValueError("temperatures is empty; expected at least one value")
+    train_labels = check_labels(train_labels, n_classes, "train_labels")
+    val_labels = check_labels(val_labels, n_classes, "val_labels")
     rows = []
     for (pooling, layer), tr in train_reps.items():
+        tr = check_matrix(tr, f"train_reps[{(pooling, layer)!r}]")
+        va = check_matrix(val_reps[(pooling, layer)], f"val_reps[{(pooling, layer)!r}]")
         for norm in normalize:
             knn = KNN(k=k, temperature=temperatures[0], normalize=bool(norm),
                       classes=range(n_classes)).fit(tr, train_labels)
-            dist, idx = knn.kneighbors(val_reps[(pooling, layer)])
+            dist, idx = knn.kneighbors(va)
             by_t = {t: float((knn_proba(dist, knn.labels_[idx], temperature=t, n_classes=n_classes).argmax(1)
                               == val_labels).mean()) for t in temperatures}
             best_t = max(by_t, key=lambda t: (by_t[t], -t))
@@ -70,8 +83,9 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
     if len(np.unique(y_tr)) < 2:
         raise ValueError(f"train_labels must hold at least 2 classes to fit a probe, got "
                          f"np.unique(train_labels) = {np.unique(y_tr)}")
-    if not (np.isscalar(C) and C > 0):
+    if not (np.isscalar(C) and check_real(C, "C") > 0):
         raise ValueError(f"C must be a positive number, got {C!r}")
+    max_iter = check_int(max_iter, "max_iter", low=1)
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
     pred = probe.fit(tr, y_tr).predict(va).astype(int)
     correct = pred == y_va
@@ -120,8 +134,10 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
     >>> held_out_comparison(tr, [0, 0, 1, 1], va, [0, 1, 0, 1], reference=("cls", 1, True), k=1)["best_other"]
     'cls-layer1-raw'
     """
-    y = np.asarray(val_labels).astype(int)
+    y = check_labels(val_labels, None, "val_labels")
     pooling, layer, norm = reference
+    if not isinstance(val_reps, dict):
+        raise TypeError(f"val_reps must be a dict from (pooling, layer) to reps; got {type(val_reps).__name__}")
     if (pooling, layer) not in val_reps:
         raise ValueError(f"reference={reference!r} but val_reps has no variant {(pooling, layer)!r}")
     if len(y) < 4:
@@ -150,9 +166,7 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
 
 
 def _reps_and_labels(reps, labels, reps_name, labels_name):
-    reps, labels = np.asarray(reps, dtype=np.float32), np.asarray(labels)
-    if reps.ndim != 2 or len(reps) == 0:
-        raise ValueError(f"{reps_name} must be a non-empty 2-D array (n, d), got shape {reps.shape}")
+    reps, labels = check_reps(reps, reps_name), check_labels(labels, None, labels_name)
     if labels.shape != (len(reps),):
         raise ValueError(f"{reps_name} has {len(reps)} rows but {labels_name} has shape "
                          f"{labels.shape}; expected ({len(reps)},)")

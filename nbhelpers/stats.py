@@ -9,6 +9,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from .checks import check_int, check_real
+
 
 def _level(ci):
     if isinstance(ci, bool) or not isinstance(ci, (int, float, np.floating)) or not 0 < ci < 1:
@@ -44,7 +46,7 @@ def _pair(correct_a, correct_b):
 
 def _bootstrap(values, n_resamples, seed, ci):
     """Means of resampled ``values`` and their percentile interval."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(seed, "seed", low=0))
     n = _int(n_resamples, "n_resamples", 1, "a positive integer")
     means = values[rng.integers(0, len(values), size=(n, len(values)))].mean(1)
     alpha = (1 - _level(ci)) / 2
@@ -57,9 +59,12 @@ def t_interval(values, *, ci: float = 0.95) -> tuple[float, float | None, float 
     >>> t_interval([1.0, 2.0, 3.0]), t_interval([1.5])  # doctest: +ELLIPSIS
     ((2.0, -0.484..., 4.484...), (1.5, None, None))
     """
-    x = np.asarray(values, dtype=float).ravel()
+    try:
+        x = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"values must be numbers; got {values!r}") from None
     if x.size == 0 or not np.isfinite(x).all():
-        raise ValueError(f"expected one or more finite values, got {values!r}")
+        raise ValueError(f"values: expected one or more finite values, got {values!r}")
     if x.size == 1:
         return float(x[0]), None, None
     return t_interval_from(float(x.mean()), float(x.std(ddof=1)), x.size, ci=ci)
@@ -72,6 +77,7 @@ def t_interval_from(mean: float, sd: float, n: int, *, ci: float = 0.95) -> tupl
     [2.0, -0.484, 4.484]
     """
     _int(n, "n", 2, "at least 2 values for a t-interval")
+    mean, sd = check_real(mean, "mean"), check_real(sd, "sd")
     if not (math.isfinite(mean) and math.isfinite(sd) and sd >= 0):
         raise ValueError(f"expected a finite mean and sd >= 0, got mean={mean!r}, sd={sd!r}")
     half = float(stats.t.ppf(0.5 + _level(ci) / 2, n - 1) * sd / math.sqrt(n))
@@ -134,7 +140,8 @@ def newcombe(count_a: int, n_a: int, count_b: int, n_b: int, *,
     ka, na, kb, nb = (_int(v, k, 0, "an int >= 0") for v, k in ((count_a, "count_a"), (n_a, "n_a"),
                                                              (count_b, "count_b"), (n_b, "n_b")))
     if na == 0 or nb == 0 or ka > na or kb > nb:
-        raise ValueError(f"expected 0 <= count <= n and n >= 1, got {ka}/{na} and {kb}/{nb}")
+        raise ValueError(f"expected 0 <= count <= n and n >= 1, got count_a/n_a = {ka}/{na} and "
+                         f"count_b/n_b = {kb}/{nb}")
     level = _level(ci)
     pa, pb = ka / na, kb / nb
     la, ua = stats.binomtest(ka, na).proportion_ci(level, method="wilson")
@@ -155,6 +162,8 @@ def n_to_decide(estimate, low, high, n, *, paper_effect, null=0.0, margin=None,
     4
     """
     _int(n, "n", 1, "the number of seeds or pairs, an int >= 1")
+    for v, name in ((estimate, "estimate"), (low, "low"), (high, "high"), (paper_effect, "paper_effect")):
+        check_real(v, name)
     if not all(math.isfinite(float(v)) for v in (estimate, low, high)) or not low <= estimate <= high:
         raise ValueError(f"expected finite low <= estimate <= high, got {low} <= {estimate} <= {high}")
     half = (float(high) - float(low)) / 2
@@ -180,9 +189,9 @@ def accuracy_difference(acc_a: float, acc_b: float, n: int, *,
     >>> [round(v, 4) for v in accuracy_difference(0.729, 0.728, 9842)]
     [-0.001, -0.0134, 0.0114]
     """
-    a, b = float(acc_a), float(acc_b)
+    a, b = check_real(acc_a, "acc_a"), check_real(acc_b, "acc_b")
     if not (0 <= a <= 1 and 0 <= b <= 1):
-        raise ValueError(f"accuracies must lie in [0, 1], got {a} and {b}")
+        raise ValueError(f"accuracies must lie in [0, 1], got acc_a={a} and acc_b={b}")
     _int(n, "n", 1, "an int >= 1")
     half = float(stats.norm.ppf(0.5 + ci / 2)) * math.sqrt(a * (1 - a) / n + b * (1 - b) / n)
     return b - a, b - a - half, b - a + half

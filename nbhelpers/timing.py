@@ -26,7 +26,7 @@ def section(name: str):
     """
     global _depth
     if name not in SECTIONS:
-        raise ValueError(f"unknown section {name!r}; expected one of {SECTIONS}")
+        raise ValueError(f"unknown section name={name!r}; expected one of {SECTIONS}")
     outer, start = not _depth, time.perf_counter()
     _depth += 1
     try:
@@ -49,6 +49,9 @@ def report(total_seconds: float) -> dict:
     (30.0, 2.5, 0.0, 7.5, 40.0)
     >>> _totals.clear()
     """
+    if isinstance(total_seconds, bool) or not isinstance(total_seconds, (int, float)) \
+            or not 0 <= total_seconds < float("inf"):
+        raise ValueError(f"total_seconds must be a finite number of seconds >= 0; got {total_seconds!r}")
     out = {name: round(float(_totals.get(name, 0.0)), 3) for name in SECTIONS}
     out["other"] = round(max(0.0, float(total_seconds) - sum(out.values())), 3)
     out["total"] = round(float(total_seconds), 3)

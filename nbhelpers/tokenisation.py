@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .stats import paired_bootstrap
+from .stats import _correct, paired_bootstrap
 from .checks import check_pairs
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -20,6 +20,9 @@ def text_key(premise: str, hypothesis: str) -> str:
     >>> text_key("He doesn't eat lunch.", "No."), text_key("He does n't eat lunch .", "No .")
     ('hedoesnteatlunch|no', 'hedoesnteatlunch|no')
     """
+    for value, name in ((premise, "premise"), (hypothesis, "hypothesis")):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
     return f"{_NOT_ALNUM.sub('', str(premise).lower())}|{_NOT_ALNUM.sub('', str(hypothesis).lower())}"
 
 
@@ -57,7 +60,8 @@ def tokenisation_cost(correct_raw, correct_tokenised, *, n_resamples: int = 2000
     >>> r["n_matched"], r["raw_acc"], r["tokenised_acc"], r["diff"], r["beyond_noise"]
     (200, 0.75, 0.5, -0.25, True)
     """
-    raw, tok = np.asarray(correct_raw, dtype=bool), np.asarray(correct_tokenised, dtype=bool)
+    raw = _correct(correct_raw, "correct_raw").astype(bool)
+    tok = _correct(correct_tokenised, "correct_tokenised").astype(bool)
     if raw.shape != tok.shape or raw.ndim != 1 or len(raw) == 0:
         raise ValueError(f"correct_raw and correct_tokenised must be equal-length, non-empty 1-D "
                          f"arrays, got shapes {raw.shape} and {tok.shape}")

@@ -130,7 +130,7 @@ def test_returns_a_copy():
 # Names, splits, and malformed files
 # ---------------------------------------------------------------------------
 def test_unknown_name_and_split():
-    with pytest.raises(ValueError, match=r"unknown data set 'snli2'.*expected.*snli"):
+    with pytest.raises(ValueError, match=r"unknown data set name='snli2'.*expected.*snli"):
         load_nli("snli2", "validation")
     with pytest.raises(ValueError, match=r"unknown split 'valid' for 'snli'.*expected.*validation"):
         load_nli("snli", "valid")

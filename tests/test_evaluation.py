@@ -60,7 +60,7 @@ def test_confidence_bins_by_hand():
     assert bins["n"].tolist() == [2, 2]
     assert bins["model_acc"].tolist() == [0.5, 1.0]
     assert bins["knn_acc"].tolist() == [0.5, 0.5]
-    with pytest.raises(ValueError, match="n_bins must be at least 1, got 0"):
+    with pytest.raises(ValueError, match=r"n_bins == 0.*>= 1"):
         evaluation.confidence_bins(pm, pk, [0, 0, 0, 1], n_bins=0)
     with pytest.raises(ValueError, match="p_model has 4 rows, p_knn 4, labels 3"):
         evaluation.confidence_bins(pm, pk, [0, 0, 0])
@@ -94,7 +94,7 @@ def test_slice_taus_are_tuned_per_slice_and_applied_per_example():
     assert pred.tolist() == [1, 1, 0, 0]
     with pytest.raises(ValueError, match=r"no tau for slices \['c'\]"):
         knn.slice_backoff(pm, pk, ["a", "a", "b", "c"], t["tau"].to_dict())
-    with pytest.raises(ValueError, match="tau == 1.5, must be <= 1"):
+    with pytest.raises(ValueError, match=r"taus\[0\] == 1.5, must be <= 1"):
         knn.tune_slice_taus(pm, pk, y, ["a"] * 4, taus=[1.5])
 
 

@@ -287,14 +287,14 @@ def test_neighbor_table_layout_and_checks(tiny_pairs):
         np.array([0])).style.format(escape="html").to_html()
     with pytest.raises(ValueError, match=r"indices must be integers in 0..11"):
         influence.neighbor_table(tiny_pairs, np.array([12]))
-    with pytest.raises(ValueError, match="distance has shape"):
+    with pytest.raises(ValueError, match=r"distances: distance has shape"):
         influence.neighbor_table(tiny_pairs, np.array([0, 1]), distances=[1.0])
 
 
 @pytest.mark.parametrize("label", [-1, 3])
 def test_neighbor_table_refuses_a_bad_label(label):
     train = pd.DataFrame({"premise": ["a", "b", "c"], "hypothesis": ["d", "e", "f"], "label": [0, label, 2]})
-    with pytest.raises(ValueError, match=r"train_df\['label'\] of the neighbours.*0..2"):
+    with pytest.raises(ValueError, match=r"train_df labels must be integers in 0..2"):
         influence.neighbor_table(train, [1, 0])
 
 
