@@ -10,7 +10,8 @@ import warnings
 import pandas as pd
 import pytest
 
-from nbhelpers import data, network
+from nbhelpers import data, models, network
+from nbhelpers.cache import Cache
 from nbhelpers.data import DATASETS, DataNotFoundError, clear_cache, data_hash, load_files, load_nli, read_nli_file
 
 real_data = pytest.mark.skipif(
@@ -502,3 +503,38 @@ def test_200_imdb_reviews_as_single_texts(tmp_path):
         together = pd.concat([splits[r] for r in data.SPLITS])
         assert len(together) == 200 and sorted(together["text"]) == sorted(own["text"].str.rstrip())
         assert together["label"].value_counts().to_dict() == (own["label"] == "Positive").astype(int).value_counts().to_dict()
+
+
+def test_nothing_touches_the_network_when_data_and_model_are_local(monkeypatch, tmp_path, tiny_pairs):
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[:2]}")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    data.clear_cache()
+    df = data.load_nli("cad-original", "validation")
+    assert len(df) == 200
+    model = models.fine_tune(tiny_pairs.iloc[:6], "minilm", epochs=1, batch_size=6,
+                             cache=Cache(tmp_path), progress=False)
+    assert models.predict_proba(model, df.iloc[:4], cache=Cache(tmp_path), progress=False).shape == (4, 3)
+
+
+def test_offline_hub_fallback_fails_fast_with_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+
+    lookups = []
+
+    def no_dns(host, *args, **kwargs):
+        lookups.append(host)
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "nothing")
+    monkeypatch.delenv("NBHELPERS_DATA", raising=False)
+    data.clear_cache()
+    with pytest.raises(data.DataNotFoundError, match="cannot be resolved"):
+        data.load_nli("anli", "train", data_dir=tmp_path)
+    # fast means one probe and no retries: the hub libraries' retry loops never start
+    assert lookups == ["huggingface.co"], lookups
