@@ -421,4 +421,8 @@ def found(rows, chapter: str) -> str:
     lead = min(mine, key=lambda r: TELLING.index(r["verdict"]))
     head = ("Of the paper's claims tested here, " + ", ".join(f"{k} {v}" for v, k in n.items() if k)
             + f". Most telling: **{lead['claim']}** ({lead['verdict']}).")
-    return "\n".join([head] + [f"- {scorecard.sentence(r)}" for r in mine])
+    shown = [r for r in mine if r["verdict"] != "not comparable"]
+    rest = len(mine) - len(shown)
+    tail = [f"- {rest} more not comparable here (a stand-in setting or backbone; reasons on the results "
+            "page)."] if rest and shown else [f"- {scorecard.sentence(r)}" for r in mine if r not in shown]
+    return "\n".join([head] + [f"- {scorecard.sentence(r)}" for r in shown] + tail)

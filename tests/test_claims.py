@@ -187,3 +187,12 @@ def test_found_counts_the_chapters_verdicts_and_leads_with_the_most_telling():
 
 def test_found_says_so_when_the_chapter_tested_nothing():
     assert claims.found([_found_row("A", "reproduced")], "07_explorer").startswith("This run tested none")
+
+
+def test_found_folds_not_comparable_rows_into_one_line_when_others_are_listed():
+    rows = [_found_row("A", "inconclusive"), _found_row("R1", "not comparable"), _found_row("R2", "not comparable")]
+    lines = claims.found(rows, "02_knn_backoff").splitlines()
+    assert lines[0].startswith("Of the paper's claims tested here, 1 inconclusive, 2 not comparable.")
+    assert [b.split(":")[0] for b in lines[1:-1]] == ["- A"] and lines[-1].startswith("- 2 more not comparable")
+    only = claims.found(rows[1:], "02_knn_backoff").splitlines()  # nothing else: the rows themselves
+    assert [b.split(":")[0] for b in only[1:]] == ["- R1", "- R2"]
