@@ -56,7 +56,8 @@ SKIP = {
         "check_int", "check_real", "check_positive", "check_unit_interval", "check_choice",
         "check_path_component", "check_path", "check_reps", "check_vector", "check_matrix", "check_proba", "check_labels",
         "check_indices", "check_label_map", "check_same_shape", "check_same_length", "check_mask",
-        "check_computed", "check_texts", "check_pairs")},
+        "check_computed", "check_texts", "check_pairs", "check_str", "check_frame", "check_dict",
+        "check_records")},
     "network.offline_requested": _NO_ARGS,
     "network.no_network_reason": "probes the network (host, port): tests/test_network.py",
     "device.get_device": _NO_ARGS, "device.get_precision": _NO_ARGS, "device.cache_parts": _NO_ARGS,
@@ -698,63 +699,14 @@ CASES += [
 XFAIL_MODULES = ("viz", "explorer", "interactive", "spurious", "settings", "paper", "scorecard", "schema")
 """Modules another helper is editing: a failing attack there is xfail until the lead fixes it."""
 
+_NO_CLAIMS_YET = ("no claims is valid: claims.build on a folder without results returns [] and the "
+                  "results page saves, counts and shows it (tests/test_claims.py)")
+EXCLUDE = {("scorecard.save", "rows", "empty"): _NO_CLAIMS_YET,
+           ("scorecard.to_html", "rows", "empty"): _NO_CLAIMS_YET,
+           ("scorecard.counts_sentence", "rows", "empty"): _NO_CLAIMS_YET}
+"""``(case name, argument, attack)`` -> why refusing that value would be wrong: the attack is not made."""
+
 XFAIL = {
-    ("schema.jsonable", "value", "type"):
-        "schema.jsonable: accepts a wrong type for value (returns an object() unchanged, not JSON); fix pending",
-    ("settings.load_setting", "name", "type"):
-        "settings.load_setting: a wrong type for name: ValueError without the name (unknown setting 3; expected one of snli-origi...); fix pending",
-    ("settings.recipe_for", "n_train", "type"):
-        "settings.recipe_for: a wrong type for n_train: TypeError without the name ('>' not supported between instances of 'str'...); fix pending",
-    ("settings.recipe_for", "n_train", "nan"):
-        "settings.recipe_for: accepts NaN in n_train; fix pending",
-    ("settings.recipe_for", "n_train", "range0"):
-        "settings.recipe_for: accepts an out-of-range n_train; fix pending",
-    ("settings.adversarial_split", "df", "type"):
-        "settings.adversarial_split: a wrong type for df: AttributeError; fix pending",
-    ("settings.adversarial_split", "df", "empty"):
-        "settings.adversarial_split: an empty df: ValueError without the name (need at least 2 pairs to split, got 0...); fix pending",
-    ("settings.adversarial_split", "df", "nan"):
-        "settings.adversarial_split: accepts NaN in df; fix pending",
-    ("settings.adversarial_split", "df", "low"):
-        "settings.adversarial_split: accepts -1 in df; fix pending",
-    ("settings.adversarial_split", "df", "high"):
-        "settings.adversarial_split: accepts n_classes in df; fix pending",
-    ("settings.adversarial_split", "train_fraction", "type"):
-        "settings.adversarial_split: a wrong type for train_fraction: TypeError without the name (type str doesn't define __round__ method...); fix pending",
-    ("settings.adversarial_split", "seed", "type"):
-        "settings.adversarial_split: a wrong type for seed: TypeError without the name (SeedSequence expects int or sequence of ints...); fix pending",
-    ("settings.adversarial_split", "seed", "nan"):
-        "settings.adversarial_split: NaN in seed: TypeError without the name (SeedSequence expects int or sequence of ints...); fix pending",
-    ("settings.adversarial_split", "seed", "range0"):
-        "settings.adversarial_split: an out-of-range seed: ValueError without the name (expected non-negative integer...); fix pending",
-    ("scorecard.paper_in_interval", "low", "type"):
-        "scorecard.paper_in_interval: a wrong type for low: TypeError without the name ('<=' not supported between instances of 'str'...); fix pending",
-    ("scorecard.paper_in_interval", "low", "nan"):
-        "scorecard.paper_in_interval: accepts NaN in low; fix pending",
-    ("scorecard.paper_in_interval", "high", "type"):
-        "scorecard.paper_in_interval: a wrong type for high: TypeError without the name ('<=' not supported between instances of 'floa...); fix pending",
-    ("scorecard.paper_in_interval", "high", "nan"):
-        "scorecard.paper_in_interval: accepts NaN in high; fix pending",
-    ("scorecard.paper_in_interval", "paper_effect", "type"):
-        "scorecard.paper_in_interval: a wrong type for paper_effect: TypeError without the name ('<=' not supported between instances of 'floa...); fix pending",
-    ("scorecard.paper_in_interval", "paper_effect", "nan"):
-        "scorecard.paper_in_interval: accepts NaN in paper_effect; fix pending",
-    ("scorecard.sentence", "row", "type"):
-        "scorecard.sentence: a wrong type for row: AttributeError; fix pending",
-    ("scorecard.sentence", "row", "empty"):
-        "scorecard.sentence: an empty row: KeyError; fix pending",
-    ("scorecard.save", "rows", "type"):
-        "scorecard.save: a wrong type for rows: TypeError without the name (Object of type object is not JSON serializabl...); fix pending",
-    ("scorecard.save", "rows", "empty"):
-        "scorecard.save: accepts an empty rows; fix pending",
-    ("scorecard.to_html", "rows", "type"):
-        "scorecard.to_html: a wrong type for rows: TypeError without the name ('object' object is not iterable...); fix pending",
-    ("scorecard.to_html", "rows", "empty"):
-        "scorecard.to_html: accepts an empty rows; fix pending",
-    ("scorecard.counts_sentence", "rows", "type"):
-        "scorecard.counts_sentence: a wrong type for rows: TypeError without the name ('object' object is not iterable...); fix pending",
-    ("scorecard.counts_sentence", "rows", "empty"):
-        "scorecard.counts_sentence: accepts an empty rows; fix pending",
     ("spurious.pattern_mask", "texts", "type"):
         "spurious.pattern_mask: accepts a wrong type for texts; fix pending",
     ("spurious.pattern_mask", "texts", "nan"):
@@ -1085,6 +1037,13 @@ def test_every_public_callable_is_covered_or_skipped_with_a_reason():
     assert all(reason.strip() for reason in SKIP.values())
 
 
+def test_exclusions_name_real_attacks_with_a_reason():
+    for (name, arg, what), reason in EXCLUDE.items():
+        case = next(c for c in CASES if c.name == name)
+        valid = case.args if isinstance(case.args, dict) else case.args({"model": None, "cache": None})
+        assert what in attacks(case.attack[arg], valid.get(arg)) and reason.strip(), (name, arg, what)
+
+
 def test_xfails_name_real_attacks_in_the_modules_under_edit():
     attacks_made = {p.values[0].name: set() for p in _attack_params()}
     for p in _attack_params():
@@ -1111,6 +1070,8 @@ def _attack_params():
             if spec.kind in ("array", "labels", "indices", "mask", "texts", "df") and sample is None:
                 raise AssertionError(f"{case.name}: no valid value of {arg} to attack")
             for what, bad in attacks(spec, sample).items():
+                if (case.name, arg, what) in EXCLUDE:
+                    continue
                 reason = XFAIL.get((case.name, arg, what))
                 marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
                 yield pytest.param(case, arg, what, bad, id=f"{case.name}-{arg}-{what}", marks=marks)
