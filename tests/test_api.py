@@ -610,8 +610,8 @@ REMOVAL = {"n_seeds": 1, "drops": {"0.1": {"top": [3.0]}, "0.3": {"top": [8.0]}}
            "increments": {"top": [5.0]}, "increment_fractions": ["0.1", "0.3"]}
 
 
-def _explorer_data(sets):
-    return explorer.explorer_data(*sets)
+def _explorer_data(sets):  # a non-list is passed as one set: Python refuses "*object()" naming no argument
+    return explorer.explorer_data(*(sets if isinstance(sets, list) else [sets]))
 
 
 def _figure_html(fig):
@@ -707,70 +707,6 @@ EXCLUDE = {("scorecard.save", "rows", "empty"): _NO_CLAIMS_YET,
 """``(case name, argument, attack)`` -> why refusing that value would be wrong: the attack is not made."""
 
 XFAIL = {
-    ("explorer.sample_indices", "n_total", "range0"):
-        "explorer.sample_indices: an out-of-range n_total: ValueError without the name (groups must have shape (0,) like the rows; go...); fix pending",
-    ("explorer.sample_indices", "groups", "nan"):
-        "explorer.sample_indices: NaN in groups: TypeError without the name ('<' not supported between instances of 'str'...); fix pending",
-    ("explorer.stable_sample", "ids", "empty"):
-        "explorer.stable_sample: accepts an empty ids; fix pending",
-    ("explorer.explorer_records", "queries", "type"):
-        "explorer.explorer_records: a wrong type for queries: AttributeError; fix pending",
-    ("explorer.explorer_records", "queries", "empty"):
-        "explorer.explorer_records: an empty queries: ValueError without the name (p_model must have shape (0, 3), one row per e...); fix pending",
-    ("explorer.explorer_records", "queries", "nan"):
-        "explorer.explorer_records: accepts NaN in queries; fix pending",
-    ("explorer.explorer_records", "train", "type"):
-        "explorer.explorer_records: a wrong type for train: AttributeError; fix pending",
-    ("explorer.explorer_records", "train", "empty"):
-        "explorer.explorer_records: an empty train: ValueError without the name (indices must be integers in 0..-1 (indices in...); fix pending",
-    ("explorer.explorer_records", "train", "nan"):
-        "explorer.explorer_records: accepts NaN in train; fix pending",
-    ("explorer.explorer_records", "train", "low"):
-        "explorer.explorer_records: -1 in train: ValueError without the name (neighbor_labels must be integers in 0..2; fou...); fix pending",
-    ("explorer.explorer_records", "train", "high"):
-        "explorer.explorer_records: n_classes in train: ValueError without the name (neighbor_labels must be integers in 0..2; fou...); fix pending",
-    ("explorer.explorer_records", "name", "type"):
-        "explorer.explorer_records: accepts a wrong type for name; fix pending",
-    ("explorer.explorer_records", "title", "type"):
-        "explorer.explorer_records: accepts a wrong type for title; fix pending",
-    ("interactive.hover_text", "premise", "type"):
-        "interactive.hover_text: accepts a wrong type for premise; fix pending",
-    ("interactive.hover_text", "hypothesis", "type"):
-        "interactive.hover_text: accepts a wrong type for hypothesis; fix pending",
-    ("interactive.tsne_figure", "embedding", "type"):
-        "interactive.tsne_figure: a wrong type for embedding: TypeError without the name (float() argument must be a string or a real n...); fix pending",
-    ("interactive.tsne_figure", "embedding", "nan"):
-        "interactive.tsne_figure: accepts NaN in embedding; fix pending",
-    ("interactive.tsne_figure", "premises", "nan"):
-        "interactive.tsne_figure: accepts NaN in premises; fix pending",
-    ("interactive.tsne_figure", "hypotheses", "nan"):
-        "interactive.tsne_figure: accepts NaN in hypotheses; fix pending",
-    ("interactive.tsne_figure", "gold", "type"):
-        "interactive.tsne_figure: a wrong type for gold: TypeError without the name (object of type 'object' has no len()...); fix pending",
-    ("interactive.tsne_figure", "model_pred", "type"):
-        "interactive.tsne_figure: a wrong type for model_pred: TypeError without the name (object of type 'object' has no len()...); fix pending",
-    ("interactive.tsne_figure", "backoff_pred", "type"):
-        "interactive.tsne_figure: a wrong type for backoff_pred: TypeError without the name (object of type 'object' has no len()...); fix pending",
-    ("interactive.tsne_figure", "label_names", "type"):
-        "interactive.tsne_figure: accepts a wrong type for label_names; fix pending",
-    ("interactive.tsne_figure", "label_names", "nan"):
-        "interactive.tsne_figure: accepts NaN in label_names; fix pending",
-    ("interactive.map_figure", "premises", "type"):
-        "interactive.map_figure: a wrong type for premises: ValueError without the name (embeddings['a'] must have shape (15, 2), one...); fix pending",
-    ("interactive.map_figure", "premises", "nan"):
-        "interactive.map_figure: accepts NaN in premises; fix pending",
-    ("interactive.map_figure", "premises", "empty"):
-        "interactive.map_figure: an empty premises: ValueError without the name (embeddings['a'] must have shape (0, 2), one r...); fix pending",
-    ("interactive.map_figure", "hypotheses", "nan"):
-        "interactive.map_figure: accepts NaN in hypotheses; fix pending",
-    ("interactive.map_figure", "gold", "type"):
-        "interactive.map_figure: a wrong type for gold: TypeError without the name (object of type 'object' has no len()...); fix pending",
-    ("interactive.map_figure", "model_pred", "type"):
-        "interactive.map_figure: a wrong type for model_pred: TypeError without the name (object of type 'object' has no len()...); fix pending",
-    ("interactive.map_figure", "label_names", "type"):
-        "interactive.map_figure: accepts a wrong type for label_names; fix pending",
-    ("interactive.map_figure", "label_names", "nan"):
-        "interactive.map_figure: accepts NaN in label_names; fix pending",
     ("viz.plot_tsne", "embedding", "nan"):
         "viz.plot_tsne: accepts NaN in embedding; fix pending",
     ("viz.plot_tsne", "labels", "type"):
@@ -793,14 +729,6 @@ XFAIL = {
         "viz.plot_tsne: accepts NaN in broken; fix pending",
     ("viz.plot_tsne", "broken", "empty"):
         "viz.plot_tsne: accepts an empty broken; fix pending",
-    ("explorer.explorer_data", "sets", "type"):
-        "explorer.explorer_data: a wrong type for sets: TypeError without the name (nbhelpers.explorer.explorer_data() argument a...); fix pending",
-    ("explorer.explorer_data", "sets", "empty"):
-        "explorer.explorer_data: an empty sets: ValueError without the name (explorer_data needs at least one set from exp...); fix pending",
-    ("explorer.write_explorer", "folder", "type"):
-        "explorer.write_explorer: a wrong type for folder: TypeError without the name (expected str, bytes or os.PathLike object, no...); fix pending",
-    ("interactive.figure_html", "fig", "type"):
-        "interactive.figure_html: a wrong type for fig: AttributeError; fix pending",
     ("viz.plot_training_loss", "histories", "type"):
         "viz.plot_training_loss: a wrong type for histories: AttributeError; fix pending",
     ("viz.plot_training_loss", "histories", "empty"):
