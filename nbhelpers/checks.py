@@ -229,3 +229,42 @@ def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str | None = 
                              "are not strings")
     if need_label:
         check_labels(df["label"].to_numpy(), n_classes, f"{name} labels" if name else "labels")
+
+
+def check_str(value, name) -> str:
+    """A string (a name, a title, a regular expression)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
+    return value
+
+
+def check_frame(df, name, columns=()):
+    """A non-empty DataFrame holding ``columns``."""
+    import pandas as pd
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{name} must be a DataFrame; got {type(df).__name__}")
+    if missing := [c for c in columns if c not in df.columns]:
+        raise ValueError(f"{name} lacks columns {missing}; it has {list(df.columns)}")
+    if len(df) == 0:
+        raise ValueError(f"{name} is empty: a DataFrame with no rows")
+    return df
+
+
+def check_dict(value, name, keys=(), *, allow_empty=False) -> dict:
+    """A dict (non-empty unless ``allow_empty``) holding ``keys``."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict; got {type(value).__name__}")
+    if missing := [k for k in keys if k not in value]:
+        raise ValueError(f"{name} lacks keys {missing}; it has {list(value)}")
+    if not value and not allow_empty:
+        raise ValueError(f"{name} is empty: expected at least one entry")
+    return value
+
+
+def check_records(values, name, keys=(), *, allow_empty=False) -> list:
+    """A list (or tuple) of dicts, each holding ``keys``; non-empty unless ``allow_empty``."""
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name} must be a list of dicts; got {type(values).__name__}")
+    if not values and not allow_empty:
+        raise ValueError(f"{name} is empty: expected at least one record")
+    return [check_dict(v, f"{name}[{i}]", keys, allow_empty=True) for i, v in enumerate(values)]

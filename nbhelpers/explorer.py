@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .checks import (check_indices, check_int, check_label_map, check_labels, check_matrix, check_positive,
-                     check_proba, check_unit_interval)
+from .checks import (check_frame, check_indices, check_int, check_label_map, check_labels, check_matrix,
+                     check_pairs, check_path, check_positive, check_proba, check_str, check_unit_interval)
 from .data import NLI_LABELS
 from .knn import backoff, knn_proba, neighbor_weights
 
@@ -30,12 +30,13 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
     With ``groups`` (each row's group): ``n // G`` rows from each of the G groups (fewer where a group
     is smaller), one more from the first ``n % G`` groups in sorted order.
     """
-    check_int(n_total, "n_total", 0)
+    check_int(n_total, "n_total", 1)
     check_int(n, "n", 1)
     rng = np.random.default_rng(seed)
     if groups is None:
         return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False)).astype(np.int64)
-    groups = np.asarray(groups)
+    if (groups := np.asarray(groups)).dtype.kind not in "iuUS":  # NaN or None among the names: no order
+        raise ValueError(f"groups must be integers or strings; got dtype {groups.dtype}")
     if groups.shape != (n_total,):
         raise ValueError(f"groups must have shape ({n_total},) like the rows; got shape {groups.shape}")
     names = np.unique(groups)
@@ -64,7 +65,9 @@ def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
     """
     check_int(n, "n", 1)
     ids = np.asarray(ids)
-    if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+    if ids.size == 0:
+        raise ValueError("ids is empty; expected at least one row id")
+    if ids.ndim != 1 or ids.dtype.kind not in "iu":
         raise ValueError(f"ids must be a 1-D array of integer row ids; got shape {ids.shape}, "
                          f"dtype {ids.dtype}")
     if ids.size and ids.min() < 0:
@@ -99,8 +102,10 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
     ([[0.731, 0.269]], [[0.269, 0.731, 0]], [1], [0, 2])
     """
     for what, df in (("queries", queries), ("train", train)):
-        if missing := [c for c in ("premise", "hypothesis", "label") if c not in df.columns]:
+        if missing := [c for c in ("premise", "hypothesis", "label") if c not in check_frame(df, what)]:
             raise ValueError(f"{what} must have a {missing[0]!r} column; got columns {list(df.columns)}")
+    check_pairs(queries, False, name="queries"), check_pairs(train, True, name="train")
+    check_str(name, "name"), check_str(title, "title")
     n = len(queries)
     pm = check_proba(p_model, "p_model", n_classes=len(NLI_LABELS), atol=1e-3)
     d = check_matrix(distances, "distances")
@@ -151,7 +156,9 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
     loses ``train`` and gains ``table`` (its index in ``tables``), ``examples.nn`` pointing into it.
     """
     if not sets:
-        raise ValueError("explorer_data needs at least one set from explorer_records")
+        raise ValueError("sets is empty: explorer_data needs at least one set from explorer_records")
+    if bad := [i for i, s in enumerate(sets) if not isinstance(s, dict) or "train" not in s]:
+        raise TypeError(f"sets[{bad[0]}] must be a dict from explorer_records; got {sets[bad[0]]!r:.60}")
     names = [s.get("name") for s in sets]
     if len(set(names)) != len(names):
         raise ValueError(f"set names must be unique; got {names}")
@@ -187,7 +194,7 @@ def write_explorer(data: dict, folder) -> int:
     """
     if not isinstance(data, dict) or "sets" not in data:
         raise ValueError("data must be what explorer_data returned (a dict with 'sets')")
-    folder = Path(folder)
+    folder = Path(check_path(folder, "folder"))
     folder.mkdir(parents=True, exist_ok=True)
     index = {s["name"]: list(s["examples"]["id"]) for s in data["sets"]}
     for variable, value, name in (("EXPLORER_INDEX", index, INDEX_FILE), ("EXPLORER_DATA", data, DATA_FILE)):

@@ -10,6 +10,8 @@ import textwrap
 
 import numpy as np
 
+from .checks import check_labels, check_matrix, check_str, check_texts
+
 PLOTLY_JS_URL = "../plotly/plotly.min.js"
 """plotly.js as a chapter page finds it (``scripts/build_book.py`` copies it to the site's root)."""
 
@@ -42,6 +44,7 @@ def hover_text(premise: str, hypothesis: str, **facts) -> str:
         return "<br>".join(html.escape(line) for line in textwrap.wrap(f"{label}: {text}", width=70)
                            or [f"{label}:"])
 
+    check_str(premise, "premise"), check_str(hypothesis, "hypothesis")
     parts = [wrap("Premise", premise), wrap("Hypothesis", hypothesis)]
     return "<br>".join(parts + [html.escape(f"{k.replace('_', ' ')}: {v}") for k, v in facts.items()])
 
@@ -53,6 +56,9 @@ def _points(n, against, premises, hypotheses, label_names, labels, facts, link_s
     """Checked gold labels and ``trace(emb, at, **kwargs)``: a scatter of points ``at``, hover and link."""
     import plotly.graph_objects as go
 
+    premises, hypotheses = check_texts(premises, "premises"), check_texts(hypotheses, "hypotheses")
+    label_names = check_texts(label_names, "label_names")
+    labels = {arg: check_labels(a, None, arg) for arg, a in labels.items()}  # label_names' range: below
     for name, a in {"premises": premises, "hypotheses": hypotheses, **labels, **masks, **facts,
                     "link_ids": link_ids}.items():
         if a is not None and len(a) != n:
@@ -90,7 +96,7 @@ def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred,
     """
     import plotly.graph_objects as go
 
-    emb = np.asarray(embedding, dtype=float)
+    emb = check_matrix(embedding, "embedding")
     if emb.ndim != 2 or emb.shape[1] != 2:
         raise ValueError(f"embedding must have shape (n, 2); got shape {emb.shape}")
     gold, trace = _points(len(emb), f"embedding has {len(emb)} points", premises, hypotheses, label_names,
@@ -121,7 +127,9 @@ def map_figure(embeddings, premises, hypotheses, gold, model_pred, *, label_name
     if not isinstance(embeddings, dict) or not embeddings:
         raise ValueError("embeddings must be a non-empty dict of panel title -> (n, 2) coordinates; "
                          f"got {type(embeddings).__name__}")
-    embs, n = {name: np.asarray(e, dtype=float) for name, e in embeddings.items()}, len(premises)
+    if not (n := len(check_texts(premises, "premises"))):
+        raise ValueError("premises is empty; expected one per point")
+    embs = {name: np.asarray(e, dtype=float) for name, e in embeddings.items()}
     for name, e in embs.items():
         if e.shape != (n, 2):
             raise ValueError(f"embeddings[{name!r}] must have shape ({n}, 2), one row per pair; "
@@ -150,7 +158,12 @@ def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = No
     ``explorer-index.js`` from beside it and :data:`FIGURE_LINKS_JS`, whose ``knnExplorerLinks`` opens a
     clicked point there where the explorer holds it.
     """
+    from plotly.basedatatypes import BaseFigure
+
     from .explorer import INDEX_FILE
+
+    if not isinstance(fig, BaseFigure):
+        raise TypeError(f"fig must be a plotly figure; got {type(fig).__name__}")
 
     # both go into attributes (and explorer into a JavaScript string): plain paths only, escaped too
     plotlyjs = html.escape(_plain_url(plotlyjs, "plotlyjs", ".js", "the URL of plotly.min.js"), quote=True)

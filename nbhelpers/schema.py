@@ -84,17 +84,26 @@ def jsonable(value):
 
     >>> jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
     {'a': 0.5, '1': [2, [0, 1]]}
+
+    A value JSON cannot hold (an object, a set) raises a TypeError naming where it is (``value['a'][0]``).
     """
+    return _jsonable(value, "value")
+
+
+def _jsonable(value, name=None):  # name None (the records' validator): pydantic reports what is left
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, dict):
-        return {str(k) if not isinstance(k, str) else k: jsonable(v) for k, v in value.items()}
+        return {str(k) if not isinstance(k, str) else k: _jsonable(v, name and f"{name}[{k!r}]")
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+        return [_jsonable(v, name and f"{name}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
+        return _jsonable(value.tolist(), name)
     if isinstance(value, np.generic):
         return value.item()
+    if name and not (value is None or isinstance(value, (str, int, float))):
+        raise TypeError(f"{name} must be JSON (dict, list, str, number, bool, None); got {type(value).__name__}")
     return value
 
 
@@ -128,8 +137,8 @@ class Schema(BaseModel):
     def _plain(cls, value):
         """numpy values become Python ones, tuples lists; models stay."""
         if isinstance(value, (list, tuple)):
-            return [v if isinstance(v, BaseModel) else jsonable(v) for v in value]
-        return value if isinstance(value, BaseModel) else jsonable(value)
+            return [v if isinstance(v, BaseModel) else _jsonable(v) for v in value]
+        return value if isinstance(value, BaseModel) else _jsonable(value)
 
     def to_dict(self) -> dict:
         """The JSON object, as the file holds it."""

@@ -10,9 +10,12 @@ import math
 import numpy as np
 
 from .cache import write_atomic
+from .checks import check_dict, check_records
 
 VERDICTS = ("reproduced", "opposite", "ruled out", "inconclusive", "untested", "not comparable")
 """The six verdicts, in the order the results page explains them."""
+ROW_KEYS = ("claim", "paper", "ours", "test", "n", "verdict")
+"""What :func:`sentence` reads from a row; :func:`to_html` also ``link`` and ``effect``."""
 
 
 def _real(value, name):
@@ -66,7 +69,7 @@ def paper_in_interval(low, high, paper_effect) -> bool | None:
     """Whether the paper's effect lies in our interval (``None`` without an interval)."""
     if low is None or high is None:
         return None
-    return bool(low <= paper_effect <= high)
+    return bool(_real(low, "low") <= _real(paper_effect, "paper_effect") <= _real(high, "high"))
 
 
 def sentence(row) -> str:
@@ -76,13 +79,14 @@ def sentence(row) -> str:
     ...           "n": "3 seeds", "verdict": "inconclusive", "reason": None})
     'Backoff helps: paper +1.3; ours +0.4 [-0.7, +1.5] (t; 3 seeds): **inconclusive**.'
     """
-    why = f" ({row['reason']})" if row.get("reason") else ""
+    why = f" ({row['reason']})" if check_dict(row, "row", ROW_KEYS).get("reason") else ""
     return (f"{row['claim']}: paper {row['paper']}; ours {row['ours']} ({row['test']}; {row['n']}): "
             f"**{row['verdict']}**{why}.")
 
 
 def save(rows, path) -> None:
     """Write the scorecard as JSON (``{"verdicts": VERDICTS, "claims": rows}``), atomically."""
+    rows = check_records(rows, "rows", allow_empty=True)  # no claims yet: claims.build on an empty folder
     text = json.dumps({"verdicts": list(VERDICTS), "claims": rows}, indent=1, allow_nan=False)
     write_atomic(path, text.encode("utf-8"), mode=0o644)
 
@@ -95,7 +99,7 @@ def to_html(rows) -> str:
     >>> "a &lt;b&gt;claim&lt;/b&gt;" in to_html([row])
     True
     """
-    e = html.escape
+    rows, e = check_records(rows, "rows", ROW_KEYS + ("link", "effect"), allow_empty=True), html.escape
     yes_no = {True: "yes", False: "no", None: "-"}
     head = "".join(f"<th scope=\"col\">{c}</th>" for c in ("claim", "paper", "ours", "test and n", "verdict",
                                                            "paper in our interval", "what would decide it"))
@@ -116,6 +120,7 @@ def to_html(rows) -> str:
 
 def counts_sentence(rows, missing=()) -> str:
     """How many claims got each verdict, and which chapters' results were absent."""
+    rows = check_records(rows, "rows", ("verdict",), allow_empty=True)
     counts = ", ".join(f"{sum(r['verdict'] == v for r in rows)} {v}" for v in VERDICTS)
     absent = f". Not run, so absent: {', '.join(missing)}" if missing else ""
     return f"{len(rows)} claims: {counts}{absent}."

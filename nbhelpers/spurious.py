@@ -13,7 +13,8 @@ import pandas as pd
 from . import timing
 from .data import NLI_LABELS as LABELS
 from .stats import mcnemar, paired_bootstrap
-from .checks import check_labels
+from .checks import (check_dict, check_frame, check_indices, check_int, check_labels, check_matrix, check_pairs,
+                     check_str, check_texts)
 
 COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "pink",
            "brown", "gray", "grey")
@@ -30,8 +31,18 @@ FIELDS = ("premise", "hypothesis")
 _TOKEN = re.compile(r"n't|[a-z]+")
 
 
-def _regex(pattern: str):
-    return re.compile(PATTERNS.get(pattern, pattern), re.IGNORECASE)
+def _regex(pattern: str, name: str = "pattern"):
+    return re.compile(PATTERNS.get(check_str(pattern, name), pattern), re.IGNORECASE)
+
+
+def _nonempty_texts(values, name) -> list:
+    if not (values := check_texts(values, name)):
+        raise ValueError(f"{name} is empty; expected at least one string")
+    return values
+
+
+def _mask(texts, regex) -> np.ndarray:
+    return np.array([bool(regex.search(str(t))) for t in texts], dtype=bool)
 
 
 def pattern_mask(texts, pattern: str) -> np.ndarray:
@@ -40,20 +51,19 @@ def pattern_mask(texts, pattern: str) -> np.ndarray:
     >>> pattern_mask(["A red car.", "He isn't here.", "Nothing.", "Notable"], "negation").tolist()
     [False, True, True, False]
     """
-    regex = _regex(pattern)
-    return np.array([bool(regex.search(str(t))) for t in texts], dtype=bool)
+    return _mask(_nonempty_texts(texts, "texts"), _regex(pattern))
 
 
-def _where_mask(df: pd.DataFrame, where, fields=FIELDS) -> np.ndarray:
+def _where_mask(df: pd.DataFrame, where, fields=FIELDS, name="where") -> np.ndarray:
     """The rows a slice selects: ``where`` a pattern searched in ``fields``, a predicate or a mask."""
     if callable(where):
         mask = np.asarray(where(df), dtype=bool)
     elif isinstance(where, str):
-        mask = np.logical_or.reduce([pattern_mask(df[f], where) for f in fields])
+        mask = np.logical_or.reduce([_mask(df[f], _regex(where, name)) for f in fields])
     else:
         mask = np.asarray(where, dtype=bool)
     if mask.shape != (len(df),):
-        raise ValueError(f"the slice selects {mask.shape} values for a DataFrame of {len(df)} rows")
+        raise ValueError(f"{name}: the slice selects {mask.shape} values for a DataFrame of {len(df)} rows")
     return mask
 
 
@@ -63,10 +73,11 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
     A row per (pattern, field: premise, hypothesis, either): ``n``, ``share`` (of all examples) and the
     label distribution of the matches (``entailment``, ``neutral``, ``contradiction``).
     """
+    check_pairs(df, True, name="df")
     rows = []
-    for p in patterns:
+    for p in _nonempty_texts(patterns, "patterns"):
         for f in FIELDS + ("either",):
-            mask = _where_mask(df, p, FIELDS if f == "either" else (f,))
+            mask = _where_mask(df, p, FIELDS if f == "either" else (f,), "patterns")
             dist = df.loc[mask, "label"].value_counts(normalize=True).reindex(range(3), fill_value=0.0)
             rows.append({"pattern": p, "field": f, "n": float(mask.sum()), "share": float(mask.mean()),
                          **{LABELS[i]: float(dist[i]) for i in range(3)}})
@@ -80,6 +91,7 @@ def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -
     the mask; ``predictions`` maps model name to (n,) labels. A row per gold label in the slice, then
     ``all``: ``n``, ``share of slice``, ``<model> acc``.
     """
+    check_pairs(df, True, name="df"), check_dict(predictions, "predictions")
     mask = _where_mask(df, where, fields)
     y = df["label"].to_numpy()
     rows = {}
@@ -101,7 +113,7 @@ def highlight(text: str, pattern: str) -> str:
     >>> highlight("A <b>red</b> car is not blue", "colour")
     'A &lt;b&gt;<b>red</b>&lt;/b&gt; car is not <b>blue</b>'
     """
-    cuts = [0, *(i for m in _regex(pattern).finditer(text) for i in m.span()), len(text)]
+    cuts = [0, *(i for m in _regex(pattern).finditer(check_str(text, "text")) for i in m.span()), len(text)]
     return "".join(f"<b>{html.escape(text[a:b])}</b>" if j % 2 else html.escape(text[a:b])
                    for j, (a, b) in enumerate(zip(cuts, cuts[1:])))
 
@@ -112,7 +124,7 @@ def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, c
     All text is escaped: a premise containing ``<script>`` shows as text. Labels must be
     0, 1 or 2 (a -1 would otherwise show as the last name, "contradiction").
     """
-    check_labels([query["label"]], len(LABELS), "query['label']")
+    check_labels([query["label"]], len(LABELS), "query['label']"), check_pairs(neighbours, False, name="neighbours")
     if len(neighbours):
         check_labels(neighbours["label"].to_numpy(), len(LABELS), "neighbours['label']")
     cells = lambda r: "".join(f"<td>{highlight(str(r[f]), pattern)}</td>" for f in FIELDS)
@@ -132,7 +144,7 @@ def tokens(text: str) -> set:
     >>> sorted(tokens("The dog isn't red."))
     ['dog', 'is', "n't", 'red', 'the']
     """
-    return set(_TOKEN.findall(str(text).lower().replace("n't", " n't")))
+    return set(_TOKEN.findall(check_str(text, "text").lower().replace("n't", " n't")))
 
 
 def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "hypothesis",
@@ -144,12 +156,9 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
     Tokens retrieved under ``min_count`` times are left out. Columns ``token``, ``retrieved`` (x),
     ``expected`` (R p0), ``ratio``, ``z``, ``base_rate``; sorted by ``z`` descending.
     """
-    idx = np.asarray(neighbor_indices).ravel()
-    if idx.size == 0:
-        raise ValueError("no neighbour indices given")
-    if idx.min() < 0 or idx.max() >= len(train_df):
-        raise ValueError(f"neighbour indices must be in 0..{len(train_df) - 1}, got {idx.min()}..{idx.max()}")
-    token_sets = [tokens(t) for t in train_df[field]]
+    check_frame(train_df, "train_df", [field]), check_int(min_count, "min_count", 1)
+    idx = check_indices(np.asarray(neighbor_indices).ravel(), len(train_df), "neighbor_indices")
+    token_sets = [tokens(t) for t in check_texts(train_df[field], f"train_df[{field!r}]")]
     base = Counter(t for s in token_sets for t in s)
     retrieved = Counter(t for i in idx for t in token_sets[i])
     toks = [t for t, x in retrieved.items() if x >= min_count]
@@ -184,7 +193,8 @@ def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, 
     ``p_original``, ``p_augmented`` are the two models' (n, 3) probabilities. Returns the chosen row
     positions and how many queries pass each step.
     """
-    po, pa = np.asarray(p_original, dtype=float), np.asarray(p_augmented, dtype=float)
+    check_pairs(df, True, name="df")
+    po, pa = check_matrix(p_original, "p_original"), check_matrix(p_augmented, "p_augmented")
     if po.shape != (len(df), 3) or pa.shape != (len(df), 3):
         raise ValueError(f"p_original and p_augmented must have shape ({len(df)}, 3), "
                          f"got {po.shape} and {pa.shape}")
@@ -193,7 +203,7 @@ def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, 
     if rule not in EXAMPLE_RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {sorted(EXAMPLE_RULES)}")
     gold, pred_o, pred_a = df["label"].to_numpy(), po.argmax(1), pa.argmax(1)
-    has = _where_mask(df, pattern, fields)
+    has = _where_mask(df, pattern, fields, "pattern")
     changed = has & (pred_o != pred_a)
     keep = changed & ((pred_o != gold) & (pred_a == gold) if rule == "original-wrong-augmented-right"
                       else (gold == 1) & (pred_o == 1) & (pred_a == 2))
@@ -260,7 +270,8 @@ def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
     >>> not_readings(df).loc["P(contradiction | 'not' in premise or hypothesis)", ["count", "n"]].tolist()
     [1, 2]
     """
-    hyp = pattern_mask(df["hypothesis"], rf"\b{re.escape(word)}\b")
+    check_pairs(df, True, name="df")
+    hyp = pattern_mask(df["hypothesis"], rf"\b{re.escape(check_str(word, 'word'))}\b")
     either = hyp | pattern_mask(df["premise"], rf"\b{re.escape(word)}\b")
     contra, w = df["label"].to_numpy() == 2, f"'{word}'"
     parts = {
@@ -289,9 +300,11 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     >>> r["n"], r["before"], r["after"], r["diff"]
     (2, 1.0, 0.5, -0.5)
     """
+    check_pairs(df, True, name="df")
+    check_labels(pred_before, len(LABELS), "pred_before"), check_labels(pred_after, len(LABELS), "pred_after")
     mask, y = _where_mask(df, where, fields), df["label"].to_numpy()
     if label is not None:
-        mask = mask & (y == label)
+        mask = mask & (y == check_int(label, "label", 0, len(LABELS) - 1))
     before, after = np.asarray(pred_before), np.asarray(pred_after)
     if before.shape != y.shape or after.shape != y.shape:
         raise ValueError(f"pred_before and pred_after must have {len(y)} entries, "

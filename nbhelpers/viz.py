@@ -6,9 +6,13 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .checks import (check_dict, check_frame, check_labels, check_mask, check_matrix, check_records,
+                     check_same_length, check_unit_interval)
+
 POOLING_COLOURS = {"cls": "#1f77b4", "mean": "#ff7f0e", "max": "#2ca02c"}
 RANKING_COLOURS = {"loss": "#7f7f7f", "cleanlab": "#1f77b4", "ranked kNN": "#d62728", "kNN only": "#ff7f0e"}
 REMOVAL_COLOURS = {"top": "#d62728", "random": "#7f7f7f", "matched": "#1f77b4"}
+LAYER_COLUMNS = ("pooling", "layer", "normalize", "knn_acc")  # representations.knn_accuracy_grid's
 REMOVAL_NAMES = {"top": "most retrieved removed", "random": "random removed",
                  "matched": "random, label mix of the top set, removed"}
 
@@ -36,7 +40,7 @@ def _finish(ax, percent: str = "", legend: dict | None = None, **settings):
 def plot_training_loss(histories: dict, ax=None):
     """Mean training loss per epoch, one line per run; ``histories`` maps run name to its losses."""
     ax = _axes(ax)
-    for name, losses in histories.items():
+    for name, losses in check_dict(histories, "histories").items():
         ax.plot(np.arange(1, len(losses) + 1), losses, marker="o", label=name)
     ax.axhline(np.log(3), color="grey", ls=":", lw=1)
     _note(ax, "chance (ln 3)", (1, np.log(3)), fontsize=8, color="grey")
@@ -51,6 +55,7 @@ def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=N
     ``grid`` comes from :func:`nbhelpers.representations.knn_accuracy_grid`; ``model_acc``, the
     fine-tuned model's accuracy, is drawn as a reference line.
     """
+    check_frame(grid, "grid", LAYER_COLUMNS), model_acc is None or check_unit_interval(model_acc, "model_acc")
     ax = _axes(ax, (7, 4.5))
     for (pooling, norm), part in grid.groupby(["pooling", "normalize"], sort=True):
         part = part.sort_values("layer")
@@ -67,6 +72,7 @@ def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=N
 
 def plot_accuracy_heatmap(grid: pd.DataFrame, normalize: bool = True, ax=None):
     """Heatmap of kNN accuracy (``grid`` as in :func:`plot_layer_accuracy`), pooling by layer."""
+    check_frame(grid, "grid", LAYER_COLUMNS)
     ax = _axes(ax, (7, 2.6))
     table = grid[grid["normalize"] == normalize].pivot(index="pooling", columns="layer", values="knn_acc")
     sns.heatmap(table * 100, annot=True, fmt=".1f", cmap="viridis", ax=ax, cbar_kws={"label": "accuracy (%)"})
@@ -76,6 +82,7 @@ def plot_accuracy_heatmap(grid: pd.DataFrame, normalize: bool = True, ax=None):
 
 def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
     """Bar chart of validation accuracy (``table["val_acc"]``) per fine-tuning ``recipe``."""
+    check_frame(table, "table", ("recipe", "val_acc"))
     ax = _axes(ax, (6, 3.5))
     ax.bar(table["recipe"], table["val_acc"], color="#4c72b0")
     for i, acc in enumerate(table["val_acc"]):
@@ -93,6 +100,8 @@ def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float 
     protocol's F1 and the data the loss ranking needs for its recall, ``paper``'s
     (:data:`nbhelpers.paper.MISLABEL`) as dashed lines.
     """
+    check_records(points, "points", ("lr", "epochs", "flips_memorised", "ap", "knn_f1",
+                                     "loss_fraction_for_knn_recall"))
     axes = _axes(axes, (11, 4), ncols=2)
     df = pd.DataFrame([{**{k: v for k, v in p.items() if k not in ("ap", "ap_vs")},
                         **{f"AP {m}": v for m, v in p["ap"].items()}} for p in points])
@@ -130,6 +139,7 @@ def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float 
 def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
     """Validation backoff accuracy of :func:`nbhelpers.knn.tune`'s ``grid`` over tau (x) and temperature
     T (y) at one ``k`` (default: the best row's)."""
+    check_frame(grid, "grid", ("k", "temperature", "tau", "backoff_acc"))
     ax = _axes(ax, (7, 3.6))
     k = int(grid.loc[grid["backoff_acc"].idxmax(), "k"]) if k is None else k
     part = grid[grid["k"] == k]
@@ -153,6 +163,8 @@ def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
 def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: str | None = None, ax=None):
     """Model vs kNN accuracy per bin of :func:`nbhelpers.evaluation.confidence_bins` (bars: the bin's
     share of examples); the tuned threshold ``tau`` as a vertical line."""
+    check_frame(bins, "bins", ("lo", "hi", "n", "model_acc", "knn_acc"))
+    tau is None or check_unit_interval(tau, "tau")
     ax = _axes(ax, (6, 4))
     centre, share = (bins["lo"] + bins["hi"]) / 2, bins["n"] / bins["n"].sum()
     ax.bar(centre, share, width=(bins["hi"] - bins["lo"]) * 0.9, color="lightgrey", label="share of examples")
@@ -169,7 +181,7 @@ def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: st
 def plot_method_accuracy(table: pd.DataFrame, ax=None):
     """Grouped bars of ``table`` (accuracies, settings by methods): setting on x, method by colour."""
     ax = _axes(ax, (9, 4))
-    n, x, width = len(table.columns), np.arange(len(table)), 0.8 / len(table.columns)
+    n, x, width = len(check_frame(table, "table").columns), np.arange(len(table)), 0.8 / len(table.columns)
     for i, col in enumerate(table.columns):
         bars = ax.bar(x + (i - (n - 1) / 2) * width, table[col], width, label=col)
         for rect, v in zip(bars, table[col]):
@@ -183,8 +195,7 @@ def plot_method_accuracy(table: pd.DataFrame, ax=None):
 def plot_backoff_gains(table: pd.DataFrame, ax=None):
     """Backoff gain (points) with its 95% interval, one row per run of ``table``: ``label``, ``gain``,
     ``lo``, ``hi`` (NaN: no interval), ``group`` (the colour; ``"paper"`` drawn as a diamond)."""
-    if missing := {"label", "gain", "lo", "hi", "group"} - set(table.columns):
-        raise ValueError(f"table lacks columns {sorted(missing)}")
+    check_frame(table, "table", ("gain", "group", "hi", "label", "lo"))
     ax = _axes(ax, (7, 0.45 * len(table) + 1.2))
     colours = dict(zip(table["group"].unique(), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     y = np.arange(len(table))[::-1]
@@ -208,11 +219,15 @@ def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, t
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['0', '1', 'fixed by backoff (1)', 'broken by backoff (1)']
     """
+    palette = ["#1f77b4", "#9467bd", "#7f7f7f"]  # kept clear of the green and orange rings
+    n_classes = len(palette) if label_names is None else len(label_names)  # one colour (or name) per label
+    check_matrix(embedding, "embedding"), check_labels(labels, n_classes)
+    for mask, name in ((fixed, "fixed"), (broken, "broken")):
+        mask is None or check_same_length(len(check_mask(mask, name)), len(labels), name, "labels")
     ax = _axes(ax, (7, 6))
     emb, labels = np.asarray(embedding), np.asarray(labels)
     if emb.ndim != 2 or emb.shape[1] != 2 or len(emb) != len(labels):
         raise ValueError(f"expected an (n, 2) embedding and n labels, got {emb.shape} and {len(labels)}")
-    palette = ["#1f77b4", "#9467bd", "#7f7f7f"]  # kept clear of the green and orange rings
     for i, lab in enumerate(sorted(set(labels.tolist()))):
         m, name = labels == lab, label_names[lab] if label_names is not None else str(lab)
         ax.scatter(emb[m, 0], emb[m, 1], s=8, alpha=0.5, color=palette[i], label=name)
@@ -228,7 +243,7 @@ def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, t
 def plot_slice_accuracy(table: pd.DataFrame, ax=None):
     """Bars of accuracy per slice (rows, e.g. HANS heuristics) for several methods (columns)."""
     ax = _axes(ax, (8, 4))
-    table.plot.bar(ax=ax, rot=0, width=0.8)
+    check_frame(table, "table").plot.bar(ax=ax, rot=0, width=0.8)
     for container in ax.containers:
         ax.bar_label(container, labels=[f"{v:.0%}" for v in container.datavalues], fontsize=7)
     return _finish(ax, "y", {}, ylim=(0, 1.08), ylabel="accuracy", xlabel="")
@@ -241,6 +256,8 @@ def plot_word_weights(weights, title: str = "", ax=None):
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['dog', 'not']
     """
+    if not isinstance(weights, (list, tuple)) or not weights:
+        raise TypeError(f"weights must be a non-empty list of (word, weight) pairs; got {weights!r:.60}")
     ax = _axes(ax, (4, 3))
     words, values = [w for w, _ in weights][::-1], [v for _, v in weights][::-1]
     ax.barh(words, values, color=["#d62728" if v > 0 else "#1f77b4" for v in values])
@@ -260,7 +277,7 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
     ['train (max 5)', 'test (max 9)']
     """
     ax = _axes(ax, (7, 4))
-    top = max(int(np.max(c)) for c in counts.values())
+    top = max(int(np.max(c)) for c in check_dict(counts, "counts").values())
     bins = np.arange(0, top + 2) - 0.5 if top < 60 else np.linspace(-0.5, top + 0.5, 60)
     for name, c in counts.items():
         ax.hist(c, bins=bins, histtype="step", lw=1.5, label=f"{name} (max {int(np.max(c))})")
@@ -282,6 +299,7 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
     >>> [ax.get_title() for ax in axes]
     ['Total drop', 'Increment, 10% to 30% removed']
     """
+    check_dict(record, "record", ("n_seeds", "drops"))
     axes = _axes(axes, (10, 4), ncols=2, gridspec_kw={"width_ratios": [2, 1]}, sharey=True)
     paper, n = paper or {}, record["n_seeds"]
     conditions = [c for c in REMOVAL_COLOURS if any(c in d for d in record["drops"].values())]

@@ -84,7 +84,7 @@ def test_token_enrichment_ranks_the_planted_artifact_first():
     retrieved = np.r_[np.arange(20).repeat(3), rng.integers(20, 200, 40)]
     mined = spurious.token_enrichment(retrieved, train, min_count=5)
     assert mined.iloc[0]["token"] == "purple" and mined.iloc[0]["z"] > 5
-    with pytest.raises(ValueError, match="must be in 0..199"):
+    with pytest.raises(ValueError, match="neighbor_indices must be integers in 0..199"):
         spurious.token_enrichment([200], train)
 
 
