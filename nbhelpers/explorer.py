@@ -35,7 +35,9 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
     rng = np.random.default_rng(seed)
     if groups is None:
         return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False)).astype(np.int64)
-    if (groups := np.asarray(groups)).dtype.kind not in "iuUS":  # NaN or None among the names: no order
+    if (groups := np.asarray(groups)).dtype == object and all(isinstance(g, str) for g in groups.flat):
+        groups = groups.astype(str)  # pandas' strings (same order and groups as the objects)
+    if groups.dtype.kind not in "iuUS":  # NaN or None among the names: no order
         raise ValueError(f"groups must be integers or strings; got dtype {groups.dtype}")
     if groups.shape != (n_total,):
         raise ValueError(f"groups must have shape ({n_total},) like the rows; got shape {groups.shape}")

@@ -255,3 +255,13 @@ def test_the_module_writes_data_only():
     source = Path(explorer.__file__).read_text()
     assert not re.search(r"<script|<style|<div|function\s*\(|addEventListener|getElementById", source)
     assert not hasattr(explorer, "explorer_html")
+
+
+def test_sample_indices_takes_pandas_string_groups_as_the_chapter_passes_them():
+    groups = pd.Series(["b", "a", "b", "a", "b", "a"]).astype(str) + "/x"
+    as_objects = explorer.sample_indices(6, 2, seed=3, groups=groups.to_numpy())  # dtype object
+    assert groups.to_numpy().dtype == object
+    assert as_objects.tolist() == explorer.sample_indices(6, 2, seed=3, groups=groups.to_numpy(str)).tolist()
+    assert sorted(groups[as_objects]) == ["a/x", "b/x"]  # one from each group
+    with pytest.raises(ValueError, match="groups"):
+        explorer.sample_indices(3, 2, groups=np.array(["a", None, "b"], dtype=object))
