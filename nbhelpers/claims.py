@@ -337,7 +337,16 @@ def hans_claims(hans, bo):
     if not (c := hans.get("constituent", {}).get("non-entailment")):
         return []
     ref = 100 * (paper.TABLE6.loc["constituent", "kNN-BERT"] - paper.TABLE6.loc["constituent", "BERT"])
-    d, lo, hi = _points(*accuracy_difference(c["model_acc"], c["backoff_acc"], int(c["n"])))
+    if pr := c.get("paired"):  # paired: the same pairs with and without backoff (older files: unpaired)
+        few = pr["a_only"] + pr["b_only"] < FEW_DISCORDANT
+        keys = ("mcnemar_lo", "mcnemar_hi") if few else ("lo", "hi")
+        d, lo, hi = _points(pr["diff"], *(pr[k] for k in keys))
+        test = (f"{'exact McNemar interval' if few else 'paired bootstrap over test pairs'}; {pr['a_only']} "
+                f"right only without backoff, {pr['b_only']} only with it, exact McNemar p = {pr['p']:.3g}; "
+                "pairs resampled one by one (the local HANS file has no subcase column to cluster on)")
+    else:
+        d, lo, hi = _points(*accuracy_difference(c["model_acc"], c["backoff_acc"], int(c["n"])))
+        test = "unpaired normal interval (conservative)"
     train = hans.get("setting", {}).get("train") or (bo or {}).get("hans", {}).get("train", "mnli")
     return [_row(
         "Backoff helps HANS constituent non-entailment pairs", "06_hans_tsne",
@@ -345,8 +354,7 @@ def hans_claims(hans, bo):
         paper_text=f"{100 * paper.TABLE6.loc['constituent', 'BERT']:.1f} -> "
                    f"{100 * paper.TABLE6.loc['constituent', 'kNN-BERT']:.1f} ({ref:+.1f} points, BERT)",
         paper_effect=ref, effect="backoff minus model accuracy, constituent non-entailment test pairs",
-        estimate=d, low=lo, high=hi, test="unpaired normal interval (conservative)",
-        n=f"{int(c['n']):,} test pairs, one seed", n_units=1,
+        estimate=d, low=lo, high=hi, test=test, n=f"{int(c['n']):,} test pairs, one seed", n_units=1,
         stand_in=STAND_IN_ANLI if train.startswith("mnli") else None)]
 
 

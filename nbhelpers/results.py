@@ -312,7 +312,12 @@ class MislabelRecord(Record):
     timing: Optional[Timing] = Field(**OMIT)
 
 
-HansCell = shape("HansCell", {"model_acc": Fraction, "backoff_acc": Fraction, "n": int})
+Paired = shape("Paired", {**Bootstrap.__annotations__, "a_only": int, "b_only": int, "p": Fraction,
+                          "mcnemar_lo": Number, "mcnemar_hi": Number})
+"""Backoff against the model on the same pairs: :func:`nbhelpers.stats.paired_bootstrap` and the exact
+McNemar test (``a_only``: model right only, ``b_only``: backoff right only, ``p``, its interval)."""
+HansCell = shape("HansCell", {"model_acc": Fraction, "backoff_acc": Fraction, "n": int, "paired": Paired},
+                 optional=("paired",))
 HansHeuristic = shape("HansHeuristic", {label: HansCell for label in HANS_LABELS})
 SliceRule = shape("SliceRule", {"taus": dict[str, Fraction], "test_acc": Fraction,
                                 "confidence_rule_test_acc": Fraction, "model_test_acc": Fraction,

@@ -98,7 +98,11 @@ def test_hans_chapter_writes_its_results(executed):
     res = json.loads((results / "hans.json").read_text())
     for h in ("lexical_overlap", "subsequence", "constituent"):
         for label in ("entailment", "non-entailment"):
-            assert set(res[h][label]) == {"model_acc", "backoff_acc", "n"}
+            cell = res[h][label]
+            assert set(cell) == {"model_acc", "backoff_acc", "n", "paired"}
+            # the paired test of backoff against the model, on the same pairs of the cell
+            assert cell["paired"]["diff"] == pytest.approx(cell["backoff_acc"] - cell["model_acc"])
+            assert cell["paired"]["lo"] <= cell["paired"]["diff"] <= cell["paired"]["hi"]
     assert set(res["slice_rule"]["taus"]) == {"lexical_overlap", "subsequence", "constituent"}
 
 
