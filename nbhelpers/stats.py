@@ -122,8 +122,9 @@ def mcnemar(correct_a, correct_b, *, ci: float = 0.95) -> dict:
     a, b = _pair(correct_a, correct_b)
     a_only, b_only = int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum())
     m, n = a_only + b_only, int(a.size)
-    if m == 0:
-        return {"n": n, "a_only": 0, "b_only": 0, "p": 1.0, "diff": 0.0, "lo": 0.0, "hi": 0.0}
+    if m == 0:  # no pair differs; the discordant share is at most the exact bound for 0 of n
+        u = float(stats.binomtest(0, n).proportion_ci(_level(ci), method="exact").high)
+        return {"n": n, "a_only": 0, "b_only": 0, "p": 1.0, "diff": 0.0, "lo": -u, "hi": u}
     test = stats.binomtest(b_only, m, 0.5)
     low, high = test.proportion_ci(_level(ci), method="exact")
     return {"n": n, "a_only": a_only, "b_only": b_only, "p": float(test.pvalue),

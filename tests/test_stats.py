@@ -48,6 +48,9 @@ def test_mcnemar_by_hand():
     # 1 one way, 2 the other: p = P(X <= 1 or X >= 2 | n=3) = 1
     assert stats.mcnemar([1, 0, 0], [0, 1, 1])["p"] == 1.0
     assert stats.mcnemar([1, 0], [1, 0])["p"] == 1.0      # nothing discordant
+    # ... and no interval of zero width: up to 1 - 0.025 ** (1 / n) of the pairs could differ
+    none = stats.mcnemar([1, 1, 0], [1, 1, 0])
+    assert (none["lo"], none["hi"]) == pytest.approx((-(1 - 0.025 ** (1 / 3)), 1 - 0.025 ** (1 / 3)))
 
 
 def test_newcombe_by_hand():
