@@ -269,26 +269,48 @@ def spurious_claims(sp):
             ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(d, lo, hi)})",
             test="Newcombe (Wilson score) interval for a difference of two proportions",
             n=f"{o['n']} and {a['n']} training pairs"))
-    ch = sp.get("negation_entailment_change", {}).get("SNLI test")
-    if ch and ch.get("n") and ch.get("diff") is not None:
-        est, lo, hi = _points(ch["diff"], ch["lo"], ch["hi"])
-        test = "paired bootstrap over test pairs"
-        if ch.get("a_only") is not None:
-            if int(ch["a_only"]) + int(ch["b_only"]) < FEW_DISCORDANT:
-                lo, hi = _points(ch["mcnemar_lo"], ch["mcnemar_hi"])
-                test = "exact McNemar interval"
-            test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
-                     f"exact McNemar p = {ch['mcnemar_p']:.3g}")
-        rows.append(_row(
-            "Augmentation costs entailment pairs with negation about 10 points", "04_spurious",
-            "slice-accuracy",
-            paper_text=f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points",
-            paper_effect=100 * paper.NEGATION_ENTAILMENT_CHANGE,
-            effect="accuracy of the augmented model minus the original one, SNLI test entailment pairs "
-                   "with negation in the hypothesis",
-            estimate=est, low=lo, high=hi, test=test + " (one seed per model)", n_units=1,
-            n=f"{int(ch['n'])} test pairs"))
+    slice_rows = [
+        ("Augmentation costs entailment pairs with negation about 10 points",
+         sp.get("negation_entailment_change", {}).get("SNLI test"),
+         f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points", 100 * paper.NEGATION_ENTAILMENT_CHANGE,
+         "accuracy of the augmented model minus the original one, SNLI test entailment pairs with negation "
+         "in the hypothesis"),
+        ("Augmentation fixes the colour shortcut of the original model (Table 1)", sp.get("colour_change"),
+         _NO_NUMBER, paper.SLICE_EFFECT,
+         "accuracy of the augmented model minus the original one, SNLI test pairs with a colour word in the "
+         "hypothesis"),
+        ("kNN alone is more robust than the model to the colour shortcut",
+         sp.get("knn_alone", {}).get("original/colour"), _NO_NUMBER, paper.SLICE_EFFECT,
+         "kNN alone minus the model trained on the original split, SNLI test pairs with a colour word in "
+         "the hypothesis"),
+        ("kNN alone is more robust than the model to the negation shortcut",
+         sp.get("knn_alone", {}).get("augmented/negation"), _NO_NUMBER, paper.SLICE_EFFECT,
+         "kNN alone minus the model trained on the augmented split, SNLI test pairs with negation in the "
+         "hypothesis")]
+    for claim, ch, paper_text, paper_effect, effect in slice_rows:
+        if ch and ch.get("n") and ch.get("diff") is not None:
+            est, lo, hi, test = _slice_interval(ch)
+            rows.append(_row(claim, "04_spurious", "slice-accuracy", paper_text=paper_text,
+                             paper_effect=paper_effect, effect=effect, estimate=est, low=lo, high=hi,
+                             test=test + " (one seed per model)", n_units=1, n=f"{int(ch['n'])} test pairs"))
     return rows
+
+
+_NO_NUMBER = f"examples, no number (read as at least {paper.SLICE_EFFECT:+.0f} point)"
+
+
+def _slice_interval(ch):
+    """A slice change (:func:`nbhelpers.spurious.slice_change`) in points, its interval and test: the
+    exact McNemar interval below ``FEW_DISCORDANT`` discordant pairs, else the paired bootstrap."""
+    est, lo, hi = _points(ch["diff"], ch["lo"], ch["hi"])
+    test = "paired bootstrap over test pairs"
+    if ch.get("a_only") is not None:
+        if int(ch["a_only"]) + int(ch["b_only"]) < FEW_DISCORDANT:
+            lo, hi = _points(ch["mcnemar_lo"], ch["mcnemar_hi"])
+            test = "exact McNemar interval"
+        test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
+                 f"exact McNemar p = {ch['mcnemar_p']:.3g}")
+    return est, lo, hi, test
 
 
 def mislabel_claims(ml):

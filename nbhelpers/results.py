@@ -255,6 +255,13 @@ class SpuriousRecord(Record):
     slice_accuracy: dict[str, dict[str, SliceRow]]
     """By ``"<test set>/<pattern>"``, then gold label (and ``all``)."""
     negation_entailment_change: dict[str, Change]
+    # absent in older files: SNLI test, the change under each slice definition (the declared one first);
+    # augmented minus original on pairs with a colour word in the hypothesis; by "<model>/<pattern>", the
+    # model (before) against kNN alone (after), whose k and T (knn_params) are best on validation
+    negation_sensitivity: Optional[dict[str, Change]] = Field(**OMIT)
+    colour_change: Optional[Change] = Field(**OMIT)
+    knn_alone: Optional[dict[str, Change]] = Field(**OMIT)
+    knn_params: Optional[dict[str, dict[str, Number]]] = Field(**OMIT)
     miner_top_tokens: list[MinerToken]
     miner_pattern_hits_top10: list[str]
     examples: dict[str, list[int]]

@@ -212,3 +212,26 @@ def test_hans_row_is_paired_when_the_record_holds_the_paired_test():
     old = {k: v for k, v in cell.items() if k != "paired"}  # an older file: the unpaired interval
     (row,) = claims.hans_claims({**hans, "constituent": {"non-entailment": old}}, None)
     assert row["test"] == "unpaired normal interval (conservative)"
+
+
+def test_slice_rows_read_the_colour_and_knn_alone_changes_with_the_declared_direction(tmp_path):
+    def change(n, a_only, b_only, lo, hi):
+        return {"n": n, "before": 0.5, "after": 0.5 + (b_only - a_only) / n, "diff": (b_only - a_only) / n,
+                "lo": lo, "hi": hi, "a_only": a_only, "b_only": b_only, "mcnemar_p": 0.5,
+                "mcnemar_lo": lo - 0.01, "mcnemar_hi": hi + 0.01}
+    _write(tmp_path, "spurious", {
+        "colour_change": change(400, 10, 40, 0.03, 0.12),              # 50 discordant: the bootstrap interval
+        "knn_alone": {"original/colour": change(400, 30, 25, -0.05, 0.02),   # holds 0 and +1 point
+                      "augmented/negation": change(200, 8, 1, -0.07, 0.0),   # 9 discordant: exact interval
+                      "original/negation": change(200, 1, 1, -0.01, 0.01)}})  # not a declared pairing
+    rows, _ = _build(tmp_path)
+    by = {r["claim"]: r for r in rows}
+    assert len(rows) == 3 and all(r["paper_effect"] == paper.SLICE_EFFECT for r in rows)
+    colour = by["Augmentation fixes the colour shortcut of the original model (Table 1)"]
+    assert (colour["estimate"], colour["low"], colour["high"]) == (7.5, 3.0, 12.0)
+    assert "paired bootstrap" in colour["test"] and colour["verdict"] == "untested"  # one seed: no "reproduced"
+    knn_colour = by["kNN alone is more robust than the model to the colour shortcut"]
+    assert knn_colour["verdict"] == "inconclusive" and knn_colour["paper_in_interval"] is True
+    knn_neg = by["kNN alone is more robust than the model to the negation shortcut"]
+    assert "exact McNemar" in knn_neg["test"] and knn_neg["low"] == pytest.approx(-8.0)
+    assert knn_neg["high"] == pytest.approx(1.0) and knn_neg["verdict"] == "inconclusive"
