@@ -50,6 +50,10 @@ NO_ROBERTA = ("no RoBERTa backbone offline; the book's backbone is all-MiniLM-L6
 FEW_DISCORDANT = 25  # below this many discordant pairs, the exact McNemar interval, not the bootstrap
 
 
+def _p(p):  # records keep six decimals, so a p-value below 5e-7 reads 0
+    return "< 1e-6" if p < 1e-6 else f"{p:.3g}"
+
+
 def _points(*xs):
     return [None if x is None else 100.0 * float(x) for x in xs]
 
@@ -67,17 +71,19 @@ def _seeds(n):
 
 
 def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, test, n, estimate=None, low=None,
-         high=None, ours_text=None, margin=None, stand_in=None, n_units=None, unit="points",
-         decide_unit="seeds", to_decide=None):
+         high=None, ours_text=None, margin=None, null=0.0, stand_in=None, n_units=None, unit="points",
+         decide_unit="seeds", to_decide=None, threshold=False):
     """One scorecard row; ``paper_effect`` None: untested. ``n_units`` 1 (one seed): the interval misses
-    seed noise, which can only widen it, so any verdict but inconclusive or not comparable is untested."""
+    seed noise, which can only widen it, so any verdict but inconclusive or not comparable is untested.
+    ``threshold``: the paper gives no number and ``paper_effect`` is our reading of its smallest effect,
+    so whether it lies in our interval says nothing (``paper_in_interval`` None)."""
     one_seed = n_units == 1
     v = "untested" if paper_effect is None else verdict(estimate, low, high, paper_effect=paper_effect,
-                                                        margin=margin, stand_in=stand_in)
+                                                        null=null, margin=margin, stand_in=stand_in)
     if one_seed and v not in ("inconclusive", "not comparable"):
         v = "untested"
     if v == "inconclusive" and n_units and not one_seed:
-        need = n_to_decide(estimate, low, high, n_units, paper_effect=paper_effect, margin=margin,
+        need = n_to_decide(estimate, low, high, n_units, paper_effect=paper_effect, null=null, margin=margin,
                            unit=decide_unit)
         to_decide = (f"about {need:,} {decide_unit}, if the spread stays as measured" if need
                      else "no number of repeats, as measured")
@@ -90,8 +96,9 @@ def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, test, n, e
             "ours": ours_text if ours_text is not None else _interval_text(estimate, low, high, unit),
             "estimate": None if estimate is None else float(estimate),
             "low": None if low is None else float(low), "high": None if high is None else float(high),
-            "null": 0.0, "margin": margin, "test": test, "n": n, "verdict": v,
-            "paper_in_interval": paper_in_interval(low, high, paper_effect) if stand_in is None else None,
+            "null": null, "margin": margin, "test": test, "n": n, "verdict": v,
+            "paper_in_interval": None if stand_in is not None or threshold
+            else paper_in_interval(low, high, paper_effect),
             "to_decide": to_decide, "reason": stand_in, "chapter": chapter,
             "link": f"{chapter}.html#{anchor}"}
 
@@ -125,7 +132,7 @@ def representation_claims(rep):
     return [_row("The last layer's normalised [CLS] state is the best representation for kNN",
                  "01_representations", "every-layer-every-pooling",
                  paper_text="chosen as the best representation", paper_effect=paper.REPRESENTATION["effect"],
-                 effect=effect, estimate=est, low=lo, high=hi, n_units=1, test=test, n=n)]
+                 effect=effect, estimate=est, low=lo, high=hi, n_units=1, test=test, n=n, threshold=True)]
 
 
 _BACKOFF_PAPER = {(b, s): 100 * (paper.TABLE4.loc[(b, "kNN backoff"), s] - paper.TABLE4.loc[(b, "model"), s])
@@ -148,10 +155,12 @@ def backoff_claims(bo):
         else:
             est, lo, hi = _points(r["backoff_gain"], *(r.get("backoff_gain_ci95") or (None, None)))
             test, n_seeds = "paired bootstrap over test pairs (seed noise not measured)", 1
+        none = abs(gain) < paper.BACKOFF_MARGIN  # below the smallest gain a user would act on: no effect
         rows.append(_row(
-            f"kNN backoff {'changes nothing' if gain == 0 else 'improves test accuracy'}: {setting}",
+            f"kNN backoff {'changes nothing' if none else 'improves test accuracy'}: {setting}",
             "02_knn_backoff", "gain-or-noise", paper_text=f"{gain:+.1f} points (BERT)",
-            paper_effect=round(gain, 6), margin=paper.BACKOFF_MARGIN if gain == 0 else None,
+            paper_effect=None if est is None else 0.0 if none else round(gain, 6),
+            margin=paper.BACKOFF_MARGIN if none else None,
             effect="backoff accuracy minus model accuracy on test", estimate=est, low=lo, high=hi, test=test,
             n_units=n_seeds, n=f"{r['n_test']:,} test pairs, {n_seeds} seed{'s' if n_seeds > 1 else ''}",
             stand_in=STAND_IN_ANLI if str(r.get("train", "")).startswith("mnli") else None))
@@ -159,7 +168,8 @@ def backoff_claims(bo):
     if adv and "per_seed" in adv:
         rows.append(adversarial_claim(adv))
     return rows + [_row(
-        f"kNN backoff improves test accuracy (RoBERTa): {setting}", "02_knn_backoff", "gain-or-noise",
+        f"kNN backoff {'changes nothing' if abs(gain) < paper.BACKOFF_MARGIN else 'improves test accuracy'}"
+        f" (RoBERTa): {setting}", "02_knn_backoff", "gain-or-noise",
         paper_text=f"{gain:+.1f} points (RoBERTa)", paper_effect=round(gain, 6), effect="as above, RoBERTa",
         test="-", n="-", stand_in=NO_ROBERTA)
         for setting in paper.TABLE4.columns for gain in [_BACKOFF_PAPER["RoBERTa", setting]]]
@@ -224,7 +234,7 @@ def speed_claims(inf):
     if not (sp := inf.get("speed")):
         return []
     knn_t, inf_t = sp.get("knn_query_times_s"), sp.get("influence_query_times_s")
-    if knn_t and inf_t and len(knn_t) == len(inf_t) and len(knn_t) > 1:
+    if knn_t and inf_t and len(knn_t) == len(inf_t) and len(knn_t) > 1 and min(knn_t + inf_t) > 0:
         m, lo, hi = t_interval(np.log10(np.asarray(inf_t) / np.asarray(knn_t)))
         test = f"t-interval of log10(ratio) over {len(knn_t)} queries timed one by one"
     else:
@@ -238,9 +248,11 @@ def speed_claims(inf):
         _row("kNN explains a prediction far faster than influence functions", *where,
              paper_text=f"about {paper.SPEEDUP['factor']}x "
                         f"(< {paper.SPEEDUP['n_train_below']:,} training pairs)",
-             paper_effect=math.log10(paper.SPEEDUP["factor"]),
-             effect="log10 of influence-function time over kNN time per query (set-up excluded)",
+             paper_effect=math.log10(paper.SPEEDUP["factor"]), null=math.log10(paper.SPEEDUP["far"]),
+             effect=f"log10 of influence-function time over kNN time per query (set-up excluded); the null: "
+                    f"{paper.SPEEDUP['far']}x, the least we read as far faster",
              estimate=m, low=lo, high=hi, ours_text=text, test=test, unit="",
+             n_units=len(knn_t) if lo is not None else None,
              decide_unit="queries timed one by one", n=f"{sp['n_train']:,} training pairs"),
         _row("The speed-up grows with the size of the training data", *where, paper_text="grows (no number)",
              paper_effect=None,
@@ -267,7 +279,8 @@ def spurious_claims(sp):
             paper_effect=ref, effect=f"{key}: augmented minus original",
             estimate=d, low=lo, high=hi, n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
             ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(d, lo, hi)})",
-            test="Newcombe (Wilson score) interval for a difference of two proportions",
+            test="Newcombe (Wilson score) interval for a difference of two proportions (approximate: the "
+                 "augmented split contains the original pairs)",
             n=f"{o['n']} and {a['n']} training pairs"))
     slice_rows = [
         ("Augmentation costs entailment pairs with negation about 10 points",
@@ -277,22 +290,23 @@ def spurious_claims(sp):
          "in the hypothesis"),
         ("Augmentation fixes the colour shortcut of the original model (Table 1)", sp.get("colour_change"),
          _NO_NUMBER, paper.SLICE_EFFECT,
-         "accuracy of the augmented model minus the original one, SNLI test pairs with a colour word in the "
-         "hypothesis"),
+         "accuracy of the augmented model minus the original one, SNLI test entailment pairs with a colour "
+         "word in the hypothesis (against the shortcut)"),
         ("kNN alone is more robust than the model to the colour shortcut",
          sp.get("knn_alone", {}).get("original/colour"), _NO_NUMBER, paper.SLICE_EFFECT,
-         "kNN alone minus the model trained on the original split, SNLI test pairs with a colour word in "
-         "the hypothesis"),
+         "kNN alone minus the model trained on the original split, SNLI test entailment pairs with a colour "
+         "word in the hypothesis"),
         ("kNN alone is more robust than the model to the negation shortcut",
          sp.get("knn_alone", {}).get("augmented/negation"), _NO_NUMBER, paper.SLICE_EFFECT,
-         "kNN alone minus the model trained on the augmented split, SNLI test pairs with negation in the "
-         "hypothesis")]
+         "kNN alone minus the model trained on the augmented split, SNLI test entailment pairs with negation "
+         "in the hypothesis")]
     for claim, ch, paper_text, paper_effect, effect in slice_rows:
         if ch and ch.get("n") and ch.get("diff") is not None:
             est, lo, hi, test = _slice_interval(ch)
             rows.append(_row(claim, "04_spurious", "slice-accuracy", paper_text=paper_text,
                              paper_effect=paper_effect, effect=effect, estimate=est, low=lo, high=hi,
-                             test=test + " (one seed per model)", n_units=1, n=f"{int(ch['n'])} test pairs"))
+                             test=test + " (one seed per model)", n_units=1, n=f"{int(ch['n'])} test pairs",
+                             threshold=paper_effect == paper.SLICE_EFFECT))
     return rows
 
 
@@ -309,7 +323,7 @@ def _slice_interval(ch):
             lo, hi = _points(ch["mcnemar_lo"], ch["mcnemar_hi"])
             test = "exact McNemar interval"
         test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
-                 f"exact McNemar p = {ch['mcnemar_p']:.3g}")
+                 f"exact McNemar p = {_p(ch['mcnemar_p'])}")
     return est, lo, hi, test
 
 
@@ -364,7 +378,7 @@ def hans_claims(hans, bo):
         keys = ("mcnemar_lo", "mcnemar_hi") if few else ("lo", "hi")
         d, lo, hi = _points(pr["diff"], *(pr[k] for k in keys))
         test = (f"{'exact McNemar interval' if few else 'paired bootstrap over test pairs'}; {pr['a_only']} "
-                f"right only without backoff, {pr['b_only']} only with it, exact McNemar p = {pr['p']:.3g}; "
+                f"right only without backoff, {pr['b_only']} only with it, exact McNemar p = {_p(pr['p'])}; "
                 "pairs resampled one by one (the local HANS file has no subcase column to cluster on)")
     else:
         d, lo, hi = _points(*accuracy_difference(c["model_acc"], c["backoff_acc"], int(c["n"])))
