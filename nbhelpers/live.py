@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 
 from .cache import Cache, write_atomic
 from .checks import check_int, check_matrix, check_path, check_proba, check_str
+from .data import NLI_LABELS
 from .models import NLIModel, _length_sorted_batches, _tokenize
 
 VARIANTS = ("fp32", "int8", "fp16", "fp16+int8-embeddings")
@@ -34,9 +36,11 @@ def _export(model: NLIModel, path: Path) -> None:
 
     example = model.tokenizer(["A man plays."], ["Someone plays."], return_tensors="pt")
     axes = {n: {0: "batch", 1: "tokens"} for n in INPUTS}
-    torch.onnx.export(Outputs(model.model.cpu()).eval(), tuple(example[n] for n in INPUTS), str(path),
-                      input_names=list(INPUTS), output_names=["proba", "cls"], opset_version=OPSET, dynamo=False,
-                      dynamic_axes={**axes, "proba": {0: "batch"}, "cls": {0: "batch"}})
+    with warnings.catch_warnings():  # the tracer's notes on shapes that are constant for a given input
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Outputs(model.model.cpu()).eval(), tuple(example[n] for n in INPUTS), str(path),
+                          input_names=list(INPUTS), output_names=["proba", "cls"], opset_version=OPSET,
+                          dynamic_axes={**axes, "proba": {0: "batch"}, "cls": {0: "batch"}}, dynamo=False)
 
 
 def _shrink(src: Path, dst: Path, embeddings: bool) -> None:
@@ -53,9 +57,9 @@ def _shrink(src: Path, dst: Path, embeddings: bool) -> None:
         w, ids, out = numpy_helper.to_array(inits[gather.input[0]]), gather.input[1], gather.output[0]
         scale = np.where((s := np.abs(w).max(1) / 127) > 0, s, 1).astype(np.float32)
         g.graph.initializer.remove(inits.pop(gather.input[0]))
-        g.graph.initializer.extend([numpy_helper.from_array(np.round(w / scale[:, None]).astype(np.int8), "emb_q"),
-                                    numpy_helper.from_array(scale, "emb_scale"),
-                                    numpy_helper.from_array(np.array([-1], np.int64), "emb_axis")])
+        g.graph.initializer.extend(numpy_helper.from_array(a, n) for a, n in (
+            (np.round(w / scale[:, None]).astype(np.int8), "emb_q"), (scale, "emb_scale"),
+            (np.array([-1], np.int64), "emb_axis")))
         at = nodes.index(gather)
         nodes[at:at + 1] = [helper.make_node("Gather", ["emb_q", ids], ["emb_rows"]),
                             helper.make_node("Gather", ["emb_scale", ids], ["emb_s"]),
@@ -65,16 +69,17 @@ def _shrink(src: Path, dst: Path, embeddings: bool) -> None:
     casts = []
     for name, init in inits.items():
         if init.data_type == TensorProto.FLOAT and len(init.dims) == 2:
-            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), name + "_fp16"))
+            half = numpy_helper.to_array(init).astype(np.float16)
+            init.CopyFrom(numpy_helper.from_array(half, name + "_fp16"))
             casts.append(helper.make_node("Cast", [name + "_fp16"], [name], to=TensorProto.FLOAT))
     del g.graph.node[:]
     g.graph.node.extend(casts + nodes)
     onnx.save(g, str(dst))
 
 
-def export_onnx(model: NLIModel, *, variant: str = "fp16+int8-embeddings", cache: Cache | None = None) -> Path:
-    """``model`` as an ONNX file of one of :data:`VARIANTS`, outputs ``proba`` (n, K) and ``cls`` (n, d); cached,
-    and checked (it loads and gives probabilities and finite states) before it is stored."""
+def export_onnx(model: NLIModel, *, variant: str = "fp16+int8-embeddings", cache: Cache | None = None):
+    """``model`` as an ONNX file (a Path) of one of :data:`VARIANTS`, outputs ``proba`` (n, K) and ``cls``
+    (n, d); cached, and checked (it loads, gives probabilities and finite states) before it is stored."""
     import onnx
     import onnxruntime
     import torch
@@ -108,7 +113,7 @@ def export_onnx(model: NLIModel, *, variant: str = "fp16+int8-embeddings", cache
 
 
 def onnx_outputs(path, df: pd.DataFrame, *, tokenizer, batch_size: int = 64, max_length: int = 128):
-    """``(proba (n, K), cls (n, d))`` of the ONNX model at ``path`` on ``df``'s pairs, batched as PyTorch is."""
+    """``(proba (n, K), cls (n, d))`` of the ONNX model at ``path`` on ``df``'s pairs, batched."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(check_path(path, "path")), providers=["CPUExecutionProvider"])
@@ -129,9 +134,9 @@ def datastore(knn) -> dict:
 
 
 def store_neighbors(store: dict, reps, k: int | None = None):
-    """``(squared distances, indices)`` (n, k), nearest first, of ``reps`` in ``store``, as the page finds them.
+    """``(squared distances, indices)`` (n, k), nearest first, of ``reps`` in ``store`` (as the page does):
 
-    >>> s = {"z": np.array([[0.0, 0.0], [3.0, 4.0]], np.float16), "mean": np.zeros(2), "scale": np.ones(2), "k": 1}
+    >>> s = {"z": np.float16([[0, 0], [3, 4]]), "mean": np.zeros(2), "scale": np.ones(2), "k": 1}
     >>> store_neighbors(s, [[2.0, 4.0]])
     (array([[1.]], dtype=float32), array([[1]]))
     """
@@ -145,7 +150,7 @@ def store_neighbors(store: dict, reps, k: int | None = None):
 
 def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: int = 16) -> dict:
     """ONNX against PyTorch on the same pairs: argmax agreement, the largest probability difference, and the
-    mean share of the ``k`` nearest neighbours (PyTorch's in ``knn``, ONNX's in ``store``) they have in common."""
+    mean share of the ``k`` nearest neighbours (PyTorch's in ``knn``, ONNX's in ``store``) they share."""
     p_torch, p_onnx = check_matrix(p_torch, "p_torch"), check_matrix(p_onnx, "p_onnx")
     if p_torch.shape != p_onnx.shape:
         raise ValueError(f"p_onnx must have the shape of p_torch {p_torch.shape}; got {p_onnx.shape}")
@@ -158,23 +163,24 @@ def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: in
 
 
 def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, knn, store: dict, *,
-                     min_agreement: float = 0.995, min_overlap: float = 0.95, cache: Cache | None = None):
+                     k: int = 16, min_agreement: float = 0.995, min_overlap: float = 0.95, cache=None):
     """:func:`agreement` and the size (MB) of every variant, one row each, and the smallest variant meeting
     both bars (``"fp32"``, PyTorch's weights, where none does): ``(table, chosen)``."""
     rows = {}
     for variant in VARIANTS:
         path = export_onnx(model, variant=variant, cache=cache)
         p, cls = onnx_outputs(path, pairs, tokenizer=model.tokenizer)
-        rows[variant] = {**agreement(p_torch, reps_torch, p, cls, knn, store), "MB": path.stat().st_size / 1e6}
+        rows[variant] = {**agreement(p_torch, reps_torch, p, cls, knn, store, k=k),
+                         "MB": path.stat().st_size / 1e6}
     table = pd.DataFrame(rows).T.rename_axis("variant")
     ok = table[(table["argmax agreement"] >= min_agreement) & (table.iloc[:, 2] >= min_overlap)]
     return table, str(ok["MB"].idxmin()) if len(ok) else "fp32"
 
 
-def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, onnx_path, store: dict) -> list:
-    """For the page's test, per pair: PyTorch's answer (``p_model``, ``p_knn``, ``top`` neighbour, ``gap``: the
-    second distance over the first, minus 1; backoff's ``pred``) and, under ``onnx``, the page's own pipeline
-    (``onnx_path`` and ``store``) run in Python: ``p_model``, ``p_knn``, ``nn``."""
+def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, onnx_path, store: dict):
+    """For the page's test, a list per pair: PyTorch's answer (``p_model``, ``p_knn``, ``top`` neighbour,
+    ``gap``: the second distance over the first, minus 1; backoff's ``pred``) and, under ``onnx``, the
+    page's pipeline (``onnx_path`` and ``store``) run in Python: ``p_model``, ``p_knn``, ``nn``."""
     from .knn import backoff, knn_proba
     from .models import encode, predict_proba
 
@@ -183,8 +189,8 @@ def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, 
     p_onnx, cls = onnx_outputs(onnx_path, pairs, tokenizer=model.tokenizer)
     d_onnx, nn_onnx = store_neighbors(store, cls)
     pk_onnx = knn_proba(d_onnx, store["labels"][nn_onnx], temperature=store["T"])
-    return [{"premise": a, "hypothesis": b, "p_model": p[i].tolist(), "p_knn": p_knn[i].tolist(), "top": int(nn[i, 0]),
-             "gap": float(d[i, 1] / max(d[i, 0], 1e-12) - 1), "pred": int(y), "onnx": {
+    return [{"premise": a, "hypothesis": b, "p_model": p[i].tolist(), "p_knn": p_knn[i].tolist(),
+             "top": int(nn[i, 0]), "gap": float(d[i, 1] / max(d[i, 0], 1e-12) - 1), "pred": int(y), "onnx": {
                  "p_model": p_onnx[i].tolist(), "p_knn": pk_onnx[i].tolist(), "nn": nn_onnx[i].tolist()}}
             for i, (a, b, y) in enumerate(zip(pairs["premise"], pairs["hypothesis"], backoff(p, p_knn, tau)))]
 
@@ -193,7 +199,8 @@ def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFram
                titles: dict, reference: list | None = None) -> dict:
     """Write the page's files for model ``name`` into ``folder/live/``: ``<name>.onnx``, ``<name>.bin`` (the
     float16 states), ``<name>.json`` (statistics, labels, texts, k, T, tau, ``reference``), ``vocab.txt`` and
-    ``index.json`` (``titles``: ``{name: title}`` of every model, the page's switch). Returns ``{file: bytes}``."""
+    ``index.json`` (``titles``: ``{name: title}`` of every model, the page's switch). Returns the sizes
+    ``{file: bytes}`` of the model's three files."""
     check_str(name, "name")
     if not isinstance(titles, dict) or name not in titles:
         raise ValueError(f"titles must be a dict {{name: title}} holding {name!r}; got {titles!r}")
@@ -202,14 +209,15 @@ def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFram
     (live := Path(check_path(folder, "folder")) / LIVE_DIR).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(check_path(model_path, "model_path"), tmp := live / f".{name}.onnx.tmp")
     tmp.replace(live / f"{name}.onnx")
-    meta = {"name": name, "title": titles[name], "n": len(store["z"]), "dim": int(store["z"].shape[1]), "k": store["k"],
-            "T": store["T"], "tau": float(tau), "class_names": ["entailment", "neutral", "contradiction"],
-            "mean": store["mean"].tolist(), "scale": store["scale"].tolist(), "label": store["labels"].tolist(),
-            **{c: train[c].astype(str).tolist() for c in ("premise", "hypothesis")}, "reference": reference or []}
+    meta = {"name": name, "title": titles[name], "n": len(store["z"]), "dim": int(store["z"].shape[1]),
+            "k": store["k"], "T": store["T"], "tau": float(tau), "class_names": list(NLI_LABELS),
+            **{key: store[key].tolist() for key in ("mean", "scale")}, "label": store["labels"].tolist(),
+            **{c: train[c].astype(str).tolist() for c in ("premise", "hypothesis")},
+            "reference": reference or []}
     vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
     for file, data in ((f"{name}.bin", np.ascontiguousarray(store["z"], "<f2").tobytes()),
                        (f"{name}.json", json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()),
                        ("vocab.txt", "".join(f"{w}\n" for w, _ in vocab).encode()),
                        ("index.json", json.dumps(titles).encode())):
         write_atomic(live / file, data, mode=0o644)
-    return {f: (live / f).stat().st_size for f in (f"{name}.onnx", f"{name}.bin", f"{name}.json", "vocab.txt")}
+    return {f: (live / f).stat().st_size for f in (f"{name}.{x}" for x in ("onnx", "bin", "json"))}

@@ -33,7 +33,7 @@ ASSETS = "site-assets"  # copied to the site's root by html_extra_path (see _con
 PLOTLY_JS = Path("plotly") / "plotly.min.js"  # under ASSETS; chapters' interactive figures load it
 ORT = Path("node_modules") / "onnxruntime-web" / "dist"  # ONNX Runtime Web (package.json pins it)
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-"""The runtime of chapter 7's live explorer (WebAssembly, one CPU backend), copied to ``ASSETS/onnxruntime/``."""
+"""Chapter 7's live explorer runs on these (WebAssembly, CPU); copied to ``ASSETS/onnxruntime/``."""
 SITE_FILES = ("explorer-data.js", "explorer-index.js", "live")
 """Files (or folders) a chapter writes into its ``results_dir`` for its page to load: after the chapter
 runs, each one it wrote is copied to ``ASSETS/book/``, so it lands next to the pages."""
@@ -76,8 +76,8 @@ def stage(dest: Path, root: Path = ROOT) -> Path:
             "(make book and make test do it), so that equations render without internet")
     shutil.copytree(mathjax, dest / ASSETS / "mathjax")
     if missing := [name for name in ORT_FILES if not (root / ORT / name).exists()]:
-        raise FileNotFoundError(f"ONNX Runtime Web lacks {missing} in {root / ORT}: run `npm install` in {root} "
-                                "(make book and make test do it); chapter 7's live explorer runs on it")
+        raise FileNotFoundError(f"ONNX Runtime Web lacks {missing} in {root / ORT}: run `npm install` in "
+                                f"{root} (make book and make test do it); chapter 7's live explorer needs it")
     (dest / ASSETS / "onnxruntime").mkdir(parents=True)
     for name in ORT_FILES:
         shutil.copy2(root / ORT / name, dest / ASSETS / "onnxruntime" / name)

@@ -201,6 +201,8 @@ def test_explorer_works_from_file_urls_and_opens_at_a_linked_example(site, brows
     page.wait_for_selector(".neighbour-row")
     assert page.locator("#explorer-detail").get_attribute("data-index") == str(j)
     assert target["examples"]["premise"][j] in page.locator("#explorer-detail").text_content()
+    assert page.locator("#live-file-note").is_visible()  # the live explorer says why it cannot run here
+    assert page.locator("#live-run").is_disabled()
     page.close()
     assert not foreign and not errors, (foreign[:5], errors[:5])
 
@@ -322,17 +324,27 @@ def test_api_reference_and_glossary_rendered(site, server, browser):
     assert not errors, f"the reference pages logged console errors: {errors[:5]}"
 
 
+LAST = """(() => { const r = window.LiveExplorer.last;
+  return {p_model: r.p_model, p_knn: r.p_knn, nn: r.nn, ms: r.ms, model: r.model,
+          hypothesis: r.hypothesis}; })()"""
+
+
+def _close(a, b, tol):
+    return max(abs(x - y) for x, y in zip(a, b)) <= tol
+
+
 def test_live_explorer_answers_in_the_browser_as_python_does(site, server, browser):
     """Chapter 7's live explorer: type a pair, get the model's answer, kNN and the neighbours, computed in
-    the browser (ONNX Runtime Web), equal to the PyTorch pipeline on the chapter's reference pairs
-    (probabilities within 0.02, the same nearest neighbour); compare keeps the last answer beside the next.
-    Writes the ready and answer times (headless Chromium) to _build/screenshots/live-timings.json."""
+    the browser (ONNX Runtime Web), equal to the Python pipeline on the chapter's reference pairs: the page's
+    own ONNX file and float16 store run in Python (within 0.001, the same neighbours), and PyTorch (within
+    0.02, the same nearest neighbour); compare keeps the last answer beside the next. Writes the ready and
+    answer times (headless Chromium) to _build/screenshots/live-timings.json."""
     live = site / "book" / "live"
     index = json.loads((live / "index.json").read_text())
     page = browser.new_page(viewport={"width": 1280, "height": 1100})
     foreign, errors = _watch(page)
     page.goto(f"{server}/{EXPLORER}", wait_until="load")
-    page.wait_for_function("document.getElementById('live-run') && !document.getElementById('live-run').disabled")
+    page.wait_for_function("!document.getElementById('live-run').disabled")
     timings, ties = {}, []
     for name in index:
         meta = json.loads((live / f"{name}.json").read_text())
@@ -343,44 +355,39 @@ def test_live_explorer_answers_in_the_browser_as_python_does(site, server, brows
             page.fill("#live-premise", ref["premise"])
             page.fill("#live-hypothesis", ref["hypothesis"])
             page.click("#live-run")
-            page.wait_for_function(f"(window.LiveExplorer.answers || []).length >= {len(timings.get(name, [])) + 1}"
-                                   f" && window.LiveExplorer.last.model === '{name}'", timeout=60000)
-            got = page.evaluate("(() => { const r = window.LiveExplorer.last; return {p_model: r.p_model, "
-                                "p_knn: r.p_knn, nn: r.nn, pred: r.pred, ms: r.ms, hypothesis: r.hypothesis}; })()")
-            assert got["hypothesis"] == ref["hypothesis"].strip()
-            same = ref["onnx"]  # the page's own model file and float16 store, run in Python: the same answer
+            page.wait_for_function("h => (window.LiveExplorer.last || {}).hypothesis === h",
+                                   arg=ref["hypothesis"].strip(), timeout=60000)
+            got, same = page.evaluate(LAST), ref["onnx"]
+            assert got["model"] == name
             for key in ("p_model", "p_knn"):
-                assert max(abs(a - b) for a, b in zip(got[key], same[key])) <= 1e-3, (name, i, key, got[key], same[key])
-            assert got["nn"] == same["nn"], f"{name} pair {i}: the browser's neighbours differ from Python's ONNX run"
-            # PyTorch, the book's pipeline: within 0.02 and the same nearest neighbour, unless PyTorch's two
-            # nearest lie within 1% (a tie that float16 can flip, seen on the one-epoch smoke model)
+                assert _close(got[key], same[key], 1e-3), f"{name} pair {i}: {key} {got[key]} != {same[key]}"
+            assert got["nn"] == same["nn"], f"{name} pair {i}: the browser's neighbours differ from Python's"
+            # PyTorch, the book's pipeline, unless its two nearest lie within 1% (a tie that float16 can
+            # flip, as on the one-epoch smoke model): then only the model's probabilities are compared
             clear = ref["gap"] > 0.01
-            for key in ("p_model", "p_knn") if clear else ("p_model",):
-                diff = max(abs(a - b) for a, b in zip(got[key], ref[key]))
-                assert diff <= 0.02, f"{name} pair {i}: the browser's {key} {got[key]} differs from PyTorch's {ref[key]}"
-            assert got["nn"][0] == ref["top"] or not clear, f"{name} pair {i}: nearest {got['nn'][0]} != {ref['top']}"
+            assert _close(got["p_model"], ref["p_model"], 0.02), (name, i, got["p_model"], ref["p_model"])
+            assert not clear or _close(got["p_knn"], ref["p_knn"], 0.02), (name, i, got["p_knn"], ref)
+            assert not clear or got["nn"][0] == ref["top"], (name, i, got["nn"][0], ref["top"])
             ties.append(not clear)
             timings.setdefault(name, []).append(got["ms"])
         rows = page.locator("#live-answer .live-row")
         assert rows.count() == meta["k"]
-        assert rows.first.locator("td").nth(4).text_content() == meta["premise"][meta["reference"][-1]["onnx"]["nn"][0]]
+        assert rows.first.locator("td").nth(4).text_content() == meta["premise"][same["nn"][0]]
+    assert sum(ties) < len(ties), "every reference pair is a near tie: none compared with PyTorch's"
     ready = page.evaluate("window.LiveExplorer.readyMs")
-    # compare: keep the last answer, change one word, and both answers stand side by side
+    # compare: keep the last answer, change the hypothesis, and both answers stand side by side
     page.click("#live-compare")
     page.fill("#live-hypothesis", "Nobody is outside.")
     page.click("#live-run")
     page.wait_for_function("window.LiveExplorer.last.hypothesis === 'Nobody is outside.'")
-    assert page.locator("#live-kept .live-row").count() > 0 and page.locator("#live-answer .live-row").count() > 0
+    assert page.locator("#live-kept .live-row").count() == page.locator("#live-answer .live-row").count() > 0
     assert "Kept answer" in page.locator("#live-kept").text_content()
     page.add_style_tag(content=".bd-header, .skip-link, .header-article { visibility: hidden !important; }")
     page.locator("#live-explorer").screenshot(path=str(_shots() / "live-compare.png"))
-    page.click("#live-compare")  # keep the new one; a fresh answer for the one-answer screenshot
-    page.screenshot(path=str(_shots() / "live.png"), full_page=False)
     page.close()
-    (_shots() / "live-timings.json").write_text(json.dumps({"ready_ms": ready, "answer_ms": timings,
-                                                            "near_ties": ties}, indent=1))
+    record = {"ready_ms": ready, "answer_ms": timings, "near_ties": ties}
+    (_shots() / "live-timings.json").write_text(json.dumps(record, indent=1))
     print(f"live explorer: ready {ready} ms; answers {timings} ms; near ties {sum(ties)} of {len(ties)}")
-    assert sum(ties) < len(ties), "every reference pair is a near tie: nothing compared with PyTorch's neighbours"
     assert all(ms < 5000 for t in timings.values() for ms in t), timings  # the issue's target is 300 ms
     assert not foreign, f"the live explorer requested hosts other than 127.0.0.1: {foreign[:5]}"
     assert not errors, f"the live explorer logged console errors: {errors[:5]}"
