@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from .cache import Cache, write_atomic
-from .checks import check_int, check_matrix, check_path, check_proba, check_str
+from .checks import (check_dict, check_int, check_matrix, check_pairs, check_path, check_proba, check_str,
+                     check_unit_interval)
 from .data import NLI_LABELS
 from .models import NLIModel, _length_sorted_batches, _tokenize
 
@@ -154,8 +155,9 @@ def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: in
     p_torch, p_onnx = check_matrix(p_torch, "p_torch"), check_matrix(p_onnx, "p_onnx")
     if p_torch.shape != p_onnx.shape:
         raise ValueError(f"p_onnx must have the shape of p_torch {p_torch.shape}; got {p_onnx.shape}")
-    nn_torch, nn_onnx = knn.kneighbors(check_matrix(reps_torch, "reps_torch"), k=k)[1], store_neighbors(
-        store, reps_onnx, k)[1]
+    k = check_int(k, "k", 1)
+    nn_torch = knn.kneighbors(check_matrix(reps_torch, "reps_torch"), k=k)[1]
+    nn_onnx = store_neighbors(store, check_matrix(reps_onnx, "reps_onnx"), k)[1]
     return {"argmax agreement": float((p_torch.argmax(1) == p_onnx.argmax(1)).mean()),
             "max probability difference": float(np.abs(p_torch - p_onnx).max()),
             f"mean overlap of {k} neighbours": float(np.mean([len(np.intersect1d(a, b)) / k
@@ -201,9 +203,8 @@ def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFram
     float16 states), ``<name>.json`` (statistics, labels, texts, k, T, tau, ``reference``), ``vocab.txt`` and
     ``index.json`` (``titles``: ``{name: title}`` of every model, the page's switch). Returns the sizes
     ``{file: bytes}`` of the model's three files."""
-    check_str(name, "name")
-    if not isinstance(titles, dict) or name not in titles:
-        raise ValueError(f"titles must be a dict {{name: title}} holding {name!r}; got {titles!r}")
+    check_str(name, "name"), check_pairs(train, True, name="train"), check_unit_interval(tau, "tau")
+    check_dict(titles, "titles", keys=(name,))  # {name: title} of every model, this one among them
     if len(train) != len(store["z"]):
         raise ValueError(f"train has {len(train)} rows but the store holds {len(store['z'])} states")
     (live := Path(check_path(folder, "folder")) / LIVE_DIR).mkdir(parents=True, exist_ok=True)

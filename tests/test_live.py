@@ -99,7 +99,7 @@ def test_write_live_writes_what_the_page_reads(tmp_path, tiny_model):
     assert json.loads((folder / "index.json").read_text()) == {"snli-original": "SNLI original"}
     vocab = (folder / "vocab.txt").read_text().split("\n")
     assert vocab[tiny_model.tokenizer.cls_token_id] == "[CLS]"
-    with pytest.raises(ValueError, match="titles must be a dict"):
+    with pytest.raises(ValueError, match="titles lacks keys"):
         live.write_live(tmp_path, "x", model_path=model, store=store, train=train, tau=0.6,
                         tokenizer=tiny_model.tokenizer, titles={})
     with pytest.raises(ValueError, match="train has 2 rows"):
