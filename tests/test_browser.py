@@ -375,6 +375,8 @@ def test_live_explorer_answers_in_the_browser_as_python_does(site, server, brows
         assert rows.first.locator("td").nth(4).text_content() == meta["premise"][same["nn"][0]]
     assert sum(ties) < len(ties), "every reference pair is a near tie: none compared with PyTorch's"
     ready = page.evaluate("window.LiveExplorer.readyMs")
+    page.add_style_tag(content=".bd-header, .skip-link, .header-article { visibility: hidden !important; }")
+    page.locator("#live-explorer").screenshot(path=str(_shots() / "live.png"))  # one answer, its neighbours
     # compare: keep the last answer, change the hypothesis, and both answers stand side by side
     page.click("#live-compare")
     page.fill("#live-hypothesis", "Nobody is outside.")
@@ -382,7 +384,6 @@ def test_live_explorer_answers_in_the_browser_as_python_does(site, server, brows
     page.wait_for_function("window.LiveExplorer.last.hypothesis === 'Nobody is outside.'")
     assert page.locator("#live-kept .live-row").count() == page.locator("#live-answer .live-row").count() > 0
     assert "Kept answer" in page.locator("#live-kept").text_content()
-    page.add_style_tag(content=".bd-header, .skip-link, .header-article { visibility: hidden !important; }")
     page.locator("#live-explorer").screenshot(path=str(_shots() / "live-compare.png"))
     page.close()
     record = {"ready_ms": ready, "answer_ms": timings, "near_ties": ties}

@@ -177,7 +177,9 @@
       r.nn.forEach(function (i, rank) {
         var lab = meta.label[i], tr = el("tr", null, "live-row" + (lab !== r.model_pred ? " live-disagree" : ""));
         [String(rank + 1) + (shared.has(i) ? " ★" : ""), names[lab], fmt(r.dist[rank], 1), fmt(r.w[rank], 3),
-         meta.premise[i], meta.hypothesis[i]].forEach(function (c) { tr.appendChild(el("td", c)); });
+         meta.premise[i], meta.hypothesis[i]].forEach(function (c, col) {
+          tr.appendChild(el("td", c, col >= 4 ? "live-text" : null));
+        });
         tr.dataset.row = String(i);
         t.appendChild(tr);
       });
