@@ -3,6 +3,7 @@ with PyTorch, and the files the page (``book/_static/live.js``) reads from ``liv
 """
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import warnings
@@ -36,10 +37,11 @@ def _export(model: NLIModel, path: Path) -> None:
             return torch.softmax(out.logits, -1), out.hidden_states[-1][:, 0]
 
     example = model.tokenizer(["A man plays."], ["Someone plays."], return_tensors="pt")
+    net = Outputs(copy.deepcopy(model.model).cpu()).eval()  # a copy: the model stays on its device
     axes = {n: {0: "batch", 1: "tokens"} for n in INPUTS}
     with warnings.catch_warnings():  # the tracer's notes on shapes that are constant for a given input
         warnings.simplefilter("ignore")
-        torch.onnx.export(Outputs(model.model.cpu()).eval(), tuple(example[n] for n in INPUTS), str(path),
+        torch.onnx.export(net, tuple(example[n] for n in INPUTS), str(path),
                           input_names=list(INPUTS), output_names=["proba", "cls"], opset_version=OPSET,
                           dynamic_axes={**axes, "proba": {0: "batch"}, "cls": {0: "batch"}}, dynamo=False)
 
