@@ -15,7 +15,7 @@ import pandas as pd
 from .cache import Cache, write_atomic
 from .checks import (check_dict, check_int, check_matrix, check_pairs, check_path, check_proba, check_str,
                      check_unit_interval)
-from .data import NLI_LABELS
+from .data import NLI_LABELS, data_hash
 from .models import NLIModel, _length_sorted_batches, _tokenize
 
 VARIANTS = ("fp32", "int8", "fp16", "fp16+int8-embeddings")
@@ -166,14 +166,22 @@ def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: in
                                                               for a, b in zip(nn_torch, nn_onnx)]))}
 
 
+def _finite(a, n, name):
+    if a.ndim != 2 or len(a) != n or not np.isfinite(a).all():
+        raise ValueError(f"ONNX {name}: expected {n} finite rows, got shape {a.shape}")
+
+
 def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, knn, store: dict, *,
                      k: int = 16, min_agreement: float = 0.995, min_overlap: float = 0.95, cache=None):
     """:func:`agreement` and the size (MB) of every variant, one row each, and the smallest variant meeting
     both bars (``"fp32"``, PyTorch's weights, where none does): ``(table, chosen)``."""
-    rows = {}
+    rows, cache = {}, cache or Cache()
     for variant in VARIANTS:
         path = export_onnx(model, variant=variant, cache=cache)
-        p, cls = onnx_outputs(path, pairs, tokenizer=model.tokenizer)
+        run = lambda: dict(zip(("proba", "cls"), onnx_outputs(path, pairs, tokenizer=model.tokenizer)))
+        key = {"onnx": path.parent.name, "variant": variant, "data": data_hash(pairs)}  # a rerun runs no ONNX
+        out = cache.arrays("onnx-outputs", key, ["proba", "cls"], run, lambda name, a: _finite(a, len(pairs), name))
+        p, cls = out["proba"], out["cls"]
         rows[variant] = {**agreement(p_torch, reps_torch, p, cls, knn, store, k=k),
                          "MB": path.stat().st_size / 1e6}
     table = pd.DataFrame(rows).T.rename_axis("variant")

@@ -68,7 +68,7 @@ def test_agreement_counts_argmax_probability_and_neighbour_overlap():
         live.agreement(p, reps, p[:1], reps[:1], fitted, store)
 
 
-def test_compare_variants_keeps_the_smallest_variant_meeting_both_bars(tmp_path, monkeypatch):
+def test_compare_variants_keeps_the_smallest_variant_meeting_both_bars(tmp_path, monkeypatch, cache):
     fitted, store = _store([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]], [0, 1, 2])
     p, reps = np.array([[0.6, 0.3, 0.1]] * 4), np.array([[0.1, 0.0]] * 4)
     sizes = {"fp32": 90, "int8": 23, "fp16": 45, "fp16+int8-embeddings": 34}
@@ -77,12 +77,15 @@ def test_compare_variants_keeps_the_smallest_variant_meeting_both_bars(tmp_path,
     monkeypatch.setattr(live, "export_onnx", lambda model, variant, cache=None: tmp_path / variant)
     wrong = {"int8": (p[:, [1, 0, 2]], reps)}  # int8 flips every prediction; the others agree
     monkeypatch.setattr(live, "onnx_outputs", lambda path, pairs, tokenizer: wrong.get(path.name, (p, reps)))
-    model = type("Model", (), {"tokenizer": None})()
-    table, chosen = live.compare_variants(model, None, p, reps, fitted, store, k=2)
+    model, pairs = type("Model", (), {"tokenizer": None})(), pd.DataFrame({"premise": list("abcd"),
+                                                                           "hypothesis": list("efgh")})
+    table, chosen = live.compare_variants(model, pairs, p, reps, fitted, store, k=2, cache=cache)
     assert chosen == "fp16+int8-embeddings" and table.loc["int8", "argmax agreement"] == 0.0
     assert table["MB"].tolist() == [s / 1e6 for s in sizes.values()]
-    _, chosen = live.compare_variants(model, None, p, reps, fitted, store, k=2, min_overlap=1.01)
-    assert chosen == "fp32"  # none meets the bars: PyTorch's own weights
+    monkeypatch.setattr(live, "onnx_outputs", None)  # a rerun reads the outputs from the cache
+    again, chosen = live.compare_variants(model, pairs, p, reps, fitted, store, k=2, min_overlap=1.01,
+                                          cache=cache)
+    assert chosen == "fp32" and again.equals(table)  # none meets the bars: PyTorch's own weights
 
 
 def test_write_live_writes_what_the_page_reads(tmp_path, tiny_model):
