@@ -180,7 +180,8 @@ def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, 
         path = export_onnx(model, variant=variant, cache=cache)
         run = lambda: dict(zip(("proba", "cls"), onnx_outputs(path, pairs, tokenizer=model.tokenizer)))
         key = {"onnx": path.parent.name, "variant": variant, "data": data_hash(pairs)}  # a rerun runs no ONNX
-        out = cache.arrays("onnx-outputs", key, ["proba", "cls"], run, lambda name, a: _finite(a, len(pairs), name))
+        out = cache.arrays("onnx-outputs", key, ["proba", "cls"], run,
+                           lambda name, a: _finite(a, len(pairs), name))
         p, cls = out["proba"], out["cls"]
         rows[variant] = {**agreement(p_torch, reps_torch, p, cls, knn, store, k=k),
                          "MB": path.stat().st_size / 1e6}
