@@ -9,6 +9,10 @@ backbone, all-MiniLM-L6-v2 (pre-trained; fine-tuning does not change the cost):
   tokenising each batch and running the encoder, nothing else;
 - ``SentenceTransformer.encode`` on the same model folder and pairs (mean pooling and L2
   normalisation, its own length sorting), with the same batch size and max_length;
+- ONNX Runtime on the CPU (``nbhelpers.live.export_onnx``, the model chapter 7's live explorer
+  runs in the browser): the exported fp32 graph, the page's fp16 + int8-embeddings variant and
+  int8 dynamic quantisation, each over the same batches, with the overlap of the 16 nearest
+  neighbours (half the pairs as the datastore, half as queries) against the bare loop's;
 - two choices that ``encode`` makes, measured with the bare loop (``encode`` has no switch
   for them): padding every batch to 128 tokens instead of to its longest pair, and batches
   in data order instead of sorted by length.
@@ -21,7 +25,9 @@ All methods take turns, ``--repeats`` rounds (median shown), after a warm-up on 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +41,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fmt, log, markdown_table, median_times, report  # noqa: E402
 
-from nbhelpers import models  # noqa: E402
+from nbhelpers import knn, live, models  # noqa: E402
 from nbhelpers.cache import Cache  # noqa: E402
 from nbhelpers.data import load_nli  # noqa: E402
 
@@ -61,6 +67,25 @@ def bare_loop(model, df, batch_size, max_length, padding="longest", sort=True):
                         truncation=True, max_length=max_length, return_tensors="pt")
             out[idx] = encoder(**batch).last_hidden_state[:, 0].numpy()
     return out
+
+
+def onnx_loop(session, model, df, batch_size, max_length):
+    """[CLS] of the last layer from an ONNX Runtime session, over ``bare_loop``'s batches."""
+    out = np.empty((len(df), model.hidden_size), np.float32)
+    for idx in models._length_sorted_batches(model.tokenizer, df, batch_size, max_length):
+        batch = models._tokenize(model.tokenizer, df, max_length, idx, padding=True, return_tensors="np")
+        out[idx] = session.run(["cls"], {n: batch[n].astype(np.int64) for n in live.INPUTS})[0]
+    return out
+
+
+def neighbour_overlap(reference, reps, k=16):
+    """Mean share of the ``k`` nearest of the second half of the pairs among the first half that
+    ``reps`` and ``reference`` find in common (the datastore built from ``reference``)."""
+    half = len(reference) // 2
+    store = knn.KNN(k=k).fit(reference[:half], np.zeros(half, int))
+    nn_ref = store.kneighbors(reference[half:])[1]
+    nn = store.kneighbors(reps[half:])[1]
+    return float(np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(nn_ref, nn)]))
 
 
 def st_encode(st, df, batch_size):
@@ -93,9 +118,22 @@ def main(argv=None):
     st_diff = float(np.abs(st_encode(st, check, bs) - mean / np.linalg.norm(mean, axis=1, keepdims=True)).max())
     cls_diff = float(np.abs(nbhelpers_encode(model, check, bs, ml) - bare_loop(model, check, bs, ml)).max())
 
+    import onnxruntime
+
+    onnx_cache = Cache(tempfile.mkdtemp(prefix="bench-onnx-"))  # exported once, outside the book's cache
+    atexit.register(shutil.rmtree, onnx_cache.root, ignore_errors=True)
+    sessions = {v: onnxruntime.InferenceSession(str(live.export_onnx(model, variant=v, cache=onnx_cache)),
+                                                providers=["CPUExecutionProvider"])
+                for v in ("fp32", "fp16+int8-embeddings", "int8")}
+    reference = bare_loop(model, df, bs, ml)
+    overlap = {f"onnxruntime {v}": neighbour_overlap(reference, onnx_loop(sess, model, df, bs, ml))
+               for v, sess in sessions.items()}
+
     methods = {
         "nbhelpers encode": lambda d: nbhelpers_encode(model, d, bs, ml),
         "bare loop (ceiling)": lambda d: bare_loop(model, d, bs, ml),
+        **{f"onnxruntime {v}": (lambda d, s=sess: onnx_loop(s, model, d, bs, ml))
+           for v, sess in sessions.items()},
         "sentence-transformers": lambda d: st_encode(st, d, bs),
         "bare loop, padded to 128": lambda d: bare_loop(model, d, bs, ml, padding="max_length"),
         "bare loop, unsorted batches": lambda d: bare_loop(model, d, bs, ml, sort=False),
@@ -110,21 +148,27 @@ def main(argv=None):
     what = {
         "nbhelpers encode": "[CLS], last layer; length-sorted, padded per batch; writes the cache",
         "bare loop (ceiling)": "same batches, tokenise + encoder forward only",
+        "onnxruntime fp32": "ONNX Runtime CPU, the exported graph, same batches",
+        "onnxruntime fp16+int8-embeddings": "ONNX Runtime CPU, the live explorer's variant",
+        "onnxruntime int8": "ONNX Runtime CPU, `quantize_dynamic` int8",
         "sentence-transformers": "`SentenceTransformer.encode` (mean + L2 norm), same pairs",
         "bare loop, padded to 128": "ceiling with `padding='max_length'`",
         "bare loop, unsorted batches": "ceiling with batches in data order",
     }
-    rows = [[name, what[name], fmt(med), fmt(len(df) / med), f"{ceiling / med:.0%}"]
-            for name, (med, _) in res.items()]
+    rows = [[name, what[name], fmt(med), fmt(len(df) / med), f"{ceiling / med:.0%}",
+             f"{overlap[name]:.3f}" if name in overlap else ""] for name, (med, _) in res.items()]
     report("Encoding throughput: all-MiniLM-L6-v2 on SNLI pairs", "bench_encode.py", argv,
-           markdown_table(["method", "what runs", "median s", "examples/s", "throughput / ceiling"], rows),
+           markdown_table(["method", "what runs", "median s", "examples/s", "throughput / ceiling",
+                           "16-NN overlap"], rows),
            f"\n{len(df):,} SNLI validation pairs (random sample, seed 0), batch size {bs}, "
           f"max_length {ml}, torch {torch.__version__} on {torch.get_num_threads()} threads; "
           f"median of {args.repeats} interleaved rounds after a warm-up. "
           "Padding and sorting are measured with the bare loop because `encode` always pads "
           "per batch and sorts by length. Same work checked: encode vs bare loop max |diff| "
           f"{cls_diff:.1e}; sentence-transformers vs L2-normalised mean-pooled encode max |diff| "
-          f"{st_diff:.1e} (64 pairs).\n")
+          f"{st_diff:.1e} (64 pairs). The 16-NN overlap: of each of the second half of the pairs, the "
+          "share of its 16 nearest among the first half (normalised [CLS], the bare loop's as the "
+          "datastore) that the ONNX variant's [CLS] finds too.\n")
     return 0
 
 

@@ -13,10 +13,12 @@ form :data:`LAYERS`, bottom first; a module imports only from its own layer or a
 - records: :mod:`nbhelpers.schema`, :mod:`nbhelpers.scorecard` (the one verdict rule),
   :mod:`nbhelpers.claims`, :mod:`nbhelpers.results` (one per chapter)
 - everything that trains or times models: :mod:`nbhelpers.experiments`
-- presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.interactive`, :mod:`nbhelpers.viz`
+- presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.interactive`, :mod:`nbhelpers.live` (the model as
+  ONNX for the browser), :mod:`nbhelpers.viz`
 
 Heavy libraries (transformers, lime, captum, ...) are imported inside the functions that need them;
-torch atop :mod:`nbhelpers.device` and :mod:`nbhelpers.models` only.
+torch atop :mod:`nbhelpers.device` and :mod:`nbhelpers.models` only (and in the ONNX export of
+:func:`nbhelpers.live.export_onnx`).
 """
 __version__ = "0.1.0"
 
@@ -29,7 +31,7 @@ LAYERS = (("checks", "network", "timing", "device"),
           ("tokenisation", "representations", "influence", "spurious", "mislabel"),
           ("schema", "scorecard", "claims", "results"),
           ("experiments",),
-          ("explorer", "interactive", "viz"))
+          ("explorer", "interactive", "live", "viz"))
 """The modules by layer, bottom first (tests/test_layers.py checks the imports)."""
 
 MODULES = tuple(name for layer in LAYERS for name in layer)

@@ -31,8 +31,11 @@ from nbhelpers.cache import Cache  # noqa: E402
 BOOK_FILES = ("_config.yml", "_toc.yml")
 ASSETS = "site-assets"  # copied to the site's root by html_extra_path (see _config.yml)
 PLOTLY_JS = Path("plotly") / "plotly.min.js"  # under ASSETS; chapters' interactive figures load it
-SITE_FILES = ("explorer-data.js", "explorer-index.js")
-"""Files a chapter writes into its ``results_dir`` for its page to load: after the chapter
+ORT = Path("node_modules") / "onnxruntime-web" / "dist"  # ONNX Runtime Web (package.json pins it)
+ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+"""Chapter 7's live explorer runs on these (WebAssembly, CPU); copied to ``ASSETS/onnxruntime/``."""
+SITE_FILES = ("explorer-data.js", "explorer-index.js", "live")
+"""Files (or folders) a chapter writes into its ``results_dir`` for its page to load: after the chapter
 runs, each one it wrote is copied to ``ASSETS/book/``, so it lands next to the pages."""
 
 
@@ -72,6 +75,12 @@ def stage(dest: Path, root: Path = ROOT) -> Path:
             f"MathJax is not installed at {mathjax}: run `npm install` in {root} "
             "(make book and make test do it), so that equations render without internet")
     shutil.copytree(mathjax, dest / ASSETS / "mathjax")
+    if missing := [name for name in ORT_FILES if not (root / ORT / name).exists()]:
+        raise FileNotFoundError(f"ONNX Runtime Web lacks {missing} in {root / ORT}: run `npm install` in "
+                                f"{root} (make book and make test do it); chapter 7's live explorer needs it")
+    (dest / ASSETS / "onnxruntime").mkdir(parents=True)
+    for name in ORT_FILES:
+        shutil.copy2(root / ORT / name, dest / ASSETS / "onnxruntime" / name)
     (dest / ASSETS / PLOTLY_JS).parent.mkdir(parents=True)
     shutil.copy2(plotly_js(), dest / ASSETS / PLOTLY_JS)
     return dest
@@ -96,7 +105,10 @@ def execute(notebook: Path, dest: Path, parameters: dict | None = None,
         made = results / name
         if made.exists() and made.stat().st_mtime >= wall - 1:
             (dest.parent.parent / ASSETS / "book").mkdir(parents=True, exist_ok=True)
-            shutil.copy2(made, dest.parent.parent / ASSETS / "book" / name)
+            if made.is_dir():
+                shutil.copytree(made, dest.parent.parent / ASSETS / "book" / name, dirs_exist_ok=True)
+            else:
+                shutil.copy2(made, dest.parent.parent / ASSETS / "book" / name)
     return time.perf_counter() - start
 
 

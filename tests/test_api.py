@@ -83,6 +83,9 @@ SKIP = {
     "experiments.diagnostics_table": "formats noisy_label_run's rows for display",
     "experiments.budget_table": "formats noisy_label_run's rows for display",
     "mislabel.sweep_conclusion": "reads memorisation_sweep's points (a fine-tuning run)",
+    **{f"live.{n}": "exports or runs a fine-tuned model as ONNX (tests/test_live.py)" for n in (
+        "export_onnx", "onnx_outputs", "compare_variants", "reference_answers")},
+    "live.datastore": "reads a fitted knn.KNN, checked when it was fitted (tests/test_live.py)",
 }
 
 
@@ -171,7 +174,7 @@ class Case:
 # ----------------------------------------------------------------------------------------------
 
 from nbhelpers import (cache as cache_mod, claims, data, evaluation, experiments, explorer, influence,  # noqa: E402
-                       interactive, knn, mislabel, models, representations, results, scorecard,
+                       interactive, knn, live, mislabel, models, representations, results, scorecard,
                        settings, spurious, stats, timing, tokenisation, viz)
 from nbhelpers import schema  # noqa: E402
 
@@ -610,6 +613,15 @@ REMOVAL = {"n_seeds": 1, "drops": {"0.1": {"top": [3.0]}, "0.3": {"top": [8.0]}}
            "increments": {"top": [5.0]}, "increment_fractions": ["0.1", "0.3"]}
 
 
+LIVE_KNN = knn.KNN(k=1).fit([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]], [0, 1, 2])
+LIVE_STORE = live.datastore(LIVE_KNN)
+(TMP / "model.onnx").write_bytes(b"onnx")
+
+
+class _Vocab:  # what write_live reads of a tokenizer
+    get_vocab = staticmethod(lambda: {"[PAD]": 0, "[CLS]": 1})
+
+
 def _explorer_data(sets):  # a non-list is passed as one set: Python refuses "*object()" naming no argument
     return explorer.explorer_data(*(sets if isinstance(sets, list) else [sets]))
 
@@ -623,6 +635,19 @@ def _influence_fit(model, train_df):
 
 
 CASES += [
+    Case("live.store_neighbors", live.store_neighbors, dict(store=LIVE_STORE, reps=[[1.9, 0.1]], k=1),
+         dict(reps=Arg("array"), k=Arg("int", bad=(0, 4)))),
+    Case("live.agreement", live.agreement,
+         dict(p_torch=[[0.6, 0.3, 0.1]], reps_torch=[[1.9, 0.1]], p_onnx=[[0.5, 0.4, 0.1]], reps_onnx=[[1.8, 0.1]],
+              knn=LIVE_KNN, store=LIVE_STORE, k=1),
+         dict(p_torch=Arg("array"), reps_torch=Arg("array"), p_onnx=Arg("array"), reps_onnx=Arg("array"),
+              k=Arg("int", bad=(0,)))),
+    Case("live.write_live", live.write_live,
+         dict(folder=TMP / "site", name="m", model_path=TMP / "model.onnx", store=LIVE_STORE, tau=0.5,
+              train=pd.DataFrame({"premise": ["a", "b", "c"], "hypothesis": ["x", "y", "z"], "label": [0, 1, 2]}),
+              tokenizer=_Vocab(), titles={"m": "Model"}),
+         dict(folder=Arg("path"), name=Arg("str"), model_path=Arg("path"), train=Arg("df", 3),
+              tau=Arg("real", bad=(1.5,)), titles=Arg("dict"))),
     Case("explorer.explorer_data", _explorer_data, dict(sets=[EXPLORER_SET]), dict(sets=Arg("list"))),
     Case("explorer.write_explorer", explorer.write_explorer,
          dict(data=explorer.explorer_data(EXPLORER_SET), folder=TMP / "explorer"),

@@ -201,6 +201,8 @@ def test_explorer_works_from_file_urls_and_opens_at_a_linked_example(site, brows
     page.wait_for_selector(".neighbour-row")
     assert page.locator("#explorer-detail").get_attribute("data-index") == str(j)
     assert target["examples"]["premise"][j] in page.locator("#explorer-detail").text_content()
+    assert page.locator("#live-file-note").is_visible()  # the live explorer says why it cannot run here
+    assert page.locator("#live-run").is_disabled()
     page.close()
     assert not foreign and not errors, (foreign[:5], errors[:5])
 
@@ -320,3 +322,73 @@ def test_api_reference_and_glossary_rendered(site, server, browser):
     page.close()
     assert not foreign, f"the reference pages requested hosts other than 127.0.0.1: {foreign[:5]}"
     assert not errors, f"the reference pages logged console errors: {errors[:5]}"
+
+
+LAST = """(() => { const r = window.LiveExplorer.last;
+  return {p_model: r.p_model, p_knn: r.p_knn, nn: r.nn, ms: r.ms, model: r.model,
+          hypothesis: r.hypothesis}; })()"""
+
+
+def _close(a, b, tol):
+    return max(abs(x - y) for x, y in zip(a, b)) <= tol
+
+
+def test_live_explorer_answers_in_the_browser_as_python_does(site, server, browser):
+    """Chapter 7's live explorer: type a pair, get the model's answer, kNN and the neighbours, computed in
+    the browser (ONNX Runtime Web), equal to the Python pipeline on the chapter's reference pairs: the page's
+    own ONNX file and float16 store run in Python (within 0.001, the same neighbours), and PyTorch (within
+    0.02, the same nearest neighbour); compare keeps the last answer beside the next. Writes the ready and
+    answer times (headless Chromium) to _build/screenshots/live-timings.json."""
+    live = site / "book" / "live"
+    index = json.loads((live / "index.json").read_text())
+    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    foreign, errors = _watch(page)
+    page.goto(f"{server}/{EXPLORER}", wait_until="load")
+    page.wait_for_function("!document.getElementById('live-run').disabled")
+    timings, ties = {}, []
+    for name in index:
+        meta = json.loads((live / f"{name}.json").read_text())
+        assert meta["reference"], f"{name}.json has no reference answers from the Python pipeline"
+        if len(index) > 1:  # one model: the switch is shown, disabled
+            page.select_option("#live-model", name)
+        for i, ref in enumerate(meta["reference"]):
+            page.fill("#live-premise", ref["premise"])
+            page.fill("#live-hypothesis", ref["hypothesis"])
+            page.click("#live-run")
+            page.wait_for_function("h => (window.LiveExplorer.last || {}).hypothesis === h",
+                                   arg=ref["hypothesis"].strip(), timeout=60000)
+            got, same = page.evaluate(LAST), ref["onnx"]
+            assert got["model"] == name
+            for key in ("p_model", "p_knn"):
+                assert _close(got[key], same[key], 1e-3), f"{name} pair {i}: {key} {got[key]} != {same[key]}"
+            assert got["nn"] == same["nn"], f"{name} pair {i}: the browser's neighbours differ from Python's"
+            # PyTorch, the book's pipeline, unless its two nearest lie within 1% (a tie that float16 can
+            # flip, as on the one-epoch smoke model): then only the model's probabilities are compared
+            clear = ref["gap"] > 0.01
+            assert _close(got["p_model"], ref["p_model"], 0.02), (name, i, got["p_model"], ref["p_model"])
+            assert not clear or _close(got["p_knn"], ref["p_knn"], 0.02), (name, i, got["p_knn"], ref)
+            assert not clear or got["nn"][0] == ref["top"], (name, i, got["nn"][0], ref["top"])
+            ties.append(not clear)
+            timings.setdefault(name, []).append(got["ms"])
+        rows = page.locator("#live-answer .live-row")
+        assert rows.count() == meta["k"]
+        assert rows.first.locator("td").nth(4).text_content() == meta["premise"][same["nn"][0]]
+    assert sum(ties) < len(ties), "every reference pair is a near tie: none compared with PyTorch's"
+    ready = page.evaluate("window.LiveExplorer.readyMs")
+    page.add_style_tag(content=".bd-header, .skip-link, .header-article { visibility: hidden !important; }")
+    page.locator("#live-explorer").screenshot(path=str(_shots() / "live.png"))  # one answer, its neighbours
+    # compare: keep the last answer, change the hypothesis, and both answers stand side by side
+    page.click("#live-compare")
+    page.fill("#live-hypothesis", "Nobody is outside.")
+    page.click("#live-run")
+    page.wait_for_function("window.LiveExplorer.last.hypothesis === 'Nobody is outside.'")
+    assert page.locator("#live-kept .live-row").count() == page.locator("#live-answer .live-row").count() > 0
+    assert "Kept answer" in page.locator("#live-kept").text_content()
+    page.locator("#live-explorer").screenshot(path=str(_shots() / "live-compare.png"))
+    page.close()
+    record = {"ready_ms": ready, "answer_ms": timings, "near_ties": ties}
+    (_shots() / "live-timings.json").write_text(json.dumps(record, indent=1))
+    print(f"live explorer: ready {ready} ms; answers {timings} ms; near ties {sum(ties)} of {len(ties)}")
+    assert all(ms < 5000 for t in timings.values() for ms in t), timings  # the issue's target is 300 ms
+    assert not foreign, f"the live explorer requested hosts other than 127.0.0.1: {foreign[:5]}"
+    assert not errors, f"the live explorer logged console errors: {errors[:5]}"

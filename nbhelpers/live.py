@@ -1,0 +1,235 @@
+"""The live explorer (chapter 7): a fine-tuned model as ONNX in smaller variants (cached), their agreement
+with PyTorch, and the files the page (``book/_static/live.js``) reads from ``live/`` beside it.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .cache import Cache, write_atomic
+from .checks import (check_dict, check_int, check_matrix, check_pairs, check_path, check_proba, check_str,
+                     check_unit_interval)
+from .data import NLI_LABELS, data_hash
+from .models import NLIModel, _length_sorted_batches, _tokenize
+
+VARIANTS = ("fp32", "int8", "fp16", "fp16+int8-embeddings")
+"""fp32: the export; int8: ``onnxruntime.quantization.quantize_dynamic``; fp16: matrices stored in float16
+(computed in float32); fp16+int8-embeddings: also the word embeddings in int8, one scale per row."""
+INPUTS, OPSET, LIVE_DIR = ("input_ids", "attention_mask", "token_type_ids"), 17, "live"
+
+
+def _export(model: NLIModel, path: Path) -> None:
+    import torch
+
+    class Outputs(torch.nn.Module):  # the class probabilities and the last layer's [CLS] state
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, *inputs):
+            out = self.m(**dict(zip(INPUTS, inputs)), output_hidden_states=True)
+            return torch.softmax(out.logits, -1), out.hidden_states[-1][:, 0]
+
+    example = model.tokenizer(["A man plays."], ["Someone plays."], return_tensors="pt")
+    net = Outputs(copy.deepcopy(model.model).cpu()).eval()  # a copy: the model stays on its device
+    axes = {n: {0: "batch", 1: "tokens"} for n in INPUTS}
+    with warnings.catch_warnings():  # the tracer's notes on shapes that are constant for a given input
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, tuple(example[n] for n in INPUTS), str(path),
+                          input_names=list(INPUTS), output_names=["proba", "cls"], opset_version=OPSET,
+                          dynamic_axes={**axes, "proba": {0: "batch"}, "cls": {0: "batch"}}, dynamo=False)
+
+
+def _shrink(src: Path, dst: Path, embeddings: bool) -> None:
+    """Matrices to float16 behind a Cast; with ``embeddings``, the word embeddings (the largest Gather
+    table) to int8 times a float32 scale per row, dequantised after the Gather."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    g = onnx.load(str(src))
+    inits, nodes = {i.name: i for i in g.graph.initializer}, list(g.graph.node)
+    if embeddings:
+        gather = max((n for n in nodes if n.op_type == "Gather" and n.input[0] in inits),
+                     key=lambda n: inits[n.input[0]].dims[0])
+        w, ids, out = numpy_helper.to_array(inits[gather.input[0]]), gather.input[1], gather.output[0]
+        scale = np.where((s := np.abs(w).max(1) / 127) > 0, s, 1).astype(np.float32)
+        g.graph.initializer.remove(inits.pop(gather.input[0]))
+        g.graph.initializer.extend(numpy_helper.from_array(a, n) for a, n in (
+            (np.round(w / scale[:, None]).astype(np.int8), "emb_q"), (scale, "emb_scale"),
+            (np.array([-1], np.int64), "emb_axis")))
+        at = nodes.index(gather)
+        nodes[at:at + 1] = [helper.make_node("Gather", ["emb_q", ids], ["emb_rows"]),
+                            helper.make_node("Gather", ["emb_scale", ids], ["emb_s"]),
+                            helper.make_node("Unsqueeze", ["emb_s", "emb_axis"], ["emb_s1"]),
+                            helper.make_node("Cast", ["emb_rows"], ["emb_f"], to=TensorProto.FLOAT),
+                            helper.make_node("Mul", ["emb_f", "emb_s1"], [out])]
+    casts = []
+    for name, init in inits.items():
+        if init.data_type == TensorProto.FLOAT and len(init.dims) == 2:
+            half = numpy_helper.to_array(init).astype(np.float16)
+            init.CopyFrom(numpy_helper.from_array(half, name + "_fp16"))
+            casts.append(helper.make_node("Cast", [name + "_fp16"], [name], to=TensorProto.FLOAT))
+    del g.graph.node[:]
+    g.graph.node.extend(casts + nodes)
+    onnx.save(g, str(dst))
+
+
+def export_onnx(model: NLIModel, *, variant: str = "fp16+int8-embeddings", cache: Cache | None = None):
+    """``model`` as an ONNX file (a Path) of one of :data:`VARIANTS`, outputs ``proba`` (n, K) and ``cls``
+    (n, d); cached, and checked (it loads, gives probabilities and finite states) before it is stored."""
+    import onnx
+    import onnxruntime
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+    if not isinstance(model, NLIModel):
+        raise TypeError(f"model must be an NLIModel (from fine_tune); got {type(model).__name__}")
+    cache = cache or Cache()
+
+    def build(tmp: Path) -> None:
+        if variant == "fp32":
+            return _export(model, tmp / "model.onnx")
+        fp32 = export_onnx(model, variant="fp32", cache=cache)
+        if variant == "int8":
+            return quantize_dynamic(fp32, tmp / "model.onnx", weight_type=QuantType.QInt8)
+        _shrink(fp32, tmp / "model.onnx", embeddings=variant != "fp16")
+
+    def check(folder: Path) -> None:
+        onnx.checker.check_model(str(folder / "model.onnx"))
+        pair = pd.DataFrame({"premise": ["A dog runs."], "hypothesis": ["An animal moves."]})
+        proba, cls = onnx_outputs(folder / "model.onnx", pair, tokenizer=model.tokenizer)
+        check_proba(proba, "the ONNX model's probabilities", n_classes=model.num_labels, atol=1e-3)
+        if cls.shape != (1, model.hidden_size) or not np.isfinite(cls).all():
+            raise ValueError(f"the ONNX model's [CLS] states have shape {cls.shape} or are not finite")
+
+    parts = {"model": model.key, "variant": variant, "opset": OPSET, "torch": torch.__version__,
+             "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
+    return cache.directory("onnx", parts, build, check) / "model.onnx"
+
+
+def onnx_outputs(path, df: pd.DataFrame, *, tokenizer, batch_size: int = 64, max_length: int = 128):
+    """``(proba (n, K), cls (n, d))`` of the ONNX model at ``path`` on ``df``'s pairs, batched."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(check_path(path, "path")), providers=["CPUExecutionProvider"])
+    df, out = df.reset_index(drop=True), [None] * len(df)
+    for idx in _length_sorted_batches(tokenizer, df, check_int(batch_size, "batch_size", 1), max_length):
+        batch = _tokenize(tokenizer, df, max_length, idx, padding=True, return_tensors="np")
+        for i, res in zip(idx, zip(*session.run(None, {n: batch[n].astype(np.int64) for n in INPUTS}))):
+            out[i] = res
+    return tuple(np.stack([row[j] for row in out]).astype(np.float32) for j in (0, 1))
+
+
+def datastore(knn) -> dict:
+    """What the page needs of a fitted :class:`~nbhelpers.knn.KNN`: normalised training states ``z`` in
+    float16, the statistics ``mean``, ``scale`` (float32), ``labels``, ``k`` and ``T``."""
+    z = knn.index_.reconstruct_n(0, knn.n_samples_fit_).astype(np.float16)
+    return {"z": z, "mean": knn.mean_.astype(np.float32), "scale": knn.scale_.astype(np.float32),
+            "labels": np.asarray(knn.labels_).astype(np.uint8), "k": int(knn.k), "T": float(knn.temperature)}
+
+
+def store_neighbors(store: dict, reps, k: int | None = None):
+    """``(squared distances, indices)`` (n, k), nearest first, of ``reps`` in ``store`` (as the page does):
+
+    >>> s = {"z": np.float16([[0, 0], [3, 4]]), "mean": np.zeros(2), "scale": np.ones(2), "k": 1}
+    >>> store_neighbors(s, [[2.0, 4.0]])
+    (array([[1.]], dtype=float32), array([[1]]))
+    """
+    k = store["k"] if k is None else check_int(k, "k", 1, len(store["z"]))
+    q = (check_matrix(reps, "reps") - store["mean"]).astype(np.float32) / np.float32(store["scale"])
+    z = store["z"].astype(np.float32)
+    d = (q * q).sum(1)[:, None] - 2 * q @ z.T + (z * z).sum(1)[None, :]
+    idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(d, idx, 1), idx
+
+
+def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: int = 16) -> dict:
+    """ONNX against PyTorch on the same pairs: argmax agreement, the largest probability difference, and the
+    mean share of the ``k`` nearest neighbours (PyTorch's in ``knn``, ONNX's in ``store``) they share."""
+    p_torch, p_onnx = check_matrix(p_torch, "p_torch"), check_matrix(p_onnx, "p_onnx")
+    if p_torch.shape != p_onnx.shape:
+        raise ValueError(f"p_onnx must have the shape of p_torch {p_torch.shape}; got {p_onnx.shape}")
+    k = check_int(k, "k", 1)
+    nn_torch = knn.kneighbors(check_matrix(reps_torch, "reps_torch"), k=k)[1]
+    nn_onnx = store_neighbors(store, check_matrix(reps_onnx, "reps_onnx"), k)[1]
+    return {"argmax agreement": float((p_torch.argmax(1) == p_onnx.argmax(1)).mean()),
+            "max probability difference": float(np.abs(p_torch - p_onnx).max()),
+            f"mean overlap of {k} neighbours": float(np.mean([len(np.intersect1d(a, b)) / k
+                                                              for a, b in zip(nn_torch, nn_onnx)]))}
+
+
+def _finite(a, n, name):
+    if a.ndim != 2 or len(a) != n or not np.isfinite(a).all():
+        raise ValueError(f"ONNX {name}: expected {n} finite rows, got shape {a.shape}")
+
+
+def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, knn, store: dict, *,
+                     k: int = 16, min_agreement: float = 0.995, min_overlap: float = 0.95, cache=None):
+    """:func:`agreement` and the size (MB) of every variant, one row each, and the smallest variant meeting
+    both bars (``"fp32"``, PyTorch's weights, where none does): ``(table, chosen)``."""
+    rows, cache = {}, cache or Cache()
+    for variant in VARIANTS:
+        path = export_onnx(model, variant=variant, cache=cache)
+        run = lambda: dict(zip(("proba", "cls"), onnx_outputs(path, pairs, tokenizer=model.tokenizer)))
+        key = {"onnx": path.parent.name, "variant": variant, "data": data_hash(pairs)}  # a rerun runs no ONNX
+        out = cache.arrays("onnx-outputs", key, ["proba", "cls"], run,
+                           lambda name, a: _finite(a, len(pairs), name))
+        p, cls = out["proba"], out["cls"]
+        rows[variant] = {**agreement(p_torch, reps_torch, p, cls, knn, store, k=k),
+                         "MB": path.stat().st_size / 1e6}
+    table = pd.DataFrame(rows).T.rename_axis("variant")
+    ok = table[(table["argmax agreement"] >= min_agreement) & (table.iloc[:, 2] >= min_overlap)]
+    return table, str(ok["MB"].idxmin()) if len(ok) else "fp32"
+
+
+def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, onnx_path, store: dict):
+    """For the page's test, a list per pair: PyTorch's answer (``p_model``, ``p_knn``, ``top`` neighbour,
+    ``gap``: the second distance over the first, minus 1; backoff's ``pred``) and, under ``onnx``, the
+    page's pipeline (``onnx_path`` and ``store``) run in Python: ``p_model``, ``p_knn``, ``nn``."""
+    from .knn import backoff, knn_proba
+    from .models import encode, predict_proba
+
+    p, reps = (f(model, pairs, cache=False, progress=False) for f in (predict_proba, encode))
+    (d, nn), p_knn = knn.kneighbors(reps, k=2), knn.predict_proba(reps)
+    p_onnx, cls = onnx_outputs(onnx_path, pairs, tokenizer=model.tokenizer)
+    d_onnx, nn_onnx = store_neighbors(store, cls)
+    pk_onnx = knn_proba(d_onnx, store["labels"][nn_onnx], temperature=store["T"])
+    return [{"premise": a, "hypothesis": b, "p_model": p[i].tolist(), "p_knn": p_knn[i].tolist(),
+             "top": int(nn[i, 0]), "gap": float(d[i, 1] / max(d[i, 0], 1e-12) - 1), "pred": int(y), "onnx": {
+                 "p_model": p_onnx[i].tolist(), "p_knn": pk_onnx[i].tolist(), "nn": nn_onnx[i].tolist()}}
+            for i, (a, b, y) in enumerate(zip(pairs["premise"], pairs["hypothesis"], backoff(p, p_knn, tau)))]
+
+
+def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFrame, tau: float, tokenizer,
+               titles: dict, reference: list | None = None) -> dict:
+    """Write the page's files for model ``name`` into ``folder/live/``: ``<name>.onnx``, ``<name>.bin`` (the
+    float16 states), ``<name>.json`` (statistics, labels, texts, k, T, tau, ``reference``), ``vocab.txt`` and
+    ``index.json`` (``titles``: ``{name: title}`` of every model, the page's switch). Returns the sizes
+    ``{file: bytes}`` of the model's three files."""
+    check_str(name, "name"), check_pairs(train, True, name="train"), check_unit_interval(tau, "tau")
+    check_dict(titles, "titles", keys=(name,))  # {name: title} of every model, this one among them
+    if len(train) != len(store["z"]):
+        raise ValueError(f"train has {len(train)} rows but the store holds {len(store['z'])} states")
+    (live := Path(check_path(folder, "folder")) / LIVE_DIR).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(check_path(model_path, "model_path"), tmp := live / f".{name}.onnx.tmp")
+    tmp.replace(live / f"{name}.onnx")
+    meta = {"name": name, "title": titles[name], "n": len(store["z"]), "dim": int(store["z"].shape[1]),
+            "k": store["k"], "T": store["T"], "tau": float(tau), "class_names": list(NLI_LABELS),
+            **{key: store[key].tolist() for key in ("mean", "scale")}, "label": store["labels"].tolist(),
+            **{c: train[c].astype(str).tolist() for c in ("premise", "hypothesis")},
+            "reference": reference or []}
+    vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
+    for file, data in ((f"{name}.bin", np.ascontiguousarray(store["z"], "<f2").tobytes()),
+                       (f"{name}.json", json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()),
+                       ("vocab.txt", "".join(f"{w}\n" for w, _ in vocab).encode()),
+                       ("index.json", json.dumps(titles).encode())):
+        write_atomic(live / file, data, mode=0o644)
+    return {f: (live / f).stat().st_size for f in (f"{name}.{x}" for x in ("onnx", "bin", "json"))}
