@@ -60,7 +60,8 @@ def check_choice(value, name, choices):
 def check_path(value, name):
     """A file or folder path: a string or an ``os.PathLike`` (returned as given)."""
     if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {value!r} "
+                        f"({type(value).__name__})")
     return value
 
 

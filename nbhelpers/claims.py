@@ -285,7 +285,8 @@ def spurious_claims(sp):
     slice_rows = [
         ("Augmentation costs entailment pairs with negation about 10 points",
          sp.get("negation_entailment_change", {}).get("SNLI test"),
-         f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points", 100 * paper.NEGATION_ENTAILMENT_CHANGE,
+         f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points",
+         100 * paper.NEGATION_ENTAILMENT_CHANGE,
          "accuracy of the augmented model minus the original one, SNLI test entailment pairs with negation "
          "in the hypothesis"),
         ("Augmentation fixes the colour shortcut of the original model (Table 1)", sp.get("colour_change"),

@@ -140,7 +140,8 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes=SWEEP_
         :func:`mislabel.average_precision_difference` against loss and cleanlab), ``seconds``.
     """
     if not isinstance(base_recipe, dict):
-        raise TypeError(f"base_recipe must be a dict of fine_tune arguments, got {type(base_recipe).__name__}")
+        raise TypeError(f"base_recipe must be a dict of fine_tune arguments, got "
+                        f"{type(base_recipe).__name__}")
     _check_frames(True, len(LABELS), train=train, val=val)
     check_unit_interval(noise_rate, "noise_rate")
     try:

@@ -91,7 +91,7 @@ def matched_random_set(labels, reference, *, seed: int = 0) -> np.ndarray:
     ref = check_indices(reference, len(y), "reference")
     if (repeated := len(ref) - len(np.unique(ref))) > 0:
         raise ValueError(f"reference holds {repeated} repeated indices; expected distinct training indices")
-    rng = np.random.default_rng([check_int(seed, "seed", low=0), 2])  # its own stream, apart from removal_sets'
+    rng = np.random.default_rng([check_int(seed, "seed", low=0), 2])  # a stream apart from removal_sets'
     picked = [rng.choice(np.flatnonzero(y == label), size=need, replace=False)
               for label, need in zip(*np.unique(y[ref], return_counts=True))]
     return np.sort(np.concatenate(picked)).astype(np.int64)

@@ -289,7 +289,8 @@ def _slices(values, name):
     """A 1-D array of slice names, none of them missing (NaN or None)."""
     a = np.asarray(values)
     if a.ndim != 1 or pd.isna(a).any():
-        raise ValueError(f"{name} must be a 1-D array of slice names without NaN; got {a.ravel()[:10].tolist()}")
+        raise ValueError(f"{name} must be a 1-D array of slice names without NaN; "
+                         f"got {a.ravel()[:10].tolist()}")
     return a
 
 

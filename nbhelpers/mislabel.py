@@ -7,8 +7,8 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from .knn import knn_proba
-from .checks import (check_indices, check_int, check_labels, check_mask, check_matrix, check_proba, check_real,
-                     check_same_length, check_unit_interval, check_vector)
+from .checks import (check_indices, check_int, check_labels, check_mask, check_matrix, check_proba,
+                     check_real, check_same_length, check_unit_interval, check_vector)
 
 
 def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):
@@ -139,7 +139,8 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
     idx = check_indices(neighbor_indices, len(y), "neighbor_indices", ndim=2)
     if idx.shape[0] != len(y):
         raise ValueError(f"neighbor_indices has {idx.shape[0]} rows but there are {len(y)} labels")
-    p_knn = knn_proba(check_matrix(neighbor_distances, "neighbor_distances"), y[idx], temperature=temperature, n_classes=n_classes)
+    p_knn = knn_proba(check_matrix(neighbor_distances, "neighbor_distances"), y[idx], temperature=temperature,
+                      n_classes=n_classes)
     score = 1.0 - p_knn[np.arange(len(y)), y]
     if pred_probs is not None:
         p = np.asarray(pred_probs, dtype=float)
@@ -190,7 +191,8 @@ def top_k_mask(scores, budget: int):
     [False, True, False, True]
     """
     s = check_vector(scores, "scores")
-    check_int(budget, "budget", low=0, high=len(s), high_msg=f"budget must be between 0 and {len(s)}, got {budget}")
+    check_int(budget, "budget", low=0, high=len(s),
+              high_msg=f"budget must be between 0 and {len(s)}, got {budget}")
     mask = np.zeros(len(s), dtype=bool)
     mask[np.argsort(-s, kind="stable")[:budget]] = True
     return mask

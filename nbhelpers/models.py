@@ -9,6 +9,7 @@ import json
 import math
 import os
 import sys
+import time
 import zipfile
 from dataclasses import dataclass, field
 from functools import partial
@@ -254,9 +255,11 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
              **_device.cache_parts()}  # empty on the CPU
 
     def build(tmp: Path) -> None:
+        began = time.perf_counter()
         start = init.info["checkpoint"] if init else resolve_backbone(backbone, cache)
         model, tokenizer, history = _train(train_df, start, seed=seed, progress=progress, num_labels=k,
                                            **recipe)
+        timing.log_fine_tune(len(train_df), recipe["epochs"], time.perf_counter() - began, init is not None)
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / TRAINING_LOG).write_text(json.dumps(history))
@@ -460,7 +463,8 @@ def accuracy(pred_or_proba: np.ndarray, labels) -> float:
         pred = check_matrix(pred_or_proba, "pred_or_proba").argmax(1)
         labels = check_labels(labels, np.shape(pred_or_proba)[1], "labels")
     else:
-        pred, labels = check_labels(pred_or_proba, None, "pred_or_proba"), check_labels(labels, None, "labels")
+        pred = check_labels(pred_or_proba, None, "pred_or_proba")
+        labels = check_labels(labels, None, "labels")
     if pred.shape != labels.shape:
         raise ValueError(f"{len(pred)} predictions but {len(labels)} labels")
     return float((pred == labels).mean())

@@ -28,7 +28,8 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
     """
     for value, name in ((train_reps, "train_reps"), (val_reps, "val_reps")):
         if not isinstance(value, dict):
-            raise TypeError(f"{name} must be a dict from (pooling, layer) to reps; got {type(value).__name__}")
+            raise TypeError(f"{name} must be a dict from (pooling, layer) to reps; "
+                            f"got {type(value).__name__}")
     if set(train_reps) != set(val_reps):
         raise ValueError(f"train_reps has variants {sorted(train_reps)} but val_reps has "
                          f"{sorted(val_reps)}; expected the same")
@@ -137,7 +138,8 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
     y = check_labels(val_labels, None, "val_labels")
     pooling, layer, norm = reference
     if not isinstance(val_reps, dict):
-        raise TypeError(f"val_reps must be a dict from (pooling, layer) to reps; got {type(val_reps).__name__}")
+        raise TypeError(f"val_reps must be a dict from (pooling, layer) to reps; "
+                        f"got {type(val_reps).__name__}")
     if (pooling, layer) not in val_reps:
         raise ValueError(f"reference={reference!r} but val_reps has no variant {(pooling, layer)!r}")
     if len(y) < 4:

@@ -16,9 +16,12 @@ from .data import HANS_HEURISTICS as HEURISTICS, HANS_LABELS  # noqa: F401 (chap
 from .schema import (OMIT, Fraction, FractionInterval, Interval, Json, MaybeFraction, MaybeNumber, Number,
                      Record, Schema, Seconds, Table, shape, jsonable)  # noqa: F401 (jsonable)
 
-Timing = shape("Timing", {part: Seconds for part in (
-    "fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other", "total")})
-"""Seconds per part of the work (:func:`nbhelpers.timing.report`)."""
+FineTune = shape("FineTune", {"n_train": int, "epochs": int, "seconds": Seconds, "continued": bool})
+Timing = shape("Timing", {**{part: Seconds for part in (
+    "fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other", "total")},
+    "fine_tunes": list[FineTune]}, optional=("fine_tunes",))
+"""Seconds per part of the work, and each fine-tune that ran (:func:`nbhelpers.timing.report`; older files
+have no ``fine_tunes``)."""
 Bootstrap = shape("Bootstrap", {"diff": Number, "lo": Number, "hi": Number, "p_better": Fraction})
 """:func:`nbhelpers.evaluation.paired_bootstrap`: mean difference, its 95% interval, P(better)."""
 

@@ -103,7 +103,8 @@ def _jsonable(value, name=None):  # name None (the records' validator): pydantic
     if isinstance(value, np.generic):
         return value.item()
     if name and not (value is None or isinstance(value, (str, int, float))):
-        raise TypeError(f"{name} must be JSON (dict, list, str, number, bool, None); got {type(value).__name__}")
+        raise TypeError(f"{name} must be JSON (dict, list, str, number, bool, None); "
+                        f"got {type(value).__name__}")
     return value
 
 

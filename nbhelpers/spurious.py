@@ -13,8 +13,8 @@ import pandas as pd
 from . import timing
 from .data import NLI_LABELS as LABELS
 from .stats import mcnemar, paired_bootstrap
-from .checks import (check_dict, check_frame, check_indices, check_int, check_labels, check_matrix, check_pairs,
-                     check_str, check_texts)
+from .checks import (check_dict, check_frame, check_indices, check_int, check_labels, check_matrix,
+                     check_pairs, check_str, check_texts)
 
 COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "pink",
            "brown", "gray", "grey")
@@ -124,7 +124,8 @@ def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, c
     All text is escaped: a premise containing ``<script>`` shows as text. Labels must be
     0, 1 or 2 (a -1 would otherwise show as the last name, "contradiction").
     """
-    check_labels([query["label"]], len(LABELS), "query['label']"), check_pairs(neighbours, False, name="neighbours")
+    check_labels([query["label"]], len(LABELS), "query['label']")
+    check_pairs(neighbours, False, name="neighbours")
     if len(neighbours):
         check_labels(neighbours["label"].to_numpy(), len(LABELS), "neighbours['label']")
     cells = lambda r: "".join(f"<td>{highlight(str(r[f]), pattern)}</td>" for f in FIELDS)

@@ -10,6 +10,7 @@ from collections import defaultdict
 
 SECTIONS = ("fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE")  # the rest: "other"
 _totals: dict = defaultdict(float)
+_fine_tunes: list = []  # one entry per fine-tune that ran (not a cache hit): see :func:`log_fine_tune`
 _depth = 0
 
 
@@ -40,13 +41,20 @@ def section(name: str):
 timed = section  # a decorator too (contextlib's ContextDecorator): the function's time goes to ``name``
 
 
+def log_fine_tune(n_train: int, epochs: int, seconds: float, continued: bool = False) -> None:
+    """Note one fine-tune that ran (cache hits are not noted), for :func:`report`'s ``fine_tunes``."""
+    _fine_tunes.append({"n_train": int(n_train), "epochs": int(epochs), "seconds": round(float(seconds), 1),
+                        "continued": bool(continued)})
+
+
 def report(total_seconds: float) -> dict:
-    """Seconds per section, ``other`` (the rest of ``total_seconds``) and ``total``.
+    """Seconds per section, ``other`` (the rest of ``total_seconds``), ``total``, and ``fine_tunes``: every
+    fine-tune that ran (``n_train``, ``epochs``, ``seconds``, ``continued``: from a fine-tuned model).
 
     >>> _totals.clear(); _totals["fine-tuning"] = 30.0; _totals["kNN"] = 2.5
     >>> r = report(40.0)
-    >>> r["fine-tuning"], r["kNN"], r["LIME"], r["other"], r["total"]
-    (30.0, 2.5, 0.0, 7.5, 40.0)
+    >>> r["fine-tuning"], r["kNN"], r["LIME"], r["other"], r["total"], r["fine_tunes"]
+    (30.0, 2.5, 0.0, 7.5, 40.0, [])
     >>> _totals.clear()
     """
     if isinstance(total_seconds, bool) or not isinstance(total_seconds, (int, float)) \
@@ -55,4 +63,4 @@ def report(total_seconds: float) -> dict:
     out = {name: round(float(_totals.get(name, 0.0)), 3) for name in SECTIONS}
     out["other"] = round(max(0.0, float(total_seconds) - sum(out.values())), 3)
     out["total"] = round(float(total_seconds), 3)
-    return out
+    return out | {"fine_tunes": list(_fine_tunes)}

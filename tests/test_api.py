@@ -59,6 +59,7 @@ SKIP = {
         "check_computed", "check_texts", "check_pairs", "check_str", "check_frame", "check_dict",
         "check_records")},
     "network.offline_requested": _NO_ARGS,
+    "timing.log_fine_tune": "called by models.fine_tune with its checked values: tests/test_models.py",
     "network.no_network_reason": "probes the network (host, port): tests/test_network.py",
     "device.get_device": _NO_ARGS, "device.get_precision": _NO_ARGS, "device.cache_parts": _NO_ARGS,
     "device.autocast": _NO_ARGS,

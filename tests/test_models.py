@@ -83,6 +83,17 @@ def test_fine_tune_learns_the_tiny_pairs_below_chance_loss(tiny_pairs, session_c
     assert losses[-1] < math.log(3) and losses[-1] < losses[0], losses
 
 
+def test_a_fine_tune_that_runs_is_logged_for_the_timing_a_cache_hit_is_not(tiny_pairs, cache):
+    from nbhelpers import timing
+
+    timing._fine_tunes.clear()
+    for _ in range(2):  # the second call loads the checkpoint
+        models.fine_tune(tiny_pairs.head(8), "minilm", seed=3, epochs=1, batch_size=8, cache=cache, progress=False)
+    (run,) = timing.report(1.0)["fine_tunes"]
+    assert (run["n_train"], run["epochs"], run["continued"]) == (8, 1, False) and run["seconds"] > 0
+    timing._fine_tunes.clear()
+
+
 def test_fine_tune_second_call_loads_from_cache(tiny_pairs, tiny_model, session_cache, monkeypatch):
     def no_training(*a, **k):
         raise AssertionError("retrained although the checkpoint is cached")

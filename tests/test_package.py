@@ -37,3 +37,9 @@ def test_import_changes_nothing_and_quiet_silences_the_libraries():
     assert before == [None, 0, 0]
     assert after_import == before  # environment, loggers and warning filters untouched
     assert after_quiet == ["false", 40, 1]  # logging.ERROR, and the IProgress warning filtered
+
+
+def test_no_library_line_is_over_110_characters():
+    long = [f"{p.name}:{i}" for p in sorted(Path(nbhelpers.__file__).parent.glob("*.py"))
+            for i, line in enumerate(p.read_text().split("\n"), 1) if len(line) > 110]
+    assert not long, f"lines over 110 characters: {long}"
