@@ -51,7 +51,7 @@ def report(total_seconds: float) -> dict:
     """Seconds per section, ``other`` (the rest of ``total_seconds``), ``total``, and ``fine_tunes``: every
     fine-tune that ran (``n_train``, ``epochs``, ``seconds``, ``continued``: from a fine-tuned model).
 
-    >>> _totals.clear(); _totals["fine-tuning"] = 30.0; _totals["kNN"] = 2.5
+    >>> _totals.clear(); _fine_tunes.clear(); _totals["fine-tuning"] = 30.0; _totals["kNN"] = 2.5
     >>> r = report(40.0)
     >>> r["fine-tuning"], r["kNN"], r["LIME"], r["other"], r["total"], r["fine_tunes"]
     (30.0, 2.5, 0.0, 7.5, 40.0, [])

@@ -66,7 +66,9 @@ def test_every_chapter_records_where_its_time_went(executed, name):
     _, results, _ = executed
     timing = json.loads((results / f"{name}.json").read_text())["timing"]
     parts = ["fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other"]
-    assert set(timing) == set(parts) | {"total"}
+    assert set(timing) == set(parts) | {"total", "fine_tunes"}
+    for run in timing["fine_tunes"]:  # each fine-tune that ran (cache hits are not listed)
+        assert set(run) == {"n_train", "epochs", "seconds", "continued"} and run["n_train"] > 0
     assert sum(timing[p] for p in parts) >= timing["total"] - 0.01 > 0
     assert all(timing[p] >= 0 for p in parts)
 
