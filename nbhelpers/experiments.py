@@ -1,8 +1,5 @@
-"""Experiments: the functions that fine-tune models (through :mod:`nbhelpers.models`, so every
-checkpoint is cached) and then measure them with :mod:`nbhelpers.mislabel`, :mod:`nbhelpers.knn`,
-:mod:`nbhelpers.evaluation` and :mod:`nbhelpers.influence`: mislabel detection (chapter 5), kNN
-backoff on one setting (chapters 2, 6, 7), the removal test and kNN against influence functions
-(chapter 3)."""
+"""Everything that fine-tunes (cached, through :mod:`nbhelpers.models`) and then measures: mislabel
+detection (chapter 5), backoff on one setting (2, 6, 7), the removal test and kNN vs influence (3)."""
 from __future__ import annotations
 
 import time
@@ -40,32 +37,14 @@ def _check_seeds(seeds) -> list:
 def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "minilm", seed: int = 0,
                     noise_rate: float = 0.10, recipe: dict, cleanlab_folds: int = 3, ranked_k: int = 16,
                     cache=None, progress: bool = True) -> tuple[dict, dict, np.ndarray]:
-    """Flip labels, fine-tune on them, and score every way of finding the flips.
+    """Flip ``noise_rate`` of the labels, fine-tune on them (``recipe``: :func:`models.fine_tune`'s
+    arguments; ``seed`` seeds flips, fine-tune and folds), and score every way of finding the flips.
 
-    1. Flip ``noise_rate`` of the training labels (:func:`mislabel.inject_label_noise`).
-    2. Fine-tune ``backbone`` on the noisy labels with ``recipe`` (cached).
-    3. The paper's protocol (:func:`mislabel.knn_candidates`); the number flagged is the *budget*.
-    4. Four rankings: training loss (the paper's baseline), cleanlab's self-confidence on
-       ``cleanlab_folds``-fold out-of-sample probabilities, and from each example's ``ranked_k``
-       leave-one-out neighbours (temperature: their median distance) ``ranked kNN`` (neighbours and
-       model) and ``kNN only`` (neighbours alone).
-    5. Precision, recall, F1 of each at the budget, average precision (AP), the share of data the
-       loss ranking needs to reach the protocol's recall, :func:`mislabel.knn_diagnostics`.
-
-    Parameters
-    ----------
-    train, val : DataFrame of clean NLI pairs; ``val`` holds the queries
-    backbone : str, default="minilm"
-    seed : int, default=0; seeds the flips, the fine-tune and the folds
-    noise_rate : float, default=0.10
-    recipe : dict, keyword arguments of :func:`models.fine_tune`
-    cleanlab_folds, ranked_k : int, default=3, 16
-
-    Returns
-    -------
-    row : dict, every number above under the names chapter 5 tabulates
-    scores : dict of ranking name -> (N,) scores
-    flipped : ndarray of bool, shape (N,)
+    The paper's protocol (:func:`mislabel.knn_candidates`) flags a *budget*; four rankings are scored
+    at that budget and by AP: training loss, cleanlab on ``cleanlab_folds``-fold out-of-sample
+    probabilities, ``ranked kNN`` and ``kNN only`` (``ranked_k`` leave-one-out neighbours, temperature
+    their median distance). Returns ``(row, scores, flipped)``: every number under the names chapter 5
+    tabulates, ranking name -> (N,) scores, and the (N,) bool mask of flips.
     """
     if not isinstance(recipe, dict):
         raise TypeError(f"recipe must be a dict of fine_tune arguments, got {type(recipe).__name__}")
@@ -123,21 +102,10 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes=SWEEP_
                        backbone: str = "minilm", noise_rate: float = 0.10, base_recipe: dict,
                        cleanlab_folds: int = 3, ranked_k: int = 16, n_boot: int = 1000, cache=None,
                        progress: bool = True) -> list[dict]:
-    """Chapter 5's memorisation sweep: :func:`noisy_label_run` once per (lr, epochs) and seed (a
-    memorised flip escapes both the kNN protocol and the loss ranking).
+    """:func:`noisy_label_run` once per (lr, epochs) of ``regimes`` (replacing ``base_recipe``'s) and seed.
 
-    Parameters
-    ----------
-    regimes : sequence of (lr, epochs), default :data:`SWEEP_REGIMES`
-    seeds : sequence of int, default=(0,)
-    base_recipe : dict, the recipe whose ``lr`` and ``epochs`` each regime replaces
-    cleanlab_folds, ranked_k, noise_rate, backbone : as in :func:`noisy_label_run`
-
-    Returns
-    -------
-    list of dict, one per (regime, seed): ``lr``, ``epochs``, ``seed``, the row's numbers in snake case
-        (``flips_memorised``, ``knn_f1``, ...), ``ap``, ``ap_vs`` (each kNN score's
-        :func:`mislabel.average_precision_difference` against loss and cleanlab), ``seconds``.
+    Returns one dict per (regime, seed): ``lr``, ``epochs``, ``seed``, the row's numbers in snake case,
+    ``ap``, ``ap_vs`` (:func:`mislabel.average_precision_difference` against loss and cleanlab), ``seconds``.
     """
     if not isinstance(base_recipe, dict):
         raise TypeError(f"base_recipe must be a dict of fine_tune arguments, got "
@@ -187,12 +155,7 @@ def diagnostics_table(per_seed: pd.DataFrame) -> pd.DataFrame:
 
 
 def budget_table(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """Every method at the kNN protocol's budget, mean (and sd) over the seeds of ``per_seed``.
-
-    One row for the protocol, one per :data:`RANKINGS` flagging its ``top-<budget>``, one for
-    cleanlab's ``find_label_issues`` (its own budget); columns precision, recall, F1, F1 sd, AP,
-    AP sd (NaN for a set, which has no ranking) and flagged.
-    """
+    """Every method at the kNN protocol's budget (cleanlab's own at its own), mean and sd over seeds."""
     mean, sd, budget = per_seed.mean(), per_seed.std(), per_seed["kNN n_flagged"].mean()
 
     def row(method, p, r, f1, ap=None, flagged=budget):
@@ -210,9 +173,7 @@ def budget_table(per_seed: pd.DataFrame) -> pd.DataFrame:
 def mislabel_record(per_seed: pd.DataFrame, *, backbone: str, noise_rate: float, n_train: int, n_val: int,
                     smoke: bool, cleanlab_folds: int, ranked_k: int, augmented_flagged: int, sweep_points=(),
                     sweep_setup: dict | None = None, timing: dict | None = None) -> results.MislabelRecord:
-    """Chapter 5's record: means over the seeds of ``per_seed`` (rows of :func:`noisy_label_run`,
-    indexed by seed), the sweep's points and :func:`mislabel.sweep_conclusion` (``None`` without
-    points), ``sweep_setup`` (``regimes``, ``seeds``, ``folds``) and ``timing``."""
+    """Chapter 5's record: means over ``per_seed`` (:func:`noisy_label_run` rows by seed) and the sweep."""
     mean, sd = per_seed.mean(), per_seed.std()
     diagnostics = diagnostics_table(per_seed)
     conclusion = mislabel.sweep_conclusion(sweep_points) if len(sweep_points) else None
@@ -266,27 +227,11 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
                  progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """Retrain without the most retrieved examples, and without random ones; score on test.
 
-    Per seed: fine-tune on the full set and count how often each training example is among the k
-    nearest neighbours of the others (the paper's measure); per fraction, fine-tune (same seed and
-    recipe) without the top ``fraction``, a uniform random set (``random``) and a random set with
-    the top set's count per gold label (``matched``). All cached: a run resumes.
-
-    Parameters
-    ----------
-    train_df, test_df : DataFrame with ``premise``, ``hypothesis``, ``label``
-    fractions, seeds : sequence, default=(0.1, 0.3), (0,)
-    backbone : str, default="minilm"
-    recipe : dict, optional; keyword arguments of :func:`nbhelpers.models.fine_tune`
-    k : int, default=16; neighbours per training example for the counts (the paper: 16)
-    conditions : non-empty subset of :data:`nbhelpers.influence.CONDITIONS`, default all
-
-    Returns
-    -------
-    runs : DataFrame, one row per fine-tune
-        ``seed``, ``fraction`` (0: the full set), ``condition`` (``"full"`` or one of ``conditions``),
-        ``n_train``, ``accuracy``, ``removed_by_label``, ``drop`` (the same seed's full accuracy
-        minus this one's), in points.
-    counts : dict of seed -> (N,) retrieval counts of the full model
+    Per seed, the full model's retrieval counts (k neighbours per training example); per fraction,
+    a fine-tune (same seed and ``recipe``) without each of ``conditions`` (:data:`influence.CONDITIONS`).
+    All cached: a run resumes. Returns ``runs`` (a row per fine-tune: ``seed``, ``fraction`` (0: full),
+    ``condition``, ``n_train``, ``accuracy``, ``removed_by_label``, ``drop``, in points) and
+    ``counts`` (seed -> (N,) retrieval counts).
     """
     _check_frames(True, len(LABELS), train_df=train_df, test_df=test_df)
     try:
@@ -357,29 +302,12 @@ def _clock(explain, queries, n_timed, say=lambda *a, **kw: None):
 def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, k: int = 16,
                       n_timed: int = 3, layers: Sequence[str] = ("classifier",),
                       hessian_size: int | None = None, progress: bool = True) -> dict:
-    """Explain the same queries with kNN and with influence functions; time both, compare.
+    """Explain the same queries with kNN and with influence functions (nothing cached); time both.
 
-    From the same fine-tuned model, nothing cached: kNN's set-up encodes the training set and builds
-    the index; influence functions' set-up forms the Hessian over ``layers``
-    (:class:`nbhelpers.influence.InfluenceExplainer`). The first ``n_timed`` queries are explained
-    one at a time, then all of ``query_df`` in one batch, whose top-k lists give the agreement.
-
-    Parameters
-    ----------
-    model : NLIModel
-    train_df, query_df : DataFrame with ``premise``, ``hypothesis`` (``label`` for train)
-    k, n_timed : int, default=16, 3 (``n_timed`` at most ``len(query_df)``)
-    layers, hessian_size : as in :class:`nbhelpers.influence.InfluenceExplainer`
-
-    Returns
-    -------
-    dict
-        ``n_train``, ``n_timed``, ``n_queries``, ``k``, ``layers``, ``hessian_size``; per method
-        (``knn_``, ``influence_``): ``setup_s``, ``query_s`` (mean per query, one by one),
-        ``query_times_s``, ``s_per_example`` (set-up plus the ``n_timed`` queries, over
-        ``n_timed``), ``batched_s_per_example``, ``topk`` ((n_queries, k) indices);
-        ``speedup`` (ratio of ``s_per_example``), ``speedup_per_query`` (set-up left out),
-        ``topk_overlap`` (:func:`nbhelpers.influence.topk_overlap`) and ``topk_overlap_random`` (k / N).
+    The first ``n_timed`` queries one at a time, then all of ``query_df`` batched, whose top-k lists
+    give the agreement. Returns per method (``knn_``, ``influence_``) ``setup_s``, ``query_s``,
+    ``query_times_s``, ``s_per_example`` (set-up plus ``n_timed`` queries, over ``n_timed``),
+    ``batched_s_per_example``, ``topk``; and ``speedup``, ``speedup_per_query``, ``topk_overlap``.
     """
     _check_frames(True, train_df=train_df)
     _check_frames(False, query_df=query_df)
