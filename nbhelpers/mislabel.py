@@ -48,23 +48,9 @@ def _protocol(query_predictions, nearest_train_index, train_labels):
 def knn_candidates(query_predictions, nearest_train_index, train_labels):
     """The paper's method: flag the nearest training neighbour of every query it contradicts.
 
-    Parameters
-    ----------
-    query_predictions : array-like of int, shape (n,)
-        The model's prediction for each validation (query) example.
-    nearest_train_index : array-like of int, shape (n,)
-        Index of each query's nearest training example (k = 1).
-    train_labels : array-like of int, shape (N,)
-        The (possibly noisy) training labels.
+    Takes the model's (n,) predictions on the queries, each query's nearest training index (k = 1)
+    and the (N,) training labels; returns an (N,) bool mask.
 
-    Returns
-    -------
-    ndarray of bool, shape (N,)
-        True for every training example that is the nearest neighbour of at least one
-        query whose prediction differs from that neighbour's label.
-
-    Example
-    -------
     >>> knn_candidates([0, 1, 1], [2, 0, 2], [1, 1, 0, 2]).tolist()
     [False, False, True, False]
     """
@@ -199,16 +185,9 @@ def top_k_mask(scores, budget: int):
 
 
 def recall_curve(scores, truth):
-    """Recall of the flipped set against the share of training data inspected, best first.
+    """Recall of the flipped set against the share of data inspected, best first: two (N + 1,) arrays,
+    inspecting the top ``i`` covers ``fractions[i] = i / N`` and finds ``recalls[i]`` of the flips.
 
-    Returns
-    -------
-    fractions, recalls : ndarray, shape (N + 1,)
-        Inspecting the top ``i`` examples covers ``fractions[i] = i / N`` of the data and
-        finds ``recalls[i]`` of the flipped examples.
-
-    Example
-    -------
     >>> f, r = recall_curve([0.9, 0.1, 0.5, 0.2], np.array([True, False, False, True]))
     >>> f.tolist(), r.tolist()
     ([0.0, 0.25, 0.5, 0.75, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
@@ -291,20 +270,10 @@ def paper_pattern(point: dict) -> bool:
 
 
 def sweep_conclusion(points) -> dict:
-    """What a memorisation sweep says about the paper's mislabel result (the record's conclusion).
-
-    Parameters
-    ----------
-    points : list of dict from :func:`nbhelpers.experiments.memorisation_sweep`
-
-    Returns
-    -------
-    dict
-        ``pattern_regimes`` where :func:`paper_pattern` holds on the seed means; ``explanation``
-        ``"b"`` (some regime shows it: the regime explains the failure) or ``"c"``;
-        ``memorisation_range``; ``best`` (method, regime, AP); ``knn_beats_both`` (regimes where a
-        kNN score beats loss and cleanlab beyond the interval); ``n_seeds``; ``sentence``; ``by_regime``.
-    """
+    """What :func:`nbhelpers.experiments.memorisation_sweep`'s points say about the paper's result:
+    ``pattern_regimes`` (:func:`paper_pattern` on seed means), ``explanation`` ("b": the regime explains
+    it, else "c"), ``memorisation_range``, ``best``, ``knn_beats_both``, ``n_seeds``, ``sentence``,
+    ``by_regime``."""
     points = list(points)
     if not points:
         raise ValueError("points is empty: run at least one sweep point")
