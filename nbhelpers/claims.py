@@ -1,9 +1,5 @@
-"""The paper's claims, one scorecard row each, read from the chapters' ``results/*.json``.
-
-Each row gives the claim, the paper's value, ours with its 95% interval (:mod:`nbhelpers.stats`),
-the verdict of the one rule (:func:`nbhelpers.scorecard.verdict`) and, for an inconclusive or
-untested row, what would decide it. :func:`build` reads every chapter's file.
-"""
+"""The paper's claims, one scorecard row each from the chapters' ``results/*.json``: the paper's value,
+ours with its 95% interval, the verdict of :func:`nbhelpers.scorecard.verdict`, and what would decide it."""
 from __future__ import annotations
 
 import math
@@ -104,11 +100,8 @@ def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, test, n, e
 
 
 def representation_claims(rep):
-    """Chapter 1's claim (``representations.json``): the paper's representation against the best other.
-
-    With ``held_out``, the best other is chosen on one half of validation and scored, paired, on the
-    other; older records get an unpaired interval with the best picked on the same pairs.
-    """
+    """Chapter 1's claim: the paper's representation against the best other (with ``held_out``: chosen
+    on one half of validation, scored paired on the other; else unpaired, on the same pairs)."""
     if held := rep.get("held_out"):
         est, lo, hi = _points(held["diff"], held["lo"], held["hi"])
         effect = (f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
@@ -176,13 +169,8 @@ def backoff_claims(bo):
 
 
 def adversarial_claim(adv) -> dict:
-    """The row for ANLI backoff with an adversarial datastore (chapter 2), from its split seeds.
-
-    Parameters
-    ----------
-    adv : dict
-        ``per_seed`` (as :func:`split_seed_gain` takes it) and ``n_test``.
-    """
+    """The row for ANLI backoff with an adversarial datastore (chapter 2): ``adv`` has ``per_seed``
+    (as :func:`split_seed_gain` takes it) and ``n_test``."""
     mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
     gain = _BACKOFF_PAPER["BERT", "anli"]
     return _row(
@@ -399,10 +387,7 @@ CHAPTER_FILES = ("representations", "backoff", "influence", "spurious", "mislabe
 
 
 def rows(records: dict) -> list[dict]:
-    """One row per claim of the paper from the chapters' records, ``{name: the record as a dict}``.
-
-    A name of ``CHAPTER_FILES`` that is absent gives no rows; :func:`build` reads and checks the files.
-    """
+    """One row per claim from the chapters' records, ``{name: record dict}``; absent names give no rows."""
     claims_of = {"representations": representation_claims, "backoff": backoff_claims,
                  "influence": lambda r: removal_claims(r) + speed_claims(r), "spurious": spurious_claims,
                  "mislabel": mislabel_claims, "hans": lambda r: hans_claims(r, records.get("backoff"))}
@@ -410,23 +395,8 @@ def rows(records: dict) -> list[dict]:
 
 
 def build(results_dir) -> tuple[list[dict], list[str]]:
-    """One row per claim of the paper, from the chapters' results files, each read and checked by
-    :func:`nbhelpers.results.load_all` (a malformed file raises a ``ValueError`` naming it).
-
-    Parameters
-    ----------
-    results_dir : path
-        Folder with the chapters' ``<name>.json`` (``CHAPTER_FILES``).
-
-    Returns
-    -------
-    rows : list of dict
-        ``claim``, ``effect``, ``paper``, ``paper_effect``, ``ours``, ``estimate``, ``low``, ``high``,
-        ``null``, ``margin``, ``test``, ``n``, ``verdict``, ``paper_in_interval``, ``to_decide``,
-        ``reason`` (why not comparable), ``chapter`` and ``link``.
-    missing : list of str
-        Results files not found (their chapters have not run).
-    """
+    """``(rows, missing)``: one row per claim from the ``<name>.json`` files in ``results_dir`` (checked
+    by :func:`nbhelpers.results.load_all`), and the files not found (chapters not run)."""
     records = {name: record.to_dict() for name, record in results.load_all(results_dir).items()
                if record is not None and name in CHAPTER_FILES}
     return rows(records), [f"{name}.json" for name in CHAPTER_FILES if name not in records]
@@ -436,20 +406,9 @@ TELLING = ("opposite", "ruled out", "reproduced", "inconclusive", "untested", "n
 
 
 def found(rows, chapter: str) -> str:
-    """The "What we found" box of one chapter, in Markdown, from its rows' verdicts.
+    """The "What we found" box (Markdown) of ``chapter`` (e.g. ``"02_knn_backoff"``) from :func:`build`'s
+    rows: the verdict counts, the most telling row (:data:`TELLING` order), then every row.
 
-    Counts the verdicts, names first the row that says most (an opposite or ruled-out
-    result before a reproduced one, before an inconclusive one), then lists every row.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Rows of :func:`build` (or of the chapter's ``*_claims`` function).
-    chapter : str
-        The chapter's file stem, e.g. ``"02_knn_backoff"``.
-
-    Example
-    -------
     >>> rows = [{"claim": "A", "paper": "+1", "ours": "-2 [-3, -1]", "test": "t", "n": "3 seeds",
     ...          "verdict": "opposite", "reason": None, "chapter": "x"}]
     >>> print(found(rows, "x"))  # doctest: +NORMALIZE_WHITESPACE
