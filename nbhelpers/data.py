@@ -273,22 +273,12 @@ def _load_local(name, split, directory, stamps):  # stamps: (mtime, size) of eac
 
 
 def load_nli(name, split, data_dir=None):
-    """Load one split of an NLI data set as a DataFrame with one schema (a copy, cached per process).
+    """Load one split (``DATASETS[name]``) of an NLI data set as a DataFrame (a copy, cached per process).
 
-    Parameters
-    ----------
-    name : str, one of ``DATASETS``: snli, cad-original, cad-augmented, anli, hans, mnli-matched
-    split : str, "train", "validation" or "test" (``DATASETS[name]``; mnli-matched: validation only)
-    data_dir : str or os.PathLike, optional; searched before ``$NBHELPERS_DATA`` and ``DEFAULT_DATA_DIR``,
-        then the public source (Hugging Face ``datasets``; GitHub for CAD)
+    Looks in ``data_dir``, ``$NBHELPERS_DATA``, ``DEFAULT_DATA_DIR``, then the public source. Columns:
+    ``premise``, ``hypothesis``, ``label`` (int64; HANS: 0 entailment, 1 non-entailment), and ``round``,
+    ``uid`` (ANLI), ``heuristic`` (HANS), ``n_bert_correct`` (MNLI).
 
-    Returns
-    -------
-    DataFrame (N rows): ``premise``, ``hypothesis`` (str), ``label`` (int64; HANS: 0 entailment,
-        1 non-entailment), and ``round``, ``uid`` (ANLI), ``heuristic`` (HANS), ``n_bert_correct`` (MNLI)
-
-    Example
-    -------
     >>> df = load_nli("cad-original", "validation")
     >>> df.shape, df.columns.tolist()
     ((200, 3), ['premise', 'hypothesis', 'label'])
@@ -383,20 +373,11 @@ def read_nli_file(path, label_names=None):
 def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
     """Your own data (pairs or single texts), as the three splits a chapter needs.
 
-    Parameters
-    ----------
-    data_files : str, os.PathLike, list of 3 or dict; one ``.csv``, ``.tsv`` or ``.jsonl`` file (split
-        60 / 20 / 20 per label), or ``[train, validation, test]`` / ``{"train": ..., ...}``; columns
-        ``premise``, ``hypothesis``, ``label`` or ``text``, ``label`` (a class name or its integer)
-    max_rows : int or dict, optional; at most this many rows per split (a dict: per role)
-    seed : int, default=0; seeds the split of a single file
+    ``data_files``: one ``.csv``, ``.tsv`` or ``.jsonl`` file (split 60 / 20 / 20 per label, seeded by
+    ``seed``), or ``[train, validation, test]`` or a dict with those keys; columns ``premise``,
+    ``hypothesis``, ``label`` or ``text``, ``label``. ``max_rows``: an int or a dict per split. Returns
+    ``{"train", "validation", "test": df, "sources": {role: str}, "label_names": tuple}``.
 
-    Returns
-    -------
-    dict ``{"train": df, "validation": df, "test": df, "sources": {role: str}, "label_names": tuple}``
-
-    Example
-    -------
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "reviews.jsonl"
     >>> rows = [{"text": f"Review {i}.", "label": ["bad", "good"][i % 2]} for i in range(10)]
