@@ -215,24 +215,10 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
               init: NLIModel | None = None, cache: Cache | None = None, progress: bool = True) -> NLIModel:
     """Fine-tune ``backbone`` on labelled pairs or single texts; cached, so a second call loads.
 
-    AdamW (no decay on biases and LayerNorm), linear warm-up and decay, seeded shuffling; the
-    checkpoint is keyed by the backbone's weights, the data, the seed and every argument here.
-
-    Parameters
-    ----------
-    train_df : DataFrame (n rows), ``premise`` and ``hypothesis`` or ``text``, and ``label`` (0..K-1)
-    backbone : str, default="minilm"; see :func:`resolve_backbone`
-    seed : int, default=0; seeds the head's initialisation, dropout and shuffling
-    epochs, lr, batch_size, warmup_ratio, weight_decay, max_length : the recipe (:data:`DEFAULT_RECIPE`)
-    group_by_length : bool, default=True; batches of similar length (:func:`training_order`)
-    num_labels : int, optional; K, by default the largest label plus one (at least 3 for pairs, 2 for texts)
-    init : NLIModel, optional; continue from this fine-tuned model (its backbone and head)
-    cache : Cache, optional
-    progress : bool, default=True; a tqdm bar per epoch
-
-    Returns
-    -------
-    NLIModel, with ``info["train_loss"]``: the mean training loss of each epoch
+    AdamW (no decay on biases and LayerNorm), linear warm-up and decay, seeded shuffling (``seed`` also
+    seeds the head and dropout); keyed by the backbone's weights, the data, the seed and every argument.
+    ``num_labels`` defaults to the largest label plus one (at least 3 for pairs, 2 for texts); ``init``
+    continues from a fine-tuned model. ``info["train_loss"]`` holds each epoch's mean loss.
     """
     if init is not None and not (isinstance(init, NLIModel) and init.info.get("checkpoint")):
         raise TypeError(f"init must be a fine-tuned NLIModel (from fine_tune), got {init!r}")
@@ -402,22 +388,9 @@ def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict
 
 def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64, max_length: int = 128,
                   cache: Cache | None | bool = None, progress: bool = True) -> np.ndarray:
-    """The model's class probabilities for every example; cached (``cache=False``: computed only).
+    """The model's class probabilities (n, K), float32, for every example (pairs or ``text``) of ``df``;
+    cached (``cache=False``: computed only).
 
-    Parameters
-    ----------
-    model : NLIModel
-    df : DataFrame (n rows), ``premise`` and ``hypothesis`` or ``text``
-    batch_size, max_length : int, default=64, 128; examples per forward pass, tokens per example
-    cache : Cache, None or False, optional
-    progress : bool, default=True
-
-    Returns
-    -------
-    ndarray (n, K), float32; rows sum to 1, columns in label order
-
-    Example
-    -------
     >>> m = load_pretrained("minilm", num_labels=2)
     >>> predict_proba(m, pd.DataFrame({"text": ["Great film."]}), cache=False, progress=False).shape
     (1, 2)
@@ -428,19 +401,10 @@ def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64, ma
 def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int = -1, *,
            batch_size: int = 64, max_length: int = 128,
            cache: Cache | None | bool = None, progress: bool = True) -> np.ndarray:
-    """Hidden representation of every example at one layer; cached (``cache=False``: computed only).
+    """Hidden representation (n, hidden_size), float32, of every example; cached as :func:`predict_proba`.
 
-    Parameters
-    ----------
-    model, df : as in :func:`predict_proba`
-    pooling : {"cls", "mean", "max"}, default="cls"; the first token's state (the paper's), or the
-        mean or max over the non-padding tokens
-    layer : int, default=-1; index into the hidden states (0: the embeddings, -1: the last layer)
-    batch_size, max_length, cache, progress : as in :func:`predict_proba`
-
-    Returns
-    -------
-    ndarray (n, hidden_size), float32
+    ``pooling``: "cls" (the first token, the paper's), or "mean" or "max" over the non-padding tokens;
+    ``layer`` indexes the hidden states (0: the embeddings, -1: the last layer).
     """
     return _infer(model, df, [(pooling, layer)], batch_size, max_length, cache, progress)[(pooling, layer)]
 
