@@ -68,11 +68,8 @@ def _where_mask(df: pd.DataFrame, where, fields=FIELDS, name="where") -> np.ndar
 
 
 def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> pd.DataFrame:
-    """How often each pattern occurs in premise and hypothesis, and the labels given it.
-
-    A row per (pattern, field: premise, hypothesis, either): ``n``, ``share`` (of all examples) and the
-    label distribution of the matches (``entailment``, ``neutral``, ``contradiction``).
-    """
+    """A row per (pattern, field: premise, hypothesis, either): ``n``, ``share`` (of all examples) and
+    the label distribution of the matches."""
     check_pairs(df, True, name="df")
     rows = []
     for p in _nonempty_texts(patterns, "patterns"):
@@ -85,12 +82,9 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
 
 
 def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -> pd.DataFrame:
-    """Counts, label distribution and each model's accuracy on a slice, per gold label.
-
-    ``where`` is a regex (or :data:`PATTERNS` key) searched in ``fields``, a predicate ``df -> mask``, or
-    the mask; ``predictions`` maps model name to (n,) labels. A row per gold label in the slice, then
-    ``all``: ``n``, ``share of slice``, ``<model> acc``.
-    """
+    """Per gold label in a slice, then ``all``: ``n``, ``share of slice`` and ``<model> acc`` for each
+    ``predictions`` (name -> (n,) labels). ``where``: a regex (or :data:`PATTERNS` key) searched in
+    ``fields``, a predicate ``df -> mask``, or the mask."""
     check_pairs(df, True, name="df"), check_dict(predictions, "predictions")
     mask = _where_mask(df, where, fields)
     y = df["label"].to_numpy()
@@ -119,11 +113,7 @@ def highlight(text: str, pattern: str) -> str:
 
 
 def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, caption: str = "") -> str:
-    """An HTML table of a query and its training neighbours, pattern words in bold.
-
-    All text is escaped: a premise containing ``<script>`` shows as text. Labels must be
-    0, 1 or 2 (a -1 would otherwise show as the last name, "contradiction").
-    """
+    """An HTML table (text escaped) of a query and its training neighbours, pattern words in bold."""
     check_labels([query["label"]], len(LABELS), "query['label']")
     check_pairs(neighbours, False, name="neighbours")
     if len(neighbours):
@@ -150,12 +140,10 @@ def tokens(text: str) -> set:
 
 def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "hypothesis",
                      min_count: int = 5) -> pd.DataFrame:
-    """Tokens over-represented among retrieved training neighbours (the artifact miner).
+    """Tokens over-represented among retrieved training neighbours (the artifact miner), by ``z`` descending.
 
-    ``x`` of the ``R`` retrievals (``neighbor_indices``, any shape) contain a token whose base rate (share
-    of training examples) is ``p0``: ``z = (x - R p0) / sqrt(R p0 (1 - p0))``, ``ratio = (x / R) / p0``.
-    Tokens retrieved under ``min_count`` times are left out. Columns ``token``, ``retrieved`` (x),
-    ``expected`` (R p0), ``ratio``, ``z``, ``base_rate``; sorted by ``z`` descending.
+    ``x`` of the ``R`` retrievals contain a token of base rate ``p0``: ``z = (x - R p0) / sqrt(R p0
+    (1 - p0))``; tokens retrieved under ``min_count`` times are left out.
     """
     check_frame(train_df, "train_df", [field]), check_int(min_count, "min_count", 1)
     idx = check_indices(np.asarray(neighbor_indices).ravel(), len(train_df), "neighbor_indices")
@@ -187,13 +175,9 @@ PAPER_EXAMPLE_RULE = {"colour": "original-wrong-augmented-right", "negation": "n
 
 def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, rule: str,
                     n: int = 2, fields=FIELDS):
-    """The paper's rule for Tables 1 and 2: queries with ``pattern`` in one of ``fields`` whose
-    predictions change in the direction ``rule`` (:data:`EXAMPLE_RULES`) names, the ``n`` with the
-    largest change in p(gold) first. No hand-picking.
-
-    ``p_original``, ``p_augmented`` are the two models' (n, 3) probabilities. Returns the chosen row
-    positions and how many queries pass each step.
-    """
+    """The paper's rule for Tables 1 and 2: the ``n`` queries with ``pattern`` whose predictions change
+    as ``rule`` (:data:`EXAMPLE_RULES`) says, largest change in p(gold) first. Returns the row positions
+    and how many queries pass each step."""
     check_pairs(df, True, name="df")
     po, pa = check_matrix(p_original, "p_original"), check_matrix(p_augmented, "p_augmented")
     if po.shape != (len(df), 3) or pa.shape != (len(df), 3):
@@ -222,14 +206,11 @@ PAIR_SEPARATOR = " ||| "
 @timing.timed('LIME')
 def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: int = 5000,
               seed: int = 0) -> tuple[int, pd.DataFrame]:
-    """LIME word weights over *both* sentences of a pair, each word labelled with its sentence.
+    """LIME word weights over *both* sentences of a pair, on one scale (the paper perturbs the hypothesis).
 
-    LIME perturbs the pair joined by :data:`PAIR_SEPARATOR`, deleting single word *positions*
-    (``bow=False``, ``num_samples`` perturbed pairs); ``predict(premises, hypotheses) -> (n, 3)`` sees each
-    perturbed text split back into its two sentences. Premise and hypothesis weights are on one scale
-    (the paper's Figure 3 perturbs the hypothesis only). Returns the class explained (the prediction
-    for the unperturbed pair) and its 10 largest absolute weights, with ``sentence``, ``position``
-    (word index within that sentence), ``word`` and ``weight``.
+    LIME deletes word positions of the pair joined by :data:`PAIR_SEPARATOR`; ``predict(premises,
+    hypotheses) -> (n, 3)``. Returns the predicted class and its 10 largest absolute weights
+    (``sentence``, ``position``, ``word``, ``weight``).
     """
     from lime.lime_text import IndexedString, LimeTextExplainer
 
@@ -289,11 +270,9 @@ def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
 
 def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int | None = None,
                  fields=FIELDS) -> dict:
-    """Accuracy change on a slice between two models, with its n and a paired bootstrap interval.
-
-    ``where`` is as in :func:`slice_report`; ``label`` keeps only the slice's examples with that gold
-    label (the paper: entailment, 0). Returns ``n``, ``before``, ``after`` (NaN when n = 0), ``diff``,
-    ``lo``, ``hi`` (95% paired bootstrap), ``a_only``, ``b_only``, ``mcnemar_p``, ``_lo``, ``_hi``.
+    """Accuracy change on a slice (``where`` as in :func:`slice_report`, only gold ``label`` if given):
+    ``n``, ``before``, ``after``, ``diff``, ``lo``, ``hi`` (paired bootstrap), ``a_only``, ``b_only``,
+    ``mcnemar_p``, ``mcnemar_lo``, ``mcnemar_hi``.
 
     >>> df = pd.DataFrame({"premise": ["a"] * 4, "hypothesis": ["not b", "not c", "d", "not e"],
     ...                    "label": [0, 0, 0, 2]})
