@@ -20,9 +20,8 @@ from .checks import (check_indices, check_int, check_labels, check_pairs, check_
 
 
 def self_neighbors(index, train_reps, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """The ``1 <= k < N`` nearest training neighbours of each of the N ``train_reps`` that the KNN ``index``
-    was fitted on, in that order: ``(distances, indices)`` of shape (N, k), nearest first, row i without i
-    itself (an exact duplicate of i is another example, kept).
+    """Each training point's k nearest other training points, ``(distances, indices)`` of shape (N, k),
+    from the KNN ``index`` fitted on ``train_reps`` (row i without i; an exact duplicate is kept).
 
     >>> from nbhelpers.knn import KNN
     >>> idx = KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 2])
@@ -39,8 +38,7 @@ def self_neighbors(index, train_reps, k: int = 16) -> tuple[np.ndarray, np.ndarr
 
 
 def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
-    """How often each of the ``n_train`` training examples appears among the (n, k) neighbour indices
-    (:meth:`KNN.kneighbors`, :func:`self_neighbors`): an int64 array of shape (N,) summing to ``n * k``.
+    """How often each of the ``n_train`` examples appears among the (n, k) ``neighbor_indices``: (N,) int64.
 
     >>> retrieval_counts([[0, 1], [0, 2], [0, 1]], n_train=4).tolist()
     [3, 2, 1, 0]
@@ -59,9 +57,8 @@ def _counts(counts, name):
 
 
 def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The ``round(fraction * N)`` (``0 < fraction < 1``) most retrieved of the N examples whose
-    :func:`retrieval_counts` are ``counts``, and as many chosen at random: two sorted int64 index
-    arrays. ``seed`` breaks ties among equal counts and draws the random set.
+    """The ``round(fraction * N)`` most retrieved examples and as many random ones: two sorted int64
+    index arrays (``seed`` breaks ties among equal ``counts`` and draws the random set).
 
     >>> top, rnd = removal_sets([5, 0, 9, 1, 0, 0, 2, 0, 0, 0], 0.2, seed=0)
     >>> top.tolist(), len(rnd)
@@ -79,9 +76,8 @@ def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray,
 
 
 def matched_random_set(labels, reference, *, seed: int = 0) -> np.ndarray:
-    """A random set with as many examples per gold label (``labels``, (N,)) as the distinct training
-    indices ``reference`` (:func:`removal_sets`' top set): the removal test's control for the label mix.
-    Sorted int64 indices, drawn per label uniformly without replacement, a function of ``seed`` only.
+    """A random set (sorted int64 indices) with as many examples per gold label as the distinct indices
+    ``reference`` (the top set): the removal test's control for the label mix.
 
     >>> picked = matched_random_set([0, 0, 0, 0, 1, 1, 1, 1, 2, 2], [0, 1, 4], seed=0)
     >>> np.bincount(np.asarray([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])[picked], minlength=3).tolist()
@@ -109,26 +105,12 @@ def _stat(values) -> dict:
 
 
 def removal_record(runs: pd.DataFrame) -> dict:
-    """The removal test per seed, with every summary number's mean, sd and seed count (points).
+    """The removal test (:func:`nbhelpers.experiments.removal_test`'s runs) per seed, JSON-ready (points).
 
-    Parameters
-    ----------
-    runs : DataFrame from :func:`nbhelpers.experiments.removal_test`
-        ``seed``, ``fraction``, ``condition`` (``"full"`` and :data:`CONDITIONS`), ``accuracy``, ``drop``;
-        each seed with its ``"full"`` row and the same removals.
+    Lists in ``seeds`` order: ``full_acc``, ``drops`` (``{"0.1": {"top": [...]}}``), ``increments`` (drop
+    at the largest fraction minus at the smallest); ``summary`` gives each one's ``{"mean", "sd", "n"}``,
+    and the seed-paired ``gaps`` ``top_minus_random``, ``top_minus_matched``.
 
-    Returns
-    -------
-    dict
-        JSON-ready, lists in the order of ``seeds``: ``n_seeds``, ``seeds``, ``full_acc``, ``fractions``,
-        ``conditions``; ``drops`` (``{"0.1": {"top": [...], ...}}``, total drops); ``increments`` (drop at
-        the largest fraction minus at the smallest: the paper's "a further 6% vs 4%"; empty with one
-        fraction), ``increment_fractions``; ``summary``: ``{"full_acc", "drops", "increments", "gaps":
-        {fraction or "increment": {"top_minus_random", "top_minus_matched"}}}`` of ``{"mean", "sd", "n"}``
-        (sd None with one seed; gaps paired by seed).
-
-    Example
-    -------
     >>> runs = pd.DataFrame({"seed": [0] * 3 + [1] * 3, "fraction": [0.0, 0.1, 0.1] * 2,
     ...     "condition": ["full", "top", "random"] * 2, "accuracy": [70, 66, 69, 72, 66, 71],
     ...     "drop": [0.0, 4.0, 1.0, 0.0, 6.0, 1.0]})
@@ -177,9 +159,8 @@ def removal_record(runs: pd.DataFrame) -> dict:
 
 
 def summarise_removal(runs: pd.DataFrame) -> dict:
-    """:func:`removal_record`'s summary per fraction, flat (points): ``{"0.1": {"top_drop_mean",
-    "top_drop_sd", "random_drop_mean", "random_drop_sd", "gap_mean", "gap_sd", "n_seeds"}}`` (gap: top minus
-    random), plus ``matched_drop_*`` and ``gap_matched_*`` with that control; sd None with one seed."""
+    """:func:`removal_record`'s summary per fraction, flat: ``{"0.1": {"top_drop_mean", ..., "gap_mean",
+    "gap_sd", "n_seeds"}}`` (gap: top minus random; ``matched_*`` with that control)."""
     s, out = removal_record(runs)["summary"], {}
     for f, d in s["drops"].items():
         g = s["gaps"][f]
@@ -194,20 +175,9 @@ def summarise_removal(runs: pd.DataFrame) -> dict:
 
 
 def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
-    """Totals and increments, ours (mean ± sd over seeds) beside the paper's, one labelled row each.
+    """Totals and increments of a :func:`removal_record`, ours (mean ± sd) beside ``paper``'s
+    (:data:`nbhelpers.paper.REMOVAL`), a row each; columns per condition, the paired gaps, ``seeds``.
 
-    Parameters
-    ----------
-    record : dict from :func:`removal_record`
-    paper : dict shaped like :data:`nbhelpers.paper.REMOVAL`, optional
-
-    Returns
-    -------
-    DataFrame with rows ``"total drop, 10% removed"``, ..., ``"increment, 10% to 30% removed"``
-        Columns per condition, ours and the paper's, the paired gaps (``"top - random (ours)"``), ``seeds``.
-
-    Example
-    -------
     >>> rec = removal_record(pd.DataFrame({"seed": [0, 0, 0], "fraction": [0.0, 0.1, 0.1],
     ...     "condition": ["full", "top", "random"], "accuracy": [70, 66, 69], "drop": [0.0, 4.0, 1.0]}))
     >>> removal_table(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}}).iloc[0, :-1].tolist()
@@ -254,9 +224,8 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
 
 def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 0.8,
                   max_seeds: int = 1000) -> int:
-    """The smallest n >= 2 seeds per condition for which a two-sided two-sample t-test at level ``alpha``
-    detects a true difference ``gap`` between two conditions varying by ``sd`` from seed to seed with
-    probability ``power`` (noncentral t; unpaired: conservative for seed-paired ones); up to ``max_seeds``.
+    """The fewest seeds per condition (2 to ``max_seeds``) for which a two-sided two-sample t-test at
+    ``alpha`` detects a true ``gap`` between conditions of seed sd ``sd`` with probability ``power``.
 
     >>> seeds_for_gap(1.6, 3.0), seeds_for_gap(1.1, 3.0), seeds_for_gap(3.0, 3.0)
     (6, 4, 17)
@@ -277,9 +246,7 @@ def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 
 
 
 def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0) -> dict:
-    """How many of the most retrieved ``fraction`` (:func:`removal_sets`' top sets) two retrieval counts
-    of the same N examples share: ``n_top``, ``n_shared``, ``overlap`` (``n_shared / n_top``) and
-    ``chance`` (``n_top / N``, the overlap of two unrelated sets).
+    """How much the top sets (:func:`removal_sets`) of two retrieval counts overlap, against ``chance``.
 
     >>> top_set_overlap([9, 8, 0, 0, 1, 0, 0, 0, 0, 0], [9, 0, 8, 0, 0, 0, 0, 0, 0, 0], 0.2)
     {'n_top': 2, 'n_shared': 1, 'overlap': 0.5, 'chance': 0.2}
@@ -294,9 +261,8 @@ def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0)
 
 
 def neighbor_table(train_df: pd.DataFrame, indices, distances=None, weights=None) -> pd.DataFrame:
-    """One query's neighbours (training ``indices``, nearest first) as the paper's Tables 2 and 3 show
-    them: indexed by rank, with premise, hypothesis, gold label and, if given, the squared distances and
-    kNN weights. The text is left as is (pandas' Styler and ``to_html`` escape it).
+    """One query's neighbours (training ``indices``) as the paper's Tables 2 and 3 show them, by rank,
+    with the distances and weights if given.
 
     >>> tr = pd.DataFrame({"premise": ["a", "b"], "hypothesis": ["c", "d"], "label": [0, 2]})
     >>> neighbor_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
@@ -359,12 +325,9 @@ def _only_grad_for(module, layer_modules):
 class InfluenceExplainer(BaseEstimator):
     """Koh & Liang (2017) influence of every training example on a prediction, by captum.
 
-    ``score(z, x) = grad L(x)^T H^-1 grad L(z)`` over the parameters of ``layers`` (module names, at
-    most 20,000 parameters: captum's ``NaiveInfluenceFunction`` forms H explicitly), x at the model's
-    predicted label; positive scores are proponents. ``projection_dim`` is the rank of the inverse-H
-    approximation, ``hessian_reg`` is added to H's diagonal, and ``hessian_size`` estimates H on a
-    seeded sample of that many pairs (default all). Fitted: ``n_train_``, ``hessian_size_``,
-    ``setup_seconds_``. Use: ``InfluenceExplainer(model).fit(train_df).top_k(query_df, k=16)``.
+    ``score(z, x) = grad L(x)^T H^-1 grad L(z)`` over ``layers`` (at most 20,000 parameters: H is
+    explicit), x at the predicted label; positive scores are proponents. ``hessian_size`` estimates H on
+    a seeded sample. Use: ``InfluenceExplainer(model).fit(train_df).top_k(query_df, k=16)``.
     """
 
     def __init__(self, model, *, layers=("classifier",), batch_size: int = 64, max_length: int = 128,
@@ -446,8 +409,7 @@ class InfluenceExplainer(BaseEstimator):
 
 
 def topk_overlap(a, b) -> float:
-    """Mean share of one method's top-k training examples (``a``, shape (n, k), order ignored) that the
-    other (``b``) also lists: 0 disjoint, 1 the same sets; two random k-subsets of N share about k / N.
+    """Mean share of the (n, k) top-k sets ``a`` that ``b`` also lists (random k-subsets of N: about k / N).
 
     >>> topk_overlap([[1, 2, 3, 4], [5, 6, 7, 8]], [[4, 3, 9, 10], [1, 2, 0, 11]])
     0.25
