@@ -101,15 +101,13 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
     normalize : bool, default=True
         Standardise each feature with the training mean and population standard deviation.
     classes : array-like or None, default=None
-        The labels that get a column in :meth:`predict_proba`; default the labels seen in y. Give
-        all the task's (``[0, 1, 2]`` for NLI) where a training set may lack one, as for backoff.
+        The labels that get a column in :meth:`predict_proba` (default: those in y); give all the
+        task's where a training set may lack one, as for backoff.
     eps : float, default=1e-6
-        ``scale_ = sigma + eps``; a feature constant on the training set gets ``scale_ = 1``
-        instead, by ``StandardScaler``'s rule.
+        ``scale_ = sigma + eps``; a feature constant on the training set gets ``scale_ = 1``.
     index : str, default="Flat"
         A ``faiss.index_factory`` string: ``"Flat"`` is exact; ``"IVF1024,Flat"`` or ``"HNSW32"``
-        are approximate (set their search parameters on the fitted index, e.g.
-        ``faiss.ParameterSpace().set_index_parameters(knn.index_, "nprobe=16")``).
+        are approximate (set ``nprobe`` or ``efSearch`` on the fitted ``index_``).
 
     Attributes
     ----------
@@ -118,8 +116,7 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
     labels_ : ndarray of shape (N,)
         Training labels in fit order, what :meth:`kneighbors`'s indices point at.
     mean_, scale_ : ndarray of shape (d,), float64
-        ``h~ = (h - mean_) / scale_``, computed in float64 and only then cast to float32 for
-        FAISS (``index_``), so a large offset (``X + 1e8``) costs no precision.
+        ``h~ = (h - mean_) / scale_`` in float64, only then cast to float32 for FAISS.
     index_ : faiss.Index
     n_samples_fit_, n_features_in_ : int
 
@@ -356,10 +353,10 @@ def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFA
     Returns
     -------
     best : dict
-        The best row of ``grid`` as Python scalars; ties go to the smallest k, then T, then tau.
+        The best row of ``grid``; ties go to the smallest k, then T, then tau.
     grid : pandas.DataFrame
-        One row per (k, T, tau), each grid sorted and de-duplicated: ``k``, ``temperature``,
-        ``tau``, ``model_acc``, ``knn_acc``, ``backoff_acc``, ``knn_fraction`` (share sent to kNN).
+        One row per (k, T, tau): ``k``, ``temperature``, ``tau``, ``model_acc``, ``knn_acc``,
+        ``backoff_acc``, ``knn_fraction`` (share sent to kNN).
 
     Examples
     --------
