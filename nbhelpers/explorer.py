@@ -25,11 +25,8 @@ PROB_DIGITS, DIST_DIGITS = 3, 1
 
 
 def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.ndarray:
-    """A fixed random sample of ``n`` of ``n_total`` row indices, sorted (all when ``n >= n_total``).
-
-    With ``groups`` (each row's group): ``n // G`` rows from each of the G groups (fewer where a group
-    is smaller), one more from the first ``n % G`` groups in sorted order.
-    """
+    """A fixed random sample of ``n`` of ``n_total`` row indices, sorted; with ``groups``, ``n // G``
+    from each of the G groups (one more from the first ``n % G``)."""
     check_int(n_total, "n_total", 1)
     check_int(n, "n", 1)
     rng = np.random.default_rng(seed)
@@ -59,12 +56,8 @@ def _rank(ids, seed: int) -> np.ndarray:
 
 
 def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
-    """Positions of the (up to) ``n`` ids ranked first by a seeded hash of each id alone, sorted.
-
-    ``ids`` are row ids in the full split (e.g. ``df.index``). An id's rank ignores the other ids, so
-    chapters drawing from the same rows agree, and a sample of a subset of the rows holds every row of
-    the full sample that lies in it.
-    """
+    """Positions of the (up to) ``n`` row ``ids`` ranked first by a seeded hash of each id alone, sorted:
+    a sample of a subset of the rows holds every row of the full sample that lies in it."""
     check_int(n, "n", 1)
     ids = np.asarray(ids)
     if ids.size == 0:
@@ -88,13 +81,9 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
                      label_map=None, gold_names=NLI_LABELS, train_source: str = "", query_ids=None) -> dict:
     """Pack one set of explored examples (e.g. SNLI test) into compact, JSON-ready data.
 
-    ``queries`` (n rows, optionally ``heuristic``) and ``train`` (the datastore) have ``premise``,
-    ``hypothesis``, ``label``; ``p_model`` is (n, 3); ``distances`` (squared, ascending) and
-    ``indices`` into ``train`` are (n, k). Only the nearest ``n_shown`` are listed (weights
-    ``softmax(-d / T)`` and ``p_knn`` use all k); ``label_map`` gives each class's gold label (HANS:
-    ``[0, 1, 1]``); ``query_ids`` default to ``queries.index``. Returns the set's settings, a compact
-    ``train`` table (with ``row`` in the full training set) and column-wise ``examples`` (``nn``
-    indexes ``train``).
+    ``distances`` and ``indices`` into ``train`` are (n, k); only the nearest ``n_shown`` are listed
+    (``p_knn`` uses all k); ``label_map`` gives each class's gold label (HANS: ``[0, 1, 1]``). Returns the
+    settings, a compact ``train`` table (``row``: in the full set) and column-wise ``examples``.
 
     >>> q = pd.DataFrame({"premise": ["a"], "hypothesis": ["b"], "label": [1]})
     >>> tr = pd.DataFrame({"premise": ["x", "y", "z"], "hypothesis": ["u", "v", "w"], "label": [0, 1, 1]})
@@ -152,11 +141,8 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
 
 
 def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
-    """Bundle sets of :func:`explorer_records` for the page, one training table per datastore.
-
-    Sets with the same ``train_source`` share one table, the union of the rows they retrieve; each set
-    loses ``train`` and gains ``table`` (its index in ``tables``), ``examples.nn`` pointing into it.
-    """
+    """Bundle sets of :func:`explorer_records` for the page, one training table (``tables``) per
+    ``train_source``; each set's ``table`` and ``examples.nn`` point into it."""
     if not sets:
         raise ValueError("sets is empty: explorer_data needs at least one set from explorer_records")
     if bad := [i for i, s in enumerate(sets) if not isinstance(s, dict) or "train" not in s]:
@@ -189,11 +175,8 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
 
 
 def write_explorer(data: dict, folder) -> int:
-    """Write what the page reads into ``folder``; returns the size of :data:`DATA_FILE` in bytes.
-
-    :data:`DATA_FILE` holds ``window.EXPLORER_DATA = {...};`` and :data:`INDEX_FILE`
-    ``window.EXPLORER_INDEX = {set name: [id, ...]};``: ASCII JSON, ``</`` written ``<\\/``.
-    """
+    """Write :data:`DATA_FILE` and :data:`INDEX_FILE` (``window.X = {...};``, ASCII JSON) into ``folder``;
+    returns the data file's size in bytes."""
     if not isinstance(data, dict) or "sets" not in data:
         raise ValueError("data must be what explorer_data returned (a dict with 'sets')")
     folder = Path(check_path(folder, "folder"))

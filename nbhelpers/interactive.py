@@ -35,8 +35,6 @@ def _plain_url(value, name, ending, what):
 def hover_text(premise: str, hypothesis: str, **facts) -> str:
     """One point's tooltip: the escaped, wrapped pair, then ``name: value`` lines.
 
-    Example
-    -------
     >>> hover_text("A <b> man", "Nobody.", gold="entailment")
     'Premise: A &lt;b&gt; man<br>Hypothesis: Nobody.<br>gold: entailment'
     """
@@ -88,12 +86,8 @@ def _points(n, against, premises, hypotheses, label_names, labels, facts, link_s
 
 def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred, *, label_names,
                 fixed=None, broken=None, title=None, link_set=None, link_ids=None):
-    """An (n, 2) embedding as a plotly scatter: one trace per gold label, hover shows the pair.
-
-    ``gold``, ``model_pred``, ``backoff_pred`` index ``label_names``; ``fixed`` and ``broken`` (boolean
-    masks) are ringed in green and orange; with ``link_ids``, each point links to its id in the explorer
-    set ``link_set`` (e.g. ``"hans-val"``).
-    """
+    """An (n, 2) embedding as a plotly scatter, a trace per gold label; masks ``fixed`` and ``broken``
+    ringed in green and orange; with ``link_ids``, each point links to its id in explorer set ``link_set``."""
     import plotly.graph_objects as go
 
     emb = check_matrix(embedding, "embedding")
@@ -117,11 +111,8 @@ def tsne_figure(embedding, premises, hypotheses, gold, model_pred, backoff_pred,
 
 def map_figure(embeddings, premises, hypotheses, gold, model_pred, *, label_names, facts=None,
                title=None, link_set=None, link_ids=None):
-    """Side-by-side 2-D maps of the same points, one panel per entry of ``embeddings`` (title -> (n, 2)).
-
-    Colour by ``gold``; ``facts`` (name -> n values) add tooltip lines; links as in :func:`tsne_figure`.
-    One trace per (panel, gold label); a label's traces share one legend entry.
-    """
+    """Side-by-side 2-D maps of the same points, a panel per ``embeddings`` entry (title -> (n, 2)),
+    coloured by ``gold``; ``facts`` (name -> n values) add tooltip lines; links as in :func:`tsne_figure`."""
     from plotly.subplots import make_subplots
 
     if not isinstance(embeddings, dict) or not embeddings:
@@ -152,12 +143,8 @@ def map_figure(embeddings, premises, hypotheses, gold, model_pred, *, label_name
 
 
 def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = None) -> str:
-    """The figure as an HTML fragment that loads plotly.js from ``plotlyjs`` (relative to the page).
-
-    With ``explorer`` (the explorer page's relative URL, :data:`EXPLORER_PAGE`), it also loads
-    ``explorer-index.js`` from beside it and :data:`FIGURE_LINKS_JS`, whose ``knnExplorerLinks`` opens a
-    clicked point there where the explorer holds it.
-    """
+    """The figure as an HTML fragment that loads plotly.js from ``plotlyjs`` (relative to the page);
+    with ``explorer`` (:data:`EXPLORER_PAGE`), a clicked point opens there where the explorer holds it."""
     from plotly.basedatatypes import BaseFigure
 
     from .explorer import INDEX_FILE

@@ -50,11 +50,8 @@ def plot_training_loss(histories: dict, ax=None):
 
 
 def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=None):
-    """kNN accuracy by layer: one line per pooling, solid with normalisation, dashed without.
-
-    ``grid`` comes from :func:`nbhelpers.representations.knn_accuracy_grid`; ``model_acc``, the
-    fine-tuned model's accuracy, is drawn as a reference line.
-    """
+    """kNN accuracy by layer (:func:`nbhelpers.representations.knn_accuracy_grid`): a line per pooling,
+    solid with normalisation, dashed without; ``model_acc`` as a reference line."""
     check_frame(grid, "grid", LAYER_COLUMNS), model_acc is None or check_unit_interval(model_acc, "model_acc")
     ax = _axes(ax, (7, 4.5))
     for (pooling, norm), part in grid.groupby(["pooling", "normalize"], sort=True):
@@ -93,13 +90,8 @@ def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
 
 
 def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float | None = None, axes=None):
-    """Chapter 5's sweep (:func:`nbhelpers.experiments.memorisation_sweep` points) against the share of
-    flipped labels memorised; returns the two Axes.
-
-    Left: each ranking's average precision, ``base_rate`` (a random ranking's AP) dotted. Right: the kNN
-    protocol's F1 and the data the loss ranking needs for its recall, ``paper``'s
-    (:data:`nbhelpers.paper.MISLABEL`) as dashed lines.
-    """
+    """Chapter 5's sweep against the share of flips memorised, two Axes: each ranking's AP (left), the
+    kNN protocol's F1 and the data the loss ranking needs for its recall, ``paper``'s dashed (right)."""
     check_records(points, "points", ("lr", "epochs", "flips_memorised", "ap", "knn_f1",
                                      "loss_fraction_for_knn_recall"))
     axes = _axes(axes, (11, 4), ncols=2)
@@ -287,11 +279,8 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
 
 
 def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes=None):
-    """The removal test's drops (:func:`nbhelpers.influence.removal_record`): total per fraction (left),
-    the increment between fractions (right); returns ``fig, axes``.
-
-    Our mean (bar, one sd, each seed a dot) stands beside ``paper``'s number (shaped like
-    :data:`nbhelpers.paper.REMOVAL`, hatched bar).
+    """The removal test's drops (:func:`nbhelpers.influence.removal_record`), total per fraction (left)
+    and increment (right), our mean (bar, sd, seeds as dots) beside ``paper``'s (hatched); ``fig, axes``.
 
     >>> rec = {"n_seeds": 1, "drops": {"0.1": {"top": [3.0]}, "0.3": {"top": [8.0]}},
     ...        "increments": {"top": [5.0]}, "increment_fractions": ["0.1", "0.3"]}
