@@ -1,24 +1,19 @@
 """Helpers for the book *Explaining and Improving Model Behavior with kNN Representations*.
 
-Importing the package changes nothing; a chapter calls :func:`quiet` in its import cell. The modules
-form :data:`LAYERS`, bottom first; a module imports only from its own layer or a lower one:
+Importing the package changes nothing; a chapter calls :func:`quiet`. The modules by :data:`LAYERS`,
+bottom first (a module imports only from its own layer or a lower one; heavy libraries inside functions):
 
 - base: :mod:`nbhelpers.checks`, :mod:`nbhelpers.network`, :mod:`nbhelpers.timing`, :mod:`nbhelpers.device`
 - data and the paper's numbers: :mod:`nbhelpers.data`, :mod:`nbhelpers.paper`
-- models: :mod:`nbhelpers.cache` (content-addressed store), :mod:`nbhelpers.models` (fine-tuning,
-  ``predict_proba``, ``encode``), :mod:`nbhelpers.settings` (the paper's four settings)
+- models: :mod:`nbhelpers.cache`, :mod:`nbhelpers.models`, :mod:`nbhelpers.settings`
 - kNN and statistics: :mod:`nbhelpers.knn`, :mod:`nbhelpers.stats`, :mod:`nbhelpers.evaluation`
 - uses of the neighbours: :mod:`nbhelpers.tokenisation`, :mod:`nbhelpers.representations`,
   :mod:`nbhelpers.influence`, :mod:`nbhelpers.spurious`, :mod:`nbhelpers.mislabel`
-- records: :mod:`nbhelpers.schema`, :mod:`nbhelpers.scorecard` (the one verdict rule),
-  :mod:`nbhelpers.claims`, :mod:`nbhelpers.results` (one per chapter)
-- everything that trains or times models: :mod:`nbhelpers.experiments`
-- presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.interactive`, :mod:`nbhelpers.live` (the model as
-  ONNX for the browser), :mod:`nbhelpers.viz`
-
-Heavy libraries (transformers, lime, captum, ...) are imported inside the functions that need them;
-torch atop :mod:`nbhelpers.device` and :mod:`nbhelpers.models` only (and in the ONNX export of
-:func:`nbhelpers.live.export_onnx`).
+- records: :mod:`nbhelpers.schema`, :mod:`nbhelpers.scorecard` (the verdict rule), :mod:`nbhelpers.claims`,
+  :mod:`nbhelpers.results`
+- training and timing runs: :mod:`nbhelpers.experiments`
+- presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.interactive`, :mod:`nbhelpers.live`,
+  :mod:`nbhelpers.viz`
 """
 __version__ = "0.1.0"
 
