@@ -1,6 +1,5 @@
-"""Which hidden states make good neighbours? Representation variants (a pooling at a layer, with or
-without normalisation) compared by kNN accuracy on validation, each at its own best temperature.
-"""
+"""Which hidden states make good neighbours? Variants (a pooling at a layer, normalised or not) compared
+by kNN accuracy on validation, each at its own best temperature."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +7,7 @@ import pandas as pd
 
 from .stats import bootstrap_ci, mcnemar, paired_bootstrap
 from .checks import check_int, check_labels, check_matrix, check_positive, check_real, check_reps
-from .knn import DEFAULT_TEMPERATURES, KNN, knn_proba
+from .knn import DEFAULT_TEMPERATURES, KNN, _grid, knn_proba
 
 COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10, 100, 1000
 
@@ -16,11 +15,8 @@ COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10
 def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels, *,
                       k: int = 16, temperatures=COARSE_TEMPERATURES,
                       normalize=(True, False), n_classes: int = 3) -> pd.DataFrame:
-    """kNN validation accuracy of every representation variant, each at its best temperature.
-
-    ``train_reps``, ``val_reps``: ``{(pooling, layer): ndarray (N, d) / (n, d)}``; labels (N,), (n,).
-    Returns a DataFrame, a row per (pooling, layer, normalize), best first: ``temperature`` (ties: the
-    smaller), ``knn_acc`` and ``knn_acc_by_T`` (dict T -> accuracy).
+    """kNN validation accuracy of every variant ``{(pooling, layer): reps}``, each at its best temperature:
+    a row per (pooling, layer, normalize), best first, with ``temperature``, ``knn_acc``, ``knn_acc_by_T``.
 
     >>> tr, va = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]])}, {("cls", 1): np.array([[0.0], [5.0]])}
     >>> knn_accuracy_grid(tr, [0, 0, 1, 1], va, [0, 1], k=1, normalize=(False,))["knn_acc"].tolist()
@@ -36,12 +32,7 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
     if not train_reps:
         raise ValueError("train_reps and val_reps are empty: no representation variants given")
     k = check_int(k, "k", low=1)
-    try:
-        temperatures = sorted(check_positive(t, f"temperatures[{i}]") for i, t in enumerate(temperatures))
-    except TypeError:
-        raise TypeError(f"temperatures must be a sequence of numbers; got {temperatures!r}") from None
-    if not temperatures:
-        raise ValueError("temperatures is empty; expected at least one value")
+    temperatures = _grid(temperatures, "temperatures", check_positive).tolist()
     train_labels = check_labels(train_labels, n_classes, "train_labels")
     val_labels = check_labels(val_labels, n_classes, "val_labels")
     rows = []
@@ -96,10 +87,8 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
 def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16,
                   temperatures=COARSE_TEMPERATURES, normalize: bool = True, seed: int = 0,
                   n_resamples: int = 2000) -> dict:
-    """kNN accuracy (as :func:`knn_accuracy_grid`) and :func:`linear_probe` accuracy, with 95% bootstrap CIs.
-
-    Returns a dict: ``knn_acc``, ``knn_ci`` ([lo, hi]), ``temperature``, ``probe_acc``, ``probe_ci``,
-    ``n_train``, ``n_val``, ``knn_correct`` and ``probe_correct`` ((n,) bool).
+    """kNN accuracy (as :func:`knn_accuracy_grid`) and :func:`linear_probe` accuracy, with 95% bootstrap
+    CIs (``knn_ci``, ``probe_ci``) and per-pair correctness (``knn_correct``, ``probe_correct``).
 
     >>> tr = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
     >>> r = knn_and_probe(tr, [0, 0, 0, 1, 1, 1], np.array([[0.05], [5.05]]), [0, 1], k=3)
@@ -123,12 +112,9 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
 
 def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labels, *, reference,
                         k: int = 16, temperatures=COARSE_TEMPERATURES, seed: int = 0) -> dict:
-    """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other, on held-out pairs.
-
-    One random half of validation picks each variant's T and the best other variant; the other half
-    scores both. Returns a dict: ``reference``, ``best_other`` (``"cls-layer6-norm"``), ``n_choose``,
-    ``n_score``, ``reference_acc``, ``best_other_acc``, ``diff`` (reference minus other), ``lo``, ``hi``
-    (paired bootstrap), ``a_only``, ``b_only``, ``mcnemar_p``.
+    """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other: one random half
+    of validation picks each T and the best other, the other half scores both (``diff``: reference minus
+    other, paired bootstrap ``lo``, ``hi``, and McNemar's ``a_only``, ``b_only``, ``mcnemar_p``).
 
     >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]), ("mean", 1): np.array([[0, 5, 0.1, 5.1]]).T}
     >>> va = {key: np.array([[0.05], [5.05], [0.02], [5.02]]) for key in tr}
