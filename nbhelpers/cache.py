@@ -1,8 +1,5 @@
-"""A content-addressed store for checkpoints and arrays: ``<root>/<kind>/<key>``, the key the SHA-256
-of all that changes the artifact. Writes are atomic renames; arrays (``np.save``, never pickled) and
-folders carry SHA-256 manifests, and an entry failing them or its ``check`` is rebuilt. Builders hold a
-:mod:`filelock` lock.
-"""
+"""A content-addressed store: ``<root>/<kind>/<key>``, the key the SHA-256 of all that changes the
+artifact. Atomic writes; SHA-256 manifests (an entry failing them or its ``check`` is rebuilt); locks."""
 from __future__ import annotations
 
 import hashlib

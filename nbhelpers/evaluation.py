@@ -1,6 +1,4 @@
-"""kNN backoff evaluated on a split, and the per-seed and per-setting tables the chapters share. For
-HANS, neutral and contradiction both count as non-entailment (``label_map=settings.HANS_LABEL_MAP``).
-"""
+"""kNN backoff evaluated on a split, and the per-seed and per-setting tables the chapters share."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,12 +15,9 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
                      test_reps, test_labels, p_model_test, *, ks=knn.DEFAULT_KS,
                      temperatures=knn.DEFAULT_TEMPERATURES, taus=knn.DEFAULT_TAUS,
                      lambdas=knn.DEFAULT_LAMBDAS, label_map=None) -> dict:
-    """Tune k, T, tau and lambda on validation; score model, kNN, backoff and interpolation on test.
-
-    Takes the datastore (N, d) with labels (N,), then for validation and test: reps (n, d), labels (n,)
-    and model probabilities (n, C); grids and ``label_map`` as :func:`nbhelpers.knn.tune`. Returns a dict:
-    ``summary`` (tuned values, n_test, the ``ACCURACIES``, knn_fraction_test, val_model_acc,
-    val_backoff_acc), ``grid``, ``lambdas``, ``p_knn_val``, ``p_knn_test``, ``correct`` (per method).
+    """Tune k, T, tau and lambda on validation (as :func:`nbhelpers.knn.tune`); score model, kNN, backoff
+    and interpolation on test. Returns ``summary`` (tuned values, the ``ACCURACIES``, ...), ``grid``,
+    ``lambdas``, ``p_knn_val``, ``p_knn_test`` and ``correct`` (per method).
 
     >>> tr, ytr = np.array([[0.0], [0.1], [5.0], [5.1]]), np.array([0, 0, 1, 1])
     >>> q, yq, p = np.array([[0.05], [5.05]]), np.array([0, 1]), np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]])
@@ -60,10 +55,8 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
 
 
 def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None) -> pd.DataFrame:
-    """Model and kNN accuracy per bin of the model's confidence: where kNN is better, backing off pays.
-
-    ``p_model``, ``p_knn`` (n, C), ``labels`` (n,), ``n_bins`` over [1/C, 1]. Returns a row per non-empty
-    bin: ``lo``, ``hi``, ``n``, ``model_acc``, ``knn_acc``.
+    """Model and kNN accuracy per non-empty bin (``n_bins`` over [1/C, 1]) of the model's confidence:
+    where kNN is better, backing off pays.
 
     >>> pm = np.array([[0.9, 0.1, 0], [0.95, 0.05, 0], [0.4, 0.35, 0.25], [0.4, 0.3, 0.3]])
     >>> pk = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
@@ -85,7 +78,6 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
     out.insert(0, "lo", edges[out["bin"]])
     out.insert(1, "hi", edges[out["bin"] + 1])
     return out.drop(columns="bin").astype({"n": float})
-
 
 
 def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:

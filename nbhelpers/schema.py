@@ -1,8 +1,6 @@
 """The building blocks of the chapters' typed records (:mod:`nbhelpers.results`), on pydantic v2:
-``Number`` (an int or a finite float), ``Fraction`` (in [0, 1]), ``Seconds`` (>= 0), ``Maybe`` numbers
-(``None``; NaN reads as ``None``), :func:`shape` (a nested object with known keys), :class:`Schema` and
-:class:`Record`. Every error is a ``ValueError`` naming the file, the field and the value.
-"""
+``Number``, ``Fraction`` (in [0, 1]), ``Seconds`` (>= 0), ``Maybe`` numbers (NaN reads as ``None``),
+:func:`shape`, :class:`Schema` and :class:`Record`; errors are ``ValueError``s naming file, field, value."""
 from __future__ import annotations
 
 import json
@@ -84,8 +82,6 @@ def jsonable(value):
 
     >>> jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
     {'a': 0.5, '1': [2, [0, 1]]}
-
-    A value JSON cannot hold (an object, a set) raises a TypeError naming where it is (``value['a'][0]``).
     """
     return _jsonable(value, "value")
 

@@ -1,7 +1,5 @@
 """The paper's four settings (Tables 4 and 5): their splits, and "the model for setting S"
-(:func:`model_for`), so that chapters share one checkpoint. Offline, MNLI dev-matched stands in for
-ANLI train; HANS uses the ANLI model and datastore, neutral and contradiction both non-entailment.
-"""
+(:func:`model_for`), so that chapters share one checkpoint. HANS uses the ANLI model and datastore."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,11 +77,8 @@ def recipe_for(n_train: int, *, smoke: bool = False, large_train_epochs: int = L
 
 def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool = False,
               splits: dict | None = None, cache=None, progress: bool = True):
-    """The fine-tuned model of setting ``name`` (cached; ``hans`` shares the ANLI model), and its splits.
-
-    ``splits`` (what :func:`load_setting` returned) are loaded when not given; ``smoke`` trains one
-    epoch on small random subsets.
-    """
+    """The fine-tuned model of setting ``name`` (cached; ``hans`` shares the ANLI model), and its splits
+    (:func:`load_setting`'s, loaded when not given)."""
     splits = splits if splits is not None else load_setting(name, smoke=smoke)
     return models.fine_tune(splits["train"], backbone, seed=seed, cache=cache, progress=progress,
                             **recipe_for(len(splits["train"]), smoke=smoke)), splits
@@ -91,11 +86,8 @@ def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool
 
 def adversarial_split(df: pd.DataFrame, *, train_fraction: float = 2 / 3, seed: int = 0,
                       strata=("round", "label")) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split adversarial pairs (ANLI dev) into disjoint training and validation parts, stratified.
-
-    Every combination of the ``strata`` columns puts ``train_fraction`` of its rows in the training
-    part; both parts get a fresh index.
-    """
+    """Split adversarial pairs (ANLI dev) into disjoint training and validation parts, each combination
+    of ``strata`` putting ``train_fraction`` of its rows in the training part."""
     check_pairs(df, True, name="df"), check_int(seed, "seed", 0)
     if not 0 < check_real(train_fraction, "train_fraction") < 1:
         raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}")

@@ -1,7 +1,5 @@
-"""Intervals and tests for the book's comparisons, on :mod:`scipy.stats`: a paired bootstrap (with an
-exact McNemar test where few pairs differ), t-intervals over seeds, Newcombe's interval for two
-proportions. Bootstraps are percentile intervals with a fixed ``seed``, so every number is reproducible.
-"""
+"""Intervals and tests on :mod:`scipy.stats`: paired bootstrap (percentile, fixed ``seed``), exact
+McNemar, t-intervals over seeds, Newcombe's interval for two proportions."""
 from __future__ import annotations
 
 import math
@@ -96,10 +94,8 @@ def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0,
 
 def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int = 0,
                      ci: float = 0.95) -> dict:
-    """Difference ``b - a`` in accuracy on the same examples, from ``correct_a``, ``correct_b`` (n,) 0/1.
-
-    Returns a dict: ``diff``, ``lo``, ``hi`` (percentile bootstrap) and ``p_better`` (share of resamples
-    where b beats a). Where few examples differ, report :func:`mcnemar` beside it.
+    """Accuracy difference ``b - a`` on the same examples (``correct_a``, ``correct_b``: (n,) 0/1):
+    ``diff``, ``lo``, ``hi`` and ``p_better`` (share of resamples where b beats a).
 
     >>> paired_bootstrap([1, 0, 0, 1] * 50, [1, 1, 0, 1] * 50)["diff"]
     0.25

@@ -1,7 +1,5 @@
-"""Where a chapter's time goes: the expensive helpers charge their work (not cache hits) to one of
-:data:`SECTIONS`; time inside a section is charged to the outermost one (LIME's forward passes count as
-LIME). A chapter saves ``timing.report(time.perf_counter() - started)`` with its results.
-"""
+"""Where a chapter's time goes: the expensive helpers charge their work (not cache hits) to the outermost
+of :data:`SECTIONS`; a chapter saves ``timing.report(time.perf_counter() - started)``."""
 from __future__ import annotations
 
 import contextlib

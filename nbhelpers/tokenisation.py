@@ -1,6 +1,5 @@
-"""Raw against tokenised text: SNLI's test file is tokenised ("does n't", "lunch ."), the CAD files the
-models train on are raw; the 400 CAD-original test pairs are in both, so one model can be scored on both.
-"""
+"""Raw against tokenised text: SNLI's test file is tokenised ("does n't"), the CAD training files raw;
+the 400 CAD-original test pairs are in both, so one model can be scored on both."""
 from __future__ import annotations
 
 import re
@@ -27,10 +26,8 @@ def text_key(premise: str, hypothesis: str) -> str:
 
 
 def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.DataFrame:
-    """Find each raw pair's first copy with an equal :func:`text_key` in a tokenised data set.
-
-    Takes two DataFrames with ``premise`` and ``hypothesis``. Returns a row per matched raw pair, in order:
-    positions ``raw`` and ``tokenised``, and ``same_text`` (identical characters).
+    """Each raw pair's first copy with an equal :func:`text_key` in a tokenised data set: positions
+    ``raw`` and ``tokenised``, and ``same_text`` (identical characters).
 
     >>> raw = pd.DataFrame({"premise": ["A dog's toy.", "Rain."], "hypothesis": ["Toy.", "Sun."]})
     >>> tok = pd.DataFrame({"premise": ["x", "A dog 's toy ."], "hypothesis": ["y", "Toy ."]})
@@ -51,10 +48,8 @@ def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.Data
 
 def tokenisation_cost(correct_raw, correct_tokenised, *, n_resamples: int = 2000,
                       seed: int = 0, ci: float = 0.95) -> dict:
-    """One model's accuracy on the raw and the tokenised copies of the same pairs, from (n,) bool correctness.
-
-    Returns a dict: ``n_matched``, ``raw_acc``, ``tokenised_acc``, ``diff`` (tokenised minus raw), ``ci``
-    ([lo, hi], paired bootstrap) and ``beyond_noise`` (the interval excludes 0).
+    """One model's accuracy on the raw and tokenised copies of the same pairs: ``diff`` (tokenised minus
+    raw), its paired bootstrap ``ci`` and ``beyond_noise`` (the interval excludes 0).
 
     >>> r = tokenisation_cost([1, 1, 0, 1] * 50, [1, 0, 0, 1] * 50)
     >>> r["n_matched"], r["raw_acc"], r["tokenised_acc"], r["diff"], r["beyond_noise"]
