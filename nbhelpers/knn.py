@@ -421,10 +421,8 @@ def tune_interpolation(p_model_val, p_knn_val, val_labels, *, lambdas=DEFAULT_LA
 
 def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFAULT_TAUS,
                     label_map=None) -> pd.DataFrame:
-    """One backoff threshold per slice (e.g. per HANS heuristic), tuned on validation.
-
-    Takes ``p_model_val``, ``p_knn_val`` (n, C), ``val_labels`` and ``val_slices`` (n,). Returns a DataFrame
-    by slice: ``tau`` (ties: the smallest), ``n``, ``val_acc``, ``val_model_acc``.
+    """One backoff threshold per slice (e.g. HANS heuristic) of ``val_slices``, tuned on validation:
+    a DataFrame by slice with ``tau`` (ties: the smallest), ``n``, ``val_acc``, ``val_model_acc``.
 
     >>> pm = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0], [0.9, 0.1, 0], [0.9, 0.1, 0]])
     >>> tune_slice_taus(pm, np.eye(3)[[1, 1, 1, 1]], [1, 1, 0, 0], list("aabb"), taus=[0, 0.7, 1])["tau"]

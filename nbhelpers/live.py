@@ -1,6 +1,5 @@
 """The live explorer (chapter 7): a fine-tuned model as ONNX in smaller variants (cached), their agreement
-with PyTorch, and the files the page (``book/_static/live.js``) reads from ``live/`` beside it.
-"""
+with PyTorch, and the files the page (``book/_static/live.js``) reads from ``live/`` beside it."""
 from __future__ import annotations
 
 import copy
@@ -191,9 +190,8 @@ def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, 
 
 
 def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, onnx_path, store: dict):
-    """For the page's test, a list per pair: PyTorch's answer (``p_model``, ``p_knn``, ``top`` neighbour,
-    ``gap``: the second distance over the first, minus 1; backoff's ``pred``) and, under ``onnx``, the
-    page's pipeline (``onnx_path`` and ``store``) run in Python: ``p_model``, ``p_knn``, ``nn``."""
+    """For the page's test, per pair: PyTorch's answer (``p_model``, ``p_knn``, ``top``, ``gap``, ``pred``)
+    and, under ``onnx``, the page's pipeline run in Python (``p_model``, ``p_knn``, ``nn``)."""
     from .knn import backoff, knn_proba
     from .models import encode, predict_proba
 
@@ -210,10 +208,8 @@ def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, 
 
 def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFrame, tau: float, tokenizer,
                titles: dict, reference: list | None = None) -> dict:
-    """Write the page's files for model ``name`` into ``folder/live/``: ``<name>.onnx``, ``<name>.bin`` (the
-    float16 states), ``<name>.json`` (statistics, labels, texts, k, T, tau, ``reference``), ``vocab.txt`` and
-    ``index.json`` (``titles``: ``{name: title}`` of every model, the page's switch). Returns the sizes
-    ``{file: bytes}`` of the model's three files."""
+    """Write the page's files for model ``name`` into ``folder/live/`` (``<name>.onnx``, ``.bin``, ``.json``,
+    ``vocab.txt``, ``index.json`` from ``titles``); returns the sizes of the model's three files."""
     check_str(name, "name"), check_pairs(train, True, name="train"), check_unit_interval(tau, "tau")
     check_dict(titles, "titles", keys=(name,))  # {name: title} of every model, this one among them
     if len(train) != len(store["z"]):

@@ -58,11 +58,9 @@ def knn_candidates(query_predictions, nearest_train_index, train_labels):
 
 
 def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flipped, memorised) -> dict:
-    """Why the kNN protocol (arguments as :func:`knn_candidates`) finds or misses the ``flipped`` labels,
-    ``memorised`` (N,) marking those the model predicts: ``recall_ceiling`` (share of flips some query
-    retrieves), ``memorised_recalled`` / ``_missed`` (share memorised among flips flagged / missed),
-    ``precision_per_flagged`` (the paper's), ``precision_per_query``, ``n_flips``, ``n_flagged``,
-    ``n_flagging_queries``.
+    """Why the kNN protocol (arguments as :func:`knn_candidates`) finds or misses the ``flipped`` labels:
+    ``recall_ceiling`` (share of flips some query retrieves), the share ``memorised`` among flips flagged
+    and missed, ``precision_per_flagged`` (the paper's), ``precision_per_query`` and counts.
 
     >>> d = knn_diagnostics([0, 0, 1, 2], [0, 0, 0, 1], [1, 0, 0, 1], [True, False, False, True],
     ...                     [False, True, True, True])
@@ -111,11 +109,8 @@ def loss_scores(labels, pred_probs):
 
 def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperature: float,
                      pred_probs=None, n_classes: int = 3):
-    """How strongly an example's own neighbours (and the model) disagree with its label, in [0, 1].
-
-    ``1 - p_knn(label)`` (:func:`nbhelpers.knn.knn_proba` at ``temperature``) over each example's
-    (N, k) leave-one-out neighbours (e.g. ``KNN(k).fit(reps, labels).kneighbors()``), averaged with
-    ``1 - p_model(label)`` when ``pred_probs`` (N, K) is given: the paper's kNN idea, ranked.
+    """How strongly an example's own (N, k) leave-one-out neighbours disagree with its label, in [0, 1]:
+    ``1 - p_knn(label)``, averaged with ``1 - p_model(label)`` when ``pred_probs`` is given.
 
     >>> d = np.zeros((3, 2)); i = np.array([[1, 2], [0, 2], [0, 1]])
     >>> knn_label_scores(d, i, [0, 0, 1], temperature=1.0).tolist()  # the odd one out

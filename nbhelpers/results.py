@@ -1,8 +1,5 @@
-"""Typed results: one record per chapter, saved as ``results/<name>.json`` and loaded back.
-
-A chapter ends by building its record (the constructor checks every value) and ``save``; the results
-page and the scorecard read the files with :func:`load_all`. Value types: :mod:`nbhelpers.schema`.
-The records hold values only: what they say in the book is the chapters' markdown, through MyST-NB glue."""
+"""Typed results: one record per chapter (values only, checked when built), saved as
+``results/<name>.json``; the results page and the scorecard read them with :func:`load_all`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -79,7 +76,6 @@ class RepresentationsRecord(Record):
     timing: Timing
 
 
-
 BackoffPaper = shape("BackoffPaper", {key: Fraction for key in (
     "bert_model", "bert_backoff", "roberta_model", "roberta_backoff", "bert_tau", "roberta_tau")})
 
@@ -114,12 +110,9 @@ class BackoffSetting(Schema):
     @classmethod
     def from_summary(cls, summary, *, backbone: str, train: str, seed: int, gain=None,
                      setting: str | None = None, **optional):
-        """One setting from a tuned ``summary`` (a row of the chapter's table), ``gain``
-        (:func:`nbhelpers.evaluation.paired_bootstrap` of backoff against the model, or ``None``), the
-        paper's numbers for ``setting`` and any ``optional`` fields.
+        """One setting from a tuned ``summary``, ``gain`` (:func:`nbhelpers.evaluation.paired_bootstrap`
+        of backoff against the model, or ``None``), the paper's numbers for ``setting`` and ``optional``.
 
-        Example
-        -------
         >>> s = {"k": 8, "T": 10.0, "tau": 0.5, "lambda": 0.25, "n_test": 4, "model_acc": 0.5,
         ...      "knn_acc": 0.75, "backoff_acc": 0.75, "interp_acc": 0.5}
         >>> r = BackoffSetting.from_summary(s, backbone="minilm", train="cad-original/train", seed=0,
@@ -225,7 +218,6 @@ class InfluenceRecord(Record):
     timing: Timing
 
 
-
 PatternStat = shape("PatternStat", {"n": Number, "share": Fraction, "entailment": Fraction,
                                     "neutral": Fraction, "contradiction": Fraction})
 Reading = shape("Reading", {"count": int, "n": int, "share": MaybeFraction})
@@ -272,7 +264,6 @@ class SpuriousRecord(Record):
     lime: list[LimeRow]
     setup: SpuriousSetup
     timing: Timing
-
 
 
 KnnCandidates = shape("KnnCandidates", {"precision": Fraction, "recall": Fraction, "f1": Fraction,
@@ -348,7 +339,6 @@ class HansRecord(Record):
     paper_table6_non_entailment: dict[str, dict[str, Fraction]]
     """Table 6 by model (``BERT``, ``kNN-BERT``, ...), then heuristic."""
     timing: Timing
-
 
 
 RECORDS: dict[str, type[Record]] = {r.NAME: r for r in (
