@@ -13,10 +13,8 @@ from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_int
 
 
 def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
-    """The backoff gain (points) on ``test`` of a split-seed experiment, its interval and how it was found.
-
-    ``per_seed`` holds lists ``test``, ``backoff_gain`` (a fraction) and, for one seed, ``gain_lo`` and
-    ``gain_hi``: a t-interval over two or more seeds; with one, its paired bootstrap (else None, None).
+    """The backoff gain (points) on ``test`` of a split-seed experiment, its interval (t over seeds; one
+    seed: its bootstrap ``gain_lo``, ``gain_hi``) and how it was found.
 
     >>> split_seed_gain({"test": ["anli", "hans"], "backoff_gain": [0.01, 0.02],
     ...                  "gain_lo": [-0.005, 0.0], "gain_hi": [0.025, 0.04]})
@@ -133,8 +131,8 @@ _BACKOFF_PAPER = {(b, s): 100 * (paper.TABLE4.loc[(b, "kNN backoff"), s] - paper
 
 
 def backoff_claims(bo):
-    """Chapter 2's claims (``backoff.json``): the backoff gain per setting, a t-interval where the
-    setting ran several seeds, else one seed's paired bootstrap; then the paper's RoBERTa column."""
+    """Chapter 2's claims: the backoff gain per setting (t over seeds, else one seed's bootstrap), then
+    the paper's RoBERTa column."""
     rows = []
     for setting in paper.TABLE4.columns:
         if not (r := bo.get(setting)):
@@ -184,8 +182,7 @@ def adversarial_claim(adv) -> dict:
 
 
 def removal_claims(inf):
-    """Chapter 3's removal claims (``influence.json``), on the per-seed gaps: total drops at 10%, and
-    at 30% the increment over 10%, the only number the paper prints there."""
+    """Chapter 3's removal claims on the per-seed gaps: total drops at 10%, the increment from 10% to 30%."""
     rem = inf.get("removal", {})
     if not (drops := rem.get("drops")):
         return []
@@ -317,8 +314,8 @@ def _slice_interval(ch):
 
 
 def mislabel_claims(ml):
-    """Chapter 5's claims (``mislabel.json``), t-intervals over seeds: kNN's F1 against the loss
-    ranking's at kNN's budget, and the share of the data the loss ranking needs for kNN's recall."""
+    """Chapter 5's claims (t over seeds): kNN's F1 against the loss ranking's at kNN's budget, and the
+    data the loss ranking needs for kNN's recall."""
     per = ml.get("per_seed")
     if not per or "loss F1@budget" not in per:
         return []

@@ -1,7 +1,5 @@
 """Every data set as one DataFrame schema: :func:`load_nli` for the paper's NLI sets (local files as
-``shared/data/SOURCES.md`` lays them out, else the public source), :func:`load_files` for your own CSV,
-TSV or JSON Lines files (pairs or single ``text``, any number of classes).
-"""
+``shared/data/SOURCES.md`` lays them out, else the public source), :func:`load_files` for your own."""
 from __future__ import annotations
 
 import csv
@@ -235,8 +233,8 @@ def _load_from_hub(name, split):
 
 
 def candidate_dirs(data_dir=None):
-    """``[(directory, where it came from), ...]`` that :func:`load_nli` searches, in order: ``data_dir``,
-    ``$NBHELPERS_DATA``, ``DEFAULT_DATA_DIR`` (duplicates removed).
+    """``[(directory, origin), ...]`` searched by :func:`load_nli`: ``data_dir``, ``$NBHELPERS_DATA``,
+    ``DEFAULT_DATA_DIR``.
 
     >>> candidate_dirs("my_data")[0][0].name, candidate_dirs()[-1][0] == DEFAULT_DATA_DIR
     ('my_data', True)

@@ -1,7 +1,5 @@
-"""Backbones, :func:`fine_tune`, :func:`predict_proba` and :func:`encode` (the [CLS] state, or the mean
-or max over the tokens, at any layer), each cached by content hash. Examples are pairs (``premise``,
-``hypothesis``) or single texts (``text``), labels 0..K-1 (NLI: entailment, neutral, contradiction).
-"""
+"""Backbones, :func:`fine_tune`, :func:`predict_proba` and :func:`encode`, each cached by content hash;
+examples are pairs (``premise``, ``hypothesis``) or single texts (``text``), labels 0..K-1."""
 from __future__ import annotations
 
 import importlib.metadata
