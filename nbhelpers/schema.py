@@ -1,6 +1,7 @@
 """The building blocks of the chapters' typed records (:mod:`nbhelpers.results`), on pydantic v2:
 ``Number``, ``Fraction`` (in [0, 1]), ``Seconds`` (>= 0), ``Maybe`` numbers (NaN reads as ``None``),
-:func:`shape`, :class:`Schema` and :class:`Record`; errors are ``ValueError`` exceptions naming file, field, value."""
+:func:`shape`, :class:`Schema` and :class:`Record`. Errors are ``ValueError`` exceptions that name
+the file, the field and the value."""
 from __future__ import annotations
 
 import json
