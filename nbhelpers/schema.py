@@ -8,64 +8,39 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar, Optional
 
 import numpy as np
-from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema,
-                      field_validator, with_config)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, JsonValue, StrictInt,
+                      ValidationError, field_validator, with_config)
+from pydantic_core import to_jsonable_python
 from typing_extensions import NotRequired, TypedDict
 
 from .cache import write_atomic
 
 
-class _JsonConstant:
-    """``NaN`` or ``Infinity`` as ``load`` reads them (JSON has neither): refused."""
-
-    def __init__(self, token: str):
-        self.token = token
-    __repr__ = __str__ = lambda self: self.token
-
-
-def _number(v, lo=None, hi=None, *, nullable=False):
-    """``v`` if an int or a finite float in [lo, hi]; with ``nullable``, None or NaN -> None."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if nullable and (v is None or isinstance(v, float) and math.isnan(v)):
-        return None
-    if isinstance(v, _JsonConstant):
-        raise ValueError(f"{v} is not valid JSON")
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"expected a number, got {type(v).__name__}")
-    if not math.isfinite(v):
-        raise ValueError("expected a finite number (JSON has no NaN or Infinity)")
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        hint = " (a percentage?)" if hi == 1 and v > 1 else ""
-        raise ValueError(f"expected a number in [{lo}, {hi}]{hint}")
-    return v
+def _nan_to_none(value):
+    """NaN (a spread over one seed, a mean over nothing) becomes ``None``, inside lists and dicts too."""
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _number_type(lo=None, hi=None, *, nullable=False):
-    schema = {"type": "number"} | {key: v for key, v in (("minimum", lo), ("maximum", hi)) if v is not None}
-    return Annotated[Any, PlainValidator(lambda v: _number(v, lo, hi, nullable=nullable)),
-                     WithJsonSchema({"anyOf": [schema, {"type": "null"}]} if nullable else schema)]
+def _number(**bounds):
+    """An int (it stays an int in the file) or a finite float, within pydantic's ``bounds``."""
+    return Annotated[StrictInt, Field(**bounds)] | Annotated[FiniteFloat, Field(**bounds)]
 
 
-def _json_value(v):
-    if isinstance(v, dict):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_value(x) for x in v]
-    return v if isinstance(v, (str, bool)) else _number(v, nullable=True)
-
-
-Number = _number_type()
-Seconds = _number_type(0)
-Fraction = _number_type(0, 1)
-MaybeNumber = _number_type(nullable=True)
-MaybeFraction = _number_type(0, 1, nullable=True)
+Number = _number()
+Seconds = _number(ge=0)
+Fraction = _number(ge=0, le=1)
+MaybeNumber = Annotated[Optional[Number], BeforeValidator(_nan_to_none)]
+MaybeFraction = Annotated[Optional[Fraction], BeforeValidator(_nan_to_none)]
 Interval = Annotated[list[Number], Field(min_length=2, max_length=2)]
 FractionInterval = Annotated[list[Fraction], Field(min_length=2, max_length=2)]
-Json = Annotated[Any, PlainValidator(_json_value), WithJsonSchema({"description": "any JSON value"})]
+Json = Annotated[JsonValue, BeforeValidator(_nan_to_none)]
 Table = dict[str, list[Json]]
 """A table by column (``DataFrame.to_dict("list")``); NaN cells become ``None``."""
 OMIT = {"default": None, "exclude_if": lambda v: v is None}
@@ -78,50 +53,32 @@ def shape(name: str, keys: dict, *, optional=()):
     return with_config(ConfigDict(extra="forbid", strict=True))(TypedDict(name, fields))
 
 
+def _tolist(value):
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    raise TypeError(f"value must be JSON (dict, list, str, number, bool, None); got {type(value).__name__}")
+
+
 def jsonable(value):
     """``value`` with numpy scalars and arrays, tuples and non-string dict keys made plain JSON.
 
     >>> jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
     {'a': 0.5, '1': [2, [0, 1]]}
     """
-    return _jsonable(value, "value")
+    return to_jsonable_python(value, fallback=_tolist)
 
 
-def _jsonable(value, name=None):  # name None (the records' validator): pydantic reports what is left
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, dict):
-        return {str(k) if not isinstance(k, str) else k: _jsonable(v, name and f"{name}[{k!r}]")
-                for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v, name and f"{name}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist(), name)
-    if isinstance(value, np.generic):
-        return value.item()
-    if name and not (value is None or isinstance(value, (str, int, float))):
-        raise TypeError(f"{name} must be JSON (dict, list, str, number, bool, None); "
-                        f"got {type(value).__name__}")
-    return value
-
-
-_UNION_TAG = re.compile(r"^[\w-]+\[.*\]$")  # pydantic names a union's member in the location: list[int]
-
-
-def _problem(e: dict) -> tuple[str, str]:
-    where = ".".join(str(p) for p in e["loc"] if not _UNION_TAG.match(str(p))) or "(the object itself)"
-    if e["type"] == "missing":
-        return where, f"{where}: missing key"
-    if e["type"] == "extra_forbidden":
-        return where, f"{where}: unknown key (value {e['input']!r:.60})"
-    return where, f"{where}: {e['msg'].removeprefix('Value error, ')}, got {e['input']!r:.80}"
+_UNION_MEMBER = re.compile(r"^((constrained-)?(int|float)|str|bool|list|dict|[\w-]+\[.*\])$")  # a tag
 
 
 def _invalid(where, err: ValidationError) -> ValueError:
     """One ``ValueError``: ``where``, then each field, what it expects and the value."""
-    problems = list(dict(_problem(e) for e in err.errors()).values())  # a union: its last member's message
+    problems = {}
+    for e in err.errors():  # a union's members all fail at one place: the last one's message stands
+        at = ".".join(str(p) for p in e["loc"] if not _UNION_MEMBER.match(str(p))) or "(the object itself)"
+        problems[at] = f"{at}: {e['msg']}" + ("" if e["type"] == "missing" else f", got {e['input']!r:.80}")
     plural = "s" if len(problems) > 1 else ""
-    return ValueError(f"{where}: {len(problems)} invalid value{plural}: " + "; ".join(problems))
+    return ValueError(f"{where}: {len(problems)} invalid value{plural}: " + "; ".join(problems.values()))
 
 
 class Schema(BaseModel):
@@ -133,10 +90,8 @@ class Schema(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _plain(cls, value):
-        """numpy values become Python ones, tuples lists; models stay."""
-        if isinstance(value, (list, tuple)):
-            return [v if isinstance(v, BaseModel) else _jsonable(v) for v in value]
-        return value if isinstance(value, BaseModel) else _jsonable(value)
+        """numpy values become Python ones, tuples lists, nested records dicts."""
+        return jsonable(value)
 
     def to_dict(self) -> dict:
         """The JSON object, as the file holds it."""
@@ -151,6 +106,10 @@ class Schema(BaseModel):
             raise _invalid(where or cls.__name__, err) from None
 
 
+def _refuse(token):
+    raise ValueError(f"{token} is not valid JSON")
+
+
 class Record(Schema):
     """A chapter's record: :meth:`save` writes ``<results_dir>/<NAME>.json``, :meth:`load` reads it.
 
@@ -162,7 +121,7 @@ class Record(Schema):
     {'accuracy': 0.5, 'sd': None}
     >>> Run.from_dict({"accuracy": 50.0, "sd": None})
     Traceback (most recent call last):
-    ValueError: Run: 1 invalid value: accuracy: expected a number in [0, 1] (a percentage?), got 50.0
+    ValueError: Run: 1 invalid value: accuracy: Input should be less than or equal to 1, got 50.0
     """
 
     NAME: ClassVar[str] = ""
@@ -170,8 +129,8 @@ class Record(Schema):
     def save(self, results_dir) -> Path:
         """Check the record, then write ``<results_dir>/<NAME>.json`` atomically; return the path."""
         path = Path(results_dir, f"{self.NAME}.json")
-        checked = type(self).from_dict(self.model_dump(), where=path)  # also catches edits inside dicts
-        text = json.dumps(checked.model_dump(mode="json"), indent=1, allow_nan=False)
+        checked = type(self).from_dict(self.model_dump(warnings=False), where=path)  # catches edits in dicts
+        text = json.dumps(checked.to_dict(), indent=1, allow_nan=False)
         return write_atomic(path, text.encode("utf-8"), mode=0o644)
 
     @classmethod
@@ -180,11 +139,8 @@ class Record(Schema):
         path = Path(path)
         if path.is_dir():
             path = path / f"{cls.NAME}.json"
-        data = path.read_bytes()
-        if data.startswith(b"\xef\xbb\xbf"):
-            raise ValueError(f"{path}: starts with a byte-order mark (BOM); save it as UTF-8 without one")
-        try:
-            obj = json.loads(data.decode("utf-8"), parse_constant=_JsonConstant)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ValueError(f"{path}: not valid JSON (truncated or corrupt?): {err}") from None
+        try:  # a byte-order mark, bad UTF-8, a truncated file, NaN or Infinity
+            obj = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse)
+        except ValueError as err:
+            raise ValueError(f"{path}: not valid JSON: {err}") from None
         return cls.from_dict(obj, where=path)
