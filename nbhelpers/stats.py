@@ -7,19 +7,13 @@ import math
 import numpy as np
 from scipy import stats
 
-from .checks import check_int, check_real
+from .checks import check_int, check_real, check_same_length, check_unit_interval, check_vector
 
 
 def _level(ci):
     if isinstance(ci, bool) or not isinstance(ci, (int, float, np.floating)) or not 0 < ci < 1:
         raise ValueError(f"ci={ci!r} but expected a coverage strictly between 0 and 1")
     return float(ci)
-
-
-def _int(value, name, low, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name}={value!r} but expected {what}")
-    return int(value)
 
 
 def _correct(values, name):
@@ -29,23 +23,22 @@ def _correct(values, name):
         raise ValueError(f"{name} must be a non-empty 1-D array, got shape {c.shape}")
     if c.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold booleans or 0/1, got dtype {c.dtype}")
-    c = c.astype(float)
-    if not np.isin(c, (0.0, 1.0)).all():
+    if not np.isin(c := c.astype(float), (0.0, 1.0)).all():
         raise ValueError(f"{name} must hold booleans or 0/1, got values {np.unique(c)[:5]}")
     return c
 
 
 def _pair(correct_a, correct_b):
     a, b = _correct(correct_a, "correct_a"), _correct(correct_b, "correct_b")
-    if a.shape != b.shape:
-        raise ValueError(f"correct_a and correct_b must have the same length, got {a.size} and {b.size}")
+    check_same_length(a.size, b.size, "correct_a", "correct_b")
     return a, b
 
 
 def _bootstrap(values, n_resamples, seed, ci):
     """Means of resampled ``values`` and their percentile interval."""
     rng = np.random.default_rng(check_int(seed, "seed", low=0))
-    n = _int(n_resamples, "n_resamples", 1, "a positive integer")
+    if isinstance(n := n_resamples, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n_resamples={n!r} but expected a positive integer")
     means = values[rng.integers(0, len(values), size=(n, len(values)))].mean(1)
     alpha = (1 - _level(ci)) / 2
     return means, float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
@@ -57,12 +50,7 @@ def t_interval(values, *, ci: float = 0.95) -> tuple[float, float | None, float 
     >>> t_interval([1.0, 2.0, 3.0]), t_interval([1.5])  # doctest: +ELLIPSIS
     ((2.0, -0.484..., 4.484...), (1.5, None, None))
     """
-    try:
-        x = np.asarray(values, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise TypeError(f"values must be numbers; got {values!r}") from None
-    if x.size == 0 or not np.isfinite(x).all():
-        raise ValueError(f"values: expected one or more finite values, got {values!r}")
+    x = check_vector(values, "values")
     if x.size == 1:
         return float(x[0]), None, None
     return t_interval_from(float(x.mean()), float(x.std(ddof=1)), x.size, ci=ci)
@@ -74,10 +62,9 @@ def t_interval_from(mean: float, sd: float, n: int, *, ci: float = 0.95) -> tupl
     >>> [round(v, 3) for v in t_interval_from(2.0, 1.0, 3)]
     [2.0, -0.484, 4.484]
     """
-    _int(n, "n", 2, "at least 2 values for a t-interval")
-    mean, sd = check_real(mean, "mean"), check_real(sd, "sd")
-    if not (math.isfinite(mean) and math.isfinite(sd) and sd >= 0):
-        raise ValueError(f"expected a finite mean and sd >= 0, got mean={mean!r}, sd={sd!r}")
+    n, mean = check_int(n, "n", low=2), check_real(mean, "mean")
+    if (sd := check_real(sd, "sd")) < 0:
+        raise ValueError(f"sd={sd} but expected sd >= 0")
     half = float(stats.t.ppf(0.5 + _level(ci) / 2, n - 1) * sd / math.sqrt(n))
     return float(mean), mean - half, mean + half
 
@@ -134,11 +121,8 @@ def newcombe(count_a: int, n_a: int, count_b: int, n_b: int, *,
     >>> [round(v, 3) for v in newcombe(3, 8, 58, 97)]
     [0.223, -0.111, 0.478]
     """
-    ka, na, kb, nb = (_int(v, k, 0, "an int >= 0") for v, k in ((count_a, "count_a"), (n_a, "n_a"),
-                                                             (count_b, "count_b"), (n_b, "n_b")))
-    if na == 0 or nb == 0 or ka > na or kb > nb:
-        raise ValueError(f"expected 0 <= count <= n and n >= 1, got count_a/n_a = {ka}/{na} and "
-                         f"count_b/n_b = {kb}/{nb}")
+    na, nb = check_int(n_a, "n_a", low=1), check_int(n_b, "n_b", low=1)
+    ka, kb = check_int(count_a, "count_a", 0, na), check_int(count_b, "count_b", 0, nb)
     level = _level(ci)
     pa, pb = ka / na, kb / nb
     la, ua = stats.binomtest(ka, na).proportion_ci(level, method="wilson")
@@ -158,12 +142,12 @@ def n_to_decide(estimate, low, high, n, *, paper_effect, null=0.0, margin=None,
     >>> n_to_decide(1.0, -1.0, 3.0, 3, paper_effect=4.0)  # 3 seeds; 4 would exclude 0
     4
     """
-    _int(n, "n", 1, "the number of seeds or pairs, an int >= 1")
-    for v, name in ((estimate, "estimate"), (low, "low"), (high, "high"), (paper_effect, "paper_effect")):
-        check_real(v, name)
-    if not all(math.isfinite(float(v)) for v in (estimate, low, high)) or not low <= estimate <= high:
-        raise ValueError(f"expected finite low <= estimate <= high, got {low} <= {estimate} <= {high}")
-    half = (float(high) - float(low)) / 2
+    n = check_int(n, "n", low=1)
+    estimate, low, high, paper_effect = (check_real(v, name) for v, name in (
+        (estimate, "estimate"), (low, "low"), (high, "high"), (paper_effect, "paper_effect")))
+    if not low <= estimate <= high:
+        raise ValueError(f"expected low <= estimate <= high, got {low} <= {estimate} <= {high}")
+    half = (high - low) / 2
     if margin is None:
         target = max(abs(estimate - null), abs(estimate - paper_effect))
     else:  # inside the margin, or wholly outside it
@@ -186,9 +170,7 @@ def accuracy_difference(acc_a: float, acc_b: float, n: int, *,
     >>> [round(v, 4) for v in accuracy_difference(0.729, 0.728, 9842)]
     [-0.001, -0.0134, 0.0114]
     """
-    a, b = check_real(acc_a, "acc_a"), check_real(acc_b, "acc_b")
-    if not (0 <= a <= 1 and 0 <= b <= 1):
-        raise ValueError(f"accuracies must lie in [0, 1], got acc_a={a} and acc_b={b}")
-    _int(n, "n", 1, "an int >= 1")
-    half = float(stats.norm.ppf(0.5 + ci / 2)) * math.sqrt(a * (1 - a) / n + b * (1 - b) / n)
+    a, b = check_unit_interval(acc_a, "acc_a"), check_unit_interval(acc_b, "acc_b")
+    n = check_int(n, "n", low=1)
+    half = float(stats.norm.ppf(0.5 + _level(ci) / 2)) * math.sqrt(a * (1 - a) / n + b * (1 - b) / n)
     return b - a, b - a - half, b - a + half
