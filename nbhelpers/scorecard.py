@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import html
 import json
-import math
-
-import numpy as np
 
 from .cache import write_atomic
-from .checks import check_dict, check_records
+from .checks import check_dict, check_positive, check_real, check_records
 
 VERDICTS = ("reproduced", "opposite", "ruled out", "inconclusive", "untested", "not comparable")
 """The six verdicts, in the order the results page explains them."""
 ROW_KEYS = ("claim", "paper", "ours", "test", "n", "verdict")
 """What :func:`sentence` reads from a row; :func:`to_html` also ``link`` and ``effect``."""
-
-
-def _real(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
 
 
 def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, margin=None,
@@ -44,16 +33,16 @@ def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, m
         if not isinstance(stand_in, str) or not stand_in.strip():
             raise ValueError(f"stand_in={stand_in!r} but expected a non-empty reason")
         return "not comparable"
-    est, ref, null = _real(estimate, "estimate"), _real(paper_effect, "paper_effect"), _real(null, "null")
-    if margin is not None and (margin := _real(margin, "margin")) <= 0:
-        raise ValueError(f"margin={margin} but expected a margin > 0")
+    est, ref = check_real(estimate, "estimate"), check_real(paper_effect, "paper_effect")
+    null = check_real(null, "null")
+    margin = None if margin is None else check_positive(margin, "margin")
     if ref == null and margin is None:
         raise ValueError(f"paper_effect={ref} equals the null: a claim of no effect needs a margin")
     if (low is None) != (high is None):
         raise ValueError(f"give both low and high or neither, got low={low!r}, high={high!r}")
     if low is None:
         return "untested"
-    lo, hi = _real(low, "low"), _real(high, "high")
+    lo, hi = check_real(low, "low"), check_real(high, "high")
     if not lo <= est <= hi:
         raise ValueError(f"expected low <= estimate <= high, got {lo} <= {est} <= {hi}")
     if ref == null:
@@ -69,7 +58,8 @@ def paper_in_interval(low, high, paper_effect) -> bool | None:
     """Whether the paper's effect lies in our interval (``None`` without an interval)."""
     if low is None or high is None:
         return None
-    return bool(_real(low, "low") <= _real(paper_effect, "paper_effect") <= _real(high, "high"))
+    lo, hi = check_real(low, "low"), check_real(high, "high")
+    return bool(lo <= check_real(paper_effect, "paper_effect") <= hi)
 
 
 def sentence(row) -> str:

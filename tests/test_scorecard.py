@@ -39,11 +39,11 @@ def test_verdict_rule(estimate, low, high, paper_effect, null, margin, stand_in,
     ({"estimate": 1.0, "low": 2.0, "high": 3.0}, ValueError, "low <= estimate <= high"),
     ({"estimate": 1.0, "low": 0.0, "high": None}, ValueError, "both low and high"),
     ({"estimate": float("nan"), "low": 0.0, "high": 1.0}, ValueError, "estimate.*finite"),
-    ({"estimate": "1", "low": 0.0, "high": 2.0}, TypeError, "estimate.*real number"),
+    ({"estimate": "1", "low": 0.0, "high": 2.0}, ValueError, "estimate must be a real number; got '1'"),
     ({"estimate": 1.0, "low": 0.0, "high": 2.0, "stand_in": ""}, ValueError, "stand_in"),
-    ({"estimate": True, "low": 0.0, "high": 2.0}, TypeError, "real number, got True"),
+    ({"estimate": True, "low": 0.0, "high": 2.0}, ValueError, "real number; got True"),
     ({"estimate": 0.1, "low": 0.0, "high": 0.2, "paper_effect": 0.0}, ValueError, "no effect needs a margin"),
-    ({"estimate": 0.1, "low": 0.0, "high": 0.2, "margin": -1.0}, ValueError, "margin"),
+    ({"estimate": 0.1, "low": 0.0, "high": 0.2, "margin": -1.0}, ValueError, "margin == -1.0, must be > 0"),
 ])
 def test_verdict_rejects_bad_input(kwargs, error, words):
     with pytest.raises(error, match=words):
