@@ -11,6 +11,14 @@ from . import paper, results, scorecard
 from .scorecard import paper_in_interval, verdict
 from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_interval_from
 
+CHAPTER_FILES = tuple(results.RECORDS)
+STAND_IN_ANLI = ("offline, MNLI dev-matched stands in for ANLI train, so the model never saw "
+                 "adversarial pairs")
+NO_ROBERTA = ("no RoBERTa backbone offline; the book's backbone is all-MiniLM-L6-v2 (the BERT-sized "
+              "rows above are the comparison it allows)")
+FEW_DISCORDANT = 25  # below this many discordant pairs, the exact McNemar interval, not the bootstrap
+TELLING = ("opposite", "ruled out", "reproduced", "inconclusive", "untested", "not comparable")
+
 
 def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
     """The backoff gain (points) on ``test`` of a split-seed experiment, its interval (t over seeds; one
@@ -29,19 +37,10 @@ def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, 
                          f"{sorted(set(per_seed['test']))}")
     gains = [100 * float(per_seed["backoff_gain"][i]) for i in rows]
     if len(gains) > 1:
-        mean, lo, hi = t_interval(gains)
-        return mean, lo, hi, f"{len(gains)} split seeds, t-interval over seeds"
-    (i,) = rows
-    lo, hi = (per_seed.get(key, [None] * len(per_seed["test"]))[i] for key in ("gain_lo", "gain_hi"))
+        return *t_interval(gains), f"{len(gains)} split seeds, t-interval over seeds"
+    lo, hi = (per_seed[key][rows[0]] if key in per_seed else None for key in ("gain_lo", "gain_hi"))
     lo, hi = (None, None) if lo is None or hi is None else (100 * float(lo), 100 * float(hi))
     return gains[0], lo, hi, "1 split seed, paired bootstrap (test sampling only)"
-
-
-STAND_IN_ANLI = ("offline, MNLI dev-matched stands in for ANLI train, so the model never saw "
-                 "adversarial pairs")
-NO_ROBERTA = ("no RoBERTa backbone offline; the book's backbone is all-MiniLM-L6-v2 (the BERT-sized "
-              "rows above are the comparison it allows)")
-FEW_DISCORDANT = 25  # below this many discordant pairs, the exact McNemar interval, not the bootstrap
 
 
 def _p(p):  # records keep six decimals, so a p-value below 5e-7 reads 0
@@ -64,13 +63,13 @@ def _seeds(n):
                 n=f"{n} seed{'s' * (n != 1)}")
 
 
-def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, test, n, estimate=None, low=None,
-         high=None, ours_text=None, margin=None, null=0.0, stand_in=None, n_units=None, unit="points",
+def _row(claim, where, *, paper_text, paper_effect, effect, test, n, estimate=None, low=None, high=None,
+         ours_text=None, margin=None, null=0.0, stand_in=None, n_units=None, unit="points",
          decide_unit="seeds", to_decide=None, threshold=False):
-    """One scorecard row; ``paper_effect`` None: untested. ``n_units`` 1 (one seed): the interval misses
-    seed noise, which can only widen it, so any verdict but inconclusive or not comparable is untested.
-    ``threshold``: the paper gives no number and ``paper_effect`` is our reading of its smallest effect,
-    so whether it lies in our interval says nothing (``paper_in_interval`` None)."""
+    """One scorecard row (``where``: ``"<chapter>#<anchor>"``); ``paper_effect`` None: untested. ``n_units``
+    1 (one seed): the interval misses seed noise, which can only widen it, so any verdict but inconclusive
+    or not comparable is untested. ``threshold``: the paper gives no number and ``paper_effect`` is our
+    reading of its smallest effect, so whether it lies in our interval says nothing (None)."""
     one_seed = n_units == 1
     v = "untested" if paper_effect is None else verdict(estimate, low, high, paper_effect=paper_effect,
                                                         null=null, margin=margin, stand_in=stand_in)
@@ -85,12 +84,13 @@ def _row(claim, chapter, anchor, *, paper_text, paper_effect, effect, test, n, e
         to_decide = "more test pairs, and seeds (their spread was not measured)"
     elif v == "untested":
         to_decide = to_decide or f"{decide_unit}: the run measured no spread over them"
+    number = {key: None if x is None else float(x)
+              for key, x in (("estimate", estimate), ("low", low), ("high", high))}
+    chapter, anchor = where.split("#")
     return {"claim": claim, "effect": effect, "paper": paper_text,
             "paper_effect": None if paper_effect is None else float(paper_effect),
             "ours": ours_text if ours_text is not None else _interval_text(estimate, low, high, unit),
-            "estimate": None if estimate is None else float(estimate),
-            "low": None if low is None else float(low), "high": None if high is None else float(high),
-            "null": null, "margin": margin, "test": test, "n": n, "verdict": v,
+            **number, "null": null, "margin": margin, "test": test, "n": n, "verdict": v,
             "paper_in_interval": None if stand_in is not None or threshold
             else paper_in_interval(low, high, paper_effect),
             "to_decide": to_decide, "reason": stand_in, "chapter": chapter,
@@ -121,23 +121,28 @@ def representation_claims(rep):
                 "(winner's curse, against the paper's choice)")
         n = f"{rep['n_val']:,} validation pairs, one seed"
     return [_row("The last layer's normalised [CLS] state is the best representation for kNN",
-                 "01_representations", "every-layer-every-pooling",
+                 "01_representations#every-layer-every-pooling",
                  paper_text="chosen as the best representation", paper_effect=paper.REPRESENTATION["effect"],
                  effect=effect, estimate=est, low=lo, high=hi, n_units=1, test=test, n=n, threshold=True)]
 
 
-_BACKOFF_PAPER = {(b, s): 100 * (paper.TABLE4.loc[(b, "kNN backoff"), s] - paper.TABLE4.loc[(b, "model"), s])
-                  for b in ("BERT", "RoBERTa") for s in paper.TABLE4.columns}
+def _backoff_gain(backbone, setting):
+    """The paper's backoff gain (points), and whether it is below the smallest gain a user would act on."""
+    t4 = paper.TABLE4[setting]
+    gain = 100 * (t4[backbone, "kNN backoff"] - t4[backbone, "model"])
+    return gain, abs(gain) < paper.BACKOFF_MARGIN, f"{gain:+.1f} points ({backbone})"
+
+
+def _improves(none):
+    return "kNN backoff " + ("changes nothing" if none else "improves test accuracy")
 
 
 def backoff_claims(bo):
     """Chapter 2's claims: the backoff gain per setting (t over seeds, else one seed's bootstrap), then
     the paper's RoBERTa column."""
-    rows = []
-    for setting in paper.TABLE4.columns:
-        if not (r := bo.get(setting)):
-            continue
-        gain = _BACKOFF_PAPER["BERT", setting]
+    rows, where = [], "02_knn_backoff#gain-or-noise"
+    for setting in [s for s in paper.TABLE4.columns if bo.get(s)]:
+        r, (gain, none, paper_text) = bo[setting], _backoff_gain("BERT", setting)
         seeds = r.get("seeds") or {}
         if (n_seeds := len(seeds.get("seeds", []))) > 1:
             est, lo, hi = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"],
@@ -146,35 +151,32 @@ def backoff_claims(bo):
         else:
             est, lo, hi = _points(r["backoff_gain"], *(r.get("backoff_gain_ci95") or (None, None)))
             test, n_seeds = "paired bootstrap over test pairs (seed noise not measured)", 1
-        none = abs(gain) < paper.BACKOFF_MARGIN  # below the smallest gain a user would act on: no effect
         rows.append(_row(
-            f"kNN backoff {'changes nothing' if none else 'improves test accuracy'}: {setting}",
-            "02_knn_backoff", "gain-or-noise", paper_text=f"{gain:+.1f} points (BERT)",
+            f"{_improves(none)}: {setting}", where, paper_text=paper_text,
             paper_effect=None if est is None else 0.0 if none else round(gain, 6),
             margin=paper.BACKOFF_MARGIN if none else None,
             effect="backoff accuracy minus model accuracy on test", estimate=est, low=lo, high=hi, test=test,
             n_units=n_seeds, n=f"{r['n_test']:,} test pairs, {n_seeds} seed{'s' if n_seeds > 1 else ''}",
             stand_in=STAND_IN_ANLI if str(r.get("train", "")).startswith("mnli") else None))
-    adv = bo.get("anli-adversarial")
-    if adv and "per_seed" in adv:
+    if (adv := bo.get("anli-adversarial")) and "per_seed" in adv:
         rows.append(adversarial_claim(adv))
-    return rows + [_row(
-        f"kNN backoff {'changes nothing' if abs(gain) < paper.BACKOFF_MARGIN else 'improves test accuracy'}"
-        f" (RoBERTa): {setting}", "02_knn_backoff", "gain-or-noise",
-        paper_text=f"{gain:+.1f} points (RoBERTa)", paper_effect=round(gain, 6), effect="as above, RoBERTa",
-        test="-", n="-", stand_in=NO_ROBERTA)
-        for setting in paper.TABLE4.columns for gain in [_BACKOFF_PAPER["RoBERTa", setting]]]
+    for setting in paper.TABLE4.columns:
+        gain, none, paper_text = _backoff_gain("RoBERTa", setting)
+        rows.append(_row(f"{_improves(none)} (RoBERTa): {setting}", where, paper_text=paper_text,
+                         paper_effect=round(gain, 6), effect="as above, RoBERTa", test="-", n="-",
+                         stand_in=NO_ROBERTA))
+    return rows
 
 
 def adversarial_claim(adv) -> dict:
     """The row for ANLI backoff with an adversarial datastore (chapter 2): ``adv`` has ``per_seed``
     (as :func:`split_seed_gain` takes it) and ``n_test``."""
     mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
-    gain = _BACKOFF_PAPER["BERT", "anli"]
+    gain, _, paper_text = _backoff_gain("BERT", "anli")
     return _row(
-        "kNN backoff improves test accuracy: anli, adversarial datastore", "02_knn_backoff",
-        "why-anli-backoff-fails-here-an-adversarial-datastore",
-        paper_text=f"{gain:+.1f} points (BERT)", paper_effect=round(gain, 6),
+        "kNN backoff improves test accuracy: anli, adversarial datastore",
+        "02_knn_backoff#why-anli-backoff-fails-here-an-adversarial-datastore", paper_text=paper_text,
+        paper_effect=round(gain, 6),
         effect="backoff accuracy minus model accuracy on ANLI test, datastore of adversarial pairs",
         estimate=mean, low=lo, high=hi, test=how, n_units=list(adv["per_seed"]["test"]).count("anli"),
         n=f"{adv['n_test']:,} test pairs; datastore 2/3 of ANLI dev, model MNLI-trained then "
@@ -195,21 +197,17 @@ def removal_claims(inf):
         (rem.get("increments"),
          "Going from 10% to 30% removed costs more for the most retrieved pairs than for random ones",
          f"a further {inc['top']:.0f} vs {inc['random']:.0f} points", inc["top"] - inc["random"],
-         "increment of the drop from 10% to 30% removed: top minus random"),
-    ]
+         "increment of the drop from 10% to 30% removed: top minus random")]
     rows = []
     for per, claim, paper_text, ref, effect in comparisons:
         if not (per and per.get("top") and per.get("random")):
             continue
         top = np.asarray(per["top"], float)
-        gaps = top - np.asarray(per["random"], float)
-        m, lo, hi = t_interval(gaps)
-        matched = per.get("matched")
-        control = "" if not matched else f"; label-matched control: top minus matched " \
-            f"{np.mean(top - np.asarray(matched, float)):+.1f}"
-        rows.append(_row(claim, "03_influence", "the-removal-test",
-                         paper_text=f"{paper_text} (gap {ref:+.1f})", paper_effect=ref, effect=effect,
-                         estimate=m, low=lo, high=hi,
+        m, lo, hi = t_interval(gaps := top - np.asarray(per["random"], float))
+        control = "" if not (matched := per.get("matched")) else \
+            f"; label-matched control: top minus matched {np.mean(top - np.asarray(matched, float)):+.1f}"
+        rows.append(_row(claim, "03_influence#the-removal-test", paper_text=f"{paper_text} (gap {ref:+.1f})",
+                         paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
                          ours_text=_interval_text(m, lo, hi) + control, **_seeds(len(gaps))))
     return rows
 
@@ -218,7 +216,7 @@ def speed_claims(inf):
     """Chapter 3's claims on timing kNN against influence functions (``influence.json``)."""
     if not (sp := inf.get("speed")):
         return []
-    knn_t, inf_t = sp.get("knn_query_times_s"), sp.get("influence_query_times_s")
+    knn_t, inf_t, S = sp.get("knn_query_times_s"), sp.get("influence_query_times_s"), paper.SPEEDUP
     if knn_t and inf_t and len(knn_t) == len(inf_t) and len(knn_t) > 1 and min(knn_t + inf_t) > 0:
         m, lo, hi = t_interval(np.log10(np.asarray(inf_t) / np.asarray(knn_t)))
         test = f"t-interval of log10(ratio) over {len(knn_t)} queries timed one by one"
@@ -228,18 +226,17 @@ def speed_claims(inf):
     text = f"{10 ** m:,.0f}x" + ("" if lo is None else f" [{10 ** lo:,.0f}x, {10 ** hi:,.0f}x]")
     if sp.get("speedup"):
         text += f" per query; {sp['speedup']:,.0f}x with set-up included"
-    where = ("03_influence", "knn-against-influence-functions")
+    where = "03_influence#knn-against-influence-functions"
     return [
-        _row("kNN explains a prediction far faster than influence functions", *where,
-             paper_text=f"about {paper.SPEEDUP['factor']}x "
-                        f"(< {paper.SPEEDUP['n_train_below']:,} training pairs)",
-             paper_effect=math.log10(paper.SPEEDUP["factor"]), null=math.log10(paper.SPEEDUP["far"]),
+        _row("kNN explains a prediction far faster than influence functions", where,
+             paper_text=f"about {S['factor']}x (< {S['n_train_below']:,} training pairs)",
+             paper_effect=math.log10(S["factor"]), null=math.log10(S["far"]),
              effect=f"log10 of influence-function time over kNN time per query (set-up excluded); the null: "
-                    f"{paper.SPEEDUP['far']}x, the least we read as far faster",
+                    f"{S['far']}x, the least we read as far faster",
              estimate=m, low=lo, high=hi, ours_text=text, test=test, unit="",
              n_units=len(knn_t) if lo is not None else None,
              decide_unit="queries timed one by one", n=f"{sp['n_train']:,} training pairs"),
-        _row("The speed-up grows with the size of the training data", *where, paper_text="grows (no number)",
+        _row("The speed-up grows with the size of the training data", where, paper_text="grows (no number)",
              paper_effect=None,
              effect="speed-up (set-up included) at a larger training set minus at this one",
              ours_text="one training-set size timed in the run", test="-",
@@ -247,70 +244,60 @@ def speed_claims(inf):
              to_decide="time two training-set sizes (benchmarks/bench_influence.py)")]
 
 
+_NO_NUMBER = f"examples, no number (read as at least {paper.SLICE_EFFECT:+.0f} point)"
+_ENTAILMENT = "SNLI test entailment pairs with {} in the hypothesis"
+_SLICES = [  # (claim, where in spurious.json, paper's text, paper's effect, effect)
+    ("Augmentation costs entailment pairs with negation about 10 points",
+     ("negation_entailment_change", "SNLI test"),
+     f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points",
+     100 * paper.NEGATION_ENTAILMENT_CHANGE,
+     "accuracy of the augmented model minus the original one, " + _ENTAILMENT.format("negation")),
+    ("Augmentation fixes the colour shortcut of the original model (Table 1)", ("colour_change",), _NO_NUMBER,
+     paper.SLICE_EFFECT, "accuracy of the augmented model minus the original one, "
+     + _ENTAILMENT.format("a colour word") + " (against the shortcut)"),
+    ("kNN alone is more robust than the model to the colour shortcut", ("knn_alone", "original/colour"),
+     _NO_NUMBER, paper.SLICE_EFFECT,
+     "kNN alone minus the model trained on the original split, " + _ENTAILMENT.format("a colour word")),
+    ("kNN alone is more robust than the model to the negation shortcut", ("knn_alone", "augmented/negation"),
+     _NO_NUMBER, paper.SLICE_EFFECT,
+     "kNN alone minus the model trained on the augmented split, " + _ENTAILMENT.format("negation"))]
+
+
 def spurious_claims(sp):
     """Chapter 4's claims (``spurious.json``): the 'not' statistic and the negation slice."""
-    rows = []
+    rows, N = [], paper.NOT_STATISTIC
     readings = sp.get("not_claim", {}).get("readings", {})
     key = "P(contradiction | 'not' in premise or hypothesis)"
     o, a = readings.get("original", {}).get(key), readings.get("augmented", {}).get(key)
     if o and a and o["n"] > 0 and a["n"] > 0:
-        ref = 100 * (paper.NOT_STATISTIC["augmented"] - paper.NOT_STATISTIC["original"])
+        ref = 100 * (N["augmented"] - N["original"])
         d, lo, hi = _points(*newcombe(int(o["count"]), int(o["n"]), int(a["count"]), int(a["n"])))
         rows.append(_row(
             "'not' is tied to contradiction far more in the augmented data (37% vs 60%)",
-            "04_spurious", "what-the-training-data-says-about-the-patterns",
-            paper_text=f"{paper.NOT_STATISTIC['original']:.0%} -> {paper.NOT_STATISTIC['augmented']:.0%} "
-                       f"({ref:+.0f} points)",
+            "04_spurious#what-the-training-data-says-about-the-patterns",
+            paper_text=f"{N['original']:.0%} -> {N['augmented']:.0%} ({ref:+.0f} points)",
             paper_effect=ref, effect=f"{key}: augmented minus original",
             estimate=d, low=lo, high=hi, n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
             ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(d, lo, hi)})",
             test="Newcombe (Wilson score) interval for a difference of two proportions (approximate: the "
                  "augmented split contains the original pairs)",
             n=f"{o['n']} and {a['n']} training pairs"))
-    slice_rows = [
-        ("Augmentation costs entailment pairs with negation about 10 points",
-         sp.get("negation_entailment_change", {}).get("SNLI test"),
-         f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points",
-         100 * paper.NEGATION_ENTAILMENT_CHANGE,
-         "accuracy of the augmented model minus the original one, SNLI test entailment pairs with negation "
-         "in the hypothesis"),
-        ("Augmentation fixes the colour shortcut of the original model (Table 1)", sp.get("colour_change"),
-         _NO_NUMBER, paper.SLICE_EFFECT,
-         "accuracy of the augmented model minus the original one, SNLI test entailment pairs with a colour "
-         "word in the hypothesis (against the shortcut)"),
-        ("kNN alone is more robust than the model to the colour shortcut",
-         sp.get("knn_alone", {}).get("original/colour"), _NO_NUMBER, paper.SLICE_EFFECT,
-         "kNN alone minus the model trained on the original split, SNLI test entailment pairs with a colour "
-         "word in the hypothesis"),
-        ("kNN alone is more robust than the model to the negation shortcut",
-         sp.get("knn_alone", {}).get("augmented/negation"), _NO_NUMBER, paper.SLICE_EFFECT,
-         "kNN alone minus the model trained on the augmented split, SNLI test entailment pairs with negation "
-         "in the hypothesis")]
-    for claim, ch, paper_text, paper_effect, effect in slice_rows:
+    for claim, (field, *item), paper_text, paper_effect, effect in _SLICES:
+        ch = (sp.get(field) or {}).get(item[0]) if item else sp.get(field)
         if ch and ch.get("n") and ch.get("diff") is not None:
-            est, lo, hi, test = _slice_interval(ch)
-            rows.append(_row(claim, "04_spurious", "slice-accuracy", paper_text=paper_text,
+            est, lo, hi = _points(ch["diff"], ch["lo"], ch["hi"])
+            test = "paired bootstrap over test pairs"
+            if ch.get("a_only") is not None:  # few discordant pairs: the exact interval
+                if int(ch["a_only"]) + int(ch["b_only"]) < FEW_DISCORDANT:
+                    lo, hi = _points(ch["mcnemar_lo"], ch["mcnemar_hi"])
+                    test = "exact McNemar interval"
+                test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
+                         f"exact McNemar p = {_p(ch['mcnemar_p'])}")
+            rows.append(_row(claim, "04_spurious#slice-accuracy", paper_text=paper_text,
                              paper_effect=paper_effect, effect=effect, estimate=est, low=lo, high=hi,
                              test=test + " (one seed per model)", n_units=1, n=f"{int(ch['n'])} test pairs",
                              threshold=paper_effect == paper.SLICE_EFFECT))
     return rows
-
-
-_NO_NUMBER = f"examples, no number (read as at least {paper.SLICE_EFFECT:+.0f} point)"
-
-
-def _slice_interval(ch):
-    """A slice change (:func:`nbhelpers.spurious.slice_change`) in points, its interval and test: the
-    exact McNemar interval below ``FEW_DISCORDANT`` discordant pairs, else the paired bootstrap."""
-    est, lo, hi = _points(ch["diff"], ch["lo"], ch["hi"])
-    test = "paired bootstrap over test pairs"
-    if ch.get("a_only") is not None:
-        if int(ch["a_only"]) + int(ch["b_only"]) < FEW_DISCORDANT:
-            lo, hi = _points(ch["mcnemar_lo"], ch["mcnemar_hi"])
-            test = "exact McNemar interval"
-        test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
-                 f"exact McNemar p = {_p(ch['mcnemar_p'])}")
-    return est, lo, hi, test
 
 
 def mislabel_claims(ml):
@@ -319,46 +306,40 @@ def mislabel_claims(ml):
     per = ml.get("per_seed")
     if not per or "loss F1@budget" not in per:
         return []
-    P = paper.MISLABEL
+    P, budget = paper.MISLABEL, paper.MISLABEL_KNN_BUDGET
     knn_f1, loss_f1 = np.asarray(per["kNN f1"], float), np.asarray(per["loss F1@budget"], float)
-    m, lo, hi = t_interval(100 * (knn_f1 - loss_f1))
     f1, f1_lo, f1_hi = t_interval(knn_f1)
-    inside = f1_lo is not None and f1_lo <= P["f1"] <= f1_hi
-    holds = "" if f1_lo is None else f"; the paper's {P['f1']:.2f} is {'' if inside else 'not '}" \
-        f"in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
-    common = dict(chapter="05_mislabeled", anchor="does-the-paper-s-protocol-recover-the-flips",
-                  **_seeds(len(knn_f1)))
-    rows = [_row(
-        "Mislabeled examples: the kNN candidates beat the loss ranking at the same budget", **common,
-        paper_text=f"kNN F1 {P['f1']:.2f} (P {P['precision']:.2f}, R {P['recall']:.2f}); loss at that budget "
-                   f"about {paper.MISLABEL_LOSS_F1_AT_BUDGET:.2f}",
-        paper_effect=100 * (P["f1"] - paper.MISLABEL_LOSS_F1_AT_BUDGET),
-        effect="F1 of the kNN candidates minus F1 of the loss ranking flagging as many examples (points)",
-        estimate=m, low=lo, high=hi,
-        ours_text=f"kNN F1 {f1:.2f} (P {np.mean(per['kNN precision']):.2f}, "
-                  f"R {np.mean(per['kNN recall']):.2f}), "
-                  f"loss {loss_f1.mean():.2f}; {_interval_text(m, lo, hi)}{holds}")]
+    holds = "" if f1_lo is None else f"; the paper's {P['f1']:.2f} is " \
+        f"{'' if f1_lo <= P['f1'] <= f1_hi else 'not '}in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
     need = np.asarray(per["loss: data for kNN recall"], float)
-    budget = np.asarray(per["kNN budget share"], float)
-    m, lo, hi = t_interval(100 * (need - budget))
-    paper_budget = P["noise_rate"] * P["recall"] / P["precision"]
-    rows.append(_row(
-        "The loss ranking needs far more of the data than kNN to reach kNN's recall", **common,
-        paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data "
-                   f"(kNN flags about {paper_budget:.0%})",
-        paper_effect=100 * (P["loss_fraction_for_knn_recall"] - paper_budget),
-        effect="share of the data the loss ranking inspects to reach kNN's recall, minus the share kNN "
-               "flags (points)",
-        estimate=m, low=lo, high=hi,
-        ours_text=f"{need.mean():.1%} of the data vs kNN's {budget.mean():.1%}; {_interval_text(m, lo, hi)}"))
-    return rows
+    ours = np.asarray(per["kNN budget share"], float)
+    (m, lo, hi), (m2, lo2, hi2) = t_interval(100 * (knn_f1 - loss_f1)), t_interval(100 * (need - ours))
+    where, seeds = "05_mislabeled#does-the-paper-s-protocol-recover-the-flips", _seeds(len(knn_f1))
+    return [
+        _row("Mislabeled examples: the kNN candidates beat the loss ranking at the same budget", where,
+             paper_text=f"kNN F1 {P['f1']:.2f} (P {P['precision']:.2f}, R {P['recall']:.2f}); loss at that "
+                        f"budget about {paper.MISLABEL_LOSS_F1_AT_BUDGET:.2f}",
+             paper_effect=100 * (P["f1"] - paper.MISLABEL_LOSS_F1_AT_BUDGET),
+             effect="F1 of the kNN candidates minus F1 of the loss ranking flagging as many examples "
+                    "(points)", estimate=m, low=lo, high=hi, **seeds,
+             ours_text=f"kNN F1 {f1:.2f} (P {np.mean(per['kNN precision']):.2f}, "
+                       f"R {np.mean(per['kNN recall']):.2f}), loss {loss_f1.mean():.2f}; "
+                       f"{_interval_text(m, lo, hi)}{holds}"),
+        _row("The loss ranking needs far more of the data than kNN to reach kNN's recall", where,
+             paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data (kNN flags about {budget:.0%})",
+             paper_effect=100 * (P["loss_fraction_for_knn_recall"] - budget),
+             effect="share of the data the loss ranking inspects to reach kNN's recall, minus the share kNN "
+                    "flags (points)", estimate=m2, low=lo2, high=hi2, **seeds,
+             ours_text=f"{need.mean():.1%} of the data vs kNN's {ours.mean():.1%}; "
+                       f"{_interval_text(m2, lo2, hi2)}")]
 
 
 def hans_claims(hans, bo):
     """Chapter 6's claim (``hans.json``; the backoff record says which model ran if ``hans`` does not)."""
     if not (c := hans.get("constituent", {}).get("non-entailment")):
         return []
-    ref = 100 * (paper.TABLE6.loc["constituent", "kNN-BERT"] - paper.TABLE6.loc["constituent", "BERT"])
+    bert, knn_bert = paper.TABLE6.loc["constituent", "BERT"], paper.TABLE6.loc["constituent", "kNN-BERT"]
+    ref = 100 * (knn_bert - bert)
     if pr := c.get("paired"):  # paired: the same pairs with and without backoff (older files: unpaired)
         few = pr["a_only"] + pr["b_only"] < FEW_DISCORDANT
         keys = ("mcnemar_lo", "mcnemar_hi") if few else ("lo", "hi")
@@ -371,16 +352,12 @@ def hans_claims(hans, bo):
         test = "unpaired normal interval (conservative)"
     train = hans.get("setting", {}).get("train") or (bo or {}).get("hans", {}).get("train", "mnli")
     return [_row(
-        "Backoff helps HANS constituent non-entailment pairs", "06_hans_tsne",
-        "accuracy-per-heuristic-and-label-table-6",
-        paper_text=f"{100 * paper.TABLE6.loc['constituent', 'BERT']:.1f} -> "
-                   f"{100 * paper.TABLE6.loc['constituent', 'kNN-BERT']:.1f} ({ref:+.1f} points, BERT)",
+        "Backoff helps HANS constituent non-entailment pairs",
+        "06_hans_tsne#accuracy-per-heuristic-and-label-table-6",
+        paper_text=f"{100 * bert:.1f} -> {100 * knn_bert:.1f} ({ref:+.1f} points, BERT)",
         paper_effect=ref, effect="backoff minus model accuracy, constituent non-entailment test pairs",
         estimate=d, low=lo, high=hi, test=test, n=f"{int(c['n']):,} test pairs, one seed", n_units=1,
         stand_in=STAND_IN_ANLI if train.startswith("mnli") else None)]
-
-
-CHAPTER_FILES = ("representations", "backoff", "influence", "spurious", "mislabel", "hans")
 
 
 def rows(records: dict) -> list[dict]:
@@ -394,12 +371,8 @@ def rows(records: dict) -> list[dict]:
 def build(results_dir) -> tuple[list[dict], list[str]]:
     """``(rows, missing)``: one row per claim from the ``<name>.json`` files in ``results_dir`` (checked
     by :func:`nbhelpers.results.load_all`), and the files not found (chapters not run)."""
-    records = {name: record.to_dict() for name, record in results.load_all(results_dir).items()
-               if record is not None and name in CHAPTER_FILES}
+    records = {name: r.to_dict() for name, r in results.load_all(results_dir).items() if r is not None}
     return rows(records), [f"{name}.json" for name in CHAPTER_FILES if name not in records]
-
-
-TELLING = ("opposite", "ruled out", "reproduced", "inconclusive", "untested", "not comparable")
 
 
 def found(rows, chapter: str) -> str:

@@ -65,9 +65,9 @@ on, declared before the slices were run."""
 BACKOFF_MARGIN = 0.5
 """Equivalence margin (points) for the paper's one no-gain claim (BERT on HANS), set before looking."""
 
-_KNN_BUDGET = MISLABEL["noise_rate"] * MISLABEL["recall"] / MISLABEL["precision"]   # share kNN flags
-_LOSS_RECALL = MISLABEL["recall"] * _KNN_BUDGET / MISLABEL["loss_fraction_for_knn_recall"]
-_LOSS_PRECISION = _LOSS_RECALL * MISLABEL["noise_rate"] / _KNN_BUDGET
+MISLABEL_KNN_BUDGET = MISLABEL["noise_rate"] * MISLABEL["recall"] / MISLABEL["precision"]  # share kNN flags
+_LOSS_RECALL = MISLABEL["recall"] * MISLABEL_KNN_BUDGET / MISLABEL["loss_fraction_for_knn_recall"]
+_LOSS_PRECISION = _LOSS_RECALL * MISLABEL["noise_rate"] / MISLABEL_KNN_BUDGET
 MISLABEL_LOSS_F1_AT_BUDGET = 2 * _LOSS_PRECISION * _LOSS_RECALL / (_LOSS_PRECISION + _LOSS_RECALL)
 """The loss ranking's F1 at kNN's budget, derived (about 0.10): its recall read as a straight line
 from (0, 0) to (0.65, 0.73), the only point the paper gives."""
@@ -80,27 +80,18 @@ def numbers() -> dict:
     >>> n["t4_bert_model_anli"], n["t5_bert_anli"], n["removal_top_10"], n["mislabel_f1"]
     (47.2, 0.95, 4.6, 0.78)
     """
-    key = lambda *parts: "_".join(parts).lower().replace("-", "_")
-    out = {}
-    for (backbone, method), row in TABLE4.iterrows():
-        m = "model" if method == "model" else "backoff"
-        out.update({key("t4", backbone, m, s): round(100 * v, 1) for s, v in row.items()})
-    for backbone, row in TABLE5.iterrows():
-        out.update({key("t5", backbone, s): v for s, v in row.items()})
-    for heuristic, row in TABLE6.iterrows():
-        out.update({key("t6", c, heuristic): round(100 * v, 1) for c, v in row.items()})
-    for cond in ("top", "random"):
-        out.update({f"removal_{cond}_{round(100 * f)}": v for f, v in REMOVAL[cond].items()})
-        out[f"removal_increment_{cond}"] = REMOVAL["increment"][cond]
-    out.update(speedup=SPEEDUP["factor"], speedup_n_train=SPEEDUP["n_train_below"],
-               not_original=round(100 * NOT_STATISTIC["original"]),
-               not_augmented=round(100 * NOT_STATISTIC["augmented"]),
-               negation_entailment_change=round(100 * NEGATION_ENTAILMENT_CHANGE),
-               bert_snli_test=round(100 * BERT_SNLI_TEST, 1))
-    out.update({f"mislabel_{k}": MISLABEL[k] for k in ("precision", "recall", "f1")})
-    out.update(mislabel_loss_share=round(100 * MISLABEL["loss_fraction_for_knn_recall"]),
-               mislabel_noise=round(100 * MISLABEL["noise_rate"]))
-    return out
+    tables = {"t4": (100 * TABLE4.rename(index={"kNN backoff": "backoff"})).round(1), "t5": TABLE5,
+              "t6": (100 * TABLE6.T).round(1)}
+    out = {"_".join((name, *key)).lower().replace("-", "_"): v for name, table in tables.items()
+           for key, v in table.stack().items()}
+    out |= {f"removal_{c}_{round(100 * f)}": v for c in ("top", "random") for f, v in REMOVAL[c].items()}
+    out |= {f"removal_increment_{c}": v for c, v in REMOVAL["increment"].items()}
+    out |= {f"mislabel_{k}": MISLABEL[k] for k in ("precision", "recall", "f1")}
+    return out | dict(speedup=SPEEDUP["factor"], speedup_n_train=SPEEDUP["n_train_below"],
+                      negation_entailment_change=round(100 * NEGATION_ENTAILMENT_CHANGE),
+                      bert_snli_test=round(100 * BERT_SNLI_TEST, 1),
+                      mislabel_loss_share=round(100 * MISLABEL["loss_fraction_for_knn_recall"]),
+                      mislabel_noise=round(100 * MISLABEL["noise_rate"]))
 
 
 def glue_numbers() -> int:
@@ -109,7 +100,6 @@ def glue_numbers() -> int:
         from myst_nb import glue
     except ImportError:
         return 0
-    values = numbers()
-    for key, value in values.items():
+    for key, value in (values := numbers()).items():
         glue(key, value, display=False)
     return len(values)
