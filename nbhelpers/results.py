@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Optional
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from . import paper
 from .checks import check_path
@@ -13,16 +13,23 @@ from .data import HANS_HEURISTICS as HEURISTICS, HANS_LABELS  # noqa: F401 (chap
 from .schema import (OMIT, Fraction, FractionInterval, Interval, Json, MaybeFraction, MaybeNumber, Number,
                      Record, Schema, Seconds, Table, shape, jsonable)  # noqa: F401 (jsonable)
 
+
+def _record(name: str, doc: str, fields: dict, *, optional=()) -> type[Record]:
+    """A chapter's :class:`Record` class, saved as ``<name>.json``; ``optional`` fields may be absent."""
+    fields = {k: (Optional[t], Field(**OMIT)) if k in optional else t for k, t in fields.items()}
+    record = create_model(f"{name.title()}Record", __base__=Record, __doc__=doc, __module__=__name__,
+                          **fields)
+    record.NAME = name
+    return record
+
+
 FineTune = shape("FineTune", {"n_train": int, "epochs": int, "seconds": Seconds, "continued": bool})
 Timing = shape("Timing", {**{part: Seconds for part in (
     "fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other", "total")},
     "fine_tunes": list[FineTune]}, optional=("fine_tunes",))
-"""Seconds per part of the work, and each fine-tune that ran (:func:`nbhelpers.timing.report`; older files
-have no ``fine_tunes``)."""
+"""Seconds per part of the work, and each fine-tune that ran (:func:`nbhelpers.timing.report`)."""
 Bootstrap = shape("Bootstrap", {"diff": Number, "lo": Number, "hi": Number, "p_better": Fraction})
 """:func:`nbhelpers.evaluation.paired_bootstrap`: mean difference, its 95% interval, P(better)."""
-
-
 Recipe = shape("Recipe", {"epochs": int, "lr": Number, "batch_size": int, "warmup_ratio": Number,
                           "weight_decay": Number, "max_length": int, "group_by_length": bool})
 RecipeRow = shape("RecipeRow", {"recipe": str, "epochs": int, "lr": Number, "last-epoch loss": Number,
@@ -44,36 +51,15 @@ HeldOut = shape("HeldOut", {**dict.fromkeys(("reference", "best_other"), str), *
     **dict.fromkeys(("reference_acc", "best_other_acc", "mcnemar_p"), Fraction)})
 
 
-class RepresentationsRecord(Record):
-    """Chapter 1, ``representations.json``: which representation kNN should use."""
-
-    NAME: ClassVar[str] = "representations"
-    backbone: str
-    seed: int
-    k: int
-    smoke: bool
-    train: str
-    validation: str
-    n_train: int
-    n_val: int
-    recipe: Recipe
-    model_val_acc: Fraction
-    recipes: list[RecipeRow]
-    knn_acc: dict[str, Fraction]
-    """kNN validation accuracy by variant, ``"<pooling>-layer<i>-<norm|raw>"``, best first."""
-    best_variant: BestVariant
-    cls_last_norm_knn_acc: Fraction
-    cls_last_norm_rank: int
-    n_variants: int
-    paper: RepresentationsPaper
-    model_val_ci: FractionInterval
-    finetuned: TunedProbe
-    unfinetuned: FrozenProbe
-    unfinetuned_mean: FrozenProbe
-    tokenisation: Tokenisation
-    held_out: Optional[HeldOut] = Field(**OMIT)  # absent in older files
-    minutes: Seconds
-    timing: Timing
+RepresentationsRecord = _record("representations", """Chapter 1: which representation kNN should use.""", {
+    "backbone": str, "seed": int, "k": int, "smoke": bool, "train": str, "validation": str, "n_train": int,
+    "n_val": int, "recipe": Recipe, "model_val_acc": Fraction, "recipes": list[RecipeRow],
+    "knn_acc": dict[str, Fraction],  # by variant, "<pooling>-layer<i>-<norm|raw>", best first
+    "best_variant": BestVariant, "cls_last_norm_knn_acc": Fraction, "cls_last_norm_rank": int,
+    "n_variants": int, "paper": RepresentationsPaper, "model_val_ci": FractionInterval,
+    "finetuned": TunedProbe, "unfinetuned": FrozenProbe, "unfinetuned_mean": FrozenProbe,
+    "tokenisation": Tokenisation, "held_out": HeldOut, "minutes": Seconds, "timing": Timing},
+    optional=("held_out",))  # older files: no held_out
 
 
 BackoffPaper = shape("BackoffPaper", {key: Fraction for key in (
@@ -111,15 +97,7 @@ class BackoffSetting(Schema):
     def from_summary(cls, summary, *, backbone: str, train: str, seed: int, gain=None,
                      setting: str | None = None, **optional):
         """One setting from a tuned ``summary``, ``gain`` (:func:`nbhelpers.evaluation.paired_bootstrap`
-        of backoff against the model, or ``None``), the paper's numbers for ``setting`` and ``optional``.
-
-        >>> s = {"k": 8, "T": 10.0, "tau": 0.5, "lambda": 0.25, "n_test": 4, "model_acc": 0.5,
-        ...      "knn_acc": 0.75, "backoff_acc": 0.75, "interp_acc": 0.5}
-        >>> r = BackoffSetting.from_summary(s, backbone="minilm", train="cad-original/train", seed=0,
-        ...                                 gain={"diff": 0.25, "lo": 0.0, "hi": 0.5}, setting="anli")
-        >>> r.backoff_gain_ci95, r.paper["bert_tau"], r.to_dict()["lambda"]
-        ([0.0, 0.5], 0.95, 0.25)
-        """
+        of backoff against the model, or ``None``), the paper's numbers for ``setting`` and ``optional``."""
         floats = ("T", "tau", "lambda", "model_acc", "knn_acc", "backoff_acc", "interp_acc")
         return cls(backbone=backbone, train=train, seed=int(seed), k=int(summary["k"]),
                    n_test=int(summary["n_test"]), **{key: float(summary[key]) for key in floats},
@@ -193,29 +171,13 @@ InfluencePaper = shape("InfluencePaper", {
     "speedup": Number, "speedup_note": str})
 
 
-class InfluenceRecord(Record):
-    """Chapter 3, ``influence.json``: retrieval counts, the removal test, kNN vs influence functions."""
-
-    NAME: ClassVar[str] = "influence"
-    backbone: str
-    seed: int
-    k: int
-    n_train: int
-    train: str
-    test: str
-    removal: Removal
-    removal_by_fraction: dict[str, RemovalByFraction]
-    removal_seeds: list[int]
-    removal_runs: list[RemovalRun]
-    speed: Speed
-    topk_overlap: Fraction
-    topk_overlap_random: Fraction
-    retrieval: Retrieval
-    support: Support
-    paper: InfluencePaper
-    smoke: bool
-    seconds: Seconds
-    timing: Timing
+InfluenceRecord = _record("influence", """Chapter 3: retrieval counts, the removal test, kNN vs influence
+functions.""", {
+    "backbone": str, "seed": int, "k": int, "n_train": int, "train": str, "test": str, "removal": Removal,
+    "removal_by_fraction": dict[str, RemovalByFraction], "removal_seeds": list[int],
+    "removal_runs": list[RemovalRun], "speed": Speed, "topk_overlap": Fraction,
+    "topk_overlap_random": Fraction, "retrieval": Retrieval, "support": Support, "paper": InfluencePaper,
+    "smoke": bool, "seconds": Seconds, "timing": Timing})
 
 
 PatternStat = shape("PatternStat", {"n": Number, "share": Fraction, "entailment": Fraction,
@@ -240,30 +202,21 @@ SpuriousSetup = shape("SpuriousSetup", {"backbone": str, "seed": int, "smoke": b
                                         "lime_samples": int})
 
 
-class SpuriousRecord(Record):
-    """Chapter 4, ``spurious.json``: pattern statistics, the 'not' claim, slices, the miner, LIME."""
-
-    NAME: ClassVar[str] = "spurious"
-    pattern_stats: dict[str, dict[str, PatternStat]]
-    """By training split, then ``"<pattern>/<premise|hypothesis|either>"``."""
-    not_claim: NotClaim
-    slice_accuracy: dict[str, dict[str, SliceRow]]
-    """By ``"<test set>/<pattern>"``, then gold label (and ``all``)."""
-    negation_entailment_change: dict[str, Change]
-    # absent in older files: SNLI test, the change under each slice definition (the declared one first);
-    # augmented minus original on pairs with a colour word in the hypothesis; by "<model>/<pattern>", the
-    # model (before) against kNN alone (after), whose k and T (knn_params) are best on validation
-    negation_sensitivity: Optional[dict[str, Change]] = Field(**OMIT)
-    colour_change: Optional[Change] = Field(**OMIT)
-    knn_alone: Optional[dict[str, Change]] = Field(**OMIT)
-    knn_params: Optional[dict[str, dict[str, Number]]] = Field(**OMIT)
-    miner_top_tokens: list[MinerToken]
-    miner_pattern_hits_top10: list[str]
-    examples: dict[str, list[int]]
-    example_selection: dict[str, Selection]
-    lime: list[LimeRow]
-    setup: SpuriousSetup
-    timing: Timing
+SpuriousRecord = _record("spurious", """Chapter 4: pattern statistics, the 'not' claim, slices, the miner,
+LIME.""", {
+    "pattern_stats": dict[str, dict[str, PatternStat]],  # by split, "<pattern>/<premise|hypothesis|either>"
+    "not_claim": NotClaim,
+    "slice_accuracy": dict[str, dict[str, SliceRow]],  # by "<test set>/<pattern>", gold label (and "all")
+    "negation_entailment_change": dict[str, Change],
+    # SNLI test, the change under each slice definition (the declared one first); augmented minus original on
+    # pairs with a colour word in the hypothesis; by "<model>/<pattern>", the model (before) against kNN alone
+    # (after), whose k and T (knn_params) are best on validation
+    "negation_sensitivity": dict[str, Change], "colour_change": Change, "knn_alone": dict[str, Change],
+    "knn_params": dict[str, dict[str, Number]],
+    "miner_top_tokens": list[MinerToken], "miner_pattern_hits_top10": list[str],
+    "examples": dict[str, list[int]], "example_selection": dict[str, Selection], "lime": list[LimeRow],
+    "setup": SpuriousSetup, "timing": Timing},
+    optional=("negation_sensitivity", "colour_change", "knn_alone", "knn_params"))  # older files lack them
 
 
 KnnCandidates = shape("KnnCandidates", {"precision": Fraction, "recall": Fraction, "f1": Fraction,
@@ -288,29 +241,17 @@ SweepConclusion = shape("SweepConclusion", {
 """:func:`nbhelpers.mislabel.sweep_conclusion` without ``by_regime``."""
 
 
-class MislabelRecord(Record):
-    """Chapter 5, ``mislabel.json``: finding flipped labels with kNN, the loss and cleanlab.
+MislabelRecord = _record("mislabel", """Chapter 5: finding flipped labels with kNN, the loss and cleanlab.
 
-    Means over seeds (each seed's row in ``per_seed``); ``sweep_conclusion`` is written even when
-    ``None`` (the sweep concluded nothing)."""
-
-    NAME: ClassVar[str] = "mislabel"
-    knn: KnnCandidates
-    loss_baseline: LossBaseline
-    cleanlab: Cleanlab
-    ranked_knn: Ranking
-    knn_only: Optional[Ranking] = Field(**OMIT)
-    noisy_model: NoisyModel
-    paper: MislabelPaper
-    per_seed: Table
-    diagnostics: Optional[Diagnostics] = Field(**OMIT)
-    setup: MislabelSetup
-    augmented_flagged: int
-    sweep: Optional[list[dict[str, Json]]] = Field(**OMIT)
-    """One point per (lr, epochs, seed): :func:`nbhelpers.experiments.memorisation_sweep`."""
-    sweep_setup: Optional[SweepSetup] = Field(**OMIT)
-    sweep_conclusion: Optional[SweepConclusion] = None
-    timing: Optional[Timing] = Field(**OMIT)
+Means over seeds (each seed's row in ``per_seed``); ``sweep_conclusion`` is written even when ``None`` (the
+sweep concluded nothing); ``sweep``: one point per (lr, epochs, seed), as
+:func:`nbhelpers.experiments.memorisation_sweep` gives them.""", {
+    "knn": KnnCandidates, "loss_baseline": LossBaseline, "cleanlab": Cleanlab, "ranked_knn": Ranking,
+    "knn_only": Ranking, "noisy_model": NoisyModel, "paper": MislabelPaper, "per_seed": Table,
+    "diagnostics": Diagnostics, "setup": MislabelSetup, "augmented_flagged": int,
+    "sweep": list[dict[str, Json]], "sweep_setup": SweepSetup,
+    "sweep_conclusion": (Optional[SweepConclusion], None), "timing": Timing},
+    optional=("knn_only", "diagnostics", "sweep", "sweep_setup", "timing"))
 
 
 Paired = shape("Paired", {**Bootstrap.__annotations__, "a_only": int, "b_only": int, "p": Fraction,
@@ -327,18 +268,11 @@ HansSetting = shape("HansSetting", {"backbone": str, "train": str, "k": int, "T"
                                     "n_test": int, "smoke": bool})
 
 
-class HansRecord(Record):
-    """Chapter 6, ``hans.json``: HANS accuracy per heuristic and label, and the per-slice rule."""
-
-    NAME: ClassVar[str] = "hans"
-    lexical_overlap: HansHeuristic
-    subsequence: HansHeuristic
-    constituent: HansHeuristic
-    slice_rule: SliceRule
-    setting: HansSetting
-    paper_table6_non_entailment: dict[str, dict[str, Fraction]]
-    """Table 6 by model (``BERT``, ``kNN-BERT``, ...), then heuristic."""
-    timing: Timing
+HansRecord = _record("hans", """Chapter 6: HANS accuracy per heuristic and label, the per-slice rule.""", {
+    "lexical_overlap": HansHeuristic, "subsequence": HansHeuristic, "constituent": HansHeuristic,
+    "slice_rule": SliceRule, "setting": HansSetting,
+    "paper_table6_non_entailment": dict[str, dict[str, Fraction]],  # by model (BERT, kNN-BERT...), heuristic
+    "timing": Timing})
 
 
 RECORDS: dict[str, type[Record]] = {r.NAME: r for r in (

@@ -120,6 +120,9 @@ def test_a_setting_built_from_a_summary_keeps_ints_and_leaves_out_what_is_none()
     assert out["k"] == 8 and out["backoff_gain"] is None and out["backoff_gain_ci95"] is None
     assert "paper" not in out and "seeds" not in out
     assert list(out)[:5] == ["backbone", "k", "T", "tau", "lambda"]
+    r = BackoffSetting.from_summary(s, backbone="minilm", train="t", seed=0, setting="anli",
+                                    gain={"diff": np.float64(0.25), "lo": 0.0, "hi": 0.5})
+    assert (r.backoff_gain, r.backoff_gain_ci95, r.paper["bert_tau"]) == (0.25, [0.0, 0.5], 0.95)
 
 
 # --------------------------------------------------------------------------- what is refused, and how
@@ -163,7 +166,7 @@ def test_a_value_of_the_wrong_type_or_range_fails_naming_the_field_and_value(key
 def test_nested_shapes_are_checked_too():
     hans = json.loads((FIXTURES / "hans.json").read_text())
     hans["constituent"]["non-entailment"]["model_acc"] = 50.0
-    with pytest.raises(ValueError, match=r"non-entailment\.model_acc: Input should be less than or equal to 1"):
+    with pytest.raises(ValueError, match=r"model_acc: Input should be less than or equal to 1, got 50"):
         results.HansRecord.from_dict(hans)
     rep = json.loads((FIXTURES / "representations.json").read_text())
     rep["finetuned"]["knn_ci"] = [0.2, "0.4"]
