@@ -77,8 +77,8 @@ def _invalid(where, err: ValidationError) -> ValueError:
     for e in err.errors():  # a union's members all fail at one place: the last one's message stands
         at = ".".join(str(p) for p in e["loc"] if not _UNION_MEMBER.match(str(p))) or "(the object itself)"
         problems[at] = f"{at}: {e['msg']}" + ("" if e["type"] == "missing" else f", got {e['input']!r:.80}")
-    plural = "s" if len(problems) > 1 else ""
-    return ValueError(f"{where}: {len(problems)} invalid value{plural}: " + "; ".join(problems.values()))
+    return ValueError(f"{where}: {len(problems)} invalid value{'s' * (len(problems) > 1)}: "
+                      + "; ".join(problems.values()))
 
 
 class Schema(BaseModel):
@@ -135,12 +135,9 @@ class Record(Schema):
 
     @classmethod
     def load(cls, path):
-        """Read and check a record from ``path`` (a file, or the results folder holding it)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / f"{cls.NAME}.json"
+        """Read and check a record from the file ``path``."""
         try:  # a byte-order mark, bad UTF-8, a truncated file, NaN or Infinity
-            obj = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse)
+            obj = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_refuse)
         except ValueError as err:
             raise ValueError(f"{path}: not valid JSON: {err}") from None
         return cls.from_dict(obj, where=path)

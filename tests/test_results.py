@@ -108,7 +108,7 @@ def test_backoff_record_round_trips_with_and_without_the_adversarial_setting(tmp
     expected = copy.deepcopy(full)
     expected["anli-adversarial"]["seeds"]["anli_model_acc_std"] = None
     assert path.read_text() == json.dumps(expected, indent=1)  # what the chapters wrote by hand before
-    assert BackoffRecord.load(tmp_path) == rec
+    assert BackoffRecord.load(path) == rec
     assert rec.setting("anli").paper["bert_tau"] == 0.95 and rec.snli_original.seeds["seeds"] == [0, 1]
 
 
@@ -238,7 +238,7 @@ def test_threads_and_processes_saving_the_same_record_at_once_do_not_collide(tmp
         assert sum(pool.map(_save_many, jobs)) == 100
     with multiprocessing.get_context("fork").Pool(3) as pool:
         assert sum(pool.map(_save_many, jobs[:3])) == 75
-    rec = BackoffRecord.load(tmp_path)  # whole, one of the last saves, no temporary file left over
+    rec = BackoffRecord.load(tmp_path / "backoff.json")  # whole: one of the last saves
     assert rec.snli_original.seed % 1000 == 24
     assert [p.name for p in tmp_path.iterdir()] == ["backoff.json"]
 
