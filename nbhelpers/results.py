@@ -26,10 +26,8 @@ def _record(name: str, doc: str, fields: dict, *, optional=()) -> type[Record]:
 FineTune = shape("FineTune", {"n_train": int, "epochs": int, "seconds": Seconds, "continued": bool})
 Timing = shape("Timing", {**{part: Seconds for part in (
     "fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other", "total")},
-    "fine_tunes": list[FineTune]}, optional=("fine_tunes",))
-"""Seconds per part of the work, and each fine-tune that ran (:func:`nbhelpers.timing.report`)."""
-Bootstrap = shape("Bootstrap", {"diff": Number, "lo": Number, "hi": Number, "p_better": Fraction})
-""":func:`nbhelpers.evaluation.paired_bootstrap`: mean difference, its 95% interval, P(better)."""
+    "fine_tunes": list[FineTune]}, optional=("fine_tunes",))  # seconds per part: timing.report
+Bootstrap = shape("Bootstrap", {"diff": Number, "lo": Number, "hi": Number, "p_better": Fraction})  # 95%
 Recipe = shape("Recipe", {"epochs": int, "lr": Number, "batch_size": int, "warmup_ratio": Number,
                           "weight_decay": Number, "max_length": int, "group_by_length": bool})
 RecipeRow = shape("RecipeRow", {"recipe": str, "epochs": int, "lr": Number, "last-epoch loss": Number,
@@ -130,23 +128,20 @@ class BackoffRecord(Record):
         return getattr(self, name.replace("-", "_"))
 
 
-Stat = shape("Stat", {"mean": Number, "sd": MaybeNumber, "n": int})
-"""Mean, sd and count over seeds (``sd`` is ``None`` with one seed)."""
+Stat = shape("Stat", {"mean": Number, "sd": MaybeNumber, "n": int})  # over seeds (sd None with one seed)
 Removal = shape("Removal", {
     "n_seeds": int, "seeds": list[int], "full_acc": list[Number], "fractions": list[str],
     "conditions": list[str], "drops": dict[str, dict[str, list[Number]]],
     "increments": dict[str, list[Number]], "increment_fractions": list[str],
     "summary": shape("RemovalSummary", {"full_acc": Stat, "drops": dict[str, dict[str, Stat]],
                                         "increments": dict[str, Stat], "gaps": dict[str, dict[str, Stat]]}),
-    "seconds": Seconds, "seconds_per_seed": Seconds, "top_sets_from": str})
-""":func:`nbhelpers.influence.removal_record` (percentage points) and its cost in seconds."""
+    "seconds": Seconds, "seconds_per_seed": Seconds, "top_sets_from": str})  # influence.removal_record
 _MATCHED = {"matched_drop_mean": Number, "matched_drop_sd": MaybeNumber, "gap_matched_mean": Number,
             "gap_matched_sd": MaybeNumber}
 RemovalByFraction = shape("RemovalByFraction", {
     "top_drop_mean": Number, "top_drop_sd": MaybeNumber, "random_drop_mean": Number,
     "random_drop_sd": MaybeNumber, "gap_mean": Number, "gap_sd": MaybeNumber, "n_seeds": int, **_MATCHED},
-    optional=_MATCHED)
-""":func:`nbhelpers.influence.summarise_removal` for one fraction (``matched_*``: with that control)."""
+    optional=_MATCHED)  # influence.summarise_removal for one fraction (matched_*: with that control)
 RemovalRun = shape("RemovalRun", {"seed": int, "fraction": Fraction, "condition": str, "n_train": int,
                                   "accuracy": Number, "removed_by_label": list[int], "drop": Number})
 Speed = shape("Speed", {
@@ -155,16 +150,14 @@ Speed = shape("Speed", {
     "influence_query_s": Seconds, "knn_s_per_example": Seconds, "influence_s_per_example": Seconds,
     "speedup": Number, "speedup_per_query": Number, "knn_query_times_s": list[Seconds],
     "influence_query_times_s": list[Seconds], "knn_batched_s_per_example": Seconds,
-    "influence_batched_s_per_example": Seconds})
-""":func:`nbhelpers.experiments.explanation_speed`: kNN against influence functions."""
+    "influence_batched_s_per_example": Seconds})  # experiments.explanation_speed
 Retrieval = shape("Retrieval", {
     "spearman_train_test": MaybeNumber, "never_retrieved": dict[str, Fraction],
     "top10_share": dict[str, Fraction],
     "top_set_overlap_train_test": dict[str, shape("Overlap", {"n_top": int, "n_shared": int,
                                                               "overlap": Fraction, "chance": Fraction})],
     "removal_counts_from": str})
-Support = shape("Support", {"right": MaybeFraction, "wrong": MaybeFraction})
-"""Mean kNN weight on the predicted label when the model is right / wrong (``None``: never)."""
+Support = shape("Support", {"right": MaybeFraction, "wrong": MaybeFraction})  # kNN weight on the prediction
 InfluencePaper = shape("InfluencePaper", {
     "removal": shape("PaperRemoval", {"source": str, "total": dict[str, dict[str, Number]],
                                       "increment": dict[str, Number]}),
@@ -184,15 +177,13 @@ PatternStat = shape("PatternStat", {"n": Number, "share": Fraction, "entailment"
                                     "neutral": Fraction, "contradiction": Fraction})
 Reading = shape("Reading", {"count": int, "n": int, "share": MaybeFraction})
 NotClaim = shape("NotClaim", {"readings": dict[str, dict[str, Reading]], "closest_reading": str,
-                              "paper": dict[str, Fraction]})
-"""The paper's "'not' occurs in 37% / 60%": each reading's count per training split, the closest."""
+                              "paper": dict[str, Fraction]})  # "'not' occurs in 37% / 60%": each reading
 SliceRow = shape("SliceRow", {"n": int, "share of slice": Fraction, "original acc": MaybeFraction,
                               "augmented acc": MaybeFraction})
 _EXACT = {"a_only": int, "b_only": int, "mcnemar_p": MaybeFraction, "mcnemar_lo": MaybeNumber,
-          "mcnemar_hi": MaybeNumber}
+          "mcnemar_hi": MaybeNumber}  # spurious.slice_change's exact test (older files: none)
 Change = shape("Change", {"n": int, "before": MaybeFraction, "after": MaybeFraction, "diff": MaybeNumber,
                           "lo": MaybeNumber, "hi": MaybeNumber, **_EXACT}, optional=tuple(_EXACT))
-""":func:`nbhelpers.spurious.slice_change` (``None``: an empty slice; older files lack ``_EXACT``)."""
 MinerToken = shape("MinerToken", {"token": str, "retrieved": int, "expected": Number, "ratio": Number,
                                   "z": Number, "base_rate": Fraction})
 Selection = shape("Selection", {"with pattern": int, "changed prediction": int, "paper direction": int})
@@ -237,8 +228,7 @@ MislabelPaper = shape("MislabelPaper", {"precision": Fraction, "recall": Fractio
 SweepConclusion = shape("SweepConclusion", {
     "pattern_regimes": list[str], "explanation": str, "memorisation_range": FractionInterval,
     "best": shape("BestRanking", {"method": str, "regime": str, "ap": Fraction}),
-    "knn_beats_both": list[str], "n_seeds": int, "sentence": str})
-""":func:`nbhelpers.mislabel.sweep_conclusion` without ``by_regime``."""
+    "knn_beats_both": list[str], "n_seeds": int, "sentence": str})  # mislabel.sweep_conclusion, no by_regime
 
 
 MislabelRecord = _record("mislabel", """Chapter 5: finding flipped labels with kNN, the loss and cleanlab.
@@ -255,9 +245,7 @@ sweep concluded nothing); ``sweep``: one point per (lr, epochs, seed), as
 
 
 Paired = shape("Paired", {**Bootstrap.__annotations__, "a_only": int, "b_only": int, "p": Fraction,
-                          "mcnemar_lo": Number, "mcnemar_hi": Number})
-"""Backoff against the model on the same pairs: :func:`nbhelpers.stats.paired_bootstrap` and the exact
-McNemar test (``a_only``: model right only, ``b_only``: backoff right only, ``p``, its interval)."""
+                          "mcnemar_lo": Number, "mcnemar_hi": Number})  # backoff vs the model, same pairs
 HansCell = shape("HansCell", {"model_acc": Fraction, "backoff_acc": Fraction, "n": int, "paired": Paired},
                  optional=("paired",))
 HansHeuristic = shape("HansHeuristic", {label: HansCell for label in HANS_LABELS})
