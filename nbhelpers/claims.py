@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import paper, results, scorecard
+from .checks import check_records, check_str
 from .scorecard import paper_in_interval, verdict
 from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_interval_from
 
@@ -127,14 +128,12 @@ def representation_claims(rep):
 
 
 def _backoff_gain(backbone, setting):
-    """The paper's backoff gain (points), and whether it is below the smallest gain a user would act on."""
+    """The paper's backoff gain (points), whether it is below the smallest gain a user would act on (no
+    effect), the paper's text and the claim."""
     t4 = paper.TABLE4[setting]
     gain = 100 * (t4[backbone, "kNN backoff"] - t4[backbone, "model"])
-    return gain, abs(gain) < paper.BACKOFF_MARGIN, f"{gain:+.1f} points ({backbone})"
-
-
-def _improves(none):
-    return "kNN backoff " + ("changes nothing" if none else "improves test accuracy")
+    what = "changes nothing" if (none := abs(gain) < paper.BACKOFF_MARGIN) else "improves test accuracy"
+    return gain, none, f"{gain:+.1f} points ({backbone})", f"kNN backoff {what}"
 
 
 def backoff_claims(bo):
@@ -142,7 +141,7 @@ def backoff_claims(bo):
     the paper's RoBERTa column."""
     rows, where = [], "02_knn_backoff#gain-or-noise"
     for setting in [s for s in paper.TABLE4.columns if bo.get(s)]:
-        r, (gain, none, paper_text) = bo[setting], _backoff_gain("BERT", setting)
+        r, (gain, none, paper_text, claim) = bo[setting], _backoff_gain("BERT", setting)
         seeds = r.get("seeds") or {}
         if (n_seeds := len(seeds.get("seeds", []))) > 1:
             est, lo, hi = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"],
@@ -152,7 +151,7 @@ def backoff_claims(bo):
             est, lo, hi = _points(r["backoff_gain"], *(r.get("backoff_gain_ci95") or (None, None)))
             test, n_seeds = "paired bootstrap over test pairs (seed noise not measured)", 1
         rows.append(_row(
-            f"{_improves(none)}: {setting}", where, paper_text=paper_text,
+            f"{claim}: {setting}", where, paper_text=paper_text,
             paper_effect=None if est is None else 0.0 if none else round(gain, 6),
             margin=paper.BACKOFF_MARGIN if none else None,
             effect="backoff accuracy minus model accuracy on test", estimate=est, low=lo, high=hi, test=test,
@@ -161,8 +160,8 @@ def backoff_claims(bo):
     if (adv := bo.get("anli-adversarial")) and "per_seed" in adv:
         rows.append(adversarial_claim(adv))
     for setting in paper.TABLE4.columns:
-        gain, none, paper_text = _backoff_gain("RoBERTa", setting)
-        rows.append(_row(f"{_improves(none)} (RoBERTa): {setting}", where, paper_text=paper_text,
+        gain, _, paper_text, claim = _backoff_gain("RoBERTa", setting)
+        rows.append(_row(f"{claim} (RoBERTa): {setting}", where, paper_text=paper_text,
                          paper_effect=round(gain, 6), effect="as above, RoBERTa", test="-", n="-",
                          stand_in=NO_ROBERTA))
     return rows
@@ -172,7 +171,7 @@ def adversarial_claim(adv) -> dict:
     """The row for ANLI backoff with an adversarial datastore (chapter 2): ``adv`` has ``per_seed``
     (as :func:`split_seed_gain` takes it) and ``n_test``."""
     mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
-    gain, _, paper_text = _backoff_gain("BERT", "anli")
+    gain, _, paper_text, _ = _backoff_gain("BERT", "anli")
     return _row(
         "kNN backoff improves test accuracy: anli, adversarial datastore",
         "02_knn_backoff#why-anli-backoff-fails-here-an-adversarial-datastore", paper_text=paper_text,
@@ -385,10 +384,8 @@ def found(rows, chapter: str) -> str:
     Of the paper's claims tested here, 1 opposite. Most telling: **A** (opposite).
     - A: paper +1; ours -2 [-3, -1] (t; 3 seeds): **opposite**.
     """
-    if not isinstance(rows, list) or not isinstance(chapter, str):
-        raise TypeError(f"rows must be a list of claim rows and chapter a string; got rows of type "
-                        f"{type(rows).__name__}, chapter={chapter!r}")
-    mine = [r for r in rows if r["chapter"] == chapter]
+    chapter = check_str(chapter, "chapter")
+    mine = [r for r in check_records(rows, "rows", allow_empty=True) if r["chapter"] == chapter]
     if not mine:
         return "This run tested none of the paper's claims in this chapter (see the results page)."
     n = {v: sum(r["verdict"] == v for r in mine) for v in scorecard.VERDICTS}
