@@ -23,12 +23,7 @@ TELLING = ("opposite", "ruled out", "reproduced", "inconclusive", "untested", "n
 
 def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
     """The backoff gain (points) on ``test`` of a split-seed experiment, its interval (t over seeds; one
-    seed: its bootstrap ``gain_lo``, ``gain_hi``) and how it was found.
-
-    >>> split_seed_gain({"test": ["anli", "hans"], "backoff_gain": [0.01, 0.02],
-    ...                  "gain_lo": [-0.005, 0.0], "gain_hi": [0.025, 0.04]})
-    (1.0, -0.5, 2.5, '1 split seed, paired bootstrap (test sampling only)')
-    """
+    seed: its bootstrap ``gain_lo``, ``gain_hi``) and how it was found."""
     if not (isinstance(per_seed, (dict, pd.DataFrame)) and {"test", "backoff_gain"} <= set(per_seed)):
         got = sorted(per_seed) if isinstance(per_seed, (dict, pd.DataFrame)) else type(per_seed).__name__
         raise ValueError(f"per_seed must map 'test' and 'backoff_gain' to per-seed lists; got {got}")
@@ -67,10 +62,8 @@ def _seeds(n):
 def _row(claim, where, *, paper_text, paper_effect, effect, test, n, estimate=None, low=None, high=None,
          ours_text=None, margin=None, null=0.0, stand_in=None, n_units=None, unit="points",
          decide_unit="seeds", to_decide=None, threshold=False):
-    """One scorecard row (``where``: ``"<chapter>#<anchor>"``); ``paper_effect`` None: untested. ``n_units``
-    1 (one seed): the interval misses seed noise, which can only widen it, so any verdict but inconclusive
-    or not comparable is untested. ``threshold``: the paper gives no number and ``paper_effect`` is our
-    reading of its smallest effect, so whether it lies in our interval says nothing (None)."""
+    """One scorecard row (``where``: ``"<chapter>#<anchor>"``). One seed (``n_units`` 1): seed noise can only
+    widen the interval, so only inconclusive stands. ``threshold``: ``paper_in_interval`` says nothing."""
     one_seed = n_units == 1
     v = "untested" if paper_effect is None else verdict(estimate, low, high, paper_effect=paper_effect,
                                                         null=null, margin=margin, stand_in=stand_in)
@@ -128,8 +121,7 @@ def representation_claims(rep):
 
 
 def _backoff_gain(backbone, setting):
-    """The paper's backoff gain (points), whether it is below the smallest gain a user would act on (no
-    effect), the paper's text and the claim."""
+    """The paper's gain (points), whether it is below the least a user would act on, its text, the claim."""
     t4 = paper.TABLE4[setting]
     gain = 100 * (t4[backbone, "kNN backoff"] - t4[backbone, "model"])
     what = "changes nothing" if (none := abs(gain) < paper.BACKOFF_MARGIN) else "improves test accuracy"
@@ -376,14 +368,7 @@ def build(results_dir) -> tuple[list[dict], list[str]]:
 
 def found(rows, chapter: str) -> str:
     """The "What we found" box (Markdown) of ``chapter`` (e.g. ``"02_knn_backoff"``) from :func:`build`'s
-    rows: the verdict counts, the most telling row (:data:`TELLING` order), then every row.
-
-    >>> rows = [{"claim": "A", "paper": "+1", "ours": "-2 [-3, -1]", "test": "t", "n": "3 seeds",
-    ...          "verdict": "opposite", "reason": None, "chapter": "x"}]
-    >>> print(found(rows, "x"))  # doctest: +NORMALIZE_WHITESPACE
-    Of the paper's claims tested here, 1 opposite. Most telling: **A** (opposite).
-    - A: paper +1; ours -2 [-3, -1] (t; 3 seeds): **opposite**.
-    """
+    rows: the verdict counts, the most telling row (:data:`TELLING` order), then every row."""
     chapter = check_str(chapter, "chapter")
     mine = [r for r in check_records(rows, "rows", allow_empty=True) if r["chapter"] == chapter]
     if not mine:

@@ -60,11 +60,7 @@ def _tolist(value):
 
 
 def jsonable(value):
-    """``value`` with numpy scalars and arrays, tuples and non-string dict keys made plain JSON.
-
-    >>> jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
-    {'a': 0.5, '1': [2, [0, 1]]}
-    """
+    """``value`` with numpy scalars and arrays, tuples and non-string dict keys made plain JSON."""
     return to_jsonable_python(value, fallback=_tolist)
 
 
@@ -111,18 +107,7 @@ def _refuse(token):
 
 
 class Record(Schema):
-    """A chapter's record: :meth:`save` writes ``<results_dir>/<NAME>.json``, :meth:`load` reads it.
-
-    >>> class Run(Record):
-    ...     NAME = "run"
-    ...     accuracy: Fraction
-    ...     sd: MaybeNumber
-    >>> Run(accuracy=0.5, sd=float("nan")).to_dict()
-    {'accuracy': 0.5, 'sd': None}
-    >>> Run.from_dict({"accuracy": 50.0, "sd": None})
-    Traceback (most recent call last):
-    ValueError: Run: 1 invalid value: accuracy: Input should be less than or equal to 1, got 50.0
-    """
+    """A chapter's record: :meth:`save` writes ``<results_dir>/<NAME>.json``, :meth:`load` reads it."""
 
     NAME: ClassVar[str] = ""
 

@@ -63,12 +63,7 @@ def paper_in_interval(low, high, paper_effect) -> bool | None:
 
 
 def sentence(row) -> str:
-    """One Markdown sentence for a claim (a row of :mod:`nbhelpers.claims`): paper, ours, test, verdict.
-
-    >>> sentence({"claim": "Backoff helps", "paper": "+1.3", "ours": "+0.4 [-0.7, +1.5]", "test": "t",
-    ...           "n": "3 seeds", "verdict": "inconclusive", "reason": None})
-    'Backoff helps: paper +1.3; ours +0.4 [-0.7, +1.5] (t; 3 seeds): **inconclusive**.'
-    """
+    """One Markdown sentence for a claim (a row of :mod:`nbhelpers.claims`): paper, ours, test, verdict."""
     why = f" ({row['reason']})" if check_dict(row, "row", ROW_KEYS).get("reason") else ""
     return (f"{row['claim']}: paper {row['paper']}; ours {row['ours']} ({row['test']}; {row['n']}): "
             f"**{row['verdict']}**{why}.")
@@ -82,13 +77,7 @@ def save(rows, path) -> None:
 
 
 def to_html(rows) -> str:
-    """The scorecard as an escaped HTML table; ``reader.css`` colours each ``verdict-<name>`` cell.
-
-    >>> row = dict(claim="a <b>claim</b>", link="#x", paper="+1", ours="+2 [1, 3]", test="t", n="3 seeds",
-    ...            verdict="reproduced", reason=None, effect="gain", paper_in_interval=True, to_decide=None)
-    >>> "a &lt;b&gt;claim&lt;/b&gt;" in to_html([row])
-    True
-    """
+    """The scorecard as an escaped HTML table; ``reader.css`` colours each ``verdict-<name>`` cell."""
     rows, e = check_records(rows, "rows", ROW_KEYS + ("link", "effect"), allow_empty=True), html.escape
     yes_no = {True: "yes", False: "no", None: "-"}
     head = "".join(f"<th scope=\"col\">{c}</th>" for c in ("claim", "paper", "ours", "test and n", "verdict",

@@ -118,6 +118,13 @@ def test_mislabel_rows_test_knn_against_the_loss_ranking_at_its_budget(tmp_path)
     assert _build(tmp_path)[0][1]["verdict"] == "ruled out"
 
 
+def test_paper_numbers_are_flat_for_glue():
+    n = paper.numbers()
+    assert (n["t4_bert_model_anli"], n["t5_bert_anli"], n["removal_top_10"]) == (47.2, 0.95, 4.6)
+    assert n["mislabel_f1"] == 0.78
+    assert (n["t6_knn_bert_constituent"], n["removal_increment_top"], n["speedup"]) == (24.6, 6.0, 300)
+
+
 def test_paper_mislabel_loss_f1_is_derived_by_hand():
     budget = 0.1 * 0.73 / 0.84                      # share of the data kNN flags
     recall = 0.73 * budget / 0.65                   # the loss curve read as a straight line to (0.65, 0.73)
@@ -153,6 +160,8 @@ def test_adversarial_anli_row_with_one_seed_is_untested_unless_inconclusive(tmp_
     _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": {**one, "gain_lo": [-0.004, 0.3]}}})
     (row,) = [r for r in _build(tmp_path)[0] if "adversarial" in r["claim"]]
     assert row["verdict"] == "inconclusive" and row["low"] == pytest.approx(-0.4)
+    assert claims.split_seed_gain(one) == (pytest.approx(1.2), pytest.approx(0.4), pytest.approx(2.0),
+                                           "1 split seed, paired bootstrap (test sampling only)")
     bare = {k: v for k, v in one.items() if k not in ("gain_lo", "gain_hi")}
     assert claims.split_seed_gain(bare) == (pytest.approx(1.2), None, None,
                                                "1 split seed, paired bootstrap (test sampling only)")
@@ -186,6 +195,14 @@ def test_found_counts_the_chapters_verdicts_and_leads_with_the_most_telling():
                     "Most telling: **C** (ruled out).")
     assert [b.split(":")[0] for b in bullets] == ["- A", "- B", "- C"]  # D is another chapter's
     assert "Most telling: **B** (reproduced)." in claims.found(rows[:2], "02_knn_backoff")
+
+
+def test_found_lists_a_single_row():
+    rows = [{"claim": "A", "paper": "+1", "ours": "-2 [-3, -1]", "test": "t", "n": "3 seeds",
+             "verdict": "opposite", "reason": None, "chapter": "x"}]
+    assert claims.found(rows, "x").splitlines() == [
+        "Of the paper's claims tested here, 1 opposite. Most telling: **A** (opposite).",
+        "- A: paper +1; ours -2 [-3, -1] (t; 3 seeds): **opposite**."]
 
 
 def test_found_says_so_when_the_chapter_tested_nothing():

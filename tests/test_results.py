@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbhelpers import experiments, results
+from nbhelpers import experiments, results, schema
 from nbhelpers.results import RECORDS, BackoffRecord, BackoffSetting, MislabelRecord
 
 DATA = Path(__file__).parent / "data"
@@ -42,6 +42,25 @@ def test_every_records_json_schema_matches_its_snapshot(name):
     assert SCHEMA_MODELS[name].model_json_schema() == pinned, (
         f"the schema of {name} changed: update the chapters, then regenerate the snapshots "
         "(PYTHONPATH=. python tests/test_results.py --write-schemas)")
+
+
+def test_jsonable_makes_numpy_tuples_and_keys_plain_and_names_what_is_not_json():
+    plain = schema.jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
+    assert plain == {"a": 0.5, "1": [2, [0, 1]]}
+    with pytest.raises(TypeError, match="value must be JSON .* got object"):
+        schema.jsonable({"a": [object()]})
+
+
+def test_a_record_reads_nan_as_none_and_names_a_percentage_given_for_a_fraction():
+    class Run(schema.Record):
+        NAME = "run"
+        accuracy: schema.Fraction
+        sd: schema.MaybeNumber
+
+    assert Run(accuracy=0.5, sd=float("nan")).to_dict() == {"accuracy": 0.5, "sd": None}
+    message = r"^Run: 1 invalid value: accuracy: Input should be less than or equal to 1, got 50\.0$"
+    with pytest.raises(ValueError, match=message):
+        Run.from_dict({"accuracy": 50.0, "sd": None})
 
 
 def test_records_are_listed_by_file_name_in_reading_order():

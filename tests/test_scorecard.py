@@ -65,6 +65,17 @@ def test_random_intervals_reach_every_numeric_verdict():
     assert seen == {"reproduced", "opposite", "ruled out", "inconclusive"}
 
 
+def test_sentence_and_html_show_each_row_escaped():
+    row = dict(claim="a <b>claim</b>", link="#x", paper="+1.3", ours="+0.4 [-0.7, +1.5]", test="t",
+               n="3 seeds", verdict="inconclusive", reason=None, effect="gain", paper_in_interval=True,
+               to_decide=None)
+    sentence = "a <b>claim</b>: paper +1.3; ours +0.4 [-0.7, +1.5] (t; 3 seeds): **inconclusive**."
+    assert scorecard.sentence(row) == sentence
+    assert scorecard.sentence(row | {"reason": "a stand-in"}).endswith("**inconclusive** (a stand-in).")
+    page = scorecard.to_html([row])
+    assert "a &lt;b&gt;claim&lt;/b&gt;" in page and 'class="verdict verdict-inconclusive"' in page
+
+
 def test_counts_sentence_lists_every_verdict():
     text = scorecard.counts_sentence([{"verdict": "ruled out"}], ["hans.json"])
     assert text.startswith("1 claims: 0 reproduced, 0 opposite, 1 ruled out") and text.endswith("absent: hans.json.")
