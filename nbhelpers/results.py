@@ -8,7 +8,7 @@ from typing import ClassVar, Optional
 from pydantic import Field, create_model
 
 from . import paper
-from .checks import check_path
+from .checks import check_choice, check_path
 from .data import HANS_HEURISTICS as HEURISTICS, HANS_LABELS  # noqa: F401 (chapter 6 reads both here)
 from .schema import (OMIT, Fraction, FractionInterval, Interval, Json, MaybeFraction, MaybeNumber, Number,
                      Record, Schema, Seconds, Table, shape, jsonable)  # noqa: F401 (jsonable)
@@ -270,13 +270,10 @@ RECORDS: dict[str, type[Record]] = {r.NAME: r for r in (
 
 def load(name: str, results_dir):
     """The record ``<results_dir>/<name>.json``, checked, or ``None`` when the chapter has not run."""
-    if name not in RECORDS:
-        raise ValueError(f"unknown record name={name!r}; expected one of {list(RECORDS)}")
-    path = Path(check_path(results_dir, "results_dir"), f"{name}.json")
+    path = Path(check_path(results_dir, "results_dir"), f"{check_choice(name, 'name', RECORDS)}.json")
     return RECORDS[name].load(path) if path.exists() else None
 
 
 def load_all(results_dir) -> dict:
     """Every chapter's record in ``results_dir`` by name (``None`` where the chapter has not run)."""
-    check_path(results_dir, "results_dir")
     return {name: load(name, results_dir) for name in RECORDS}

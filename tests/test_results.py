@@ -84,7 +84,7 @@ def test_load_all_gives_records_whose_dump_is_the_file(tmp_path):
     assert list(loaded) == list(RECORDS) and isinstance(loaded["backoff"], BackoffRecord)
     assert loaded["hans"] is None  # that chapter has not run
     assert loaded["backoff"].model_dump(mode="json") == json.loads((tmp_path / "backoff.json").read_text())
-    with pytest.raises(ValueError, match="unknown record name='scores'; expected one of"):
+    with pytest.raises(ValueError, match="name='scores' but expected one of 'representations', 'backoff'"):
         results.load("scores", tmp_path)
 
 
