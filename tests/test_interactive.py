@@ -49,7 +49,7 @@ def test_long_pairs_are_wrapped():
 @pytest.mark.parametrize("kw, message", [
     (dict(embedding=[[0, 0, 0]] * 3), r"embedding must have shape \(n, 2\); got shape \(3, 3\)"),
     (dict(premises=["a"]), "premises has length 1 but embedding has 3 points"),
-    (dict(gold=[0, 1, 2]), r"gold must index label_names \(0..1\); got values \[0, 1, 2\]"),
+    (dict(gold=[0, 1, 2]), r"gold \(indices into label_names\) must be integers in 0..1; found 1 outside"),
 ])
 def test_bad_inputs_are_named(kw, message):
     with pytest.raises(ValueError, match=message):
