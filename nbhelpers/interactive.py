@@ -15,16 +15,8 @@ from .checks import check_dict, check_labels, check_matrix, check_str, check_tex
 PLOTLY_JS_URL = "../plotly/plotly.min.js"  # as a chapter page finds it (scripts/build_book.py copies it)
 FIGURE_LINKS_JS = "../_static/figure-links.js"  # the figures' click handler, as a chapter page finds it
 EXPLORER_PAGE = "07_explorer.html"  # the explorer's page, as a chapter page links to it
-_PLAIN_URL = re.compile(r"[A-Za-z0-9._~%+/:-]+")  # no quote, bracket, space, &, # or backslash
+_PLAIN_URL = re.compile(r"[A-Za-z0-9._~%+/-]+\.html")  # no quote, bracket, space, &, #, : or backslash
 _HOVER = {"gold": "gold", "model_pred": "model", "backoff_pred": "after_backoff"}  # argument: hover name
-
-
-def _plain_url(value, name, ending, what):
-    if not (isinstance(value, str) and value.endswith(ending) and _PLAIN_URL.fullmatch(value)) \
-            or value.lower().startswith(("javascript:", "data:")):
-        raise ValueError(f"{name} must be {what} (ending in {ending}; letters, digits and . _ ~ % + / : - "
-                         f"only); got {value!r}")
-    return value
 
 
 def hover_text(premise: str, hypothesis: str, **facts) -> str:
@@ -116,22 +108,22 @@ def map_figure(embeddings, premises, hypotheses, gold, model_pred, *, label_name
                    legend={"orientation": "h", "y": -0.02, "title": {"text": "gold label"}})
 
 
-def figure_html(fig, plotlyjs: str = PLOTLY_JS_URL, *, explorer: str | None = None) -> str:
-    """The figure as an HTML fragment that loads plotly.js from ``plotlyjs`` (relative to the page);
-    with ``explorer`` (:data:`EXPLORER_PAGE`), a clicked point opens there where the explorer holds it."""
+def figure_html(fig, *, explorer: str | None = None) -> str:
+    """The figure as an HTML fragment that loads plotly.js from the site (:data:`PLOTLY_JS_URL`); with
+    ``explorer`` (:data:`EXPLORER_PAGE`), a clicked point opens there where the explorer holds it."""
     from plotly.basedatatypes import BaseFigure
 
     from .explorer import INDEX_FILE
 
     if not isinstance(fig, BaseFigure):
         raise TypeError(f"fig must be a plotly figure; got {type(fig).__name__}")
-    # both go into attributes (and explorer into a JavaScript string): plain paths only
-    plotlyjs = _plain_url(plotlyjs, "plotlyjs", ".js", "the URL of plotly.min.js")
     head, post_script = "", None
-    if explorer is not None:
-        _plain_url(explorer, "explorer", ".html", "the explorer page's relative URL")
+    if explorer is not None:  # it goes into attributes and a JavaScript string: a plain path only
+        if not (isinstance(explorer, str) and _PLAIN_URL.fullmatch(explorer)):
+            raise ValueError("explorer must be the explorer page's relative URL (ending in .html; letters, "
+                             f"digits and . _ ~ % + / - only); got {explorer!r}")
         index = explorer[:explorer.rfind("/") + 1] + INDEX_FILE  # next to the explorer page
         head = "".join(f'<script src="{u}"></script>\n' for u in (index, FIGURE_LINKS_JS))
         post_script = f"knnExplorerLinks('{{plot_id}}', '{explorer}');"  # defined in FIGURE_LINKS_JS
-    return head + fig.to_html(full_html=False, include_plotlyjs=plotlyjs, include_mathjax=False,
+    return head + fig.to_html(full_html=False, include_plotlyjs=PLOTLY_JS_URL, include_mathjax=False,
                               post_script=post_script, config={"displaylogo": False, "responsive": True})

@@ -95,7 +95,7 @@ def test_inputs_are_checked_with_clear_messages(kw, message):
 
 
 def test_missing_columns_and_bad_gold_labels_are_named():
-    with pytest.raises(ValueError, match="queries must have a 'hypothesis' column"):
+    with pytest.raises(ValueError, match=r"queries lacks columns \['hypothesis'\]"):
         explorer.explorer_records(QUERIES.drop(columns="hypothesis"), TRAIN, P_MODEL, DIST, IDX,
                                   temperature=1.0, tau=0.5, name="x", title="X")
     with pytest.raises(ValueError, match=r"queries\['label'\] must be integers in 0..1"):
@@ -141,7 +141,7 @@ def test_stable_sample_ranks_each_id_alone_so_chapters_agree():
     shuffled = np.random.default_rng(1).permutation(1000)                          # order does not matter
     assert set(shuffled[explorer.stable_sample(shuffled, 50, seed=0)]) == set(full)
     assert set(explorer.stable_sample(np.arange(1000), 50, seed=1)) != set(full)
-    with pytest.raises(ValueError, match="ids must be a 1-D array of integer row ids; got shape \\(2, 2\\)"):
+    with pytest.raises(ValueError, match="ids must be a 1-D array of integer row ids.*got shape \\(2, 2\\)"):
         explorer.stable_sample([[1, 2], [3, 4]], 2)
     with pytest.raises(ValueError, match="n == 0, must be >= 1"):
         explorer.stable_sample([1, 2], 0)
