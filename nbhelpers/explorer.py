@@ -72,15 +72,7 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
 
     ``distances`` and ``indices`` into ``train`` are (n, k); only the nearest ``n_shown`` are listed
     (``p_knn`` uses all k); ``label_map`` gives each class's gold label (HANS: ``[0, 1, 1]``). Returns the
-    settings, a compact ``train`` table (``row``: in the full set) and column-wise ``examples``.
-
-    >>> q = pd.DataFrame({"premise": ["a"], "hypothesis": ["b"], "label": [1]})
-    >>> tr = pd.DataFrame({"premise": ["x", "y", "z"], "hypothesis": ["u", "v", "w"], "label": [0, 1, 1]})
-    >>> r = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0, 1.0]], [[2, 0]],
-    ...                      temperature=1.0, tau=0.6, name="t", title="T")
-    >>> r["examples"]["w"], r["examples"]["p_knn"], r["examples"]["pred"], r["train"]["row"]
-    ([[0.731, 0.269]], [[0.269, 0.731, 0]], [1], [0, 2])
-    """
+    settings, a compact ``train`` table (``row``: in the full set) and column-wise ``examples``."""
     check_pairs(check_frame(queries, "queries", ("label",)), False, name="queries")
     check_pairs(train, True, name="train")
     check_str(name, "name"), check_str(title, "title")

@@ -20,11 +20,7 @@ _HOVER = {"gold": "gold", "model_pred": "model", "backoff_pred": "after_backoff"
 
 
 def hover_text(premise: str, hypothesis: str, **facts) -> str:
-    """One point's tooltip: the escaped, wrapped pair, then ``name: value`` lines.
-
-    >>> hover_text("A <b> man", "Nobody.", gold="entailment")
-    'Premise: A &lt;b&gt; man<br>Hypothesis: Nobody.<br>gold: entailment'
-    """
+    """One point's tooltip: the escaped, wrapped pair, then ``name: value`` lines."""
     pair = {"Premise": check_str(premise, "premise"), "Hypothesis": check_str(hypothesis, "hypothesis")}
     lines = [line for k, v in pair.items() for line in textwrap.wrap(f"{k}: {v}", width=70) or [f"{k}:"]]
     lines += [f"{k.replace('_', ' ')}: {v}" for k, v in facts.items()]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import warnings
 from pathlib import Path
 
@@ -200,16 +199,15 @@ def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFram
     check_str(name, "name"), check_pairs(train, True, name="train"), check_unit_interval(tau, "tau")
     check_dict(titles, "titles", keys=(name,))  # {name: title} of every model, this one among them
     check_same_length(len(train), len(store["z"]), "train", "the store's states")
-    (live := Path(check_path(folder, "folder")) / LIVE_DIR).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(check_path(model_path, "model_path"), tmp := live / f".{name}.onnx.tmp")
-    tmp.replace(live / f"{name}.onnx")
+    live = Path(check_path(folder, "folder")) / LIVE_DIR
     meta = {"name": name, "title": titles[name], "n": len(store["z"]), "dim": int(store["z"].shape[1]),
             "k": store["k"], "T": store["T"], "tau": float(tau), "class_names": list(NLI_LABELS),
             **{key: store[key].tolist() for key in ("mean", "scale")}, "label": store["labels"].tolist(),
             **{c: train[c].astype(str).tolist() for c in ("premise", "hypothesis")},
             "reference": reference or []}
     vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
-    for file, data in ((f"{name}.bin", np.ascontiguousarray(store["z"], "<f2").tobytes()),
+    for file, data in ((f"{name}.onnx", Path(check_path(model_path, "model_path")).read_bytes()),
+                       (f"{name}.bin", np.ascontiguousarray(store["z"], "<f2").tobytes()),
                        (f"{name}.json", json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()),
                        ("vocab.txt", "".join(f"{w}\n" for w, _ in vocab).encode()),
                        ("index.json", json.dumps(titles).encode())):

@@ -266,3 +266,13 @@ def test_sample_indices_takes_pandas_string_groups_as_the_chapter_passes_them():
     assert sorted(groups[as_objects]) == ["a/x", "b/x"]  # one from each group
     with pytest.raises(ValueError, match="groups"):
         explorer.sample_indices(3, 2, groups=np.array(["a", None, "b"], dtype=object))
+
+
+def test_numbers_are_rounded_and_whole_ones_written_as_ints():
+    q = pd.DataFrame({"premise": ["a"], "hypothesis": ["b"], "label": [1]})
+    tr = pd.DataFrame({"premise": ["x", "y", "z"], "hypothesis": ["u", "v", "w"], "label": [0, 1, 1]})
+    r = explorer.explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0, 1.0]], [[2, 0]], temperature=1.0, tau=0.6,
+                                  name="t", title="T")
+    assert r["examples"]["w"] == [[0.731, 0.269]] and r["examples"]["p_knn"] == [[0.269, 0.731, 0]]
+    assert type(r["examples"]["p_knn"][0][2]) is int and r["examples"]["dist"] == [[0, 1]]
+    assert r["examples"]["pred"] == [1] and r["train"]["row"] == [0, 2]
