@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .checks import (check_frame, check_indices, check_int, check_label_map, check_labels, check_matrix,
-                     check_pairs, check_path, check_positive, check_proba, check_str, check_unit_interval)
+                     check_pairs, check_path, check_positive, check_proba, check_records, check_same_shape,
+                     check_str, check_unit_interval)
 from .data import NLI_LABELS
 from .knn import backoff, knn_proba, neighbor_weights
 
@@ -84,8 +85,7 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
         if a.shape[:1] != (n,) or a.ndim != 2 - (cols == ","):  # p_model and distances are 2-D already
             raise ValueError(f"{arg} must have shape ({n}{cols}), one row per example; got shape {a.shape}")
     idx = check_indices(indices, len(train), "indices", ndim=2)
-    if idx.shape != d.shape:
-        raise ValueError(f"indices must have the shape of distances {d.shape}; got shape {idx.shape}")
+    check_same_shape(d, idx, "distances", "indices")
     temperature, tau = check_positive(temperature, "temperature"), check_unit_interval(tau, "tau")
     k = d.shape[1]
     n_shown = k if n_shown is None else min(check_int(n_shown, "n_shown", 1), k)
@@ -122,17 +122,14 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
 def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
     """Bundle sets of :func:`explorer_records` for the page, one training table (``tables``) per
     ``train_source``; each set's ``table`` and ``examples.nn`` point into it."""
-    if not sets:
-        raise ValueError("sets is empty: explorer_data needs at least one set from explorer_records")
-    if bad := [i for i, s in enumerate(sets) if not isinstance(s, dict) or "train" not in s]:
-        raise TypeError(f"sets[{bad[0]}] must be a dict from explorer_records; got {sets[bad[0]]!r:.60}")
-    names = [s.get("name") for s in sets]
+    check_records(sets, "sets", ("name", "train", "train_source", "examples"))
+    names = [s["name"] for s in sets]
     if len(set(names)) != len(names):
         raise ValueError(f"set names must be unique; got {names}")
     sources = list(dict.fromkeys(s["train_source"] for s in sets))
     tables = []
     for source in sources:
-        t = pd.concat([pd.DataFrame(s["train"]) for s in sets if s["train_source"] == source]).drop_duplicates()
+        t = pd.concat(pd.DataFrame(s["train"]) for s in sets if s["train_source"] == source).drop_duplicates()
         if len(clash := t["row"][t["row"].duplicated()]):
             raise ValueError(f"sets with train_source {source!r} disagree on training row {clash.iloc[0]}; "
                              "expected one datastore per source")

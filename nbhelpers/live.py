@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from .cache import Cache, write_atomic
-from .checks import (check_computed, check_dict, check_int, check_matrix, check_pairs, check_path,
-                     check_proba, check_same_length, check_same_shape, check_str, check_unit_interval)
+from .checks import (check_choice, check_computed, check_dict, check_int, check_matrix, check_pairs,
+                     check_path, check_proba, check_same_length, check_same_shape, check_str,
+                     check_unit_interval)
 from .data import NLI_LABELS, data_hash
 from .models import NLIModel, _length_sorted_batches, _tokenize
 
@@ -86,8 +87,7 @@ def export_onnx(model: NLIModel, *, variant: str = "fp16+int8-embeddings", cache
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+    check_choice(variant, "variant", VARIANTS)
     if not isinstance(model, NLIModel):
         raise TypeError(f"model must be an NLIModel (from fine_tune); got {type(model).__name__}")
     cache = cache or Cache()

@@ -79,7 +79,7 @@ def test_label_map_scores_hans_as_entailment_vs_not():
     (dict(p_model=[[0.9, 0.1, 0.0]]), r"p_model must have shape \(2, 3\).*got shape \(1, 3\)"),
     (dict(p_model=[[0.9, 0.9, 0.0], [0.5, 0.1, 0.4]]), "p_model rows must each sum to 1"),
     (dict(distances=[[0.0, 1.0]]), r"distances must have shape \(2, k\).*got shape \(1, 2\)"),
-    (dict(indices=[[0, 1], [3, 2]]), r"shape of distances \(2, 3\); got shape \(2, 2\)"),
+    (dict(indices=[[0, 1], [3, 2]]), r"distances has shape \(2, 3\) and indices has shape \(2, 2\)"),
     (dict(indices=[[0, 1, 4], [3, 2, 0]]), r"indices must be integers in 0..3"),
     (dict(temperature=0.0), "temperature == 0.0, must be > 0"),
     (dict(tau=1.5), "tau == 1.5, must be <= 1"),

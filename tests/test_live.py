@@ -31,7 +31,7 @@ def test_onnx_export_gives_pytorchs_answers_and_is_cached(tiny_model, tiny_pairs
 
 
 def test_export_onnx_names_bad_arguments(tiny_model, cache):
-    with pytest.raises(ValueError, match="variant must be one of fp32"):
+    with pytest.raises(ValueError, match="variant='int4' but expected one of 'fp32'"):
         live.export_onnx(tiny_model, variant="int4", cache=cache)
     with pytest.raises(TypeError, match="model must be an NLIModel"):
         live.export_onnx("minilm", cache=cache)
