@@ -1,7 +1,5 @@
-"""The neighbour explorer's data (chapter 7): arrays in, compact JSON-ready records out (probabilities
-rounded to 3 decimals, squared distances to 1; one training table per datastore). The page
-(``book/_static/explorer.js``) reads ``window.EXPLORER_DATA`` from a script file, so ``file://`` works.
-"""
+"""The neighbour explorer's data (chapter 7): compact JSON-ready records, one training table per datastore,
+in a script file (``window.EXPLORER_DATA``) that ``book/_static/explorer.js`` reads, so ``file://`` works."""
 from __future__ import annotations
 
 import json

@@ -1,7 +1,5 @@
-"""Interactive plotly figures, each beside its static matplotlib twin; plotly.js comes from the site,
-never a CDN, and hover texts are HTML-escaped. A point carries its explorer ``[set, id]`` as
-``customdata``; ``book/_static/figure-links.js`` follows a click where ``explorer-index.js`` lists it.
-"""
+"""Interactive plotly figures beside their static twins: plotly.js from the site, escaped hovers, and each
+point's explorer ``[set, id]`` as ``customdata`` for ``book/_static/figure-links.js`` to follow on a click."""
 from __future__ import annotations
 
 import html

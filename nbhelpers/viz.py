@@ -78,9 +78,7 @@ def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
     """Bar chart of validation accuracy (``table["val_acc"]``) per fine-tuning ``recipe``."""
     check_frame(table, "table", ("recipe", "val_acc"))
     ax = _axes(ax, (6, 3.5))
-    ax.bar(table["recipe"], table["val_acc"], color="#4c72b0")
-    for i, acc in enumerate(table["val_acc"]):
-        _note(ax, f"{acc:.1%}", (i, acc), ha="center")
+    ax.bar_label(ax.bar(table["recipe"], table["val_acc"], color="#4c72b0"), fmt="{:.1%}", padding=3)
     ax.axhline(1 / 3, color="grey", ls=":", lw=1, label="chance")
     return _finish(ax, "y", {"loc": "upper left"}, ylim=(0, 1),
                    ylabel="accuracy (bars: SNLI validation)", title="Fine-tuned models: accuracy per recipe")
@@ -169,9 +167,7 @@ def plot_method_accuracy(table: pd.DataFrame, ax=None):
     n, x, width = len(check_frame(table, "table").columns), np.arange(len(table)), 0.8 / len(table.columns)
     for i, col in enumerate(table.columns):
         bars = ax.bar(x + (i - (n - 1) / 2) * width, table[col], width, label=col)
-        for rect, v in zip(bars, table[col]):
-            _note(ax, f"{v:.1%}", (rect.get_x() + rect.get_width() / 2, v), (0, 2), ha="center", fontsize=7,
-                  rotation=90)
+        ax.bar_label(bars, fmt="{:.1%}", padding=2, fontsize=7, rotation=90)
     ax.set_xticks(x, table.index)
     return _finish(ax, "y", {"ncol": n, "loc": "upper right"}, ylim=(0, 1.1),
                    ylabel="test accuracy", title="Test accuracy per setting and method")
