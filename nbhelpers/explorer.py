@@ -1,7 +1,5 @@
-"""The neighbour explorer's data (chapter 7): arrays in, compact JSON-ready records out (probabilities
-rounded to 3 decimals, squared distances to 1; one training table per datastore). The page
-(``book/_static/explorer.js``) reads ``window.EXPLORER_DATA`` from a script file, so ``file://`` works.
-"""
+"""The neighbour explorer's data (chapter 7): compact JSON-ready records, one training table per datastore,
+in a script file (``window.EXPLORER_DATA``) that ``book/_static/explorer.js`` reads, so ``file://`` works."""
 from __future__ import annotations
 
 import json
@@ -11,17 +9,13 @@ import numpy as np
 import pandas as pd
 
 from .checks import (check_frame, check_indices, check_int, check_label_map, check_labels, check_matrix,
-                     check_pairs, check_path, check_positive, check_proba, check_str, check_unit_interval)
+                     check_pairs, check_path, check_positive, check_proba, check_records, check_same_shape,
+                     check_str, check_unit_interval)
 from .data import NLI_LABELS
 from .knn import backoff, knn_proba, neighbor_weights
 
-DATA_FILE = "explorer-data.js"
-"""The file the page loads, next to the page in the built site."""
-
-INDEX_FILE = "explorer-index.js"
-"""Which examples the explorer holds, by set: figures link a point only where it is there."""
-
-PROB_DIGITS, DIST_DIGITS = 3, 1
+DATA_FILE = "explorer-data.js"  # the file the page loads, next to the page in the built site
+INDEX_FILE = "explorer-index.js"  # each set's example ids: figures link a point only where it is there
 
 
 def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.ndarray:
@@ -34,10 +28,9 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
         return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False)).astype(np.int64)
     if (groups := np.asarray(groups)).dtype == object and all(isinstance(g, str) for g in groups.flat):
         groups = groups.astype(str)  # pandas' strings (same order and groups as the objects)
-    if groups.dtype.kind not in "iuUS":  # NaN or None among the names: no order
-        raise ValueError(f"groups must be integers or strings; got dtype {groups.dtype}")
-    if groups.shape != (n_total,):
-        raise ValueError(f"groups must have shape ({n_total},) like the rows; got shape {groups.shape}")
+    if groups.dtype.kind not in "iuUS" or groups.shape != (n_total,):  # NaN or None among names: no order
+        raise ValueError(f"groups must have shape ({n_total},) like the rows, integers or strings; got shape "
+                         f"{groups.shape}, dtype {groups.dtype}")
     names = np.unique(groups)
     per, extra = divmod(n, len(names))
     picked = [rng.choice(rows, size=min(len(rows), per + int(i < extra)), replace=False)
@@ -59,14 +52,9 @@ def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
     """Positions of the (up to) ``n`` row ``ids`` ranked first by a seeded hash of each id alone, sorted:
     a sample of a subset of the rows holds every row of the full sample that lies in it."""
     check_int(n, "n", 1)
-    ids = np.asarray(ids)
-    if ids.size == 0:
-        raise ValueError("ids is empty; expected at least one row id")
-    if ids.ndim != 1 or ids.dtype.kind not in "iu":
-        raise ValueError(f"ids must be a 1-D array of integer row ids; got shape {ids.shape}, "
-                         f"dtype {ids.dtype}")
-    if ids.size and ids.min() < 0:
-        raise ValueError(f"ids must be non-negative row ids; got minimum {ids.min()}")
+    if (ids := np.asarray(ids)).ndim != 1 or ids.dtype.kind not in "iu" or not ids.size or ids.min() < 0:
+        raise ValueError(f"ids must be a 1-D array of integer row ids, non-negative, at least one; got shape "
+                         f"{ids.shape}, dtype {ids.dtype}")
     return np.sort(np.argsort(_rank(ids, seed), kind="stable")[:n]).astype(np.int64)
 
 
@@ -83,19 +71,9 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
 
     ``distances`` and ``indices`` into ``train`` are (n, k); only the nearest ``n_shown`` are listed
     (``p_knn`` uses all k); ``label_map`` gives each class's gold label (HANS: ``[0, 1, 1]``). Returns the
-    settings, a compact ``train`` table (``row``: in the full set) and column-wise ``examples``.
-
-    >>> q = pd.DataFrame({"premise": ["a"], "hypothesis": ["b"], "label": [1]})
-    >>> tr = pd.DataFrame({"premise": ["x", "y", "z"], "hypothesis": ["u", "v", "w"], "label": [0, 1, 1]})
-    >>> r = explorer_records(q, tr, [[0.5, 0.3, 0.2]], [[0.0, 1.0]], [[2, 0]],
-    ...                      temperature=1.0, tau=0.6, name="t", title="T")
-    >>> r["examples"]["w"], r["examples"]["p_knn"], r["examples"]["pred"], r["train"]["row"]
-    ([[0.731, 0.269]], [[0.269, 0.731, 0]], [1], [0, 2])
-    """
-    for what, df in (("queries", queries), ("train", train)):
-        if missing := [c for c in ("premise", "hypothesis", "label") if c not in check_frame(df, what)]:
-            raise ValueError(f"{what} must have a {missing[0]!r} column; got columns {list(df.columns)}")
-    check_pairs(queries, False, name="queries"), check_pairs(train, True, name="train")
+    settings, a compact ``train`` table (``row``: in the full set) and column-wise ``examples``."""
+    check_pairs(check_frame(queries, "queries", ("label",)), False, name="queries")
+    check_pairs(train, True, name="train")
     check_str(name, "name"), check_str(title, "title")
     n = len(queries)
     pm = check_proba(p_model, "p_model", n_classes=len(NLI_LABELS), atol=1e-3)
@@ -105,8 +83,7 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
         if a.shape[:1] != (n,) or a.ndim != 2 - (cols == ","):  # p_model and distances are 2-D already
             raise ValueError(f"{arg} must have shape ({n}{cols}), one row per example; got shape {a.shape}")
     idx = check_indices(indices, len(train), "indices", ndim=2)
-    if idx.shape != d.shape:
-        raise ValueError(f"indices must have the shape of distances {d.shape}; got shape {idx.shape}")
+    check_same_shape(d, idx, "distances", "indices")
     temperature, tau = check_positive(temperature, "temperature"), check_unit_interval(tau, "tau")
     k = d.shape[1]
     n_shown = k if n_shown is None else min(check_int(n_shown, "n_shown", 1), k)
@@ -130,12 +107,12 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
             "id": [int(x) if np.issubdtype(type(x), np.integer) else str(x) for x in ids], **texts(queries),
             "gold": gold.tolist(),
             "heuristic": queries["heuristic"].astype(str).tolist() if "heuristic" in queries else None,
-            "p_model": _round(pm, PROB_DIGITS), "p_knn": _round(p_knn, PROB_DIGITS),
+            "p_model": _round(pm, 3), "p_knn": _round(p_knn, 3),
             "model_pred": model_pred.tolist(), "pred": backoff(pm, p_knn, tau).tolist(),
             "backed_off": (pm.max(1) <= tau).astype(int).tolist(),
             "model_correct": (to_gold[model_pred] == gold).astype(int).tolist(),
-            "nn": compact.reshape(len(idx), n_shown).tolist(), "dist": _round(d[:, :n_shown], DIST_DIGITS),
-            "w": _round(neighbor_weights(d, temperature=temperature)[:, :n_shown], PROB_DIGITS),
+            "nn": compact.reshape(len(idx), n_shown).tolist(), "dist": _round(d[:, :n_shown], 1),
+            "w": _round(neighbor_weights(d, temperature=temperature)[:, :n_shown], 3),
         },
     }
 
@@ -143,34 +120,25 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
 def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
     """Bundle sets of :func:`explorer_records` for the page, one training table (``tables``) per
     ``train_source``; each set's ``table`` and ``examples.nn`` point into it."""
-    if not sets:
-        raise ValueError("sets is empty: explorer_data needs at least one set from explorer_records")
-    if bad := [i for i, s in enumerate(sets) if not isinstance(s, dict) or "train" not in s]:
-        raise TypeError(f"sets[{bad[0]}] must be a dict from explorer_records; got {sets[bad[0]]!r:.60}")
-    names = [s.get("name") for s in sets]
+    check_records(sets, "sets", ("name", "train", "train_source", "examples"))
+    names = [s["name"] for s in sets]
     if len(set(names)) != len(names):
         raise ValueError(f"set names must be unique; got {names}")
     sources = list(dict.fromkeys(s["train_source"] for s in sets))
     tables = []
     for source in sources:
-        rows = {}
-        for t in (s["train"] for s in sets if s["train_source"] == source):
-            for row, *pair in zip(t["row"], t["premise"], t["hypothesis"], t["label"]):
-                if rows.setdefault(row, tuple(pair)) != tuple(pair):
-                    raise ValueError(f"sets with train_source {source!r} disagree on training row {row}: "
-                                     f"{rows[row]!r} against {tuple(pair)!r}; expected one datastore per "
-                                     "source")
-        order = sorted(rows)
-        tables.append({"source": source, **{col: [rows[r][i] for r in order] for i, col in
-                                            enumerate(("premise", "hypothesis", "label"))}, "row": order})
+        t = pd.concat(pd.DataFrame(s["train"]) for s in sets if s["train_source"] == source).drop_duplicates()
+        if len(clash := t["row"][t["row"].duplicated()]):
+            raise ValueError(f"sets with train_source {source!r} disagree on training row {clash.iloc[0]}; "
+                             "expected one datastore per source")
+        tables.append({"source": source, **t.sort_values("row")[["premise", "hypothesis", "label", "row"]]
+                       .to_dict("list")})
     out = []
     for s in sets:
         table = sources.index(s["train_source"])
-        at = {row: i for i, row in enumerate(tables[table]["row"])}
-        remap = [at[row] for row in s["train"]["row"]]
-        examples = dict(s["examples"], nn=[[remap[t] for t in nn] for nn in s["examples"]["nn"]])
+        remap = np.searchsorted(tables[table]["row"], s["train"]["row"])  # rows into the shared table
         out.append({**{key: v for key, v in s.items() if key != "train"}, "table": table,
-                    "examples": examples})
+                    "examples": dict(s["examples"], nn=remap[s["examples"]["nn"]].tolist())})
     return {"version": 2, "smoke": bool(smoke), "backbone": str(backbone), "tables": tables, "sets": out}
 
 

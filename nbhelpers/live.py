@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import warnings
 from pathlib import Path
 
@@ -12,14 +11,15 @@ import numpy as np
 import pandas as pd
 
 from .cache import Cache, write_atomic
-from .checks import (check_dict, check_int, check_matrix, check_pairs, check_path, check_proba, check_str,
+from .checks import (check_choice, check_computed, check_dict, check_int, check_matrix, check_pairs,
+                     check_path, check_proba, check_same_length, check_same_shape, check_str,
                      check_unit_interval)
 from .data import NLI_LABELS, data_hash
 from .models import NLIModel, _length_sorted_batches, _tokenize
 
+# fp32: the export; int8: onnxruntime's quantize_dynamic; fp16: matrices stored in float16 (computed in
+# float32); fp16+int8-embeddings: also the word embeddings in int8, one scale per row
 VARIANTS = ("fp32", "int8", "fp16", "fp16+int8-embeddings")
-"""fp32: the export; int8: ``onnxruntime.quantization.quantize_dynamic``; fp16: matrices stored in float16
-(computed in float32); fp16+int8-embeddings: also the word embeddings in int8, one scale per row."""
 INPUTS, OPSET, LIVE_DIR = ("input_ids", "attention_mask", "token_type_ids"), 17, "live"
 
 
@@ -87,8 +87,7 @@ def export_onnx(model: NLIModel, *, variant: str = "fp16+int8-embeddings", cache
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+    check_choice(variant, "variant", VARIANTS)
     if not isinstance(model, NLIModel):
         raise TypeError(f"model must be an NLIModel (from fine_tune); got {type(model).__name__}")
     cache = cache or Cache()
@@ -106,22 +105,21 @@ def export_onnx(model: NLIModel, *, variant: str = "fp16+int8-embeddings", cache
         pair = pd.DataFrame({"premise": ["A dog runs."], "hypothesis": ["An animal moves."]})
         proba, cls = onnx_outputs(folder / "model.onnx", pair, tokenizer=model.tokenizer)
         check_proba(proba, "the ONNX model's probabilities", n_classes=model.num_labels, atol=1e-3)
-        if cls.shape != (1, model.hidden_size) or not np.isfinite(cls).all():
-            raise ValueError(f"the ONNX model's [CLS] states have shape {cls.shape} or are not finite")
+        check_computed(cls, "the ONNX model's [CLS] states", (1, model.hidden_size))
 
     parts = {"model": model.key, "variant": variant, "opset": OPSET, "torch": torch.__version__,
              "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
     return cache.directory("onnx", parts, build, check) / "model.onnx"
 
 
-def onnx_outputs(path, df: pd.DataFrame, *, tokenizer, batch_size: int = 64, max_length: int = 128):
+def onnx_outputs(path, df: pd.DataFrame, *, tokenizer):
     """``(proba (n, K), cls (n, d))`` of the ONNX model at ``path`` on ``df``'s pairs, batched."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(check_path(path, "path")), providers=["CPUExecutionProvider"])
     df, out = df.reset_index(drop=True), [None] * len(df)
-    for idx in _length_sorted_batches(tokenizer, df, check_int(batch_size, "batch_size", 1), max_length):
-        batch = _tokenize(tokenizer, df, max_length, idx, padding=True, return_tensors="np")
+    for idx in _length_sorted_batches(tokenizer, df, 64, 128):  # 128 tokens at most, as models.encode
+        batch = _tokenize(tokenizer, df, 128, idx, padding=True, return_tensors="np")
         for i, res in zip(idx, zip(*session.run(None, {n: batch[n].astype(np.int64) for n in INPUTS}))):
             out[i] = res
     return tuple(np.stack([row[j] for row in out]).astype(np.float32) for j in (0, 1))
@@ -136,12 +134,7 @@ def datastore(knn) -> dict:
 
 
 def store_neighbors(store: dict, reps, k: int | None = None):
-    """``(squared distances, indices)`` (n, k), nearest first, of ``reps`` in ``store`` (as the page does):
-
-    >>> s = {"z": np.float16([[0, 0], [3, 4]]), "mean": np.zeros(2), "scale": np.ones(2), "k": 1}
-    >>> store_neighbors(s, [[2.0, 4.0]])
-    (array([[1.]], dtype=float32), array([[1]]))
-    """
+    """``(squared distances, indices)`` (n, k), nearest first, of ``reps`` in ``store`` (as the page does)."""
     k = store["k"] if k is None else check_int(k, "k", 1, len(store["z"]))
     q = (check_matrix(reps, "reps") - store["mean"]).astype(np.float32) / np.float32(store["scale"])
     z = store["z"].astype(np.float32)
@@ -154,8 +147,7 @@ def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: in
     """ONNX against PyTorch on the same pairs: argmax agreement, the largest probability difference, and the
     mean share of the ``k`` nearest neighbours (PyTorch's in ``knn``, ONNX's in ``store``) they share."""
     p_torch, p_onnx = check_matrix(p_torch, "p_torch"), check_matrix(p_onnx, "p_onnx")
-    if p_torch.shape != p_onnx.shape:
-        raise ValueError(f"p_onnx must have the shape of p_torch {p_torch.shape}; got {p_onnx.shape}")
+    check_same_shape(p_torch, p_onnx, "p_torch", "p_onnx")
     k = check_int(k, "k", 1)
     nn_torch = knn.kneighbors(check_matrix(reps_torch, "reps_torch"), k=k)[1]
     nn_onnx = store_neighbors(store, check_matrix(reps_onnx, "reps_onnx"), k)[1]
@@ -163,11 +155,6 @@ def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: in
             "max probability difference": float(np.abs(p_torch - p_onnx).max()),
             f"mean overlap of {k} neighbours": float(np.mean([len(np.intersect1d(a, b)) / k
                                                               for a, b in zip(nn_torch, nn_onnx)]))}
-
-
-def _finite(a, n, name):
-    if a.ndim != 2 or len(a) != n or not np.isfinite(a).all():
-        raise ValueError(f"ONNX {name}: expected {n} finite rows, got shape {a.shape}")
 
 
 def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, knn, store: dict, *,
@@ -180,9 +167,8 @@ def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, 
         run = lambda: dict(zip(("proba", "cls"), onnx_outputs(path, pairs, tokenizer=model.tokenizer)))
         key = {"onnx": path.parent.name, "variant": variant, "data": data_hash(pairs)}  # a rerun runs no ONNX
         out = cache.arrays("onnx-outputs", key, ["proba", "cls"], run,
-                           lambda name, a: _finite(a, len(pairs), name))
-        p, cls = out["proba"], out["cls"]
-        rows[variant] = {**agreement(p_torch, reps_torch, p, cls, knn, store, k=k),
+                           lambda name, a: check_computed(a, f"ONNX {name}", (len(pairs), a.shape[-1])))
+        rows[variant] = {**agreement(p_torch, reps_torch, out["proba"], out["cls"], knn, store, k=k),
                          "MB": path.stat().st_size / 1e6}
     table = pd.DataFrame(rows).T.rename_axis("variant")
     ok = table[(table["argmax agreement"] >= min_agreement) & (table.iloc[:, 2] >= min_overlap)]
@@ -212,18 +198,16 @@ def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFram
     ``vocab.txt``, ``index.json`` from ``titles``); returns the sizes of the model's three files."""
     check_str(name, "name"), check_pairs(train, True, name="train"), check_unit_interval(tau, "tau")
     check_dict(titles, "titles", keys=(name,))  # {name: title} of every model, this one among them
-    if len(train) != len(store["z"]):
-        raise ValueError(f"train has {len(train)} rows but the store holds {len(store['z'])} states")
-    (live := Path(check_path(folder, "folder")) / LIVE_DIR).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(check_path(model_path, "model_path"), tmp := live / f".{name}.onnx.tmp")
-    tmp.replace(live / f"{name}.onnx")
+    check_same_length(len(train), len(store["z"]), "train", "the store's states")
+    live = Path(check_path(folder, "folder")) / LIVE_DIR
     meta = {"name": name, "title": titles[name], "n": len(store["z"]), "dim": int(store["z"].shape[1]),
             "k": store["k"], "T": store["T"], "tau": float(tau), "class_names": list(NLI_LABELS),
             **{key: store[key].tolist() for key in ("mean", "scale")}, "label": store["labels"].tolist(),
             **{c: train[c].astype(str).tolist() for c in ("premise", "hypothesis")},
             "reference": reference or []}
     vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
-    for file, data in ((f"{name}.bin", np.ascontiguousarray(store["z"], "<f2").tobytes()),
+    for file, data in ((f"{name}.onnx", Path(check_path(model_path, "model_path")).read_bytes()),
+                       (f"{name}.bin", np.ascontiguousarray(store["z"], "<f2").tobytes()),
                        (f"{name}.json", json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()),
                        ("vocab.txt", "".join(f"{w}\n" for w, _ in vocab).encode()),
                        ("index.json", json.dumps(titles).encode())):

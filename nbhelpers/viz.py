@@ -11,10 +11,9 @@ from .checks import (check_dict, check_frame, check_labels, check_mask, check_ma
 
 POOLING_COLOURS = {"cls": "#1f77b4", "mean": "#ff7f0e", "max": "#2ca02c"}
 RANKING_COLOURS = {"loss": "#7f7f7f", "cleanlab": "#1f77b4", "ranked kNN": "#d62728", "kNN only": "#ff7f0e"}
-REMOVAL_COLOURS = {"top": "#d62728", "random": "#7f7f7f", "matched": "#1f77b4"}
+REMOVAL = {"top": ("#d62728", "most retrieved removed"), "random": ("#7f7f7f", "random removed"),
+           "matched": ("#1f77b4", "random, label mix of the top set, removed")}  # colour, legend
 LAYER_COLUMNS = ("pooling", "layer", "normalize", "knn_acc")  # representations.knn_accuracy_grid's
-REMOVAL_NAMES = {"top": "most retrieved removed", "random": "random removed",
-                 "matched": "random, label mix of the top set, removed"}
 
 
 def _axes(ax, figsize=(6, 4), ncols=1, **kwargs):
@@ -50,12 +49,10 @@ def plot_training_loss(histories: dict, ax=None):
 
 
 def plot_layer_accuracy(grid: pd.DataFrame, model_acc: float | None = None, ax=None):
-    """kNN accuracy by layer (:func:`nbhelpers.representations.knn_accuracy_grid`): a line per pooling,
-    solid with normalisation, dashed without; ``model_acc`` as a reference line."""
+    """kNN accuracy by layer (``knn_accuracy_grid``), a line per pooling, dashed unnormalised."""
     check_frame(grid, "grid", LAYER_COLUMNS), model_acc is None or check_unit_interval(model_acc, "model_acc")
     ax = _axes(ax, (7, 4.5))
-    for (pooling, norm), part in grid.groupby(["pooling", "normalize"], sort=True):
-        part = part.sort_values("layer")
+    for (pooling, norm), part in grid.sort_values("layer").groupby(["pooling", "normalize"], sort=True):
         ax.plot(part["layer"], part["knn_acc"], marker="o" if norm else "x",
                 ls="-" if norm else "--", color=POOLING_COLOURS.get(pooling),
                 label=f"{pooling}, {'normalised' if norm else 'raw'}")
@@ -81,56 +78,51 @@ def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
     """Bar chart of validation accuracy (``table["val_acc"]``) per fine-tuning ``recipe``."""
     check_frame(table, "table", ("recipe", "val_acc"))
     ax = _axes(ax, (6, 3.5))
-    ax.bar(table["recipe"], table["val_acc"], color="#4c72b0")
-    for i, acc in enumerate(table["val_acc"]):
-        _note(ax, f"{acc:.1%}", (i, acc), ha="center")
+    ax.bar_label(ax.bar(table["recipe"], table["val_acc"], color="#4c72b0"), fmt="{:.1%}", padding=3)
     ax.axhline(1 / 3, color="grey", ls=":", lw=1, label="chance")
     return _finish(ax, "y", {"loc": "upper left"}, ylim=(0, 1),
                    ylabel="accuracy (bars: SNLI validation)", title="Fine-tuned models: accuracy per recipe")
 
 
 def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float | None = None, axes=None):
-    """Chapter 5's sweep against the share of flips memorised, two Axes: each ranking's AP (left), the
-    kNN protocol's F1 and the data the loss ranking needs for its recall, ``paper``'s dashed (right)."""
+    """Chapter 5's sweep against the flips memorised: each ranking's AP (left), the kNN protocol's F1
+    and the data the loss ranking needs for its recall, ``paper``'s dashed (right)."""
     check_records(points, "points", ("lr", "epochs", "flips_memorised", "ap", "knn_f1",
                                      "loss_fraction_for_knn_recall"))
-    axes = _axes(axes, (11, 4), ncols=2)
-    df = pd.DataFrame([{**{k: v for k, v in p.items() if k not in ("ap", "ap_vs")},
-                        **{f"AP {m}": v for m, v in p["ap"].items()}} for p in points])
-    df["regime"] = [f"{lr:.0e}/{ep}ep" for lr, ep in zip(df["lr"], df["epochs"])]
-    means = df.groupby("regime", sort=False).mean(numeric_only=True).sort_values("flips_memorised")
-    ax = axes[0]
-    for m in [c.removeprefix("AP ") for c in df.columns if c.startswith("AP ")]:
+    ax, right = axes = _axes(axes, (11, 4), ncols=2)
+    df = pd.DataFrame(points).drop(columns=["ap", "ap_vs"], errors="ignore")
+    df = df.join(ap := pd.DataFrame([p["ap"] for p in points], index=df.index))
+    regime = [f"{lr:.0e}/{ep}ep" for lr, ep in zip(df["lr"], df["epochs"])]
+    means = df.groupby(regime, sort=False).mean(numeric_only=True).sort_values("flips_memorised")
+    x = means["flips_memorised"]
+    for m in ap.columns:
         colour = RANKING_COLOURS.get(m)
         if len(df) > len(means):  # several seeds: each point faint, the regime's mean solid
-            ax.scatter(df["flips_memorised"], df[f"AP {m}"], color=colour, s=14, alpha=0.4)
+            ax.scatter(df["flips_memorised"], df[m], color=colour, s=14, alpha=0.4)
         # no line between regimes: memorisation is not a knob the regimes turn in order
-        ax.scatter(means["flips_memorised"], means[f"AP {m}"], color=colour, marker="o", label=m)
+        ax.scatter(x, means[m], color=colour, marker="o", label=m)
     if base_rate is not None:
         ax.axhline(base_rate, color="#bbbbbb", ls=":", lw=1, label="random ranking")
+    _finish(ax, "x", {}, xlabel="flipped labels memorised by the noisy model",
+            ylabel="average precision (finding flips)", title="Rankings of all training examples")
+    right.scatter(x, means["knn_f1"], marker="o", color="black", label="kNN protocol F1")
+    right.scatter(x, means["loss_fraction_for_knn_recall"], marker="s", color="#7f7f7f",
+                  label="data the loss ranking needs for kNN's recall")
     for regime, row in means.iterrows():
         _note(ax, regime, (row["flips_memorised"], ax.get_ylim()[0]), (2, 2), fontsize=6, rotation=90,
               color="#555555")
-    _finish(ax, "x", {}, xlabel="flipped labels memorised by the noisy model",
-            ylabel="average precision (finding flips)", title="Rankings of all training examples")
-    ax = axes[1]
-    ax.scatter(means["flips_memorised"], means["knn_f1"], marker="o", color="black", label="kNN protocol F1")
-    ax.scatter(means["flips_memorised"], means["loss_fraction_for_knn_recall"], marker="s", color="#7f7f7f",
-               label="data the loss ranking needs for kNN's recall")
-    for regime, row in means.iterrows():
-        _note(ax, regime, (row["flips_memorised"], row["knn_f1"]), (3, 3), fontsize=6, color="#555555")
+        _note(right, regime, (row["flips_memorised"], row["knn_f1"]), (3, 3), fontsize=6, color="#555555")
     if paper:
-        ax.axhline(paper["f1"], color="black", ls="--", lw=1, label=f"paper: kNN F1 {paper['f1']:.2f}")
-        ax.axhline(paper["loss_fraction_for_knn_recall"], color="#7f7f7f", ls="--", lw=1,
-                   label=f"paper: loss needs {paper['loss_fraction_for_knn_recall']:.0%}")
-    _finish(ax, "x", {"fontsize": 7}, xlabel="flipped labels memorised by the noisy model", ylim=(0, 1),
+        right.axhline(paper["f1"], color="black", ls="--", lw=1, label=f"paper: kNN F1 {paper['f1']:.2f}")
+        right.axhline(paper["loss_fraction_for_knn_recall"], color="#7f7f7f", ls="--", lw=1,
+                      label=f"paper: loss needs {paper['loss_fraction_for_knn_recall']:.0%}")
+    _finish(right, "x", {"fontsize": 7}, xlabel="flipped labels memorised by the noisy model", ylim=(0, 1),
             title="The paper's two numbers")
     return axes
 
 
 def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
-    """Validation backoff accuracy of :func:`nbhelpers.knn.tune`'s ``grid`` over tau (x) and temperature
-    T (y) at one ``k`` (default: the best row's)."""
+    """Validation backoff accuracy of ``knn.tune``'s ``grid`` over tau and T at ``k`` (default: the best)."""
     check_frame(grid, "grid", ("k", "temperature", "tau", "backoff_acc"))
     ax = _axes(ax, (7, 3.6))
     k = int(grid.loc[grid["backoff_acc"].idxmax(), "k"]) if k is None else k
@@ -153,8 +145,7 @@ def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
 
 
 def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: str | None = None, ax=None):
-    """Model vs kNN accuracy per bin of :func:`nbhelpers.evaluation.confidence_bins` (bars: the bin's
-    share of examples); the tuned threshold ``tau`` as a vertical line."""
+    """Model vs kNN accuracy per ``confidence_bins`` bin (bars: share of examples), ``tau`` as a line."""
     check_frame(bins, "bins", ("lo", "hi", "n", "model_acc", "knn_acc"))
     tau is None or check_unit_interval(tau, "tau")
     ax = _axes(ax, (6, 4))
@@ -176,17 +167,14 @@ def plot_method_accuracy(table: pd.DataFrame, ax=None):
     n, x, width = len(check_frame(table, "table").columns), np.arange(len(table)), 0.8 / len(table.columns)
     for i, col in enumerate(table.columns):
         bars = ax.bar(x + (i - (n - 1) / 2) * width, table[col], width, label=col)
-        for rect, v in zip(bars, table[col]):
-            _note(ax, f"{v:.1%}", (rect.get_x() + rect.get_width() / 2, v), (0, 2), ha="center", fontsize=7,
-                  rotation=90)
+        ax.bar_label(bars, fmt="{:.1%}", padding=2, fontsize=7, rotation=90)
     ax.set_xticks(x, table.index)
     return _finish(ax, "y", {"ncol": n, "loc": "upper right"}, ylim=(0, 1.1),
                    ylabel="test accuracy", title="Test accuracy per setting and method")
 
 
 def plot_backoff_gains(table: pd.DataFrame, ax=None):
-    """Backoff gain (points) with its 95% interval, one row per run of ``table``: ``label``, ``gain``,
-    ``lo``, ``hi`` (NaN: no interval), ``group`` (the colour; ``"paper"`` drawn as a diamond)."""
+    """Backoff gain with its 95% interval (``lo``, ``hi``; NaN: none) per row, coloured by ``group``."""
     check_frame(table, "table", ("gain", "group", "hi", "label", "lo"))
     ax = _axes(ax, (7, 0.45 * len(table) + 1.2))
     colours = dict(zip(table["group"].unique(), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
@@ -203,29 +191,19 @@ def plot_backoff_gains(table: pd.DataFrame, ax=None):
 
 
 def plot_tsne(embedding, labels, *, fixed=None, broken=None, label_names=None, title=None, ax=None):
-    """An (n, 2) embedding coloured by gold label; examples backoff ``fixed`` (green) or ``broken``
-    (orange), boolean masks, ringed.
-
-    >>> emb = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
-    >>> ax = plot_tsne(emb, [0, 1, 1], fixed=[True, False, False], broken=[False, False, True])
-    >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['0', '1', 'fixed by backoff (1)', 'broken by backoff (1)']
-    """
+    """An (n, 2) embedding coloured by gold label; masks ``fixed`` (green) and ``broken`` (orange) ringed."""
     palette = ["#1f77b4", "#9467bd", "#7f7f7f"]  # kept clear of the green and orange rings
-    n_classes = len(palette) if label_names is None else len(label_names)  # one colour (or name) per label
-    check_matrix(embedding, "embedding"), check_labels(labels, n_classes)
-    for mask, name in ((fixed, "fixed"), (broken, "broken")):
-        mask is None or check_same_length(len(check_mask(mask, name)), len(labels), name, "labels")
-    ax = _axes(ax, (7, 6))
-    emb, labels = np.asarray(embedding), np.asarray(labels)
-    if emb.ndim != 2 or emb.shape[1] != 2 or len(emb) != len(labels):
+    emb = check_matrix(embedding, "embedding")
+    labels = check_labels(labels, len(palette) if label_names is None else len(label_names))
+    if emb.shape != (len(labels), 2):
         raise ValueError(f"expected an (n, 2) embedding and n labels, got {emb.shape} and {len(labels)}")
-    for i, lab in enumerate(sorted(set(labels.tolist()))):
-        m, name = labels == lab, label_names[lab] if label_names is not None else str(lab)
-        ax.scatter(emb[m, 0], emb[m, 1], s=8, alpha=0.5, color=palette[i], label=name)
+    ax = _axes(ax, (7, 6))
+    for i, lab in enumerate(np.unique(labels)):
+        ax.scatter(emb[labels == lab, 0], emb[labels == lab, 1], s=8, alpha=0.5, color=palette[i],
+                   label=str(lab) if label_names is None else label_names[lab])
     for mask, colour, what in ((fixed, "#2ca02c", "fixed"), (broken, "#ff7f0e", "broken")):
         if mask is not None:
-            mask = np.asarray(mask, bool)
+            check_same_length(len(mask := check_mask(mask, what)), len(labels), what, "labels")
             ax.scatter(emb[mask, 0], emb[mask, 1], s=60, facecolors="none", edgecolors=colour,
                        linewidths=1.8, label=f"{what} by backoff ({int(mask.sum())})")
     return _finish(ax, legend={"markerscale": 1.5}, xticks=[], yticks=[], xlabel="t-SNE 1",
@@ -242,12 +220,7 @@ def plot_slice_accuracy(table: pd.DataFrame, ax=None):
 
 
 def plot_word_weights(weights, title: str = "", ax=None):
-    """Horizontal bars of LIME ``(word, weight)`` pairs (positive: towards the explained class), first on top.
-
-    >>> ax = plot_word_weights([("not", 0.4), ("dog", -0.1)], title="contradiction")
-    >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['dog', 'not']
-    """
+    """Horizontal bars of LIME ``(word, weight)`` pairs (positive: for the explained class), first on top."""
     if not isinstance(weights, (list, tuple)) or not weights:
         raise TypeError(f"weights must be a non-empty list of (word, weight) pairs; got {weights!r:.60}")
     ax = _axes(ax, (4, 3))
@@ -261,13 +234,7 @@ def plot_word_weights(weights, title: str = "", ax=None):
 
 
 def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
-    """How often training examples are retrieved: a step histogram per query set of ``counts``
-    (:func:`nbhelpers.influence.retrieval_counts`); ``k`` goes into the title.
-
-    >>> ax = plot_retrieval_counts({"train": np.array([0, 1, 1, 5]), "test": np.array([2, 0, 0, 9])})
-    >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['train (max 5)', 'test (max 9)']
-    """
+    """How often training examples are retrieved (``retrieval_counts``): a step histogram per query set."""
     ax = _axes(ax, (7, 4))
     top = max(int(np.max(c)) for c in check_dict(counts, "counts").values())
     bins = np.arange(0, top + 2) - 0.5 if top < 60 else np.linspace(-0.5, top + 0.5, 60)
@@ -279,36 +246,28 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
 
 
 def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes=None):
-    """The removal test's drops (:func:`nbhelpers.influence.removal_record`), total per fraction (left)
-    and increment (right), our mean (bar, sd, seeds as dots) beside ``paper``'s (hatched); ``fig, axes``.
-
-    >>> rec = {"n_seeds": 1, "drops": {"0.1": {"top": [3.0]}, "0.3": {"top": [8.0]}},
-    ...        "increments": {"top": [5.0]}, "increment_fractions": ["0.1", "0.3"]}
-    >>> fig, axes = plot_removal_totals_increments(rec, {"top": {0.1: 4.6}, "increment": {"top": 6.0}})
-    >>> [ax.get_title() for ax in axes]
-    ['Total drop', 'Increment, 10% to 30% removed']
-    """
+    """The removal test's drops (``removal_record``), total per fraction (left) and increment (right): our
+    mean (bar, sd, seeds as dots) beside ``paper``'s (hatched); returns ``fig, axes``."""
     check_dict(record, "record", ("n_seeds", "drops"))
     axes = _axes(axes, (10, 4), ncols=2, gridspec_kw={"width_ratios": [2, 1]}, sharey=True)
     paper, n = paper or {}, record["n_seeds"]
-    conditions = [c for c in REMOVAL_COLOURS if any(c in d for d in record["drops"].values())]
+    conditions = [c for c in REMOVAL if any(c in d for d in record["drops"].values())]
     width = 0.8 / (2 * len(conditions))
 
     def bars(ax, x, ours: dict, theirs: dict):
         for j, cond in enumerate(conditions):
             if cond not in ours:
                 continue
-            values, colour = np.asarray(ours[cond], dtype=float), REMOVAL_COLOURS[cond]
-            xo = x - 0.4 + width * (2 * j + 0.5)
+            values, xo = np.asarray(ours[cond], dtype=float), x - 0.4 + width * (2 * j + 0.5)
+            colour = REMOVAL[cond][0]
             sd = values.std(ddof=1) if len(values) > 1 else 0.0
             ax.bar(xo, values.mean(), width, color=colour, alpha=0.85, yerr=sd or None, capsize=3)
             ax.plot(np.full(len(values), xo), values, "o", ms=3, color="black", alpha=0.6)
             _note(ax, f"{values.mean():.1f}", (xo, max(values.mean() + sd, values.max(), 0)), ha="center",
                   fontsize=7)
             if theirs.get(cond) is not None:
-                xp = xo + width
-                ax.bar(xp, theirs[cond], width, facecolor="none", edgecolor=colour, hatch="//")
-                _note(ax, f"{theirs[cond]:.1f}", (xp, max(theirs[cond], 0)), ha="center", fontsize=7,
+                ax.bar(xo + width, theirs[cond], width, facecolor="none", edgecolor=colour, hatch="//")
+                _note(ax, f"{theirs[cond]:.1f}", (xo + width, max(theirs[cond], 0)), ha="center", fontsize=7,
                       color=colour)
 
     for i, (f, drops) in enumerate(record["drops"].items()):
@@ -326,8 +285,8 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
         axes[1].set_title("Increment (needs two fractions)")
     for ax in axes:
         ax.axhline(0, color="black", lw=0.8)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=REMOVAL_COLOURS[c], alpha=0.85) for c in conditions]
-    labels = [f"{REMOVAL_NAMES[c]} (ours, {n} seed{'s' if n != 1 else ''})" for c in conditions]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=REMOVAL[c][0], alpha=0.85) for c in conditions]
+    labels = [f"{REMOVAL[c][1]} (ours, {n} seed{'s' if n != 1 else ''})" for c in conditions]
     if paper:
         handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="black", hatch="//"))
         source = f", {paper['source']}" if paper.get("source") else ""

@@ -31,7 +31,7 @@ def test_onnx_export_gives_pytorchs_answers_and_is_cached(tiny_model, tiny_pairs
 
 
 def test_export_onnx_names_bad_arguments(tiny_model, cache):
-    with pytest.raises(ValueError, match="variant must be one of fp32"):
+    with pytest.raises(ValueError, match="variant='int4' but expected one of 'fp32'"):
         live.export_onnx(tiny_model, variant="int4", cache=cache)
     with pytest.raises(TypeError, match="model must be an NLIModel"):
         live.export_onnx("minilm", cache=cache)
@@ -64,7 +64,7 @@ def test_agreement_counts_argmax_probability_and_neighbour_overlap():
     moved = live.agreement(p, reps, p[:, [1, 0, 2]], np.array([[0.1, 0.0], [0.0, 4.0]]), fitted, store, k=2)
     assert moved["argmax agreement"] == 0.0 and moved["max probability difference"] == pytest.approx(0.3)
     assert moved["mean overlap of 2 neighbours"] == 0.75  # first: {0, 1} both times; second: {3, 2} -> {2, 0}
-    with pytest.raises(ValueError, match="p_onnx must have the shape of p_torch"):
+    with pytest.raises(ValueError, match="p_torch has shape \\(2, 3\\) and p_onnx has shape \\(1, 3\\)"):
         live.agreement(p, reps, p[:1], reps[:1], fitted, store)
 
 
@@ -105,7 +105,7 @@ def test_write_live_writes_what_the_page_reads(tmp_path, tiny_model):
     with pytest.raises(ValueError, match="titles lacks keys"):
         live.write_live(tmp_path, "x", model_path=model, store=store, train=train, tau=0.6,
                         tokenizer=tiny_model.tokenizer, titles={})
-    with pytest.raises(ValueError, match="train has 2 rows"):
+    with pytest.raises(ValueError, match="train is length 2 and the store.s states is length 3"):
         live.write_live(tmp_path, "x", model_path=model, store=store, train=train[:2], tau=0.6,
                         tokenizer=tiny_model.tokenizer, titles={"x": "X"})
 
