@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 
 from . import knn, stats
-from .checks import (check_int, check_label_map, check_labels, check_matrix, check_proba,
-                     check_same_length)
+from .checks import (check_dict, check_frame, check_int, check_label_map, check_labels, check_matrix,
+                     check_proba, check_same_length)
 
 ACCURACIES = ("model_acc", "knn_acc", "backoff_acc", "interp_acc")  # the test accuracies, model first
 
@@ -66,8 +66,8 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
     n_bins = check_int(n_bins, "n_bins", low=1)
     pm, pk = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn")
     y = check_labels(labels, pm.shape[1])
-    if not (len(pm) == len(pk) == len(y)):
-        raise ValueError(f"p_model has {len(pm)} rows, p_knn {len(pk)}, labels {len(y)}; expected equal")
+    check_same_length(len(pk), len(pm), "p_knn", "p_model")
+    check_same_length(len(y), len(pm), "labels", "p_model")
     to_label = check_label_map(label_map, pm.shape[1])
     edges = np.linspace(1 / pm.shape[1], 1, n_bins + 1)
     which = np.clip(np.searchsorted(edges, pm.max(1), side="right") - 1, 0, n_bins - 1)
@@ -88,10 +88,7 @@ def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
     >>> over_seeds(s).loc["mean", ["backoff gain", "interpolation gain"]].round(3).tolist()
     [0.05, 0.05]
     """
-    if not isinstance(summary, pd.DataFrame) or summary.empty:
-        raise ValueError(f"summary must be a non-empty DataFrame (a row per seed); got {summary!r}")
-    if missing := {"seed", *ACCURACIES} - set(summary.columns):
-        raise ValueError(f"summary lacks the columns {sorted(missing)}; expected seed and {list(ACCURACIES)}")
+    check_frame(summary, "summary", ["seed", *ACCURACIES])
     table = summary.set_index("seed")[list(ACCURACIES)].copy()
     table["backoff gain"] = table["backoff_acc"] - table["model_acc"]
     table["interpolation gain"] = table["interp_acc"] - table["model_acc"]
@@ -111,11 +108,8 @@ def paired_gains(correct: dict, *, methods=("backoff", "interpolation"), baselin
     >>> float(paired_gains({"a": c}, methods=["backoff"]).loc["a", ("backoff", "diff")])
     0.25
     """
-    if not isinstance(correct, dict) or not correct:
-        raise ValueError(f"correct must be a non-empty dict from setting to a table of per-method "
-                         f"correctness; got {correct!r}")
     rows = {}
-    for name, c in correct.items():
+    for name, c in check_dict(correct, "correct").items():
         boots = {m: stats.paired_bootstrap(c[baseline], c[m], seed=seed) for m in methods}
         rows[name] = {(m, key): boots[m][key] for m in methods for key in ("diff", "lo", "hi")}
     return pd.DataFrame.from_dict(rows, orient="index")

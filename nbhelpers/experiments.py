@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import evaluation, influence, knn, mislabel, models, paper, results
 from .data import NLI_LABELS as LABELS
-from .checks import check_int, check_real, check_unit_interval
+from .checks import check_dict, check_int, check_positive, check_unit_interval
 
 #: Chapter 5's memorisation sweep, (learning rate, epochs): the book's recipe (1e-4, 5) and the
 #: paper's BERT recipe (3e-5, 3) among them.
@@ -28,10 +28,12 @@ def _check_frames(need_label: bool, num_labels=None, **frames) -> None:
 
 def _check_seeds(seeds) -> list:
     try:
-        seeds = list(seeds)
+        seeds = [check_int(s, f"seeds[{i}]", low=0) for i, s in enumerate(seeds)]
     except TypeError:
         raise TypeError(f"seeds must be a sequence of integers; got {seeds!r}") from None
-    return [check_int(s, f"seeds[{i}]", low=0) for i, s in enumerate(seeds)]
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed")
+    return seeds
 
 
 def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "minilm", seed: int = 0,
@@ -46,8 +48,7 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     their median distance). Returns ``(row, scores, flipped)``: every number under the names chapter 5
     tabulates, ranking name -> (N,) scores, and the (N,) bool mask of flips.
     """
-    if not isinstance(recipe, dict):
-        raise TypeError(f"recipe must be a dict of fine_tune arguments, got {type(recipe).__name__}")
+    check_dict(recipe, "recipe", allow_empty=True)
     _check_frames(True, len(LABELS), train=train, val=val)
     check_int(seed, "seed", low=0)
     check_unit_interval(noise_rate, "noise_rate")
@@ -78,11 +79,10 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     row.update({f"kNN {k}": v for k, v in mislabel.precision_recall_f1(flagged, flipped).items()})
     for name, s in scores.items():
         at = mislabel.precision_recall_f1(mislabel.top_k_mask(s, budget), flipped)
-        row.update({f"{name} P@budget": at["precision"], f"{name} R@budget": at["recall"],
-                    f"{name} F1@budget": at["f1"], f"{name} AP": mislabel.average_precision(s, flipped)})
+        row.update({f"{name} {short}@budget": at[_SHORT[short]] for short in ("P", "R", "F1")})
+        row[f"{name} AP"] = mislabel.average_precision(s, flipped)
     own = mislabel.precision_recall_f1(mislabel.cleanlab_mask(noisy, cv_probs), flipped)
-    row.update({"cleanlab own P": own["precision"], "cleanlab own R": own["recall"],
-                "cleanlab own F1": own["f1"], "cleanlab own n": own["n_flagged"]})
+    row.update({f"cleanlab own {short}": own[key] for short, key in _SHORT.items()})
     row["loss: data for kNN recall"] = mislabel.fraction_for_recall(scores["loss"], flipped,
                                                                     row["kNN recall"])
     row["kNN budget share"] = budget / len(train)
@@ -91,6 +91,7 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     return row, scores, flipped
 
 
+_SHORT = {"P": "precision", "R": "recall", "F1": "f1", "n": "n_flagged"}
 _POINT = {"flips_memorised": "flips memorised", "clean_fitted": "clean fitted", "val_acc": "model val acc",
           "knn_precision": "kNN precision", "knn_recall": "kNN recall", "knn_f1": "kNN f1",
           "knn_n_flagged": "kNN n_flagged", "loss_f1_at_budget": "loss F1@budget",
@@ -107,34 +108,26 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes=SWEEP_
     Returns one dict per (regime, seed): ``lr``, ``epochs``, ``seed``, the row's numbers in snake case,
     ``ap``, ``ap_vs`` (:func:`mislabel.average_precision_difference` against loss and cleanlab), ``seconds``.
     """
-    if not isinstance(base_recipe, dict):
-        raise TypeError(f"base_recipe must be a dict of fine_tune arguments, got "
-                        f"{type(base_recipe).__name__}")
+    check_dict(base_recipe, "base_recipe", allow_empty=True)
     _check_frames(True, len(LABELS), train=train, val=val)
     check_unit_interval(noise_rate, "noise_rate")
     try:
-        regimes = [tuple(r) for r in regimes]
-    except TypeError:
-        raise TypeError(f"regimes must be a sequence of (lr, epochs) pairs; got {regimes!r}") from None
+        regimes = [(check_positive(lr, "lr"), check_int(epochs, "epochs", low=1)) for lr, epochs in regimes]
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"regimes must be (lr > 0, whole epochs >= 1) pairs; {err} in {regimes!r}") from None
     if not regimes:
         raise ValueError("regimes is empty: give at least one (lr, epochs)")
-    for r in regimes:
-        if len(r) != 2 or not (check_real(r[0], "the lr of regimes") > 0 and
-                               check_real(r[1], "the epochs of regimes") >= 1 and int(r[1]) == r[1]):
-            raise ValueError(f"each regime must be (lr > 0, whole epochs >= 1), got {r!r} in regimes")
-    if not (seeds := _check_seeds(seeds)):
-        raise ValueError("seeds is empty: give at least one seed")
-    points = []
+    seeds, points = _check_seeds(seeds), []
     for (lr, epochs), seed in [(r, s) for r in regimes for s in seeds]:
         started = time.perf_counter()
         row, scores, flipped = noisy_label_run(
             train, val, backbone=backbone, seed=seed, noise_rate=noise_rate, cleanlab_folds=cleanlab_folds,
-            recipe={**base_recipe, "lr": float(lr), "epochs": int(epochs)}, ranked_k=ranked_k, cache=cache,
+            recipe={**base_recipe, "lr": lr, "epochs": epochs}, ranked_k=ranked_k, cache=cache,
             progress=progress)
         ap_vs = {score: {other: mislabel.average_precision_difference(scores[score], scores[other], flipped,
                                                                       n_boot=n_boot, seed=seed)
                          for other in ("loss", "cleanlab")} for score in ("ranked kNN", "kNN only")}
-        points.append({"lr": float(lr), "epochs": int(epochs), "seed": int(seed),
+        points.append({"lr": lr, "epochs": epochs, "seed": seed,
                        **{key: row[name] for key, name in _POINT.items()},
                        "ap": {m: row[f"{m} AP"] for m in RANKINGS}, "ap_vs": ap_vs,
                        "seconds": time.perf_counter() - started})
@@ -223,35 +216,26 @@ def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd
 
 def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.1, 0.3),
                  seeds=(0,), backbone: str = "minilm", recipe: dict | None = None, k: int = 16,
-                 conditions=influence.CONDITIONS, cache=None,
-                 progress: bool = True) -> tuple[pd.DataFrame, dict]:
+                 cache=None, progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """Retrain without the most retrieved examples, and without random ones; score on test.
 
     Per seed, the full model's retrieval counts (k neighbours per training example); per fraction,
-    a fine-tune (same seed and ``recipe``) without each of ``conditions`` (:data:`influence.CONDITIONS`).
+    a fine-tune (same seed and ``recipe``) without each of :data:`influence.CONDITIONS`.
     All cached: a run resumes. Returns ``runs`` (a row per fine-tune: ``seed``, ``fraction`` (0: full),
     ``condition``, ``n_train``, ``accuracy``, ``removed_by_label``, ``drop``, in points) and
     ``counts`` (seed -> (N,) retrieval counts).
     """
     _check_frames(True, len(LABELS), train_df=train_df, test_df=test_df)
-    try:
-        fractions = [check_real(f, f"fractions[{i}]") for i, f in enumerate(fractions)]
-    except TypeError:
-        raise TypeError(f"fractions must be a sequence of numbers; got {fractions!r}") from None
-    seeds, conditions = _check_seeds(seeds), list(conditions)
-    if not fractions or not seeds:
-        raise ValueError("fractions and seeds must each hold at least one value")
-    if not conditions or any(c not in influence.CONDITIONS for c in conditions):
-        raise ValueError(f"conditions={conditions} but expected a non-empty subset of "
-                         f"{list(influence.CONDITIONS)}")
-    for i, f in enumerate(fractions):  # as influence.removal_sets will ask, before any fine-tune
-        if not (0 < f < 1 and 1 <= round(f * len(train_df)) < len(train_df)):
-            raise ValueError(f"fractions[{i}]={f} of N={len(train_df)} removes {round(f * len(train_df))} "
-                             f"examples; expected 0 < fraction < 1 removing 1 to {len(train_df) - 1}")
-    k = check_int(k, "k", low=1, high=len(train_df) - 1)
-    if recipe is not None and not isinstance(recipe, dict):
-        raise TypeError(f"recipe must be a dict of fine_tune arguments, got {type(recipe).__name__}")
-    recipe, train_df = dict(recipe or {}), train_df.reset_index(drop=True)
+    try:  # influence.removal_sets's checks, before any fine-tune
+        for f in fractions:
+            influence.removal_sets(np.zeros(len(train_df), int), f)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"fractions={fractions!r}: {err}") from None
+    if len(fractions) == 0:
+        raise ValueError("fractions is empty: give at least one fraction")
+    seeds, k = _check_seeds(seeds), check_int(k, "k", low=1, high=len(train_df) - 1)
+    recipe = {} if recipe is None else dict(check_dict(recipe, "recipe", allow_empty=True))
+    train_df = train_df.reset_index(drop=True)
     y_train, y_test = train_df["label"].to_numpy(), test_df["label"].to_numpy()
 
     def fine_tune(df, seed):  # a model's test accuracy, in points
@@ -269,10 +253,9 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
                          accuracy=acc_full, removed_by_label=[0] * len(LABELS)))
         for fraction in fractions:
             top, random = influence.removal_sets(counts, fraction, seed=seed)
-            sets = {"top": top, "random": random}
-            if "matched" in conditions:
-                sets["matched"] = influence.matched_random_set(y_train, top, seed=seed)
-            for condition in conditions:
+            sets = {"top": top, "random": random,
+                    "matched": influence.matched_random_set(y_train, top, seed=seed)}
+            for condition in influence.CONDITIONS:
                 kept = train_df.drop(index=sets[condition]).reset_index(drop=True)
                 if progress:
                     print(f"seed {seed}: without the {condition} {fraction:.0%} "

@@ -15,8 +15,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import timing
 from .data import NLI_LABELS as LABELS
-from .checks import (check_indices, check_int, check_labels, check_pairs, check_positive, check_real,
-                     check_reps, check_vector)
+from .checks import (check_dict, check_frame, check_indices, check_int, check_labels, check_pairs,
+                     check_positive, check_real, check_reps, check_same_shape, check_vector)
 
 
 def self_neighbors(index, train_reps, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -48,14 +48,6 @@ def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
     return np.bincount(a.ravel(), minlength=n_train).astype(np.int64)
 
 
-def _counts(counts, name):
-    c = np.asarray(counts)
-    if c.ndim != 1 or c.size < 2 or c.dtype.kind not in "iuf" or not np.isfinite(c).all() or (c < 0).any():
-        raise ValueError(f"{name} must be a 1-D array of N >= 2 finite non-negative numbers; got shape "
-                         f"{c.shape}, dtype {c.dtype}")
-    return c
-
-
 def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The ``round(fraction * N)`` most retrieved examples and as many random ones: two sorted int64
     index arrays (``seed`` breaks ties among equal ``counts`` and draws the random set).
@@ -64,7 +56,7 @@ def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray,
     >>> top.tolist(), len(rnd)
     ([0, 2], 2)
     """
-    c = _counts(counts, "counts")
+    c = check_labels(counts, name="counts")
     if not 0 < (fraction := check_real(fraction, "fraction")) < 1:
         raise ValueError(f"fraction={fraction} but expected 0 < fraction < 1")
     n, size = len(c), int(round(fraction * len(c)))
@@ -118,18 +110,12 @@ def removal_record(runs: pd.DataFrame) -> dict:
     >>> r["drops"]["0.1"]["top"], r["summary"]["gaps"]["0.1"]["top_minus_random"]
     ([4.0, 6.0], {'mean': 4.0, 'sd': 1.4142135623730951, 'n': 2})
     """
-    need = {"seed", "fraction", "condition", "accuracy", "drop"}
-    if not isinstance(runs, pd.DataFrame) or not need <= set(runs.columns):
-        got = sorted(runs.columns) if isinstance(runs, pd.DataFrame) else type(runs).__name__
-        raise ValueError(f"runs must be a DataFrame with columns {sorted(need)}; got {got}")
-    if runs.empty:
-        raise ValueError("runs is empty: expected a row per seed, fraction and condition")
+    check_frame(runs, "runs", ["seed", "fraction", "condition", "accuracy", "drop"])
     full = runs[runs["condition"] == "full"].set_index("seed")["accuracy"]
     seeds = sorted(int(s) for s in runs["seed"].unique())
-    if missing := [s for s in seeds if s not in full.index]:
-        raise ValueError(f"every seed needs exactly one 'full' row; seeds {missing} have none")
-    if full.index.duplicated().any():
-        raise ValueError("a seed has more than one 'full' row")
+    if (missing := [s for s in seeds if s not in full.index]) or full.index.duplicated().any():
+        raise ValueError(f"every seed needs exactly one 'full' row; seeds {missing} have none, "
+                         f"{sorted(set(full.index[full.index.duplicated()]))} more than one")
     removed = runs[runs["condition"].isin(CONDITIONS)]
     conditions = [c for c in CONDITIONS if c in set(removed["condition"])]
     fractions = sorted(float(f) for f in removed["fraction"].unique())
@@ -163,14 +149,10 @@ def summarise_removal(runs: pd.DataFrame) -> dict:
     "gap_sd", "n_seeds"}}`` (gap: top minus random; ``matched_*`` with that control)."""
     s, out = removal_record(runs)["summary"], {}
     for f, d in s["drops"].items():
-        g = s["gaps"][f]
-        out[f] = {f"{c}_drop_{key}": d[c][key] for c in ("top", "random") for key in ("mean", "sd")}
-        out[f].update(gap_mean=g["top_minus_random"]["mean"], gap_sd=g["top_minus_random"]["sd"],
+        gaps = {"gap": s["gaps"][f]["top_minus_random"], "gap_matched": s["gaps"][f].get("top_minus_matched")}
+        out[f] = {f"{c}_drop_{key}": d[c][key] for c in d for key in ("mean", "sd")}
+        out[f].update({f"{g}_{key}": v[key] for g, v in gaps.items() if v for key in ("mean", "sd")},
                       n_seeds=d["top"]["n"])
-        if "matched" in d:
-            m = g["top_minus_matched"]
-            out[f].update(matched_drop_mean=d["matched"]["mean"], matched_drop_sd=d["matched"]["sd"],
-                          gap_matched_mean=m["mean"], gap_matched_sd=m["sd"])
     return out
 
 
@@ -183,9 +165,7 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
     >>> removal_table(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}}).iloc[0, :-1].tolist()
     ['4.0', '4.6', '1.0', '1.2', '+3.0']
     """
-    if not isinstance(record, dict) or not {"summary", "n_seeds"} <= set(record):
-        raise ValueError(f"record must be the dict of removal_record (with summary, n_seeds); got "
-                         f"{sorted(record) if isinstance(record, dict) else type(record).__name__}")
+    check_dict(record, "record", ["summary", "n_seeds"])
     paper = paper or {}
 
     def fmt(stat, signed=False):
@@ -251,9 +231,8 @@ def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0)
     >>> top_set_overlap([9, 8, 0, 0, 1, 0, 0, 0, 0, 0], [9, 0, 8, 0, 0, 0, 0, 0, 0, 0], 0.2)
     {'n_top': 2, 'n_shared': 1, 'overlap': 0.5, 'chance': 0.2}
     """
-    a, b = _counts(counts_a, "counts_a"), _counts(counts_b, "counts_b")
-    if a.shape != b.shape:
-        raise ValueError(f"counts_a and counts_b must have the same shape (N,); got {a.shape} and {b.shape}")
+    a, b = check_labels(counts_a, name="counts_a"), check_labels(counts_b, name="counts_b")
+    check_same_shape(a, b, "counts_a", "counts_b")
     top_a, top_b = removal_sets(a, fraction, seed=seed)[0], removal_sets(b, fraction, seed=seed)[0]
     shared = len(np.intersect1d(top_a, top_b))
     return {"n_top": len(top_a), "n_shared": shared, "overlap": shared / len(top_a),
@@ -268,17 +247,15 @@ def neighbor_table(train_df: pd.DataFrame, indices, distances=None, weights=None
     >>> neighbor_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
     {'label': ['contradiction', 'entailment'], 'distance': [0.5, 2.0]}
     """
-    check_pairs(train_df, need_label=True, name="train_df")
+    check_pairs(train_df, need_label=True, name="train_df")  # labels in 0..2
     idx = check_indices(indices, len(train_df), "indices")
-    rows = train_df.iloc[idx]
-    labels = check_labels(rows["label"].to_numpy(), len(LABELS), "train_df['label'] of the neighbours")
-    given = {"distance": distances, "weight": weights}
-    extra = {name: check_vector(values, f"{name}s") for name, values in given.items() if values is not None}
+    extra = {name: check_vector(v, f"{name}s") for name, v in (("distance", distances), ("weight", weights))
+             if v is not None}
     for name, v in extra.items():
-        if v.shape != idx.shape:
-            raise ValueError(f"{name}s: {name} has shape {v.shape}; expected {idx.shape} like indices")
+        check_same_shape(v, idx, f"{name}s", "indices")
+    rows = train_df.iloc[idx]
     return pd.DataFrame({"train index": idx, "premise": rows["premise"].to_numpy(), "hypothesis":
-                         rows["hypothesis"].to_numpy(), "label": [LABELS[y] for y in labels], **extra},
+                         rows["hypothesis"].to_numpy(), "label": [LABELS[y] for y in rows["label"]], **extra},
                         index=pd.RangeIndex(1, len(idx) + 1, name="rank"))
 
 
@@ -355,16 +332,15 @@ class InfluenceExplainer(BaseEstimator):
         start = time.perf_counter()
         hf, layers = self.model.model, list(self.layers)
         names = dict(hf.named_modules())
-        unknown = [name for name in layers if name not in names]
-        if unknown:
+        if unknown := [name for name in layers if name not in names]:
             raise ValueError(f"unknown layers {unknown}; the model's top-level modules are "
                              f"{[n for n in names if n and '.' not in n]}")
         n_params = sum(p.numel() for name in layers for p in names[name].parameters())
         if n_params > 20_000:
             raise ValueError(f"layers {layers} hold {n_params:,} parameters: the explicit Hessian would "
                              "be too large; choose a smaller part (e.g. 'classifier')")
-        check_pairs(train_df, need_label=False, name="train_df")
-        labels = check_labels(train_df["label"].to_numpy(), hf.config.num_labels, "train_df['label']")
+        check_pairs(train_df, True, hf.config.num_labels, name="train_df")
+        labels = train_df["label"].to_numpy().astype(int)
         rows = np.arange(len(train_df))
         if self.hessian_size is not None:
             check_scalar(self.hessian_size, "hessian_size", numbers.Integral, min_val=1, max_val=len(rows))
@@ -415,7 +391,5 @@ def topk_overlap(a, b) -> float:
     0.25
     """
     a, b = check_labels(a, None, "a", ndim=2), check_labels(b, None, "b", ndim=2)
-    if a.shape != b.shape or a.ndim != 2 or a.size == 0:
-        raise ValueError(f"a and b must be non-empty 2-D arrays of the same shape (n, k); "
-                         f"got {a.shape} and {b.shape}")
+    check_same_shape(a, b, "a", "b")
     return float(np.mean([len(set(x) & set(y)) / a.shape[1] for x, y in zip(a.tolist(), b.tolist())]))

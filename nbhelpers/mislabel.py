@@ -7,8 +7,8 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from .knn import knn_proba
-from .checks import (check_indices, check_int, check_labels, check_mask, check_matrix, check_proba,
-                     check_real, check_same_length, check_unit_interval, check_vector)
+from .checks import (check_dict, check_indices, check_int, check_labels, check_mask, check_matrix,
+                     check_proba, check_real, check_same_length, check_unit_interval, check_vector)
 
 
 def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):
@@ -19,12 +19,8 @@ def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0
     >>> int(flipped.sum()), bool((noisy[flipped] != np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])[flipped]).all())
     (2, True)
     """
-    if check_int(n_classes, "n_classes") < 2:
-        raise ValueError(f"n_classes must be at least 2 to flip a label, got {n_classes}")
-    y = check_labels(labels, n_classes)
-    if not (isinstance(rate, (int, float, np.floating)) and 0 <= rate <= 1):
-        raise ValueError(f"rate must be a number in [0, 1], got {rate!r}")
-    rng = np.random.default_rng(check_int(seed, "seed", low=0))
+    y = check_labels(labels, check_int(n_classes, "n_classes", low=2))
+    rate, rng = check_unit_interval(rate, "rate"), np.random.default_rng(check_int(seed, "seed", low=0))
     n_flip = int(round(rate * len(y)))
     idx = rng.choice(len(y), size=n_flip, replace=False)
     shift = rng.integers(1, n_classes, size=n_flip)  # 1..C-1: never the same class
@@ -71,9 +67,8 @@ def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flippe
     """
     pred, nn, y, flagged = _protocol(query_predictions, nearest_train_index, train_labels)
     flips, mem = check_mask(flipped, "flipped"), check_mask(memorised, "memorised")
-    for name, m in (("flipped", flips), ("memorised", mem)):
-        if len(m) != len(y):
-            raise ValueError(f"{name} has {len(m)} entries but train_labels {len(y)}")
+    check_same_length(len(flips), len(y), "flipped", "train_labels")
+    check_same_length(len(mem), len(y), "memorised", "train_labels")
     flagging = pred != y[nn]
     retrieved = np.zeros(len(y), dtype=bool)
     retrieved[nn] = True
@@ -118,16 +113,13 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
     """
     y = check_labels(labels, n_classes)
     idx = check_indices(neighbor_indices, len(y), "neighbor_indices", ndim=2)
-    if idx.shape[0] != len(y):
-        raise ValueError(f"neighbor_indices has {idx.shape[0]} rows but there are {len(y)} labels")
+    check_same_length(len(idx), len(y), "neighbor_indices", "labels")
     p_knn = knn_proba(check_matrix(neighbor_distances, "neighbor_distances"), y[idx], temperature=temperature,
                       n_classes=n_classes)
     score = 1.0 - p_knn[np.arange(len(y)), y]
     if pred_probs is not None:
-        p = np.asarray(pred_probs, dtype=float)
-        if p.shape != (len(y), n_classes):
-            raise ValueError(f"pred_probs must have shape {(len(y), n_classes)}, got {p.shape}")
-        p = check_proba(p, "pred_probs", n_classes=n_classes)
+        p = check_proba(pred_probs, "pred_probs", n_classes=n_classes)
+        check_same_length(len(p), len(y), "pred_probs", "labels")
         score = (score + 1.0 - p[np.arange(len(y)), y]) / 2
     return score
 
@@ -155,8 +147,7 @@ def precision_recall_f1(flagged, truth) -> dict:
     {'precision': 0.5, 'recall': 0.5, 'f1': 0.5, 'n_flagged': 2}
     """
     f, t = check_mask(flagged, "flagged"), check_mask(truth, "truth")
-    if f.shape != t.shape:
-        raise ValueError(f"flagged has {len(f)} entries but truth has {len(t)}")
+    check_same_length(len(f), len(t), "flagged", "truth")
     tp = int((f & t).sum())
     precision = tp / f.sum() if f.sum() else 0.0
     recall = tp / t.sum() if t.sum() else 0.0
@@ -188,8 +179,7 @@ def recall_curve(scores, truth):
     ([0.0, 0.25, 0.5, 0.75, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
     """
     s, t = check_vector(scores, "scores"), check_mask(truth, "truth")
-    if len(s) != len(t):
-        raise ValueError(f"scores has {len(s)} entries but truth has {len(t)}")
+    check_same_length(len(s), len(t), "scores", "truth")
     hits = t[np.argsort(-s, kind="stable")]
     recalls = np.concatenate([[0.0], np.cumsum(hits) / max(int(t.sum()), 1)])
     return np.arange(len(s) + 1) / len(s), recalls
@@ -201,8 +191,7 @@ def fraction_for_recall(scores, truth, target_recall: float) -> float:
     >>> fraction_for_recall([0.9, 0.1, 0.5, 0.2], np.array([True, False, False, True]), 0.75)
     0.75
     """
-    if not 0 <= check_real(target_recall, "target_recall") <= 1:
-        raise ValueError(f"target_recall must be in [0, 1], got {target_recall}")
+    check_unit_interval(target_recall, "target_recall")
     f, r = recall_curve(scores, truth)
     return float(f[np.argmax(r >= target_recall - 1e-12)])
 
@@ -226,8 +215,8 @@ def average_precision_difference(scores_a, scores_b, truth, *, n_boot: int = 100
     """
     t = check_mask(truth, "truth")
     a, b = check_vector(scores_a, "scores_a"), check_vector(scores_b, "scores_b")
-    if a.shape != t.shape or b.shape != t.shape:
-        raise ValueError(f"scores_a {a.shape}, scores_b {b.shape} and truth {t.shape} must have one shape")
+    check_same_length(len(a), len(t), "scores_a", "truth")
+    check_same_length(len(b), len(t), "scores_b", "truth")
     if not t.any() or t.all():
         raise ValueError("truth must hold both flipped and clean examples to compare rankings")
     if not 0 < check_real(confidence, "confidence") < 1:
@@ -256,10 +245,7 @@ def paper_pattern(point: dict) -> bool:
     >>> paper_pattern({"loss_fraction_for_knn_recall": 0.65, "knn_f1": 0.78, "loss_f1_at_budget": 0.4})
     True
     """
-    if not isinstance(point, dict):
-        raise TypeError(f"point must be a dict (a sweep point); got {type(point).__name__}")
-    if missing := {"loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"} - set(point):
-        raise ValueError(f"point lacks {sorted(missing)}")
+    check_dict(point, "point", ["loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"])
     return bool(point["loss_fraction_for_knn_recall"] >= PATTERN_MIN_LOSS_FRACTION
                 and point["knn_f1"] > point["loss_f1_at_budget"])
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .stats import bootstrap_ci, mcnemar, paired_bootstrap
-from .checks import check_int, check_labels, check_matrix, check_positive, check_real, check_reps
+from .checks import check_dict, check_int, check_labels, check_matrix, check_positive, check_reps
 from .knn import DEFAULT_TEMPERATURES, KNN, _grid, knn_proba
 
 COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10, 100, 1000
@@ -22,15 +22,9 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
     >>> knn_accuracy_grid(tr, [0, 0, 1, 1], va, [0, 1], k=1, normalize=(False,))["knn_acc"].tolist()
     [1.0]
     """
-    for value, name in ((train_reps, "train_reps"), (val_reps, "val_reps")):
-        if not isinstance(value, dict):
-            raise TypeError(f"{name} must be a dict from (pooling, layer) to reps; "
-                            f"got {type(value).__name__}")
-    if set(train_reps) != set(val_reps):
+    if set(check_dict(train_reps, "train_reps")) != set(check_dict(val_reps, "val_reps")):
         raise ValueError(f"train_reps has variants {sorted(train_reps)} but val_reps has "
                          f"{sorted(val_reps)}; expected the same")
-    if not train_reps:
-        raise ValueError("train_reps and val_reps are empty: no representation variants given")
     k = check_int(k, "k", low=1)
     temperatures = _grid(temperatures, "temperatures", check_positive).tolist()
     train_labels = check_labels(train_labels, n_classes, "train_labels")
@@ -75,10 +69,8 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
     if len(np.unique(y_tr)) < 2:
         raise ValueError(f"train_labels must hold at least 2 classes to fit a probe, got "
                          f"np.unique(train_labels) = {np.unique(y_tr)}")
-    if not (np.isscalar(C) and check_real(C, "C") > 0):
-        raise ValueError(f"C must be a positive number, got {C!r}")
-    max_iter = check_int(max_iter, "max_iter", low=1)
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=check_positive(C, "C"), random_state=seed,
+                                                               max_iter=check_int(max_iter, "max_iter", low=1)))
     pred = probe.fit(tr, y_tr).predict(va).astype(int)
     correct = pred == y_va
     return {"accuracy": float(correct.mean()), "predictions": pred, "correct": correct}
@@ -123,10 +115,7 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
     """
     y = check_labels(val_labels, None, "val_labels")
     pooling, layer, norm = reference
-    if not isinstance(val_reps, dict):
-        raise TypeError(f"val_reps must be a dict from (pooling, layer) to reps; "
-                        f"got {type(val_reps).__name__}")
-    if (pooling, layer) not in val_reps:
+    if (pooling, layer) not in check_dict(val_reps, "val_reps"):
         raise ValueError(f"reference={reference!r} but val_reps has no variant {(pooling, layer)!r}")
     if len(y) < 4:
         raise ValueError(f"expected at least 4 validation pairs to split in two halves, got {len(y)}")

@@ -22,7 +22,7 @@ def test_average_precision_difference_by_hand_and_paired():
 
 
 def test_average_precision_difference_rejects_bad_input():
-    with pytest.raises(ValueError, match="one shape"):
+    with pytest.raises(ValueError, match="scores_b is length 3 and truth is length 2"):
         mislabel.average_precision_difference([0.1, 0.2], [0.1, 0.2, 0.3], np.array([True, False]))
     with pytest.raises(ValueError, match="both flipped and clean"):
         mislabel.average_precision_difference([0.1, 0.2], [0.2, 0.1], np.array([True, True]))

@@ -50,7 +50,7 @@ def test_linear_probe_errors_name_the_argument():
         linear_probe(tr, np.zeros(30, int), tr, y)
     with pytest.raises(ValueError, match=r"val_reps: Expected 2D array, got 1D array"):
         linear_probe(tr, y, np.zeros(3), [0, 1, 2])
-    with pytest.raises(ValueError, match=r"C must be a positive number, got 0"):
+    with pytest.raises(ValueError, match=r"C == 0.0, must be > 0.0"):
         linear_probe(tr, y, tr, y, C=0)
 
 
