@@ -56,13 +56,7 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
 
 def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None) -> pd.DataFrame:
     """Model and kNN accuracy per non-empty bin (``n_bins`` over [1/C, 1]) of the model's confidence:
-    where kNN is better, backing off pays.
-
-    >>> pm = np.array([[0.9, 0.1, 0], [0.95, 0.05, 0], [0.4, 0.35, 0.25], [0.4, 0.3, 0.3]])
-    >>> pk = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
-    >>> confidence_bins(pm, pk, [0, 0, 1, 1], n_bins=2)[["n", "model_acc", "knn_acc"]].to_numpy().tolist()
-    [[2.0, 0.0, 1.0], [2.0, 1.0, 0.5]]
-    """
+    where kNN is better, backing off pays."""
     n_bins = check_int(n_bins, "n_bins", low=1)
     pm, pk = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn")
     y = check_labels(labels, pm.shape[1])
@@ -81,13 +75,7 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
 
 
 def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracies and the gains over the model: a row per seed of ``summary``, then ``mean`` and ``std``.
-
-    >>> s = pd.DataFrame({"seed": [0, 1], "model_acc": [0.5, 0.7], "knn_acc": [0.4, 0.6],
-    ...                   "backoff_acc": [0.6, 0.7], "interp_acc": [0.5, 0.8]})
-    >>> over_seeds(s).loc["mean", ["backoff gain", "interpolation gain"]].round(3).tolist()
-    [0.05, 0.05]
-    """
+    """Test accuracies and gains over the model: a row per seed of ``summary``, then ``mean`` and ``std``."""
     check_frame(summary, "summary", ["seed", *ACCURACIES])
     table = summary.set_index("seed")[list(ACCURACIES)].copy()
     table["backoff gain"] = table["backoff_acc"] - table["model_acc"]
@@ -100,14 +88,8 @@ def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
 
 def paired_gains(correct: dict, *, methods=("backoff", "interpolation"), baseline: str = "model",
                  seed: int = 0) -> pd.DataFrame:
-    """Each method's test accuracy minus the baseline's per setting, with a 95% paired bootstrap.
-
-    ``correct``: setting -> :func:`evaluate_backoff`'s ``correct``. Columns: (method, ``diff``/``lo``/``hi``).
-
-    >>> c = pd.DataFrame({"model": [1, 0, 0, 1] * 50, "backoff": [1, 1, 0, 1] * 50})
-    >>> float(paired_gains({"a": c}, methods=["backoff"]).loc["a", ("backoff", "diff")])
-    0.25
-    """
+    """Each method's test accuracy minus the baseline's per setting, with a 95% paired bootstrap
+    (``correct``: setting -> :func:`evaluate_backoff`'s ``correct``); columns (method, diff/lo/hi)."""
     rows = {}
     for name, c in check_dict(correct, "correct").items():
         boots = {m: stats.paired_bootstrap(c[baseline], c[m], seed=seed) for m in methods}

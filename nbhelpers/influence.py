@@ -50,12 +50,7 @@ def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
 
 def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The ``round(fraction * N)`` most retrieved examples and as many random ones: two sorted int64
-    index arrays (``seed`` breaks ties among equal ``counts`` and draws the random set).
-
-    >>> top, rnd = removal_sets([5, 0, 9, 1, 0, 0, 2, 0, 0, 0], 0.2, seed=0)
-    >>> top.tolist(), len(rnd)
-    ([0, 2], 2)
-    """
+    index arrays (``seed`` breaks ties among equal ``counts`` and draws the random set)."""
     c = check_labels(counts, name="counts")
     if not 0 < (fraction := check_real(fraction, "fraction")) < 1:
         raise ValueError(f"fraction={fraction} but expected 0 < fraction < 1")
@@ -69,12 +64,7 @@ def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray,
 
 def matched_random_set(labels, reference, *, seed: int = 0) -> np.ndarray:
     """A random set (sorted int64 indices) with as many examples per gold label as the distinct indices
-    ``reference`` (the top set): the removal test's control for the label mix.
-
-    >>> picked = matched_random_set([0, 0, 0, 0, 1, 1, 1, 1, 2, 2], [0, 1, 4], seed=0)
-    >>> np.bincount(np.asarray([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])[picked], minlength=3).tolist()
-    [2, 1, 0]
-    """
+    ``reference`` (the top set): the removal test's control for the label mix."""
     y = check_labels(labels, name="labels")
     ref = check_indices(reference, len(y), "reference")
     if (repeated := len(ref) - len(np.unique(ref))) > 0:
@@ -101,15 +91,7 @@ def removal_record(runs: pd.DataFrame) -> dict:
 
     Lists in ``seeds`` order: ``full_acc``, ``drops`` (``{"0.1": {"top": [...]}}``), ``increments`` (drop
     at the largest fraction minus at the smallest); ``summary`` gives each one's ``{"mean", "sd", "n"}``,
-    and the seed-paired ``gaps`` ``top_minus_random``, ``top_minus_matched``.
-
-    >>> runs = pd.DataFrame({"seed": [0] * 3 + [1] * 3, "fraction": [0.0, 0.1, 0.1] * 2,
-    ...     "condition": ["full", "top", "random"] * 2, "accuracy": [70, 66, 69, 72, 66, 71],
-    ...     "drop": [0.0, 4.0, 1.0, 0.0, 6.0, 1.0]})
-    >>> r = removal_record(runs)
-    >>> r["drops"]["0.1"]["top"], r["summary"]["gaps"]["0.1"]["top_minus_random"]
-    ([4.0, 6.0], {'mean': 4.0, 'sd': 1.4142135623730951, 'n': 2})
-    """
+    and the seed-paired ``gaps`` ``top_minus_random``, ``top_minus_matched``."""
     check_frame(runs, "runs", ["seed", "fraction", "condition", "accuracy", "drop"])
     full = runs[runs["condition"] == "full"].set_index("seed")["accuracy"]
     seeds = sorted(int(s) for s in runs["seed"].unique())
@@ -158,13 +140,7 @@ def summarise_removal(runs: pd.DataFrame) -> dict:
 
 def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
     """Totals and increments of a :func:`removal_record`, ours (mean ± sd) beside ``paper``'s
-    (:data:`nbhelpers.paper.REMOVAL`), a row each; columns per condition, the paired gaps, ``seeds``.
-
-    >>> rec = removal_record(pd.DataFrame({"seed": [0, 0, 0], "fraction": [0.0, 0.1, 0.1],
-    ...     "condition": ["full", "top", "random"], "accuracy": [70, 66, 69], "drop": [0.0, 4.0, 1.0]}))
-    >>> removal_table(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}}).iloc[0, :-1].tolist()
-    ['4.0', '4.6', '1.0', '1.2', '+3.0']
-    """
+    (:data:`nbhelpers.paper.REMOVAL`), a row each; columns per condition, the paired gaps, ``seeds``."""
     check_dict(record, "record", ["summary", "n_seeds"])
     paper = paper or {}
 
@@ -205,11 +181,7 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
 def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 0.8,
                   max_seeds: int = 1000) -> int:
     """The fewest seeds per condition (2 to ``max_seeds``) for which a two-sided two-sample t-test at
-    ``alpha`` detects a true ``gap`` between conditions of seed sd ``sd`` with probability ``power``.
-
-    >>> seeds_for_gap(1.6, 3.0), seeds_for_gap(1.1, 3.0), seeds_for_gap(3.0, 3.0)
-    (6, 4, 17)
-    """
+    ``alpha`` detects a true ``gap`` between conditions of seed sd ``sd`` with probability ``power``."""
     from scipy import stats
     sd, gap = check_positive(sd, "sd"), check_real(gap, "gap")
     if gap == 0:
@@ -226,11 +198,7 @@ def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 
 
 
 def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0) -> dict:
-    """How much the top sets (:func:`removal_sets`) of two retrieval counts overlap, against ``chance``.
-
-    >>> top_set_overlap([9, 8, 0, 0, 1, 0, 0, 0, 0, 0], [9, 0, 8, 0, 0, 0, 0, 0, 0, 0], 0.2)
-    {'n_top': 2, 'n_shared': 1, 'overlap': 0.5, 'chance': 0.2}
-    """
+    """How much the top sets (:func:`removal_sets`) of two retrieval counts overlap, against ``chance``."""
     a, b = check_labels(counts_a, name="counts_a"), check_labels(counts_b, name="counts_b")
     check_same_shape(a, b, "counts_a", "counts_b")
     top_a, top_b = removal_sets(a, fraction, seed=seed)[0], removal_sets(b, fraction, seed=seed)[0]
@@ -241,12 +209,7 @@ def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0)
 
 def neighbor_table(train_df: pd.DataFrame, indices, distances=None, weights=None) -> pd.DataFrame:
     """One query's neighbours (training ``indices``) as the paper's Tables 2 and 3 show them, by rank,
-    with the distances and weights if given.
-
-    >>> tr = pd.DataFrame({"premise": ["a", "b"], "hypothesis": ["c", "d"], "label": [0, 2]})
-    >>> neighbor_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
-    {'label': ['contradiction', 'entailment'], 'distance': [0.5, 2.0]}
-    """
+    with the distances and weights if given."""
     check_pairs(train_df, need_label=True, name="train_df")  # labels in 0..2
     idx = check_indices(indices, len(train_df), "indices")
     extra = {name: check_vector(v, f"{name}s") for name, v in (("distance", distances), ("weight", weights))
@@ -385,11 +348,7 @@ class InfluenceExplainer(BaseEstimator):
 
 
 def topk_overlap(a, b) -> float:
-    """Mean share of the (n, k) top-k sets ``a`` that ``b`` also lists (random k-subsets of N: about k / N).
-
-    >>> topk_overlap([[1, 2, 3, 4], [5, 6, 7, 8]], [[4, 3, 9, 10], [1, 2, 0, 11]])
-    0.25
-    """
+    """Mean share of the (n, k) top-k sets ``a`` that ``b`` also lists (random k-subsets: about k / N)."""
     a, b = check_labels(a, None, "a", ndim=2), check_labels(b, None, "b", ndim=2)
     check_same_shape(a, b, "a", "b")
     return float(np.mean([len(set(x) & set(y)) / a.shape[1] for x, y in zip(a.tolist(), b.tolist())]))

@@ -13,12 +13,7 @@ from .checks import (check_dict, check_indices, check_int, check_labels, check_m
 
 def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):
     """Flip exactly ``round(rate * N)`` of the (N,) ``labels`` in ``0 .. n_classes-1``, each to another
-    class at random: ``(noisy_labels, flipped)``, ``flipped`` True where they differ.
-
-    >>> noisy, flipped = inject_label_noise([0, 1, 2, 0, 1, 2, 0, 1, 2, 0], rate=0.2, seed=0)
-    >>> int(flipped.sum()), bool((noisy[flipped] != np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])[flipped]).all())
-    (2, True)
-    """
+    class at random: ``(noisy_labels, flipped)``, ``flipped`` True where they differ."""
     y = check_labels(labels, check_int(n_classes, "n_classes", low=2))
     rate, rng = check_unit_interval(rate, "rate"), np.random.default_rng(check_int(seed, "seed", low=0))
     n_flip = int(round(rate * len(y)))
@@ -56,15 +51,7 @@ def knn_candidates(query_predictions, nearest_train_index, train_labels):
 def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flipped, memorised) -> dict:
     """Why the kNN protocol (arguments as :func:`knn_candidates`) finds or misses the ``flipped`` labels:
     ``recall_ceiling`` (share of flips some query retrieves), the share ``memorised`` among flips flagged
-    and missed, ``precision_per_flagged`` (the paper's), ``precision_per_query`` and counts.
-
-    >>> d = knn_diagnostics([0, 0, 1, 2], [0, 0, 0, 1], [1, 0, 0, 1], [True, False, False, True],
-    ...                     [False, True, True, True])
-    >>> d["recall_ceiling"], d["precision_per_flagged"], round(d["precision_per_query"], 3)
-    (0.5, 0.5, 0.667)
-    >>> d["memorised_recalled"], d["memorised_missed"]
-    (0.0, 1.0)
-    """
+    and missed, ``precision_per_flagged`` (the paper's), ``precision_per_query`` and counts."""
     pred, nn, y, flagged = _protocol(query_predictions, nearest_train_index, train_labels)
     flips, mem = check_mask(flipped, "flipped"), check_mask(memorised, "memorised")
     check_same_length(len(flips), len(y), "flipped", "train_labels")
@@ -88,11 +75,7 @@ def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flippe
 
 
 def loss_scores(labels, pred_probs):
-    """Training loss ``-log p(label)`` (clipped at 1e-12) of (N,) ``labels`` under (N, K) ``pred_probs``.
-
-    >>> np.round(loss_scores([0, 0], [[0.9, 0.1], [0.2, 0.8]]), 3).tolist()
-    [0.105, 1.609]
-    """
+    """Training loss ``-log p(label)`` (clipped at 1e-12) of (N,) ``labels`` under (N, K) ``pred_probs``."""
     if np.ndim(labels) == 2 and np.ndim(pred_probs) == 1:
         raise ValueError("loss_scores takes (labels, pred_probs), as cleanlab does; got a 2-D labels "
                          f"of shape {np.shape(labels)} and a 1-D pred_probs: swap the arguments")
@@ -141,11 +124,7 @@ def cleanlab_mask(labels, pred_probs):
 
 
 def precision_recall_f1(flagged, truth) -> dict:
-    """Precision, recall and F1 of a flagged set against the truly flipped set.
-
-    >>> precision_recall_f1(np.array([True, True, False, False]), np.array([True, False, True, False]))
-    {'precision': 0.5, 'recall': 0.5, 'f1': 0.5, 'n_flagged': 2}
-    """
+    """Precision, recall and F1 of a flagged set against the truly flipped set."""
     f, t = check_mask(flagged, "flagged"), check_mask(truth, "truth")
     check_same_length(len(f), len(t), "flagged", "truth")
     tp = int((f & t).sum())
@@ -157,11 +136,7 @@ def precision_recall_f1(flagged, truth) -> dict:
 
 
 def top_k_mask(scores, budget: int):
-    """The ``budget`` highest-scoring examples as a mask (ties: the earlier index).
-
-    >>> top_k_mask([0.1, 0.9, 0.5, 0.9], 2).tolist()
-    [False, True, False, True]
-    """
+    """The ``budget`` highest-scoring examples as a mask (ties: the earlier index)."""
     s = check_vector(scores, "scores")
     check_int(budget, "budget", low=0, high=len(s),
               high_msg=f"budget must be between 0 and {len(s)}, got {budget}")
@@ -186,11 +161,7 @@ def recall_curve(scores, truth):
 
 
 def fraction_for_recall(scores, truth, target_recall: float) -> float:
-    """Smallest share of the data to inspect, best-scored first, to reach ``target_recall``.
-
-    >>> fraction_for_recall([0.9, 0.1, 0.5, 0.2], np.array([True, False, False, True]), 0.75)
-    0.75
-    """
+    """Smallest share of the data to inspect, best-scored first, to reach ``target_recall``."""
     check_unit_interval(target_recall, "target_recall")
     f, r = recall_curve(scores, truth)
     return float(f[np.argmax(r >= target_recall - 1e-12)])
@@ -206,13 +177,7 @@ def average_precision(scores, truth) -> float:
 def average_precision_difference(scores_a, scores_b, truth, *, n_boot: int = 1000, seed: int = 0,
                                  confidence: float = 0.95) -> dict:
     """AP of ranking ``a`` minus AP of ranking ``b``: ``diff``, ``n`` and ``lo``, ``hi`` from a paired
-    bootstrap over the examples (the noise of *this* training set, not between seeds).
-
-    >>> t = np.array([True, False, True, False])
-    >>> d = average_precision_difference([0.9, 0.1, 0.8, 0.2], [0.1, 0.9, 0.2, 0.8], t, n_boot=200)
-    >>> round(d["diff"], 3), d["lo"] > 0  # 1 - (1/3 + 2/4) / 2
-    (0.583, True)
-    """
+    bootstrap over the examples (the noise of *this* training set, not between seeds)."""
     t = check_mask(truth, "truth")
     a, b = check_vector(scores_a, "scores_a"), check_vector(scores_b, "scores_b")
     check_same_length(len(a), len(t), "scores_a", "truth")
@@ -240,11 +205,7 @@ PATTERN_MIN_LOSS_FRACTION = 0.5
 
 def paper_pattern(point: dict) -> bool:
     """Whether a sweep point (``loss_fraction_for_knn_recall``, ``knn_f1``, ``loss_f1_at_budget``)
-    shows the paper's mislabel pattern (:data:`PATTERN_MIN_LOSS_FRACTION`).
-
-    >>> paper_pattern({"loss_fraction_for_knn_recall": 0.65, "knn_f1": 0.78, "loss_f1_at_budget": 0.4})
-    True
-    """
+    shows the paper's mislabel pattern (:data:`PATTERN_MIN_LOSS_FRACTION`)."""
     check_dict(point, "point", ["loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"])
     return bool(point["loss_fraction_for_knn_recall"] >= PATTERN_MIN_LOSS_FRACTION
                 and point["knn_f1"] > point["loss_f1_at_budget"])

@@ -51,12 +51,7 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
                  C: float = 1.0, max_iter: int = 2000) -> dict:
     """A logistic-regression probe (L2, ``C``) on standardised ``train_reps`` (N, d), scored on validation.
 
-    Returns a dict: ``accuracy``, ``predictions`` (n,) int, ``correct`` (n,) bool.
-
-    >>> tr = np.array([[0.0, 0.0], [0.2, 0.1], [5.0, 5.0], [5.1, 4.9]])
-    >>> linear_probe(tr, [0, 0, 1, 1], np.array([[0.1, 0.0], [4.9, 5.2]]), [0, 1])["accuracy"]
-    1.0
-    """
+    Returns a dict: ``accuracy``, ``predictions`` (n,) int, ``correct`` (n,) bool."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -69,8 +64,9 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
     if len(np.unique(y_tr)) < 2:
         raise ValueError(f"train_labels must hold at least 2 classes to fit a probe, got "
                          f"np.unique(train_labels) = {np.unique(y_tr)}")
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=check_positive(C, "C"), random_state=seed,
-                                                               max_iter=check_int(max_iter, "max_iter", low=1)))
+    logistic = LogisticRegression(C=check_positive(C, "C"), max_iter=check_int(max_iter, "max_iter", low=1),
+                                  random_state=seed)
+    probe = make_pipeline(StandardScaler(), logistic)
     pred = probe.fit(tr, y_tr).predict(va).astype(int)
     correct = pred == y_va
     return {"accuracy": float(correct.mean()), "predictions": pred, "correct": correct}
@@ -80,13 +76,7 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
                   temperatures=COARSE_TEMPERATURES, normalize: bool = True, seed: int = 0,
                   n_resamples: int = 2000) -> dict:
     """kNN accuracy (as :func:`knn_accuracy_grid`) and :func:`linear_probe` accuracy, with 95% bootstrap
-    CIs (``knn_ci``, ``probe_ci``) and per-pair correctness (``knn_correct``, ``probe_correct``).
-
-    >>> tr = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-    >>> r = knn_and_probe(tr, [0, 0, 0, 1, 1, 1], np.array([[0.05], [5.05]]), [0, 1], k=3)
-    >>> r["knn_acc"], r["probe_acc"], r["n_train"], r["n_val"]
-    (1.0, 1.0, 6, 2)
-    """
+    CIs (``knn_ci``, ``probe_ci``) and per-pair correctness (``knn_correct``, ``probe_correct``)."""
     tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
     va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")
     grid = knn_accuracy_grid({("rep", 0): tr}, y_tr, {("rep", 0): va}, y_va, k=k,
@@ -106,13 +96,7 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
                         k: int = 16, temperatures=COARSE_TEMPERATURES, seed: int = 0) -> dict:
     """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other: one random half
     of validation picks each T and the best other, the other half scores both (``diff``: reference minus
-    other, paired bootstrap ``lo``, ``hi``, and McNemar's ``a_only``, ``b_only``, ``mcnemar_p``).
-
-    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]), ("mean", 1): np.array([[0, 5, 0.1, 5.1]]).T}
-    >>> va = {key: np.array([[0.05], [5.05], [0.02], [5.02]]) for key in tr}
-    >>> held_out_comparison(tr, [0, 0, 1, 1], va, [0, 1, 0, 1], reference=("cls", 1, True), k=1)["best_other"]
-    'cls-layer1-raw'
-    """
+    other, paired bootstrap ``lo``, ``hi``, and McNemar's ``a_only``, ``b_only``, ``mcnemar_p``)."""
     y = check_labels(val_labels, None, "val_labels")
     pooling, layer, norm = reference
     if (pooling, layer) not in check_dict(val_reps, "val_reps"):

@@ -47,11 +47,7 @@ def _mask(texts, regex) -> np.ndarray:
 
 
 def pattern_mask(texts, pattern: str) -> np.ndarray:
-    """True for every text that matches ``pattern`` (a regex or a key of :data:`PATTERNS`).
-
-    >>> pattern_mask(["A red car.", "He isn't here.", "Nothing.", "Notable"], "negation").tolist()
-    [False, True, True, False]
-    """
+    """True for every text that matches ``pattern`` (a regex or a key of :data:`PATTERNS`)."""
     return _mask(_nonempty_texts(texts, "texts"), _regex(pattern))
 
 
@@ -101,11 +97,7 @@ def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -
 
 
 def highlight(text: str, pattern: str) -> str:
-    """HTML-escape ``text`` and put the matches of ``pattern`` in bold.
-
-    >>> highlight("A <b>red</b> car is not blue", "colour")
-    'A &lt;b&gt;<b>red</b>&lt;/b&gt; car is not <b>blue</b>'
-    """
+    """HTML-escape ``text`` and put the matches of ``pattern`` in bold."""
     cuts = [0, *(i for m in _regex(pattern).finditer(check_str(text, "text")) for i in m.span()), len(text)]
     return "".join(f"<b>{html.escape(text[a:b])}</b>" if j % 2 else html.escape(text[a:b])
                    for j, (a, b) in enumerate(zip(cuts, cuts[1:])))
