@@ -12,10 +12,6 @@ from . import evaluation, influence, knn, mislabel, models, paper, results
 from .data import NLI_LABELS as LABELS
 from .checks import check_dict, check_int, check_positive, check_unit_interval
 
-#: Chapter 5's memorisation sweep, (learning rate, epochs): the book's recipe (1e-4, 5) and the
-#: paper's BERT recipe (3e-5, 3) among them.
-SWEEP_REGIMES = ((1e-4, 1), (1e-4, 2), (1e-4, 5), (1e-4, 10), (3e-5, 3))
-
 #: The rankings compared in chapter 5 (higher score = more likely mislabeled).
 RANKINGS = ("loss", "cleanlab", "ranked kNN", "kNN only")
 
@@ -99,7 +95,7 @@ _POINT = {"flips_memorised": "flips memorised", "clean_fitted": "clean fitted", 
           "recall_ceiling": "diag recall_ceiling"}
 
 
-def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes=SWEEP_REGIMES, seeds=(0,),
+def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes, seeds=(0,),
                        backbone: str = "minilm", noise_rate: float = 0.10, base_recipe: dict,
                        cleanlab_folds: int = 3, ranked_k: int = 16, n_boot: int = 1000, cache=None,
                        progress: bool = True) -> list[dict]:
@@ -167,9 +163,8 @@ def mislabel_record(per_seed: pd.DataFrame, *, backbone: str, noise_rate: float,
                     smoke: bool, cleanlab_folds: int, ranked_k: int, augmented_flagged: int, sweep_points=(),
                     sweep_setup: dict | None = None, timing: dict | None = None) -> results.MislabelRecord:
     """Chapter 5's record: means over ``per_seed`` (:func:`noisy_label_run` rows by seed) and the sweep."""
-    mean, sd = per_seed.mean(), per_seed.std()
-    diagnostics = diagnostics_table(per_seed)
-    conclusion = mislabel.sweep_conclusion(sweep_points) if len(sweep_points) else None
+    mean, sd, diagnostics = per_seed.mean(), per_seed.std(), diagnostics_table(per_seed)
+    conclusion = mislabel.sweep_conclusion(sweep_points) if len(sweep_points) else {}
     ranking = {name: {"average_precision": mean[f"{name} AP"], "f1_at_knn_budget": mean[f"{name} F1@budget"],
                       "k": ranked_k} for name in ("ranked kNN", "kNN only")}
     return results.MislabelRecord(
@@ -187,12 +182,8 @@ def mislabel_record(per_seed: pd.DataFrame, *, backbone: str, noise_rate: float,
                                       "per_seed": diagnostics.reset_index().to_dict("list")}),
         setup={"backbone": backbone, "seeds": per_seed.index.tolist(), "noise_rate": noise_rate,
                "n_train": n_train, "n_val": n_val, "smoke": smoke},
-        augmented_flagged=int(augmented_flagged), sweep=results.jsonable(list(sweep_points)),
-        sweep_setup=None if sweep_setup is None else {**sweep_setup,
-                                                      "regimes": [list(r) for r in sweep_setup["regimes"]]},
-        sweep_conclusion=None if conclusion is None else results.jsonable(
-            {k: v for k, v in conclusion.items() if k != "by_regime"}),
-        timing=timing)
+        augmented_flagged=int(augmented_flagged), sweep=list(sweep_points), sweep_setup=sweep_setup,
+        sweep_conclusion={k: v for k, v in conclusion.items() if k != "by_regime"} or None, timing=timing)
 
 
 def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd.DataFrame, *,

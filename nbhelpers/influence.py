@@ -101,16 +101,13 @@ def removal_record(runs: pd.DataFrame) -> dict:
     removed = runs[runs["condition"].isin(CONDITIONS)]
     conditions = [c for c in CONDITIONS if c in set(removed["condition"])]
     fractions = sorted(float(f) for f in removed["fraction"].unique())
-    drops = {}
-    for f in fractions:
-        wide = removed[removed["fraction"] == f].pivot(index="seed", columns="condition", values="drop")
-        if (wide := wide.reindex(seeds)).isna().any().any():
-            raise ValueError(f"fraction {f:g}: every seed needs every condition {conditions}; "
-                             f"missing {int(wide.isna().sum().sum())} runs")
-        drops[f"{f:g}"] = {c: [float(v) for v in wide[c]] for c in conditions}
-    span = [f"{fractions[0]:g}", f"{fractions[-1]:g}"] if len(fractions) > 1 else []
-    increments = {c: [b - a for a, b in zip(drops[span[0]][c], drops[span[1]][c])] for c in conditions
-                  } if span else {}
+    wide = removed.pivot(index="seed", columns=["fraction", "condition"], values="drop").reindex(
+        index=seeds, columns=pd.MultiIndex.from_product([fractions, conditions]))
+    if missing := int(wide.isna().sum().sum()):
+        raise ValueError(f"every seed needs every condition {conditions} at each fraction; missing {missing}")
+    drops = {f"{f:g}": {c: wide[f, c].tolist() for c in conditions} for f in fractions}
+    span = [fractions[0], fractions[-1]] if len(fractions) > 1 else []
+    increments = {c: (wide[span[1], c] - wide[span[0], c]).tolist() for c in conditions} if span else {}
 
     def gaps(by_condition):
         return {f"top_minus_{c}": _stat([t - o for t, o in zip(by_condition["top"], by_condition[c])])
@@ -123,7 +120,7 @@ def removal_record(runs: pd.DataFrame) -> dict:
                         **({"increment": gaps(increments)} if increments else {})}}
     return {"n_seeds": len(seeds), "seeds": seeds, "full_acc": [float(full[s]) for s in seeds],
             "fractions": [f"{f:g}" for f in fractions], "conditions": conditions, "drops": drops,
-            "increments": increments, "increment_fractions": span, "summary": summary}
+            "increments": increments, "increment_fractions": [f"{f:g}" for f in span], "summary": summary}
 
 
 def summarise_removal(runs: pd.DataFrame) -> dict:
@@ -150,12 +147,10 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
 
     def paper_value(condition, fraction):  # a total that is the smallest one plus the increment shows the sum
         totals, inc = paper.get(condition, {}), paper.get("increment", {}).get(condition)
-        value = inc if fraction is None else totals.get(float(fraction))
-        lo = min(totals, default=None)
+        value, lo = inc if fraction is None else totals.get(float(fraction)), min(totals, default=None)
         if value is None:
             return "-"
-        if fraction is not None and inc is not None and float(fraction) != lo \
-                and abs(totals[lo] + inc - value) < 1e-9:
+        if None not in (fraction, inc) and float(fraction) != lo and abs(totals[lo] + inc - value) < 1e-9:
             return f"{value:.1f} (= {totals[lo]:.1f} + {inc:.1f})"
         return f"{value:.1f}"
 

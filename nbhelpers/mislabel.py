@@ -29,8 +29,7 @@ def _protocol(query_predictions, nearest_train_index, train_labels):
     pred = check_labels(query_predictions, name="query_predictions")
     y = check_labels(train_labels, name="train_labels")
     nn = check_indices(nearest_train_index, len(y), "nearest_train_index")
-    if len(pred) != len(nn):
-        raise ValueError(f"query_predictions has {len(pred)} entries but nearest_train_index {len(nn)}")
+    check_same_length(len(pred), len(nn), "query_predictions", "nearest_train_index")
     mask = np.zeros(len(y), dtype=bool)
     mask[nn[pred != y[nn]]] = True
     return pred, nn, y, mask
@@ -63,15 +62,11 @@ def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flippe
     def share(a, where):
         return float(a[where].mean()) if where.any() else float("nan")
 
-    return {
-        "n_flips": int(flips.sum()), "n_flagged": int(flagged.sum()),
-        "n_flagging_queries": int(flagging.sum()),
-        "recall_ceiling": share(retrieved, flips),
-        "memorised_recalled": share(mem, flips & flagged),
-        "memorised_missed": share(mem, flips & ~flagged),
-        "precision_per_flagged": share(flips, flagged),
-        "precision_per_query": share(flips[nn], flagging),
-    }
+    return {"n_flips": int(flips.sum()), "n_flagged": int(flagged.sum()),
+            "n_flagging_queries": int(flagging.sum()), "recall_ceiling": share(retrieved, flips),
+            "memorised_recalled": share(mem, flips & flagged),
+            "memorised_missed": share(mem, flips & ~flagged), "precision_per_flagged": share(flips, flagged),
+            "precision_per_query": share(flips[nn], flagging)}
 
 
 def loss_scores(labels, pred_probs):
@@ -216,16 +211,11 @@ def sweep_conclusion(points) -> dict:
     ``pattern_regimes`` (:func:`paper_pattern` on seed means), ``explanation`` ("b": the regime explains
     it, else "c"), ``memorisation_range``, ``best``, ``knn_beats_both``, ``n_seeds``, ``sentence``,
     ``by_regime``."""
-    points = list(points)
-    if not points:
+    if not (points := list(points)):
         raise ValueError("points is empty: run at least one sweep point")
-
-    def regime(p):
-        return f"lr {p['lr']:.0e}, {p['epochs']} ep"
-
     by_regime = {}
     for p in points:
-        by_regime.setdefault(regime(p), []).append(p)
+        by_regime.setdefault(f"lr {p['lr']:.0e}, {p['epochs']} ep", []).append(p)
     keys = ("flips_memorised", "knn_f1", "loss_f1_at_budget", "loss_fraction_for_knn_recall")
     methods = ("ranked kNN", "kNN only", "loss", "cleanlab")
     mean = {r: {**{k: float(np.mean([p[k] for p in ps])) for k in keys},
@@ -235,7 +225,7 @@ def sweep_conclusion(points) -> dict:
     best_method, best_regime = max(((m, r) for r in mean for m in methods),
                                    key=lambda mr: mean[mr[1]]["ap"][mr[0]])
     best_ap = mean[best_regime]["ap"][best_method]
-    beats = sorted({regime(p) for p in points for score in ("ranked kNN", "kNN only")
+    beats = sorted({r for r, ps in by_regime.items() for p in ps for score in ("ranked kNN", "kNN only")
                     if score in p.get("ap_vs", {})
                     and all(p["ap_vs"][score][other]["lo"] > 0 for other in ("loss", "cleanlab"))})
     mem = [m["flips_memorised"] for m in mean.values()]

@@ -267,8 +267,7 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     keys = ("n", "before", "after", "diff", "lo", "hi", "a_only", "b_only", "mcnemar_p", "mcnemar_lo",
             "mcnemar_hi")
     if not mask.any():
-        nan = float("nan")
-        return dict(zip(keys, (0, nan, nan, nan, nan, nan, 0, 0, nan, nan, nan)))
+        return {**dict.fromkeys(keys, float("nan")), "n": 0, "a_only": 0, "b_only": 0}
     a, b = before[mask] == y[mask], after[mask] == y[mask]
     ci, exact = paired_bootstrap(a, b), mcnemar(a, b)
     return dict(zip(keys, (int(mask.sum()), float(a.mean()), float(b.mean()), ci["diff"], ci["lo"], ci["hi"],

@@ -44,7 +44,7 @@ def test_knn_candidates_by_hand():
     mask = mislabel.knn_candidates([0, 1, 2], [2, 0, 3], [1, 2, 0, 0])
     assert mask.tolist() == [False, False, False, True]
     assert mislabel.knn_candidates([0, 1, 1], [2, 0, 2], [1, 1, 0, 2]).tolist() == [False, False, True, False]
-    with pytest.raises(ValueError, match="has 2 entries but nearest_train_index 1"):
+    with pytest.raises(ValueError, match="query_predictions is length 2 and nearest_train_index is length 1"):
         mislabel.knn_candidates([0, 1], [0], [1, 2, 0, 0])
 
 
