@@ -298,23 +298,20 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     knn_setup = time.perf_counter() - t
     say(f"kNN set-up (encode {len(train_df):,} training pairs, build the index): {knn_setup:.1f} s",
         flush=True)
-    knn_times, knn_batched, knn_topk = _clock(lambda q: index.kneighbors(embed(q))[1], query_df, n_timed)
+    knn_run = _clock(lambda q: index.kneighbors(embed(q))[1], query_df, n_timed)
     explainer = influence.InfluenceExplainer(model, layers=layers, hessian_size=hessian_size).fit(train_df)
     say(f"influence set-up (Hessian over {list(layers)}, estimated on {explainer.hessian_size_:,} "
         f"pairs): {explainer.setup_seconds_:.1f} s", flush=True)
-    inf_times, inf_batched, inf_topk = _clock(lambda q: explainer.top_k(q, k)[0], query_df, n_timed, say)
-    knn_query, inf_query = float(np.mean(knn_times)), float(np.mean(inf_times))
-    knn_per = (knn_setup + n_timed * knn_query) / n_timed
-    inf_per = (explainer.setup_seconds_ + n_timed * inf_query) / n_timed
-    return {
-        "n_train": len(train_df), "n_timed": n_timed, "n_queries": len(query_df), "k": k,
-        "layers": list(layers), "hessian_size": explainer.hessian_size_,
-        "knn_setup_s": knn_setup, "influence_setup_s": explainer.setup_seconds_,
-        "knn_query_s": knn_query, "influence_query_s": inf_query,
-        "knn_query_times_s": knn_times, "influence_query_times_s": inf_times,
-        "knn_s_per_example": knn_per, "influence_s_per_example": inf_per,
-        "speedup": inf_per / knn_per, "speedup_per_query": inf_query / knn_query,
-        "knn_batched_s_per_example": knn_batched, "influence_batched_s_per_example": inf_batched,
-        "topk_overlap": influence.topk_overlap(knn_topk, inf_topk), "topk_overlap_random": k / len(train_df),
-        "knn_topk": knn_topk, "influence_topk": inf_topk,
-    }
+    influence_run = _clock(lambda q: explainer.top_k(q, k)[0], query_df, n_timed, say)
+    out = {"n_train": len(train_df), "n_timed": n_timed, "n_queries": len(query_df), "k": k,
+           "layers": list(layers), "hessian_size": explainer.hessian_size_,
+           "topk_overlap_random": k / len(train_df)}
+    for m, setup, (times, batched, topk) in (("knn", knn_setup, knn_run),
+                                             ("influence", explainer.setup_seconds_, influence_run)):
+        query = float(np.mean(times))
+        out |= {f"{m}_setup_s": setup, f"{m}_query_s": query, f"{m}_query_times_s": times, f"{m}_topk": topk,
+                f"{m}_s_per_example": (setup + n_timed * query) / n_timed,
+                f"{m}_batched_s_per_example": batched}
+    return out | {"speedup": out["influence_s_per_example"] / out["knn_s_per_example"],
+                  "speedup_per_query": out["influence_query_s"] / out["knn_query_s"],
+                  "topk_overlap": influence.topk_overlap(out["knn_topk"], out["influence_topk"])}

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from .stats import bootstrap_ci, mcnemar, paired_bootstrap
-from .checks import check_dict, check_int, check_labels, check_matrix, check_positive, check_reps
+from .checks import (check_dict, check_int, check_labels, check_matrix, check_positive, check_reps,
+                     check_same_length)
 from .knn import DEFAULT_TEMPERATURES, KNN, _grid, knn_proba
 
 COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10, 100, 1000
@@ -128,7 +129,5 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
 
 def _reps_and_labels(reps, labels, reps_name, labels_name):
     reps, labels = check_reps(reps, reps_name), check_labels(labels, None, labels_name)
-    if labels.shape != (len(reps),):
-        raise ValueError(f"{reps_name} has {len(reps)} rows but {labels_name} has shape "
-                         f"{labels.shape}; expected ({len(reps)},)")
-    return reps, labels.astype(int)
+    check_same_length(len(reps), len(labels), reps_name, labels_name)
+    return reps, labels

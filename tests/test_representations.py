@@ -42,7 +42,7 @@ def test_linear_probe_is_deterministic():
 
 def test_linear_probe_errors_name_the_argument():
     tr, y = _blobs()
-    with pytest.raises(ValueError, match=r"train_reps has 30 rows but train_labels has shape \(29,\)"):
+    with pytest.raises(ValueError, match=r"train_reps is length 30 and train_labels is length 29"):
         linear_probe(tr, y[:-1], tr, y)
     with pytest.raises(ValueError, match=r"train_reps has 2 dimensions but val_reps has 3"):
         linear_probe(tr, y, np.zeros((2, 3)), [0, 1])
@@ -79,7 +79,7 @@ def test_knn_and_probe_matches_the_grid_and_gives_intervals_around_the_accuracy(
 
 def test_knn_and_probe_rejects_mismatched_labels():
     tr, y = _blobs()
-    with pytest.raises(ValueError, match=r"val_reps has 30 rows but val_labels has shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"val_reps is length 30 and val_labels is length 2"):
         knn_and_probe(tr, y, tr, [0, 1], k=3)
 
 
