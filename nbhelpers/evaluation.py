@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 
 from . import knn, stats
-from .checks import (check_int, check_label_map, check_labels, check_matrix, check_proba,
-                     check_same_length)
+from .checks import (check_dict, check_frame, check_int, check_label_map, check_labels, check_matrix,
+                     check_proba, check_same_length)
 
 ACCURACIES = ("model_acc", "knn_acc", "backoff_acc", "interp_acc")  # the test accuracies, model first
 
@@ -56,18 +56,12 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
 
 def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None) -> pd.DataFrame:
     """Model and kNN accuracy per non-empty bin (``n_bins`` over [1/C, 1]) of the model's confidence:
-    where kNN is better, backing off pays.
-
-    >>> pm = np.array([[0.9, 0.1, 0], [0.95, 0.05, 0], [0.4, 0.35, 0.25], [0.4, 0.3, 0.3]])
-    >>> pk = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]])
-    >>> confidence_bins(pm, pk, [0, 0, 1, 1], n_bins=2)[["n", "model_acc", "knn_acc"]].to_numpy().tolist()
-    [[2.0, 0.0, 1.0], [2.0, 1.0, 0.5]]
-    """
+    where kNN is better, backing off pays."""
     n_bins = check_int(n_bins, "n_bins", low=1)
     pm, pk = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn")
     y = check_labels(labels, pm.shape[1])
-    if not (len(pm) == len(pk) == len(y)):
-        raise ValueError(f"p_model has {len(pm)} rows, p_knn {len(pk)}, labels {len(y)}; expected equal")
+    check_same_length(len(pk), len(pm), "p_knn", "p_model")
+    check_same_length(len(y), len(pm), "labels", "p_model")
     to_label = check_label_map(label_map, pm.shape[1])
     edges = np.linspace(1 / pm.shape[1], 1, n_bins + 1)
     which = np.clip(np.searchsorted(edges, pm.max(1), side="right") - 1, 0, n_bins - 1)
@@ -81,17 +75,8 @@ def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None)
 
 
 def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracies and the gains over the model: a row per seed of ``summary``, then ``mean`` and ``std``.
-
-    >>> s = pd.DataFrame({"seed": [0, 1], "model_acc": [0.5, 0.7], "knn_acc": [0.4, 0.6],
-    ...                   "backoff_acc": [0.6, 0.7], "interp_acc": [0.5, 0.8]})
-    >>> over_seeds(s).loc["mean", ["backoff gain", "interpolation gain"]].round(3).tolist()
-    [0.05, 0.05]
-    """
-    if not isinstance(summary, pd.DataFrame) or summary.empty:
-        raise ValueError(f"summary must be a non-empty DataFrame (a row per seed); got {summary!r}")
-    if missing := {"seed", *ACCURACIES} - set(summary.columns):
-        raise ValueError(f"summary lacks the columns {sorted(missing)}; expected seed and {list(ACCURACIES)}")
+    """Test accuracies and gains over the model: a row per seed of ``summary``, then ``mean`` and ``std``."""
+    check_frame(summary, "summary", ["seed", *ACCURACIES])
     table = summary.set_index("seed")[list(ACCURACIES)].copy()
     table["backoff gain"] = table["backoff_acc"] - table["model_acc"]
     table["interpolation gain"] = table["interp_acc"] - table["model_acc"]
@@ -103,19 +88,10 @@ def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
 
 def paired_gains(correct: dict, *, methods=("backoff", "interpolation"), baseline: str = "model",
                  seed: int = 0) -> pd.DataFrame:
-    """Each method's test accuracy minus the baseline's per setting, with a 95% paired bootstrap.
-
-    ``correct``: setting -> :func:`evaluate_backoff`'s ``correct``. Columns: (method, ``diff``/``lo``/``hi``).
-
-    >>> c = pd.DataFrame({"model": [1, 0, 0, 1] * 50, "backoff": [1, 1, 0, 1] * 50})
-    >>> float(paired_gains({"a": c}, methods=["backoff"]).loc["a", ("backoff", "diff")])
-    0.25
-    """
-    if not isinstance(correct, dict) or not correct:
-        raise ValueError(f"correct must be a non-empty dict from setting to a table of per-method "
-                         f"correctness; got {correct!r}")
+    """Each method's test accuracy minus the baseline's per setting, with a 95% paired bootstrap
+    (``correct``: setting -> :func:`evaluate_backoff`'s ``correct``); columns (method, diff/lo/hi)."""
     rows = {}
-    for name, c in correct.items():
+    for name, c in check_dict(correct, "correct").items():
         boots = {m: stats.paired_bootstrap(c[baseline], c[m], seed=seed) for m in methods}
         rows[name] = {(m, key): boots[m][key] for m in methods for key in ("diff", "lo", "hi")}
     return pd.DataFrame.from_dict(rows, orient="index")

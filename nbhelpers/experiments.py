@@ -10,11 +10,7 @@ import pandas as pd
 
 from . import evaluation, influence, knn, mislabel, models, paper, results
 from .data import NLI_LABELS as LABELS
-from .checks import check_int, check_real, check_unit_interval
-
-#: Chapter 5's memorisation sweep, (learning rate, epochs): the book's recipe (1e-4, 5) and the
-#: paper's BERT recipe (3e-5, 3) among them.
-SWEEP_REGIMES = ((1e-4, 1), (1e-4, 2), (1e-4, 5), (1e-4, 10), (3e-5, 3))
+from .checks import check_dict, check_int, check_positive, check_unit_interval
 
 #: The rankings compared in chapter 5 (higher score = more likely mislabeled).
 RANKINGS = ("loss", "cleanlab", "ranked kNN", "kNN only")
@@ -28,10 +24,12 @@ def _check_frames(need_label: bool, num_labels=None, **frames) -> None:
 
 def _check_seeds(seeds) -> list:
     try:
-        seeds = list(seeds)
+        seeds = [check_int(s, f"seeds[{i}]", low=0) for i, s in enumerate(seeds)]
     except TypeError:
         raise TypeError(f"seeds must be a sequence of integers; got {seeds!r}") from None
-    return [check_int(s, f"seeds[{i}]", low=0) for i, s in enumerate(seeds)]
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed")
+    return seeds
 
 
 def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "minilm", seed: int = 0,
@@ -46,8 +44,7 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     their median distance). Returns ``(row, scores, flipped)``: every number under the names chapter 5
     tabulates, ranking name -> (N,) scores, and the (N,) bool mask of flips.
     """
-    if not isinstance(recipe, dict):
-        raise TypeError(f"recipe must be a dict of fine_tune arguments, got {type(recipe).__name__}")
+    check_dict(recipe, "recipe", allow_empty=True)
     _check_frames(True, len(LABELS), train=train, val=val)
     check_int(seed, "seed", low=0)
     check_unit_interval(noise_rate, "noise_rate")
@@ -78,11 +75,10 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     row.update({f"kNN {k}": v for k, v in mislabel.precision_recall_f1(flagged, flipped).items()})
     for name, s in scores.items():
         at = mislabel.precision_recall_f1(mislabel.top_k_mask(s, budget), flipped)
-        row.update({f"{name} P@budget": at["precision"], f"{name} R@budget": at["recall"],
-                    f"{name} F1@budget": at["f1"], f"{name} AP": mislabel.average_precision(s, flipped)})
+        row.update({f"{name} {short}@budget": at[_SHORT[short]] for short in ("P", "R", "F1")})
+        row[f"{name} AP"] = mislabel.average_precision(s, flipped)
     own = mislabel.precision_recall_f1(mislabel.cleanlab_mask(noisy, cv_probs), flipped)
-    row.update({"cleanlab own P": own["precision"], "cleanlab own R": own["recall"],
-                "cleanlab own F1": own["f1"], "cleanlab own n": own["n_flagged"]})
+    row.update({f"cleanlab own {short}": own[key] for short, key in _SHORT.items()})
     row["loss: data for kNN recall"] = mislabel.fraction_for_recall(scores["loss"], flipped,
                                                                     row["kNN recall"])
     row["kNN budget share"] = budget / len(train)
@@ -91,6 +87,7 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     return row, scores, flipped
 
 
+_SHORT = {"P": "precision", "R": "recall", "F1": "f1", "n": "n_flagged"}
 _POINT = {"flips_memorised": "flips memorised", "clean_fitted": "clean fitted", "val_acc": "model val acc",
           "knn_precision": "kNN precision", "knn_recall": "kNN recall", "knn_f1": "kNN f1",
           "knn_n_flagged": "kNN n_flagged", "loss_f1_at_budget": "loss F1@budget",
@@ -98,7 +95,7 @@ _POINT = {"flips_memorised": "flips memorised", "clean_fitted": "clean fitted", 
           "recall_ceiling": "diag recall_ceiling"}
 
 
-def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes=SWEEP_REGIMES, seeds=(0,),
+def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes, seeds=(0,),
                        backbone: str = "minilm", noise_rate: float = 0.10, base_recipe: dict,
                        cleanlab_folds: int = 3, ranked_k: int = 16, n_boot: int = 1000, cache=None,
                        progress: bool = True) -> list[dict]:
@@ -107,34 +104,26 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes=SWEEP_
     Returns one dict per (regime, seed): ``lr``, ``epochs``, ``seed``, the row's numbers in snake case,
     ``ap``, ``ap_vs`` (:func:`mislabel.average_precision_difference` against loss and cleanlab), ``seconds``.
     """
-    if not isinstance(base_recipe, dict):
-        raise TypeError(f"base_recipe must be a dict of fine_tune arguments, got "
-                        f"{type(base_recipe).__name__}")
+    check_dict(base_recipe, "base_recipe", allow_empty=True)
     _check_frames(True, len(LABELS), train=train, val=val)
     check_unit_interval(noise_rate, "noise_rate")
     try:
-        regimes = [tuple(r) for r in regimes]
-    except TypeError:
-        raise TypeError(f"regimes must be a sequence of (lr, epochs) pairs; got {regimes!r}") from None
+        regimes = [(check_positive(lr, "lr"), check_int(epochs, "epochs", low=1)) for lr, epochs in regimes]
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"regimes must be (lr > 0, whole epochs >= 1) pairs; {err} in {regimes!r}") from None
     if not regimes:
         raise ValueError("regimes is empty: give at least one (lr, epochs)")
-    for r in regimes:
-        if len(r) != 2 or not (check_real(r[0], "the lr of regimes") > 0 and
-                               check_real(r[1], "the epochs of regimes") >= 1 and int(r[1]) == r[1]):
-            raise ValueError(f"each regime must be (lr > 0, whole epochs >= 1), got {r!r} in regimes")
-    if not (seeds := _check_seeds(seeds)):
-        raise ValueError("seeds is empty: give at least one seed")
-    points = []
+    seeds, points = _check_seeds(seeds), []
     for (lr, epochs), seed in [(r, s) for r in regimes for s in seeds]:
         started = time.perf_counter()
         row, scores, flipped = noisy_label_run(
             train, val, backbone=backbone, seed=seed, noise_rate=noise_rate, cleanlab_folds=cleanlab_folds,
-            recipe={**base_recipe, "lr": float(lr), "epochs": int(epochs)}, ranked_k=ranked_k, cache=cache,
+            recipe={**base_recipe, "lr": lr, "epochs": epochs}, ranked_k=ranked_k, cache=cache,
             progress=progress)
         ap_vs = {score: {other: mislabel.average_precision_difference(scores[score], scores[other], flipped,
                                                                       n_boot=n_boot, seed=seed)
                          for other in ("loss", "cleanlab")} for score in ("ranked kNN", "kNN only")}
-        points.append({"lr": float(lr), "epochs": int(epochs), "seed": int(seed),
+        points.append({"lr": lr, "epochs": epochs, "seed": seed,
                        **{key: row[name] for key, name in _POINT.items()},
                        "ap": {m: row[f"{m} AP"] for m in RANKINGS}, "ap_vs": ap_vs,
                        "seconds": time.perf_counter() - started})
@@ -174,9 +163,8 @@ def mislabel_record(per_seed: pd.DataFrame, *, backbone: str, noise_rate: float,
                     smoke: bool, cleanlab_folds: int, ranked_k: int, augmented_flagged: int, sweep_points=(),
                     sweep_setup: dict | None = None, timing: dict | None = None) -> results.MislabelRecord:
     """Chapter 5's record: means over ``per_seed`` (:func:`noisy_label_run` rows by seed) and the sweep."""
-    mean, sd = per_seed.mean(), per_seed.std()
-    diagnostics = diagnostics_table(per_seed)
-    conclusion = mislabel.sweep_conclusion(sweep_points) if len(sweep_points) else None
+    mean, sd, diagnostics = per_seed.mean(), per_seed.std(), diagnostics_table(per_seed)
+    conclusion = mislabel.sweep_conclusion(sweep_points) if len(sweep_points) else {}
     ranking = {name: {"average_precision": mean[f"{name} AP"], "f1_at_knn_budget": mean[f"{name} F1@budget"],
                       "k": ranked_k} for name in ("ranked kNN", "kNN only")}
     return results.MislabelRecord(
@@ -194,12 +182,8 @@ def mislabel_record(per_seed: pd.DataFrame, *, backbone: str, noise_rate: float,
                                       "per_seed": diagnostics.reset_index().to_dict("list")}),
         setup={"backbone": backbone, "seeds": per_seed.index.tolist(), "noise_rate": noise_rate,
                "n_train": n_train, "n_val": n_val, "smoke": smoke},
-        augmented_flagged=int(augmented_flagged), sweep=results.jsonable(list(sweep_points)),
-        sweep_setup=None if sweep_setup is None else {**sweep_setup,
-                                                      "regimes": [list(r) for r in sweep_setup["regimes"]]},
-        sweep_conclusion=None if conclusion is None else results.jsonable(
-            {k: v for k, v in conclusion.items() if k != "by_regime"}),
-        timing=timing)
+        augmented_flagged=int(augmented_flagged), sweep=list(sweep_points), sweep_setup=sweep_setup,
+        sweep_conclusion={k: v for k, v in conclusion.items() if k != "by_regime"} or None, timing=timing)
 
 
 def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd.DataFrame, *,
@@ -223,35 +207,26 @@ def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd
 
 def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.1, 0.3),
                  seeds=(0,), backbone: str = "minilm", recipe: dict | None = None, k: int = 16,
-                 conditions=influence.CONDITIONS, cache=None,
-                 progress: bool = True) -> tuple[pd.DataFrame, dict]:
+                 cache=None, progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """Retrain without the most retrieved examples, and without random ones; score on test.
 
     Per seed, the full model's retrieval counts (k neighbours per training example); per fraction,
-    a fine-tune (same seed and ``recipe``) without each of ``conditions`` (:data:`influence.CONDITIONS`).
+    a fine-tune (same seed and ``recipe``) without each of :data:`influence.CONDITIONS`.
     All cached: a run resumes. Returns ``runs`` (a row per fine-tune: ``seed``, ``fraction`` (0: full),
     ``condition``, ``n_train``, ``accuracy``, ``removed_by_label``, ``drop``, in points) and
     ``counts`` (seed -> (N,) retrieval counts).
     """
     _check_frames(True, len(LABELS), train_df=train_df, test_df=test_df)
-    try:
-        fractions = [check_real(f, f"fractions[{i}]") for i, f in enumerate(fractions)]
-    except TypeError:
-        raise TypeError(f"fractions must be a sequence of numbers; got {fractions!r}") from None
-    seeds, conditions = _check_seeds(seeds), list(conditions)
-    if not fractions or not seeds:
-        raise ValueError("fractions and seeds must each hold at least one value")
-    if not conditions or any(c not in influence.CONDITIONS for c in conditions):
-        raise ValueError(f"conditions={conditions} but expected a non-empty subset of "
-                         f"{list(influence.CONDITIONS)}")
-    for i, f in enumerate(fractions):  # as influence.removal_sets will ask, before any fine-tune
-        if not (0 < f < 1 and 1 <= round(f * len(train_df)) < len(train_df)):
-            raise ValueError(f"fractions[{i}]={f} of N={len(train_df)} removes {round(f * len(train_df))} "
-                             f"examples; expected 0 < fraction < 1 removing 1 to {len(train_df) - 1}")
-    k = check_int(k, "k", low=1, high=len(train_df) - 1)
-    if recipe is not None and not isinstance(recipe, dict):
-        raise TypeError(f"recipe must be a dict of fine_tune arguments, got {type(recipe).__name__}")
-    recipe, train_df = dict(recipe or {}), train_df.reset_index(drop=True)
+    try:  # influence.removal_sets's checks, before any fine-tune
+        for f in fractions:
+            influence.removal_sets(np.zeros(len(train_df), int), f)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"fractions={fractions!r}: {err}") from None
+    if len(fractions) == 0:
+        raise ValueError("fractions is empty: give at least one fraction")
+    seeds, k = _check_seeds(seeds), check_int(k, "k", low=1, high=len(train_df) - 1)
+    recipe = {} if recipe is None else dict(check_dict(recipe, "recipe", allow_empty=True))
+    train_df = train_df.reset_index(drop=True)
     y_train, y_test = train_df["label"].to_numpy(), test_df["label"].to_numpy()
 
     def fine_tune(df, seed):  # a model's test accuracy, in points
@@ -269,10 +244,9 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
                          accuracy=acc_full, removed_by_label=[0] * len(LABELS)))
         for fraction in fractions:
             top, random = influence.removal_sets(counts, fraction, seed=seed)
-            sets = {"top": top, "random": random}
-            if "matched" in conditions:
-                sets["matched"] = influence.matched_random_set(y_train, top, seed=seed)
-            for condition in conditions:
+            sets = {"top": top, "random": random,
+                    "matched": influence.matched_random_set(y_train, top, seed=seed)}
+            for condition in influence.CONDITIONS:
                 kept = train_df.drop(index=sets[condition]).reset_index(drop=True)
                 if progress:
                     print(f"seed {seed}: without the {condition} {fraction:.0%} "
@@ -324,23 +298,20 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     knn_setup = time.perf_counter() - t
     say(f"kNN set-up (encode {len(train_df):,} training pairs, build the index): {knn_setup:.1f} s",
         flush=True)
-    knn_times, knn_batched, knn_topk = _clock(lambda q: index.kneighbors(embed(q))[1], query_df, n_timed)
+    knn_run = _clock(lambda q: index.kneighbors(embed(q))[1], query_df, n_timed)
     explainer = influence.InfluenceExplainer(model, layers=layers, hessian_size=hessian_size).fit(train_df)
     say(f"influence set-up (Hessian over {list(layers)}, estimated on {explainer.hessian_size_:,} "
         f"pairs): {explainer.setup_seconds_:.1f} s", flush=True)
-    inf_times, inf_batched, inf_topk = _clock(lambda q: explainer.top_k(q, k)[0], query_df, n_timed, say)
-    knn_query, inf_query = float(np.mean(knn_times)), float(np.mean(inf_times))
-    knn_per = (knn_setup + n_timed * knn_query) / n_timed
-    inf_per = (explainer.setup_seconds_ + n_timed * inf_query) / n_timed
-    return {
-        "n_train": len(train_df), "n_timed": n_timed, "n_queries": len(query_df), "k": k,
-        "layers": list(layers), "hessian_size": explainer.hessian_size_,
-        "knn_setup_s": knn_setup, "influence_setup_s": explainer.setup_seconds_,
-        "knn_query_s": knn_query, "influence_query_s": inf_query,
-        "knn_query_times_s": knn_times, "influence_query_times_s": inf_times,
-        "knn_s_per_example": knn_per, "influence_s_per_example": inf_per,
-        "speedup": inf_per / knn_per, "speedup_per_query": inf_query / knn_query,
-        "knn_batched_s_per_example": knn_batched, "influence_batched_s_per_example": inf_batched,
-        "topk_overlap": influence.topk_overlap(knn_topk, inf_topk), "topk_overlap_random": k / len(train_df),
-        "knn_topk": knn_topk, "influence_topk": inf_topk,
-    }
+    influence_run = _clock(lambda q: explainer.top_k(q, k)[0], query_df, n_timed, say)
+    out = {"n_train": len(train_df), "n_timed": n_timed, "n_queries": len(query_df), "k": k,
+           "layers": list(layers), "hessian_size": explainer.hessian_size_,
+           "topk_overlap_random": k / len(train_df)}
+    for m, setup, (times, batched, topk) in (("knn", knn_setup, knn_run),
+                                             ("influence", explainer.setup_seconds_, influence_run)):
+        query = float(np.mean(times))
+        out |= {f"{m}_setup_s": setup, f"{m}_query_s": query, f"{m}_query_times_s": times, f"{m}_topk": topk,
+                f"{m}_s_per_example": (setup + n_timed * query) / n_timed,
+                f"{m}_batched_s_per_example": batched}
+    return out | {"speedup": out["influence_s_per_example"] / out["knn_s_per_example"],
+                  "speedup_per_query": out["influence_query_s"] / out["knn_query_s"],
+                  "topk_overlap": influence.topk_overlap(out["knn_topk"], out["influence_topk"])}

@@ -15,8 +15,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import timing
 from .data import NLI_LABELS as LABELS
-from .checks import (check_indices, check_int, check_labels, check_pairs, check_positive, check_real,
-                     check_reps, check_vector)
+from .checks import (check_dict, check_frame, check_indices, check_int, check_labels, check_pairs,
+                     check_positive, check_real, check_reps, check_same_shape, check_vector)
 
 
 def self_neighbors(index, train_reps, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -48,23 +48,10 @@ def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
     return np.bincount(a.ravel(), minlength=n_train).astype(np.int64)
 
 
-def _counts(counts, name):
-    c = np.asarray(counts)
-    if c.ndim != 1 or c.size < 2 or c.dtype.kind not in "iuf" or not np.isfinite(c).all() or (c < 0).any():
-        raise ValueError(f"{name} must be a 1-D array of N >= 2 finite non-negative numbers; got shape "
-                         f"{c.shape}, dtype {c.dtype}")
-    return c
-
-
 def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The ``round(fraction * N)`` most retrieved examples and as many random ones: two sorted int64
-    index arrays (``seed`` breaks ties among equal ``counts`` and draws the random set).
-
-    >>> top, rnd = removal_sets([5, 0, 9, 1, 0, 0, 2, 0, 0, 0], 0.2, seed=0)
-    >>> top.tolist(), len(rnd)
-    ([0, 2], 2)
-    """
-    c = _counts(counts, "counts")
+    index arrays (``seed`` breaks ties among equal ``counts`` and draws the random set)."""
+    c = check_labels(counts, name="counts")
     if not 0 < (fraction := check_real(fraction, "fraction")) < 1:
         raise ValueError(f"fraction={fraction} but expected 0 < fraction < 1")
     n, size = len(c), int(round(fraction * len(c)))
@@ -77,12 +64,7 @@ def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray,
 
 def matched_random_set(labels, reference, *, seed: int = 0) -> np.ndarray:
     """A random set (sorted int64 indices) with as many examples per gold label as the distinct indices
-    ``reference`` (the top set): the removal test's control for the label mix.
-
-    >>> picked = matched_random_set([0, 0, 0, 0, 1, 1, 1, 1, 2, 2], [0, 1, 4], seed=0)
-    >>> np.bincount(np.asarray([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])[picked], minlength=3).tolist()
-    [2, 1, 0]
-    """
+    ``reference`` (the top set): the removal test's control for the label mix."""
     y = check_labels(labels, name="labels")
     ref = check_indices(reference, len(y), "reference")
     if (repeated := len(ref) - len(np.unique(ref))) > 0:
@@ -109,40 +91,23 @@ def removal_record(runs: pd.DataFrame) -> dict:
 
     Lists in ``seeds`` order: ``full_acc``, ``drops`` (``{"0.1": {"top": [...]}}``), ``increments`` (drop
     at the largest fraction minus at the smallest); ``summary`` gives each one's ``{"mean", "sd", "n"}``,
-    and the seed-paired ``gaps`` ``top_minus_random``, ``top_minus_matched``.
-
-    >>> runs = pd.DataFrame({"seed": [0] * 3 + [1] * 3, "fraction": [0.0, 0.1, 0.1] * 2,
-    ...     "condition": ["full", "top", "random"] * 2, "accuracy": [70, 66, 69, 72, 66, 71],
-    ...     "drop": [0.0, 4.0, 1.0, 0.0, 6.0, 1.0]})
-    >>> r = removal_record(runs)
-    >>> r["drops"]["0.1"]["top"], r["summary"]["gaps"]["0.1"]["top_minus_random"]
-    ([4.0, 6.0], {'mean': 4.0, 'sd': 1.4142135623730951, 'n': 2})
-    """
-    need = {"seed", "fraction", "condition", "accuracy", "drop"}
-    if not isinstance(runs, pd.DataFrame) or not need <= set(runs.columns):
-        got = sorted(runs.columns) if isinstance(runs, pd.DataFrame) else type(runs).__name__
-        raise ValueError(f"runs must be a DataFrame with columns {sorted(need)}; got {got}")
-    if runs.empty:
-        raise ValueError("runs is empty: expected a row per seed, fraction and condition")
+    and the seed-paired ``gaps`` ``top_minus_random``, ``top_minus_matched``."""
+    check_frame(runs, "runs", ["seed", "fraction", "condition", "accuracy", "drop"])
     full = runs[runs["condition"] == "full"].set_index("seed")["accuracy"]
     seeds = sorted(int(s) for s in runs["seed"].unique())
-    if missing := [s for s in seeds if s not in full.index]:
-        raise ValueError(f"every seed needs exactly one 'full' row; seeds {missing} have none")
-    if full.index.duplicated().any():
-        raise ValueError("a seed has more than one 'full' row")
+    if (missing := [s for s in seeds if s not in full.index]) or full.index.duplicated().any():
+        raise ValueError(f"every seed needs exactly one 'full' row; seeds {missing} have none, "
+                         f"{sorted(set(full.index[full.index.duplicated()]))} more than one")
     removed = runs[runs["condition"].isin(CONDITIONS)]
     conditions = [c for c in CONDITIONS if c in set(removed["condition"])]
     fractions = sorted(float(f) for f in removed["fraction"].unique())
-    drops = {}
-    for f in fractions:
-        wide = removed[removed["fraction"] == f].pivot(index="seed", columns="condition", values="drop")
-        if (wide := wide.reindex(seeds)).isna().any().any():
-            raise ValueError(f"fraction {f:g}: every seed needs every condition {conditions}; "
-                             f"missing {int(wide.isna().sum().sum())} runs")
-        drops[f"{f:g}"] = {c: [float(v) for v in wide[c]] for c in conditions}
-    span = [f"{fractions[0]:g}", f"{fractions[-1]:g}"] if len(fractions) > 1 else []
-    increments = {c: [b - a for a, b in zip(drops[span[0]][c], drops[span[1]][c])] for c in conditions
-                  } if span else {}
+    wide = removed.pivot(index="seed", columns=["fraction", "condition"], values="drop").reindex(
+        index=seeds, columns=pd.MultiIndex.from_product([fractions, conditions]))
+    if missing := int(wide.isna().sum().sum()):
+        raise ValueError(f"every seed needs every condition {conditions} at each fraction; missing {missing}")
+    drops = {f"{f:g}": {c: wide[f, c].tolist() for c in conditions} for f in fractions}
+    span = [fractions[0], fractions[-1]] if len(fractions) > 1 else []
+    increments = {c: (wide[span[1], c] - wide[span[0], c]).tolist() for c in conditions} if span else {}
 
     def gaps(by_condition):
         return {f"top_minus_{c}": _stat([t - o for t, o in zip(by_condition["top"], by_condition[c])])
@@ -155,7 +120,7 @@ def removal_record(runs: pd.DataFrame) -> dict:
                         **({"increment": gaps(increments)} if increments else {})}}
     return {"n_seeds": len(seeds), "seeds": seeds, "full_acc": [float(full[s]) for s in seeds],
             "fractions": [f"{f:g}" for f in fractions], "conditions": conditions, "drops": drops,
-            "increments": increments, "increment_fractions": span, "summary": summary}
+            "increments": increments, "increment_fractions": [f"{f:g}" for f in span], "summary": summary}
 
 
 def summarise_removal(runs: pd.DataFrame) -> dict:
@@ -163,29 +128,17 @@ def summarise_removal(runs: pd.DataFrame) -> dict:
     "gap_sd", "n_seeds"}}`` (gap: top minus random; ``matched_*`` with that control)."""
     s, out = removal_record(runs)["summary"], {}
     for f, d in s["drops"].items():
-        g = s["gaps"][f]
-        out[f] = {f"{c}_drop_{key}": d[c][key] for c in ("top", "random") for key in ("mean", "sd")}
-        out[f].update(gap_mean=g["top_minus_random"]["mean"], gap_sd=g["top_minus_random"]["sd"],
+        gaps = {"gap": s["gaps"][f]["top_minus_random"], "gap_matched": s["gaps"][f].get("top_minus_matched")}
+        out[f] = {f"{c}_drop_{key}": d[c][key] for c in d for key in ("mean", "sd")}
+        out[f].update({f"{g}_{key}": v[key] for g, v in gaps.items() if v for key in ("mean", "sd")},
                       n_seeds=d["top"]["n"])
-        if "matched" in d:
-            m = g["top_minus_matched"]
-            out[f].update(matched_drop_mean=d["matched"]["mean"], matched_drop_sd=d["matched"]["sd"],
-                          gap_matched_mean=m["mean"], gap_matched_sd=m["sd"])
     return out
 
 
 def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
     """Totals and increments of a :func:`removal_record`, ours (mean ± sd) beside ``paper``'s
-    (:data:`nbhelpers.paper.REMOVAL`), a row each; columns per condition, the paired gaps, ``seeds``.
-
-    >>> rec = removal_record(pd.DataFrame({"seed": [0, 0, 0], "fraction": [0.0, 0.1, 0.1],
-    ...     "condition": ["full", "top", "random"], "accuracy": [70, 66, 69], "drop": [0.0, 4.0, 1.0]}))
-    >>> removal_table(rec, {"top": {0.1: 4.6}, "random": {0.1: 1.2}}).iloc[0, :-1].tolist()
-    ['4.0', '4.6', '1.0', '1.2', '+3.0']
-    """
-    if not isinstance(record, dict) or not {"summary", "n_seeds"} <= set(record):
-        raise ValueError(f"record must be the dict of removal_record (with summary, n_seeds); got "
-                         f"{sorted(record) if isinstance(record, dict) else type(record).__name__}")
+    (:data:`nbhelpers.paper.REMOVAL`), a row each; columns per condition, the paired gaps, ``seeds``."""
+    check_dict(record, "record", ["summary", "n_seeds"])
     paper = paper or {}
 
     def fmt(stat, signed=False):
@@ -194,12 +147,10 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
 
     def paper_value(condition, fraction):  # a total that is the smallest one plus the increment shows the sum
         totals, inc = paper.get(condition, {}), paper.get("increment", {}).get(condition)
-        value = inc if fraction is None else totals.get(float(fraction))
-        lo = min(totals, default=None)
+        value, lo = inc if fraction is None else totals.get(float(fraction)), min(totals, default=None)
         if value is None:
             return "-"
-        if fraction is not None and inc is not None and float(fraction) != lo \
-                and abs(totals[lo] + inc - value) < 1e-9:
+        if None not in (fraction, inc) and float(fraction) != lo and abs(totals[lo] + inc - value) < 1e-9:
             return f"{value:.1f} (= {totals[lo]:.1f} + {inc:.1f})"
         return f"{value:.1f}"
 
@@ -225,11 +176,7 @@ def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
 def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 0.8,
                   max_seeds: int = 1000) -> int:
     """The fewest seeds per condition (2 to ``max_seeds``) for which a two-sided two-sample t-test at
-    ``alpha`` detects a true ``gap`` between conditions of seed sd ``sd`` with probability ``power``.
-
-    >>> seeds_for_gap(1.6, 3.0), seeds_for_gap(1.1, 3.0), seeds_for_gap(3.0, 3.0)
-    (6, 4, 17)
-    """
+    ``alpha`` detects a true ``gap`` between conditions of seed sd ``sd`` with probability ``power``."""
     from scipy import stats
     sd, gap = check_positive(sd, "sd"), check_real(gap, "gap")
     if gap == 0:
@@ -246,14 +193,9 @@ def seeds_for_gap(sd: float, gap: float, *, alpha: float = 0.05, power: float = 
 
 
 def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0) -> dict:
-    """How much the top sets (:func:`removal_sets`) of two retrieval counts overlap, against ``chance``.
-
-    >>> top_set_overlap([9, 8, 0, 0, 1, 0, 0, 0, 0, 0], [9, 0, 8, 0, 0, 0, 0, 0, 0, 0], 0.2)
-    {'n_top': 2, 'n_shared': 1, 'overlap': 0.5, 'chance': 0.2}
-    """
-    a, b = _counts(counts_a, "counts_a"), _counts(counts_b, "counts_b")
-    if a.shape != b.shape:
-        raise ValueError(f"counts_a and counts_b must have the same shape (N,); got {a.shape} and {b.shape}")
+    """How much the top sets (:func:`removal_sets`) of two retrieval counts overlap, against ``chance``."""
+    a, b = check_labels(counts_a, name="counts_a"), check_labels(counts_b, name="counts_b")
+    check_same_shape(a, b, "counts_a", "counts_b")
     top_a, top_b = removal_sets(a, fraction, seed=seed)[0], removal_sets(b, fraction, seed=seed)[0]
     shared = len(np.intersect1d(top_a, top_b))
     return {"n_top": len(top_a), "n_shared": shared, "overlap": shared / len(top_a),
@@ -262,23 +204,16 @@ def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0)
 
 def neighbor_table(train_df: pd.DataFrame, indices, distances=None, weights=None) -> pd.DataFrame:
     """One query's neighbours (training ``indices``) as the paper's Tables 2 and 3 show them, by rank,
-    with the distances and weights if given.
-
-    >>> tr = pd.DataFrame({"premise": ["a", "b"], "hypothesis": ["c", "d"], "label": [0, 2]})
-    >>> neighbor_table(tr, [1, 0], distances=[0.5, 2.0])[["label", "distance"]].to_dict("list")
-    {'label': ['contradiction', 'entailment'], 'distance': [0.5, 2.0]}
-    """
-    check_pairs(train_df, need_label=True, name="train_df")
+    with the distances and weights if given."""
+    check_pairs(train_df, need_label=True, name="train_df")  # labels in 0..2
     idx = check_indices(indices, len(train_df), "indices")
-    rows = train_df.iloc[idx]
-    labels = check_labels(rows["label"].to_numpy(), len(LABELS), "train_df['label'] of the neighbours")
-    given = {"distance": distances, "weight": weights}
-    extra = {name: check_vector(values, f"{name}s") for name, values in given.items() if values is not None}
+    extra = {name: check_vector(v, f"{name}s") for name, v in (("distance", distances), ("weight", weights))
+             if v is not None}
     for name, v in extra.items():
-        if v.shape != idx.shape:
-            raise ValueError(f"{name}s: {name} has shape {v.shape}; expected {idx.shape} like indices")
+        check_same_shape(v, idx, f"{name}s", "indices")
+    rows = train_df.iloc[idx]
     return pd.DataFrame({"train index": idx, "premise": rows["premise"].to_numpy(), "hypothesis":
-                         rows["hypothesis"].to_numpy(), "label": [LABELS[y] for y in labels], **extra},
+                         rows["hypothesis"].to_numpy(), "label": [LABELS[y] for y in rows["label"]], **extra},
                         index=pd.RangeIndex(1, len(idx) + 1, name="rank"))
 
 
@@ -355,16 +290,15 @@ class InfluenceExplainer(BaseEstimator):
         start = time.perf_counter()
         hf, layers = self.model.model, list(self.layers)
         names = dict(hf.named_modules())
-        unknown = [name for name in layers if name not in names]
-        if unknown:
+        if unknown := [name for name in layers if name not in names]:
             raise ValueError(f"unknown layers {unknown}; the model's top-level modules are "
                              f"{[n for n in names if n and '.' not in n]}")
         n_params = sum(p.numel() for name in layers for p in names[name].parameters())
         if n_params > 20_000:
             raise ValueError(f"layers {layers} hold {n_params:,} parameters: the explicit Hessian would "
                              "be too large; choose a smaller part (e.g. 'classifier')")
-        check_pairs(train_df, need_label=False, name="train_df")
-        labels = check_labels(train_df["label"].to_numpy(), hf.config.num_labels, "train_df['label']")
+        check_pairs(train_df, True, hf.config.num_labels, name="train_df")
+        labels = train_df["label"].to_numpy().astype(int)
         rows = np.arange(len(train_df))
         if self.hessian_size is not None:
             check_scalar(self.hessian_size, "hessian_size", numbers.Integral, min_val=1, max_val=len(rows))
@@ -409,13 +343,7 @@ class InfluenceExplainer(BaseEstimator):
 
 
 def topk_overlap(a, b) -> float:
-    """Mean share of the (n, k) top-k sets ``a`` that ``b`` also lists (random k-subsets of N: about k / N).
-
-    >>> topk_overlap([[1, 2, 3, 4], [5, 6, 7, 8]], [[4, 3, 9, 10], [1, 2, 0, 11]])
-    0.25
-    """
+    """Mean share of the (n, k) top-k sets ``a`` that ``b`` also lists (random k-subsets: about k / N)."""
     a, b = check_labels(a, None, "a", ndim=2), check_labels(b, None, "b", ndim=2)
-    if a.shape != b.shape or a.ndim != 2 or a.size == 0:
-        raise ValueError(f"a and b must be non-empty 2-D arrays of the same shape (n, k); "
-                         f"got {a.shape} and {b.shape}")
+    check_same_shape(a, b, "a", "b")
     return float(np.mean([len(set(x) & set(y)) / a.shape[1] for x, y in zip(a.tolist(), b.tolist())]))

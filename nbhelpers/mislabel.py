@@ -7,24 +7,15 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from .knn import knn_proba
-from .checks import (check_indices, check_int, check_labels, check_mask, check_matrix, check_proba,
-                     check_real, check_same_length, check_unit_interval, check_vector)
+from .checks import (check_dict, check_indices, check_int, check_labels, check_mask, check_matrix,
+                     check_proba, check_real, check_same_length, check_unit_interval, check_vector)
 
 
 def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):
     """Flip exactly ``round(rate * N)`` of the (N,) ``labels`` in ``0 .. n_classes-1``, each to another
-    class at random: ``(noisy_labels, flipped)``, ``flipped`` True where they differ.
-
-    >>> noisy, flipped = inject_label_noise([0, 1, 2, 0, 1, 2, 0, 1, 2, 0], rate=0.2, seed=0)
-    >>> int(flipped.sum()), bool((noisy[flipped] != np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])[flipped]).all())
-    (2, True)
-    """
-    if check_int(n_classes, "n_classes") < 2:
-        raise ValueError(f"n_classes must be at least 2 to flip a label, got {n_classes}")
-    y = check_labels(labels, n_classes)
-    if not (isinstance(rate, (int, float, np.floating)) and 0 <= rate <= 1):
-        raise ValueError(f"rate must be a number in [0, 1], got {rate!r}")
-    rng = np.random.default_rng(check_int(seed, "seed", low=0))
+    class at random: ``(noisy_labels, flipped)``, ``flipped`` True where they differ."""
+    y = check_labels(labels, check_int(n_classes, "n_classes", low=2))
+    rate, rng = check_unit_interval(rate, "rate"), np.random.default_rng(check_int(seed, "seed", low=0))
     n_flip = int(round(rate * len(y)))
     idx = rng.choice(len(y), size=n_flip, replace=False)
     shift = rng.integers(1, n_classes, size=n_flip)  # 1..C-1: never the same class
@@ -38,8 +29,7 @@ def _protocol(query_predictions, nearest_train_index, train_labels):
     pred = check_labels(query_predictions, name="query_predictions")
     y = check_labels(train_labels, name="train_labels")
     nn = check_indices(nearest_train_index, len(y), "nearest_train_index")
-    if len(pred) != len(nn):
-        raise ValueError(f"query_predictions has {len(pred)} entries but nearest_train_index {len(nn)}")
+    check_same_length(len(pred), len(nn), "query_predictions", "nearest_train_index")
     mask = np.zeros(len(y), dtype=bool)
     mask[nn[pred != y[nn]]] = True
     return pred, nn, y, mask
@@ -60,20 +50,11 @@ def knn_candidates(query_predictions, nearest_train_index, train_labels):
 def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flipped, memorised) -> dict:
     """Why the kNN protocol (arguments as :func:`knn_candidates`) finds or misses the ``flipped`` labels:
     ``recall_ceiling`` (share of flips some query retrieves), the share ``memorised`` among flips flagged
-    and missed, ``precision_per_flagged`` (the paper's), ``precision_per_query`` and counts.
-
-    >>> d = knn_diagnostics([0, 0, 1, 2], [0, 0, 0, 1], [1, 0, 0, 1], [True, False, False, True],
-    ...                     [False, True, True, True])
-    >>> d["recall_ceiling"], d["precision_per_flagged"], round(d["precision_per_query"], 3)
-    (0.5, 0.5, 0.667)
-    >>> d["memorised_recalled"], d["memorised_missed"]
-    (0.0, 1.0)
-    """
+    and missed, ``precision_per_flagged`` (the paper's), ``precision_per_query`` and counts."""
     pred, nn, y, flagged = _protocol(query_predictions, nearest_train_index, train_labels)
     flips, mem = check_mask(flipped, "flipped"), check_mask(memorised, "memorised")
-    for name, m in (("flipped", flips), ("memorised", mem)):
-        if len(m) != len(y):
-            raise ValueError(f"{name} has {len(m)} entries but train_labels {len(y)}")
+    check_same_length(len(flips), len(y), "flipped", "train_labels")
+    check_same_length(len(mem), len(y), "memorised", "train_labels")
     flagging = pred != y[nn]
     retrieved = np.zeros(len(y), dtype=bool)
     retrieved[nn] = True
@@ -81,23 +62,15 @@ def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flippe
     def share(a, where):
         return float(a[where].mean()) if where.any() else float("nan")
 
-    return {
-        "n_flips": int(flips.sum()), "n_flagged": int(flagged.sum()),
-        "n_flagging_queries": int(flagging.sum()),
-        "recall_ceiling": share(retrieved, flips),
-        "memorised_recalled": share(mem, flips & flagged),
-        "memorised_missed": share(mem, flips & ~flagged),
-        "precision_per_flagged": share(flips, flagged),
-        "precision_per_query": share(flips[nn], flagging),
-    }
+    return {"n_flips": int(flips.sum()), "n_flagged": int(flagged.sum()),
+            "n_flagging_queries": int(flagging.sum()), "recall_ceiling": share(retrieved, flips),
+            "memorised_recalled": share(mem, flips & flagged),
+            "memorised_missed": share(mem, flips & ~flagged), "precision_per_flagged": share(flips, flagged),
+            "precision_per_query": share(flips[nn], flagging)}
 
 
 def loss_scores(labels, pred_probs):
-    """Training loss ``-log p(label)`` (clipped at 1e-12) of (N,) ``labels`` under (N, K) ``pred_probs``.
-
-    >>> np.round(loss_scores([0, 0], [[0.9, 0.1], [0.2, 0.8]]), 3).tolist()
-    [0.105, 1.609]
-    """
+    """Training loss ``-log p(label)`` (clipped at 1e-12) of (N,) ``labels`` under (N, K) ``pred_probs``."""
     if np.ndim(labels) == 2 and np.ndim(pred_probs) == 1:
         raise ValueError("loss_scores takes (labels, pred_probs), as cleanlab does; got a 2-D labels "
                          f"of shape {np.shape(labels)} and a 1-D pred_probs: swap the arguments")
@@ -118,16 +91,13 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
     """
     y = check_labels(labels, n_classes)
     idx = check_indices(neighbor_indices, len(y), "neighbor_indices", ndim=2)
-    if idx.shape[0] != len(y):
-        raise ValueError(f"neighbor_indices has {idx.shape[0]} rows but there are {len(y)} labels")
+    check_same_length(len(idx), len(y), "neighbor_indices", "labels")
     p_knn = knn_proba(check_matrix(neighbor_distances, "neighbor_distances"), y[idx], temperature=temperature,
                       n_classes=n_classes)
     score = 1.0 - p_knn[np.arange(len(y)), y]
     if pred_probs is not None:
-        p = np.asarray(pred_probs, dtype=float)
-        if p.shape != (len(y), n_classes):
-            raise ValueError(f"pred_probs must have shape {(len(y), n_classes)}, got {p.shape}")
-        p = check_proba(p, "pred_probs", n_classes=n_classes)
+        p = check_proba(pred_probs, "pred_probs", n_classes=n_classes)
+        check_same_length(len(p), len(y), "pred_probs", "labels")
         score = (score + 1.0 - p[np.arange(len(y)), y]) / 2
     return score
 
@@ -149,14 +119,9 @@ def cleanlab_mask(labels, pred_probs):
 
 
 def precision_recall_f1(flagged, truth) -> dict:
-    """Precision, recall and F1 of a flagged set against the truly flipped set.
-
-    >>> precision_recall_f1(np.array([True, True, False, False]), np.array([True, False, True, False]))
-    {'precision': 0.5, 'recall': 0.5, 'f1': 0.5, 'n_flagged': 2}
-    """
+    """Precision, recall and F1 of a flagged set against the truly flipped set."""
     f, t = check_mask(flagged, "flagged"), check_mask(truth, "truth")
-    if f.shape != t.shape:
-        raise ValueError(f"flagged has {len(f)} entries but truth has {len(t)}")
+    check_same_length(len(f), len(t), "flagged", "truth")
     tp = int((f & t).sum())
     precision = tp / f.sum() if f.sum() else 0.0
     recall = tp / t.sum() if t.sum() else 0.0
@@ -166,11 +131,7 @@ def precision_recall_f1(flagged, truth) -> dict:
 
 
 def top_k_mask(scores, budget: int):
-    """The ``budget`` highest-scoring examples as a mask (ties: the earlier index).
-
-    >>> top_k_mask([0.1, 0.9, 0.5, 0.9], 2).tolist()
-    [False, True, False, True]
-    """
+    """The ``budget`` highest-scoring examples as a mask (ties: the earlier index)."""
     s = check_vector(scores, "scores")
     check_int(budget, "budget", low=0, high=len(s),
               high_msg=f"budget must be between 0 and {len(s)}, got {budget}")
@@ -188,21 +149,15 @@ def recall_curve(scores, truth):
     ([0.0, 0.25, 0.5, 0.75, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
     """
     s, t = check_vector(scores, "scores"), check_mask(truth, "truth")
-    if len(s) != len(t):
-        raise ValueError(f"scores has {len(s)} entries but truth has {len(t)}")
+    check_same_length(len(s), len(t), "scores", "truth")
     hits = t[np.argsort(-s, kind="stable")]
     recalls = np.concatenate([[0.0], np.cumsum(hits) / max(int(t.sum()), 1)])
     return np.arange(len(s) + 1) / len(s), recalls
 
 
 def fraction_for_recall(scores, truth, target_recall: float) -> float:
-    """Smallest share of the data to inspect, best-scored first, to reach ``target_recall``.
-
-    >>> fraction_for_recall([0.9, 0.1, 0.5, 0.2], np.array([True, False, False, True]), 0.75)
-    0.75
-    """
-    if not 0 <= check_real(target_recall, "target_recall") <= 1:
-        raise ValueError(f"target_recall must be in [0, 1], got {target_recall}")
+    """Smallest share of the data to inspect, best-scored first, to reach ``target_recall``."""
+    check_unit_interval(target_recall, "target_recall")
     f, r = recall_curve(scores, truth)
     return float(f[np.argmax(r >= target_recall - 1e-12)])
 
@@ -217,17 +172,11 @@ def average_precision(scores, truth) -> float:
 def average_precision_difference(scores_a, scores_b, truth, *, n_boot: int = 1000, seed: int = 0,
                                  confidence: float = 0.95) -> dict:
     """AP of ranking ``a`` minus AP of ranking ``b``: ``diff``, ``n`` and ``lo``, ``hi`` from a paired
-    bootstrap over the examples (the noise of *this* training set, not between seeds).
-
-    >>> t = np.array([True, False, True, False])
-    >>> d = average_precision_difference([0.9, 0.1, 0.8, 0.2], [0.1, 0.9, 0.2, 0.8], t, n_boot=200)
-    >>> round(d["diff"], 3), d["lo"] > 0  # 1 - (1/3 + 2/4) / 2
-    (0.583, True)
-    """
+    bootstrap over the examples (the noise of *this* training set, not between seeds)."""
     t = check_mask(truth, "truth")
     a, b = check_vector(scores_a, "scores_a"), check_vector(scores_b, "scores_b")
-    if a.shape != t.shape or b.shape != t.shape:
-        raise ValueError(f"scores_a {a.shape}, scores_b {b.shape} and truth {t.shape} must have one shape")
+    check_same_length(len(a), len(t), "scores_a", "truth")
+    check_same_length(len(b), len(t), "scores_b", "truth")
     if not t.any() or t.all():
         raise ValueError("truth must hold both flipped and clean examples to compare rankings")
     if not 0 < check_real(confidence, "confidence") < 1:
@@ -251,15 +200,8 @@ PATTERN_MIN_LOSS_FRACTION = 0.5
 
 def paper_pattern(point: dict) -> bool:
     """Whether a sweep point (``loss_fraction_for_knn_recall``, ``knn_f1``, ``loss_f1_at_budget``)
-    shows the paper's mislabel pattern (:data:`PATTERN_MIN_LOSS_FRACTION`).
-
-    >>> paper_pattern({"loss_fraction_for_knn_recall": 0.65, "knn_f1": 0.78, "loss_f1_at_budget": 0.4})
-    True
-    """
-    if not isinstance(point, dict):
-        raise TypeError(f"point must be a dict (a sweep point); got {type(point).__name__}")
-    if missing := {"loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"} - set(point):
-        raise ValueError(f"point lacks {sorted(missing)}")
+    shows the paper's mislabel pattern (:data:`PATTERN_MIN_LOSS_FRACTION`)."""
+    check_dict(point, "point", ["loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"])
     return bool(point["loss_fraction_for_knn_recall"] >= PATTERN_MIN_LOSS_FRACTION
                 and point["knn_f1"] > point["loss_f1_at_budget"])
 
@@ -269,16 +211,11 @@ def sweep_conclusion(points) -> dict:
     ``pattern_regimes`` (:func:`paper_pattern` on seed means), ``explanation`` ("b": the regime explains
     it, else "c"), ``memorisation_range``, ``best``, ``knn_beats_both``, ``n_seeds``, ``sentence``,
     ``by_regime``."""
-    points = list(points)
-    if not points:
+    if not (points := list(points)):
         raise ValueError("points is empty: run at least one sweep point")
-
-    def regime(p):
-        return f"lr {p['lr']:.0e}, {p['epochs']} ep"
-
     by_regime = {}
     for p in points:
-        by_regime.setdefault(regime(p), []).append(p)
+        by_regime.setdefault(f"lr {p['lr']:.0e}, {p['epochs']} ep", []).append(p)
     keys = ("flips_memorised", "knn_f1", "loss_f1_at_budget", "loss_fraction_for_knn_recall")
     methods = ("ranked kNN", "kNN only", "loss", "cleanlab")
     mean = {r: {**{k: float(np.mean([p[k] for p in ps])) for k in keys},
@@ -288,7 +225,7 @@ def sweep_conclusion(points) -> dict:
     best_method, best_regime = max(((m, r) for r in mean for m in methods),
                                    key=lambda mr: mean[mr[1]]["ap"][mr[0]])
     best_ap = mean[best_regime]["ap"][best_method]
-    beats = sorted({regime(p) for p in points for score in ("ranked kNN", "kNN only")
+    beats = sorted({r for r, ps in by_regime.items() for p in ps for score in ("ranked kNN", "kNN only")
                     if score in p.get("ap_vs", {})
                     and all(p["ap_vs"][score][other]["lo"] > 0 for other in ("loss", "cleanlab"))})
     mem = [m["flips_memorised"] for m in mean.values()]

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from .stats import bootstrap_ci, mcnemar, paired_bootstrap
-from .checks import check_int, check_labels, check_matrix, check_positive, check_real, check_reps
+from .checks import (check_dict, check_int, check_labels, check_matrix, check_positive, check_reps,
+                     check_same_length)
 from .knn import DEFAULT_TEMPERATURES, KNN, _grid, knn_proba
 
 COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10, 100, 1000
@@ -22,15 +23,9 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
     >>> knn_accuracy_grid(tr, [0, 0, 1, 1], va, [0, 1], k=1, normalize=(False,))["knn_acc"].tolist()
     [1.0]
     """
-    for value, name in ((train_reps, "train_reps"), (val_reps, "val_reps")):
-        if not isinstance(value, dict):
-            raise TypeError(f"{name} must be a dict from (pooling, layer) to reps; "
-                            f"got {type(value).__name__}")
-    if set(train_reps) != set(val_reps):
+    if set(check_dict(train_reps, "train_reps")) != set(check_dict(val_reps, "val_reps")):
         raise ValueError(f"train_reps has variants {sorted(train_reps)} but val_reps has "
                          f"{sorted(val_reps)}; expected the same")
-    if not train_reps:
-        raise ValueError("train_reps and val_reps are empty: no representation variants given")
     k = check_int(k, "k", low=1)
     temperatures = _grid(temperatures, "temperatures", check_positive).tolist()
     train_labels = check_labels(train_labels, n_classes, "train_labels")
@@ -57,12 +52,7 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
                  C: float = 1.0, max_iter: int = 2000) -> dict:
     """A logistic-regression probe (L2, ``C``) on standardised ``train_reps`` (N, d), scored on validation.
 
-    Returns a dict: ``accuracy``, ``predictions`` (n,) int, ``correct`` (n,) bool.
-
-    >>> tr = np.array([[0.0, 0.0], [0.2, 0.1], [5.0, 5.0], [5.1, 4.9]])
-    >>> linear_probe(tr, [0, 0, 1, 1], np.array([[0.1, 0.0], [4.9, 5.2]]), [0, 1])["accuracy"]
-    1.0
-    """
+    Returns a dict: ``accuracy``, ``predictions`` (n,) int, ``correct`` (n,) bool."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -75,10 +65,9 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
     if len(np.unique(y_tr)) < 2:
         raise ValueError(f"train_labels must hold at least 2 classes to fit a probe, got "
                          f"np.unique(train_labels) = {np.unique(y_tr)}")
-    if not (np.isscalar(C) and check_real(C, "C") > 0):
-        raise ValueError(f"C must be a positive number, got {C!r}")
-    max_iter = check_int(max_iter, "max_iter", low=1)
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
+    logistic = LogisticRegression(C=check_positive(C, "C"), max_iter=check_int(max_iter, "max_iter", low=1),
+                                  random_state=seed)
+    probe = make_pipeline(StandardScaler(), logistic)
     pred = probe.fit(tr, y_tr).predict(va).astype(int)
     correct = pred == y_va
     return {"accuracy": float(correct.mean()), "predictions": pred, "correct": correct}
@@ -88,13 +77,7 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
                   temperatures=COARSE_TEMPERATURES, normalize: bool = True, seed: int = 0,
                   n_resamples: int = 2000) -> dict:
     """kNN accuracy (as :func:`knn_accuracy_grid`) and :func:`linear_probe` accuracy, with 95% bootstrap
-    CIs (``knn_ci``, ``probe_ci``) and per-pair correctness (``knn_correct``, ``probe_correct``).
-
-    >>> tr = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-    >>> r = knn_and_probe(tr, [0, 0, 0, 1, 1, 1], np.array([[0.05], [5.05]]), [0, 1], k=3)
-    >>> r["knn_acc"], r["probe_acc"], r["n_train"], r["n_val"]
-    (1.0, 1.0, 6, 2)
-    """
+    CIs (``knn_ci``, ``probe_ci``) and per-pair correctness (``knn_correct``, ``probe_correct``)."""
     tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
     va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")
     grid = knn_accuracy_grid({("rep", 0): tr}, y_tr, {("rep", 0): va}, y_va, k=k,
@@ -114,19 +97,10 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
                         k: int = 16, temperatures=COARSE_TEMPERATURES, seed: int = 0) -> dict:
     """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other: one random half
     of validation picks each T and the best other, the other half scores both (``diff``: reference minus
-    other, paired bootstrap ``lo``, ``hi``, and McNemar's ``a_only``, ``b_only``, ``mcnemar_p``).
-
-    >>> tr = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]]), ("mean", 1): np.array([[0, 5, 0.1, 5.1]]).T}
-    >>> va = {key: np.array([[0.05], [5.05], [0.02], [5.02]]) for key in tr}
-    >>> held_out_comparison(tr, [0, 0, 1, 1], va, [0, 1, 0, 1], reference=("cls", 1, True), k=1)["best_other"]
-    'cls-layer1-raw'
-    """
+    other, paired bootstrap ``lo``, ``hi``, and McNemar's ``a_only``, ``b_only``, ``mcnemar_p``)."""
     y = check_labels(val_labels, None, "val_labels")
     pooling, layer, norm = reference
-    if not isinstance(val_reps, dict):
-        raise TypeError(f"val_reps must be a dict from (pooling, layer) to reps; "
-                        f"got {type(val_reps).__name__}")
-    if (pooling, layer) not in val_reps:
+    if (pooling, layer) not in check_dict(val_reps, "val_reps"):
         raise ValueError(f"reference={reference!r} but val_reps has no variant {(pooling, layer)!r}")
     if len(y) < 4:
         raise ValueError(f"expected at least 4 validation pairs to split in two halves, got {len(y)}")
@@ -155,7 +129,5 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
 
 def _reps_and_labels(reps, labels, reps_name, labels_name):
     reps, labels = check_reps(reps, reps_name), check_labels(labels, None, labels_name)
-    if labels.shape != (len(reps),):
-        raise ValueError(f"{reps_name} has {len(reps)} rows but {labels_name} has shape "
-                         f"{labels.shape}; expected ({len(reps)},)")
-    return reps, labels.astype(int)
+    check_same_length(len(reps), len(labels), reps_name, labels_name)
+    return reps, labels

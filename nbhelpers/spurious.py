@@ -2,6 +2,7 @@
 neighbours, LIME, and a miner; DataFrames with ``premise``, ``hypothesis``, ``label`` in, no model or file."""
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections import Counter
@@ -13,8 +14,8 @@ import pandas as pd
 from . import timing
 from .data import NLI_LABELS as LABELS
 from .stats import mcnemar, paired_bootstrap
-from .checks import (check_dict, check_frame, check_indices, check_int, check_labels, check_matrix,
-                     check_pairs, check_str, check_texts)
+from .checks import (check_choice, check_dict, check_frame, check_indices, check_int, check_labels,
+                     check_matrix, check_pairs, check_same_length, check_str, check_texts)
 
 COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "pink",
            "brown", "gray", "grey")
@@ -46,11 +47,7 @@ def _mask(texts, regex) -> np.ndarray:
 
 
 def pattern_mask(texts, pattern: str) -> np.ndarray:
-    """True for every text that matches ``pattern`` (a regex or a key of :data:`PATTERNS`).
-
-    >>> pattern_mask(["A red car.", "He isn't here.", "Nothing.", "Notable"], "negation").tolist()
-    [False, True, True, False]
-    """
+    """True for every text that matches ``pattern`` (a regex or a key of :data:`PATTERNS`)."""
     return _mask(_nonempty_texts(texts, "texts"), _regex(pattern))
 
 
@@ -85,28 +82,22 @@ def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -
     """Per gold label in a slice, then ``all``: ``n``, ``share of slice`` and ``<model> acc`` for each
     ``predictions`` (name -> (n,) labels). ``where``: a regex (or :data:`PATTERNS` key) searched in
     ``fields``, a predicate ``df -> mask``, or the mask."""
-    check_pairs(df, True, name="df"), check_dict(predictions, "predictions")
-    mask = _where_mask(df, where, fields)
-    y = df["label"].to_numpy()
-    rows = {}
+    check_pairs(df, True, name="df")
+    mask, y, rows = _where_mask(df, where, fields), df["label"].to_numpy(), {}
+    predictions = {name: np.asarray(p) for name, p in check_dict(predictions, "predictions").items()}
+    for name, pred in predictions.items():
+        check_same_length(len(pred), len(y), f"predictions[{name!r}]", "df")
     for lab in sorted(set(y[mask].tolist())) + ["all"]:
         m = mask & (y == lab) if lab != "all" else mask
         row = {"n": int(m.sum()), "share of slice": float(m.sum() / max(mask.sum(), 1))}
         for name, pred in predictions.items():
-            pred = np.asarray(pred)
-            if pred.shape != y.shape:
-                raise ValueError(f"predictions[{name!r}] has {len(pred)} entries for {len(y)} rows")
             row[f"{name} acc"] = float((pred[m] == y[m]).mean()) if m.any() else float("nan")
         rows[LABELS[lab] if lab != "all" else "all"] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def highlight(text: str, pattern: str) -> str:
-    """HTML-escape ``text`` and put the matches of ``pattern`` in bold.
-
-    >>> highlight("A <b>red</b> car is not blue", "colour")
-    'A &lt;b&gt;<b>red</b>&lt;/b&gt; car is not <b>blue</b>'
-    """
+    """HTML-escape ``text`` and put the matches of ``pattern`` in bold."""
     cuts = [0, *(i for m in _regex(pattern).finditer(check_str(text, "text")) for i in m.span()), len(text)]
     return "".join(f"<b>{html.escape(text[a:b])}</b>" if j % 2 else html.escape(text[a:b])
                    for j, (a, b) in enumerate(zip(cuts, cuts[1:])))
@@ -115,18 +106,13 @@ def highlight(text: str, pattern: str) -> str:
 def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, caption: str = "") -> str:
     """An HTML table (text escaped) of a query and its training neighbours, pattern words in bold."""
     check_labels([query["label"]], len(LABELS), "query['label']")
-    check_pairs(neighbours, False, name="neighbours")
-    if len(neighbours):
-        check_labels(neighbours["label"].to_numpy(), len(LABELS), "neighbours['label']")
-    cells = lambda r: "".join(f"<td>{highlight(str(r[f]), pattern)}</td>" for f in FIELDS)
-    rows = [f"<tr style='background:#eef'><td><i>query</i></td>{cells(query)}"
-            f"<td>{html.escape(LABELS[int(query['label'])])}</td><td></td></tr>"]
-    for rank, (_, r) in enumerate(neighbours.iterrows(), start=1):
-        rows.append(f"<tr><td>{rank}</td>{cells(r)}<td>{html.escape(LABELS[int(r['label'])])}</td>"
-                    f"<td>{r.get('distance', float('nan')):.0f}</td></tr>")
-    head = "<tr><th></th><th>premise</th><th>hypothesis</th><th>label</th><th>distance</th></tr>"
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}{head}{''.join(rows)}</table>"
+    check_pairs(neighbours, True, name="neighbours")
+    table = pd.concat([query.to_frame().T, neighbours], ignore_index=True)
+    table = table.reindex(columns=[*FIELDS, "label", "distance"]).set_axis(["query", *range(1, len(table))])
+    table["label"] = [LABELS[int(y)] for y in table["label"]]
+    bold = {field: functools.partial(highlight, pattern=pattern) for field in FIELDS}
+    styled = table.style.format(bold | {"distance": "{:.0f}"}, na_rep="")
+    return styled.set_caption(html.escape(caption)).to_html()
 
 
 def tokens(text: str) -> set:
@@ -161,13 +147,10 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
     return out.sort_values(["z", "token"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-EXAMPLE_RULES = {
-    "original-wrong-augmented-right": "the model trained on the original split is wrong and the one "
-                                      "trained on the augmented split is right (the paper's Table 1, colour)",
-    "neutral-to-contradiction": "the gold label is neutral, the original model is right and the augmented "
-                                "model says contradiction (the paper's Table 2, negation)",
-}
-"""The direction of change each of the paper's example tables shows."""
+EXAMPLE_RULES = ("original-wrong-augmented-right", "neutral-to-contradiction")
+"""The direction of change each of the paper's example tables shows: the original model wrong and the
+augmented one right (Table 1, colour); gold neutral, the original model right and the augmented one
+saying contradiction (Table 2, negation)."""
 
 PAPER_EXAMPLE_RULE = {"colour": "original-wrong-augmented-right", "negation": "neutral-to-contradiction"}
 """Which rule the paper's examples of each pattern follow."""
@@ -183,10 +166,7 @@ def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, 
     if po.shape != (len(df), 3) or pa.shape != (len(df), 3):
         raise ValueError(f"p_original and p_augmented must have shape ({len(df)}, 3), "
                          f"got {po.shape} and {pa.shape}")
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"n must be an int >= 0, got {n!r}")
-    if rule not in EXAMPLE_RULES:
-        raise ValueError(f"unknown rule {rule!r}; expected one of {sorted(EXAMPLE_RULES)}")
+    n, rule = check_int(n, "n", low=0), check_choice(rule, "rule", EXAMPLE_RULES)
     gold, pred_o, pred_a = df["label"].to_numpy(), po.argmax(1), pa.argmax(1)
     has = _where_mask(df, pattern, fields, "pattern")
     changed = has & (pred_o != pred_a)
@@ -216,12 +196,9 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: 
 
     sep = PAIR_SEPARATOR.strip()
     for name, text in (("premise", premise), ("hypothesis", hypothesis)):
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"{name} must be a non-empty string, got {text!r}")
-        if sep in text:
-            raise ValueError(f"{name} contains the separator {sep!r}: {text!r}")
-    if not isinstance(num_samples, (int, np.integer)) or num_samples < 2:
-        raise ValueError(f"num_samples must be an int >= 2, got {num_samples!r}")
+        if not check_str(text, name).strip() or sep in text:
+            raise ValueError(f"{name} must be a non-empty string without {sep!r}, got {text!r}")
+    check_int(num_samples, "num_samples", low=2)
 
     def classifier_fn(texts):
         parts = [t.split(sep, 1) for t in texts]
@@ -281,19 +258,16 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     (2, 1.0, 0.5, -0.5)
     """
     check_pairs(df, True, name="df")
-    check_labels(pred_before, len(LABELS), "pred_before"), check_labels(pred_after, len(LABELS), "pred_after")
+    before, after = check_labels(pred_before, 3, "pred_before"), check_labels(pred_after, 3, "pred_after")
+    check_same_length(len(before), len(df), "pred_before", "df")
+    check_same_length(len(after), len(df), "pred_after", "df")
     mask, y = _where_mask(df, where, fields), df["label"].to_numpy()
     if label is not None:
         mask = mask & (y == check_int(label, "label", 0, len(LABELS) - 1))
-    before, after = np.asarray(pred_before), np.asarray(pred_after)
-    if before.shape != y.shape or after.shape != y.shape:
-        raise ValueError(f"pred_before and pred_after must have {len(y)} entries, "
-                         f"got {before.shape} and {after.shape}")
     keys = ("n", "before", "after", "diff", "lo", "hi", "a_only", "b_only", "mcnemar_p", "mcnemar_lo",
             "mcnemar_hi")
     if not mask.any():
-        nan = float("nan")
-        return dict(zip(keys, (0, nan, nan, nan, nan, nan, 0, 0, nan, nan, nan)))
+        return {**dict.fromkeys(keys, float("nan")), "n": 0, "a_only": 0, "b_only": 0}
     a, b = before[mask] == y[mask], after[mask] == y[mask]
     ci, exact = paired_bootstrap(a, b), mcnemar(a, b)
     return dict(zip(keys, (int(mask.sum()), float(a.mean()), float(b.mean()), ci["diff"], ci["lo"], ci["hi"],

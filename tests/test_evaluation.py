@@ -62,7 +62,7 @@ def test_confidence_bins_by_hand():
     assert bins["knn_acc"].tolist() == [0.5, 0.5]
     with pytest.raises(ValueError, match=r"n_bins == 0.*>= 1"):
         evaluation.confidence_bins(pm, pk, [0, 0, 0, 1], n_bins=0)
-    with pytest.raises(ValueError, match="p_model has 4 rows, p_knn 4, labels 3"):
+    with pytest.raises(ValueError, match="labels is length 3 and p_model is length 4"):
         evaluation.confidence_bins(pm, pk, [0, 0, 0])
 
 
@@ -120,7 +120,7 @@ def test_over_seeds_gives_each_seeds_gains_then_their_mean_and_sd():
     assert t.loc["std", "backoff gain"] == pytest.approx(np.std([0.1, 0.0], ddof=1))
     one = evaluation.over_seeds(summary.head(1))
     assert one.loc["mean", "model_acc"] == 0.5 and one.loc["std"].isna().all()  # one seed: no spread
-    with pytest.raises(ValueError, match=r"summary lacks the columns \['interp_acc'\]"):
+    with pytest.raises(ValueError, match=r"summary lacks columns \['interp_acc'\]"):
         evaluation.over_seeds(summary.drop(columns="interp_acc"))
 
 

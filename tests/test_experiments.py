@@ -22,7 +22,7 @@ def test_average_precision_difference_by_hand_and_paired():
 
 
 def test_average_precision_difference_rejects_bad_input():
-    with pytest.raises(ValueError, match="one shape"):
+    with pytest.raises(ValueError, match="scores_b is length 3 and truth is length 2"):
         mislabel.average_precision_difference([0.1, 0.2], [0.1, 0.2, 0.3], np.array([True, False]))
     with pytest.raises(ValueError, match="both flipped and clean"):
         mislabel.average_precision_difference([0.1, 0.2], [0.2, 0.1], np.array([True, True]))
@@ -74,7 +74,7 @@ def test_memorisation_sweep_rejects_bad_regimes(tiny_pairs):
     with pytest.raises(ValueError, match="regime"):
         experiments.memorisation_sweep(tiny_pairs, tiny_pairs, regimes=[(1e-4, 1.5)], base_recipe={})
     with pytest.raises(ValueError, match="seeds"):
-        experiments.memorisation_sweep(tiny_pairs, tiny_pairs, seeds=[], base_recipe={})
+        experiments.memorisation_sweep(tiny_pairs, tiny_pairs, regimes=[(1e-4, 1)], seeds=[], base_recipe={})
     with pytest.raises(TypeError, match="recipe"):
         experiments.noisy_label_run(tiny_pairs, tiny_pairs, recipe=None)
     with pytest.raises(ValueError, match="cleanlab_folds == 1, must be >= 2"):

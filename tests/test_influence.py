@@ -207,7 +207,7 @@ def test_removal_record_rejects_incomplete_runs():
     runs = _runs_two_seeds()
     with pytest.raises(ValueError, match=r"seeds \[1\] have none"):
         influence.removal_record(runs[~((runs.seed == 1) & (runs.condition == "full"))])
-    with pytest.raises(ValueError, match="fraction 0.3: every seed needs every condition"):
+    with pytest.raises(ValueError, match="every seed needs every condition"):
         influence.removal_record(runs.drop(index=runs.index[-1]))
     with pytest.raises(ValueError, match="columns"):
         influence.removal_record(runs.drop(columns="drop"))
@@ -253,7 +253,7 @@ def test_top_set_overlap_by_hand():
     out = influence.top_set_overlap(train, test, 0.3)
     assert out == {"n_top": 3, "n_shared": 1, "overlap": pytest.approx(1 / 3), "chance": 0.3}
     assert influence.top_set_overlap(train, train, 0.3)["overlap"] == 1.0
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match="counts_a has shape .* same shape"):
         influence.top_set_overlap(train, test[:5])
 
 
@@ -271,8 +271,6 @@ def test_removal_test_fine_tunes_every_condition(tiny_pairs, session_cache):
     assert counts[0].sum() == 12 * 3
     record = influence.removal_record(runs)
     assert record["n_seeds"] == 1 and set(record["increments"]) == {"top", "random", "matched"}
-    with pytest.raises(ValueError, match="conditions="):
-        experiments.removal_test(tiny_pairs, tiny_pairs, conditions=("top", "uniform"))
 
 
 # -- neighbor_table -------------------------------------------------------------------------------
@@ -287,7 +285,7 @@ def test_neighbor_table_layout_and_checks(tiny_pairs):
         np.array([0])).style.format(escape="html").to_html()
     with pytest.raises(ValueError, match=r"indices must be integers in 0..11"):
         influence.neighbor_table(tiny_pairs, np.array([12]))
-    with pytest.raises(ValueError, match=r"distances: distance has shape"):
+    with pytest.raises(ValueError, match=r"distances has shape \(1,\) and indices has shape \(2,\)"):
         influence.neighbor_table(tiny_pairs, np.array([0, 1]), distances=[1.0])
 
 
@@ -387,9 +385,9 @@ def test_influence_explainer_must_be_fitted_first(tiny_model, tiny_pairs):
 
 def test_influence_refuses_non_integer_labels(tiny_model, tiny_pairs):
     train = tiny_pairs.iloc[:4].assign(label=[0, 1.7, 2, 2.2])  # int() would train on 0, 1, 2, 2
-    with pytest.raises(ValueError, match=r"train_df\[.label.\] must be integers"):
+    with pytest.raises(ValueError, match=r"train_df labels must be integers"):
         influence.InfluenceExplainer(tiny_model).fit(train)
-    with pytest.raises(ValueError, match=r"train_df\['label'\] must be integers in 0..2"):
+    with pytest.raises(ValueError, match=r"train_df labels must be integers in 0..2"):
         influence.InfluenceExplainer(tiny_model).fit(tiny_pairs.iloc[:4].assign(label=[0, 1, 2, 3]))
     with pytest.raises(ValueError, match="lacks columns"):
         influence.InfluenceExplainer(tiny_model).fit(tiny_pairs.drop(columns="hypothesis"))

@@ -22,7 +22,7 @@ def test_inject_label_noise_flips_exactly_and_never_to_the_same_class():
 
 @pytest.mark.parametrize("rate", [-0.1, 1.5, float("nan")])
 def test_inject_label_noise_rejects_bad_rates(rate):
-    with pytest.raises(ValueError, match="rate must be a number in \\[0, 1\\]"):
+    with pytest.raises(ValueError, match=r"rate(=nan| == -0.1| == 1.5)"):
         mislabel.inject_label_noise([0, 1, 2], rate)
 
 
@@ -44,7 +44,7 @@ def test_knn_candidates_by_hand():
     mask = mislabel.knn_candidates([0, 1, 2], [2, 0, 3], [1, 2, 0, 0])
     assert mask.tolist() == [False, False, False, True]
     assert mislabel.knn_candidates([0, 1, 1], [2, 0, 2], [1, 1, 0, 2]).tolist() == [False, False, True, False]
-    with pytest.raises(ValueError, match="has 2 entries but nearest_train_index 1"):
+    with pytest.raises(ValueError, match="query_predictions is length 2 and nearest_train_index is length 1"):
         mislabel.knn_candidates([0, 1], [0], [1, 2, 0, 0])
 
 
@@ -91,7 +91,7 @@ def test_knn_label_scores_with_and_without_model():
     p = np.array([[1.0, 0, 0], [1.0, 0, 0], [1.0, 0, 0]])
     s = mislabel.knn_label_scores(d, i, [0, 0, 1], temperature=1.0, pred_probs=p)
     np.testing.assert_allclose(s, [0.25, 0.25, 1.0])
-    with pytest.raises(ValueError, match=r"pred_probs must have shape \(3, 3\)"):
+    with pytest.raises(ValueError, match="pred_probs is length 2 and labels is length 3"):
         mislabel.knn_label_scores(d, i, [0, 0, 1], temperature=1.0, pred_probs=p[:2])
     with pytest.raises(ValueError, match="pred_probs rows must each sum to 1.*row 1"):
         mislabel.knn_label_scores(d, i, [0, 0, 1], temperature=1.0,
@@ -128,7 +128,7 @@ def test_knn_diagnostics_by_hand_and_bad_input():
     assert d["precision_per_flagged"] == 1.0 and d["precision_per_query"] == 1.0
     assert d["recall_ceiling"] == pytest.approx(2 / 3)             # flip 5 is never retrieved
     assert d["memorised_recalled"] == 0.5 and d["memorised_missed"] == 1.0
-    with pytest.raises(ValueError, match="flipped has 5 entries but train_labels 6"):
+    with pytest.raises(ValueError, match="flipped is length 5 and train_labels is length 6"):
         mislabel.knn_diagnostics(pred, nn, y, flipped[:5], memorised)
     with pytest.raises(ValueError, match="nearest_train_index"):
         mislabel.knn_diagnostics(pred, [0, 0, 2, 3, 1, -1], y, flipped, memorised)
