@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Iterable
 from numbers import Integral, Real
 
 import faiss
@@ -163,14 +164,11 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
             index = faiss.index_factory(d, self.index)
         except RuntimeError as err:
             raise ValueError(f"index={self.index!r} is not a faiss.index_factory string: {err}") from None
-        if not index.is_trained:
-            index.train(Z)
+        index.train(Z)  # a no-op for "Flat"
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1 if isinstance(index, faiss.IndexHNSW) else threads)  # parallel HNSW: racy
-        try:
-            index.add(Z)
-        finally:
-            faiss.omp_set_num_threads(threads)
+        index.add(Z)
+        faiss.omp_set_num_threads(threads)
         if (ivf := faiss.try_extract_index_ivf(index)) is not None:
             ivf.make_direct_map()  # reconstruct_n, for leave-one-out queries
         self.index_ = index
@@ -251,13 +249,9 @@ def _two_proba(p_model, p_knn, names=("p_model", "p_knn")):
 
 
 def _grid(values, name, check):
-    try:
-        values = list(values)
-    except TypeError:
-        raise ValueError(f"{name} must be a sequence; got {values!r}") from None
-    if not values:
-        raise ValueError(f"{name} is empty; expected at least one value")
-    return np.array(sorted({check(v, f"{name}[{i}]") for i, v in enumerate(values)}))
+    if not isinstance(values, Iterable) or not (values := list(values)):
+        raise ValueError(f"{name} must be a non-empty sequence; got {values!r}")
+    return np.unique([check(v, f"{name}[{i}]") for i, v in enumerate(values)])
 
 
 def _scored(p_model_val, p_knn_val, val_labels, label_map):
