@@ -167,8 +167,10 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
         index.train(Z)  # a no-op for "Flat"
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1 if isinstance(index, faiss.IndexHNSW) else threads)  # parallel HNSW: racy
-        index.add(Z)
-        faiss.omp_set_num_threads(threads)
+        try:
+            index.add(Z)
+        finally:
+            faiss.omp_set_num_threads(threads)
         if (ivf := faiss.try_extract_index_ivf(index)) is not None:
             ivf.make_direct_map()  # reconstruct_n, for leave-one-out queries
         self.index_ = index
