@@ -415,14 +415,11 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFA
     slices = _slices(val_slices, "val_slices")
     check_same_length(len(slices), len(y), "val_slices", "val_labels")
     taus = _grid(taus, "taus", check_unit_interval)
-    rows = {}
-    for s in pd.unique(slices):
-        m = slices == s
-        acc = np.where(pm[m].max(1)[None, :] > taus[:, None], model_ok[m], knn_ok[m]).mean(1)
-        best = int(np.argmax(acc))
-        rows[s] = {"tau": float(taus[best]), "n": int(m.sum()), "val_acc": float(acc[best]),
-                   "val_model_acc": float(model_ok[m].mean())}
-    return pd.DataFrame.from_dict(rows, orient="index").astype({"n": int})
+    ok = np.where(pm.max(1)[:, None] > taus, model_ok[:, None], knn_ok[:, None])  # (n, n_taus)
+    by_slice = pd.DataFrame(ok, columns=taus).groupby(slices, sort=False)
+    acc = by_slice.mean()  # backoff accuracy per slice and tau; idxmax: the first, smallest tau
+    return pd.DataFrame({"tau": acc.idxmax(axis=1), "n": by_slice.size(), "val_acc": acc.max(axis=1),
+                         "val_model_acc": pd.Series(model_ok).groupby(slices, sort=False).mean()})
 
 
 def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
