@@ -33,11 +33,7 @@ _EPS = 1e-6  # scale_ = sigma + _EPS
 
 
 def neighbor_weights(distances, *, temperature):
-    """Each neighbor's weight, ``softmax(-d / T)`` over a query's k (stably: minus the row minimum).
-
-    >>> np.round(neighbor_weights([[0.0, 1.0, 2.0]], temperature=1.0), 3)
-    array([[0.665, 0.245, 0.09 ]])
-    """
+    """Each neighbor's weight, ``softmax(-d / T)`` over a query's k (stably: minus the row minimum)."""
     temperature = check_positive(temperature, "temperature")
     d = check_matrix(distances, "distances")
     w = np.exp(-(d - d.min(axis=1, keepdims=True)) / temperature)
@@ -302,11 +298,7 @@ def backoff(p_model, p_knn, tau):
 
 
 def interpolate(p_model, p_knn, lam):
-    """The mixture ``lam * p_knn + (1 - lam) * p_model`` of two (n, C) arrays, lam in [0, 1].
-
-    >>> interpolate([[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]], lam=0.25)
-    array([[0.75, 0.25, 0.  ]])
-    """
+    """The mixture ``lam * p_knn + (1 - lam) * p_model`` of two (n, C) arrays, lam in [0, 1]."""
     lam = check_unit_interval(lam, "lam")
     pm, pk = _two_proba(p_model, p_knn)
     return lam * pk + (1.0 - lam) * pm
