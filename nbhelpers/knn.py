@@ -1,18 +1,17 @@
 """kNN over hidden representations (Rajani et al., 2020): normalise with the training mean and std, take
 the k nearest by squared L2 distance (FAISS), ``p_knn(y) = sum of softmax(-d / T)`` over the neighbors
-labelled y, back off to kNN where ``max p_model <= tau``; tune k, T, tau on validation.
-"""
+labelled y, back off to kNN where ``max p_model <= tau``; tune k, T, tau on validation."""
 from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Iterable
 from numbers import Integral, Real
 
 import faiss
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.exceptions import NotFittedError  # noqa: F401  (re-exported for the chapters)
 from sklearn.preprocessing._data import _is_constant_feature
 from sklearn.utils import TransformerTags, check_scalar
 from sklearn.utils._param_validation import Interval
@@ -20,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import timing
-from .checks import (check_label_map, check_labels, check_matrix, check_positive, check_proba,
+from .checks import (check_dict, check_label_map, check_labels, check_matrix, check_positive, check_proba,
                      check_same_length, check_same_shape, check_unit_interval)
 
 # The grids of :func:`tune` and :func:`tune_interpolation`; temperatures go from 1-NN to a vote.
@@ -30,14 +29,11 @@ DEFAULT_TAUS = tuple(np.round(np.linspace(0.0, 1.0, 101), 2))  # 0.00, 0.01, ...
 DEFAULT_LAMBDAS = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))  # 0.00, 0.05, ..., 1.00
 
 _FLOAT32_NORM_MAX = np.finfo(np.float32).max / 4  # FAISS sums squares in float32
+_EPS = 1e-6  # scale_ = sigma + _EPS
 
 
 def neighbor_weights(distances, *, temperature):
-    """Each neighbor's weight, ``softmax(-d / T)`` over a query's k (stably: minus the row minimum).
-
-    >>> np.round(neighbor_weights([[0.0, 1.0, 2.0]], temperature=1.0), 3)
-    array([[0.665, 0.245, 0.09 ]])
-    """
+    """Each neighbor's weight, ``softmax(-d / T)`` over a query's k (stably: minus the row minimum)."""
     temperature = check_positive(temperature, "temperature")
     d = check_matrix(distances, "distances")
     w = np.exp(-(d - d.min(axis=1, keepdims=True)) / temperature)
@@ -83,10 +79,9 @@ def _validated(est, X, *y):
     try:
         return validate_data(est, X, *y, dtype=np.float64, **({} if y else {"reset": False}))
     except (ValueError, TypeError) as err:
-        name = "X, y" if y else "X"
         if "X" in str(err):
             raise
-        raise type(err)(f"{name}: {err}") from err
+        raise type(err)(f"{'X, y' if y else 'X'}: {err}") from err
 
 
 class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -103,8 +98,6 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
     classes : array-like or None, default=None
         The labels that get a column in :meth:`predict_proba` (default: those in y); give all the
         task's where a training set may lack one, as for backoff.
-    eps : float, default=1e-6
-        ``scale_ = sigma + eps``; a feature constant on the training set gets ``scale_ = 1``.
     index : str, default="Flat"
         A ``faiss.index_factory`` string: ``"Flat"`` is exact; ``"IVF1024,Flat"`` or ``"HNSW32"``
         are approximate (set ``nprobe`` or ``efSearch`` on the fitted ``index_``).
@@ -116,7 +109,8 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
     labels_ : ndarray of shape (N,)
         Training labels in fit order, what :meth:`kneighbors`'s indices point at.
     mean_, scale_ : ndarray of shape (d,), float64
-        ``h~ = (h - mean_) / scale_`` in float64, only then cast to float32 for FAISS.
+        ``h~ = (h - mean_) / scale_`` in float64, only then cast to float32 for FAISS; ``scale_`` is
+        sigma + 1e-6, or 1 for a feature constant on the training set.
     index_ : faiss.Index
     n_samples_fit_, n_features_in_ : int
 
@@ -132,12 +126,11 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {"k": [Interval(Integral, 1, None, closed="left")],
                               "temperature": [Interval(Real, 0, None, closed="neither")],
-                              "normalize": ["boolean"], "classes": ["array-like", None],
-                              "eps": [Interval(Real, 0, None, closed="left")], "index": [str]}
+                              "normalize": ["boolean"], "classes": ["array-like", None], "index": [str]}
 
-    def __init__(self, k=16, temperature=1.0, normalize=True, *, classes=None, eps=1e-6, index="Flat"):
+    def __init__(self, k=16, temperature=1.0, normalize=True, *, classes=None, index="Flat"):
         self.k, self.temperature, self.normalize = k, temperature, normalize
-        self.classes, self.eps, self.index = classes, eps, index
+        self.classes, self.index = classes, index
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -158,7 +151,7 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"Expected k <= n_samples, but n_samples = {n}, k = {self.k}")
         if self.normalize:  # float64 statistics; constant features get scale 1, as in StandardScaler
             self.mean_, var = X.mean(axis=0), X.var(axis=0)
-            self.scale_ = np.where(_is_constant_feature(var, self.mean_, n), 1.0, np.sqrt(var) + self.eps)
+            self.scale_ = np.where(_is_constant_feature(var, self.mean_, n), 1.0, np.sqrt(var) + _EPS)
         else:
             self.mean_, self.scale_ = np.zeros(d), np.ones(d)
         self.classes_, self.labels_, self._y, self.n_samples_fit_ = classes, y, np.searchsorted(classes, y), n
@@ -167,8 +160,7 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
             index = faiss.index_factory(d, self.index)
         except RuntimeError as err:
             raise ValueError(f"index={self.index!r} is not a faiss.index_factory string: {err}") from None
-        if not index.is_trained:
-            index.train(Z)
+        index.train(Z)  # a no-op for "Flat"
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1 if isinstance(index, faiss.IndexHNSW) else threads)  # parallel HNSW: racy
         try:
@@ -204,14 +196,14 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
     def kneighbors(self, X=None, *, k=None, exclude_self=False):
         """The k nearest training representations of each query, nearest first: squared distances and indices.
 
-        ``X`` (n, d), or None for the training set, each point left out (``exclude_self``: X holds training
-        points, each left out); ``k`` defaults to ``self.k``. Returns float32 and int64 arrays, shape (n, k).
+        ``X`` (n, d); None, or the training set in fit order with ``exclude_self``, leaves each point out of
+        its own neighbors. ``k`` defaults to ``self.k``. Returns float32 and int64 arrays, shape (n, k).
 
         >>> knn = KNN(k=1, normalize=False).fit([[0.0], [1.0], [3.0]], [0, 1, 1])
         >>> knn.kneighbors([[2.5]], k=2)
         (array([[0.25, 2.25]], dtype=float32), array([[2, 1]]))
-        >>> knn.kneighbors()[1].ravel(), knn.kneighbors([[3.0], [0.0]], exclude_self=True)[1].ravel()
-        (array([1, 0, 1]), array([1, 1]))
+        >>> knn.kneighbors()[1].ravel(), knn.kneighbors([[0.0], [1.0], [3.0]], exclude_self=True)[1].ravel()
+        (array([1, 0, 1]), array([1, 0, 1]))
         """
         check_is_fitted(self)
         k = check_scalar(self.k if k is None else k, "k", Integral, min_val=1)
@@ -220,30 +212,21 @@ class KNN(ClassifierMixin, TransformerMixin, BaseEstimator):
         if k > n_fit - leave_out:
             left_out = " - 1 (each point left out)" if leave_out else ""
             raise ValueError(f"Expected k <= n_samples_fit{left_out}, but n_samples_fit = {n_fit}, k = {k}")
-        Z = (self.index_.reconstruct_n(0, n_fit) if X is None
-             else self._normalize(_validated(self, X)))
+        stored = self.index_.reconstruct_n(0, n_fit) if leave_out else None
+        Z = stored if X is None else self._normalize(_validated(self, X))
+        if exclude_self and not np.array_equal(Z, stored):
+            raise ValueError(f"exclude_self=True but X (shape {Z.shape}) is not the training set; expected "
+                             f"the {n_fit} rows KNN was fitted on, in fit order")
         D, I = self.index_.search(Z, k + leave_out)
         if (I < 0).any():  # FAISS's mark for a missing result: an approximate search saw too few
             raise ValueError(f"FAISS returned fewer than {k + leave_out} neighbors for "
                              f"{int((I < 0).any(axis=1).sum())} of {len(I)} queries; expected a "
                              "search that reaches more points (raise nprobe or efSearch)")
         if leave_out:  # drop the own point, or the last if copies pushed it out
-            drop = I == (np.arange(n_fit) if X is None else self._own_points(Z, I))[:, None]
+            drop = I == np.arange(n_fit)[:, None]
             drop[~drop.any(axis=1), -1] = True
-            D, I = D[~drop].reshape(len(Z), k), I[~drop].reshape(len(Z), k)
+            D, I = D[~drop].reshape(n_fit, k), I[~drop].reshape(n_fit, k)
         return D, I.astype(np.int64)
-
-    def _own_points(self, Z, I):
-        stored, own = self.index_.reconstruct_n(0, self.n_samples_fit_), np.full(len(Z), -1)
-        m = min(len(Z), len(stored))
-        own[:m] = np.where((Z[:m] == stored[:m]).all(axis=1), np.arange(m), -1)
-        for r in np.flatnonzero(own < 0):
-            same = I[r][(stored[I[r]] == Z[r]).all(axis=1)]
-            if not same.size:
-                raise ValueError(f"exclude_self=True but query row {r} is identical to no training "
-                                 "representation; expected rows of the training set X was fitted on")
-            own[r] = same[0]
-        return own
 
     @timing.timed('kNN')
     def predict_proba(self, X=None):
@@ -264,13 +247,9 @@ def _two_proba(p_model, p_knn, names=("p_model", "p_knn")):
 
 
 def _grid(values, name, check):
-    try:
-        values = list(values)
-    except TypeError:
-        raise ValueError(f"{name} must be a sequence; got {values!r}") from None
-    if not values:
-        raise ValueError(f"{name} is empty; expected at least one value")
-    return np.array(sorted({check(v, f"{name}[{i}]") for i, v in enumerate(values)}))
+    if not isinstance(values, Iterable) or not (values := list(values)):
+        raise ValueError(f"{name} must be a non-empty sequence; got {values!r}")
+    return np.unique([check(v, f"{name}[{i}]") for i, v in enumerate(values)])
 
 
 def _scored(p_model_val, p_knn_val, val_labels, label_map):
@@ -319,11 +298,7 @@ def backoff(p_model, p_knn, tau):
 
 
 def interpolate(p_model, p_knn, lam):
-    """The mixture ``lam * p_knn + (1 - lam) * p_model`` of two (n, C) arrays, lam in [0, 1].
-
-    >>> interpolate([[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]], lam=0.25)
-    array([[0.75, 0.25, 0.  ]])
-    """
+    """The mixture ``lam * p_knn + (1 - lam) * p_model`` of two (n, C) arrays, lam in [0, 1]."""
     lam = check_unit_interval(lam, "lam")
     pm, pk = _two_proba(p_model, p_knn)
     return lam * pk + (1.0 - lam) * pm
@@ -331,7 +306,7 @@ def interpolate(p_model, p_knn, lam):
 
 @timing.timed('kNN')
 def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFAULT_KS,
-         temperatures=DEFAULT_TEMPERATURES, taus=DEFAULT_TAUS, normalize=True, n_classes=3, label_map=None):
+         temperatures=DEFAULT_TEMPERATURES, taus=DEFAULT_TAUS, n_classes=3, label_map=None):
     """Grid-search k, T and tau for :func:`backoff`, scored on the validation split.
 
     Parameters
@@ -344,7 +319,6 @@ def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFA
         The model's probabilities on the validation split.
     ks, temperatures, taus : sequences, default=DEFAULT_KS, DEFAULT_TEMPERATURES, DEFAULT_TAUS
         The grid; ks above N are clipped to N (with a warning), taus lie in [0, 1].
-    normalize : bool, default=True
     n_classes : int, default=3
     label_map : array-like of int, shape (C,), optional
         Scores a prediction as ``label_map[prediction]``, e.g. ``[0, 1, 1]`` for HANS, where a
@@ -375,12 +349,11 @@ def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFA
     train_reps, val_reps = check_matrix(train_reps, "train_reps"), check_matrix(val_reps, "val_reps")
     train_labels = check_labels(train_labels, n_classes, "train_labels")
     check_same_length(len(train_reps), len(train_labels), "train_reps", "train_labels")
-    n_train = len(train_labels)
-    if n_train >= 1 and ks[-1] > n_train:
+    if ks[-1] > (n_train := len(train_labels)):
         warnings.warn(f"ks {[k for k in ks if k > n_train]} exceed the {n_train} training "
                       f"representations; clipped to k={n_train}", UserWarning, stacklevel=3)
         ks = sorted({min(k, n_train) for k in ks})
-    knn = KNN(k=ks[-1], normalize=normalize, classes=range(n_classes))
+    knn = KNN(k=ks[-1], classes=range(n_classes))
     D, I = knn.fit(train_reps, train_labels).kneighbors(val_reps)  # one search, with the largest k
     yv = check_labels(val_labels, n_classes, "val_labels")
     pm = check_proba(p_model_val, "p_model_val", n_classes=n_classes)
@@ -434,14 +407,11 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFA
     slices = _slices(val_slices, "val_slices")
     check_same_length(len(slices), len(y), "val_slices", "val_labels")
     taus = _grid(taus, "taus", check_unit_interval)
-    rows = {}
-    for s in pd.unique(slices):
-        m = slices == s
-        acc = np.where(pm[m].max(1)[None, :] > taus[:, None], model_ok[m], knn_ok[m]).mean(1)
-        best = int(np.argmax(acc))
-        rows[s] = {"tau": float(taus[best]), "n": int(m.sum()), "val_acc": float(acc[best]),
-                   "val_model_acc": float(model_ok[m].mean())}
-    return pd.DataFrame.from_dict(rows, orient="index").astype({"n": int})
+    ok = np.where(pm.max(1)[:, None] > taus, model_ok[:, None], knn_ok[:, None])  # (n, n_taus)
+    by_slice = pd.DataFrame(ok, columns=taus).groupby(slices, sort=False)
+    acc = by_slice.mean()  # backoff accuracy per slice and tau; idxmax: the first, smallest tau
+    return pd.DataFrame({"tau": acc.idxmax(axis=1), "n": by_slice.size(), "val_acc": acc.max(axis=1),
+                         "val_model_acc": pd.Series(model_ok).groupby(slices, sort=False).mean()})
 
 
 def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
@@ -452,8 +422,7 @@ def slice_backoff(p_model, p_knn, slices, taus_by_slice: dict) -> np.ndarray:
     """
     pm, pk = _two_proba(p_model, p_knn)
     slices = _slices(slices, "slices")
-    if not isinstance(taus_by_slice, dict):
-        raise TypeError(f"taus_by_slice must be a dict from slice to tau; got {type(taus_by_slice).__name__}")
+    check_dict(taus_by_slice, "taus_by_slice")
     check_same_length(len(slices), len(pm), "slices", "p_model")
     if missing := set(pd.unique(slices)) - set(taus_by_slice):
         raise ValueError(f"no tau for slices {sorted(map(str, missing))}; "
