@@ -83,6 +83,8 @@ def numbers() -> dict:
     out |= {f"removal_increment_{c}": v for c, v in REMOVAL["increment"].items()}
     out |= {f"mislabel_{k}": MISLABEL[k] for k in ("precision", "recall", "f1")}
     return out | dict(speedup=SPEEDUP["factor"], speedup_n_train=SPEEDUP["n_train_below"],
+                      not_original=round(100 * NOT_STATISTIC["original"]),
+                      not_augmented=round(100 * NOT_STATISTIC["augmented"]),
                       negation_entailment_change=round(100 * NEGATION_ENTAILMENT_CHANGE),
                       bert_snli_test=round(100 * BERT_SNLI_TEST, 1),
                       mislabel_loss_share=round(100 * MISLABEL["loss_fraction_for_knn_recall"]),
