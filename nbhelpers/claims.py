@@ -31,8 +31,7 @@ def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, 
     gains = [100 * float(per_seed["backoff_gain"][i]) for i in rows]
     if len(gains) > 1:
         return *t_interval(gains), f"{len(gains)} split seeds, t-interval over seeds"
-    lo, hi = (per_seed[key][rows[0]] if key in per_seed else None for key in ("gain_lo", "gain_hi"))
-    lo, hi = (None, None) if lo is None or hi is None else (100 * float(lo), 100 * float(hi))
+    lo, hi = _points(per_seed["gain_lo"][rows[0]], per_seed["gain_hi"][rows[0]])
     return gains[0], lo, hi, "1 split seed, paired bootstrap (test sampling only)"
 
 

@@ -162,9 +162,6 @@ def test_adversarial_anli_row_with_one_seed_is_untested_unless_inconclusive(tmp_
     assert row["verdict"] == "inconclusive" and row["low"] == pytest.approx(-0.4)
     assert claims.split_seed_gain(one) == (pytest.approx(1.2), pytest.approx(0.4), pytest.approx(2.0),
                                            "1 split seed, paired bootstrap (test sampling only)")
-    bare = {k: v for k, v in one.items() if k not in ("gain_lo", "gain_hi")}
-    assert claims.split_seed_gain(bare) == (pytest.approx(1.2), None, None,
-                                               "1 split seed, paired bootstrap (test sampling only)")
     with pytest.raises(ValueError, match="no rows for test 'anli'"):
         claims.split_seed_gain({"test": ["hans"], "backoff_gain": [0.1]})
 
