@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 from . import paper, results, scorecard
-from .checks import check_records, check_str
+from .checks import check_dict, check_records, check_str
 from .scorecard import paper_in_interval, verdict
-from .stats import accuracy_difference, n_to_decide, newcombe, t_interval, t_interval_from
+from .stats import n_to_decide, newcombe, t_interval, t_interval_from
 
 CHAPTER_FILES = tuple(results.RECORDS)
 STAND_IN_ANLI = ("offline, MNLI dev-matched stands in for ANLI train, so the model never saw "
@@ -24,9 +23,7 @@ TELLING = ("opposite", "ruled out", "reproduced", "inconclusive", "untested", "n
 def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
     """The backoff gain (points) on ``test`` of a split-seed experiment, its interval (t over seeds; one
     seed: its bootstrap ``gain_lo``, ``gain_hi``) and how it was found."""
-    if not (isinstance(per_seed, (dict, pd.DataFrame)) and {"test", "backoff_gain"} <= set(per_seed)):
-        got = sorted(per_seed) if isinstance(per_seed, (dict, pd.DataFrame)) else type(per_seed).__name__
-        raise ValueError(f"per_seed must map 'test' and 'backoff_gain' to per-seed lists; got {got}")
+    check_dict(per_seed, "per_seed", ("test", "backoff_gain"))
     rows = [i for i, t in enumerate(per_seed["test"]) if t == test]
     if not rows:
         raise ValueError(f"per_seed has no rows for test {test!r}; its tests: "
@@ -34,13 +31,19 @@ def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, 
     gains = [100 * float(per_seed["backoff_gain"][i]) for i in rows]
     if len(gains) > 1:
         return *t_interval(gains), f"{len(gains)} split seeds, t-interval over seeds"
-    lo, hi = (per_seed[key][rows[0]] if key in per_seed else None for key in ("gain_lo", "gain_hi"))
-    lo, hi = (None, None) if lo is None or hi is None else (100 * float(lo), 100 * float(hi))
+    lo, hi = _points(per_seed["gain_lo"][rows[0]], per_seed["gain_hi"][rows[0]])
     return gains[0], lo, hi, "1 split seed, paired bootstrap (test sampling only)"
 
 
 def _p(p):  # records keep six decimals, so a p-value below 5e-7 reads 0
     return "< 1e-6" if p < 1e-6 else f"{p:.3g}"
+
+
+def _paired(change):
+    """A paired change (points): the exact McNemar interval where few pairs differ, else the bootstrap's."""
+    if int(change["a_only"]) + int(change["b_only"]) < FEW_DISCORDANT:
+        return *_points(change["diff"], change["mcnemar_lo"], change["mcnemar_hi"]), "exact McNemar interval"
+    return *_points(change["diff"], change["lo"], change["hi"]), "paired bootstrap over test pairs"
 
 
 def _points(*xs):
@@ -92,39 +95,28 @@ def _row(claim, where, *, paper_text, paper_effect, effect, test, n, estimate=No
 
 
 def representation_claims(rep):
-    """Chapter 1's claim: the paper's representation against the best other (with ``held_out``: chosen
-    on one half of validation, scored paired on the other; else unpaired, on the same pairs)."""
-    if held := rep.get("held_out"):
-        est, lo, hi = _points(held["diff"], held["lo"], held["hi"])
-        effect = (f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
-                  f"chosen on the other half)")
-        test = (f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} discordant "
-                f"pairs, exact McNemar p = {held['mcnemar_p']:.3g}")
-        n = f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; one seed"
-    else:
-        accs = rep["knn_acc"]
-        cls_norm = {int(k.split("-")[1].removeprefix("layer")): k for k in accs
-                    if k.startswith("cls-layer") and k.endswith("-norm")}
-        mine = cls_norm[max(cls_norm)]
-        others = {k: v for k, v in accs.items() if k != mine}
-        best_other = max(others, key=others.get)
-        est, lo, hi = _points(*accuracy_difference(others[best_other], accs[mine], int(rep["n_val"])))
-        effect = (f"kNN accuracy of [CLS], last layer, normalised minus the best of the other "
-                  f"{len(others)} variants ({best_other})")
-        test = ("unpaired normal interval (conservative); the best of the others is picked on the same pairs "
-                "(winner's curse, against the paper's choice)")
-        n = f"{rep['n_val']:,} validation pairs, one seed"
-    return [_row("The last layer's normalised [CLS] state is the best representation for kNN",
-                 "01_representations#every-layer-every-pooling",
-                 paper_text="chosen as the best representation", paper_effect=paper.REPRESENTATION["effect"],
-                 effect=effect, estimate=est, low=lo, high=hi, n_units=1, test=test, n=n, threshold=True)]
+    """Chapter 1's claim: the paper's representation against the best other variant, chosen on one half
+    of validation and scored, paired, on the other (``held_out``)."""
+    held = rep["held_out"]
+    est, lo, hi = _points(held["diff"], held["lo"], held["hi"])
+    return [_row(
+        "The last layer's normalised [CLS] state is the best representation for kNN",
+        "01_representations#every-layer-every-pooling",
+        paper_text="chosen as the best representation", paper_effect=paper.REPRESENTATION["effect"],
+        effect=f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
+               "chosen on the other half)",
+        estimate=est, low=lo, high=hi, n_units=1, threshold=True,
+        test=f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} discordant pairs, "
+             f"exact McNemar p = {held['mcnemar_p']:.3g}",
+        n=f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; one seed")]
 
 
 def _backoff_gain(backbone, setting):
     """The paper's gain (points), whether it is below the least a user would act on, its text, the claim."""
     t4 = paper.TABLE4[setting]
     gain = 100 * (t4[backbone, "kNN backoff"] - t4[backbone, "model"])
-    what = "changes nothing" if (none := abs(gain) < paper.BACKOFF_MARGIN) else "improves test accuracy"
+    none = abs(gain) < paper.BACKOFF_MARGIN
+    what = "changes nothing" if none else "improves test accuracy"
     return gain, none, f"{gain:+.1f} points ({backbone})", f"kNN backoff {what}"
 
 
@@ -135,7 +127,8 @@ def backoff_claims(bo):
     for setting in [s for s in paper.TABLE4.columns if bo.get(s)]:
         r, (gain, none, paper_text, claim) = bo[setting], _backoff_gain("BERT", setting)
         seeds = r.get("seeds") or {}
-        if (n_seeds := len(seeds.get("seeds", []))) > 1:
+        n_seeds = len(seeds.get("seeds", []))
+        if n_seeds > 1:
             est, lo, hi = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"],
                                           n_seeds)
             test = f"t-interval over {n_seeds} seeds"
@@ -148,9 +141,9 @@ def backoff_claims(bo):
             margin=paper.BACKOFF_MARGIN if none else None,
             effect="backoff accuracy minus model accuracy on test", estimate=est, low=lo, high=hi, test=test,
             n_units=n_seeds, n=f"{r['n_test']:,} test pairs, {n_seeds} seed{'s' if n_seeds > 1 else ''}",
-            stand_in=STAND_IN_ANLI if str(r.get("train", "")).startswith("mnli") else None))
-    if (adv := bo.get("anli-adversarial")) and "per_seed" in adv:
-        rows.append(adversarial_claim(adv))
+            stand_in=STAND_IN_ANLI if r["train"].startswith("mnli") else None))
+    if "per_seed" in (bo.get("anli-adversarial") or {}):
+        rows.append(adversarial_claim(bo["anli-adversarial"]))
     for setting in paper.TABLE4.columns:
         gain, _, paper_text, claim = _backoff_gain("RoBERTa", setting)
         rows.append(_row(f"{claim} (RoBERTa): {setting}", where, paper_text=paper_text,
@@ -177,7 +170,8 @@ def adversarial_claim(adv) -> dict:
 def removal_claims(inf):
     """Chapter 3's removal claims on the per-seed gaps: total drops at 10%, the increment from 10% to 30%."""
     rem = inf.get("removal", {})
-    if not (drops := rem.get("drops")):
+    drops = rem.get("drops")
+    if not drops:
         return []
     R, inc = paper.REMOVAL, paper.REMOVAL["increment"]
     comparisons = [  # (per-seed values by condition, claim, paper's text, paper's gap, effect)
@@ -194,9 +188,11 @@ def removal_claims(inf):
         if not (per and per.get("top") and per.get("random")):
             continue
         top = np.asarray(per["top"], float)
-        m, lo, hi = t_interval(gaps := top - np.asarray(per["random"], float))
-        control = "" if not (matched := per.get("matched")) else \
-            f"; label-matched control: top minus matched {np.mean(top - np.asarray(matched, float)):+.1f}"
+        gaps = top - np.asarray(per["random"], float)
+        m, lo, hi = t_interval(gaps)
+        control = ""
+        if per.get("matched"):
+            control = f"; label-matched control: top minus matched {np.mean(top - per['matched']):+.1f}"
         rows.append(_row(claim, "03_influence#the-removal-test", paper_text=f"{paper_text} (gap {ref:+.1f})",
                          paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
                          ours_text=_interval_text(m, lo, hi) + control, **_seeds(len(gaps))))
@@ -205,10 +201,11 @@ def removal_claims(inf):
 
 def speed_claims(inf):
     """Chapter 3's claims on timing kNN against influence functions (``influence.json``)."""
-    if not (sp := inf.get("speed")):
+    sp, S = inf.get("speed"), paper.SPEEDUP
+    if not sp:
         return []
-    knn_t, inf_t, S = sp.get("knn_query_times_s"), sp.get("influence_query_times_s"), paper.SPEEDUP
-    if knn_t and inf_t and len(knn_t) == len(inf_t) and len(knn_t) > 1 and min(knn_t + inf_t) > 0:
+    knn_t, inf_t = sp["knn_query_times_s"], sp["influence_query_times_s"]
+    if len(knn_t) > 1 and min(knn_t + inf_t) > 0:  # one query, or one timed as 0 s: no interval
         m, lo, hi = t_interval(np.log10(np.asarray(inf_t) / np.asarray(knn_t)))
         test = f"t-interval of log10(ratio) over {len(knn_t)} queries timed one by one"
     else:
@@ -276,14 +273,9 @@ def spurious_claims(sp):
     for claim, (field, *item), paper_text, paper_effect, effect in _SLICES:
         ch = (sp.get(field) or {}).get(item[0]) if item else sp.get(field)
         if ch and ch.get("n") and ch.get("diff") is not None:
-            est, lo, hi = _points(ch["diff"], ch["lo"], ch["hi"])
-            test = "paired bootstrap over test pairs"
-            if ch.get("a_only") is not None:  # few discordant pairs: the exact interval
-                if int(ch["a_only"]) + int(ch["b_only"]) < FEW_DISCORDANT:
-                    lo, hi = _points(ch["mcnemar_lo"], ch["mcnemar_hi"])
-                    test = "exact McNemar interval"
-                test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
-                         f"exact McNemar p = {_p(ch['mcnemar_p'])}")
+            est, lo, hi, test = _paired(ch)
+            test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
+                     f"exact McNemar p = {_p(ch['mcnemar_p'])}")
             rows.append(_row(claim, "04_spurious#slice-accuracy", paper_text=paper_text,
                              paper_effect=paper_effect, effect=effect, estimate=est, low=lo, high=hi,
                              test=test + " (one seed per model)", n_units=1, n=f"{int(ch['n'])} test pairs",
@@ -295,13 +287,15 @@ def mislabel_claims(ml):
     """Chapter 5's claims (t over seeds): kNN's F1 against the loss ranking's at kNN's budget, and the
     data the loss ranking needs for kNN's recall."""
     per = ml.get("per_seed")
-    if not per or "loss F1@budget" not in per:
+    if not per:
         return []
     P, budget = paper.MISLABEL, paper.MISLABEL_KNN_BUDGET
     knn_f1, loss_f1 = np.asarray(per["kNN f1"], float), np.asarray(per["loss F1@budget"], float)
     f1, f1_lo, f1_hi = t_interval(knn_f1)
-    holds = "" if f1_lo is None else f"; the paper's {P['f1']:.2f} is " \
-        f"{'' if f1_lo <= P['f1'] <= f1_hi else 'not '}in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
+    holds = ""
+    if f1_lo is not None:
+        inside = "" if f1_lo <= P["f1"] <= f1_hi else "not "
+        holds = f"; the paper's {P['f1']:.2f} is {inside}in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
     need = np.asarray(per["loss: data for kNN recall"], float)
     ours = np.asarray(per["kNN budget share"], float)
     (m, lo, hi), (m2, lo2, hi2) = t_interval(100 * (knn_f1 - loss_f1)), t_interval(100 * (need - ours))
@@ -325,37 +319,31 @@ def mislabel_claims(ml):
                        f"{_interval_text(m2, lo2, hi2)}")]
 
 
-def hans_claims(hans, bo):
-    """Chapter 6's claim (``hans.json``; the backoff record says which model ran if ``hans`` does not)."""
-    if not (c := hans.get("constituent", {}).get("non-entailment")):
+def hans_claims(hans):
+    """Chapter 6's claim (``hans.json``): backoff against the model on the same constituent pairs."""
+    c = hans.get("constituent", {}).get("non-entailment")
+    if not c:
         return []
     bert, knn_bert = paper.TABLE6.loc["constituent", "BERT"], paper.TABLE6.loc["constituent", "kNN-BERT"]
-    ref = 100 * (knn_bert - bert)
-    if pr := c.get("paired"):  # paired: the same pairs with and without backoff (older files: unpaired)
-        few = pr["a_only"] + pr["b_only"] < FEW_DISCORDANT
-        keys = ("mcnemar_lo", "mcnemar_hi") if few else ("lo", "hi")
-        d, lo, hi = _points(pr["diff"], *(pr[k] for k in keys))
-        test = (f"{'exact McNemar interval' if few else 'paired bootstrap over test pairs'}; {pr['a_only']} "
-                f"right only without backoff, {pr['b_only']} only with it, exact McNemar p = {_p(pr['p'])}; "
-                "pairs resampled one by one (the local HANS file has no subcase column to cluster on)")
-    else:
-        d, lo, hi = _points(*accuracy_difference(c["model_acc"], c["backoff_acc"], int(c["n"])))
-        test = "unpaired normal interval (conservative)"
-    train = hans.get("setting", {}).get("train") or (bo or {}).get("hans", {}).get("train", "mnli")
+    ref, pr = 100 * (knn_bert - bert), c["paired"]
+    d, lo, hi, test = _paired(pr)
+    test += (f"; {pr['a_only']} right only without backoff, {pr['b_only']} only with it, exact McNemar "
+             f"p = {_p(pr['p'])}; pairs resampled one by one (the local HANS file has no subcase column to "
+             "cluster on)")
     return [_row(
         "Backoff helps HANS constituent non-entailment pairs",
         "06_hans_tsne#accuracy-per-heuristic-and-label-table-6",
         paper_text=f"{100 * bert:.1f} -> {100 * knn_bert:.1f} ({ref:+.1f} points, BERT)",
         paper_effect=ref, effect="backoff minus model accuracy, constituent non-entailment test pairs",
         estimate=d, low=lo, high=hi, test=test, n=f"{int(c['n']):,} test pairs, one seed", n_units=1,
-        stand_in=STAND_IN_ANLI if train.startswith("mnli") else None)]
+        stand_in=STAND_IN_ANLI if hans["setting"]["train"].startswith("mnli") else None)]
 
 
 def rows(records: dict) -> list[dict]:
     """One row per claim from the chapters' records, ``{name: record dict}``; absent names give no rows."""
     claims_of = {"representations": representation_claims, "backoff": backoff_claims,
                  "influence": lambda r: removal_claims(r) + speed_claims(r), "spurious": spurious_claims,
-                 "mislabel": mislabel_claims, "hans": lambda r: hans_claims(r, records.get("backoff"))}
+                 "mislabel": mislabel_claims, "hans": hans_claims}
     return [row for name in CHAPTER_FILES if name in records for row in claims_of[name](records[name])]
 
 

@@ -97,6 +97,7 @@ def glue_numbers() -> int:
         from myst_nb import glue
     except ImportError:
         return 0
-    for key, value in (values := numbers()).items():
+    values = numbers()
+    for key, value in values.items():
         glue(key, value, display=False)
     return len(values)

@@ -7,25 +7,21 @@ import math
 import numpy as np
 from scipy import stats
 
-from .checks import check_int, check_real, check_same_length, check_unit_interval, check_vector
+from sklearn.utils import check_scalar
+
+from .checks import check_int, check_labels, check_real, check_same_length, check_unit_interval, check_vector
 
 
 def _level(ci):
-    if isinstance(ci, bool) or not isinstance(ci, (int, float, np.floating)) or not 0 < ci < 1:
-        raise ValueError(f"ci={ci!r} but expected a coverage strictly between 0 and 1")
-    return float(ci)
+    """A coverage strictly between 0 and 1."""
+    return check_scalar(check_real(ci, "ci"), "ci", float, min_val=0.0, max_val=1.0,
+                        include_boundaries="neither")
 
 
 def _correct(values, name):
-    """A non-empty 1-D array of 0/1 (or booleans) as float."""
+    """A non-empty 1-D array of booleans or 0/1, as float."""
     c = np.asarray(values)
-    if c.ndim != 1 or c.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {c.shape}")
-    if c.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold booleans or 0/1, got dtype {c.dtype}")
-    if not np.isin(c := c.astype(float), (0.0, 1.0)).all():
-        raise ValueError(f"{name} must hold booleans or 0/1, got values {np.unique(c)[:5]}")
-    return c
+    return check_labels(c.astype(int) if c.dtype == bool else c, 2, name).astype(float)
 
 
 def _pair(correct_a, correct_b):
@@ -37,8 +33,7 @@ def _pair(correct_a, correct_b):
 def _bootstrap(values, n_resamples, seed, ci):
     """Means of resampled ``values`` and their percentile interval."""
     rng = np.random.default_rng(check_int(seed, "seed", low=0))
-    if isinstance(n := n_resamples, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n_resamples={n!r} but expected a positive integer")
+    n = check_int(n_resamples, "n_resamples", low=1)
     means = values[rng.integers(0, len(values), size=(n, len(values)))].mean(1)
     alpha = (1 - _level(ci)) / 2
     return means, float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
@@ -63,8 +58,7 @@ def t_interval_from(mean: float, sd: float, n: int, *, ci: float = 0.95) -> tupl
     [2.0, -0.484, 4.484]
     """
     n, mean = check_int(n, "n", low=2), check_real(mean, "mean")
-    if (sd := check_real(sd, "sd")) < 0:
-        raise ValueError(f"sd={sd} but expected sd >= 0")
+    sd = check_scalar(check_real(sd, "sd"), "sd", float, min_val=0.0)
     half = float(stats.t.ppf(0.5 + _level(ci) / 2, n - 1) * sd / math.sqrt(n))
     return float(mean), mean - half, mean + half
 

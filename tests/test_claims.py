@@ -162,9 +162,6 @@ def test_adversarial_anli_row_with_one_seed_is_untested_unless_inconclusive(tmp_
     assert row["verdict"] == "inconclusive" and row["low"] == pytest.approx(-0.4)
     assert claims.split_seed_gain(one) == (pytest.approx(1.2), pytest.approx(0.4), pytest.approx(2.0),
                                            "1 split seed, paired bootstrap (test sampling only)")
-    bare = {k: v for k, v in one.items() if k not in ("gain_lo", "gain_hi")}
-    assert claims.split_seed_gain(bare) == (pytest.approx(1.2), None, None,
-                                               "1 split seed, paired bootstrap (test sampling only)")
     with pytest.raises(ValueError, match="no rows for test 'anli'"):
         claims.split_seed_gain({"test": ["hans"], "backoff_gain": [0.1]})
 
@@ -218,20 +215,17 @@ def test_found_folds_not_comparable_rows_into_one_line_when_others_are_listed():
     assert [b.split(":")[0] for b in only[1:]] == ["- R1", "- R2"]
 
 
-def test_hans_row_is_paired_when_the_record_holds_the_paired_test():
+def test_hans_row_is_paired_and_exact_where_few_pairs_differ():
     cell = {"model_acc": 0.30, "backoff_acc": 0.34, "n": 1000,
             "paired": {"diff": 0.04, "lo": 0.02, "hi": 0.06, "p_better": 1.0, "a_only": 10, "b_only": 50,
                        "p": 1e-7, "mcnemar_lo": 0.015, "mcnemar_hi": 0.065}}
     hans = {"constituent": {"non-entailment": cell}, "setting": {"train": "anli/train"}}
-    (row,) = claims.hans_claims(hans, None)
+    (row,) = claims.hans_claims(hans)
     assert (row["estimate"], row["low"], row["high"]) == pytest.approx((4.0, 2.0, 6.0))
     assert row["test"].startswith("paired bootstrap") and "10 right only without backoff" in row["test"]
     few = {**cell, "paired": {**cell["paired"], "a_only": 2, "b_only": 6}}  # 8 discordant: the exact interval
-    (row,) = claims.hans_claims({**hans, "constituent": {"non-entailment": few}}, None)
+    (row,) = claims.hans_claims({**hans, "constituent": {"non-entailment": few}})
     assert (row["low"], row["high"]) == pytest.approx((1.5, 6.5)) and row["test"].startswith("exact McNemar")
-    old = {k: v for k, v in cell.items() if k != "paired"}  # an older file: the unpaired interval
-    (row,) = claims.hans_claims({**hans, "constituent": {"non-entailment": old}}, None)
-    assert row["test"] == "unpaired normal interval (conservative)"
 
 
 def test_slice_rows_read_the_colour_and_knn_alone_changes_with_the_declared_direction(tmp_path):

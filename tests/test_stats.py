@@ -26,11 +26,11 @@ def test_paired_bootstrap_is_deterministic_and_centred():
 
 
 @pytest.mark.parametrize("a, b, match", [
-    ([2, 0, 1, 1], [1, 1, 0, 1], "0/1"),            # not correctness
-    ([1.0, float("nan")], [1, 0], "0/1"),
+    ([2, 0, 1, 1], [1, 1, 0, 1], r"correct_a must be integers in 0\.\.1"),            # not correctness
+    ([1.0, float("nan")], [1, 0], r"correct_a must be integers in 0\.\.1"),
     ([1, 0], [1], "correct_a is length 2 and correct_b is length 1"),
-    ([], [], "non-empty"),
-    (["1", "0"], ["1", "1"], "0/1"),
+    ([], [], "correct_a is empty"),
+    (["1", "0"], ["1", "1"], r"correct_a must be integers in 0\.\.1"),
 ])
 def test_paired_tests_refuse_what_is_not_correctness(a, b, match):
     for f in (stats.paired_bootstrap, stats.mcnemar):
