@@ -1,7 +1,8 @@
 """Helpers for the book *Explaining and Improving Model Behavior with kNN Representations*.
 
-Importing the package changes nothing; a chapter calls :func:`quiet`. The modules by :data:`LAYERS`,
-bottom first (a module imports only from its own layer or a lower one; heavy libraries inside functions):
+Importing the package changes nothing; a chapter calls :func:`quiet`, and :func:`glue` for its text.
+The modules by :data:`LAYERS`, bottom first (a module imports only from its own layer or a lower one;
+heavy libraries inside functions):
 
 - base: :mod:`nbhelpers.checks`, :mod:`nbhelpers.network`, :mod:`nbhelpers.timing`, :mod:`nbhelpers.device`
 - data and the paper's numbers: :mod:`nbhelpers.data`, :mod:`nbhelpers.paper`
@@ -51,3 +52,19 @@ def quiet() -> None:
         transformers.logging.disable_progress_bar()
     except ImportError:  # pragma: no cover - transformers is a hard dependency
         pass
+
+
+def glue(**values) -> None:
+    """Glue each value for the chapter's markdown ({glue:text}`name`), without displaying it.
+
+    numpy scalars become Python numbers, so that formats such as ``:.1%`` apply. Where MyST-NB
+    is absent (Colab) nothing is glued: the text's glue roles are not rendered there anyway.
+    """
+    import numpy as np
+
+    try:
+        from myst_nb import glue as glue_one
+    except ImportError:  # pragma: no cover - MyST-NB is a dependency of the book, not of Colab
+        return
+    for name, value in values.items():
+        glue_one(name, value.item() if isinstance(value, np.generic) else value, display=False)

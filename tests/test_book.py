@@ -1,6 +1,7 @@
 """Every chapter executes under papermill with smoke=True, and the book builds with -W."""
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,23 @@ def test_spurious_chapter_writes_its_results(executed):
         assert counts["with pattern"] >= counts["changed prediction"] >= counts["paper direction"]
     for change in res["negation_entailment_change"].values():
         assert {"n", "before", "after", "diff", "lo", "hi"} <= set(change)
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`:<]+)")            # {glue:text}`name:.1%`, {glue:md}`name`
+GLUE_DIRECTIVE = re.compile(r"^```\{glue(?::\w+)?\}\s+(\S+)", re.M)  # ```{glue:md} name
+
+
+@pytest.mark.parametrize("name", [nb.name for nb in CHAPTERS])
+def test_every_name_the_text_quotes_is_glued_by_its_chapter(executed, name):
+    src, _, outcome = executed
+    if outcome[name] is not None:
+        pytest.skip("the chapter failed to execute (its own test says why)")
+    cells = json.loads((src / "book" / name).read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    quoted = set(GLUE_ROLE.findall(text)) | set(GLUE_DIRECTIVE.findall(text))
+    glued = {out.get("metadata", {}).get("scrapbook", {}).get("name")
+             for c in cells if c["cell_type"] == "code" for out in c.get("outputs", [])}
+    assert quoted <= glued, f"{name} quotes names it never glues: {sorted(quoted - glued)}"
 
 
 @pytest.mark.parametrize("name", ["representations", "backoff", "influence", "spurious", "mislabel", "hans"])
@@ -171,6 +189,14 @@ def test_results_page_finds_every_chapters_results(executed):
     assert "Not run, so absent" not in text and "snli-augmented" in text and "constituent" in text
     assert "find_label_issues" in text
     assert "most retrieved" in text and "influence functions" in text
+
+
+def test_no_chapter_code_line_is_over_110_characters():
+    import nbformat
+
+    long = [f"{nb.name}: {line[:40]}..." for nb in CHAPTERS for cell in nbformat.read(nb, as_version=4).cells
+            if cell.cell_type == "code" for line in cell.source.splitlines() if len(line) > 110]
+    assert not long, long
 
 
 def test_every_chapter_is_in_the_toc():

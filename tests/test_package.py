@@ -43,3 +43,14 @@ def test_no_library_line_is_over_110_characters():
     long = [f"{p.name}:{i}" for p in sorted(Path(nbhelpers.__file__).parent.glob("*.py"))
             for i, line in enumerate(p.read_text().split("\n"), 1) if len(line) > 110]
     assert not long, f"lines over 110 characters: {long}"
+
+
+def test_glue_quotes_numpy_scalars_as_python_numbers_without_displaying_them(monkeypatch):
+    import myst_nb
+    import numpy as np
+
+    seen = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: seen.update({name: (value, display)}))
+    nbhelpers.glue(acc=np.float64(0.5), n=np.int64(3), words="a, b")
+    assert seen == {"acc": (0.5, False), "n": (3, False), "words": ("a, b", False)}
+    assert type(seen["acc"][0]) is float and type(seen["n"][0]) is int
