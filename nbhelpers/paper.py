@@ -89,15 +89,3 @@ def numbers() -> dict:
                       bert_snli_test=round(100 * BERT_SNLI_TEST, 1),
                       mislabel_loss_share=round(100 * MISLABEL["loss_fraction_for_knn_recall"]),
                       mislabel_noise=round(100 * MISLABEL["noise_rate"]))
-
-
-def glue_numbers() -> int:
-    """Glue :func:`numbers` into the running notebook; returns how many (0 without MyST-NB)."""
-    try:
-        from myst_nb import glue
-    except ImportError:
-        return 0
-    values = numbers()
-    for key, value in values.items():
-        glue(key, value, display=False)
-    return len(values)

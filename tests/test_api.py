@@ -65,7 +65,7 @@ SKIP = {
     "device.autocast": _NO_ARGS,
     "data.DataNotFoundError": "an exception class",
     "data.clear_cache": _NO_ARGS,
-    "paper.numbers": _NO_ARGS, "paper.glue_numbers": _NO_ARGS,
+    "paper.numbers": _NO_ARGS,
     "models.NLIModel": "a dataclass holding a loaded model; made by load_pretrained and fine_tune",
     "settings.Setting": "a frozen row of settings.SETTINGS, not an entry point",
     "settings.model_for": _TRAINS,
