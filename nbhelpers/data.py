@@ -9,13 +9,14 @@ import io
 import json
 import os
 import re
+import socket
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import checks, network
+from . import checks
 
 SPLITS = ("train", "validation", "test")
 DATASETS = {"snli": SPLITS, "cad-original": SPLITS, "cad-augmented": SPLITS, "anli": SPLITS,
@@ -38,6 +39,31 @@ EXPECTED_ROWS = {  # rows (without the header) of each full file SOURCES.md list
     **{f"snli_cad/{folder}/{s}.tsv": n * times for folder, times in (("original", 1), ("all_combined", 5))
        for s, n in zip(("train", "dev", "test"), (1666, 200, 400))},
 }
+
+
+def offline_requested() -> bool:
+    """True when HF_HUB_OFFLINE, HF_DATASETS_OFFLINE or TRANSFORMERS_OFFLINE asks for no downloads."""
+    return any(os.environ.get(v, "").strip().lower() in {"1", "true", "yes", "on"}
+               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def no_network_reason(host: str = "huggingface.co", port: int = 443, timeout: float = 2.0) -> str | None:
+    """Why ``host`` cannot be reached, or None: the one fast probe asked before a download or a hub
+    backbone (the Hugging Face libraries would retry for most of a minute)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        return f"{host} cannot be resolved ({err}); no network?"
+    last = None
+    for family, kind, proto, _, address in infos[:2]:
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.settimeout(timeout)
+                sock.connect(address)
+                return None
+        except OSError as err:
+            last = err
+    return f"{host}:{port} cannot be reached ({last}); no network?"
 
 
 class DataNotFoundError(FileNotFoundError, ValueError):
@@ -197,11 +223,11 @@ _HUB = {"snli": ("stanfordnlp/snli",), "anli": ("facebook/anli",), "hans": ("jhu
 @functools.lru_cache(maxsize=8)
 def _load_from_hub(name, split):
     """Download (name, split) from its public source; a RuntimeError says what failed."""
-    offline = network.offline_requested()  # offline, datasets may still read its own cache
+    offline = offline_requested()  # offline, datasets may still read its own cache
     if name in _CAD_FOLDER:  # the GitHub file, which pandas fetches
         url = GITHUB_URL + _local_files(name, split)[0].replace("snli_cad/", "NLI/")
         if reason := ("offline mode is set (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE)" if offline
-                      else network.no_network_reason("raw.githubusercontent.com")):
+                      else no_network_reason("raw.githubusercontent.com")):
             raise RuntimeError(f"download of {url} not attempted: {reason}")
         try:
             return _read_file(url, name)
@@ -209,7 +235,7 @@ def _load_from_hub(name, split):
             raise  # the file came but is malformed: say so, not "not found"
         except Exception as err:
             raise RuntimeError(f"download of {url} failed: {type(err).__name__}: {err}") from err
-    if not offline and (reason := network.no_network_reason()):
+    if not offline and (reason := no_network_reason()):
         raise RuntimeError(f"download from the Hugging Face hub not attempted: {reason}")
     hub = {"anli": [f"{_FILE_SPLIT[split]}_r{r}" for r in (1, 2, 3)], "mnli-matched": ["validation_matched"],
            "hans": ["train" if split == "train" else "validation"]}.get(name, [split])

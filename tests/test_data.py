@@ -10,7 +10,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from nbhelpers import data, models, network
+from nbhelpers import data, models
 from nbhelpers.cache import Cache
 from nbhelpers.data import DATASETS, DataNotFoundError, clear_cache, data_hash, load_files, load_nli, read_nli_file
 
@@ -299,8 +299,8 @@ def test_cad_falls_back_to_its_github_file(nowhere, monkeypatch):
     """With the network up (mocked), CAD comes from GitHub; a file:// URL stands in for it."""
     write(nowhere / "github" / "NLI" / "original" / "dev.tsv", HEADER + GOOD)
     monkeypatch.setattr(data, "GITHUB_URL", (nowhere / "github").as_uri() + "/")
-    monkeypatch.setattr(network, "offline_requested", lambda: False)
-    monkeypatch.setattr(network, "no_network_reason", lambda *a, **k: None)
+    monkeypatch.setattr(data, "offline_requested", lambda: False)
+    monkeypatch.setattr(data, "no_network_reason", lambda *a, **k: None)
     df = load_nli("cad-original", "validation", data_dir=nowhere)
     assert df.to_dict("list") == {"premise": ["A man ."], "hypothesis": ["A person ."], "label": [0]}
 
@@ -319,7 +319,7 @@ def test_hub_fallback_gives_the_schema(nowhere, monkeypatch):
         return datasets.Dataset.from_dict(rows, features=features)
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    monkeypatch.setattr(network, "no_network_reason", lambda *a, **k: None)
+    monkeypatch.setattr(data, "no_network_reason", lambda *a, **k: None)
     df = load_nli("anli", "train", data_dir=nowhere)
     assert asked == [("facebook/anli", f"train_r{r}") for r in (1, 2, 3)]
     assert df.to_dict("list") == {"premise": ["P."] * 3, "hypothesis": ["H."] * 3, "label": [2] * 3,
@@ -329,16 +329,16 @@ def test_hub_fallback_gives_the_schema(nowhere, monkeypatch):
 
 def test_data_download_uses_the_one_network_probe(no_dns, nowhere, monkeypatch):
     seen = []
-    real = network.no_network_reason
-    monkeypatch.setattr(network, "no_network_reason", lambda *a, **k: seen.append(1) or real(*a, **k))
-    monkeypatch.setattr(network, "offline_requested", lambda: False)
+    real = data.no_network_reason
+    monkeypatch.setattr(data, "no_network_reason", lambda *a, **k: seen.append(1) or real(*a, **k))
+    monkeypatch.setattr(data, "offline_requested", lambda: False)
     with pytest.raises(data.DataNotFoundError, match="cannot be resolved"):
         load_nli("anli", "train", data_dir=nowhere)
     assert seen == [1]
 
 
 def test_the_probe_reports_a_missing_network_or_an_unreachable_host(no_dns, monkeypatch):
-    reason = network.no_network_reason()
+    reason = data.no_network_reason()
     assert "huggingface.co cannot be resolved" in reason and len(no_dns) == 1
     monkeypatch.setattr(socket, "getaddrinfo",
                         lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 443))])
@@ -347,7 +347,7 @@ def test_the_probe_reports_a_missing_network_or_an_unreachable_host(no_dns, monk
         raise ConnectionRefusedError(111, "Connection refused")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    assert "huggingface.co:443 cannot be reached" in network.no_network_reason()
+    assert "huggingface.co:443 cannot be reached" in data.no_network_reason()
 
 
 def test_data_hash(tmp_path):
@@ -538,3 +538,17 @@ def test_offline_hub_fallback_fails_fast_with_a_clear_message(monkeypatch, tmp_p
         data.load_nli("anli", "train", data_dir=tmp_path)
     # fast means one probe and no retries: the hub libraries' retry loops never start
     assert lookups == ["huggingface.co"], lookups
+
+
+# Offline mode is read from the Hugging Face variables.
+VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+@pytest.mark.parametrize("variable", VARIABLES)
+@pytest.mark.parametrize("value, offline",
+                         [("1", True), (" TRUE ", True), ("yes", True), ("0", False), ("", False)])
+def test_offline_requested_reads_each_variable(monkeypatch, variable, value, offline):
+    for v in VARIABLES:
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setenv(variable, value)
+    assert data.offline_requested() is offline
