@@ -32,13 +32,6 @@ GITHUB_URL = "https://raw.githubusercontent.com/acmi-lab/counterfactually-augmen
 HANS_SEED, HANS_VALIDATION_FRACTION = 0, 1 / 3  # 10,000 of the 30,000 evaluation examples validate
 _FILE_SPLIT = {"train": "train", "validation": "dev", "test": "test"}
 _CAD_FOLDER = {"cad-original": "original", "cad-augmented": "all_combined"}
-EXPECTED_ROWS = {  # rows (without the header) of each full file SOURCES.md lists; another count warns
-    "snli/dev.tsv": 9842, "snli/test.tsv": 9824, "mnli/dev_matched_with_bert_correct_counts.tsv": 9815,
-    "hans/heuristics_evaluation_set.tsv": 30000, "hans/heuristics_train_set.tsv": 30000,
-    **{f"anli/R{r}/{s}.jsonl": 1200 if r == 3 else 1000 for r in (1, 2, 3) for s in ("dev", "test")},
-    **{f"snli_cad/{folder}/{s}.tsv": n * times for folder, times in (("original", 1), ("all_combined", 5))
-       for s, n in zip(("train", "dev", "test"), (1666, 200, 400))},
-}
 
 
 def offline_requested() -> bool:
@@ -175,14 +168,10 @@ def _to_schema(raw, lines, columns, labels, source, casefold=False):
     return df.astype({c: "int64" if c in ("label", "n_bert_correct") else "str" for c in df})
 
 
-def _read_file(path, name, expected=None):
-    """One file of data set ``name`` -> the schema; a row count other than ``expected`` warns."""
+def _read_file(path, name):
+    """One file of data set ``name`` -> the schema."""
     columns, labels, quoting = _FORMATS[name]
-    raw, lines = _read_raw(path, quoting)
-    if expected is not None and len(raw) != expected:
-        warnings.warn(f"{path}: {len(raw)} rows; expected {expected}, the full file in SOURCES.md "
-                      f"(a partial or edited copy?)", stacklevel=2)
-    return _to_schema(raw, lines, columns, labels, str(path))
+    return _to_schema(*_read_raw(path, quoting), columns, labels, str(path))
 
 
 def _local_files(name, split):
@@ -292,8 +281,7 @@ def find_data_dir(files, data_dir=None):
 
 @functools.lru_cache(maxsize=32)
 def _load_local(name, split, directory, stamps):  # stamps: (mtime, size) of each file
-    return _assemble(name, split, [_read_file(Path(directory) / r, name, expected=EXPECTED_ROWS.get(r))
-                                   for r in _local_files(name, split)])
+    return _assemble(name, split, [_read_file(Path(directory) / r, name) for r in _local_files(name, split)])
 
 
 def load_nli(name, split, data_dir=None):
@@ -386,12 +374,6 @@ def _own_frames(raws, names=None):
                              f"{list(columns)}")
         frames.append(df)
     return frames, tuple(names)
-
-
-def read_nli_file(path, label_names=None):
-    """One file of your own, as :func:`load_files` reads it; ``label_names`` default to ``NLI_LABELS``
-    for pairs, the sorted distinct labels for texts."""
-    return _own_frames([_read_own(checks.check_path(path, "path"))], label_names)[0][0]
 
 
 def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):

@@ -440,7 +440,6 @@ CASES = [
          dict(name=Arg("str"), split=Arg("str"), data_dir=Arg("path"))),
     # hashes any frame (a cache key): its content is not interpreted, so only the type is attacked
     Case("data.data_hash", data.data_hash, dict(df=PAIRS), dict(df=Arg("path"))),
-    Case("data.read_nli_file", data.read_nli_file, dict(path=NLI_FILE), dict(path=Arg("path"))),
     Case("data.load_files", data.load_files, dict(data_files=OWN_FILE, max_rows=None, seed=0),
          dict(data_files=Arg("path"), max_rows=Arg("int", bad=(-1,)), seed=Arg("int", bad=(-1,)))),
     # cache
