@@ -70,8 +70,8 @@ _CAD = (_SNLI, _NLI3, csv.QUOTE_MINIMAL)  # a field that holds a quote is CSV-qu
 _FORMATS = {
     "snli": (_SNLI, _NLI3, csv.QUOTE_NONE), "cad-original": _CAD, "cad-augmented": _CAD,
     "hans": ({**_SNLI, "heuristic": "heuristic"}, dict(zip(HANS_LABELS, (0, 1))), csv.QUOTE_NONE),
-    "mnli-matched": ({"premise": "premise", "hypothesis": "hypothesis", "gold_label": "label",
-                      "number of correct responses (out of 100)": "n_bert_correct"}, _NLI3, csv.QUOTE_NONE),
+    "mnli-matched": ({"premise": "premise", "hypothesis": "hypothesis", "gold_label": "label"}, _NLI3,
+                     csv.QUOTE_NONE),
     "anli": ({"uid": "uid", "context": "premise", "hypothesis": "hypothesis", "label": "label"},
              {"e": 0, "n": 1, "c": 2}, None),
 }
@@ -153,19 +153,14 @@ def _to_schema(raw, lines, columns, labels, source, casefold=False):
         warnings.warn(f"{source}: dropped {dropped.sum()} row(s) labelled '-' (no gold label)", stacklevel=2)
     df, lines = df.assign(label=key.map(labels))[~dropped].reset_index(drop=True), lines[~dropped]
     for src, dst in columns.items():
-        if dst == "n_bert_correct":
-            number = pd.to_numeric(df[dst].str.strip(), errors="coerce")
-            refuse((number.isna() | (number % 1 != 0)).to_numpy(),
-                   lambda i: f"column {src!r} should be an integer, found {df[dst][i]!r}")
-            df[dst] = number
-        elif dst != "label":
+        if dst != "label":
             refuse(~df[dst].map(lambda v: isinstance(v, str)).to_numpy(dtype=bool),
                    lambda i: f"{src!r} should be a string, found {df[dst][i]!r}")
             df[dst] = df[dst].str.rstrip()
             refuse((dst in _TEXTS) & (df[dst] == "").to_numpy(), lambda i: f"empty {dst} (column {src!r})")
     order = [c for c in _TEXTS if c in df] + ["label"]
     df = df[order + [c for c in df if c not in order]]
-    return df.astype({c: "int64" if c in ("label", "n_bert_correct") else "str" for c in df})
+    return df.astype({c: "int64" if c == "label" else "str" for c in df})
 
 
 def _read_file(path, name):
@@ -195,13 +190,9 @@ def _assemble(name, split, parts):
         return df
     df = df.sort_values(["heuristic", "label", "premise", "hypothesis"], kind="stable", ignore_index=True)
     n_val = int(round(len(df) * HANS_VALIDATION_FRACTION))
-    try:
-        rows = train_test_split(np.arange(len(df)), train_size=n_val, test_size=len(df) - n_val,
-                                stratify=df["heuristic"] + "|" + df["label"].astype(str),
-                                random_state=HANS_SEED)[split != "validation"]
-    except ValueError as err:
-        raise ValueError(f"cannot split {len(df)} HANS examples into {n_val} validation / "
-                         f"{len(df) - n_val} test rows stratified by heuristic x label: {err}") from err
+    rows = train_test_split(np.arange(len(df)), train_size=n_val, test_size=len(df) - n_val,
+                            stratify=df["heuristic"] + "|" + df["label"].astype(str),
+                            random_state=HANS_SEED)[split != "validation"]
     return df.iloc[rows].reset_index(drop=True)
 
 
@@ -259,11 +250,7 @@ def candidate_dirs(data_dir=None):
               if entry.strip()] + [(DEFAULT_DATA_DIR, "default, beside the repository")]
     unique = {}
     for path, origin in found:
-        try:
-            unique.setdefault((path := Path(path).expanduser()).resolve(), (path, origin))
-        except (RuntimeError, OSError) as err:  # Python < 3.13 raises RuntimeError on a loop
-            raise ValueError(f"data directory {path} ({origin}) cannot be resolved: {err}; "
-                             "expected a directory (is it a symlink loop?)") from None
+        unique.setdefault((path := Path(path).expanduser()).resolve(), (path, origin))
     return list(unique.values())
 
 
@@ -289,7 +276,7 @@ def load_nli(name, split, data_dir=None):
 
     Looks in ``data_dir``, ``$NBHELPERS_DATA``, ``DEFAULT_DATA_DIR``, then the public source. Columns:
     ``premise``, ``hypothesis``, ``label`` (int64; HANS: 0 entailment, 1 non-entailment), and ``round``,
-    ``uid`` (ANLI), ``heuristic`` (HANS), ``n_bert_correct`` (MNLI).
+    ``uid`` (ANLI), ``heuristic`` (HANS).
 
     >>> df = load_nli("cad-original", "validation")
     >>> df.shape, df.columns.tolist()
