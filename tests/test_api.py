@@ -54,15 +54,14 @@ _CLAIMS = "reads one chapter's record, already validated by results.load (tests/
 SKIP = {
     **{f"checks.{n}": _CHECKS for n in (
         "check_int", "check_real", "check_positive", "check_unit_interval", "check_choice",
-        "check_path_component", "check_path", "check_reps", "check_vector", "check_matrix", "check_proba", "check_labels",
+        "check_path", "check_reps", "check_vector", "check_matrix", "check_proba", "check_labels",
         "check_indices", "check_label_map", "check_same_shape", "check_same_length", "check_mask",
         "check_computed", "check_texts", "check_pairs", "check_str", "check_frame", "check_dict",
         "check_records")},
     "data.offline_requested": _NO_ARGS,
     "timing.log_fine_tune": "called by models.fine_tune with its checked values: tests/test_models.py",
     "data.no_network_reason": "probes the network (host, port): tests/test_data.py",
-    "models.get_device": _NO_ARGS, "models.get_precision": _NO_ARGS, "models.cache_parts": _NO_ARGS,
-    "models.autocast": _NO_ARGS,
+    "models.get_device": _NO_ARGS, "models.cache_parts": _NO_ARGS,
     "data.DataNotFoundError": "an exception class",
     "data.clear_cache": _NO_ARGS,
     "paper.numbers": _NO_ARGS, "paper.glue_numbers": _NO_ARGS,
