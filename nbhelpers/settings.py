@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import data, models
-from .checks import check_choice, check_frame, check_int, check_real
+from .checks import check_choice, check_frame, check_int, check_pairs, check_real
 
 HANS_LABEL_MAP = np.array([0, 1, 1])  # 3-class prediction -> HANS label (0 entailment, 1 non-entailment)
 
@@ -84,7 +84,7 @@ def adversarial_split(df: pd.DataFrame, *, train_fraction: float = 2 / 3, seed: 
                       strata=("round", "label")) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split adversarial pairs (ANLI dev) into disjoint training and validation parts, each combination
     of ``strata`` putting ``train_fraction`` of its rows in the training part."""
-    check_frame(df, "df", ("premise", "hypothesis", "label", *strata)), check_int(seed, "seed", 0)
+    check_pairs(df, True, name="df"), check_frame(df, "df", strata), check_int(seed, "seed", 0)
     if not 0 < check_real(train_fraction, "train_fraction") < 1:
         raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}")
     rng = np.random.default_rng(seed)
