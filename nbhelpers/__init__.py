@@ -4,7 +4,7 @@ Importing the package changes nothing; a chapter calls :func:`quiet`, and :func:
 The modules by :data:`LAYERS`, bottom first (a module imports only from its own layer or a lower one;
 heavy libraries inside functions):
 
-- base: :mod:`nbhelpers.checks`, :mod:`nbhelpers.network`, :mod:`nbhelpers.timing`, :mod:`nbhelpers.device`
+- base: :mod:`nbhelpers.checks`, :mod:`nbhelpers.timing`
 - data and the paper's numbers: :mod:`nbhelpers.data`, :mod:`nbhelpers.paper`
 - models: :mod:`nbhelpers.cache`, :mod:`nbhelpers.models`, :mod:`nbhelpers.settings`
 - kNN and statistics: :mod:`nbhelpers.knn`, :mod:`nbhelpers.stats`, :mod:`nbhelpers.evaluation`
@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 from .data import NLI_LABELS as LABELS  # noqa: E402
 
-LAYERS = (("checks", "network", "timing", "device"),
+LAYERS = (("checks", "timing"),
           ("data", "paper"),
           ("cache", "models", "settings"),
           ("knn", "stats", "evaluation"),

@@ -18,7 +18,7 @@ from filelock import FileLock
 from sklearn.utils import check_scalar
 
 from . import __version__
-from .checks import check_path, check_path_component, check_real
+from .checks import check_path, check_real, check_str
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,11 @@ def make_key(**parts: Any) -> str:
 
 
 def _component(value: str, name: str) -> str:
-    raw = os.fsencode(check_path_component(value, name))
+    """A plain file name (no separator, not ``.`` or ``..``); a long one is replaced by its SHA-256."""
+    if not check_str(value, name) or value in (".", "..") or any(c in value for c in "/\\\0"):
+        raise ValueError(f"{name} must be a plain file name (no '/', '\\\\', NUL, '.' or '..'); "
+                         f"got {value!r}")
+    raw = os.fsencode(value)
     return value if len(raw) <= MAX_COMPONENT else hashlib.sha256(raw).hexdigest()
 
 
@@ -100,6 +104,26 @@ def write_atomic(path, data: bytes, *, mode: int | None = None) -> Path:
     return path
 
 
+def _verified(folder: Path, manifest: Path, digests: Callable[[dict], dict], load: Callable, check) -> Any:
+    """``load()`` if ``manifest`` exists, ``digests(manifest)`` (``{name: SHA-256}``) names at least one file
+    in ``folder`` and each matches, and ``check`` passes on what loaded; else None (a warning: rebuilt)."""
+    if not manifest.exists():
+        return None
+    try:
+        if not (files := digests(json.loads(manifest.read_text()))):
+            raise ValueError("the manifest lists no files")
+        for name, digest in files.items():
+            if Path(name).is_absolute() or ".." in Path(name).parts or file_sha256(folder / name) != digest:
+                raise ValueError(f"{name!r} lies outside the entry or its SHA-256 differs from the manifest")
+        out = load()
+        if check is not None:
+            check(out)
+        return out
+    except Exception as err:  # corrupted, truncated, a foreign file, or a wrong value
+        logger.warning("cached entry %s is invalid (%s); rebuilding", manifest, err)
+        return None
+
+
 class Cache:
     """Artifact store rooted at ``root`` (default ``$NBHELPERS_CACHE``, else ``~/.cache/nbhelpers``).
 
@@ -127,19 +151,9 @@ class Cache:
 
     def load_array(self, kind: str, key: str, check: Callable | None = None) -> np.ndarray | None:
         """The cached array, or None if missing, unlike its manifest, or failing ``check(arr)``."""
-        path, meta_path = self.path(kind, key, ".npy"), self.path(kind, key, ".json")
-        if not (path.exists() and meta_path.exists()):
-            return None
-        try:
-            if file_sha256(path) != json.loads(meta_path.read_text())["sha256"]:
-                raise ValueError("its SHA-256 differs from the manifest")
-            arr = np.load(path, allow_pickle=False)
-            if check is not None:
-                check(arr)
-            return arr
-        except Exception as err:  # corrupted, truncated, a foreign file, or a wrong value
-            logger.warning("cached array %s is invalid (%s); recomputing", path, err)
-            return None
+        path = self.path(kind, key, ".npy")
+        return _verified(path.parent, self.path(kind, key, ".json"), lambda m: {path.name: m["sha256"]},
+                         lambda: np.load(path, allow_pickle=False), check)
 
     def save_array(self, kind: str, key: str, arr: np.ndarray) -> Path:
         """Write ``arr`` (``np.save``), then its manifest, each atomically; return the path."""
@@ -188,26 +202,10 @@ class Cache:
 
     def load_dir(self, kind: str, key: str, check: Callable | None = None) -> Path | None:
         """The cached folder if every file matches its manifest's SHA-256 and ``check(folder)``
-        passes, else None."""
+        passes (e.g. weights that pass the checksum but do not load), else None."""
         path = self.path(kind, key)
-        if not (path / MANIFEST).exists():
-            return None
-        try:
-            files = json.loads((path / MANIFEST).read_text())["files"]
-            if not isinstance(files, dict) or not files:
-                raise ValueError("the manifest lists no files")
-            for name, entry in files.items():
-                if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)) or not name \
-                        or Path(name).is_absolute() or ".." in Path(name).parts:
-                    raise ValueError(f"the manifest has no checksum for {name!r} or names it outside")
-                if file_sha256(path / name) != entry["sha256"]:
-                    raise ValueError(f"{name}'s SHA-256 differs from the manifest (changed in place)")
-            if check is not None:
-                check(path)  # e.g. weights that pass the checksum but do not load
-        except Exception as err:
-            logger.warning("cached folder %s is invalid (%s); rebuilding", path, err)
-            return None
-        return path
+        return _verified(path, path / MANIFEST, lambda m: {n: e["sha256"] for n, e in m["files"].items()},
+                         lambda: path, check)
 
     def directory(self, kind: str, parts: dict, build: Callable[[Path], Any],
                   check: Callable[[Path], Any] | None = None) -> Path:

@@ -65,16 +65,6 @@ def check_path(value, name):
     return value
 
 
-def check_path_component(value, name) -> str:
-    """A plain file or folder name (cache keys and kinds): no separator, not ``.``/``..``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
-    if not value or value in (".", "..") or any(c in value for c in "/\\\0"):
-        raise ValueError(f"{name} must be a plain file name (no '/', '\\\\', NUL, '.' or '..'); "
-                         f"got {value!r}")
-    return value
-
-
 def check_reps(reps, name="reps", dtype=np.float32) -> np.ndarray:
     """``check_array``: 2-D, non-empty, finite, C order, float32 for FAISS; messages name ``name``."""
     try:
@@ -212,22 +202,12 @@ def check_texts(values, name) -> list:
 
 def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str | None = None) -> None:
     """A non-empty DataFrame: string ``premise``/``hypothesis`` (and ``label`` in 0..n_classes-1)."""
-    import pandas as pd
-    if not isinstance(df, pd.DataFrame):
-        what = f"{name} must be a DataFrame" if name else "expected a DataFrame"
-        raise ValueError(f"{what} with premise/hypothesis columns, got {type(df).__name__}")
-    missing = [c for c in ["premise", "hypothesis"] + ["label"] * need_label if c not in df.columns]
-    if missing:
-        raise ValueError(f"{name or 'DataFrame'} lacks columns {missing}; it has {list(df.columns)}")
-    at = f"{name}: " if name else ""
-    if len(df) == 0:
-        raise ValueError(f"{at}the DataFrame is empty: nothing to do")
+    check_frame(df, name or "df", ["premise", "hypothesis"] + ["label"] * need_label)
     for col in ("premise", "hypothesis"):
-        bad = [i for i, v in enumerate(df[col].tolist()) if not isinstance(v, str)]
-        if bad:
-            raise ValueError(f"{at}column {col!r} must hold strings; row {df.index[bad[0]]!r} (position "
-                             f"{bad[0]}) holds {_text(df[col].iloc[bad[0]])}, and {len(bad)} rows in all "
-                             "are not strings")
+        if bad := [i for i, v in enumerate(df[col].tolist()) if not isinstance(v, str)]:
+            raise ValueError(f"{name or 'df'}: column {col!r} must hold strings; row {df.index[bad[0]]!r} "
+                             f"(position {bad[0]}) holds {_text(df[col].iloc[bad[0]])}, and {len(bad)} rows "
+                             "in all are not strings")
     if need_label:
         check_labels(df["label"].to_numpy(), n_classes, f"{name} labels" if name else "labels")
 

@@ -9,13 +9,14 @@ import io
 import json
 import os
 import re
+import socket
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import checks, network
+from . import checks
 
 SPLITS = ("train", "validation", "test")
 DATASETS = {"snli": SPLITS, "cad-original": SPLITS, "cad-augmented": SPLITS, "anli": SPLITS,
@@ -31,13 +32,31 @@ GITHUB_URL = "https://raw.githubusercontent.com/acmi-lab/counterfactually-augmen
 HANS_SEED, HANS_VALIDATION_FRACTION = 0, 1 / 3  # 10,000 of the 30,000 evaluation examples validate
 _FILE_SPLIT = {"train": "train", "validation": "dev", "test": "test"}
 _CAD_FOLDER = {"cad-original": "original", "cad-augmented": "all_combined"}
-EXPECTED_ROWS = {  # rows (without the header) of each full file SOURCES.md lists; another count warns
-    "snli/dev.tsv": 9842, "snli/test.tsv": 9824, "mnli/dev_matched_with_bert_correct_counts.tsv": 9815,
-    "hans/heuristics_evaluation_set.tsv": 30000, "hans/heuristics_train_set.tsv": 30000,
-    **{f"anli/R{r}/{s}.jsonl": 1200 if r == 3 else 1000 for r in (1, 2, 3) for s in ("dev", "test")},
-    **{f"snli_cad/{folder}/{s}.tsv": n * times for folder, times in (("original", 1), ("all_combined", 5))
-       for s, n in zip(("train", "dev", "test"), (1666, 200, 400))},
-}
+
+
+def offline_requested() -> bool:
+    """True when HF_HUB_OFFLINE, HF_DATASETS_OFFLINE or TRANSFORMERS_OFFLINE asks for no downloads."""
+    return any(os.environ.get(v, "").strip().lower() in {"1", "true", "yes", "on"}
+               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def no_network_reason(host: str = "huggingface.co", port: int = 443, timeout: float = 2.0) -> str | None:
+    """Why ``host`` cannot be reached, or None: the one fast probe asked before a download or a hub
+    backbone (the Hugging Face libraries would retry for most of a minute)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        return f"{host} cannot be resolved ({err}); no network?"
+    last = None
+    for family, kind, proto, _, address in infos[:2]:
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.settimeout(timeout)
+                sock.connect(address)
+                return None
+        except OSError as err:
+            last = err
+    return f"{host}:{port} cannot be reached ({last}); no network?"
 
 
 class DataNotFoundError(FileNotFoundError, ValueError):
@@ -51,8 +70,8 @@ _CAD = (_SNLI, _NLI3, csv.QUOTE_MINIMAL)  # a field that holds a quote is CSV-qu
 _FORMATS = {
     "snli": (_SNLI, _NLI3, csv.QUOTE_NONE), "cad-original": _CAD, "cad-augmented": _CAD,
     "hans": ({**_SNLI, "heuristic": "heuristic"}, dict(zip(HANS_LABELS, (0, 1))), csv.QUOTE_NONE),
-    "mnli-matched": ({"premise": "premise", "hypothesis": "hypothesis", "gold_label": "label",
-                      "number of correct responses (out of 100)": "n_bert_correct"}, _NLI3, csv.QUOTE_NONE),
+    "mnli-matched": ({"premise": "premise", "hypothesis": "hypothesis", "gold_label": "label"}, _NLI3,
+                     csv.QUOTE_NONE),
     "anli": ({"uid": "uid", "context": "premise", "hypothesis": "hypothesis", "label": "label"},
              {"e": 0, "n": 1, "c": 2}, None),
 }
@@ -134,29 +153,20 @@ def _to_schema(raw, lines, columns, labels, source, casefold=False):
         warnings.warn(f"{source}: dropped {dropped.sum()} row(s) labelled '-' (no gold label)", stacklevel=2)
     df, lines = df.assign(label=key.map(labels))[~dropped].reset_index(drop=True), lines[~dropped]
     for src, dst in columns.items():
-        if dst == "n_bert_correct":
-            number = pd.to_numeric(df[dst].str.strip(), errors="coerce")
-            refuse((number.isna() | (number % 1 != 0)).to_numpy(),
-                   lambda i: f"column {src!r} should be an integer, found {df[dst][i]!r}")
-            df[dst] = number
-        elif dst != "label":
+        if dst != "label":
             refuse(~df[dst].map(lambda v: isinstance(v, str)).to_numpy(dtype=bool),
                    lambda i: f"{src!r} should be a string, found {df[dst][i]!r}")
             df[dst] = df[dst].str.rstrip()
             refuse((dst in _TEXTS) & (df[dst] == "").to_numpy(), lambda i: f"empty {dst} (column {src!r})")
     order = [c for c in _TEXTS if c in df] + ["label"]
     df = df[order + [c for c in df if c not in order]]
-    return df.astype({c: "int64" if c in ("label", "n_bert_correct") else "str" for c in df})
+    return df.astype({c: "int64" if c == "label" else "str" for c in df})
 
 
-def _read_file(path, name, expected=None):
-    """One file of data set ``name`` -> the schema; a row count other than ``expected`` warns."""
+def _read_file(path, name):
+    """One file of data set ``name`` -> the schema."""
     columns, labels, quoting = _FORMATS[name]
-    raw, lines = _read_raw(path, quoting)
-    if expected is not None and len(raw) != expected:
-        warnings.warn(f"{path}: {len(raw)} rows; expected {expected}, the full file in SOURCES.md "
-                      f"(a partial or edited copy?)", stacklevel=2)
-    return _to_schema(raw, lines, columns, labels, str(path))
+    return _to_schema(*_read_raw(path, quoting), columns, labels, str(path))
 
 
 def _local_files(name, split):
@@ -180,13 +190,9 @@ def _assemble(name, split, parts):
         return df
     df = df.sort_values(["heuristic", "label", "premise", "hypothesis"], kind="stable", ignore_index=True)
     n_val = int(round(len(df) * HANS_VALIDATION_FRACTION))
-    try:
-        rows = train_test_split(np.arange(len(df)), train_size=n_val, test_size=len(df) - n_val,
-                                stratify=df["heuristic"] + "|" + df["label"].astype(str),
-                                random_state=HANS_SEED)[split != "validation"]
-    except ValueError as err:
-        raise ValueError(f"cannot split {len(df)} HANS examples into {n_val} validation / "
-                         f"{len(df) - n_val} test rows stratified by heuristic x label: {err}") from err
+    rows = train_test_split(np.arange(len(df)), train_size=n_val, test_size=len(df) - n_val,
+                            stratify=df["heuristic"] + "|" + df["label"].astype(str),
+                            random_state=HANS_SEED)[split != "validation"]
     return df.iloc[rows].reset_index(drop=True)
 
 
@@ -197,11 +203,11 @@ _HUB = {"snli": ("stanfordnlp/snli",), "anli": ("facebook/anli",), "hans": ("jhu
 @functools.lru_cache(maxsize=8)
 def _load_from_hub(name, split):
     """Download (name, split) from its public source; a RuntimeError says what failed."""
-    offline = network.offline_requested()  # offline, datasets may still read its own cache
+    offline = offline_requested()  # offline, datasets may still read its own cache
     if name in _CAD_FOLDER:  # the GitHub file, which pandas fetches
         url = GITHUB_URL + _local_files(name, split)[0].replace("snli_cad/", "NLI/")
         if reason := ("offline mode is set (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE)" if offline
-                      else network.no_network_reason("raw.githubusercontent.com")):
+                      else no_network_reason("raw.githubusercontent.com")):
             raise RuntimeError(f"download of {url} not attempted: {reason}")
         try:
             return _read_file(url, name)
@@ -209,7 +215,7 @@ def _load_from_hub(name, split):
             raise  # the file came but is malformed: say so, not "not found"
         except Exception as err:
             raise RuntimeError(f"download of {url} failed: {type(err).__name__}: {err}") from err
-    if not offline and (reason := network.no_network_reason()):
+    if not offline and (reason := no_network_reason()):
         raise RuntimeError(f"download from the Hugging Face hub not attempted: {reason}")
     hub = {"anli": [f"{_FILE_SPLIT[split]}_r{r}" for r in (1, 2, 3)], "mnli-matched": ["validation_matched"],
            "hans": ["train" if split == "train" else "validation"]}.get(name, [split])
@@ -244,11 +250,7 @@ def candidate_dirs(data_dir=None):
               if entry.strip()] + [(DEFAULT_DATA_DIR, "default, beside the repository")]
     unique = {}
     for path, origin in found:
-        try:
-            unique.setdefault((path := Path(path).expanduser()).resolve(), (path, origin))
-        except (RuntimeError, OSError) as err:  # Python < 3.13 raises RuntimeError on a loop
-            raise ValueError(f"data directory {path} ({origin}) cannot be resolved: {err}; "
-                             "expected a directory (is it a symlink loop?)") from None
+        unique.setdefault((path := Path(path).expanduser()).resolve(), (path, origin))
     return list(unique.values())
 
 
@@ -266,8 +268,7 @@ def find_data_dir(files, data_dir=None):
 
 @functools.lru_cache(maxsize=32)
 def _load_local(name, split, directory, stamps):  # stamps: (mtime, size) of each file
-    return _assemble(name, split, [_read_file(Path(directory) / r, name, expected=EXPECTED_ROWS.get(r))
-                                   for r in _local_files(name, split)])
+    return _assemble(name, split, [_read_file(Path(directory) / r, name) for r in _local_files(name, split)])
 
 
 def load_nli(name, split, data_dir=None):
@@ -275,7 +276,7 @@ def load_nli(name, split, data_dir=None):
 
     Looks in ``data_dir``, ``$NBHELPERS_DATA``, ``DEFAULT_DATA_DIR``, then the public source. Columns:
     ``premise``, ``hypothesis``, ``label`` (int64; HANS: 0 entailment, 1 non-entailment), and ``round``,
-    ``uid`` (ANLI), ``heuristic`` (HANS), ``n_bert_correct`` (MNLI).
+    ``uid`` (ANLI), ``heuristic`` (HANS).
 
     >>> df = load_nli("cad-original", "validation")
     >>> df.shape, df.columns.tolist()
@@ -360,12 +361,6 @@ def _own_frames(raws, names=None):
                              f"{list(columns)}")
         frames.append(df)
     return frames, tuple(names)
-
-
-def read_nli_file(path, label_names=None):
-    """One file of your own, as :func:`load_files` reads it; ``label_names`` default to ``NLI_LABELS``
-    for pairs, the sorted distinct labels for texts."""
-    return _own_frames([_read_own(checks.check_path(path, "path"))], label_names)[0][0]
 
 
 def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):

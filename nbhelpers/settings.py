@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import data, models
-from .checks import check_int, check_pairs, check_real, check_str
+from .checks import check_choice, check_frame, check_int, check_pairs, check_real
 
 HANS_LABEL_MAP = np.array([0, 1, 1])  # 3-class prediction -> HANS label (0 entailment, 1 non-entailment)
 
@@ -50,11 +50,7 @@ def load_setting(name: str, *, smoke: bool = False, data_dir=None, anli_source: 
     >>> [len(s[r]) for r in ("train", "validation", "test")], s["sources"]["train"]
     ([96, 150, 150], 'cad-augmented/train')
     """
-    check_str(name, "name"), check_str(anli_source, "anli_source")
-    if name not in SETTINGS:
-        raise ValueError(f"unknown setting {name!r}; expected one of {', '.join(SETTINGS)}")
-    if anli_source not in ANLI_SOURCES:
-        raise ValueError(f"unknown anli_source {anli_source!r}; expected one of {', '.join(ANLI_SOURCES)}")
+    check_choice(name, "name", SETTINGS), check_choice(anli_source, "anli_source", ANLI_SOURCES)
     out = {"sources": {}}
     for role in ("train", "validation", "test"):
         spec = tuple(getattr(SETTINGS[name], role))
@@ -67,11 +63,11 @@ def load_setting(name: str, *, smoke: bool = False, data_dir=None, anli_source: 
     return out
 
 
-def recipe_for(n_train: int, *, smoke: bool = False, large_train_epochs: int = LARGE_TRAIN_EPOCHS) -> dict:
-    """:data:`nbhelpers.models.DEFAULT_RECIPE` for ``n_train`` pairs: fewer epochs above :data:`LARGE_TRAIN`
-    pairs, one in a smoke run."""
+def recipe_for(n_train: int, *, smoke: bool = False) -> dict:
+    """:data:`nbhelpers.models.DEFAULT_RECIPE` for ``n_train`` pairs: :data:`LARGE_TRAIN_EPOCHS` epochs above
+    :data:`LARGE_TRAIN` pairs, one in a smoke run."""
     check_int(n_train, "n_train", 1)
-    return dict(models.DEFAULT_RECIPE, **({"epochs": 1} if smoke else {"epochs": int(large_train_epochs)}
+    return dict(models.DEFAULT_RECIPE, **({"epochs": 1} if smoke else {"epochs": LARGE_TRAIN_EPOCHS}
                                           if n_train > LARGE_TRAIN else {}))
 
 
@@ -88,14 +84,9 @@ def adversarial_split(df: pd.DataFrame, *, train_fraction: float = 2 / 3, seed: 
                       strata=("round", "label")) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split adversarial pairs (ANLI dev) into disjoint training and validation parts, each combination
     of ``strata`` putting ``train_fraction`` of its rows in the training part."""
-    check_pairs(df, True, name="df"), check_int(seed, "seed", 0)
+    check_pairs(df, True, name="df"), check_frame(df, "df", strata), check_int(seed, "seed", 0)
     if not 0 < check_real(train_fraction, "train_fraction") < 1:
         raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}")
-    if missing := [c for c in ("premise", "hypothesis", "label", *strata) if c not in df.columns]:
-        raise ValueError(f"df lacks the columns {missing}; expected premise, hypothesis, label and "
-                         f"{list(strata)}")
-    if len(df) < 2:
-        raise ValueError(f"need at least 2 pairs to split, got {len(df)}")
     rng = np.random.default_rng(seed)
     is_train = np.zeros(len(df), dtype=bool)
     for _, idx in sorted(df.groupby(list(strata)).indices.items()):

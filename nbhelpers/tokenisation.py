@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .stats import _correct, paired_bootstrap
-from .checks import check_pairs
+from .checks import check_pairs, check_same_length, check_str
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -19,10 +19,8 @@ def text_key(premise: str, hypothesis: str) -> str:
     >>> text_key("He doesn't eat lunch.", "No."), text_key("He does n't eat lunch .", "No .")
     ('hedoesnteatlunch|no', 'hedoesnteatlunch|no')
     """
-    for value, name in ((premise, "premise"), (hypothesis, "hypothesis")):
-        if not isinstance(value, str):
-            raise TypeError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
-    return f"{_NOT_ALNUM.sub('', str(premise).lower())}|{_NOT_ALNUM.sub('', str(hypothesis).lower())}"
+    premise, hypothesis = check_str(premise, "premise"), check_str(hypothesis, "hypothesis")
+    return f"{_NOT_ALNUM.sub('', premise.lower())}|{_NOT_ALNUM.sub('', hypothesis.lower())}"
 
 
 def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.DataFrame:
@@ -55,11 +53,8 @@ def tokenisation_cost(correct_raw, correct_tokenised, *, n_resamples: int = 2000
     >>> r["n_matched"], r["raw_acc"], r["tokenised_acc"], r["diff"], r["beyond_noise"]
     (200, 0.75, 0.5, -0.25, True)
     """
-    raw = _correct(correct_raw, "correct_raw").astype(bool)
-    tok = _correct(correct_tokenised, "correct_tokenised").astype(bool)
-    if raw.shape != tok.shape or raw.ndim != 1 or len(raw) == 0:
-        raise ValueError(f"correct_raw and correct_tokenised must be equal-length, non-empty 1-D "
-                         f"arrays, got shapes {raw.shape} and {tok.shape}")
+    raw, tok = _correct(correct_raw, "correct_raw"), _correct(correct_tokenised, "correct_tokenised")
+    check_same_length(len(raw), len(tok), "correct_raw", "correct_tokenised")
     boot = paired_bootstrap(raw, tok, n_resamples=n_resamples, seed=seed, ci=ci)
     return {"n_matched": int(len(raw)), "raw_acc": float(raw.mean()),
             "tokenised_acc": float(tok.mean()), "diff": float(tok.mean() - raw.mean()),

@@ -54,15 +54,14 @@ _CLAIMS = "reads one chapter's record, already validated by results.load (tests/
 SKIP = {
     **{f"checks.{n}": _CHECKS for n in (
         "check_int", "check_real", "check_positive", "check_unit_interval", "check_choice",
-        "check_path_component", "check_path", "check_reps", "check_vector", "check_matrix", "check_proba", "check_labels",
+        "check_path", "check_reps", "check_vector", "check_matrix", "check_proba", "check_labels",
         "check_indices", "check_label_map", "check_same_shape", "check_same_length", "check_mask",
         "check_computed", "check_texts", "check_pairs", "check_str", "check_frame", "check_dict",
         "check_records")},
-    "network.offline_requested": _NO_ARGS,
+    "data.offline_requested": _NO_ARGS,
     "timing.log_fine_tune": "called by models.fine_tune with its checked values: tests/test_models.py",
-    "network.no_network_reason": "probes the network (host, port): tests/test_network.py",
-    "device.get_device": _NO_ARGS, "device.get_precision": _NO_ARGS, "device.cache_parts": _NO_ARGS,
-    "device.autocast": _NO_ARGS,
+    "data.no_network_reason": "probes the network (host, port): tests/test_data.py",
+    "models.get_device": _NO_ARGS, "models.cache_parts": _NO_ARGS,
     "data.DataNotFoundError": "an exception class",
     "data.clear_cache": _NO_ARGS,
     "paper.numbers": _NO_ARGS,
@@ -440,7 +439,6 @@ CASES = [
          dict(name=Arg("str"), split=Arg("str"), data_dir=Arg("path"))),
     # hashes any frame (a cache key): its content is not interpreted, so only the type is attacked
     Case("data.data_hash", data.data_hash, dict(df=PAIRS), dict(df=Arg("path"))),
-    Case("data.read_nli_file", data.read_nli_file, dict(path=NLI_FILE), dict(path=Arg("path"))),
     Case("data.load_files", data.load_files, dict(data_files=OWN_FILE, max_rows=None, seed=0),
          dict(data_files=Arg("path"), max_rows=Arg("int", bad=(-1,)), seed=Arg("int", bad=(-1,)))),
     # cache

@@ -36,15 +36,6 @@ def test_scalar_errors_name_the_argument_and_value(call, words):
         call()
 
 
-def test_path_components_are_plain_names():
-    assert checks.check_path_component("abc123", "key") == "abc123"
-    for bad in ("", ".", "..", "a/b", "..\\x", "a\0b"):
-        with pytest.raises(ValueError, match="key must be a plain file name"):
-            checks.check_path_component(bad, "key")
-    with pytest.raises(TypeError, match="key must be a string; got 3"):
-        checks.check_path_component(3, "key")
-
-
 # ---------------------------------------------------------------------------
 # arrays: check_array, with the argument's name in front
 # ---------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def test_slice_taus_are_tuned_per_slice_and_applied_per_example():
 
 
 def test_load_setting_and_recipe():
-    with pytest.raises(ValueError, match="unknown setting 'snli'; expected one of snli-original"):
+    with pytest.raises(ValueError, match="name='snli' but expected one of 'snli-original'"):
         settings.load_setting("snli")
     s = settings.load_setting("snli-original", smoke=True)
     again = settings.load_setting("snli-original", smoke=True)

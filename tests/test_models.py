@@ -165,9 +165,9 @@ def test_layer_aliases_share_one_cache_entry(tiny_model, tiny_pairs, cache):
 
 
 def test_bad_inputs(tiny_model, tiny_pairs, cache):
-    with pytest.raises(ValueError, match=r"pooling one of cls, mean, max; got \('sum', -1\)"):
+    with pytest.raises(ValueError, match=r"pooling='sum' but expected one of 'cls', 'mean', 'max'"):
         models.encode(tiny_model, tiny_pairs, "sum", cache=cache)
-    with pytest.raises(ValueError, match=r"layer must be an integer in \[-7, 6\].*got 7"):
+    with pytest.raises(ValueError, match=r"layer == 7, must be <= 6"):
         models.encode(tiny_model, tiny_pairs, "cls", 7, cache=cache)
     with pytest.raises(ValueError, match=r"lacks columns \['hypothesis'\]"):
         models.predict_proba(tiny_model, tiny_pairs[["premise"]], cache=cache)
@@ -248,8 +248,8 @@ def test_encode_rejects_bad_batch_sizes_and_caches_nothing(tiny_model, tiny_pair
 
 @pytest.mark.parametrize("max_length, words", [
     (0, "max_length.*>= 1"),
-    (100_000, "max_length.*'minilm' backbone has 512 positions"),
-    (513, "max_length <= 512"),
+    (100_000, "max_length == 100000, must be <= 512"),
+    (513, "max_length == 513, must be <= 512"),
     ("128", "max_length must be an integer"),
 ])
 def test_max_length_is_checked_against_the_model(tiny_model, tiny_pairs, cache, max_length, words):
@@ -358,7 +358,7 @@ def test_fine_tune_checks_every_argument_first(tiny_pairs, cache, kwargs, words)
 
 
 def test_fine_tune_refuses_max_length_beyond_the_positions(tiny_pairs, cache):
-    with pytest.raises(ValueError, match="max_length.*512 positions"):
+    with pytest.raises(ValueError, match="max_length == .*, must be <= 512"):
         models.fine_tune(tiny_pairs, epochs=1, max_length=600, cache=cache, progress=False)
     assert [p for p in _cached_files(cache, "checkpoints") if not p.endswith(".lock")] == []
 
@@ -514,7 +514,7 @@ def test_load_pretrained_refuses_a_non_integer_seed(seed, cache):
 
 @pytest.mark.parametrize("layer", [True, False, 1.0, "1"])
 def test_encode_refuses_a_non_integer_layer(tiny_model, tiny_pairs, cache, layer):
-    with pytest.raises(ValueError, match=rf"layer must be an integer in \[-7, 6\].*got {layer!r}"):
+    with pytest.raises(ValueError, match=rf"layer must be an integer; got {layer!r}"):
         models.encode(tiny_model, tiny_pairs, "cls", layer, cache=cache, progress=False)
 
 
@@ -684,3 +684,51 @@ def test_every_input_of_a_result_is_in_its_cache_key(tiny_pairs, tmp_path, monke
     assert len(rep_keys) == 4 and len(set(rep_keys)) == 4
     models.encode(model, tiny_pairs, "cls", 6, cache=cache, progress=False)  # layer 6 == -1: a hit
     assert len([k for kind, k in seen if kind == "reps"]) == 4
+
+
+# The device: one place picks it; the CPU path and its cache keys stay as they were.
+def test_env_override_and_default(monkeypatch):
+    monkeypatch.setenv("NBHELPERS_DEVICE", "cpu")
+    assert models.get_device() == torch.device("cpu")
+    monkeypatch.delenv("NBHELPERS_DEVICE")
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert models.get_device().type == expected
+
+
+@pytest.mark.parametrize("value, words", [
+    ("gpu", "is not a device"),
+    ("tpu:0", "is not a device|expected cpu, cuda"),
+])
+def test_bad_device_names_the_variable(monkeypatch, value, words):
+    monkeypatch.setenv("NBHELPERS_DEVICE", value)
+    with pytest.raises(ValueError, match=words):
+        models.get_device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_asking_for_cuda_without_one_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("NBHELPERS_DEVICE", "cuda")
+    with pytest.raises(ValueError, match="NBHELPERS_DEVICE='cuda' but torch finds no CUDA device"):
+        models.get_device()
+
+
+def test_cpu_keys_unchanged_and_a_gpu_run_gets_its_own(tiny_pairs, tmp_path, monkeypatch):
+    cache = Cache(tmp_path)
+    pretrained = models.load_pretrained("minilm", cache=cache)
+    monkeypatch.setattr(models, "_train", lambda df, path, *, seed, progress, **recipe:
+                        (pretrained.model, pretrained.tokenizer, {"train_loss": [1.0]}))
+    kw = dict(epochs=1, batch_size=4, cache=cache, progress=False)
+    monkeypatch.setenv("NBHELPERS_DEVICE", "cpu")
+    cpu_key = models.fine_tune(tiny_pairs, **kw).key
+    # the key without a device entry (what the CPU at fp32 adds: nothing)
+    monkeypatch.setattr(models, "cache_parts", lambda: {})
+    assert models.fine_tune(tiny_pairs, **kw).key == cpu_key
+    monkeypatch.setattr(models, "cache_parts", lambda: {"device": "cuda", "precision": "fp32"})
+    gpu_key = models.fine_tune(tiny_pairs, **kw).key
+    assert gpu_key != cpu_key
+    # inference keys too
+    reps_keys = []
+    real = cache.array
+    monkeypatch.setattr(cache, "array", lambda kind, parts, *a, **k: reps_keys.append(dict(parts)) or real(kind, parts, *a, **k))
+    models.predict_proba(pretrained, tiny_pairs, cache=cache, progress=False)
+    assert reps_keys and reps_keys[-1].get("device") == "cuda"

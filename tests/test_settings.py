@@ -13,7 +13,7 @@ def test_recipe_for_by_size():
 
 
 def test_unknown_setting_names_the_choices():
-    with pytest.raises(ValueError, match="unknown setting 'snli'; expected one of snli-original"):
+    with pytest.raises(ValueError, match="name='snli' but expected one of 'snli-original'"):
         settings.load_setting("snli")
 
 
@@ -51,7 +51,7 @@ def test_adversarial_split_is_stratified_disjoint_and_seeded():
     again, _ = settings.adversarial_split(df, seed=1)
     other, _ = settings.adversarial_split(df, seed=2)
     assert again.equals(tr) and not other.equals(tr)
-    with pytest.raises(ValueError, match="lacks the columns \\['round'\\]"):
+    with pytest.raises(ValueError, match="df lacks columns \\['round'\\]"):
         settings.adversarial_split(df.drop(columns="round"))
     with pytest.raises(ValueError, match="strictly between 0 and 1, got 1.5"):
         settings.adversarial_split(df, train_fraction=1.5)
@@ -62,7 +62,7 @@ def test_anli_source_is_explicit():
 
     stand_in = settings.load_setting("hans", smoke=True)
     assert stand_in["sources"]["train"] == "mnli-matched/validation"
-    with pytest.raises(ValueError, match=r"unknown anli_source 'hub'; expected one of stand-in, anli"):
+    with pytest.raises(ValueError, match=r"anli_source='hub' but expected one of 'stand-in', 'anli'"):
         settings.load_setting("anli", anli_source="hub")
     with pytest.raises(data.DataNotFoundError, match=r"no local copy of 'anli' 'train'"):
         settings.load_setting("anli", anli_source="anli")  # offline: fails, never falls back
