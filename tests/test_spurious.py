@@ -1,4 +1,5 @@
 """nbhelpers.spurious: patterns, slices, escaping and label checks, the miner, LIME."""
+import re
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,14 @@ def test_neighbor_html_refuses_a_bad_query_label(label):
 def test_neighbor_html_renders_good_labels():
     html = spurious.neighbor_html(PAIRS.iloc[0], PAIRS.assign(distance=1.0), "a")
     assert html.count("contradiction") == 1 and "<b>a</b>" in html
+
+
+def test_neighbor_html_is_deterministic_and_tints_the_query_row():
+    html = spurious.neighbor_html(PAIRS.iloc[0], PAIRS.assign(distance=1.0), "a")
+    assert html == spurious.neighbor_html(PAIRS.iloc[0], PAIRS.assign(distance=1.0), "a")
+    table_id = re.search(r'<table id="(T_\w+)"', html).group(1)
+    assert re.search(rf"#{table_id} tbody tr:first-child {{\s*background-color: #eef;", html)
+    assert table_id not in spurious.neighbor_html(PAIRS.iloc[1], PAIRS.assign(distance=1.0), "a")
 
 
 def test_token_enrichment_ranks_the_planted_artifact_first():
