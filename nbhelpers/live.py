@@ -15,6 +15,7 @@ from .checks import (check_choice, check_computed, check_dict, check_int, check_
                      check_path, check_proba, check_same_length, check_same_shape, check_str,
                      check_unit_interval)
 from .data import NLI_LABELS, data_hash
+from .influence import topk_overlap
 from .models import NLIModel, _length_sorted_batches, _tokenize
 
 # fp32: the export; int8: onnxruntime's quantize_dynamic; fp16: matrices stored in float16 (computed in
@@ -153,8 +154,7 @@ def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: in
     nn_onnx = store_neighbors(store, check_matrix(reps_onnx, "reps_onnx"), k)[1]
     return {"argmax agreement": float((p_torch.argmax(1) == p_onnx.argmax(1)).mean()),
             "max probability difference": float(np.abs(p_torch - p_onnx).max()),
-            f"mean overlap of {k} neighbours": float(np.mean([len(np.intersect1d(a, b)) / k
-                                                              for a, b in zip(nn_torch, nn_onnx)]))}
+            f"mean overlap of {k} neighbours": topk_overlap(nn_torch, nn_onnx)}
 
 
 def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, knn, store: dict, *,

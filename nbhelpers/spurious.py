@@ -54,10 +54,8 @@ def pattern_mask(texts, pattern: str) -> np.ndarray:
 
 
 def _where_mask(df: pd.DataFrame, where, fields=FIELDS, name="where") -> np.ndarray:
-    """The rows a slice selects: ``where`` a pattern searched in ``fields``, a predicate or a mask."""
-    if callable(where):
-        mask = np.asarray(where(df), dtype=bool)
-    elif isinstance(where, str):
+    """The rows a slice selects: ``where`` a pattern searched in ``fields``, or a mask."""
+    if isinstance(where, str):
         mask = np.logical_or.reduce([_mask(df[f], _regex(where, name)) for f in fields])
     else:
         mask = np.asarray(where, dtype=bool)
@@ -83,7 +81,7 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
 def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -> pd.DataFrame:
     """Per gold label in a slice, then ``all``: ``n``, ``share of slice`` and ``<model> acc`` for each
     ``predictions`` (name -> (n,) labels). ``where``: a regex (or :data:`PATTERNS` key) searched in
-    ``fields``, a predicate ``df -> mask``, or the mask."""
+    ``fields``, or the (n,) mask."""
     check_pairs(df, True, name="df")
     mask, y, rows = _where_mask(df, where, fields), df["label"].to_numpy(), {}
     predictions = {name: np.asarray(p) for name, p in check_dict(predictions, "predictions").items()}
