@@ -277,7 +277,6 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     _check_frames(False, query_df=query_df)
     k = check_int(k, "k", low=1, high=len(train_df))
     n_timed = check_int(n_timed, "n_timed", low=1, high=len(query_df))
-    train_df, query_df = train_df.reset_index(drop=True), query_df.reset_index(drop=True)
 
     def embed(df):  # the representation, computed (never read from a cache)
         return models.encode(model, df, cache=False, progress=False)
