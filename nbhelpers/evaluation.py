@@ -80,10 +80,7 @@ def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
     table = summary.set_index("seed")[list(ACCURACIES)].copy()
     table["backoff gain"] = table["backoff_acc"] - table["model_acc"]
     table["interpolation gain"] = table["interp_acc"] - table["model_acc"]
-    seeds = list(table.index)
-    table.loc["mean"] = table.loc[seeds].mean()
-    table.loc["std"] = table.loc[seeds].std(ddof=1) if len(seeds) > 1 else np.nan
-    return table
+    return pd.concat([table, table.agg(["mean", "std"])])  # one seed: std NaN
 
 
 def paired_gains(correct: dict, *, methods=("backoff", "interpolation"), baseline: str = "model",

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import evaluation, influence, knn, mislabel, models, paper, results
 from .data import NLI_LABELS as LABELS
-from .checks import check_dict, check_int, check_positive, check_unit_interval
+from .checks import check_dict, check_int, check_labels, check_positive, check_unit_interval
 
 #: The rankings compared in chapter 5 (higher score = more likely mislabeled).
 RANKINGS = ("loss", "cleanlab", "ranked kNN", "kNN only")
@@ -20,16 +20,6 @@ def _check_frames(need_label: bool, num_labels=None, **frames) -> None:
     """Each frame checked (and named) as fine_tune and predict_proba check theirs, before any fine-tune."""
     for name, df in frames.items():
         models._check_frame(df, need_label, num_labels, name=name)
-
-
-def _check_seeds(seeds) -> list:
-    try:
-        seeds = [check_int(s, f"seeds[{i}]", low=0) for i, s in enumerate(seeds)]
-    except TypeError:
-        raise TypeError(f"seeds must be a sequence of integers; got {seeds!r}") from None
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one seed")
-    return seeds
 
 
 def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "minilm", seed: int = 0,
@@ -113,7 +103,7 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes, seeds
         raise type(err)(f"regimes must be (lr > 0, whole epochs >= 1) pairs; {err} in {regimes!r}") from None
     if not regimes:
         raise ValueError("regimes is empty: give at least one (lr, epochs)")
-    seeds, points = _check_seeds(seeds), []
+    seeds, points = check_labels(seeds, name="seeds").tolist(), []
     for (lr, epochs), seed in [(r, s) for r in regimes for s in seeds]:
         started = time.perf_counter()
         row, scores, flipped = noisy_label_run(
@@ -224,7 +214,7 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
         raise type(err)(f"fractions={fractions!r}: {err}") from None
     if len(fractions) == 0:
         raise ValueError("fractions is empty: give at least one fraction")
-    seeds, k = _check_seeds(seeds), check_int(k, "k", low=1, high=len(train_df) - 1)
+    seeds, k = check_labels(seeds, name="seeds").tolist(), check_int(k, "k", low=1, high=len(train_df) - 1)
     recipe = {} if recipe is None else dict(check_dict(recipe, "recipe", allow_empty=True))
     train_df = train_df.reset_index(drop=True)
     y_train, y_test = train_df["label"].to_numpy(), test_df["label"].to_numpy()
@@ -287,7 +277,6 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     _check_frames(False, query_df=query_df)
     k = check_int(k, "k", low=1, high=len(train_df))
     n_timed = check_int(n_timed, "n_timed", low=1, high=len(query_df))
-    train_df, query_df = train_df.reset_index(drop=True), query_df.reset_index(drop=True)
 
     def embed(df):  # the representation, computed (never read from a cache)
         return models.encode(model, df, cache=False, progress=False)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .checks import (check_frame, check_indices, check_int, check_label_map, check_labels, check_matrix,
-                     check_pairs, check_path, check_positive, check_proba, check_records, check_same_shape,
-                     check_str, check_unit_interval)
+from .checks import (check_dict, check_frame, check_indices, check_int, check_label_map, check_labels,
+                     check_matrix, check_pairs, check_path, check_positive, check_proba, check_records,
+                     check_same_shape, check_str, check_unit_interval)
 from .data import NLI_LABELS
 from .knn import backoff, knn_proba, neighbor_weights
 
@@ -26,11 +26,9 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
     rng = np.random.default_rng(seed)
     if groups is None:
         return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False)).astype(np.int64)
-    if (groups := np.asarray(groups)).dtype == object and all(isinstance(g, str) for g in groups.flat):
-        groups = groups.astype(str)  # pandas' strings (same order and groups as the objects)
-    if groups.dtype.kind not in "iuUS" or groups.shape != (n_total,):  # NaN or None among names: no order
-        raise ValueError(f"groups must have shape ({n_total},) like the rows, integers or strings; got shape "
-                         f"{groups.shape}, dtype {groups.dtype}")
+    if (groups := np.asarray(groups)).shape != (n_total,) or pd.isna(groups).any():  # NaN, None: no order
+        raise ValueError(f"groups must have shape ({n_total},) like the rows, without missing values; got "
+                         f"shape {groups.shape}, dtype {groups.dtype}")
     names = np.unique(groups)
     per, extra = divmod(n, len(names))
     picked = [rng.choice(rows, size=min(len(rows), per + int(i < extra)), replace=False)
@@ -145,8 +143,7 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
 def write_explorer(data: dict, folder) -> int:
     """Write :data:`DATA_FILE` and :data:`INDEX_FILE` (``window.X = {...};``, ASCII JSON) into ``folder``;
     returns the data file's size in bytes."""
-    if not isinstance(data, dict) or "sets" not in data:
-        raise ValueError("data must be what explorer_data returned (a dict with 'sets')")
+    check_dict(data, "data", ["sets"])  # what explorer_data returned
     folder = Path(check_path(folder, "folder"))
     folder.mkdir(parents=True, exist_ok=True)
     index = {s["name"]: list(s["examples"]["id"]) for s in data["sets"]}

@@ -15,7 +15,9 @@ from .checks import (check_choice, check_computed, check_dict, check_int, check_
                      check_path, check_proba, check_same_length, check_same_shape, check_str,
                      check_unit_interval)
 from .data import NLI_LABELS, data_hash
-from .models import NLIModel, _length_sorted_batches, _tokenize
+from .influence import topk_overlap
+from .knn import backoff, knn_proba
+from .models import NLIModel, _length_sorted_batches, _tokenize, encode, predict_proba
 
 # fp32: the export; int8: onnxruntime's quantize_dynamic; fp16: matrices stored in float16 (computed in
 # float32); fp16+int8-embeddings: also the word embeddings in int8, one scale per row
@@ -153,8 +155,7 @@ def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: in
     nn_onnx = store_neighbors(store, check_matrix(reps_onnx, "reps_onnx"), k)[1]
     return {"argmax agreement": float((p_torch.argmax(1) == p_onnx.argmax(1)).mean()),
             "max probability difference": float(np.abs(p_torch - p_onnx).max()),
-            f"mean overlap of {k} neighbours": float(np.mean([len(np.intersect1d(a, b)) / k
-                                                              for a, b in zip(nn_torch, nn_onnx)]))}
+            f"mean overlap of {k} neighbours": topk_overlap(nn_torch, nn_onnx)}
 
 
 def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, knn, store: dict, *,
@@ -178,9 +179,6 @@ def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, 
 def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, onnx_path, store: dict):
     """For the page's test, per pair: PyTorch's answer (``p_model``, ``p_knn``, ``top``, ``gap``, ``pred``)
     and, under ``onnx``, the page's pipeline run in Python (``p_model``, ``p_knn``, ``nn``)."""
-    from .knn import backoff, knn_proba
-    from .models import encode, predict_proba
-
     p, reps = (f(model, pairs, cache=False, progress=False) for f in (predict_proba, encode))
     (d, nn), p_knn = knn.kneighbors(reps, k=2), knn.predict_proba(reps)
     p_onnx, cls = onnx_outputs(onnx_path, pairs, tokenizer=model.tokenizer)

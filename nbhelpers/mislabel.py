@@ -71,9 +71,6 @@ def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flippe
 
 def loss_scores(labels, pred_probs):
     """Training loss ``-log p(label)`` (clipped at 1e-12) of (N,) ``labels`` under (N, K) ``pred_probs``."""
-    if np.ndim(labels) == 2 and np.ndim(pred_probs) == 1:
-        raise ValueError("loss_scores takes (labels, pred_probs), as cleanlab does; got a 2-D labels "
-                         f"of shape {np.shape(labels)} and a 1-D pred_probs: swap the arguments")
     p = check_proba(pred_probs, "pred_probs", atol=None)
     y = check_labels(labels, p.shape[1])
     check_same_length(len(y), len(p), "labels", "pred_probs")

@@ -3,6 +3,7 @@ neighbours, LIME, and a miner; DataFrames with ``premise``, ``hypothesis``, ``la
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import re
 from collections import Counter
@@ -10,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from . import timing
 from .data import NLI_LABELS as LABELS
@@ -52,10 +54,8 @@ def pattern_mask(texts, pattern: str) -> np.ndarray:
 
 
 def _where_mask(df: pd.DataFrame, where, fields=FIELDS, name="where") -> np.ndarray:
-    """The rows a slice selects: ``where`` a pattern searched in ``fields``, a predicate or a mask."""
-    if callable(where):
-        mask = np.asarray(where(df), dtype=bool)
-    elif isinstance(where, str):
+    """The rows a slice selects: ``where`` a pattern searched in ``fields``, or a mask."""
+    if isinstance(where, str):
         mask = np.logical_or.reduce([_mask(df[f], _regex(where, name)) for f in fields])
     else:
         mask = np.asarray(where, dtype=bool)
@@ -81,7 +81,7 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
 def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -> pd.DataFrame:
     """Per gold label in a slice, then ``all``: ``n``, ``share of slice`` and ``<model> acc`` for each
     ``predictions`` (name -> (n,) labels). ``where``: a regex (or :data:`PATTERNS` key) searched in
-    ``fields``, a predicate ``df -> mask``, or the mask."""
+    ``fields``, or the (n,) mask."""
     check_pairs(df, True, name="df")
     mask, y, rows = _where_mask(df, where, fields), df["label"].to_numpy(), {}
     predictions = {name: np.asarray(p) for name, p in check_dict(predictions, "predictions").items()}
@@ -104,14 +104,16 @@ def highlight(text: str, pattern: str) -> str:
 
 
 def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, caption: str = "") -> str:
-    """An HTML table (text escaped) of a query and its training neighbours, pattern words in bold."""
+    """An HTML table (text escaped) of a query (tinted) and its training neighbours, pattern words in bold."""
     check_labels([query["label"]], len(LABELS), "query['label']")
     check_pairs(neighbours, True, name="neighbours")
     table = pd.concat([query.to_frame().T, neighbours], ignore_index=True)
     table = table.reindex(columns=[*FIELDS, "label", "distance"]).set_axis(["query", *range(1, len(table))])
     table["label"] = [LABELS[int(y)] for y in table["label"]]
     bold = {field: functools.partial(highlight, pattern=pattern) for field in FIELDS}
-    styled = table.style.format(bold | {"distance": "{:.0f}"}, na_rep="")
+    uuid = hashlib.sha1(repr((table.to_numpy().tolist(), pattern, caption)).encode()).hexdigest()[:8]
+    styled = Styler(table, uuid=uuid).format(bold | {"distance": "{:.0f}"}, na_rep="")  # same input, same ids
+    styled.set_table_styles([{"selector": "tbody tr:first-child", "props": "background-color: #eef"}])
     return styled.set_caption(html.escape(caption)).to_html()
 
 

@@ -164,12 +164,10 @@ def plot_confidence_bins(bins: pd.DataFrame, tau: float | None = None, title: st
 def plot_method_accuracy(table: pd.DataFrame, ax=None):
     """Grouped bars of ``table`` (accuracies, settings by methods): setting on x, method by colour."""
     ax = _axes(ax, (9, 4))
-    n, x, width = len(check_frame(table, "table").columns), np.arange(len(table)), 0.8 / len(table.columns)
-    for i, col in enumerate(table.columns):
-        bars = ax.bar(x + (i - (n - 1) / 2) * width, table[col], width, label=col)
-        ax.bar_label(bars, fmt="{:.1%}", padding=2, fontsize=7, rotation=90)
-    ax.set_xticks(x, table.index)
-    return _finish(ax, "y", {"ncol": n, "loc": "upper right"}, ylim=(0, 1.1),
+    check_frame(table, "table").plot.bar(ax=ax, rot=0, width=0.8)  # as plot_slice_accuracy
+    for container in ax.containers:
+        ax.bar_label(container, fmt="{:.1%}", padding=2, fontsize=7, rotation=90)
+    return _finish(ax, "y", {"ncol": len(table.columns), "loc": "upper right"}, ylim=(0, 1.1), xlabel="",
                    ylabel="test accuracy", title="Test accuracy per setting and method")
 
 
@@ -215,7 +213,7 @@ def plot_slice_accuracy(table: pd.DataFrame, ax=None):
     ax = _axes(ax, (8, 4))
     check_frame(table, "table").plot.bar(ax=ax, rot=0, width=0.8)
     for container in ax.containers:
-        ax.bar_label(container, labels=[f"{v:.0%}" for v in container.datavalues], fontsize=7)
+        ax.bar_label(container, fmt="{:.0%}", fontsize=7)
     return _finish(ax, "y", {}, ylim=(0, 1.08), ylabel="accuracy", xlabel="")
 
 

@@ -127,7 +127,7 @@ def test_written_file_is_a_script_whose_json_round_trips_and_cannot_close_the_ta
     assert json.loads(text[len("window.EXPLORER_DATA = "):-2]) == json.loads(json.dumps(data))
     with pytest.raises(ValueError, match="set names must be unique"):
         explorer.explorer_data(records(), records())
-    with pytest.raises(ValueError, match="data must be what explorer_data returned"):
+    with pytest.raises(TypeError, match="data must be a dict"):
         explorer.write_explorer([1], tmp_path)
 
 
@@ -153,7 +153,7 @@ def test_the_index_lists_each_sets_ids_for_the_figures(tmp_path):
     path = tmp_path / explorer.INDEX_FILE
     assert path.read_text() == 'window.EXPLORER_INDEX = {"snli":[7,9],"hans-val":[3,4]};\n'
     assert size == (tmp_path / explorer.DATA_FILE).stat().st_size
-    with pytest.raises(ValueError, match="data must be what explorer_data returned"):
+    with pytest.raises(ValueError, match=r"data lacks keys \['sets'\]"):
         explorer.write_explorer({"tables": []}, tmp_path)
 
 

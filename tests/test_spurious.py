@@ -1,4 +1,5 @@
 """nbhelpers.spurious: patterns, slices, escaping and label checks, the miner, LIME."""
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +18,13 @@ def test_patterns_match_words_not_substrings():
     assert spurious.pattern_mask(["is n't"], "negation").tolist() == [True]  # tokenised SNLI form
 
 
-def test_slice_report_with_regex_predicate_and_mask():
+def test_slice_report_with_regex_and_mask():
     df = pd.DataFrame({"premise": ["p"] * 4, "hypothesis": ["a red x", "b", "a red y", "c"],
                        "label": [0, 0, 2, 1]})
     preds = {"m1": np.array([0, 1, 1, 1]), "m2": np.array([1, 0, 2, 1])}
     by_regex = spurious.slice_report(df, r"\bred\b", preds)
-    by_pred = spurious.slice_report(df, lambda d: d["hypothesis"].str.contains("red"), preds)
     by_mask = spurious.slice_report(df, np.array([True, False, True, False]), preds)
-    assert by_regex.equals(by_pred) and by_regex.equals(by_mask)
+    assert by_regex.equals(by_mask)
     assert by_regex.loc["all", "n"] == 2 and by_regex.loc["all", "m1 acc"] == 0.5
     assert by_regex.loc["contradiction", "m2 acc"] == 1.0 and by_regex.loc["entailment", "m2 acc"] == 0.0
     with pytest.raises(ValueError, match="selects"):
@@ -73,6 +73,14 @@ def test_neighbor_html_refuses_a_bad_query_label(label):
 def test_neighbor_html_renders_good_labels():
     html = spurious.neighbor_html(PAIRS.iloc[0], PAIRS.assign(distance=1.0), "a")
     assert html.count("contradiction") == 1 and "<b>a</b>" in html
+
+
+def test_neighbor_html_is_deterministic_and_tints_the_query_row():
+    html = spurious.neighbor_html(PAIRS.iloc[0], PAIRS.assign(distance=1.0), "a")
+    assert html == spurious.neighbor_html(PAIRS.iloc[0], PAIRS.assign(distance=1.0), "a")
+    table_id = re.search(r'<table id="(T_\w+)"', html).group(1)
+    assert re.search(rf"#{table_id} tbody tr:first-child {{\s*background-color: #eef;", html)
+    assert table_id not in spurious.neighbor_html(PAIRS.iloc[1], PAIRS.assign(distance=1.0), "a")
 
 
 def test_token_enrichment_ranks_the_planted_artifact_first():
