@@ -106,7 +106,7 @@ def test_load_setting_and_recipe():
     assert s["train"].equals(again["train"])  # the smoke subset is fixed
     assert s["sources"] == {"train": "cad-original/train", "validation": "snli/validation",
                             "test": "snli/test"}
-    assert settings.recipe_for(9815, large_train_epochs=2)["epochs"] == 2
+    assert settings.recipe_for(9815)["epochs"] == settings.LARGE_TRAIN_EPOCHS < settings.recipe_for(1666)["epochs"]
     assert settings.recipe_for(1666)["lr"] == 1e-4
 
 
