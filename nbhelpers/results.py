@@ -26,7 +26,7 @@ def _record(name: str, doc: str, fields: dict, *, optional=()) -> type[Record]:
 FineTune = shape("FineTune", {"n_train": int, "epochs": int, "seconds": Seconds, "continued": bool})
 Timing = shape("Timing", {**{part: Seconds for part in (
     "fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other", "total")},
-    "fine_tunes": list[FineTune]}, optional=("fine_tunes",))  # seconds per part: timing.report
+    "fine_tunes": list[FineTune]})  # seconds per part: timing.report
 Bootstrap = shape("Bootstrap", {"diff": Number, "lo": Number, "hi": Number, "p_better": Fraction})  # 95%
 Recipe = shape("Recipe", {"epochs": int, "lr": Number, "batch_size": int, "warmup_ratio": Number,
                           "weight_decay": Number, "max_length": int, "group_by_length": bool})
@@ -56,8 +56,7 @@ RepresentationsRecord = _record("representations", """Chapter 1: which represent
     "best_variant": BestVariant, "cls_last_norm_knn_acc": Fraction, "cls_last_norm_rank": int,
     "n_variants": int, "paper": RepresentationsPaper, "model_val_ci": FractionInterval,
     "finetuned": TunedProbe, "unfinetuned": FrozenProbe, "unfinetuned_mean": FrozenProbe,
-    "tokenisation": Tokenisation, "held_out": HeldOut, "minutes": Seconds, "timing": Timing},
-    optional=("held_out",))  # older files: no held_out
+    "tokenisation": Tokenisation, "held_out": HeldOut, "minutes": Seconds, "timing": Timing})
 
 
 BackoffPaper = shape("BackoffPaper", {key: Fraction for key in (
@@ -121,7 +120,7 @@ class BackoffRecord(Record):
     anli: BackoffSetting
     hans: BackoffSetting
     anli_adversarial: Optional[BackoffSetting] = Field(alias="anli-adversarial", **OMIT)
-    timing: Optional[Timing] = Field(**OMIT)
+    timing: Timing
 
     def setting(self, name: str) -> BackoffSetting:
         """The result for a setting by its book name (``"snli-original"``, ...)."""
@@ -180,10 +179,9 @@ NotClaim = shape("NotClaim", {"readings": dict[str, dict[str, Reading]], "closes
                               "paper": dict[str, Fraction]})  # "'not' occurs in 37% / 60%": each reading
 SliceRow = shape("SliceRow", {"n": int, "share of slice": Fraction, "original acc": MaybeFraction,
                               "augmented acc": MaybeFraction})
-_EXACT = {"a_only": int, "b_only": int, "mcnemar_p": MaybeFraction, "mcnemar_lo": MaybeNumber,
-          "mcnemar_hi": MaybeNumber}  # spurious.slice_change's exact test (older files: none)
 Change = shape("Change", {"n": int, "before": MaybeFraction, "after": MaybeFraction, "diff": MaybeNumber,
-                          "lo": MaybeNumber, "hi": MaybeNumber, **_EXACT}, optional=tuple(_EXACT))
+                          "lo": MaybeNumber, "hi": MaybeNumber, "a_only": int, "b_only": int,
+                          "mcnemar_p": MaybeFraction, "mcnemar_lo": MaybeNumber, "mcnemar_hi": MaybeNumber})
 MinerToken = shape("MinerToken", {"token": str, "retrieved": int, "expected": Number, "ratio": Number,
                                   "z": Number, "base_rate": Fraction})
 Selection = shape("Selection", {"with pattern": int, "changed prediction": int, "paper direction": int})
@@ -206,8 +204,7 @@ LIME.""", {
     "knn_params": dict[str, dict[str, Number]],
     "miner_top_tokens": list[MinerToken], "miner_pattern_hits_top10": list[str],
     "examples": dict[str, list[int]], "example_selection": dict[str, Selection], "lime": list[LimeRow],
-    "setup": SpuriousSetup, "timing": Timing},
-    optional=("negation_sensitivity", "colour_change", "knn_alone", "knn_params"))  # older files lack them
+    "setup": SpuriousSetup, "timing": Timing})
 
 
 KnnCandidates = shape("KnnCandidates", {"precision": Fraction, "recall": Fraction, "f1": Fraction,
@@ -224,7 +221,7 @@ MislabelSetup = shape("MislabelSetup", {"backbone": str, "seeds": list[int], "no
 SweepSetup = shape("SweepSetup", {"regimes": list[list[Number]], "seeds": list[int], "folds": int})
 MislabelPaper = shape("MislabelPaper", {"precision": Fraction, "recall": Fraction, "f1": Fraction,
                                         "loss_fraction_for_knn_recall": Fraction, "noise_rate": Fraction,
-                                        "source": str}, optional=("noise_rate", "source"))
+                                        "source": str})
 SweepConclusion = shape("SweepConclusion", {
     "pattern_regimes": list[str], "explanation": str, "memorisation_range": FractionInterval,
     "best": shape("BestRanking", {"method": str, "regime": str, "ap": Fraction}),
@@ -241,13 +238,12 @@ sweep concluded nothing); ``sweep``: one point per (lr, epochs, seed), as
     "diagnostics": Diagnostics, "setup": MislabelSetup, "augmented_flagged": int,
     "sweep": list[dict[str, Json]], "sweep_setup": SweepSetup,
     "sweep_conclusion": (Optional[SweepConclusion], None), "timing": Timing},
-    optional=("knn_only", "diagnostics", "sweep", "sweep_setup", "timing"))
+    optional=("sweep_setup", "timing"))  # a run without the sweep, or outside a chapter
 
 
 Paired = shape("Paired", {**Bootstrap.__annotations__, "a_only": int, "b_only": int, "p": Fraction,
                           "mcnemar_lo": Number, "mcnemar_hi": Number})  # backoff vs the model, same pairs
-HansCell = shape("HansCell", {"model_acc": Fraction, "backoff_acc": Fraction, "n": int, "paired": Paired},
-                 optional=("paired",))
+HansCell = shape("HansCell", {"model_acc": Fraction, "backoff_acc": Fraction, "n": int, "paired": Paired})
 HansHeuristic = shape("HansHeuristic", {label: HansCell for label in HANS_LABELS})
 SliceRule = shape("SliceRule", {"taus": dict[str, Fraction], "test_acc": Fraction,
                                 "confidence_rule_test_acc": Fraction, "model_test_acc": Fraction,

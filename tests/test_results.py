@@ -104,7 +104,7 @@ def _backoff():
                                        "backoff_gain_mean": 0.01, "backoff_gain_std": 0.02}, "smoke": True}
     parts = ["fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE", "other"]
     timing = dict.fromkeys(parts, 0.0)
-    return out | {"timing": timing | {"total": 1.0}}
+    return out | {"timing": timing | {"total": 1.0, "fine_tunes": []}}
 
 
 def test_backoff_record_round_trips_with_and_without_the_adversarial_setting(tmp_path):
@@ -272,7 +272,9 @@ def _mislabel():
             "cleanlab": {"precision": 0.4, "recall": 0.3, "f1": 0.35, "average_precision": 0.3,
                          "f1_at_knn_budget": 0.3, "folds": 3},
             "ranked_knn": rank, "noisy_model": {"val_acc": 0.6, "flips_memorised": 0.5},
-            "paper": {"precision": 0.84, "recall": 0.73, "f1": 0.78, "loss_fraction_for_knn_recall": 0.65},
+            "paper": {"precision": 0.84, "recall": 0.73, "f1": 0.78, "loss_fraction_for_knn_recall": 0.65,
+                      "noise_rate": 0.1, "source": "Section 5"},
+            "knn_only": rank, "diagnostics": {"mean": {}, "per_seed": {}}, "sweep": [],
             "per_seed": {"seed": [0], "kNN f1": [0.5]},
             "setup": {"backbone": "minilm", "seeds": [0], "noise_rate": 0.1, "n_train": 96, "n_val": 30,
                       "smoke": True},
