@@ -250,7 +250,12 @@ def candidate_dirs(data_dir=None):
               if entry.strip()] + [(DEFAULT_DATA_DIR, "default, beside the repository")]
     unique = {}
     for path, origin in found:
-        unique.setdefault((path := Path(path).expanduser()).resolve(), (path, origin))
+        path = Path(path).expanduser()
+        try:
+            unique.setdefault(path.resolve(), (path, origin))
+        except (RuntimeError, OSError) as err:  # Python < 3.13 raises RuntimeError on a loop
+            raise ValueError(f"data directory {path} ({origin}) cannot be resolved: {err}; "
+                             "expected a directory (is it a symlink loop?)") from None
     return list(unique.values())
 
 

@@ -237,6 +237,16 @@ def test_env_var_is_honoured(tmp_path, monkeypatch):
     assert load_nli("snli", "validation", data_dir=tmp_path / "arg")["premise"].tolist() == ["From arg ."]
 
 
+def test_a_symlink_loop_is_a_clear_value_error(tmp_path, monkeypatch):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(ValueError, match=r"data directory .*a \(data_dir argument\) cannot be resolved.*symlink"):
+        load_nli("cad-original", "train", data_dir=tmp_path / "a")
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "b"))
+    with pytest.raises(ValueError, match=r"\$NBHELPERS_DATA\) cannot be resolved"):
+        data.candidate_dirs()
+
+
 @pytest.fixture
 def nowhere(tmp_path, monkeypatch):
     """No local data anywhere."""
