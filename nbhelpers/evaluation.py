@@ -80,7 +80,7 @@ def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
     table = summary.set_index("seed")[list(ACCURACIES)].copy()
     table["backoff gain"] = table["backoff_acc"] - table["model_acc"]
     table["interpolation gain"] = table["interp_acc"] - table["model_acc"]
-    return pd.concat([table, table.agg(["mean", "std"])])  # one seed: std NaN
+    return pd.concat([table, table.agg(["mean", "std"])]).rename_axis("seed")  # one seed: std NaN
 
 
 def paired_gains(correct: dict, *, methods=("backoff", "interpolation"), baseline: str = "model",

@@ -276,9 +276,10 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
         loaded[path] = _load(str(path), seed, k), json.loads((path / TRAINING_LOG).read_text())
 
     folder = cache.directory("checkpoints", parts, build, check=check)
-    if folder not in loaded:  # just built: it loaded from its temporary folder
+    if folder not in loaded:  # just built: it loaded from its temporary folder, which is let go first
+        loaded.clear()
         check(folder)
-    (model, tokenizer), meta = loaded[folder]
+    (model, tokenizer), meta = loaded.pop(folder)
     return NLIModel(model, tokenizer, backbone, key=folder.name, info={
         "backbone": backbone, "seed": seed, "n_train": len(train_df), "num_labels": k, "recipe": recipe,
         "fine_tuned": True, "checkpoint": str(folder), "continued_from": init and init.key, **meta})
