@@ -59,6 +59,12 @@ def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 
 
     tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
     va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")
+    if tr.shape[1] != va.shape[1]:
+        raise ValueError(f"train_reps has {tr.shape[1]} dimensions but val_reps has {va.shape[1]}; "
+                         f"expected the same")
+    if len(np.unique(y_tr)) < 2:
+        raise ValueError(f"train_labels must hold at least 2 classes to fit a probe, got "
+                         f"np.unique(train_labels) = {np.unique(y_tr)}")
     logistic = LogisticRegression(C=check_positive(C, "C"), max_iter=check_int(max_iter, "max_iter", low=1),
                                   random_state=seed)
     probe = make_pipeline(StandardScaler(), logistic)
