@@ -55,7 +55,7 @@ def quiet() -> None:
 
 
 def glue(**values) -> None:
-    """Glue each value for the chapter's markdown ({glue:text}`name`), without displaying it.
+    """Glue each value for the chapter's markdown (MyST-NB's ``glue:text`` role), without displaying it.
 
     numpy scalars become Python numbers, so that formats such as ``:.1%`` apply. Where MyST-NB
     is absent (Colab) nothing is glued: the text's glue roles are not rendered there anyway.
