@@ -206,8 +206,7 @@ def paper_pattern(point: dict) -> bool:
 def sweep_conclusion(points) -> dict:
     """What :func:`nbhelpers.experiments.memorisation_sweep`'s points say about the paper's result:
     ``pattern_regimes`` (:func:`paper_pattern` on seed means), ``explanation`` ("b": the regime explains
-    it, else "c"), ``memorisation_range``, ``best``, ``knn_beats_both``, ``n_seeds``, ``sentence``,
-    ``by_regime``."""
+    it, else "c"), ``memorisation_range``, ``best``, ``knn_beats_both``, ``n_seeds``, ``by_regime``."""
     if not (points := list(points)):
         raise ValueError("points is empty: run at least one sweep point")
     by_regime = {}
@@ -221,27 +220,28 @@ def sweep_conclusion(points) -> dict:
     pattern = [r for r, m in mean.items() if paper_pattern(m)]
     best_method, best_regime = max(((m, r) for r in mean for m in methods),
                                    key=lambda mr: mean[mr[1]]["ap"][mr[0]])
-    best_ap = mean[best_regime]["ap"][best_method]
     beats = sorted({r for r, ps in by_regime.items() for p in ps for score in ("ranked kNN", "kNN only")
                     if score in p.get("ap_vs", {})
                     and all(p["ap_vs"][score][other]["lo"] > 0 for other in ("loss", "cleanlab"))})
     mem = [m["flips_memorised"] for m in mean.values()]
-    closest = max(mean, key=lambda r: mean[r]["loss_fraction_for_knn_recall"])
-    n_seeds = max(len(ps) for ps in by_regime.values())
-    what = (f"the paper's pattern (kNN F1 above the loss ranking's, loss needing at least "
-            f"{PATTERN_MIN_LOSS_FRACTION:.0%} of the data) appears in {len(pattern)} of {len(mean)} "
-            f"regimes ({'; '.join(pattern)}), so the training regime, one way our setting differs, "
-            "explains the gap (b)") if pattern else (
-        f"the paper's pattern appears in none of the {len(mean)} regimes (the loss ranking needs at "
-        f"most {mean[closest]['loss_fraction_for_knn_recall']:.0%} of the data, at {closest}; the paper: "
-        "about 65%), so the training regime does not explain the gap: what remains is the backbone (b) "
-        "or a fragile claim (c)")
-    sentence = (f"Across {len(mean)} training regimes that memorise {min(mem):.0%} to {max(mem):.0%} of "
-                f"the flips ({n_seeds} seed{'s' if n_seeds > 1 else ''} each), {what}. The best ranking by "
-                f"AP is {best_method} at {best_regime} (AP {best_ap:.2f}); a kNN score beats both loss and "
-                "cleanlab beyond the bootstrap interval in "
-                + (f"{'; '.join(beats)}." if beats else "no regime."))
     return {"pattern_regimes": pattern, "explanation": "b" if pattern else "c",
-            "memorisation_range": [min(mem), max(mem)],
-            "best": {"method": best_method, "regime": best_regime, "ap": best_ap},
-            "knn_beats_both": beats, "n_seeds": n_seeds, "sentence": sentence, "by_regime": mean}
+            "memorisation_range": [min(mem), max(mem)], "best": {
+                "method": best_method, "regime": best_regime, "ap": mean[best_regime]["ap"][best_method]},
+            "knn_beats_both": beats, "n_seeds": max(map(len, by_regime.values())), "by_regime": mean}
+
+
+def sweep_quotes(conclusion: dict | None) -> dict:
+    """The ``sweep_*`` values chapter 5's text quotes from a :func:`sweep_conclusion` (``None``: no sweep
+    ran, NaN and "none"); lists of regimes joined by "; ", "none" when empty."""
+    c = conclusion or {"by_regime": {}, "memorisation_range": [np.nan, np.nan], "n_seeds": 0,
+                       "explanation": "none", "best": {"method": "none", "regime": "none", "ap": np.nan}}
+    loss = {r: m["loss_fraction_for_knn_recall"] for r, m in c["by_regime"].items()} or {"none": np.nan}
+    most = max(loss, key=loss.get)  # the regime where the loss ranking needs the most data
+    (low, high), best = c["memorisation_range"], c["best"]
+    return {"sweep_n_regimes": len(c["by_regime"]), "sweep_n_seeds": c["n_seeds"],
+            "sweep_memorised_low": low, "sweep_memorised_high": high,
+            "sweep_pattern_regimes": "; ".join(c.get("pattern_regimes", [])) or "none",
+            "sweep_explanation": c["explanation"], "sweep_loss_fraction": loss[most],
+            "sweep_loss_regime": most, "sweep_best_method": best["method"],
+            "sweep_best_regime": best["regime"], "sweep_best_ap": best["ap"],
+            "sweep_knn_beats_both": "; ".join(c.get("knn_beats_both", [])) or "none"}

@@ -225,7 +225,7 @@ MislabelPaper = shape("MislabelPaper", {"precision": Fraction, "recall": Fractio
 SweepConclusion = shape("SweepConclusion", {
     "pattern_regimes": list[str], "explanation": str, "memorisation_range": FractionInterval,
     "best": shape("BestRanking", {"method": str, "regime": str, "ap": Fraction}),
-    "knn_beats_both": list[str], "n_seeds": int, "sentence": str})  # mislabel.sweep_conclusion, no by_regime
+    "knn_beats_both": list[str], "n_seeds": int})  # mislabel.sweep_conclusion, no by_regime
 
 
 MislabelRecord = _record("mislabel", """Chapter 5: finding flipped labels with kNN, the loss and cleanlab.

@@ -83,6 +83,7 @@ SKIP = {
     "experiments.diagnostics_table": "formats noisy_label_run's rows for display",
     "experiments.budget_table": "formats noisy_label_run's rows for display",
     "mislabel.sweep_conclusion": "reads memorisation_sweep's points (a fine-tuning run)",
+    "mislabel.sweep_quotes": "reads sweep_conclusion's dict (tests/test_experiments.py)",
     **{f"live.{n}": "exports or runs a fine-tuned model as ONNX (tests/test_live.py)" for n in (
         "export_onnx", "onnx_outputs", "compare_variants", "reference_answers")},
     "live.datastore": "reads a fitted knn.KNN, checked when it was fitted (tests/test_live.py)",

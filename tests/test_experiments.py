@@ -49,7 +49,9 @@ def test_sweep_conclusion_finds_the_regime_with_the_papers_pattern():
     assert c["best"] == {"method": "ranked kNN", "regime": "lr 1e-04, 10 ep", "ap": 0.6}
     assert c["knn_beats_both"] == ["lr 1e-04, 10 ep"]
     assert c["memorisation_range"] == [0.1, 0.95]
-    assert "(b)" in c["sentence"] and "10% to 95%" in c["sentence"]
+    q = mislabel.sweep_quotes(c)
+    assert (q["sweep_memorised_low"], q["sweep_memorised_high"], q["sweep_n_regimes"]) == (0.1, 0.95, 2)
+    assert q["sweep_pattern_regimes"] == "lr 1e-04, 10 ep" and q["sweep_loss_regime"] == "lr 1e-04, 10 ep"
 
 
 def test_sweep_conclusion_without_the_pattern_says_c_and_averages_seeds():
@@ -58,7 +60,9 @@ def test_sweep_conclusion_without_the_pattern_says_c_and_averages_seeds():
     c = mislabel.sweep_conclusion(points)
     assert c["explanation"] == "c" and c["pattern_regimes"] == [] and c["knn_beats_both"] == []
     assert c["n_seeds"] == 2 and c["by_regime"]["lr 1e-04, 5 ep"]["flips_memorised"] == pytest.approx(0.65)
-    assert "none of the 1 regimes" in c["sentence"] and "12%" in c["sentence"] and "(c)" in c["sentence"]
+    q = mislabel.sweep_quotes(c)
+    assert q["sweep_pattern_regimes"] == "none" and q["sweep_loss_fraction"] == pytest.approx(0.12)
+    assert mislabel.sweep_quotes(None)["sweep_n_regimes"] == 0  # no sweep ran: the text still has its values
     with pytest.raises(ValueError, match="empty"):
         mislabel.sweep_conclusion([])
 

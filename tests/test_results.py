@@ -286,7 +286,7 @@ def test_mislabel_record_takes_a_sweep_and_diagnostics():
     assert MislabelRecord.from_dict(plain).to_dict() == plain | {"sweep_conclusion": None}
     conclusion = {"pattern_regimes": [], "explanation": "c", "memorisation_range": [0.1, 0.4],
                   "best": {"method": "loss", "regime": "lr 1e-04, 1 ep", "ap": 0.3}, "knn_beats_both": [],
-                  "n_seeds": 1, "sentence": "x"}
+                  "n_seeds": 1}
     full = plain | {"knn_only": _mislabel()["ranked_knn"],
                     "diagnostics": {"mean": {"recall_ceiling": 0.9, "memorised_recalled": float("nan")},
                                     "per_seed": {"seed": [0], "memorised_recalled": [float("nan")]}},
