@@ -129,15 +129,13 @@ def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
     part = grid[grid["k"] == k]
     table = part.pivot(index="temperature", columns="tau", values="backoff_acc").sort_index()
     taus, temps = table.columns.to_numpy(float), table.index.to_numpy(float)
-    mesh = ax.pcolormesh(np.arange(len(taus) + 1), np.arange(len(temps) + 1), table.to_numpy() * 100,
-                         cmap="viridis", shading="flat")
-    ax.figure.colorbar(mesh, ax=ax, label="accuracy (%)")
+    sns.heatmap(table * 100, cmap="viridis", ax=ax, cbar_kws={"label": "accuracy (%)"}).invert_yaxis()
     best = part.loc[part["backoff_acc"].idxmax()]
     bx, by = np.searchsorted(taus, best["tau"]) + 0.5, np.searchsorted(temps, best["temperature"]) + 0.5
     ax.plot(bx, by, marker="*", color="red", ms=14, mec="white",
             label=f"best: tau={best['tau']:.2f}, T={best['temperature']:g} ({best['backoff_acc']:.1%})")
     step = max(1, len(taus) // 10)
-    ax.set_xticks(np.arange(0, len(taus), step) + 0.5, [f"{t:.1f}" for t in taus[::step]])
+    ax.set_xticks(np.arange(0, len(taus), step) + 0.5, [f"{t:.1f}" for t in taus[::step]], rotation=0)
     ax.set_yticks(np.arange(len(temps)) + 0.5, [f"{t:g}" for t in temps])
     return _finish(ax, legend={"loc": "lower left"},
                    xlabel="backoff threshold tau (back off when max p_model <= tau)",
