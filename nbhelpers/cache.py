@@ -9,16 +9,14 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from filelock import FileLock
-from sklearn.utils import check_scalar
 
 from . import __version__
-from .checks import check_path, check_real, check_str
+from .checks import check_path, check_str
 
 logger = logging.getLogger(__name__)
 
@@ -235,23 +233,3 @@ class Cache:
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         return final
-
-    def prune_temp(self, older_than_hours: float = 24.0) -> tuple[list[Path], int]:
-        """Delete hidden ``*.tmp`` leftovers of killed runs older than ``older_than_hours``;
-        return ``(removed paths, bytes freed)``."""
-        hours = check_scalar(check_real(older_than_hours, "older_than_hours"), "older_than_hours",
-                             float, min_val=0.0)
-        removed, freed = [], 0
-        for entry in sorted(self.root.glob("*/.*.tmp")):
-            try:
-                if entry.lstat().st_mtime > time.time() - 3600 * hours:
-                    continue
-                folder = entry.is_dir() and not entry.is_symlink()
-                size = sum(f.lstat().st_size for f in (entry.rglob("*") if folder else [entry])
-                           if not f.is_dir())
-                shutil.rmtree(entry) if folder else entry.unlink()
-            except FileNotFoundError:  # another process cleaned it first
-                continue
-            removed.append(entry)
-            freed += size
-        return removed, freed

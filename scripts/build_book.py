@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's nbhelpers first
 
 from nbhelpers.cache import Cache  # noqa: E402
+
 
 BOOK_FILES = ("_config.yml", "_toc.yml")
 ASSETS = "site-assets"  # copied to the site's root by html_extra_path (see _config.yml)
@@ -180,6 +182,26 @@ def build(src: Path, out: Path = ROOT) -> Path:
     drop_repeated_inline_scripts(html)
     return html
 
+def prune_temp(root: Path, older_than_hours: float = 24.0) -> tuple[list[Path], int]:
+    """Delete the cache's hidden ``*.tmp`` leftovers of killed runs older than ``older_than_hours``;
+    return ``(removed paths, bytes freed)``."""
+    if isinstance(older_than_hours, bool) or not 0 <= older_than_hours < math.inf:
+        raise ValueError(f"older_than_hours must be a finite number >= 0; got {older_than_hours!r}")
+    removed, freed = [], 0
+    for entry in sorted(Path(root).glob("*/.*.tmp")):
+        try:
+            if entry.lstat().st_mtime > time.time() - 3600 * older_than_hours:
+                continue
+            folder = entry.is_dir() and not entry.is_symlink()
+            size = sum(f.lstat().st_size for f in (entry.rglob("*") if folder else [entry])
+                       if not f.is_dir())
+            shutil.rmtree(entry) if folder else entry.unlink()
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+        removed.append(entry)
+        freed += size
+    return removed, freed
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -199,7 +221,7 @@ def main(argv=None) -> int:
     if args.smoke:
         params["smoke"] = True
 
-    removed, freed = Cache().prune_temp()
+    removed, freed = prune_temp(Cache().root)
     if removed:
         print(f"removed {len(removed)} leftovers of interrupted runs from the cache "
               f"({freed / 2**20:.0f} MiB)", flush=True)

@@ -137,40 +137,6 @@ def test_two_processes_computing_the_same_array_leave_one_valid_copy(tmp_path):
     assert np.array_equal(Cache(tmp_path).load_array("reps", key), np.arange(100000.0))
 
 
-def test_prune_temp_removes_only_old_temporary_leftovers(cache):
-    import os
-    import time
-
-    arr_path = cache.save_array("reps", "k1", np.arange(4.0))
-    old_dir = cache.root / "models" / ".deadbeef.x1.tmp"
-    old_dir.mkdir(parents=True)
-    (old_dir / "model.safetensors").write_bytes(b"\0" * 1000)
-    old_file = cache.root / "reps" / ".k2.npy.abc.tmp"
-    old_file.write_bytes(b"\0" * 24)
-    fresh = cache.root / "models" / ".cafe.x2.tmp"  # a run writing right now
-    fresh.mkdir()
-    visible_old = cache.root / "models" / "done.tmp"  # not hidden: not ours to delete
-    visible_old.write_bytes(b"keep")
-    two_days_ago = time.time() - 2 * 86400
-    for p in (old_dir, old_file, visible_old):
-        os.utime(p, (two_days_ago, two_days_ago))
-
-    removed, freed = cache.prune_temp(older_than_hours=24)
-
-    assert sorted(p.name for p in removed) == [".deadbeef.x1.tmp", ".k2.npy.abc.tmp"]
-    assert freed == 1024
-    assert not old_dir.exists() and not old_file.exists()
-    assert fresh.exists() and visible_old.exists() and arr_path.exists()
-    assert cache.load_array("reps", "k1").tolist() == [0.0, 1.0, 2.0, 3.0]
-    assert cache.prune_temp(older_than_hours=0)[0] == [fresh]
-    with pytest.raises(ValueError, match="older_than_hours"):
-        cache.prune_temp(older_than_hours=-1)
-
-
-def test_prune_temp_on_a_missing_root_does_nothing(tmp_path):
-    assert Cache(tmp_path / "absent").prune_temp() == ([], 0)
-
-
 RECIPE = {"epochs": 5, "lr": 0.0001, "batch_size": 32, "warmup_ratio": 0.1,
           "weight_decay": 0.01, "max_length": 128}
 
@@ -448,10 +414,10 @@ def test_processes_computing_a_corrupted_array_compute_it_once(tmp_path):
     assert np.array_equal(cache.load_array("reps", make_key(kind="reps", x=1)), np.arange(5000.0))
 
 
-def test_locks_live_outside_the_entries_and_prune_temp_leaves_them(cache):
+def test_locks_live_outside_the_entries(cache):
     cache.directory("checkpoints", {"s": 1}, _build)
     assert [p.name for p in (cache.root / "checkpoints").iterdir()] == [make_key(kind="checkpoints", s=1)]
-    assert cache.prune_temp(older_than_hours=0) == ([], 0)
+
 
 
 # ---------------------------------------------------------------------------------------
@@ -474,22 +440,8 @@ def test_file_sha256_follows_a_rewritten_file(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
-# edges: ages checked, long names hashed, the root absolute
+# edges: long names hashed, the root absolute
 # ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("age", [float("nan"), -1, -0.5, float("inf"), "24", None, True])
-def test_prune_temp_refuses_ages_that_are_not_finite_non_negative_numbers(cache, age):
-    import os
-    import time
-
-    leftover = cache.root / "models" / ".cafe.x2.tmp"  # a build writing right now
-    leftover.mkdir(parents=True)
-    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
-    with pytest.raises(ValueError, match="older_than_hours"):
-        cache.prune_temp(age)
-    assert leftover.exists()
-    assert cache.prune_temp(np.float64(2.0)) == ([], 0) and leftover.exists()
-
-
 def test_long_kinds_and_keys_are_stored_under_their_hash(cache):
     import hashlib
 
