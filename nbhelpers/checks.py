@@ -10,8 +10,6 @@ import os
 import numpy as np
 from sklearn.utils import check_array, check_scalar
 
-PROBA_ATOL = 1e-4  # how far a row of probabilities may sum from 1 (float32 softmax: within 1e-6)
-
 
 def _shown(a, n: int = 10) -> str:
     flat = np.asarray(a).ravel()
@@ -65,21 +63,21 @@ def check_path(value, name):
     return value
 
 
+def _array(values, name, **kwargs) -> np.ndarray:
+    try:
+        return check_array(values, input_name=name, **kwargs)
+    except (ValueError, TypeError) as err:  # its messages on shape, size and type do not name the argument
+        raise type(err)(str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}") from None
+
+
 def check_reps(reps, name="reps", dtype=np.float32) -> np.ndarray:
     """``check_array``: 2-D, non-empty, finite, C order, float32 for FAISS; messages name ``name``."""
-    try:
-        return check_array(reps, dtype=dtype, order="C", input_name=name)
-    except (ValueError, TypeError) as err:  # its messages on shape, size and type do not name the argument
-        msg = str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}"
-        raise type(err)(msg) from None
+    return _array(reps, name, dtype=dtype, order="C")
 
 
 def check_vector(values, name) -> np.ndarray:
     """A finite, non-empty 1-D float64 array (scores, per-seed values)."""
-    try:
-        a = check_array(values, dtype=np.float64, ensure_2d=False, input_name=name)
-    except (ValueError, TypeError) as err:
-        raise type(err)(str(err) if str(err).startswith(f"Input {name} ") else f"{name}: {err}") from None
+    a = _array(values, name, dtype=np.float64, ensure_2d=False)
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D; got shape {a.shape}")
     return a
@@ -90,8 +88,9 @@ def check_matrix(a, name) -> np.ndarray:
     return check_reps(a, name, np.float64)
 
 
-def check_proba(p, name, n_classes=None, atol=PROBA_ATOL) -> np.ndarray:
-    """Probabilities of shape (n, C): finite, in [0, 1], each row summing to 1 within ``atol``."""
+def check_proba(p, name, n_classes=None, atol=1e-4) -> np.ndarray:
+    """Probabilities of shape (n, C): finite, in [0, 1], each row summing to 1 within ``atol`` (float32
+    softmax rows sum to 1 within 1e-6)."""
     a = check_reps(p, name, np.float64)
     if n_classes is not None and a.shape[1] != n_classes:
         raise ValueError(f"{name} has {a.shape[1]} columns but n_classes={n_classes}; "

@@ -23,8 +23,9 @@ from tqdm import tqdm
 
 from . import data, timing
 from .cache import Cache, file_sha256
-from .checks import (check_choice, check_computed, check_int, check_labels, check_matrix, check_pairs,
-                     check_positive, check_real, check_same_length, check_texts, check_unit_interval)
+from .checks import (check_choice, check_computed, check_frame, check_int, check_labels, check_matrix,
+                     check_pairs, check_positive, check_real, check_same_length, check_texts,
+                     check_unit_interval)
 
 POOLINGS = ("cls", "mean", "max")
 # chosen on SNLI validation (chapter 1): the paper's BERT recipe (3 epochs, lr 2e-5..5e-5) barely
@@ -191,8 +192,7 @@ def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None,
         raise ValueError(f"{name}: the DataFrame is empty: nothing to do")
     if not need_label:
         return cols, None
-    if "label" not in df.columns:
-        raise ValueError(f"{name}: DataFrame lacks columns ['label']; it has {list(df.columns)}")
+    check_frame(df, name, ["label"])
     num_labels = None if num_labels is None else check_int(num_labels, "num_labels", low=2)
     labels = check_labels(df["label"].to_numpy(), num_labels, f"{name} labels")
     return cols, num_labels or max(int(labels.max()) + 1, 2 if cols == ["text"] else DEFAULT_NUM_LABELS)
@@ -243,8 +243,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     if init is not None and not (isinstance(init, NLIModel) and init.info.get("checkpoint")):
         raise TypeError(f"init must be a fine-tuned NLIModel (from fine_tune), got {init!r}")
     cols, k = _check_frame(train_df, True, num_labels if init is None else init.num_labels, "train_df")
-    if not isinstance(group_by_length, (bool, np.bool_)):
-        raise TypeError(f"group_by_length must be True or False, got {group_by_length!r}")
+    check_scalar(group_by_length, "group_by_length", (bool, np.bool_))
     recipe = dict(epochs=check_int(epochs, "epochs", low=1), lr=check_positive(lr, "lr"),
                   batch_size=check_int(batch_size, "batch_size", low=1),
                   warmup_ratio=check_unit_interval(warmup_ratio, "warmup_ratio"),
@@ -363,9 +362,8 @@ def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict
 
 
 def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict:
-    """Every argument checked before any work (nothing half-cached), then ``{"proba": probabilities}``
-    (``variants=None``) or ``{(pooling, layer): reps}`` from one pass, each array cached (``cache=False``:
-    computed only)."""
+    """All checked first (nothing half-cached); ``{"proba": p}`` (``variants=None``) or ``{(pooling, layer):
+    reps}`` from one pass, each array cached (``cache=False``: computed only)."""
     _check_frame(df, False)
     if not all(hasattr(model, a) for a in ("model", "tokenizer", "key")):
         raise TypeError(f"model must be an NLIModel (from fine_tune or load_pretrained); "

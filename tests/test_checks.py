@@ -64,7 +64,7 @@ def test_array_errors_name_the_argument(a, words):
 def test_probability_rows():
     p = checks.check_proba([[0.25, 0.75], [1.0, 0.0]], "p_model", n_classes=2)
     assert p.dtype == np.float64 and p.shape == (2, 2)
-    checks.check_proba([[0.5, 0.49995]], "p_model")  # within PROBA_ATOL
+    checks.check_proba([[0.5, 0.49995]], "p_model")  # within atol=1e-4
     checks.check_proba([[0.5, 0.2]], "pred_probs", atol=None)  # rows need not sum to 1
     with pytest.raises(ValueError, match=r"p_model rows must each sum to 1 \(within 0.0001\); row 1 sums to"
                                          r" 0.9"):

@@ -196,7 +196,7 @@ def test_training_order_is_seeded_changes_every_epoch_and_pads_less():
 
 
 def test_group_by_length_must_be_a_bool(tiny_pairs, cache):
-    with pytest.raises(TypeError, match="group_by_length must be True or False, got 'yes'"):
+    with pytest.raises(TypeError, match="group_by_length"):
         models.fine_tune(tiny_pairs, cache=cache, group_by_length="yes", progress=False)
 
 
