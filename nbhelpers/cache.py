@@ -66,7 +66,8 @@ def make_key(**parts: Any) -> str:
 
 def _component(value: str, name: str) -> str:
     """A plain file name (no separator, not ``.`` or ``..``); a long one is replaced by its SHA-256."""
-    if not check_str(value, name) or value in (".", "..") or any(c in value for c in "/\\\0"):
+    check_str(value, name)
+    if not value or value in (".", "..") or any(c in value for c in "/\\\0"):
         raise ValueError(f"{name} must be a plain file name (no '/', '\\\\', NUL, '.' or '..'); "
                          f"got {value!r}")
     raw = os.fsencode(value)
@@ -108,7 +109,8 @@ def _verified(folder: Path, manifest: Path, digests: Callable[[dict], dict], loa
     if not manifest.exists():
         return None
     try:
-        if not (files := digests(json.loads(manifest.read_text()))):
+        files = digests(json.loads(manifest.read_text()))
+        if not files:
             raise ValueError("the manifest lists no files")
         for name, digest in files.items():
             if Path(name).is_absolute() or ".." in Path(name).parts or file_sha256(folder / name) != digest:

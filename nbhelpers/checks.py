@@ -203,7 +203,8 @@ def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str | None = 
     """A non-empty DataFrame: string ``premise``/``hypothesis`` (and ``label`` in 0..n_classes-1)."""
     check_frame(df, name or "df", ["premise", "hypothesis"] + ["label"] * need_label)
     for col in ("premise", "hypothesis"):
-        if bad := [i for i, v in enumerate(df[col].tolist()) if not isinstance(v, str)]:
+        bad = [i for i, v in enumerate(df[col].tolist()) if not isinstance(v, str)]
+        if bad:
             raise ValueError(f"{name or 'df'}: column {col!r} must hold strings; row {df.index[bad[0]]!r} "
                              f"(position {bad[0]}) holds {_text(df[col].iloc[bad[0]])}, and {len(bad)} rows "
                              "in all are not strings")

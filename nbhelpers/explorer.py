@@ -26,7 +26,8 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
     rng = np.random.default_rng(seed)
     if groups is None:
         return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False)).astype(np.int64)
-    if (groups := np.asarray(groups)).shape != (n_total,) or pd.isna(groups).any():  # NaN, None: no order
+    groups = np.asarray(groups)
+    if groups.shape != (n_total,) or pd.isna(groups).any():  # NaN, None: no order
         raise ValueError(f"groups must have shape ({n_total},) like the rows, without missing values; got "
                          f"shape {groups.shape}, dtype {groups.dtype}")
     names = np.unique(groups)

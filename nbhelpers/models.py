@@ -186,10 +186,13 @@ def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None,
                  name: str = "df") -> tuple[list[str], int | None]:
     """A non-empty frame of pairs or texts; with labels, also K: ``num_labels``, or else the largest
     label plus one, at least 3 for pairs (a subset of NLI keeps its 3 classes) and 2 for texts."""
-    if (cols := _text_columns(df)) != ["text"]:
+    cols = _text_columns(df)
+    if cols != ["text"]:
         check_pairs(df, need_label=False, name=name)
-    elif not check_texts(df["text"], "text"):
-        raise ValueError(f"{name}: the DataFrame is empty: nothing to do")
+    else:
+        check_texts(df["text"], "text")
+        if len(df) == 0:
+            raise ValueError(f"{name}: the DataFrame is empty: nothing to do")
     if not need_label:
         return cols, None
     check_frame(df, name, ["label"])

@@ -50,7 +50,8 @@ def load_setting(name: str, *, smoke: bool = False, data_dir=None, anli_source: 
     >>> [len(s[r]) for r in ("train", "validation", "test")], s["sources"]["train"]
     ([96, 150, 150], 'cad-augmented/train')
     """
-    check_choice(name, "name", SETTINGS), check_choice(anli_source, "anli_source", ANLI_SOURCES)
+    check_choice(name, "name", SETTINGS)
+    check_choice(anli_source, "anli_source", ANLI_SOURCES)
     out = {"sources": {}}
     for role in ("train", "validation", "test"):
         spec = tuple(getattr(SETTINGS[name], role))
