@@ -54,11 +54,10 @@ def _n_to_decide(estimate, low, high, n, *, paper_effect, null, margin, unit) ->
     fixed ``estimate`` until it excludes the null or ``paper_effect`` (with a ``margin``: lies inside or
     outside ``null +- margin``). Returns that n, or None where none can (or over a million are needed)."""
     half = (high - low) / 2
-    if margin is None:
+    if margin is None:  # the half-width that would exclude the null or the paper's effect
         target = max(abs(estimate - null), abs(estimate - paper_effect))
-    else:  # inside the margin, or wholly outside it
-        target = max(min(null + margin - estimate, estimate - (null - margin)),
-                     max(estimate - (null + margin), (null - margin) - estimate))
+    else:  # the half-width that would lie inside the margin, or wholly outside it
+        target = abs(margin - abs(estimate - null))
     if target <= 0 or half <= 0 or (unit == "seeds" and n == 1):
         return None
     if unit != "seeds":
