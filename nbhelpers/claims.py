@@ -58,7 +58,7 @@ def _n_to_decide(estimate, low, high, n, *, paper_effect, null, margin, unit) ->
         target = max(abs(estimate - null), abs(estimate - paper_effect))
     else:  # the half-width that would lie inside the margin, or wholly outside it
         target = abs(margin - abs(estimate - null))
-    if target <= 0 or half <= 0 or (unit == "seeds" and n == 1):
+    if target <= 0 or half <= 0:
         return None
     if unit != "seeds":
         need = math.ceil(n * (half / target) ** 2 - 1e-9)
@@ -174,9 +174,8 @@ def adversarial_claim(adv) -> dict:
     return _row(
         "kNN backoff improves test accuracy: anli, adversarial datastore",
         "02_knn_backoff#why-anli-backoff-fails-here-an-adversarial-datastore", ours, paper_text=paper_text,
-        paper_effect=round(gain, 6),
+        paper_effect=round(gain, 6), test=test, n_units=len(anli),
         effect="backoff accuracy minus model accuracy on ANLI test, datastore of adversarial pairs",
-        test=test, n_units=len(anli),
         n=f"{adv['n_test']:,} test pairs; datastore 2/3 of ANLI dev, model MNLI-trained then "
           "fine-tuned on it")
 
@@ -238,9 +237,8 @@ def speed_claims(inf):
              ours_text=text, test=test, n_units=len(knn_t) if lo is not None else None,
              decide_unit="queries timed one by one", n=f"{sp['n_train']:,} training pairs"),
         _row("The speed-up grows with the size of the training data", where, paper_text="grows (no number)",
-             paper_effect=None,
+             paper_effect=None, ours_text="one training-set size timed in the run", test="-",
              effect="speed-up (set-up included) at a larger training set minus at this one",
-             ours_text="one training-set size timed in the run", test="-",
              n=f"{sp['n_train']:,} training pairs only",
              to_decide="time two training-set sizes (benchmarks/bench_influence.py)")]
 
@@ -286,13 +284,12 @@ def spurious_claims(sp):
     for claim, (field, *item), paper_text, paper_effect, effect in _SLICES:
         ch = (sp.get(field) or {}).get(item[0]) if item else sp.get(field)
         if ch and ch.get("n") and ch.get("diff") is not None:
-            ours, test = _paired(ch)
-            test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
-                     f"exact McNemar p = {_p(ch['mcnemar_p'])}")
-            rows.append(_row(claim, "04_spurious#slice-accuracy", ours, paper_text=paper_text,
-                             paper_effect=paper_effect, effect=effect,
-                             test=test + " (one seed per model)", n_units=1, n=f"{int(ch['n'])} test pairs",
-                             threshold=paper_effect == paper.SLICE_EFFECT))
+            ours, how = _paired(ch)
+            test = (f"{how}; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
+                    f"exact McNemar p = {_p(ch['mcnemar_p'])} (one seed per model)")
+            rows.append(_row(claim, "04_spurious#slice-accuracy", ours, paper_text=paper_text, test=test,
+                             paper_effect=paper_effect, effect=effect, n=f"{int(ch['n'])} test pairs",
+                             n_units=1, threshold=paper_effect == paper.SLICE_EFFECT))
     return rows
 
 
