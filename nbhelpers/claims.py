@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import stats
 
 from . import paper, results, scorecard
 from .checks import check_dict, check_records, check_str
-from .scorecard import paper_in_interval, verdict
-from .stats import n_to_decide, newcombe, t_interval, t_interval_from
+from .scorecard import verdict
+from .stats import newcombe, t_interval, t_interval_from
 
 CHAPTER_FILES = tuple(results.RECORDS)
 STAND_IN_ANLI = ("offline, MNLI dev-matched stands in for ANLI train, so the model never saw "
@@ -20,21 +21,6 @@ FEW_DISCORDANT = 25  # below this many discordant pairs, the exact McNemar inter
 TELLING = ("opposite", "ruled out", "reproduced", "inconclusive", "untested", "not comparable")
 
 
-def split_seed_gain(per_seed, test: str = "anli") -> tuple[float, float | None, float | None, str]:
-    """The backoff gain (points) on ``test`` of a split-seed experiment, its interval (t over seeds; one
-    seed: its bootstrap ``gain_lo``, ``gain_hi``) and how it was found."""
-    check_dict(per_seed, "per_seed", ("test", "backoff_gain"))
-    rows = [i for i, t in enumerate(per_seed["test"]) if t == test]
-    if not rows:
-        raise ValueError(f"per_seed has no rows for test {test!r}; its tests: "
-                         f"{sorted(set(per_seed['test']))}")
-    gains = [100 * float(per_seed["backoff_gain"][i]) for i in rows]
-    if len(gains) > 1:
-        return *t_interval(gains), f"{len(gains)} split seeds, t-interval over seeds"
-    lo, hi = _points(per_seed["gain_lo"][rows[0]], per_seed["gain_hi"][rows[0]])
-    return gains[0], lo, hi, "1 split seed, paired bootstrap (test sampling only)"
-
-
 def _p(p):  # records keep six decimals, so a p-value below 5e-7 reads 0
     return "< 1e-6" if p < 1e-6 else f"{p:.3g}"
 
@@ -42,19 +28,18 @@ def _p(p):  # records keep six decimals, so a p-value below 5e-7 reads 0
 def _paired(change):
     """A paired change (points): the exact McNemar interval where few pairs differ, else the bootstrap's."""
     if int(change["a_only"]) + int(change["b_only"]) < FEW_DISCORDANT:
-        return *_points(change["diff"], change["mcnemar_lo"], change["mcnemar_hi"]), "exact McNemar interval"
-    return *_points(change["diff"], change["lo"], change["hi"]), "paired bootstrap over test pairs"
+        return _points(change["diff"], change["mcnemar_lo"], change["mcnemar_hi"]), "exact McNemar interval"
+    return _points(change["diff"], change["lo"], change["hi"]), "paired bootstrap over test pairs"
 
 
 def _points(*xs):
     return [None if x is None else 100.0 * float(x) for x in xs]
 
 
-def _interval_text(estimate, low, high, unit="points"):
+def _interval_text(estimate, low, high):
     if estimate is None:
         return "not run"
-    interval = "" if low is None else f" [{low:+.1f}, {high:+.1f}]"
-    return f"{estimate:+.1f}{interval} {unit}".strip()
+    return f"{estimate:+.1f}" + ("" if low is None else f" [{low:+.1f}, {high:+.1f}]") + " points"
 
 
 def _seeds(n):
@@ -62,34 +47,56 @@ def _seeds(n):
                 n=f"{n} seed{'s' * (n != 1)}")
 
 
-def _row(claim, where, *, paper_text, paper_effect, effect, test, n, estimate=None, low=None, high=None,
-         ours_text=None, margin=None, null=0.0, stand_in=None, n_units=None, unit="points",
-         decide_unit="seeds", to_decide=None, threshold=False):
-    """One scorecard row (``where``: ``"<chapter>#<anchor>"``). One seed (``n_units`` 1): seed noise can only
-    widen the interval, so only inconclusive stands. ``threshold``: ``paper_in_interval`` says nothing."""
+def _n_to_decide(estimate, low, high, n, *, paper_effect, null, margin, unit) -> int | None:
+    """How many seeds (or other units: pairs) would make an inconclusive interval decide, as measured.
+
+    ``[low, high]`` from ``n`` is taken to shrink as ``1/sqrt(n)`` (seeds: with the t quantile) around a
+    fixed ``estimate`` until it excludes the null or ``paper_effect`` (with a ``margin``: lies inside or
+    outside ``null +- margin``). Returns that n, or None where none can (or over a million are needed)."""
+    half = (high - low) / 2
+    if margin is None:  # the half-width that would exclude the null or the paper's effect
+        target = max(abs(estimate - null), abs(estimate - paper_effect))
+    else:  # the half-width that would lie inside the margin, or wholly outside it
+        target = abs(margin - abs(estimate - null))
+    if target <= 0 or half <= 0:
+        return None
+    if unit != "seeds":
+        need = math.ceil(n * (half / target) ** 2 - 1e-9)
+        return max(need, n + 1) if need <= 1_000_000 else None
+    sd = half * math.sqrt(n) / stats.t.ppf(0.975, n - 1)
+    return next((m for m in range(n + 1, 10_000)
+                 if stats.t.ppf(0.975, m - 1) * sd / math.sqrt(m) < target), None)
+
+
+def _row(claim, where, ours=(None, None, None), *, paper_text, paper_effect, effect, test, n, ours_text=None,
+         margin=None, null=0.0, stand_in=None, n_units=None, decide_unit="seeds", to_decide=None,
+         threshold=False):
+    """One scorecard row (``where``: ``"<chapter>#<anchor>"``; ``ours``: estimate, low, high). One seed
+    (``n_units`` 1): seed noise can only widen the interval, so only inconclusive stands. ``threshold``:
+    ``paper_in_interval`` says nothing."""
+    estimate, low, high = ours
     one_seed = n_units == 1
     v = "untested" if paper_effect is None else verdict(estimate, low, high, paper_effect=paper_effect,
                                                         null=null, margin=margin, stand_in=stand_in)
     if one_seed and v not in ("inconclusive", "not comparable"):
         v = "untested"
     if v == "inconclusive" and n_units and not one_seed:
-        need = n_to_decide(estimate, low, high, n_units, paper_effect=paper_effect, null=null, margin=margin,
-                           unit=decide_unit)
+        need = _n_to_decide(estimate, low, high, n_units, paper_effect=paper_effect, null=null, margin=margin,
+                            unit=decide_unit)
         to_decide = (f"about {need:,} {decide_unit}, if the spread stays as measured" if need
                      else "no number of repeats, as measured")
     elif v == "inconclusive" and one_seed:
         to_decide = "more test pairs, and seeds (their spread was not measured)"
     elif v == "untested":
         to_decide = to_decide or f"{decide_unit}: the run measured no spread over them"
-    number = {key: None if x is None else float(x)
-              for key, x in (("estimate", estimate), ("low", low), ("high", high))}
     chapter, anchor = where.split("#")
     return {"claim": claim, "effect": effect, "paper": paper_text,
             "paper_effect": None if paper_effect is None else float(paper_effect),
-            "ours": ours_text if ours_text is not None else _interval_text(estimate, low, high, unit),
-            **number, "null": null, "margin": margin, "test": test, "n": n, "verdict": v,
-            "paper_in_interval": None if stand_in is not None or threshold
-            else paper_in_interval(low, high, paper_effect),
+            "ours": ours_text if ours_text is not None else _interval_text(*ours),
+            **{key: None if x is None else float(x) for key, x in zip(("estimate", "low", "high"), ours)},
+            "null": null, "margin": margin, "test": test, "n": n, "verdict": v,
+            "paper_in_interval": None if stand_in is not None or threshold or low is None
+            else bool(low <= paper_effect <= high),
             "to_decide": to_decide, "reason": stand_in, "chapter": chapter,
             "link": f"{chapter}.html#{anchor}"}
 
@@ -98,14 +105,12 @@ def representation_claims(rep):
     """Chapter 1's claim: the paper's representation against the best other variant, chosen on one half
     of validation and scored, paired, on the other (``held_out``)."""
     held = rep["held_out"]
-    est, lo, hi = _points(held["diff"], held["lo"], held["hi"])
     return [_row(
         "The last layer's normalised [CLS] state is the best representation for kNN",
-        "01_representations#every-layer-every-pooling",
+        "01_representations#every-layer-every-pooling", _points(held["diff"], held["lo"], held["hi"]),
         paper_text="chosen as the best representation", paper_effect=paper.REPRESENTATION["effect"],
         effect=f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
-               "chosen on the other half)",
-        estimate=est, low=lo, high=hi, n_units=1, threshold=True,
+               "chosen on the other half)", n_units=1, threshold=True,
         test=f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} discordant pairs, "
              f"exact McNemar p = {held['mcnemar_p']:.3g}",
         n=f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; one seed")]
@@ -129,17 +134,16 @@ def backoff_claims(bo):
         seeds = r.get("seeds") or {}
         n_seeds = len(seeds.get("seeds", []))
         if n_seeds > 1:
-            est, lo, hi = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"],
-                                          n_seeds)
+            ours = t_interval_from(100 * seeds["backoff_gain_mean"], 100 * seeds["backoff_gain_std"], n_seeds)
             test = f"t-interval over {n_seeds} seeds"
         else:
-            est, lo, hi = _points(r["backoff_gain"], *(r.get("backoff_gain_ci95") or (None, None)))
+            ours = _points(r["backoff_gain"], *(r.get("backoff_gain_ci95") or (None, None)))
             test, n_seeds = "paired bootstrap over test pairs (seed noise not measured)", 1
         rows.append(_row(
-            f"{claim}: {setting}", where, paper_text=paper_text,
-            paper_effect=None if est is None else 0.0 if none else round(gain, 6),
+            f"{claim}: {setting}", where, ours, paper_text=paper_text,
+            paper_effect=None if ours[0] is None else 0.0 if none else round(gain, 6),
             margin=paper.BACKOFF_MARGIN if none else None,
-            effect="backoff accuracy minus model accuracy on test", estimate=est, low=lo, high=hi, test=test,
+            effect="backoff accuracy minus model accuracy on test", test=test,
             n_units=n_seeds, n=f"{r['n_test']:,} test pairs, {n_seeds} seed{'s' if n_seeds > 1 else ''}",
             stand_in=STAND_IN_ANLI if r["train"].startswith("mnli") else None))
     if "per_seed" in (bo.get("anli-adversarial") or {}):
@@ -153,16 +157,25 @@ def backoff_claims(bo):
 
 
 def adversarial_claim(adv) -> dict:
-    """The row for ANLI backoff with an adversarial datastore (chapter 2): ``adv`` has ``per_seed``
-    (as :func:`split_seed_gain` takes it) and ``n_test``."""
-    mean, lo, hi, how = split_seed_gain(adv["per_seed"], "anli")
+    """The row for ANLI backoff with an adversarial datastore (chapter 2): ``adv`` has ``n_test`` and
+    ``per_seed``, a table with ``test`` and ``backoff_gain`` per split seed. Its ANLI gains (points) get a
+    t-interval over seeds; one seed, its paired bootstrap (``gain_lo``, ``gain_hi``)."""
+    per = check_dict(adv["per_seed"], "per_seed", ("test", "backoff_gain"))
+    anli = [i for i, t in enumerate(per["test"]) if t == "anli"]
+    if not anli:
+        raise ValueError(f"per_seed has no rows for test 'anli'; its tests: {sorted(set(per['test']))}")
+    if len(anli) > 1:
+        ours = t_interval([100 * float(per["backoff_gain"][i]) for i in anli])
+        test = f"{len(anli)} split seeds, t-interval over seeds"
+    else:
+        ours = _points(*(per[key][anli[0]] for key in ("backoff_gain", "gain_lo", "gain_hi")))
+        test = "1 split seed, paired bootstrap (test sampling only)"
     gain, _, paper_text, _ = _backoff_gain("BERT", "anli")
     return _row(
         "kNN backoff improves test accuracy: anli, adversarial datastore",
-        "02_knn_backoff#why-anli-backoff-fails-here-an-adversarial-datastore", paper_text=paper_text,
-        paper_effect=round(gain, 6),
+        "02_knn_backoff#why-anli-backoff-fails-here-an-adversarial-datastore", ours, paper_text=paper_text,
+        paper_effect=round(gain, 6), test=test, n_units=len(anli),
         effect="backoff accuracy minus model accuracy on ANLI test, datastore of adversarial pairs",
-        estimate=mean, low=lo, high=hi, test=how, n_units=list(adv["per_seed"]["test"]).count("anli"),
         n=f"{adv['n_test']:,} test pairs; datastore 2/3 of ANLI dev, model MNLI-trained then "
           "fine-tuned on it")
 
@@ -189,13 +202,13 @@ def removal_claims(inf):
             continue
         top = np.asarray(per["top"], float)
         gaps = top - np.asarray(per["random"], float)
-        m, lo, hi = t_interval(gaps)
+        ours = t_interval(gaps)
         control = ""
         if per.get("matched"):
             control = f"; label-matched control: top minus matched {np.mean(top - per['matched']):+.1f}"
-        rows.append(_row(claim, "03_influence#the-removal-test", paper_text=f"{paper_text} (gap {ref:+.1f})",
-                         paper_effect=ref, effect=effect, estimate=m, low=lo, high=hi,
-                         ours_text=_interval_text(m, lo, hi) + control, **_seeds(len(gaps))))
+        rows.append(_row(claim, "03_influence#the-removal-test", ours, paper_effect=ref, effect=effect,
+                         paper_text=f"{paper_text} (gap {ref:+.1f})", **_seeds(len(gaps)),
+                         ours_text=_interval_text(*ours) + control))
     return rows
 
 
@@ -216,18 +229,16 @@ def speed_claims(inf):
         text += f" per query; {sp['speedup']:,.0f}x with set-up included"
     where = "03_influence#knn-against-influence-functions"
     return [
-        _row("kNN explains a prediction far faster than influence functions", where,
+        _row("kNN explains a prediction far faster than influence functions", where, (m, lo, hi),
              paper_text=f"about {S['factor']}x (< {S['n_train_below']:,} training pairs)",
              paper_effect=math.log10(S["factor"]), null=math.log10(S["far"]),
              effect=f"log10 of influence-function time over kNN time per query (set-up excluded); the null: "
                     f"{S['far']}x, the least we read as far faster",
-             estimate=m, low=lo, high=hi, ours_text=text, test=test, unit="",
-             n_units=len(knn_t) if lo is not None else None,
+             ours_text=text, test=test, n_units=len(knn_t) if lo is not None else None,
              decide_unit="queries timed one by one", n=f"{sp['n_train']:,} training pairs"),
         _row("The speed-up grows with the size of the training data", where, paper_text="grows (no number)",
-             paper_effect=None,
+             paper_effect=None, ours_text="one training-set size timed in the run", test="-",
              effect="speed-up (set-up included) at a larger training set minus at this one",
-             ours_text="one training-set size timed in the run", test="-",
              n=f"{sp['n_train']:,} training pairs only",
              to_decide="time two training-set sizes (benchmarks/bench_influence.py)")]
 
@@ -259,27 +270,26 @@ def spurious_claims(sp):
     o, a = readings.get("original", {}).get(key), readings.get("augmented", {}).get(key)
     if o and a and o["n"] > 0 and a["n"] > 0:
         ref = 100 * (N["augmented"] - N["original"])
-        d, lo, hi = _points(*newcombe(int(o["count"]), int(o["n"]), int(a["count"]), int(a["n"])))
+        ours = _points(*newcombe(int(o["count"]), int(o["n"]), int(a["count"]), int(a["n"])))
         rows.append(_row(
             "'not' is tied to contradiction far more in the augmented data (37% vs 60%)",
-            "04_spurious#what-the-training-data-says-about-the-patterns",
+            "04_spurious#what-the-training-data-says-about-the-patterns", ours,
             paper_text=f"{N['original']:.0%} -> {N['augmented']:.0%} ({ref:+.0f} points)",
             paper_effect=ref, effect=f"{key}: augmented minus original",
-            estimate=d, low=lo, high=hi, n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
-            ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(d, lo, hi)})",
+            n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
+            ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(*ours)})",
             test="Newcombe (Wilson score) interval for a difference of two proportions (approximate: the "
                  "augmented split contains the original pairs)",
             n=f"{o['n']} and {a['n']} training pairs"))
     for claim, (field, *item), paper_text, paper_effect, effect in _SLICES:
         ch = (sp.get(field) or {}).get(item[0]) if item else sp.get(field)
         if ch and ch.get("n") and ch.get("diff") is not None:
-            est, lo, hi, test = _paired(ch)
-            test += (f"; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
-                     f"exact McNemar p = {_p(ch['mcnemar_p'])}")
-            rows.append(_row(claim, "04_spurious#slice-accuracy", paper_text=paper_text,
-                             paper_effect=paper_effect, effect=effect, estimate=est, low=lo, high=hi,
-                             test=test + " (one seed per model)", n_units=1, n=f"{int(ch['n'])} test pairs",
-                             threshold=paper_effect == paper.SLICE_EFFECT))
+            ours, how = _paired(ch)
+            test = (f"{how}; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
+                    f"exact McNemar p = {_p(ch['mcnemar_p'])} (one seed per model)")
+            rows.append(_row(claim, "04_spurious#slice-accuracy", ours, paper_text=paper_text, test=test,
+                             paper_effect=paper_effect, effect=effect, n=f"{int(ch['n'])} test pairs",
+                             n_units=1, threshold=paper_effect == paper.SLICE_EFFECT))
     return rows
 
 
@@ -297,26 +307,26 @@ def mislabel_claims(ml):
         inside = "" if f1_lo <= P["f1"] <= f1_hi else "not "
         holds = f"; the paper's {P['f1']:.2f} is {inside}in our F1 interval [{f1_lo:.2f}, {f1_hi:.2f}]"
     need = np.asarray(per["loss: data for kNN recall"], float)
-    ours = np.asarray(per["kNN budget share"], float)
-    (m, lo, hi), (m2, lo2, hi2) = t_interval(100 * (knn_f1 - loss_f1)), t_interval(100 * (need - ours))
+    share = np.asarray(per["kNN budget share"], float)
+    gain, extra = t_interval(100 * (knn_f1 - loss_f1)), t_interval(100 * (need - share))
     where, seeds = "05_mislabeled#does-the-paper-s-protocol-recover-the-flips", _seeds(len(knn_f1))
     return [
-        _row("Mislabeled examples: the kNN candidates beat the loss ranking at the same budget", where,
+        _row("Mislabeled examples: the kNN candidates beat the loss ranking at the same budget", where, gain,
              paper_text=f"kNN F1 {P['f1']:.2f} (P {P['precision']:.2f}, R {P['recall']:.2f}); loss at that "
                         f"budget about {paper.MISLABEL_LOSS_F1_AT_BUDGET:.2f}",
              paper_effect=100 * (P["f1"] - paper.MISLABEL_LOSS_F1_AT_BUDGET),
              effect="F1 of the kNN candidates minus F1 of the loss ranking flagging as many examples "
-                    "(points)", estimate=m, low=lo, high=hi, **seeds,
+                    "(points)", **seeds,
              ours_text=f"kNN F1 {f1:.2f} (P {np.mean(per['kNN precision']):.2f}, "
                        f"R {np.mean(per['kNN recall']):.2f}), loss {loss_f1.mean():.2f}; "
-                       f"{_interval_text(m, lo, hi)}{holds}"),
-        _row("The loss ranking needs far more of the data than kNN to reach kNN's recall", where,
+                       f"{_interval_text(*gain)}{holds}"),
+        _row("The loss ranking needs far more of the data than kNN to reach kNN's recall", where, extra,
              paper_text=f"{P['loss_fraction_for_knn_recall']:.0%} of the data (kNN flags about {budget:.0%})",
              paper_effect=100 * (P["loss_fraction_for_knn_recall"] - budget),
              effect="share of the data the loss ranking inspects to reach kNN's recall, minus the share kNN "
-                    "flags (points)", estimate=m2, low=lo2, high=hi2, **seeds,
-             ours_text=f"{need.mean():.1%} of the data vs kNN's {ours.mean():.1%}; "
-                       f"{_interval_text(m2, lo2, hi2)}")]
+                    "flags (points)", **seeds,
+             ours_text=f"{need.mean():.1%} of the data vs kNN's {share.mean():.1%}; "
+                       f"{_interval_text(*extra)}")]
 
 
 def hans_claims(hans):
@@ -326,16 +336,16 @@ def hans_claims(hans):
         return []
     bert, knn_bert = paper.TABLE6.loc["constituent", "BERT"], paper.TABLE6.loc["constituent", "kNN-BERT"]
     ref, pr = 100 * (knn_bert - bert), c["paired"]
-    d, lo, hi, test = _paired(pr)
+    ours, test = _paired(pr)
     test += (f"; {pr['a_only']} right only without backoff, {pr['b_only']} only with it, exact McNemar "
              f"p = {_p(pr['p'])}; pairs resampled one by one (the local HANS file has no subcase column to "
              "cluster on)")
     return [_row(
         "Backoff helps HANS constituent non-entailment pairs",
-        "06_hans_tsne#accuracy-per-heuristic-and-label-table-6",
+        "06_hans_tsne#accuracy-per-heuristic-and-label-table-6", ours,
         paper_text=f"{100 * bert:.1f} -> {100 * knn_bert:.1f} ({ref:+.1f} points, BERT)",
         paper_effect=ref, effect="backoff minus model accuracy, constituent non-entailment test pairs",
-        estimate=d, low=lo, high=hi, test=test, n=f"{int(c['n']):,} test pairs, one seed", n_units=1,
+        test=test, n=f"{int(c['n']):,} test pairs, one seed", n_units=1,
         stand_in=STAND_IN_ANLI if hans["setting"]["train"].startswith("mnli") else None)]
 
 

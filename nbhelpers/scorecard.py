@@ -54,14 +54,6 @@ def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, m
     return "inconclusive" if lo <= ref <= hi else "ruled out"
 
 
-def paper_in_interval(low, high, paper_effect) -> bool | None:
-    """Whether the paper's effect lies in our interval (``None`` without an interval)."""
-    if low is None or high is None:
-        return None
-    lo, hi = check_real(low, "low"), check_real(high, "high")
-    return bool(lo <= check_real(paper_effect, "paper_effect") <= hi)
-
-
 def sentence(row) -> str:
     """One Markdown sentence for a claim (a row of :mod:`nbhelpers.claims`): paper, ours, test, verdict."""
     why = f" ({row['reason']})" if check_dict(row, "row", ROW_KEYS).get("reason") else ""

@@ -125,38 +125,6 @@ def newcombe(count_a: int, n_a: int, count_b: int, n_b: int, *,
     return d, d - math.hypot(pb - lb, ua - pa), d + math.hypot(ub - pb, pa - la)
 
 
-def n_to_decide(estimate, low, high, n, *, paper_effect, null=0.0, margin=None,
-                unit="seeds") -> int | None:
-    """How many seeds (or pairs, ``unit="pairs"``) would make an inconclusive interval decide, as measured.
-
-    ``[low, high]`` from ``n`` is taken to shrink as ``1/sqrt(n)`` (seeds: with the t quantile) around a
-    fixed ``estimate`` until it excludes the null or ``paper_effect`` (with a ``margin``: lies inside or
-    outside ``null +- margin``). Returns that n, or None where none can (or over a million are needed).
-
-    >>> n_to_decide(1.0, -1.0, 3.0, 3, paper_effect=4.0)  # 3 seeds; 4 would exclude 0
-    4
-    """
-    n = check_int(n, "n", low=1)
-    estimate, low, high, paper_effect = (check_real(v, name) for v, name in (
-        (estimate, "estimate"), (low, "low"), (high, "high"), (paper_effect, "paper_effect")))
-    if not low <= estimate <= high:
-        raise ValueError(f"expected low <= estimate <= high, got {low} <= {estimate} <= {high}")
-    half = (high - low) / 2
-    if margin is None:
-        target = max(abs(estimate - null), abs(estimate - paper_effect))
-    else:  # inside the margin, or wholly outside it
-        target = max(min(null + margin - estimate, estimate - (null - margin)),
-                     max(estimate - (null + margin), (null - margin) - estimate))
-    if target <= 0 or half <= 0 or (unit == "seeds" and n == 1):
-        return None
-    if unit != "seeds":
-        need = math.ceil(n * (half / target) ** 2 - 1e-9)
-        return max(need, n + 1) if need <= 1_000_000 else None
-    sd = half * math.sqrt(n) / stats.t.ppf(0.975, n - 1)
-    return next((m for m in range(n + 1, 10_000)
-                 if stats.t.ppf(0.975, m - 1) * sd / math.sqrt(m) < target), None)
-
-
 def accuracy_difference(acc_a: float, acc_b: float, n: int, *,
                         ci: float = 0.95) -> tuple[float, float, float]:
     """``acc_b - acc_a`` on the same ``n`` examples, with a conservative unpaired interval: (diff, low, high).

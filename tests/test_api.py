@@ -295,10 +295,6 @@ CASES = [
     Case("stats.newcombe", stats.newcombe, dict(count_a=3, n_a=8, count_b=58, n_b=97, ci=0.95),
          dict(count_a=Arg("int", bad=(-1, 9)), n_a=Arg("int", bad=(0,)), count_b=Arg("int", bad=(-1,)),
               n_b=Arg("int", bad=(0,)), ci=Arg("real", bad=(1.5,)))),
-    Case("stats.n_to_decide", stats.n_to_decide,
-         dict(estimate=1.0, low=-1.0, high=3.0, n=3, paper_effect=4.0),
-         dict(estimate=Arg("real"), low=Arg("real"), high=Arg("real"), n=Arg("int", bad=(0,)),
-              paper_effect=Arg("real"))),
     Case("stats.accuracy_difference", stats.accuracy_difference, dict(acc_a=0.729, acc_b=0.728, n=9842),
          dict(acc_a=Arg("real", bad=(1.5,)), acc_b=Arg("real", bad=(-0.1,)), n=Arg("int", bad=(0,)))),
     # evaluation
@@ -497,10 +493,6 @@ CASES = [
     Case("timing.timed", _timed, dict(name="kNN"), dict(name=Arg("str"))),
     Case("timing.report", timing.report, dict(total_seconds=40.0), dict(total_seconds=Arg("real", bad=(-1.0,)))),
     # claims and results
-    Case("claims.split_seed_gain", claims.split_seed_gain,
-         dict(per_seed={"test": ["anli", "hans"], "backoff_gain": [0.01, 0.02], "gain_lo": [-0.005, 0.0],
-                        "gain_hi": [0.025, 0.04]}, test="anli"),
-         dict(per_seed=Arg("dict"), test=Arg("str"))),
     Case("claims.build", claims.build, dict(results_dir=EMPTY_DIR), dict(results_dir=Arg("path"))),
     # no rows for the chapter is a valid outcome (a sentence says so): rows is attacked by type only
     Case("claims.found", claims.found, dict(rows=[ROW], chapter="x"), dict(rows=Arg("path"), chapter=Arg("str"))),
@@ -520,8 +512,6 @@ CASES += [
          dict(df=Arg("df", 3), train_fraction=Arg("real", bad=(0.0, 1.0)), seed=Arg("int", bad=(-1,)))),
     Case("scorecard.verdict", scorecard.verdict, dict(estimate=2.9, low=0.8, high=5.0, paper_effect=5.4),
          dict(estimate=Arg("real"), low=Arg("real"), high=Arg("real"), paper_effect=Arg("real"))),
-    Case("scorecard.paper_in_interval", scorecard.paper_in_interval, dict(low=-0.7, high=1.5, paper_effect=1.3),
-         dict(low=Arg("real"), high=Arg("real"), paper_effect=Arg("real"))),
     Case("scorecard.sentence", scorecard.sentence, dict(row=ROW), dict(row=Arg("dict"))),
     Case("scorecard.save", scorecard.save, dict(rows=[ROW], path=TMP / "scorecard.json"),
          dict(rows=Arg("list"), path=Arg("path"))),

@@ -1,5 +1,6 @@
 """nbhelpers.claims: each claim of the paper read from the chapters' results files and judged by the rule."""
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -160,10 +161,22 @@ def test_adversarial_anli_row_with_one_seed_is_untested_unless_inconclusive(tmp_
     _write(tmp_path, "backoff", {"anli-adversarial": {"n_test": 3200, "per_seed": {**one, "gain_lo": [-0.004, 0.3]}}})
     (row,) = [r for r in _build(tmp_path)[0] if "adversarial" in r["claim"]]
     assert row["verdict"] == "inconclusive" and row["low"] == pytest.approx(-0.4)
-    assert claims.split_seed_gain(one) == (pytest.approx(1.2), pytest.approx(0.4), pytest.approx(2.0),
-                                           "1 split seed, paired bootstrap (test sampling only)")
     with pytest.raises(ValueError, match="no rows for test 'anli'"):
-        claims.split_seed_gain({"test": ["hans"], "backoff_gain": [0.1]})
+        claims.adversarial_claim({"n_test": 10, "per_seed": {"test": ["hans"], "backoff_gain": [0.1]}})
+    with pytest.raises(ValueError, match="per_seed lacks keys"):
+        claims.adversarial_claim({"n_test": 10, "per_seed": {"test": ["anli"]}})
+
+
+def test_n_to_decide_by_hand():
+    # pairs: half-width 0.2 at n=400 must shrink to 0.1 -> 4x the pairs
+    assert claims._n_to_decide(0.1, -0.1, 0.3, 400, paper_effect=0.2, null=0.0, margin=None, unit="pairs") == 1600
+    # an estimate on the null and on the paper's effect at once can never decide
+    assert claims._n_to_decide(0.0, -1.0, 1.0, 3, paper_effect=0.0, null=0.0, margin=None, unit="seeds") is None
+    # no-effect claim, margin 1: estimate 0.2 +- 1.5 decides once it fits inside [-1, 1]
+    n = claims._n_to_decide(0.2, -1.3, 1.7, 100, paper_effect=0.0, null=0.0, margin=1.0, unit="pairs")
+    assert n == math.ceil(100 * (1.5 / 0.8) ** 2)
+    # 3 seeds, 1 [-1, 3]: a fourth seed's t quantile would exclude 0 (the paper's effect 4 is held)
+    assert claims._n_to_decide(1.0, -1.0, 3.0, 3, paper_effect=4.0, null=0.0, margin=None, unit="seeds") == 4
 
 
 def test_representation_row_uses_the_held_out_half(tmp_path):

@@ -50,12 +50,6 @@ def test_verdict_rejects_bad_input(kwargs, error, words):
         scorecard.verdict(**{"paper_effect": 1.0, **kwargs})
 
 
-def test_paper_in_interval():
-    assert scorecard.paper_in_interval(-0.7, 1.5, 1.3) is True
-    assert scorecard.paper_in_interval(-0.7, 1.0, 1.3) is False
-    assert scorecard.paper_in_interval(None, None, 1.3) is None
-
-
 def test_random_intervals_reach_every_numeric_verdict():
     rng = np.random.default_rng(0)
     seen = set()

@@ -67,20 +67,6 @@ def test_newcombe_by_hand():
         stats.newcombe(1, True, 1, 2)
 
 
-def test_n_to_decide_by_hand():
-    # pairs: half-width 0.2 at n=400 must shrink to 0.1 -> 4x the pairs
-    assert stats.n_to_decide(0.1, -0.1, 0.3, 400, paper_effect=0.2, unit="pairs") == 1600
-    # an estimate on the null and on the paper's effect at once can never decide
-    assert stats.n_to_decide(0.0, -1.0, 1.0, 3, paper_effect=0.0, margin=None) is None
-    # no-effect claim, margin 1: estimate 0.2 +- 1.5 decides once it fits inside [-1, 1]
-    n = stats.n_to_decide(0.2, -1.3, 1.7, 100, paper_effect=0.0, margin=1.0, unit="pairs")
-    assert n == math.ceil(100 * (1.5 / 0.8) ** 2)
-    with pytest.raises(ValueError, match="n == 0, must be >= 1"):
-        stats.n_to_decide(0.1, -0.1, 0.3, 0, paper_effect=0.2)
-    with pytest.raises(ValueError, match="low <= estimate <= high"):
-        stats.n_to_decide(0.5, -0.1, 0.3, 10, paper_effect=0.2)
-
-
 def test_t_interval_from_a_summary_equals_the_one_from_values():
     x = [0.5, 1.5, 4.0]
     assert stats.t_interval_from(float(np.mean(x)), float(np.std(x, ddof=1)), 3) == pytest.approx(stats.t_interval(x))
