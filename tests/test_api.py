@@ -582,8 +582,6 @@ CASES += [
          dict(queries=Arg("df", 3), train=Arg("df", 3), p_model=Arg("array"), distances=Arg("array"),
               indices=Arg("indices", 3), temperature=Arg("real", bad=(0.0,)), tau=Arg("real", bad=(1.5,)),
               name=Arg("str"), title=Arg("str"))),
-    Case("interactive.hover_text", interactive.hover_text, dict(premise="A man", hypothesis="Nobody."),
-         dict(premise=Arg("str"), hypothesis=Arg("str"))),
     Case("interactive.tsne_figure", interactive.tsne_figure,
          dict(embedding=[[0, 0], [1, 1]], premises=["a", "b"], hypotheses=["c", "d"], gold=[0, 1],
               model_pred=[0, 0], backoff_pred=[0, 1], label_names=["entailment", "non-entailment"]),
