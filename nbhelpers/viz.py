@@ -175,11 +175,9 @@ def plot_backoff_gains(table: pd.DataFrame, ax=None):
     ax = _axes(ax, (7, 0.45 * len(table) + 1.2))
     colours = dict(zip(table["group"].unique(), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     y = np.arange(len(table))[::-1]
-    for yi, (_, row) in zip(y, table.iterrows()):
-        c = colours[row["group"]]
-        if np.isfinite(row["lo"]) and np.isfinite(row["hi"]):
-            ax.plot([row["lo"], row["hi"]], [yi, yi], color=c, lw=2)
-        ax.plot(row["gain"], yi, "o" if row["group"] != "paper" else "D", color=c)
+    for yi, row in zip(y, table.itertuples()):  # NaN lo and hi: the point alone
+        ax.errorbar(row.gain, yi, xerr=[[row.gain - row.lo], [row.hi - row.gain]], color=colours[row.group],
+                    fmt="D" if row.group == "paper" else "o", lw=2)
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(y, table["label"])
     return _finish(ax, xlabel="backoff minus model (accuracy points)",
