@@ -37,16 +37,6 @@ def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.nd
     return np.sort(np.concatenate(picked)).astype(np.int64)
 
 
-def _rank(ids, seed: int) -> np.ndarray:
-    """A seeded pseudo-random rank per integer id (splitmix64), independent of the other ids."""
-    with np.errstate(over="ignore"):
-        z = np.asarray(ids, dtype=np.int64).astype(np.uint64)
-        z = z + np.uint64(0x9E3779B97F4A7C15) * np.uint64(seed + 1)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
 def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
     """Positions of the (up to) ``n`` row ``ids`` ranked first by a seeded hash of each id alone, sorted:
     a sample of a subset of the rows holds every row of the full sample that lies in it."""
@@ -54,7 +44,12 @@ def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
     if (ids := np.asarray(ids)).ndim != 1 or ids.dtype.kind not in "iu" or not ids.size or ids.min() < 0:
         raise ValueError(f"ids must be a 1-D array of integer row ids, non-negative, at least one; got shape "
                          f"{ids.shape}, dtype {ids.dtype}")
-    return np.sort(np.argsort(_rank(ids, seed), kind="stable")[:n]).astype(np.int64)
+    with np.errstate(over="ignore"):  # the hash: splitmix64 of the id, offset by the seed
+        z = ids.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15) * np.uint64(seed + 1)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        rank = z ^ (z >> np.uint64(31))
+    return np.sort(np.argsort(rank, kind="stable")[:n]).astype(np.int64)
 
 
 def _round(a, digits):

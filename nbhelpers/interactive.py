@@ -8,21 +8,19 @@ import textwrap
 
 import numpy as np
 
-from .checks import check_dict, check_labels, check_matrix, check_str, check_texts
+from .checks import check_dict, check_labels, check_matrix, check_texts
 
 PLOTLY_JS_URL = "../plotly/plotly.min.js"  # as a chapter page finds it (scripts/build_book.py copies it)
 FIGURE_LINKS_JS = "../_static/figure-links.js"  # the figures' click handler, as a chapter page finds it
 EXPLORER_PAGE = "07_explorer.html"  # the explorer's page, as a chapter page links to it
 _PLAIN_URL = re.compile(r"[A-Za-z0-9._~%+/-]+\.html")  # no quote, bracket, space, &, #, : or backslash
-_HOVER = {"gold": "gold", "model_pred": "model", "backoff_pred": "after_backoff"}  # argument: hover name
+_HOVER = {"gold": "gold", "model_pred": "model", "backoff_pred": "after backoff"}  # argument: hover name
 
 
-def hover_text(premise: str, hypothesis: str, **facts) -> str:
+def _hover_text(premise: str, hypothesis: str, facts: dict) -> str:
     """One point's tooltip: the escaped, wrapped pair, then ``name: value`` lines."""
-    pair = {"Premise": check_str(premise, "premise"), "Hypothesis": check_str(hypothesis, "hypothesis")}
-    lines = [line for k, v in pair.items() for line in textwrap.wrap(f"{k}: {v}", width=70) or [f"{k}:"]]
-    lines += [f"{k.replace('_', ' ')}: {v}" for k, v in facts.items()]
-    return "<br>".join(html.escape(line) for line in lines)
+    lines = textwrap.wrap(f"Premise: {premise}", 70) + textwrap.wrap(f"Hypothesis: {hypothesis}", 70)
+    return "<br>".join(html.escape(line) for line in lines + [f"{k}: {v}" for k, v in facts.items()])
 
 
 def _points(n, against, premises, hypotheses, label_names, labels, facts, link_set, link_ids, **masks):
@@ -40,7 +38,7 @@ def _points(n, against, premises, hypotheses, label_names, labels, facts, link_s
     if link_ids is not None and not (isinstance(link_set, str) and re.fullmatch(r"[\w-]+", link_set)):
         raise ValueError(f"link_set must be an explorer set name (letters, digits, - or _); got {link_set!r}")
     facts = {**{_HOVER[arg]: [label_names[y] for y in a] for arg, a in labels.items()}, **facts}
-    texts = np.array([hover_text(p, h, **{k: v[i] for k, v in facts.items()})
+    texts = np.array([_hover_text(p, h, {k: v[i] for k, v in facts.items()})
                       for i, (p, h) in enumerate(zip(*pairs.values()))], dtype=object)
     links = None if link_ids is None else np.array([[link_set, str(i)] for i in link_ids], dtype=object)
 

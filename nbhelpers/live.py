@@ -105,7 +105,7 @@ def export_onnx(model: NLIModel, *, variant: str = "fp16+int8-embeddings", cache
     def check(folder: Path) -> None:
         onnx.checker.check_model(str(folder / "model.onnx"))
         pair = pd.DataFrame({"premise": ["A dog runs."], "hypothesis": ["An animal moves."]})
-        proba, cls = onnx_outputs(folder / "model.onnx", pair, tokenizer=model.tokenizer)
+        proba, cls = _onnx_outputs(folder / "model.onnx", pair, tokenizer=model.tokenizer)
         check_proba(proba, "the ONNX model's probabilities", n_classes=model.num_labels, atol=1e-3)
         check_computed(cls, "the ONNX model's [CLS] states", (1, model.hidden_size))
 
@@ -114,11 +114,11 @@ def export_onnx(model: NLIModel, *, variant: str = "fp16+int8-embeddings", cache
     return cache.directory("onnx", parts, build, check) / "model.onnx"
 
 
-def onnx_outputs(path, df: pd.DataFrame, *, tokenizer):
+def _onnx_outputs(path, df: pd.DataFrame, *, tokenizer):
     """``(proba (n, K), cls (n, d))`` of the ONNX model at ``path`` on ``df``'s pairs, batched."""
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(check_path(path, "path")), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     df, out = df.reset_index(drop=True), [None] * len(df)
     for idx in _length_sorted_batches(tokenizer, df, 64, 128):  # 128 tokens at most, as models.encode
         batch = _tokenize(tokenizer, df, 128, idx, padding=True, return_tensors="np")
@@ -135,41 +135,35 @@ def datastore(knn) -> dict:
             "labels": np.asarray(knn.labels_).astype(np.uint8), "k": int(knn.k), "T": float(knn.temperature)}
 
 
-def store_neighbors(store: dict, reps, k: int | None = None):
+def _store_neighbors(store: dict, reps, k: int | None = None):
     """``(squared distances, indices)`` (n, k), nearest first, of ``reps`` in ``store`` (as the page does)."""
-    k = store["k"] if k is None else check_int(k, "k", 1, len(store["z"]))
-    q = (check_matrix(reps, "reps") - store["mean"]).astype(np.float32) / np.float32(store["scale"])
+    q = (np.asarray(reps, dtype=np.float64) - store["mean"]).astype(np.float32) / np.float32(store["scale"])
     z = store["z"].astype(np.float32)
     d = (q * q).sum(1)[:, None] - 2 * q @ z.T + (z * z).sum(1)[None, :]
-    idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    idx = np.argsort(d, axis=1, kind="stable")[:, :store["k"] if k is None else k]
     return np.take_along_axis(d, idx, 1), idx
-
-
-def agreement(p_torch, reps_torch, p_onnx, reps_onnx, knn, store: dict, *, k: int = 16) -> dict:
-    """ONNX against PyTorch on the same pairs: argmax agreement, the largest probability difference, and the
-    mean share of the ``k`` nearest neighbours (PyTorch's in ``knn``, ONNX's in ``store``) they share."""
-    p_torch, p_onnx = check_matrix(p_torch, "p_torch"), check_matrix(p_onnx, "p_onnx")
-    check_same_shape(p_torch, p_onnx, "p_torch", "p_onnx")
-    k = check_int(k, "k", 1)
-    nn_torch = knn.kneighbors(check_matrix(reps_torch, "reps_torch"), k=k)[1]
-    nn_onnx = store_neighbors(store, check_matrix(reps_onnx, "reps_onnx"), k)[1]
-    return {"argmax agreement": float((p_torch.argmax(1) == p_onnx.argmax(1)).mean()),
-            "max probability difference": float(np.abs(p_torch - p_onnx).max()),
-            f"mean overlap of {k} neighbours": topk_overlap(nn_torch, nn_onnx)}
 
 
 def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, knn, store: dict, *,
                      k: int = 16, min_agreement: float = 0.995, min_overlap: float = 0.95, cache=None):
-    """:func:`agreement` and the size (MB) of every variant, one row each, and the smallest variant meeting
-    both bars (``"fp32"``, PyTorch's weights, where none does): ``(table, chosen)``."""
+    """Every variant against PyTorch on ``pairs``, one row each: argmax agreement, the largest probability
+    difference, the mean share of the ``k`` nearest neighbours they share (PyTorch's in ``knn``, ONNX's in
+    ``store``) and the size (MB); with the smallest variant meeting both bars (``"fp32"``, PyTorch's
+    weights, where none does): ``(table, chosen)``."""
+    p_torch, k = check_matrix(p_torch, "p_torch"), check_int(k, "k", 1)
     rows, cache = {}, cache or Cache()
+    nn_torch = knn.kneighbors(check_matrix(reps_torch, "reps_torch"), k=k)[1]  # PyTorch's, once
     for variant in VARIANTS:
         path = export_onnx(model, variant=variant, cache=cache)
-        run = lambda: dict(zip(("proba", "cls"), onnx_outputs(path, pairs, tokenizer=model.tokenizer)))
+        run = lambda: dict(zip(("proba", "cls"), _onnx_outputs(path, pairs, tokenizer=model.tokenizer)))
         key = {"onnx": path.parent.name, "variant": variant, "data": data_hash(pairs)}  # a rerun runs no ONNX
         out = cache.arrays("onnx-outputs", key, ["proba", "cls"], run,
                            lambda name, a: check_computed(a, f"ONNX {name}", (len(pairs), a.shape[-1])))
-        rows[variant] = {**agreement(p_torch, reps_torch, out["proba"], out["cls"], knn, store, k=k),
+        check_same_shape(p_torch, out["proba"], "p_torch", "the ONNX model's probabilities")
+        nn_onnx = _store_neighbors(store, out["cls"], k)[1]
+        rows[variant] = {"argmax agreement": float((p_torch.argmax(1) == out["proba"].argmax(1)).mean()),
+                         "max probability difference": float(np.abs(p_torch - out["proba"]).max()),
+                         f"mean overlap of {k} neighbours": topk_overlap(nn_torch, nn_onnx),
                          "MB": path.stat().st_size / 1e6}
     table = pd.DataFrame(rows).T.rename_axis("variant")
     ok = table[(table["argmax agreement"] >= min_agreement) & (table.iloc[:, 2] >= min_overlap)]
@@ -181,8 +175,8 @@ def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, 
     and, under ``onnx``, the page's pipeline run in Python (``p_model``, ``p_knn``, ``nn``)."""
     p, reps = (f(model, pairs, cache=False, progress=False) for f in (predict_proba, encode))
     (d, nn), p_knn = knn.kneighbors(reps, k=2), knn.predict_proba(reps)
-    p_onnx, cls = onnx_outputs(onnx_path, pairs, tokenizer=model.tokenizer)
-    d_onnx, nn_onnx = store_neighbors(store, cls)
+    p_onnx, cls = _onnx_outputs(onnx_path, pairs, tokenizer=model.tokenizer)
+    d_onnx, nn_onnx = _store_neighbors(store, cls)
     pk_onnx = knn_proba(d_onnx, store["labels"][nn_onnx], temperature=store["T"])
     return [{"premise": a, "hypothesis": b, "p_model": p[i].tolist(), "p_knn": p_knn[i].tolist(),
              "top": int(nn[i, 0]), "gap": float(d[i, 1] / max(d[i, 0], 1e-12) - 1), "pred": int(y), "onnx": {

@@ -128,15 +128,14 @@ def plot_tuning_surface(grid: pd.DataFrame, k: int | None = None, ax=None):
     k = int(grid.loc[grid["backoff_acc"].idxmax(), "k"]) if k is None else k
     part = grid[grid["k"] == k]
     table = part.pivot(index="temperature", columns="tau", values="backoff_acc").sort_index()
-    taus, temps = table.columns.to_numpy(float), table.index.to_numpy(float)
-    sns.heatmap(table * 100, cmap="viridis", ax=ax, cbar_kws={"label": "accuracy (%)"}).invert_yaxis()
+    cells = table.rename(index="{:g}".format, columns="{:.1f}".format) * 100  # labelled as the ticks show
+    sns.heatmap(cells, cmap="viridis", ax=ax, xticklabels=max(1, len(cells.columns) // 10), yticklabels=True,
+                cbar_kws={"label": "accuracy (%)"}).invert_yaxis()
+    ax.tick_params("x", labelrotation=0)
     best = part.loc[part["backoff_acc"].idxmax()]
-    bx, by = np.searchsorted(taus, best["tau"]) + 0.5, np.searchsorted(temps, best["temperature"]) + 0.5
-    ax.plot(bx, by, marker="*", color="red", ms=14, mec="white",
+    ax.plot(table.columns.get_loc(best["tau"]) + 0.5, table.index.get_loc(best["temperature"]) + 0.5,
+            marker="*", color="red", ms=14, mec="white",
             label=f"best: tau={best['tau']:.2f}, T={best['temperature']:g} ({best['backoff_acc']:.1%})")
-    step = max(1, len(taus) // 10)
-    ax.set_xticks(np.arange(0, len(taus), step) + 0.5, [f"{t:.1f}" for t in taus[::step]], rotation=0)
-    ax.set_yticks(np.arange(len(temps)) + 0.5, [f"{t:g}" for t in temps])
     return _finish(ax, legend={"loc": "lower left"},
                    xlabel="backoff threshold tau (back off when max p_model <= tau)",
                    ylabel="temperature T", title=f"Validation accuracy of kNN backoff (k = {k})")
@@ -175,11 +174,9 @@ def plot_backoff_gains(table: pd.DataFrame, ax=None):
     ax = _axes(ax, (7, 0.45 * len(table) + 1.2))
     colours = dict(zip(table["group"].unique(), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     y = np.arange(len(table))[::-1]
-    for yi, (_, row) in zip(y, table.iterrows()):
-        c = colours[row["group"]]
-        if np.isfinite(row["lo"]) and np.isfinite(row["hi"]):
-            ax.plot([row["lo"], row["hi"]], [yi, yi], color=c, lw=2)
-        ax.plot(row["gain"], yi, "o" if row["group"] != "paper" else "D", color=c)
+    for yi, row in zip(y, table.itertuples()):  # NaN lo and hi: the point alone
+        ax.errorbar(row.gain, yi, xerr=[[row.gain - row.lo], [row.hi - row.gain]], color=colours[row.group],
+                    fmt="D" if row.group == "paper" else "o", lw=2)
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(y, table["label"])
     return _finish(ax, xlabel="backoff minus model (accuracy points)",

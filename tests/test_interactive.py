@@ -41,9 +41,9 @@ def test_rings_for_fixed_and_broken_points():
 
 
 def test_long_pairs_are_wrapped():
-    text = interactive.hover_text("word " * 40, "h")
+    text = interactive._hover_text("word " * 40, "", {})
     first = text.split("<br>")
-    assert len(first) > 2 and all(len(line) <= 70 for line in first)
+    assert len(first) > 2 and all(len(line) <= 70 for line in first) and first[-1] == "Hypothesis:"
 
 
 @pytest.mark.parametrize("kw, message", [

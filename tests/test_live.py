@@ -18,13 +18,13 @@ def test_onnx_export_gives_pytorchs_answers_and_is_cached(tiny_model, tiny_pairs
     p_torch = models.predict_proba(tiny_model, tiny_pairs, cache=False, progress=False)
     reps = models.encode(tiny_model, tiny_pairs, cache=False, progress=False)
     path = live.export_onnx(tiny_model, variant="fp32", cache=cache)
-    p, cls = live.onnx_outputs(path, tiny_pairs, tokenizer=tiny_model.tokenizer)
+    p, cls = live._onnx_outputs(path, tiny_pairs, tokenizer=tiny_model.tokenizer)
     assert p.shape == (12, 3) and cls.shape == (12, tiny_model.hidden_size)
     np.testing.assert_allclose(p, p_torch, atol=1e-4)
     np.testing.assert_allclose(cls, reps, atol=1e-3)
     small = live.export_onnx(tiny_model, variant="fp16+int8-embeddings", cache=cache)
     assert small.stat().st_size < 0.45 * path.stat().st_size  # int8 table, float16 matrices
-    p_small, _ = live.onnx_outputs(small, tiny_pairs, tokenizer=tiny_model.tokenizer)
+    p_small, _ = live._onnx_outputs(small, tiny_pairs, tokenizer=tiny_model.tokenizer)
     assert np.abs(p_small - p_torch).max() < 0.02
     monkeypatch.setattr(live, "_export", lambda *a: pytest.fail("exported again, not loaded from the cache"))
     assert live.export_onnx(tiny_model, variant="fp32", cache=cache) == path
@@ -46,45 +46,50 @@ def test_datastore_and_its_neighbors_match_knn():
     fitted, store = _store([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]], [0, 1, 2])
     assert store["z"].dtype == np.float16 and store["labels"].tolist() == [0, 1, 2] and store["k"] == 1
     queries = np.array([[1.9, 0.1], [0.2, 3.0]])
-    d, i = live.store_neighbors(store, queries)
+    d, i = live._store_neighbors(store, queries)
     d_knn, i_knn = fitted.kneighbors(queries)
     assert i.tolist() == i_knn.tolist() == [[1], [2]]
     np.testing.assert_allclose(d, d_knn, rtol=1e-2)
-    with pytest.raises(ValueError, match="k == 4"):
-        live.store_neighbors(store, queries, k=4)
+    assert live._store_neighbors(store, queries, 3)[1].tolist() == fitted.kneighbors(queries, k=3)[1].tolist()
 
 
-def test_agreement_counts_argmax_probability_and_neighbour_overlap():
+def _compare(tmp_path, monkeypatch, cache, p, reps, outputs, fitted, store, **kw):
+    """compare_variants on fake exports (90, 23, 45, 34 bytes) whose ONNX outputs are ``outputs[variant]``."""
+    for v, size in zip(live.VARIANTS, (90, 23, 45, 34)):
+        (tmp_path / v).mkdir(exist_ok=True)
+        (tmp_path / v / "model.onnx").write_bytes(b"x" * size)
+    monkeypatch.setattr(live, "export_onnx", lambda model, variant, cache: tmp_path / variant / "model.onnx")
+    monkeypatch.setattr(live, "_onnx_outputs", lambda path, pairs, tokenizer: outputs[path.parent.name])
+    model = type("Model", (), {"tokenizer": None})()
+    pairs = pd.DataFrame({"premise": list("abcd")[:len(p)], "hypothesis": list("efgh")[:len(p)]})
+    return live.compare_variants(model, pairs, p, reps, fitted, store, cache=cache, **kw)
+
+
+def test_compare_variants_counts_argmax_probability_and_neighbour_overlap(tmp_path, monkeypatch, cache):
     fitted, store = _store([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0], [5.0, 5.0]], [0, 1, 2, 0])
     p = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3]])
     reps = np.array([[0.1, 0.0], [4.0, 4.0]])
-    same = live.agreement(p, reps, p, reps, fitted, store, k=2)
-    assert same == {"argmax agreement": 1.0, "max probability difference": 0.0,
-                    "mean overlap of 2 neighbours": 1.0}
-    moved = live.agreement(p, reps, p[:, [1, 0, 2]], np.array([[0.1, 0.0], [0.0, 4.0]]), fitted, store, k=2)
+    moved = (p[:, [1, 0, 2]], np.array([[0.1, 0.0], [0.0, 4.0]]))
+    outputs = {"fp32": (p, reps), "int8": moved, "fp16": moved, "fp16+int8-embeddings": moved}
+    table, _ = _compare(tmp_path, monkeypatch, cache, p, reps, outputs, fitted, store, k=2)
+    assert table.loc["fp32"].drop("MB").to_dict() == {
+        "argmax agreement": 1.0, "max probability difference": 0.0, "mean overlap of 2 neighbours": 1.0}
+    moved = table.loc["int8"]
     assert moved["argmax agreement"] == 0.0 and moved["max probability difference"] == pytest.approx(0.3)
     assert moved["mean overlap of 2 neighbours"] == 0.75  # first: {0, 1} both times; second: {3, 2} -> {2, 0}
-    with pytest.raises(ValueError, match="p_torch has shape \\(2, 3\\) and p_onnx has shape \\(1, 3\\)"):
-        live.agreement(p, reps, p[:1], reps[:1], fitted, store)
+    with pytest.raises(ValueError, match=r"p_torch has shape \(2, 2\) and the ONNX model's probabilities"):
+        _compare(tmp_path, monkeypatch, cache, p[:, :2], reps, outputs, fitted, store, k=2)
 
 
 def test_compare_variants_keeps_the_smallest_variant_meeting_both_bars(tmp_path, monkeypatch, cache):
     fitted, store = _store([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]], [0, 1, 2])
     p, reps = np.array([[0.6, 0.3, 0.1]] * 4), np.array([[0.1, 0.0]] * 4)
-    sizes = {"fp32": 90, "int8": 23, "fp16": 45, "fp16+int8-embeddings": 34}
-    for v, mb in sizes.items():
-        (tmp_path / v).write_bytes(b"x" * mb)
-    monkeypatch.setattr(live, "export_onnx", lambda model, variant, cache=None: tmp_path / variant)
-    wrong = {"int8": (p[:, [1, 0, 2]], reps)}  # int8 flips every prediction; the others agree
-    monkeypatch.setattr(live, "onnx_outputs", lambda path, pairs, tokenizer: wrong.get(path.name, (p, reps)))
-    model, pairs = type("Model", (), {"tokenizer": None})(), pd.DataFrame({"premise": list("abcd"),
-                                                                           "hypothesis": list("efgh")})
-    table, chosen = live.compare_variants(model, pairs, p, reps, fitted, store, k=2, cache=cache)
+    outputs = {v: (p, reps) for v in live.VARIANTS} | {"int8": (p[:, [1, 0, 2]], reps)}  # int8 flips all
+    table, chosen = _compare(tmp_path, monkeypatch, cache, p, reps, outputs, fitted, store, k=2)
     assert chosen == "fp16+int8-embeddings" and table.loc["int8", "argmax agreement"] == 0.0
-    assert table["MB"].tolist() == [s / 1e6 for s in sizes.values()]
-    monkeypatch.setattr(live, "onnx_outputs", None)  # a rerun reads the outputs from the cache
-    again, chosen = live.compare_variants(model, pairs, p, reps, fitted, store, k=2, min_overlap=1.01,
-                                          cache=cache)
+    assert table["MB"].tolist() == [90e-6, 23e-6, 45e-6, 34e-6]
+    again, chosen = _compare(tmp_path, monkeypatch, cache, p, reps, None, fitted, store, k=2,
+                             min_overlap=1.01)  # a rerun reads the outputs from the cache, runs none
     assert chosen == "fp32" and again.equals(table)  # none meets the bars: PyTorch's own weights
 
 
