@@ -433,9 +433,6 @@ CASES = [
          dict(train_reps=Arg("dict"), train_labels=Arg("labels", 3), val_reps=Arg("dict"),
               val_labels=Arg("labels", 3), k=Arg("int", bad=(0, 5)))),
     # data
-    Case("data.candidate_dirs", data.candidate_dirs, dict(data_dir="my_data"), dict(data_dir=Arg("path"))),
-    Case("data.find_data_dir", data.find_data_dir, dict(files=["no/such/file.tsv"], data_dir=str(TMP)),
-         dict(files=Arg("texts"), data_dir=Arg("path"))),
     Case("data.load_nli", data.load_nli, dict(name="cad-original", split="validation"),
          dict(name=Arg("str"), split=Arg("str"), data_dir=Arg("path"))),
     # hashes any frame (a cache key): its content is not interpreted, so only the type is attacked
