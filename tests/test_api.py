@@ -61,7 +61,7 @@ SKIP = {
     "data.offline_requested": _NO_ARGS,
     "timing.log_fine_tune": "called by models.fine_tune with its checked values: tests/test_models.py",
     "data.no_network_reason": "probes the network (host, port): tests/test_data.py",
-    "models.get_device": _NO_ARGS, "models.cache_parts": _NO_ARGS,
+    "models.get_device": _NO_ARGS,
     "data.DataNotFoundError": "an exception class",
     "data.clear_cache": _NO_ARGS,
     "paper.numbers": _NO_ARGS,
@@ -448,7 +448,6 @@ CASES = [
     Case("cache.Cache", cache_mod.Cache, dict(root=TMP / "cache"), dict(root=Arg("path"))),
     # models
     Case("models.resolve_backbone", models.resolve_backbone, dict(name="minilm"), dict(name=Arg("str"))),
-    Case("models.backbone_fingerprint", models.backbone_fingerprint, dict(name="minilm"), dict(name=Arg("str"))),
     Case("models.load_pretrained", models.load_pretrained,
          lambda ctx: dict(backbone="minilm", seed=0, num_labels=3, cache=ctx["cache"]),
          dict(backbone=Arg("str"), seed=Arg("int", bad=(-1,)), num_labels=Arg("int", bad=(1,)))),
