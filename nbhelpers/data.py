@@ -130,7 +130,7 @@ def _check_columns(raw, columns, source, expected=None):
                          f"header; expected it once")
 
 
-def _to_schema(raw, lines, columns, labels, source, casefold=False):
+def _to_schema(raw, lines, columns, labels, source):
     """Checked schema frame: text columns, ``label``, the others; ``-`` rows dropped; errors name a line."""
     _check_columns(raw, columns, source)
     df = raw[list(columns)].rename(columns=columns)
@@ -141,7 +141,7 @@ def _to_schema(raw, lines, columns, labels, source, casefold=False):
     for src, dst in columns.items():
         refuse(df[dst].isna().to_numpy(), lambda i: f"no {src!r}; expected the keys {list(columns)}")
     written = df["label"].astype(str).str.strip()
-    key = written.str.casefold() if casefold else written
+    key = written.str.casefold()  # 'Entailment' is 'entailment'
     dropped = (key == "-").to_numpy()
     refuse(~key.isin(list(labels)).to_numpy() & ~dropped, lambda i: (
         f"unknown label {written[i]!r}; expected one of {', '.join(map(repr, labels))} (or '-', dropped) "
@@ -347,7 +347,7 @@ def _own_frames(raws):
     labels = {**{n.casefold(): i for i, n in enumerate(names)}, **{str(i): i for i in range(len(names))}}
     frames = []
     for raw, lines, columns, source in raws:
-        if (df := _to_schema(raw, lines, {c: c for c in columns}, labels, source, casefold=True)).empty:
+        if (df := _to_schema(raw, lines, {c: c for c in columns}, labels, source)).empty:
             raise ValueError(f"{source}: no labelled rows; expected at least one with columns "
                              f"{list(columns)}")
         frames.append(df)

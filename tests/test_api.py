@@ -398,8 +398,6 @@ CASES = [
          dict(a=[[1, 2, 3, 4], [5, 6, 7, 8]], b=[[4, 3, 9, 10], [1, 2, 0, 11]]),
          dict(a=Arg("indices"), b=Arg("indices"))),
     # tokenisation
-    Case("tokenisation.text_key", tokenisation.text_key, dict(premise="He doesn't eat.", hypothesis="No."),
-         dict(premise=Arg("str"), hypothesis=Arg("str"))),
     Case("tokenisation.match_tokenised", tokenisation.match_tokenised,
          dict(raw_df=pd.DataFrame({"premise": ["A dog's toy.", "Rain."], "hypothesis": ["Toy.", "Sun."]}),
               tokenised_df=pd.DataFrame({"premise": ["x", "A dog 's toy ."], "hypothesis": ["y", "Toy ."]})),
