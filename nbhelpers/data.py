@@ -43,19 +43,12 @@ def no_network_reason(host: str = "huggingface.co", port: int = 443, timeout: fl
     """Why ``host`` cannot be reached, or None: the one fast probe asked before a download or a hub
     backbone (the Hugging Face libraries would retry for most of a minute)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as err:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except socket.gaierror as err:
         return f"{host} cannot be resolved ({err}); no network?"
-    last = None
-    for family, kind, proto, _, address in infos[:2]:
-        try:
-            with socket.socket(family, kind, proto) as sock:
-                sock.settimeout(timeout)
-                sock.connect(address)
-                return None
-        except OSError as err:
-            last = err
-    return f"{host}:{port} cannot be reached ({last}); no network?"
+    except OSError as err:
+        return f"{host}:{port} cannot be reached ({err}); no network?"
+    return None
 
 
 class DataNotFoundError(FileNotFoundError, ValueError):
