@@ -45,13 +45,10 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", message="IProgress not found")
     for name in ("transformers", "huggingface_hub", "datasets", "sentence_transformers"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    try:  # transformers keeps its own verbosity switch
-        import transformers
+    import transformers  # after the filters (importing it may warn); it keeps its own verbosity switch
 
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover - transformers is a hard dependency
-        pass
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
 
 
 def glue(**values) -> None:

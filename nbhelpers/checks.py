@@ -16,14 +16,16 @@ def _shown(a, n: int = 10) -> str:
     return str(flat[:n].tolist()) + (" ..." if flat.size > n else "")
 
 
-def _number(value, name, kind, what) -> None:  # check_scalar takes True as an int, hides the value
+def _typed(value, name, kind, what, error=TypeError):  # check_scalar takes True as an int, hides the value
+    """``value`` if it is a ``kind`` and not a bool, else ``error`` naming ``name`` and the value."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
-        raise ValueError(f"{name} must be {what}; got {value!r} ({type(value).__name__})")
+        raise error(f"{name} must be {what}; got {value!r} ({type(value).__name__})")
+    return value
 
 
 def check_int(value, name, low=None, high=None, high_msg=None) -> int:
     """An integer (not a bool) in ``[low, high]``; ``high_msg`` replaces the message above ``high``."""
-    _number(value, name, numbers.Integral, "an integer")
+    _typed(value, name, numbers.Integral, "an integer", ValueError)
     if high_msg is not None and high is not None and value > high:
         raise ValueError(high_msg)
     return int(check_scalar(value, name, numbers.Integral, min_val=low, max_val=high))
@@ -31,7 +33,7 @@ def check_int(value, name, low=None, high=None, high_msg=None) -> int:
 
 def check_real(value, name) -> float:
     """A finite real number (not a bool); a Python ``float``."""
-    _number(value, name, numbers.Real, "a real number")
+    _typed(value, name, numbers.Real, "a real number", ValueError)
     if not math.isfinite(value):
         raise ValueError(f"{name}={value} but expected a finite number")
     return float(value)
@@ -57,10 +59,7 @@ def check_choice(value, name, choices):
 
 def check_path(value, name):
     """A file or folder path: a string or an ``os.PathLike`` (returned as given)."""
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {value!r} "
-                        f"({type(value).__name__})")
-    return value
+    return _typed(value, name, (str, os.PathLike), "a path (a string or pathlib.Path)")
 
 
 def _array(values, name, **kwargs) -> np.ndarray:
@@ -214,9 +213,7 @@ def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str | None = 
 
 def check_str(value, name) -> str:
     """A string (a name, a title, a regular expression)."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
-    return value
+    return _typed(value, name, str, "a string")
 
 
 def check_frame(df, name, columns=()):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
-import io
 import json
 import os
 import re
@@ -44,19 +43,12 @@ def no_network_reason(host: str = "huggingface.co", port: int = 443, timeout: fl
     """Why ``host`` cannot be reached, or None: the one fast probe asked before a download or a hub
     backbone (the Hugging Face libraries would retry for most of a minute)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as err:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except socket.gaierror as err:
         return f"{host} cannot be resolved ({err}); no network?"
-    last = None
-    for family, kind, proto, _, address in infos[:2]:
-        try:
-            with socket.socket(family, kind, proto) as sock:
-                sock.settimeout(timeout)
-                sock.connect(address)
-                return None
-        except OSError as err:
-            last = err
-    return f"{host}:{port} cannot be reached ({last}); no network?"
+    except OSError as err:
+        return f"{host}:{port} cannot be reached ({err}); no network?"
+    return None
 
 
 class DataNotFoundError(FileNotFoundError, ValueError):
@@ -82,20 +74,18 @@ def _read_raw(path, quoting, sep="\t"):
     """A file as written (str values; JSON Lines as decoded) and the line each row starts on."""
     source = str(path)
     try:
-        if quoting is None:
-            lines = Path(path).read_text(encoding="utf-8-sig").split("\n")
-            try:
-                raw = pd.read_json(io.StringIO("\n".join(lines)), lines=True, dtype=False)
-            except (ValueError, TypeError):  # name the first line that is not a JSON object
-                for number, line in enumerate(lines, start=1):
-                    try:
-                        if line.strip() and not isinstance(json.loads(line), dict):
-                            raise json.JSONDecodeError("not an object", line, 0)
-                    except json.JSONDecodeError as err:
-                        raise ValueError(f"{source}, line {number}: expected a JSON object ({err.msg})"
-                                         ) from None
-                raise
-            return raw, np.array([n for n, line in enumerate(lines, start=1) if line.strip()], dtype=int)
+        if quoting is None:  # JSON Lines: an object per line (a line that is not one holds no keys)
+            rows, numbers = [], []
+            for number, line in enumerate(Path(path).read_text(encoding="utf-8-sig").split("\n"), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{source}, line {number}: expected a JSON object ({err.msg})") from None
+                rows.append(row if isinstance(row, dict) else {})
+                numbers.append(number)
+            return pd.DataFrame(rows), np.array(numbers, dtype=int)
         raw = pd.read_csv(path, sep=sep, quoting=quoting, header=None, dtype=str, keep_default_na=False,
                           skip_blank_lines=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -133,7 +123,7 @@ def _check_columns(raw, columns, source, expected=None):
                          f"header; expected it once")
 
 
-def _to_schema(raw, lines, columns, labels, source, casefold=False):
+def _to_schema(raw, lines, columns, labels, source):
     """Checked schema frame: text columns, ``label``, the others; ``-`` rows dropped; errors name a line."""
     _check_columns(raw, columns, source)
     df = raw[list(columns)].rename(columns=columns)
@@ -144,7 +134,7 @@ def _to_schema(raw, lines, columns, labels, source, casefold=False):
     for src, dst in columns.items():
         refuse(df[dst].isna().to_numpy(), lambda i: f"no {src!r}; expected the keys {list(columns)}")
     written = df["label"].astype(str).str.strip()
-    key = written.str.casefold() if casefold else written
+    key = written.str.casefold()  # 'Entailment' is 'entailment'
     dropped = (key == "-").to_numpy()
     refuse(~key.isin(list(labels)).to_numpy() & ~dropped, lambda i: (
         f"unknown label {written[i]!r}; expected one of {', '.join(map(repr, labels))} (or '-', dropped) "
@@ -238,13 +228,9 @@ def _load_from_hub(name, split):
     raise RuntimeError("; ".join(errors))
 
 
-def candidate_dirs(data_dir=None):
+def _candidate_dirs(data_dir=None):
     """``[(directory, origin), ...]`` searched by :func:`load_nli`: ``data_dir``, ``$NBHELPERS_DATA``,
-    ``DEFAULT_DATA_DIR``.
-
-    >>> candidate_dirs("my_data")[0][0].name, candidate_dirs()[-1][0] == DEFAULT_DATA_DIR
-    ('my_data', True)
-    """
+    ``DEFAULT_DATA_DIR``."""
     found = [(checks.check_path(data_dir, "data_dir"), "data_dir argument")] if data_dir is not None else []
     found += [(entry.strip(), f"${ENV_VAR}") for entry in os.environ.get(ENV_VAR, "").split(os.pathsep)
               if entry.strip()] + [(DEFAULT_DATA_DIR, "default, beside the repository")]
@@ -259,16 +245,9 @@ def candidate_dirs(data_dir=None):
     return list(unique.values())
 
 
-def find_data_dir(files, data_dir=None):
-    """The first of :func:`candidate_dirs` that holds all ``files`` (relative paths), or None.
-
-    >>> find_data_dir(["no/such/file.tsv"]) is None
-    True
-    """
-    if isinstance(files, (str, os.PathLike)) or not isinstance(files, (list, tuple)) or not files:
-        raise TypeError(f"files must be a non-empty list of relative paths; got {files!r}")
-    files = [checks.check_path(f, f"files[{i}]") for i, f in enumerate(files)]
-    return next((d for d, _ in candidate_dirs(data_dir) if all((d / f).is_file() for f in files)), None)
+def _find_data_dir(files, data_dir=None):
+    """The first of :func:`_candidate_dirs` that holds all ``files`` (relative paths), or None."""
+    return next((d for d, _ in _candidate_dirs(data_dir) if all((d / f).is_file() for f in files)), None)
 
 
 @functools.lru_cache(maxsize=32)
@@ -294,14 +273,14 @@ def load_nli(name, split, data_dir=None):
     if split not in DATASETS[name]:
         raise ValueError(f"unknown split {split!r} for {name!r}; expected one of {', '.join(DATASETS[name])}")
     relatives = _local_files(name, split)
-    if (directory := find_data_dir(relatives, data_dir)) is not None:
+    if (directory := _find_data_dir(relatives, data_dir)) is not None:
         stamps = tuple((s.st_mtime_ns, s.st_size) for s in (os.stat(directory / r) for r in relatives))
         return _load_local(name, split, str(directory.resolve()), stamps).copy()
     try:
         return _load_from_hub(name, split).copy()
     except RuntimeError as err:
         searched = "\n".join(f"  - {path} ({origin}{'' if path.is_dir() else '; does not exist'})"
-                             for path, origin in candidate_dirs(data_dir))
+                             for path, origin in _candidate_dirs(data_dir))
         raise DataNotFoundError(
             f"no local copy of {name!r} {split!r} and the download failed.\nLooked for "
             f"{', '.join(relatives)} in:\n{searched}\nTried: {err}\nPut the file(s) in one of these "
@@ -349,19 +328,19 @@ def _read_own(path):
     return raw, lines, columns, str(path)
 
 
-def _own_frames(raws, names=None):
-    """Schema frames of files read by :func:`_read_own`, with one label mapping: ``names``, else NLI's for
-    pairs, the distinct labels (sorted; integers: '0' .. the largest) for texts. Returns (frames, names)."""
-    if not names and any("premise" in columns for _, _, columns, _ in raws):
+def _own_frames(raws):
+    """Schema frames of files read by :func:`_read_own`, with one label mapping: NLI's for pairs, the
+    distinct labels (sorted; integers: '0' .. the largest) for texts. Returns (frames, names)."""
+    if any("premise" in columns for _, _, columns, _ in raws):
         names = NLI_LABELS
-    elif not names:
+    else:
         keys = set().union(*(r["label"].astype(str).str.strip().str.casefold() for r, *_ in raws)) - {"-", ""}
         digits = keys and all(k.isdigit() for k in keys)
         names = tuple(str(i) for i in range(max(map(int, keys)) + 1)) if digits else tuple(sorted(keys))
     labels = {**{n.casefold(): i for i, n in enumerate(names)}, **{str(i): i for i in range(len(names))}}
     frames = []
     for raw, lines, columns, source in raws:
-        if (df := _to_schema(raw, lines, {c: c for c in columns}, labels, source, casefold=True)).empty:
+        if (df := _to_schema(raw, lines, {c: c for c in columns}, labels, source)).empty:
             raise ValueError(f"{source}: no labelled rows; expected at least one with columns "
                              f"{list(columns)}")
         frames.append(df)
@@ -416,4 +395,4 @@ def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
                              f"(a single file needs at least 5 rows per label)")
         if limits.get(role) is not None and len(df) > limits[role]:
             out[role] = df.sample(limits[role], random_state=0).reset_index(drop=True)
-    return {**out, "sources": sources, "label_names": tuple(names)}
+    return {**out, "sources": sources, "label_names": names}

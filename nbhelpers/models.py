@@ -57,7 +57,7 @@ def get_device() -> torch.device:
     return dev
 
 
-def cache_parts() -> dict:
+def _cache_parts() -> dict:
     """What the device adds to a cache key: nothing on the CPU (CPU keys stay as they were), else its type
     and precision (always fp32, as before)."""
     dev = get_device().type
@@ -120,7 +120,7 @@ def _assemble_mpnet(cache: Cache) -> Path:
     return config.parent
 
 
-def backbone_fingerprint(name: str, cache: Cache | None = None) -> str:
+def _backbone_fingerprint(name: str, cache: Cache | None = None) -> str:
     """Changes with the backbone's weights: each weight file's SHA-256 (a folder), or ``hub:<name>``."""
     folder = Path(resolve_backbone(name, cache))
     if not folder.is_dir():
@@ -167,7 +167,7 @@ def load_pretrained(backbone: str = "minilm", *, seed: int = 0, num_labels: int 
     cache = cache or Cache()
     model, tokenizer = _load(resolve_backbone(backbone, cache), seed, num_labels)
     labels = "" if num_labels == DEFAULT_NUM_LABELS else f":labels={num_labels}"
-    key = f"pretrained:{backbone_fingerprint(backbone, cache)}:seed={seed}{labels}"
+    key = f"pretrained:{_backbone_fingerprint(backbone, cache)}:seed={seed}{labels}"
     return NLIModel(model, tokenizer, backbone, key, {"seed": seed, "fine_tuned": False})
 
 
@@ -187,12 +187,10 @@ def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None,
     """A non-empty frame of pairs or texts; with labels, also K: ``num_labels``, or else the largest
     label plus one, at least 3 for pairs (a subset of NLI keeps its 3 classes) and 2 for texts."""
     cols = _text_columns(df)
-    if cols != ["text"]:
-        check_pairs(df, need_label=False, name=name)
+    if cols == ["text"]:
+        check_texts(check_frame(df, name)["text"], "text")
     else:
-        check_texts(df["text"], "text")
-        if len(df) == 0:
-            raise ValueError(f"{name}: the DataFrame is empty: nothing to do")
+        check_pairs(df, need_label=False, name=name)
     if not need_label:
         return cols, None
     check_frame(df, name, ["label"])
@@ -258,9 +256,9 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     cache, backbone = cache or Cache(), backbone if init is None else init.backbone
     train_df = train_df[cols + ["label"]].reset_index(drop=True)
     parts = {"backbone": backbone, "data": data.data_hash(train_df), "seed": seed, "recipe": recipe,
-             "weights": f"continued:{init.key}" if init else backbone_fingerprint(backbone, cache),
+             "weights": f"continued:{init.key}" if init else _backbone_fingerprint(backbone, cache),
              **({} if k == DEFAULT_NUM_LABELS else {"num_labels": k}),
-             **cache_parts()}  # empty on the CPU
+             **_cache_parts()}  # empty on the CPU
 
     def build(tmp: Path) -> None:
         began = time.perf_counter()
@@ -361,7 +359,7 @@ def _check_out(model: NLIModel, n: int, name: str, arr) -> None:
 
 def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict:
     return {"model": model.key, "data": data.data_hash(df[_text_columns(df)]),
-            "max_length": int(max_length), **cache_parts()}
+            "max_length": int(max_length), **_cache_parts()}
 
 
 def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict:

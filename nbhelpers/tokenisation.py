@@ -8,23 +8,22 @@ import numpy as np
 import pandas as pd
 
 from .stats import _correct, paired_bootstrap
-from .checks import check_pairs, check_same_length, check_str
+from .checks import check_pairs, check_same_length
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
-def text_key(premise: str, hypothesis: str) -> str:
+def _text_key(premise: str, hypothesis: str) -> str:
     """A key equal for the raw and the tokenised form of a pair: lowercase letters and digits only.
 
-    >>> text_key("He doesn't eat lunch.", "No."), text_key("He does n't eat lunch .", "No .")
+    >>> _text_key("He doesn't eat lunch.", "No."), _text_key("He does n't eat lunch .", "No .")
     ('hedoesnteatlunch|no', 'hedoesnteatlunch|no')
     """
-    premise, hypothesis = check_str(premise, "premise"), check_str(hypothesis, "hypothesis")
     return f"{_NOT_ALNUM.sub('', premise.lower())}|{_NOT_ALNUM.sub('', hypothesis.lower())}"
 
 
 def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.DataFrame:
-    """Each raw pair's first copy with an equal :func:`text_key` in a tokenised data set: positions
+    """Each raw pair's first copy with an equal :func:`_text_key` in a tokenised data set: positions
     ``raw`` and ``tokenised``, and ``same_text`` (identical characters).
 
     >>> raw = pd.DataFrame({"premise": ["A dog's toy.", "Rain."], "hypothesis": ["Toy.", "Sun."]})
@@ -34,12 +33,12 @@ def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.Data
     """
     check_pairs(raw_df, need_label=False, name="raw_df")
     check_pairs(tokenised_df, need_label=False, name="tokenised_df")
-    keys = list(map(text_key, tokenised_df["premise"], tokenised_df["hypothesis"]))
+    keys = list(map(_text_key, tokenised_df["premise"], tokenised_df["hypothesis"]))
     first = {key: j for j, key in reversed(list(enumerate(keys)))}  # the first copy of each key
     tok_p, tok_h = tokenised_df["premise"].tolist(), tokenised_df["hypothesis"].tolist()
     rows = [{"raw": i, "tokenised": j, "same_text": p == tok_p[j] and h == tok_h[j]}
             for i, (p, h) in enumerate(zip(raw_df["premise"], raw_df["hypothesis"]))
-            if (j := first.get(text_key(p, h))) is not None]
+            if (j := first.get(_text_key(p, h))) is not None]
     return pd.DataFrame(rows, columns=["raw", "tokenised", "same_text"]).astype(
         {"raw": int, "tokenised": int, "same_text": bool})
 

@@ -130,8 +130,7 @@ def no_dns(monkeypatch):
         calls.append(("connect", args[:1]))
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(socket, "getaddrinfo", fail)
-    monkeypatch.setattr(socket, "create_connection", no_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", fail)  # socket.create_connection looks up through it
     monkeypatch.setattr(socket.socket, "connect", no_connect)
     for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(var, raising=False)

@@ -15,7 +15,7 @@ from nbhelpers.cache import Cache
 from nbhelpers.data import DATASETS, DataNotFoundError, clear_cache, data_hash, load_files, load_nli
 
 real_data = pytest.mark.skipif(
-    data.find_data_dir(["snli/dev.tsv"]) is None,
+    data._find_data_dir(["snli/dev.tsv"]) is None,
     reason=f"real data not found: no snli/dev.tsv in {data.DEFAULT_DATA_DIR} or "
            f"${data.ENV_VAR} (expected ../shared/data beside the repository)")
 
@@ -232,7 +232,7 @@ def test_env_var_is_honoured(tmp_path, monkeypatch):
     write(tmp_path / "env" / "snli" / "dev.tsv", HEADER + "From env .\tH .\tneutral\n")
     write(tmp_path / "arg" / "snli" / "dev.tsv", HEADER + "From arg .\tH .\tneutral\n")
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "env"))
-    assert data.candidate_dirs()[0] == (tmp_path / "env", "$NBHELPERS_DATA")
+    assert data._candidate_dirs()[0] == (tmp_path / "env", "$NBHELPERS_DATA")
     assert load_nli("snli", "validation")["premise"].tolist() == ["From env ."]
     assert load_nli("snli", "validation", data_dir=tmp_path / "arg")["premise"].tolist() == ["From arg ."]
 
@@ -244,7 +244,7 @@ def test_a_symlink_loop_is_a_clear_value_error(tmp_path, monkeypatch):
         load_nli("cad-original", "train", data_dir=tmp_path / "a")
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "b"))
     with pytest.raises(ValueError, match=r"\$NBHELPERS_DATA\) cannot be resolved"):
-        data.candidate_dirs()
+        data._candidate_dirs()
 
 
 @pytest.fixture
@@ -482,10 +482,10 @@ def test_single_texts_with_any_number_of_classes(tmp_path):
     assert [splits[r]["label"].tolist() for r in data.SPLITS] == [[1, 2, 0], [2], [1, 0]]
 
 
-@pytest.mark.skipif(data.find_data_dir(["sentiment_cad/orig/train.tsv"]) is None, reason="no sentiment_cad")
+@pytest.mark.skipif(data._find_data_dir(["sentiment_cad/orig/train.tsv"]) is None, reason="no sentiment_cad")
 def test_200_imdb_reviews_as_single_texts(tmp_path):
     """SOURCES.md section 6: IMDb reviews (two classes, single texts) through the own-data path."""
-    source = data.find_data_dir(["sentiment_cad/orig/train.tsv"]) / "sentiment_cad" / "orig" / "train.tsv"
+    source = data._find_data_dir(["sentiment_cad/orig/train.tsv"]) / "sentiment_cad" / "orig" / "train.tsv"
     reviews = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False).head(200)
     own = reviews.rename(columns={"Text": "text", "Sentiment": "label"})[["text", "label"]]
     for path in (tmp_path / "reviews.csv", tmp_path / "reviews.jsonl"):

@@ -23,7 +23,7 @@ from nbhelpers.cache import MANIFEST, Cache, file_sha256, make_key
 def test_minilm_resolves_to_a_local_folder():
     path = Path(models.resolve_backbone("minilm"))
     assert (path / "config.json").exists() and (path / "model.safetensors").exists()
-    assert models.backbone_fingerprint("minilm").startswith("sha256:model.safetensors=")
+    assert models._backbone_fingerprint("minilm").startswith("sha256:model.safetensors=")
 
 
 def test_unknown_backbone_offline_gives_a_clear_error(monkeypatch, cache):
@@ -498,7 +498,7 @@ def test_rewritten_local_weights_get_a_new_key_and_new_probabilities(tmp_path, c
     assert (folder / "model.safetensors").stat().st_size == size
     after = models.load_pretrained(str(folder), cache=cache)
     assert after.key != before.key
-    assert models.backbone_fingerprint(str(folder)) != models.backbone_fingerprint("minilm")
+    assert models._backbone_fingerprint(str(folder)) != models._backbone_fingerprint("minilm")
     p_after = models.predict_proba(after, tiny_pairs, cache=cache, progress=False)
     assert not np.allclose(p_after, p_before)  # not the old probabilities from the cache
 
@@ -661,7 +661,7 @@ def test_every_input_of_a_result_is_in_its_cache_key(tiny_pairs, tmp_path, monke
         keys[name] = models.fine_tune(tiny_pairs, cache=cache, progress=False, **{**base, name: value}).key
     flipped = tiny_pairs.assign(label=np.roll(tiny_pairs["label"].to_numpy(), 1))
     keys["data"] = models.fine_tune(flipped, cache=cache, progress=False, **base).key
-    monkeypatch.setattr(models, "backbone_fingerprint", lambda name, cache=None: "sha256:other-weights")
+    monkeypatch.setattr(models, "_backbone_fingerprint", lambda name, cache=None: "sha256:other-weights")
     keys["weights"] = models.fine_tune(tiny_pairs, cache=cache, progress=False, **base).key
     monkeypatch.setattr(models, "__version__", "0.0.0-test", raising=False)
     import nbhelpers.cache as cache_module
@@ -721,9 +721,9 @@ def test_cpu_keys_unchanged_and_a_gpu_run_gets_its_own(tiny_pairs, tmp_path, mon
     monkeypatch.setenv("NBHELPERS_DEVICE", "cpu")
     cpu_key = models.fine_tune(tiny_pairs, **kw).key
     # the key without a device entry (what the CPU at fp32 adds: nothing)
-    monkeypatch.setattr(models, "cache_parts", lambda: {})
+    monkeypatch.setattr(models, "_cache_parts", lambda: {})
     assert models.fine_tune(tiny_pairs, **kw).key == cpu_key
-    monkeypatch.setattr(models, "cache_parts", lambda: {"device": "cuda", "precision": "fp32"})
+    monkeypatch.setattr(models, "_cache_parts", lambda: {"device": "cuda", "precision": "fp32"})
     gpu_key = models.fine_tune(tiny_pairs, **kw).key
     assert gpu_key != cpu_key
     # inference keys too

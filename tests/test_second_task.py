@@ -10,7 +10,7 @@ import pytest
 
 from nbhelpers import data, knn, mislabel, models
 
-SOURCE = data.find_data_dir(["sentiment_cad/orig/train.tsv"])
+SOURCE = data._find_data_dir(["sentiment_cad/orig/train.tsv"])
 
 
 @pytest.mark.skipif(SOURCE is None, reason="no sentiment_cad data beside the repository")
