@@ -234,17 +234,14 @@ def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd
     :func:`nbhelpers.evaluation.evaluate_backoff` (``grid``: its ``ks``, ``temperatures``, ``taus``,
     ``lambdas``): what it returns, plus ``p_model_val``, ``p_model_test``, ``val_reps``, ``test_reps``."""
     _check_frames(True, getattr(model, "num_labels", None), train_df=train_df, val_df=val_df, test_df=test_df)
-    splits = {"train": train_df, "val": val_df, "test": test_df}
-    reps = {name: models.encode(model, df, "cls", -1, cache=cache, progress=progress)
-            for name, df in splits.items()}
-    probas = {name: models.predict_proba(model, splits[name], cache=cache, progress=progress)
-              for name in ("val", "test")}
-    y = {name: df["label"].to_numpy() for name, df in splits.items()}
-    out = evaluation.evaluate_backoff(reps["train"], y["train"], reps["val"], y["val"], probas["val"],
-                                      reps["test"], y["test"], probas["test"], label_map=label_map, **grid)
-    out.update(p_model_val=probas["val"], p_model_test=probas["test"],
-               val_reps=reps["val"], test_reps=reps["test"])
-    return out
+    train_reps, val_reps, test_reps = (models.encode(model, df, "cls", -1, cache=cache, progress=progress)
+                                       for df in (train_df, val_df, test_df))
+    p_val, p_test = (models.predict_proba(model, df, cache=cache, progress=progress)
+                     for df in (val_df, test_df))
+    y_train, y_val, y_test = (df["label"].to_numpy() for df in (train_df, val_df, test_df))
+    out = evaluation.evaluate_backoff(train_reps, y_train, val_reps, y_val, p_val, test_reps, y_test, p_test,
+                                      label_map=label_map, **grid)
+    return out | {"p_model_val": p_val, "p_model_test": p_test, "val_reps": val_reps, "test_reps": test_reps}
 
 
 def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.1, 0.3),
