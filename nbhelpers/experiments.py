@@ -299,8 +299,8 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
     return runs, all_counts
 
 
-def _clock(explain, queries, n_timed, say=lambda *a, **kw: None):
-    """Seconds ``explain`` takes on each of the first ``n_timed`` queries alone, then per query batched."""
+def _clock(method, setup_s, explain, queries, n_timed, say=lambda *a, **kw: None) -> dict:
+    """``method``'s timings: ``explain`` on each of the first ``n_timed`` queries alone, then batched."""
     times = []
     for i in range(n_timed):
         t = time.perf_counter()
@@ -309,7 +309,10 @@ def _clock(explain, queries, n_timed, say=lambda *a, **kw: None):
         say(f"  influence: query {i + 1}/{n_timed} explained, {sum(times):.1f} s so far", flush=True)
     t = time.perf_counter()
     topk = explain(queries)
-    return times, (time.perf_counter() - t) / len(queries), topk
+    batched, query = (time.perf_counter() - t) / len(queries), float(np.mean(times))
+    return {f"{method}_setup_s": setup_s, f"{method}_query_s": query, f"{method}_query_times_s": times,
+            f"{method}_topk": topk, f"{method}_s_per_example": (setup_s + n_timed * query) / n_timed,
+            f"{method}_batched_s_per_example": batched}
 
 
 def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, k: int = 16,
@@ -336,20 +339,15 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     knn_setup = time.perf_counter() - t
     say(f"kNN set-up (encode {len(train_df):,} training pairs, build the index): {knn_setup:.1f} s",
         flush=True)
-    knn_run = _clock(lambda q: index.kneighbors(embed(q))[1], query_df, n_timed)
+    knn_run = _clock("knn", knn_setup, lambda q: index.kneighbors(embed(q))[1], query_df, n_timed)
     explainer = influence.InfluenceExplainer(model, layers=layers, hessian_size=hessian_size).fit(train_df)
     say(f"influence set-up (Hessian over {list(layers)}, estimated on {explainer.hessian_size_:,} "
         f"pairs): {explainer.setup_seconds_:.1f} s", flush=True)
-    influence_run = _clock(lambda q: explainer.top_k(q, k)[0], query_df, n_timed, say)
+    influence_run = _clock("influence", explainer.setup_seconds_, lambda q: explainer.top_k(q, k)[0],
+                           query_df, n_timed, say)
     out = {"n_train": len(train_df), "n_timed": n_timed, "n_queries": len(query_df), "k": k,
            "layers": list(layers), "hessian_size": explainer.hessian_size_,
-           "topk_overlap_random": k / len(train_df)}
-    for m, setup, (times, batched, topk) in (("knn", knn_setup, knn_run),
-                                             ("influence", explainer.setup_seconds_, influence_run)):
-        query = float(np.mean(times))
-        out |= {f"{m}_setup_s": setup, f"{m}_query_s": query, f"{m}_query_times_s": times, f"{m}_topk": topk,
-                f"{m}_s_per_example": (setup + n_timed * query) / n_timed,
-                f"{m}_batched_s_per_example": batched}
+           "topk_overlap_random": k / len(train_df)} | knn_run | influence_run
     return out | {"speedup": out["influence_s_per_example"] / out["knn_s_per_example"],
                   "speedup_per_query": out["influence_query_s"] / out["knn_query_s"],
                   "topk_overlap": influence.topk_overlap(out["knn_topk"], out["influence_topk"])}

@@ -201,13 +201,11 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: 
     exp = explainer.explain_instance(joined, classifier_fn, labels=(label,),
                                      num_features=10, num_samples=num_samples)
     n_premise = IndexedString(premise, bow=False).num_words()
-    words = exp.domain_mapper.indexed_string
-    out = pd.DataFrame([{"sentence": "premise" if f < n_premise else "hypothesis",
-                         "position": int(f if f < n_premise else f - n_premise),
-                         "word": words.word(f), "weight": float(w)} for f, w in exp.as_map()[label]],
-                       columns=["sentence", "position", "word", "weight"])
-    order = np.argsort(-out["weight"].abs().to_numpy(), kind="stable")
-    return label, out.iloc[order].reset_index(drop=True)
+    words = exp.domain_mapper.indexed_string  # as_map lists the features by decreasing |weight|
+    return label, pd.DataFrame([{"sentence": "premise" if f < n_premise else "hypothesis",
+                                 "position": int(f if f < n_premise else f - n_premise),
+                                 "word": words.word(f), "weight": float(w)} for f, w in exp.as_map()[label]],
+                               columns=["sentence", "position", "word", "weight"])
 
 
 def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
