@@ -95,16 +95,12 @@ def average_precision(scores, truth) -> float:
     return float(average_precision_score(t, s))
 
 
-#: Section 5 of the paper: the loss ranking needs "about 65%" of the data to match kNN's recall.
-#: The pattern is present when it needs at least this share *and* kNN's F1 beats its F1 at kNN's budget.
-PATTERN_MIN_LOSS_FRACTION = 0.5
-
-
 def paper_pattern(point: dict) -> bool:
-    """Whether a sweep point (``loss_fraction_for_knn_recall``, ``knn_f1``, ``loss_f1_at_budget``)
-    shows the paper's mislabel pattern (:data:`PATTERN_MIN_LOSS_FRACTION`)."""
+    """Whether a sweep point shows the paper's mislabel pattern (Section 5: the loss ranking needs "about
+    65%" of the data to match kNN's recall): ``loss_fraction_for_knn_recall`` is at least 0.5 *and*
+    ``knn_f1`` beats ``loss_f1_at_budget``, the loss ranking's F1 at kNN's budget."""
     check_dict(point, "point", ["loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"])
-    return bool(point["loss_fraction_for_knn_recall"] >= PATTERN_MIN_LOSS_FRACTION
+    return bool(point["loss_fraction_for_knn_recall"] >= 0.5
                 and point["knn_f1"] > point["loss_f1_at_budget"])
 
 

@@ -58,8 +58,10 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
-    va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")
+    tr, y_tr = check_reps(train_reps, "train_reps"), check_labels(train_labels, None, "train_labels")
+    va, y_va = check_reps(val_reps, "val_reps"), check_labels(val_labels, None, "val_labels")
+    check_same_length(len(tr), len(y_tr), "train_reps", "train_labels")
+    check_same_length(len(va), len(y_va), "val_reps", "val_labels")
     if tr.shape[1] != va.shape[1]:
         raise ValueError(f"train_reps has {tr.shape[1]} dimensions but val_reps has {va.shape[1]}; "
                          f"expected the same")
@@ -112,9 +114,3 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
             "n_score": len(second), "reference_acc": float(ref_ok.mean()),
             "best_other_acc": float(other_ok.mean()), "diff": boot["diff"], "lo": boot["lo"],
             "hi": boot["hi"], "a_only": exact["a_only"], "b_only": exact["b_only"], "mcnemar_p": exact["p"]}
-
-
-def _reps_and_labels(reps, labels, reps_name, labels_name):
-    reps, labels = check_reps(reps, reps_name), check_labels(labels, None, labels_name)
-    check_same_length(len(reps), len(labels), reps_name, labels_name)
-    return reps, labels
