@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import average_precision_score
 
 from . import evaluation, influence, knn, mislabel, models, paper, results
 from .data import NLI_LABELS as LABELS
@@ -34,6 +35,9 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     their median distance). Returns ``(row, scores, flipped)``: every number under the names chapter 5
     tabulates, ranking name -> (N,) scores, and the (N,) bool mask of flips.
     """
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
     check_dict(recipe, "recipe", allow_empty=True)
     _check_frames(True, len(LABELS), train=train, val=val)
     check_int(seed, "seed", low=0)
@@ -52,9 +56,9 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     dist, idx = knn.KNN(k=min(ranked_k, len(train) - 1)).fit(reps_train, noisy).kneighbors()  # leave-one-out
     temperature = float(np.median(dist))
     cv_probs = models.cross_val_proba(noisy_df, backbone, n_folds=cleanlab_folds, seed=seed, cache=cache,
-                                      progress=progress, **recipe)
+                                      progress=progress, **recipe).astype(np.float64)
     scores = {"loss": mislabel.loss_scores(noisy, p_train),
-              "cleanlab": mislabel.cleanlab_scores(noisy, cv_probs),
+              "cleanlab": 1.0 - get_label_quality_scores(noisy, cv_probs, method="self_confidence"),
               "ranked kNN": mislabel.knn_label_scores(dist, idx, noisy, temperature=temperature,
                                                       pred_probs=p_train),
               "kNN only": mislabel.knn_label_scores(dist, idx, noisy, temperature=temperature)}
@@ -62,19 +66,68 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
     row = {"seed": seed, "flipped": int(flipped.sum()), "model val acc": models.accuracy(p_val, val["label"]),
            "flips memorised": float(memorised[flipped].mean()),
            "clean fitted": float(memorised[~flipped].mean())}
-    row.update({f"kNN {k}": v for k, v in mislabel.precision_recall_f1(flagged, flipped).items()})
+    row.update({f"kNN {k}": v for k, v in _precision_recall_f1(flagged, flipped).items()})
     for name, s in scores.items():
-        at = mislabel.precision_recall_f1(mislabel.top_k_mask(s, budget), flipped)
+        top = np.zeros(len(s), dtype=bool)
+        top[np.argsort(-s, kind="stable")[:budget]] = True  # the budget best-scored (ties: earlier index)
+        at = _precision_recall_f1(top, flipped)
         row.update({f"{name} {short}@budget": at[_SHORT[short]] for short in ("P", "R", "F1")})
         row[f"{name} AP"] = mislabel.average_precision(s, flipped)
-    own = mislabel.precision_recall_f1(mislabel.cleanlab_mask(noisy, cv_probs), flipped)
+    own = _precision_recall_f1(find_label_issues(noisy, cv_probs), flipped)
     row.update({f"cleanlab own {short}": own[key] for short, key in _SHORT.items()})
-    row["loss: data for kNN recall"] = mislabel.fraction_for_recall(scores["loss"], flipped,
-                                                                    row["kNN recall"])
+    fractions, recalls = mislabel.recall_curve(scores["loss"], flipped)  # loss's share for kNN's recall
+    row["loss: data for kNN recall"] = float(fractions[np.argmax(recalls >= row["kNN recall"] - 1e-12)])
     row["kNN budget share"] = budget / len(train)
-    diag = mislabel.knn_diagnostics(p_val.argmax(1), nearest[:, 0], noisy, flipped, memorised)
+    diag = _diagnostics(p_val.argmax(1), nearest[:, 0], noisy, flipped, memorised, flagged)
     row.update({f"diag {name}": value for name, value in diag.items()})
     return row, scores, flipped
+
+
+def _precision_recall_f1(flagged, truth) -> dict:
+    """Precision, recall and F1 of a flagged set (a mask) against the truly flipped set."""
+    tp, n_flagged = int((flagged & truth).sum()), int(flagged.sum())
+    precision = tp / n_flagged if n_flagged else 0.0
+    recall = tp / truth.sum() if truth.sum() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1), "n_flagged": n_flagged}
+
+
+def _diagnostics(pred, nn, y, flipped, memorised, flagged) -> dict:
+    """Why the kNN protocol (queries' ``pred``, their nearest training ``nn``, labels ``y``) finds or misses
+    the flips: ``recall_ceiling`` (share of flips some query retrieves), the share ``memorised`` among flips
+    flagged and missed, ``precision_per_flagged`` (the paper's), ``precision_per_query`` and counts."""
+    flagging = pred != y[nn]
+    retrieved = np.zeros(len(y), dtype=bool)
+    retrieved[nn] = True
+
+    def share(a, where):
+        return float(a[where].mean()) if where.any() else float("nan")
+
+    return {"n_flips": int(flipped.sum()), "n_flagged": int(flagged.sum()),
+            "n_flagging_queries": int(flagging.sum()), "recall_ceiling": share(retrieved, flipped),
+            "memorised_recalled": share(memorised, flipped & flagged),
+            "memorised_missed": share(memorised, flipped & ~flagged),
+            "precision_per_flagged": share(flipped, flagged),
+            "precision_per_query": share(flipped[nn], flagging)}
+
+
+def _average_precision_difference(scores_a, scores_b, truth, *, n_boot: int, seed: int) -> dict:
+    """AP of ranking ``a`` minus AP of ranking ``b``: ``diff``, ``n`` and ``lo``, ``hi`` from a paired 95%
+    bootstrap over the examples (the noise of *this* training set, not between seeds)."""
+    if not truth.any() or truth.all():
+        raise ValueError("truth must hold both flipped and clean examples to compare rankings")
+
+    def diff(i=slice(None)):
+        return average_precision_score(truth[i], scores_a[i]) - average_precision_score(truth[i], scores_b[i])
+
+    rng, diffs = np.random.default_rng(seed), []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(truth), len(truth))
+        if truth[i].any() and not truth[i].all():
+            diffs.append(diff(i))
+    alpha = (1 - 0.95) / 2
+    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
+    return {"diff": float(diff()), "lo": float(lo), "hi": float(hi), "n": len(truth)}
 
 
 _SHORT = {"P": "precision", "R": "recall", "F1": "f1", "n": "n_flagged"}
@@ -92,11 +145,10 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes, seeds
     """:func:`noisy_label_run` once per (lr, epochs) of ``regimes`` (replacing ``base_recipe``'s) and seed.
 
     Returns one dict per (regime, seed): ``lr``, ``epochs``, ``seed``, the row's numbers in snake case,
-    ``ap``, ``ap_vs`` (:func:`mislabel.average_precision_difference` against loss and cleanlab), ``seconds``.
+    ``ap``, ``ap_vs`` (AP minus loss's and cleanlab's, ``n_boot`` paired bootstrap resamples), ``seconds``.
     """
-    check_dict(base_recipe, "base_recipe", allow_empty=True)
-    _check_frames(True, len(LABELS), train=train, val=val)
-    check_unit_interval(noise_rate, "noise_rate")
+    check_dict(base_recipe, "base_recipe", allow_empty=True)  # the rest: by noisy_label_run, before training
+    n_boot = check_int(n_boot, "n_boot", low=1)
     try:
         regimes = [(check_positive(lr, "lr"), check_int(epochs, "epochs", low=1)) for lr, epochs in regimes]
     except (TypeError, ValueError) as err:
@@ -110,8 +162,8 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes, seeds
             train, val, backbone=backbone, seed=seed, noise_rate=noise_rate, cleanlab_folds=cleanlab_folds,
             recipe={**base_recipe, "lr": lr, "epochs": epochs}, ranked_k=ranked_k, cache=cache,
             progress=progress)
-        ap_vs = {score: {other: mislabel.average_precision_difference(scores[score], scores[other], flipped,
-                                                                      n_boot=n_boot, seed=seed)
+        ap_vs = {score: {other: _average_precision_difference(scores[score], scores[other], flipped,
+                                                              n_boot=n_boot, seed=seed)
                          for other in ("loss", "cleanlab")} for score in ("ranked kNN", "kNN only")}
         points.append({"lr": lr, "epochs": epochs, "seed": seed,
                        **{key: row[name] for key, name in _POINT.items()},
@@ -182,17 +234,14 @@ def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd
     :func:`nbhelpers.evaluation.evaluate_backoff` (``grid``: its ``ks``, ``temperatures``, ``taus``,
     ``lambdas``): what it returns, plus ``p_model_val``, ``p_model_test``, ``val_reps``, ``test_reps``."""
     _check_frames(True, getattr(model, "num_labels", None), train_df=train_df, val_df=val_df, test_df=test_df)
-    splits = {"train": train_df, "val": val_df, "test": test_df}
-    reps = {name: models.encode(model, df, "cls", -1, cache=cache, progress=progress)
-            for name, df in splits.items()}
-    probas = {name: models.predict_proba(model, splits[name], cache=cache, progress=progress)
-              for name in ("val", "test")}
-    y = {name: df["label"].to_numpy() for name, df in splits.items()}
-    out = evaluation.evaluate_backoff(reps["train"], y["train"], reps["val"], y["val"], probas["val"],
-                                      reps["test"], y["test"], probas["test"], label_map=label_map, **grid)
-    out.update(p_model_val=probas["val"], p_model_test=probas["test"],
-               val_reps=reps["val"], test_reps=reps["test"])
-    return out
+    train_reps, val_reps, test_reps = (models.encode(model, df, "cls", -1, cache=cache, progress=progress)
+                                       for df in (train_df, val_df, test_df))
+    p_val, p_test = (models.predict_proba(model, df, cache=cache, progress=progress)
+                     for df in (val_df, test_df))
+    y_train, y_val, y_test = (df["label"].to_numpy() for df in (train_df, val_df, test_df))
+    out = evaluation.evaluate_backoff(train_reps, y_train, val_reps, y_val, p_val, test_reps, y_test, p_test,
+                                      label_map=label_map, **grid)
+    return out | {"p_model_val": p_val, "p_model_test": p_test, "val_reps": val_reps, "test_reps": test_reps}
 
 
 def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.1, 0.3),
@@ -250,8 +299,8 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
     return runs, all_counts
 
 
-def _clock(explain, queries, n_timed, say=lambda *a, **kw: None):
-    """Seconds ``explain`` takes on each of the first ``n_timed`` queries alone, then per query batched."""
+def _clock(method, setup_s, explain, queries, n_timed, say=lambda *a, **kw: None) -> dict:
+    """``method``'s timings: ``explain`` on each of the first ``n_timed`` queries alone, then batched."""
     times = []
     for i in range(n_timed):
         t = time.perf_counter()
@@ -260,7 +309,10 @@ def _clock(explain, queries, n_timed, say=lambda *a, **kw: None):
         say(f"  influence: query {i + 1}/{n_timed} explained, {sum(times):.1f} s so far", flush=True)
     t = time.perf_counter()
     topk = explain(queries)
-    return times, (time.perf_counter() - t) / len(queries), topk
+    batched, query = (time.perf_counter() - t) / len(queries), float(np.mean(times))
+    return {f"{method}_setup_s": setup_s, f"{method}_query_s": query, f"{method}_query_times_s": times,
+            f"{method}_topk": topk, f"{method}_s_per_example": (setup_s + n_timed * query) / n_timed,
+            f"{method}_batched_s_per_example": batched}
 
 
 def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, k: int = 16,
@@ -287,20 +339,15 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
     knn_setup = time.perf_counter() - t
     say(f"kNN set-up (encode {len(train_df):,} training pairs, build the index): {knn_setup:.1f} s",
         flush=True)
-    knn_run = _clock(lambda q: index.kneighbors(embed(q))[1], query_df, n_timed)
+    knn_run = _clock("knn", knn_setup, lambda q: index.kneighbors(embed(q))[1], query_df, n_timed)
     explainer = influence.InfluenceExplainer(model, layers=layers, hessian_size=hessian_size).fit(train_df)
     say(f"influence set-up (Hessian over {list(layers)}, estimated on {explainer.hessian_size_:,} "
         f"pairs): {explainer.setup_seconds_:.1f} s", flush=True)
-    influence_run = _clock(lambda q: explainer.top_k(q, k)[0], query_df, n_timed, say)
+    influence_run = _clock("influence", explainer.setup_seconds_, lambda q: explainer.top_k(q, k)[0],
+                           query_df, n_timed, say)
     out = {"n_train": len(train_df), "n_timed": n_timed, "n_queries": len(query_df), "k": k,
            "layers": list(layers), "hessian_size": explainer.hessian_size_,
-           "topk_overlap_random": k / len(train_df)}
-    for m, setup, (times, batched, topk) in (("knn", knn_setup, knn_run),
-                                             ("influence", explainer.setup_seconds_, influence_run)):
-        query = float(np.mean(times))
-        out |= {f"{m}_setup_s": setup, f"{m}_query_s": query, f"{m}_query_times_s": times, f"{m}_topk": topk,
-                f"{m}_s_per_example": (setup + n_timed * query) / n_timed,
-                f"{m}_batched_s_per_example": batched}
+           "topk_overlap_random": k / len(train_df)} | knn_run | influence_run
     return out | {"speedup": out["influence_s_per_example"] / out["knn_s_per_example"],
                   "speedup_per_query": out["influence_query_s"] / out["knn_query_s"],
                   "topk_overlap": influence.topk_overlap(out["knn_topk"], out["influence_topk"])}

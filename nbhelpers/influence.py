@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import numbers
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted
 
 from . import timing
@@ -301,7 +299,7 @@ class InfluenceExplainer(BaseEstimator):
         labels = train_df["label"].to_numpy().astype(int)
         rows = np.arange(len(train_df))
         if self.hessian_size is not None:
-            check_scalar(self.hessian_size, "hessian_size", numbers.Integral, min_val=1, max_val=len(rows))
+            check_int(self.hessian_size, "hessian_size", low=1, high=len(rows))
             rows = pd.Series(rows).sample(self.hessian_size, random_state=self.seed).to_numpy()
         device, tok = next(hf.parameters()).device, self.model.tokenizer
         train = _pairs_loader(tok, train_df, labels, self.batch_size, self.max_length, device)
@@ -336,7 +334,7 @@ class InfluenceExplainer(BaseEstimator):
     def top_k(self, query_df: pd.DataFrame, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
         """The k strongest proponents of each query's prediction: (indices, scores), each (n, k)."""
         check_is_fitted(self, "captum_", msg="this %(name)s is not fitted; call .fit(train_df) first")
-        check_scalar(k, "k", numbers.Integral, min_val=1, max_val=self.n_train_)
+        check_int(k, "k", low=1, high=self.n_train_)
         s = self.scores(query_df)
         idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
         return idx, np.take_along_axis(s, idx, 1)

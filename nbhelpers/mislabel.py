@@ -1,6 +1,7 @@
-"""Finding mislabeled training examples (Rajani et al., 2020, Section 5) with nearest neighbours, and
-the baselines (training loss, cleanlab). N training examples, n validation queries, K classes; arrays
-in, and a mask over the N, scores (*higher = more likely mislabeled*) or metrics out; no model, no I/O."""
+"""Finding mislabeled training examples (Rajani et al., 2020, Section 5) with nearest neighbours, and the
+training-loss baseline (cleanlab's: :func:`nbhelpers.experiments.noisy_label_run`). N training examples, n
+validation queries, K classes; arrays in, and a mask over the N, scores (*higher = more likely mislabeled*)
+or metrics out; no model, no I/O."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,7 @@ from sklearn.metrics import average_precision_score
 
 from .knn import knn_proba
 from .checks import (check_dict, check_indices, check_int, check_labels, check_mask, check_matrix,
-                     check_proba, check_real, check_same_length, check_unit_interval, check_vector)
+                     check_proba, check_same_length, check_unit_interval, check_vector)
 
 
 def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):
@@ -24,17 +25,6 @@ def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0
     return noisy, noisy != y
 
 
-def _protocol(query_predictions, nearest_train_index, train_labels):
-    """Checked ``(pred, nn, y)``, and the mask of flagged training examples."""
-    pred = check_labels(query_predictions, name="query_predictions")
-    y = check_labels(train_labels, name="train_labels")
-    nn = check_indices(nearest_train_index, len(y), "nearest_train_index")
-    check_same_length(len(pred), len(nn), "query_predictions", "nearest_train_index")
-    mask = np.zeros(len(y), dtype=bool)
-    mask[nn[pred != y[nn]]] = True
-    return pred, nn, y, mask
-
-
 def knn_candidates(query_predictions, nearest_train_index, train_labels):
     """The paper's method: flag the nearest training neighbour of every query it contradicts.
 
@@ -44,29 +34,13 @@ def knn_candidates(query_predictions, nearest_train_index, train_labels):
     >>> knn_candidates([0, 1, 1], [2, 0, 2], [1, 1, 0, 2]).tolist()
     [False, False, True, False]
     """
-    return _protocol(query_predictions, nearest_train_index, train_labels)[3]
-
-
-def knn_diagnostics(query_predictions, nearest_train_index, train_labels, flipped, memorised) -> dict:
-    """Why the kNN protocol (arguments as :func:`knn_candidates`) finds or misses the ``flipped`` labels:
-    ``recall_ceiling`` (share of flips some query retrieves), the share ``memorised`` among flips flagged
-    and missed, ``precision_per_flagged`` (the paper's), ``precision_per_query`` and counts."""
-    pred, nn, y, flagged = _protocol(query_predictions, nearest_train_index, train_labels)
-    flips, mem = check_mask(flipped, "flipped"), check_mask(memorised, "memorised")
-    check_same_length(len(flips), len(y), "flipped", "train_labels")
-    check_same_length(len(mem), len(y), "memorised", "train_labels")
-    flagging = pred != y[nn]
-    retrieved = np.zeros(len(y), dtype=bool)
-    retrieved[nn] = True
-
-    def share(a, where):
-        return float(a[where].mean()) if where.any() else float("nan")
-
-    return {"n_flips": int(flips.sum()), "n_flagged": int(flagged.sum()),
-            "n_flagging_queries": int(flagging.sum()), "recall_ceiling": share(retrieved, flips),
-            "memorised_recalled": share(mem, flips & flagged),
-            "memorised_missed": share(mem, flips & ~flagged), "precision_per_flagged": share(flips, flagged),
-            "precision_per_query": share(flips[nn], flagging)}
+    pred = check_labels(query_predictions, name="query_predictions")
+    y = check_labels(train_labels, name="train_labels")
+    nn = check_indices(nearest_train_index, len(y), "nearest_train_index")
+    check_same_length(len(pred), len(nn), "query_predictions", "nearest_train_index")
+    mask = np.zeros(len(y), dtype=bool)
+    mask[nn[pred != y[nn]]] = True
+    return mask
 
 
 def loss_scores(labels, pred_probs):
@@ -99,44 +73,6 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
     return score
 
 
-def cleanlab_scores(labels, pred_probs):
-    """``1 - cleanlab.rank.get_label_quality_scores`` (self-confidence) on *out-of-sample* ``pred_probs``."""
-    from cleanlab.rank import get_label_quality_scores
-
-    p = check_proba(pred_probs, "pred_probs", atol=None)
-    return 1.0 - get_label_quality_scores(check_labels(labels, p.shape[1]), p, method="self_confidence")
-
-
-def cleanlab_mask(labels, pred_probs):
-    """cleanlab's own decision, ``cleanlab.filter.find_label_issues``, as a boolean mask."""
-    from cleanlab.filter import find_label_issues
-
-    p = check_proba(pred_probs, "pred_probs", atol=None)
-    return find_label_issues(check_labels(labels, p.shape[1]), p)
-
-
-def precision_recall_f1(flagged, truth) -> dict:
-    """Precision, recall and F1 of a flagged set against the truly flipped set."""
-    f, t = check_mask(flagged, "flagged"), check_mask(truth, "truth")
-    check_same_length(len(f), len(t), "flagged", "truth")
-    tp = int((f & t).sum())
-    precision = tp / f.sum() if f.sum() else 0.0
-    recall = tp / t.sum() if t.sum() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-            "n_flagged": int(f.sum())}
-
-
-def top_k_mask(scores, budget: int):
-    """The ``budget`` highest-scoring examples as a mask (ties: the earlier index)."""
-    s = check_vector(scores, "scores")
-    check_int(budget, "budget", low=0, high=len(s),
-              high_msg=f"budget must be between 0 and {len(s)}, got {budget}")
-    mask = np.zeros(len(s), dtype=bool)
-    mask[np.argsort(-s, kind="stable")[:budget]] = True
-    return mask
-
-
 def recall_curve(scores, truth):
     """Recall of the flipped set against the share of data inspected, best first: two (N + 1,) arrays,
     inspecting the top ``i`` covers ``fractions[i] = i / N`` and finds ``recalls[i]`` of the flips.
@@ -152,13 +88,6 @@ def recall_curve(scores, truth):
     return np.arange(len(s) + 1) / len(s), recalls
 
 
-def fraction_for_recall(scores, truth, target_recall: float) -> float:
-    """Smallest share of the data to inspect, best-scored first, to reach ``target_recall``."""
-    check_unit_interval(target_recall, "target_recall")
-    f, r = recall_curve(scores, truth)
-    return float(f[np.argmax(r >= target_recall - 1e-12)])
-
-
 def average_precision(scores, truth) -> float:
     """Average precision of a ranking over the flipped set (scikit-learn), threshold-free."""
     t, s = check_mask(truth, "truth"), check_vector(scores, "scores")
@@ -166,40 +95,12 @@ def average_precision(scores, truth) -> float:
     return float(average_precision_score(t, s))
 
 
-def average_precision_difference(scores_a, scores_b, truth, *, n_boot: int = 1000, seed: int = 0,
-                                 confidence: float = 0.95) -> dict:
-    """AP of ranking ``a`` minus AP of ranking ``b``: ``diff``, ``n`` and ``lo``, ``hi`` from a paired
-    bootstrap over the examples (the noise of *this* training set, not between seeds)."""
-    t = check_mask(truth, "truth")
-    a, b = check_vector(scores_a, "scores_a"), check_vector(scores_b, "scores_b")
-    check_same_length(len(a), len(t), "scores_a", "truth")
-    check_same_length(len(b), len(t), "scores_b", "truth")
-    if not t.any() or t.all():
-        raise ValueError("truth must hold both flipped and clean examples to compare rankings")
-    if not 0 < check_real(confidence, "confidence") < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    rng = np.random.default_rng(check_int(seed, "seed", low=0))
-    diffs = []
-    for _ in range(check_int(n_boot, "n_boot", low=1)):
-        i = rng.integers(0, len(t), len(t))
-        if t[i].any() and not t[i].all():
-            diffs.append(average_precision_score(t[i], a[i]) - average_precision_score(t[i], b[i]))
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
-    return {"diff": float(average_precision_score(t, a) - average_precision_score(t, b)),
-            "lo": float(lo), "hi": float(hi), "n": int(len(t))}
-
-
-#: Section 5 of the paper: the loss ranking needs "about 65%" of the data to match kNN's recall.
-#: The pattern is present when it needs at least this share *and* kNN's F1 beats its F1 at kNN's budget.
-PATTERN_MIN_LOSS_FRACTION = 0.5
-
-
 def paper_pattern(point: dict) -> bool:
-    """Whether a sweep point (``loss_fraction_for_knn_recall``, ``knn_f1``, ``loss_f1_at_budget``)
-    shows the paper's mislabel pattern (:data:`PATTERN_MIN_LOSS_FRACTION`)."""
+    """Whether a sweep point shows the paper's mislabel pattern (Section 5: the loss ranking needs "about
+    65%" of the data to match kNN's recall): ``loss_fraction_for_knn_recall`` is at least 0.5 *and*
+    ``knn_f1`` beats ``loss_f1_at_budget``, the loss ranking's F1 at kNN's budget."""
     check_dict(point, "point", ["loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"])
-    return bool(point["loss_fraction_for_knn_recall"] >= PATTERN_MIN_LOSS_FRACTION
+    return bool(point["loss_fraction_for_knn_recall"] >= 0.5
                 and point["knn_f1"] > point["loss_f1_at_budget"])
 
 

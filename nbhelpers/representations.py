@@ -48,49 +48,38 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
             .reset_index(drop=True))
 
 
-def linear_probe(train_reps, train_labels, val_reps, val_labels, *, seed: int = 0,
-                 C: float = 1.0, max_iter: int = 2000) -> dict:
-    """A logistic-regression probe (L2, ``C``) on standardised ``train_reps`` (N, d), scored on validation.
-
-    Returns a dict: ``accuracy``, ``predictions`` (n,) int, ``correct`` (n,) bool."""
+def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16,
+                  temperatures=COARSE_TEMPERATURES, normalize: bool = True, seed: int = 0,
+                  n_resamples: int = 2000) -> dict:
+    """kNN accuracy (as :func:`knn_accuracy_grid`) and a linear probe's (logistic regression, L2, C = 1, on
+    standardised ``train_reps``), with 95% bootstrap CIs (``knn_ci``, ``probe_ci``) and per-pair
+    correctness (``knn_correct``, ``probe_correct``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
-    va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")
+    tr, y_tr = check_reps(train_reps, "train_reps"), check_labels(train_labels, None, "train_labels")
+    va, y_va = check_reps(val_reps, "val_reps"), check_labels(val_labels, None, "val_labels")
+    check_same_length(len(tr), len(y_tr), "train_reps", "train_labels")
+    check_same_length(len(va), len(y_va), "val_reps", "val_labels")
     if tr.shape[1] != va.shape[1]:
         raise ValueError(f"train_reps has {tr.shape[1]} dimensions but val_reps has {va.shape[1]}; "
                          f"expected the same")
     if len(np.unique(y_tr)) < 2:
         raise ValueError(f"train_labels must hold at least 2 classes to fit a probe, got "
                          f"np.unique(train_labels) = {np.unique(y_tr)}")
-    logistic = LogisticRegression(C=check_positive(C, "C"), max_iter=check_int(max_iter, "max_iter", low=1),
-                                  random_state=seed)
-    probe = make_pipeline(StandardScaler(), logistic)
-    pred = probe.fit(tr, y_tr).predict(va).astype(int)
-    correct = pred == y_va
-    return {"accuracy": float(correct.mean()), "predictions": pred, "correct": correct}
-
-
-def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16,
-                  temperatures=COARSE_TEMPERATURES, normalize: bool = True, seed: int = 0,
-                  n_resamples: int = 2000) -> dict:
-    """kNN accuracy (as :func:`knn_accuracy_grid`) and :func:`linear_probe` accuracy, with 95% bootstrap
-    CIs (``knn_ci``, ``probe_ci``) and per-pair correctness (``knn_correct``, ``probe_correct``)."""
-    tr, y_tr = _reps_and_labels(train_reps, train_labels, "train_reps", "train_labels")
-    va, y_va = _reps_and_labels(val_reps, val_labels, "val_reps", "val_labels")
     grid = knn_accuracy_grid({("rep", 0): tr}, y_tr, {("rep", 0): va}, y_va, k=k,
                              temperatures=temperatures, normalize=(normalize,))
     temperature = float(grid["temperature"].iloc[0])
     knn_correct = KNN(k=k, temperature=temperature, normalize=normalize).fit(tr, y_tr).predict(va) == y_va
-    probe = linear_probe(tr, y_tr, va, y_va, seed=seed)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    probe_correct = probe.fit(tr, y_tr).predict(va) == y_va
     return {"knn_acc": float(knn_correct.mean()),
             "knn_ci": list(bootstrap_ci(knn_correct, n_resamples=n_resamples, seed=seed)),
-            "temperature": temperature, "probe_acc": probe["accuracy"],
-            "probe_ci": list(bootstrap_ci(probe["correct"], n_resamples=n_resamples, seed=seed)),
+            "temperature": temperature, "probe_acc": float(probe_correct.mean()),
+            "probe_ci": list(bootstrap_ci(probe_correct, n_resamples=n_resamples, seed=seed)),
             "n_train": int(len(tr)), "n_val": int(len(va)),
-            "knn_correct": knn_correct, "probe_correct": probe["correct"]}
+            "knn_correct": knn_correct, "probe_correct": probe_correct}
 
 
 def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labels, *, reference,
@@ -125,9 +114,3 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
             "n_score": len(second), "reference_acc": float(ref_ok.mean()),
             "best_other_acc": float(other_ok.mean()), "diff": boot["diff"], "lo": boot["lo"],
             "hi": boot["hi"], "a_only": exact["a_only"], "b_only": exact["b_only"], "mcnemar_p": exact["p"]}
-
-
-def _reps_and_labels(reps, labels, reps_name, labels_name):
-    reps, labels = check_reps(reps, reps_name), check_labels(labels, None, labels_name)
-    check_same_length(len(reps), len(labels), reps_name, labels_name)
-    return reps, labels

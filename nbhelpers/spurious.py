@@ -38,25 +38,12 @@ def _regex(pattern: str, name: str = "pattern"):
     return re.compile(PATTERNS.get(check_str(pattern, name), pattern), re.IGNORECASE)
 
 
-def _nonempty_texts(values, name) -> list:
-    if not (values := check_texts(values, name)):
-        raise ValueError(f"{name} is empty; expected at least one string")
-    return values
-
-
-def _mask(texts, regex) -> np.ndarray:
-    return np.array([bool(regex.search(str(t))) for t in texts], dtype=bool)
-
-
-def pattern_mask(texts, pattern: str) -> np.ndarray:
-    """True for every text that matches ``pattern`` (a regex or a key of :data:`PATTERNS`)."""
-    return _mask(_nonempty_texts(texts, "texts"), _regex(pattern))
-
-
 def _where_mask(df: pd.DataFrame, where, fields=FIELDS, name="where") -> np.ndarray:
-    """The rows a slice selects: ``where`` a pattern searched in ``fields``, or a mask."""
+    """The rows a slice selects: ``where`` a pattern (a regex or a key of :data:`PATTERNS`) searched in
+    ``fields``, or a mask."""
     if isinstance(where, str):
-        mask = np.logical_or.reduce([_mask(df[f], _regex(where, name)) for f in fields])
+        regex = _regex(where, name)
+        mask = np.logical_or.reduce([[bool(regex.search(text)) for text in df[f]] for f in fields])
     else:
         mask = np.asarray(where, dtype=bool)
     if mask.shape != (len(df),):
@@ -68,8 +55,10 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
     """A row per (pattern, field: premise, hypothesis, either): ``n``, ``share`` (of all examples) and
     the label distribution of the matches."""
     check_pairs(df, True, name="df")
+    if not (patterns := check_texts(patterns, "patterns")):
+        raise ValueError("patterns is empty; expected at least one string")
     rows = []
-    for p in _nonempty_texts(patterns, "patterns"):
+    for p in patterns:
         for f in FIELDS + ("either",):
             mask = _where_mask(df, p, FIELDS if f == "either" else (f,), "patterns")
             dist = df.loc[mask, "label"].value_counts(normalize=True).reindex(range(3), fill_value=0.0)
@@ -212,13 +201,11 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: 
     exp = explainer.explain_instance(joined, classifier_fn, labels=(label,),
                                      num_features=10, num_samples=num_samples)
     n_premise = IndexedString(premise, bow=False).num_words()
-    words = exp.domain_mapper.indexed_string
-    out = pd.DataFrame([{"sentence": "premise" if f < n_premise else "hypothesis",
-                         "position": int(f if f < n_premise else f - n_premise),
-                         "word": words.word(f), "weight": float(w)} for f, w in exp.as_map()[label]],
-                       columns=["sentence", "position", "word", "weight"])
-    order = np.argsort(-out["weight"].abs().to_numpy(), kind="stable")
-    return label, out.iloc[order].reset_index(drop=True)
+    words = exp.domain_mapper.indexed_string  # as_map lists the features by decreasing |weight|
+    return label, pd.DataFrame([{"sentence": "premise" if f < n_premise else "hypothesis",
+                                 "position": int(f if f < n_premise else f - n_premise),
+                                 "word": words.word(f), "weight": float(w)} for f, w in exp.as_map()[label]],
+                               columns=["sentence", "position", "word", "weight"])
 
 
 def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
@@ -232,8 +219,9 @@ def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
     [1, 2]
     """
     check_pairs(df, True, name="df")
-    hyp = pattern_mask(df["hypothesis"], rf"\b{re.escape(check_str(word, 'word'))}\b")
-    either = hyp | pattern_mask(df["premise"], rf"\b{re.escape(word)}\b")
+    pattern = rf"\b{re.escape(check_str(word, 'word'))}\b"
+    hyp = _where_mask(df, pattern, ("hypothesis",), "word")
+    either = _where_mask(df, pattern, FIELDS, "word")
     contra, w = df["label"].to_numpy() == 2, f"'{word}'"
     parts = {
         f"examples with {w} in the hypothesis": (hyp.sum(), len(df)),

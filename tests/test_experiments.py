@@ -8,26 +8,41 @@ import pytest
 from nbhelpers import experiments, mislabel
 
 
+def test_precision_recall_f1_by_hand():
+    truth = np.array([True, False, False, True, False])
+    prf = experiments._precision_recall_f1(np.array([True, True, False, True, False]), truth)
+    assert prf == {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": pytest.approx(0.8), "n_flagged": 3}
+    assert experiments._precision_recall_f1(np.zeros(5, bool), truth)["f1"] == 0.0
+
+
+def test_diagnostics_by_hand():
+    # 6 training examples, flips at 0, 2 and 5; 5 is never anyone's nearest neighbour
+    y = np.array([1, 0, 2, 1, 0, 2])
+    flipped = np.array([True, False, True, False, False, True])
+    memorised = np.array([False, True, True, True, True, True])
+    pred = np.array([0, 0, 1, 1, 0, 1])          # queries' predictions
+    nn = np.array([0, 0, 2, 3, 1, 2])            # their nearest training examples
+    d = experiments._diagnostics(pred, nn, y, flipped, memorised, mislabel.knn_candidates(pred, nn, y))
+    # flagging queries: 0, 1 (-> 0), 2 (-> 2), 5 (-> 2): flagged {0, 2}, both flips
+    assert (d["n_flagging_queries"], d["n_flagged"], d["n_flips"]) == (4, 2, 3)
+    assert d["precision_per_flagged"] == 1.0 and d["precision_per_query"] == 1.0
+    assert d["recall_ceiling"] == pytest.approx(2 / 3)             # flip 5 is never retrieved
+    assert d["memorised_recalled"] == 0.5 and d["memorised_missed"] == 1.0
+
+
 def test_average_precision_difference_by_hand_and_paired():
     truth = np.array([True, False, True, False, False])
     good = np.array([0.9, 0.1, 0.8, 0.2, 0.3])  # both flips first: AP 1
     bad = np.array([0.1, 0.9, 0.2, 0.8, 0.7])   # both flips last: precision 1/4 at rank 4, 2/5 at rank 5
-    d = mislabel.average_precision_difference(good, bad, truth, n_boot=300, seed=0)
+    d = experiments._average_precision_difference(good, bad, truth, n_boot=300, seed=0)
     assert d["diff"] == pytest.approx(1.0 - (0.25 + 0.4) / 2)
     assert d["lo"] > 0 and d["hi"] <= 1.0 and d["n"] == 5
-    same = mislabel.average_precision_difference(good, good, truth, n_boot=50)
+    same = experiments._average_precision_difference(good, good, truth, n_boot=50, seed=0)
     assert same["diff"] == same["lo"] == same["hi"] == 0.0
-    assert mislabel.average_precision_difference(good, bad, truth, n_boot=100, seed=3) == \
-        mislabel.average_precision_difference(good, bad, truth, n_boot=100, seed=3)
-
-
-def test_average_precision_difference_rejects_bad_input():
-    with pytest.raises(ValueError, match="scores_b is length 3 and truth is length 2"):
-        mislabel.average_precision_difference([0.1, 0.2], [0.1, 0.2, 0.3], np.array([True, False]))
+    assert experiments._average_precision_difference(good, bad, truth, n_boot=100, seed=3) == \
+        experiments._average_precision_difference(good, bad, truth, n_boot=100, seed=3)
     with pytest.raises(ValueError, match="both flipped and clean"):
-        mislabel.average_precision_difference([0.1, 0.2], [0.2, 0.1], np.array([True, True]))
-    with pytest.raises(ValueError, match="confidence"):
-        mislabel.average_precision_difference([0.1, 0.2], [0.2, 0.1], np.array([True, False]), confidence=1.5)
+        experiments._average_precision_difference(good, bad, np.ones(5, bool), n_boot=10, seed=0)
 
 
 def _point(lr, epochs, mem, knn_f1, loss_f1, loss_frac, ap, seed=0, beats=False):
@@ -79,6 +94,8 @@ def test_memorisation_sweep_rejects_bad_regimes(tiny_pairs):
         experiments.memorisation_sweep(tiny_pairs, tiny_pairs, regimes=[(1e-4, 1.5)], base_recipe={})
     with pytest.raises(ValueError, match="seeds"):
         experiments.memorisation_sweep(tiny_pairs, tiny_pairs, regimes=[(1e-4, 1)], seeds=[], base_recipe={})
+    with pytest.raises(ValueError, match="n_boot == 0, must be >= 1"):
+        experiments.memorisation_sweep(tiny_pairs, tiny_pairs, regimes=[(1e-4, 1)], base_recipe={}, n_boot=0)
     with pytest.raises(TypeError, match="recipe"):
         experiments.noisy_label_run(tiny_pairs, tiny_pairs, recipe=None)
     with pytest.raises(ValueError, match="cleanlab_folds == 1, must be >= 2"):

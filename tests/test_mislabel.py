@@ -64,24 +64,16 @@ def test_minus_one_is_explained_as_faiss_missing_neighbour_not_the_last_example(
 def test_scores_metrics_and_curves():
     truth = np.array([True, False, False, True, False])
     scores = np.array([0.9, 0.8, 0.1, 0.7, 0.2])
-    assert mislabel.top_k_mask(scores, 2).tolist() == [True, True, False, False, False]
-    prf = mislabel.precision_recall_f1(mislabel.top_k_mask(scores, 3), truth)
-    assert prf == {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": pytest.approx(0.8), "n_flagged": 3}
-    assert mislabel.fraction_for_recall(scores, truth, 1.0) == pytest.approx(0.6)
-    assert mislabel.fraction_for_recall(scores, truth, 0.5) == pytest.approx(0.2)
+    f, r = mislabel.recall_curve(scores, truth)
+    assert f.tolist() == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] and r.tolist() == [0.0, 0.5, 0.5, 1.0, 1.0, 1.0]
     # AP: hits at ranks 1 and 3 -> (1/1 + 2/3) / 2
     assert mislabel.average_precision(scores, truth) == pytest.approx((1 + 2 / 3) / 2)
-    assert mislabel.precision_recall_f1(np.zeros(5, bool), truth)["f1"] == 0.0
     np.testing.assert_allclose(mislabel.loss_scores([1, 1], [[0.5, 0.5], [1.0, 0.0]]),
                                [np.log(2), -np.log(1e-12)])
     with pytest.raises(ValueError, match="pred_probs"):  # swapped arguments: a 1-D pred_probs
         mislabel.loss_scores([[0.5, 0.5], [1.0, 0.0]], [1, 1])
     with pytest.raises(ValueError, match="labels is length 1 and pred_probs is length 2"):
         mislabel.loss_scores([1], [[0.5, 0.5], [1.0, 0.0]])
-    with pytest.raises(ValueError, match="budget must be between 0 and 5, got 6"):
-        mislabel.top_k_mask(scores, 6)
-    with pytest.raises(ValueError, match="1-D boolean"):
-        mislabel.precision_recall_f1(np.array([1, 0]), np.array([True, False]))
 
 
 def test_knn_label_scores_with_and_without_model():
@@ -104,31 +96,3 @@ def test_knn_label_scores_with_and_without_model():
 def test_knn_label_scores_refuses_bad_neighbor_indices(bad, words):
     with pytest.raises(ValueError, match="neighbor_indices must be " + words):
         mislabel.knn_label_scores(np.zeros((3, 2)), bad, [0, 0, 1], temperature=1.0)
-
-
-def test_cleanlab_ranks_the_obvious_label_error_first():
-    labels = np.array([0, 0, 1, 1, 2, 2])
-    probs = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.1, 0.8, 0.1],
-                      [0.05, 0.9, 0.05], [0.1, 0.1, 0.8], [0.05, 0.05, 0.9]])
-    scores = mislabel.cleanlab_scores(labels, probs)
-    assert int(np.argmax(scores)) == 1  # labelled 0, the model says 1 with 0.9
-    assert mislabel.cleanlab_mask(labels, probs).dtype == bool
-
-
-def test_knn_diagnostics_by_hand_and_bad_input():
-    # 6 training examples, flips at 0, 2 and 5; 5 is never anyone's nearest neighbour
-    y = [1, 0, 2, 1, 0, 2]
-    flipped = [True, False, True, False, False, True]
-    memorised = [False, True, True, True, True, True]
-    pred = [0, 0, 1, 1, 0, 1]          # queries' predictions
-    nn = [0, 0, 2, 3, 1, 2]            # their nearest training examples
-    d = mislabel.knn_diagnostics(pred, nn, y, flipped, memorised)
-    # flagging queries: 0, 1 (-> 0), 2 (-> 2), 5 (-> 2): flagged {0, 2}, both flips
-    assert (d["n_flagging_queries"], d["n_flagged"], d["n_flips"]) == (4, 2, 3)
-    assert d["precision_per_flagged"] == 1.0 and d["precision_per_query"] == 1.0
-    assert d["recall_ceiling"] == pytest.approx(2 / 3)             # flip 5 is never retrieved
-    assert d["memorised_recalled"] == 0.5 and d["memorised_missed"] == 1.0
-    with pytest.raises(ValueError, match="flipped is length 5 and train_labels is length 6"):
-        mislabel.knn_diagnostics(pred, nn, y, flipped[:5], memorised)
-    with pytest.raises(ValueError, match="nearest_train_index"):
-        mislabel.knn_diagnostics(pred, [0, 0, 2, 3, 1, -1], y, flipped, memorised)

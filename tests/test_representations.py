@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from nbhelpers.stats import bootstrap_ci
-from nbhelpers.representations import knn_accuracy_grid, knn_and_probe, linear_probe
+from nbhelpers.representations import knn_accuracy_grid, knn_and_probe
 
 
 def _blobs(n_per_class=10, seed=0, spread=0.1):
@@ -14,44 +14,40 @@ def _blobs(n_per_class=10, seed=0, spread=0.1):
     return reps.astype(np.float32), np.repeat([0, 1, 2], n_per_class)
 
 
-# ---- linear_probe -------------------------------------------------------------------------
+# ---- the linear probe of knn_and_probe -----------------------------------------------------
 def test_linear_probe_separates_separable_data():
     tr, y = _blobs(seed=0)
     va, yv = _blobs(n_per_class=4, seed=1)
-    r = linear_probe(tr, y, va, yv)
-    assert r["accuracy"] == 1.0
-    assert r["predictions"].tolist() == yv.tolist()
-    assert r["correct"].dtype == bool and r["correct"].all()
+    r = knn_and_probe(tr, y, va, yv, k=3)
+    assert r["probe_acc"] == 1.0
+    assert r["probe_correct"].dtype == bool and r["probe_correct"].all()
 
 
 def test_linear_probe_counts_wrong_predictions():
     tr = np.array([[0.0], [0.1], [5.0], [5.1]])
     va = np.array([[0.05], [5.05], [5.0]])
-    r = linear_probe(tr, [0, 0, 1, 1], va, [0, 1, 0])  # the last label disagrees with its side
-    assert r["predictions"].tolist() == [0, 1, 1]
-    assert r["correct"].tolist() == [True, True, False]
-    assert r["accuracy"] == pytest.approx(2 / 3)
+    r = knn_and_probe(tr, [0, 0, 1, 1], va, [0, 1, 0], k=1)  # the last label disagrees with its side
+    assert r["probe_correct"].tolist() == [True, True, False]
+    assert r["probe_acc"] == pytest.approx(2 / 3)
 
 
 def test_linear_probe_is_deterministic():
     tr, y = _blobs(seed=0, spread=3.0)  # overlapping clusters: the fit matters
     va, yv = _blobs(n_per_class=5, seed=2, spread=3.0)
-    a, b = linear_probe(tr, y, va, yv, seed=0), linear_probe(tr, y, va, yv, seed=0)
-    assert a["predictions"].tolist() == b["predictions"].tolist()
+    a, b = knn_and_probe(tr, y, va, yv, seed=0), knn_and_probe(tr, y, va, yv, seed=0)
+    assert a["probe_correct"].tolist() == b["probe_correct"].tolist()
 
 
 def test_linear_probe_errors_name_the_argument():
     tr, y = _blobs()
     with pytest.raises(ValueError, match=r"train_reps is length 30 and train_labels is length 29"):
-        linear_probe(tr, y[:-1], tr, y)
+        knn_and_probe(tr, y[:-1], tr, y)
     with pytest.raises(ValueError, match=r"train_reps has 2 dimensions but val_reps has 3"):
-        linear_probe(tr, y, np.zeros((2, 3)), [0, 1])
+        knn_and_probe(tr, y, np.zeros((2, 3)), [0, 1])
     with pytest.raises(ValueError, match=r"train_labels must hold at least 2 classes.*\[0\]"):
-        linear_probe(tr, np.zeros(30, int), tr, y)
+        knn_and_probe(tr, np.zeros(30, int), tr, y)
     with pytest.raises(ValueError, match=r"val_reps: Expected 2D array, got 1D array"):
-        linear_probe(tr, y, np.zeros(3), [0, 1, 2])
-    with pytest.raises(ValueError, match=r"C == 0.0, must be > 0.0"):
-        linear_probe(tr, y, tr, y, C=0)
+        knn_and_probe(tr, y, np.zeros(3), [0, 1, 2])
 
 
 # ---- knn_and_probe -------------------------------------------------------------------------

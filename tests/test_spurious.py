@@ -12,10 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_patterns_match_words_not_substrings():
-    texts = ["A red hat", "Fred sits", "He is not here", "knot", "Nobody came", "it isn't", "No way"]
-    assert spurious.pattern_mask(texts, "colour").tolist() == [True, False, False, False, False, False, False]
-    assert spurious.pattern_mask(texts, "negation").tolist() == [False, False, True, False, True, True, True]
-    assert spurious.pattern_mask(["is n't"], "negation").tolist() == [True]  # tokenised SNLI form
+    texts = pd.DataFrame({"hypothesis": ["A red hat", "Fred sits", "He is not here", "knot", "Nobody came",
+                                         "it isn't", "No way", "is n't"]})  # the last: tokenised SNLI form
+    colour, negation = (spurious._where_mask(texts, p, ("hypothesis",)).tolist() for p in ("colour", "negation"))
+    assert colour == [True, False, False, False, False, False, False, False]
+    assert negation == [False, False, True, False, True, True, True, True]
 
 
 def test_slice_report_with_regex_and_mask():
