@@ -188,7 +188,7 @@ def test_results_page_finds_every_chapters_results(executed):
     text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
     assert "Not run, so absent" not in text and "snli-augmented" in text and "constituent" in text
     assert "Smoke run" in text  # a smoke build says its numbers mean nothing
-    assert "find_label_issues" in text
+    assert "loss ranking" in text  # the mislabel rows of the scorecard
     assert "most retrieved" in text and "influence functions" in text
 
 
