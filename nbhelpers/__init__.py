@@ -13,8 +13,7 @@ heavy libraries inside functions):
 - records: :mod:`nbhelpers.schema`, :mod:`nbhelpers.scorecard` (the verdict rule), :mod:`nbhelpers.claims`,
   :mod:`nbhelpers.results`
 - training and timing runs: :mod:`nbhelpers.experiments`
-- presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.interactive`, :mod:`nbhelpers.live`,
-  :mod:`nbhelpers.viz`
+- presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.live`, :mod:`nbhelpers.viz`
 """
 __version__ = "0.1.0"
 
@@ -27,7 +26,7 @@ LAYERS = (("checks", "timing"),
           ("tokenisation", "representations", "influence", "spurious", "mislabel"),
           ("schema", "scorecard", "claims", "results"),
           ("experiments",),
-          ("explorer", "interactive", "live", "viz"))
+          ("explorer", "live", "viz"))
 """The modules by layer, bottom first (tests/test_layers.py checks the imports)."""
 
 MODULES = tuple(name for layer in LAYERS for name in layer)

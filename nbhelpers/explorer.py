@@ -15,7 +15,6 @@ from .data import NLI_LABELS
 from .knn import backoff, knn_proba, neighbor_weights
 
 DATA_FILE = "explorer-data.js"  # the file the page loads, next to the page in the built site
-INDEX_FILE = "explorer-index.js"  # each set's example ids: figures link a point only where it is there
 
 
 def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.ndarray:
@@ -137,13 +136,11 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
 
 
 def write_explorer(data: dict, folder) -> int:
-    """Write :data:`DATA_FILE` and :data:`INDEX_FILE` (``window.X = {...};``, ASCII JSON) into ``folder``;
-    returns the data file's size in bytes."""
+    """Write :data:`DATA_FILE` (``window.EXPLORER_DATA = {...};``, ASCII JSON) into ``folder``;
+    returns its size in bytes."""
     check_dict(data, "data", ["sets"])  # what explorer_data returned
     folder = Path(check_path(folder, "folder"))
     folder.mkdir(parents=True, exist_ok=True)
-    index = {s["name"]: list(s["examples"]["id"]) for s in data["sets"]}
-    for variable, value, name in (("EXPLORER_INDEX", index, INDEX_FILE), ("EXPLORER_DATA", data, DATA_FILE)):
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-        (folder / name).write_text(f"window.{variable} = {text};\n".replace("</", "<\\/"), encoding="ascii")
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False).replace("</", "<\\/")
+    (folder / DATA_FILE).write_text(f"window.EXPLORER_DATA = {text};\n", encoding="ascii")
     return (folder / DATA_FILE).stat().st_size

@@ -32,27 +32,12 @@ from nbhelpers.cache import Cache  # noqa: E402
 
 BOOK_FILES = ("_config.yml", "_toc.yml")
 ASSETS = "site-assets"  # copied to the site's root by html_extra_path (see _config.yml)
-PLOTLY_JS = Path("plotly") / "plotly.min.js"  # under ASSETS; chapters' interactive figures load it
 ORT = Path("node_modules") / "onnxruntime-web" / "dist"  # ONNX Runtime Web (package.json pins it)
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 """Chapter 7's live explorer runs on these (WebAssembly, CPU); copied to ``ASSETS/onnxruntime/``."""
-SITE_FILES = ("explorer-data.js", "explorer-index.js", "live")
+SITE_FILES = ("explorer-data.js", "live")
 """Files (or folders) a chapter writes into its ``results_dir`` for its page to load: after the chapter
 runs, each one it wrote is copied to ``ASSETS/book/``, so it lands next to the pages."""
-
-
-def plotly_js() -> Path:
-    """The plotly.js bundle shipped inside the installed plotly package (requirements.txt)."""
-    try:
-        import plotly
-    except ImportError as err:
-        raise FileNotFoundError(
-            "plotly is not installed: pip install -r requirements.txt (the interactive "
-            "figures load plotly.js from the site itself)") from err
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if not path.exists():
-        raise FileNotFoundError(f"plotly.min.js is missing from the plotly package at {path}")
-    return path
 
 
 def chapters(root: Path = ROOT) -> list[Path]:
@@ -83,8 +68,6 @@ def stage(dest: Path, root: Path = ROOT) -> Path:
     (dest / ASSETS / "onnxruntime").mkdir(parents=True)
     for name in ORT_FILES:
         shutil.copy2(root / ORT / name, dest / ASSETS / "onnxruntime" / name)
-    (dest / ASSETS / PLOTLY_JS).parent.mkdir(parents=True)
-    shutil.copy2(plotly_js(), dest / ASSETS / PLOTLY_JS)
     return dest
 
 

@@ -2,13 +2,11 @@
 
 Asserts: no request leaves 127.0.0.1, every image loads, MathJax renders the intro's
 equations, no console errors; the neighbour explorer searches, filters and shows an
-example's neighbours (also from file://); the t-SNE's (chapter 6) and the representation
-maps' (chapter 1) tooltips show a pair, and a click on a point opens the explorer at that
-example; the API reference and the glossary rendered; axe-core finds no serious or critical
-accessibility violation on any page, and no page scrolls sideways at phone width (390 px).
-Saves screenshots under
-_build/screenshots/. Needs Debian's chromium (`make test` installs it);
-skips with a message where it is absent.
+example's neighbours (also from file://, and opened at a linked example); the API reference
+and the glossary rendered; axe-core finds no serious or critical accessibility violation on
+any page, and no page scrolls sideways at phone width (390 px). Saves screenshots under
+_build/screenshots/. Needs Debian's chromium (`make test` installs it); skips with a message
+where it is absent.
 """
 import functools
 import http.server
@@ -205,101 +203,6 @@ def test_explorer_works_from_file_urls_and_opens_at_a_linked_example(site, brows
     assert page.locator("#live-run").is_disabled()
     page.close()
     assert not foreign and not errors, (foreign[:5], errors[:5])
-
-
-def _hover_linked_point(page, plot=0):
-    """Move the mouse onto the first point of figure ``plot`` that links to the explorer.
-
-    Returns the tooltip's text and the point's ``[set, id]``. The point is found through
-    plotly's own data (its ``customdata`` and ``EXPLORER_INDEX``), and placed on screen with
-    its axes, so the test hovers exactly that point.
-    """
-    figure = page.locator(".js-plotly-plot").nth(plot)
-    figure.scroll_into_view_if_needed()
-    where = page.evaluate("""(plot) => {
-      const gd = document.querySelectorAll('.js-plotly-plot')[plot];
-      const index = window.EXPLORER_INDEX || {};
-      const box = gd.getBoundingClientRect(), L = gd._fullLayout;
-      for (const t of gd._fullData) {
-        for (let i = 0; i < (t.customdata || []).length; i++) {
-          const c = t.customdata[i];
-          if (!(index[c[0]] || []).map(String).includes(String(c[1]))) continue;
-          const xa = L[t.xaxis.replace('x', 'xaxis')], ya = L[t.yaxis.replace('y', 'yaxis')];
-          return {x: box.left + xa._offset + xa.l2p(t.x[i]), y: box.top + ya._offset + ya.l2p(t.y[i]),
-                  link: c, linked: Number(gd.dataset.explorerLinks)};
-        }
-      }
-      return null;
-    }""", plot)
-    assert where is not None, "no point of the figure links to an example the explorer holds"
-    page.mouse.move(where["x"], where["y"])
-    tip = page.locator(".hoverlayer .hovertext").first
-    tip.wait_for(timeout=10000)
-    return tip.text_content(), where
-
-
-def _squash(text):
-    return re.sub(r"\s+", "", text)
-
-
-def _lands_on(page, data, link, tooltip):
-    """After a click on a point: the explorer shows example ``link`` = [set, id], the hovered pair."""
-    page.wait_for_url(re.compile(r".*/07_explorer\.html#ex=" + re.escape(f"{link[0]}:{link[1]}") + "$"))
-    page.wait_for_selector(".neighbour-row")
-    target = next(s for s in data["sets"] if s["name"] == link[0])
-    j = [str(i) for i in target["examples"]["id"]].index(str(link[1]))
-    detail = page.locator("#explorer-detail")
-    assert detail.get_attribute("data-index") == str(j)
-    assert page.locator("#explorer-set").input_value() == str(data["sets"].index(target))
-    premise = target["examples"]["premise"][j]
-    assert premise in detail.text_content()
-    assert _squash(premise) in _squash(tooltip), "the explorer opened another example than the one clicked"
-    assert page.locator(".neighbour-row").count() == target["n_shown"]
-
-
-def test_tsne_tooltip_shows_the_pair_and_a_click_opens_the_explorer_there(site, server, browser):
-    data = _explorer_data(site)
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    foreign, errors = _watch(page)
-    page.goto(f"{server}/book/06_hans_tsne.html", wait_until="load")
-    page.wait_for_selector(".js-plotly-plot .scatterlayer .point")
-    page.wait_for_function("document.querySelector('.js-plotly-plot').dataset.explorerLinks !== undefined")
-    text, where = _hover_linked_point(page)
-    assert "Premise:" in text and "Hypothesis:" in text and "gold:" in text and "model:" in text
-    assert "click: open it in the neighbour explorer" in text
-    # every point of the t-SNE is one of the explorer's examples (same draw, same seed)
-    unlinked = page.evaluate("""() => {
-      const gd = document.querySelector('.js-plotly-plot'), index = window.EXPLORER_INDEX;
-      const known = new Set(index['hans-val'].map(String));
-      return gd._fullData.flatMap(t => (t.customdata || []).filter(c => !known.has(String(c[1])))).length;
-    }""")
-    assert unlinked == 0
-    page.screenshot(path=str(_shots() / "tsne_tooltip.png"), full_page=False)
-    page.mouse.click(where["x"], where["y"])
-    _lands_on(page, data, where["link"], text)
-    page.screenshot(path=str(_shots() / "tsne_click_explorer.png"), full_page=False)
-    page.close()
-    assert not foreign, f"the t-SNE page requested hosts other than 127.0.0.1: {foreign[:5]}"
-    assert not errors, f"the t-SNE page logged console errors: {errors[:5]}"
-
-
-def test_representation_maps_hover_and_click_through_where_the_explorer_holds_the_pair(site, server, browser):
-    data = _explorer_data(site)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    foreign, errors = _watch(page)
-    page.goto(f"{server}/book/01_representations.html", wait_until="load")
-    page.wait_for_selector(".js-plotly-plot .scatterlayer .point")
-    page.wait_for_function("document.querySelector('.js-plotly-plot').dataset.explorerLinks !== undefined")
-    n_panels = page.evaluate("document.querySelector('.js-plotly-plot')._fullData.filter(t => t.showlegend).length")
-    assert n_panels == 3  # one legend entry per gold label, shared by the two panels
-    text, where = _hover_linked_point(page)
-    assert "Premise:" in text and "gold:" in text and "model:" in text and "kNN" in text
-    page.screenshot(path=str(_shots() / "representations_tooltip.png"), full_page=False)
-    page.mouse.click(where["x"], where["y"])
-    _lands_on(page, data, where["link"], text)
-    page.close()
-    assert not foreign, f"chapter 1 requested hosts other than 127.0.0.1: {foreign[:5]}"
-    assert not errors, f"chapter 1 logged console errors: {errors[:5]}"
 
 
 def test_api_reference_and_glossary_rendered(site, server, browser):

@@ -147,11 +147,10 @@ def test_stable_sample_ranks_each_id_alone_so_chapters_agree():
         explorer.stable_sample([1, 2], 0)
 
 
-def test_the_index_lists_each_sets_ids_for_the_figures(tmp_path):
+def test_write_explorer_writes_the_data_file_only_and_returns_its_size(tmp_path):
     data = explorer.explorer_data(records(), records(name="hans-val", query_ids=[3, 4]))
     size = explorer.write_explorer(data, tmp_path)
-    path = tmp_path / explorer.INDEX_FILE
-    assert path.read_text() == 'window.EXPLORER_INDEX = {"snli":[7,9],"hans-val":[3,4]};\n'
+    assert [p.name for p in tmp_path.iterdir()] == [explorer.DATA_FILE]
     assert size == (tmp_path / explorer.DATA_FILE).stat().st_size
     with pytest.raises(ValueError, match=r"data lacks keys \['sets'\]"):
         explorer.write_explorer({"tables": []}, tmp_path)
@@ -198,7 +197,6 @@ def test_injected_texts_stay_inert_ascii_data(tmp_path):
     assert "</" not in text and "<!--" in text      # nothing can close a script element
     assert "\u2028" not in text and "\\u2028" in text
     assert json.loads(text[len("window.EXPLORER_DATA = "):-2]) == json.loads(json.dumps(data))
-    assert "</" not in (tmp_path / explorer.INDEX_FILE).read_text()
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed (make test installs it for MathJax)")

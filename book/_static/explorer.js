@@ -4,8 +4,8 @@
    explorer-data.js (window.EXPLORER_DATA, written by nbhelpers.explorer.write_explorer
    and copied next to the page by the build) and this file (served from _static/ through
    html_static_path). Every element is built with the DOM API and every text is inserted
-   with textContent, never as markup. A link such as 07_explorer.html#ex=hans-val:123 (from
-   a figure, see figure-links.js) opens that example. */
+   with textContent, never as markup. A link such as 07_explorer.html#ex=hans-val:123 (a
+   shared link) opens that example. */
 (function () {
   "use strict";
   var MAX_LIST = 300;
@@ -154,7 +154,7 @@
     [goldSel, corrSel, boSel, heurSel].forEach(function (c) { c.addEventListener("change", refresh); });
     setSel.addEventListener("change", function () { chooseSet(Number(setSel.value)); });
     function openLinked() {
-      // a link such as 07_explorer.html#ex=hans-val:123 (from a figure) opens that example
+      // a link such as 07_explorer.html#ex=hans-val:123 (a shared link) opens that example
       var m = /ex=([A-Za-z0-9_-]+):([A-Za-z0-9_-]+)/.exec(window.location.hash);
       var at = -1, set = -1;
       if (m) data.sets.forEach(function (s, i) { if (s.name === m[1]) set = i; });
