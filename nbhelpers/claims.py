@@ -262,8 +262,20 @@ _SLICES = [  # (claim, where in spurious.json, paper's text, paper's effect, eff
      "kNN alone minus the model trained on the augmented split, " + _ENTAILMENT.format("negation"))]
 
 
+def _pooled_slice_row(claim, p, paper_text, paper_effect, effect):
+    """A slice's row pooled over seeds (``spurious.pooled_slice_change``): each seed's discordant pairs and
+    exact McNemar p beside the two-level bootstrap."""
+    per_seed = "; ".join(f"{a} right -> wrong, {b} wrong -> right (p = {_p(q)})"
+                         for a, b, q in zip(p["a_only"], p["b_only"], p["mcnemar_p"]))
+    return _row(claim, "04_spurious#the-declared-slice-over-seeds", _points(p["diff"], p["lo"], p["hi"]),
+                paper_text=paper_text, paper_effect=paper_effect, effect=f"{effect}, mean over seeds",
+                test=f"two-level bootstrap (seeds, then pairs); per seed: {per_seed}, exact McNemar",
+                n=f"{p['n']} test pairs x {p['n_seeds']} seeds", n_units=p["n_seeds"])
+
+
 def spurious_claims(sp):
-    """Chapter 4's claims (``spurious.json``): the 'not' statistic and the negation slice."""
+    """Chapter 4's claims (``spurious.json``): the 'not' statistic and the slices (the negation slice pooled
+    over seeds where the chapter ran several)."""
     rows, N = [], paper.NOT_STATISTIC
     readings = sp.get("not_claim", {}).get("readings", {})
     key = "P(contradiction | 'not' in premise or hypothesis)"
@@ -283,7 +295,10 @@ def spurious_claims(sp):
             n=f"{o['n']} and {a['n']} training pairs"))
     for claim, (field, *item), paper_text, paper_effect, effect in _SLICES:
         ch = (sp.get(field) or {}).get(item[0]) if item else sp.get(field)
-        if ch and ch.get("n") and ch.get("diff") is not None:
+        pooled = sp.get("negation_over_seeds") if field == "negation_entailment_change" else None
+        if pooled and pooled["n_seeds"] > 1 and pooled["diff"] is not None:
+            rows.append(_pooled_slice_row(claim, pooled, paper_text, paper_effect, effect))
+        elif ch and ch.get("n") and ch.get("diff") is not None:
             ours, how = _paired(ch)
             test = (f"{how}; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
                     f"exact McNemar p = {_p(ch['mcnemar_p'])} (one seed per model)")

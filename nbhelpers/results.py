@@ -182,6 +182,10 @@ SliceRow = shape("SliceRow", {"n": int, "share of slice": Fraction, "original ac
 Change = shape("Change", {"n": int, "before": MaybeFraction, "after": MaybeFraction, "diff": MaybeNumber,
                           "lo": MaybeNumber, "hi": MaybeNumber, "a_only": int, "b_only": int,
                           "mcnemar_p": MaybeFraction, "mcnemar_lo": MaybeNumber, "mcnemar_hi": MaybeNumber})
+PooledChange = shape("PooledChange", {
+    "n": int, "n_seeds": int, "seeds": list[int], "before": MaybeFraction, "after": MaybeFraction,
+    "diff": MaybeNumber, "lo": MaybeNumber, "hi": MaybeNumber, "a_only": list[int], "b_only": list[int],
+    "mcnemar_p": list[MaybeFraction]})  # spurious.pooled_slice_change, and the seeds it pooled
 MinerToken = shape("MinerToken", {"token": str, "retrieved": int, "expected": Number, "ratio": Number,
                                   "z": Number, "base_rate": Fraction})
 Selection = shape("Selection", {"with pattern": int, "changed prediction": int, "paper direction": int})
@@ -197,6 +201,7 @@ LIME.""", {
     "not_claim": NotClaim,
     "slice_accuracy": dict[str, dict[str, SliceRow]],  # by "<test set>/<pattern>", gold label (and "all")
     "negation_entailment_change": dict[str, Change],
+    "negation_over_seeds": PooledChange,  # the declared slice, SNLI test, pooled over the seeds
     # SNLI test, the change under each slice definition (the declared one first); augmented minus original on
     # pairs with a colour word in the hypothesis; by "<model>/<pattern>", the model (before) against kNN alone
     # (after), whose k and T (knn_params) are best on validation

@@ -15,7 +15,7 @@ from pandas.io.formats.style import Styler
 
 from . import timing
 from .data import NLI_LABELS as LABELS
-from .stats import mcnemar, paired_bootstrap
+from .stats import hierarchical_bootstrap, mcnemar, paired_bootstrap
 from .checks import (check_choice, check_dict, check_frame, check_indices, check_int, check_labels,
                      check_matrix, check_pairs, check_same_length, check_str, check_texts)
 
@@ -262,3 +262,38 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     ci, exact = paired_bootstrap(a, b), mcnemar(a, b)
     return dict(zip(keys, (int(mask.sum()), float(a.mean()), float(b.mean()), ci["diff"], ci["lo"], ci["hi"],
                            exact["a_only"], exact["b_only"], exact["p"], exact["lo"], exact["hi"])))
+
+
+def pooled_slice_change(df: pd.DataFrame, where, preds_before, preds_after, *, label: int | None = None,
+                        fields=FIELDS) -> dict:
+    """:func:`slice_change` pooled over seeds: ``preds_before`` and ``preds_after`` are (n_seeds, len(df)),
+    a row per seed (that seed's two models). Returns ``n`` (pairs in the slice), ``n_seeds``, the mean
+    ``before``, ``after`` and ``diff``, the 95% interval ``lo``, ``hi`` of
+    :func:`nbhelpers.stats.hierarchical_bootstrap` (seeds, then pairs), and per seed ``a_only``, ``b_only``
+    and the exact McNemar ``mcnemar_p``.
+
+    >>> df = pd.DataFrame({"premise": ["a"] * 3, "hypothesis": ["not b", "not c", "d"], "label": [0, 0, 0]})
+    >>> r = pooled_slice_change(df, "not", [[0, 0, 0], [0, 1, 0]], [[0, 1, 0], [1, 1, 0]], label=0)
+    >>> r["n"], r["n_seeds"], r["before"], r["after"], r["a_only"], r["b_only"]
+    (2, 2, 0.75, 0.25, [1, 1], [0, 0])
+    """
+    check_pairs(df, True, name="df")
+    def rows(preds, name):  # one row of labels per seed
+        preds = np.atleast_2d(preds)
+        return np.array([check_labels(row, len(LABELS), f"{name}[{i}]") for i, row in enumerate(preds)])
+
+    before, after = rows(preds_before, "preds_before"), rows(preds_after, "preds_after")
+    if before.ndim != 2 or before.shape != after.shape or before.shape[1] != len(df):
+        raise ValueError(f"preds_before and preds_after must both have shape (n_seeds, {len(df)}), a row per "
+                         f"seed; got shapes {before.shape} and {after.shape}")
+    per_seed = [slice_change(df, where, b, a, label=label, fields=fields) for b, a in zip(before, after)]
+    mask, y = _where_mask(df, where, fields), df["label"].to_numpy()
+    if label is not None:  # checked by slice_change
+        mask &= y == label
+    out = {"n": int(mask.sum()), "n_seeds": len(per_seed),
+           **{key: [r[key] for r in per_seed] for key in ("a_only", "b_only", "mcnemar_p")}}
+    if not mask.any():
+        return {**out, **dict.fromkeys(("before", "after", "diff", "lo", "hi"), float("nan"))}
+    boot = hierarchical_bootstrap(before[:, mask] == y[mask], after[:, mask] == y[mask])
+    means = {key: float(np.mean([r[key] for r in per_seed])) for key in ("before", "after")}
+    return {**out, **means, **{key: boot[key] for key in ("diff", "lo", "hi")}}

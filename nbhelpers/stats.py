@@ -1,5 +1,6 @@
-"""Intervals and tests on :mod:`scipy.stats`: paired bootstrap (percentile, fixed ``seed``), exact
-McNemar, t-intervals over seeds, Newcombe's interval for two proportions."""
+"""Intervals and tests on :mod:`scipy.stats`: paired bootstrap (percentile, fixed ``seed``), a two-level
+bootstrap over seeds and examples, exact McNemar, t-intervals over seeds, Newcombe's interval for two
+proportions."""
 from __future__ import annotations
 
 import math
@@ -84,6 +85,32 @@ def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int
     a, b = _pair(correct_a, correct_b)
     means, lo, hi = _bootstrap(b - a, n_resamples, seed, ci)
     return {"diff": float((b - a).mean()), "lo": lo, "hi": hi, "p_better": float((means > 0).mean())}
+
+
+def hierarchical_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int = 0,
+                           ci: float = 0.95) -> dict:
+    """Accuracy difference ``b - a`` pooled over seeds on the same examples: ``correct_a`` and
+    ``correct_b`` are (n_seeds, n) 0/1, a row per seed (its pair of models) on the same n examples.
+
+    Each resample draws the seeds, then the examples, with replacement, so the percentile interval holds
+    both the seed-to-seed and the test-sampling noise (with one seed it is :func:`paired_bootstrap`'s
+    kind). Returns ``diff`` (the mean over seeds and examples), ``lo``, ``hi``, ``n_seeds`` and ``n``.
+
+    >>> hierarchical_bootstrap([[1, 0] * 50, [1, 1] * 50], [[1, 1] * 50, [1, 1] * 50])["diff"]
+    0.25
+    """
+    a, b = np.atleast_2d(np.asarray(correct_a)), np.atleast_2d(np.asarray(correct_b))
+    if a.ndim != 2 or a.shape != b.shape or not a.size:
+        raise ValueError(f"correct_a and correct_b must be non-empty (n_seeds, n) arrays of one shape; got "
+                         f"shapes {a.shape} and {b.shape}")
+    d = np.stack([_correct(y, "correct_b") - _correct(x, "correct_a") for x, y in zip(a, b)])
+    rng = np.random.default_rng(check_int(seed, "seed", low=0))
+    n_seeds, n = d.shape
+    means = [d[rng.integers(0, n_seeds, n_seeds)][:, rng.integers(0, n, n)].mean()
+             for _ in range(check_int(n_resamples, "n_resamples", low=1))]
+    alpha = (1 - _level(ci)) / 2
+    return {"diff": float(d.mean()), "lo": float(np.quantile(means, alpha)),
+            "hi": float(np.quantile(means, 1 - alpha)), "n_seeds": n_seeds, "n": n}
 
 
 def mcnemar(correct_a, correct_b, *, ci: float = 0.95) -> dict:

@@ -285,3 +285,24 @@ def test_the_speed_row_asks_for_far_faster_not_merely_faster(tmp_path):
     _write(tmp_path, "influence", {"speed": {"n_train": 10, "knn_query_times_s": [0.0, 0.01],
                                              "influence_query_times_s": [1.0, 1.0], "speedup_per_query": 200.0}})
     assert [r for r in _build(tmp_path)[0] if "far faster" in r["claim"]][0]["verdict"] == "untested"
+
+
+def test_the_negation_row_is_pooled_over_seeds_where_the_chapter_ran_several(tmp_path):
+    one_seed = {"n": 26, "before": 0.8, "after": 0.65, "diff": -0.154, "lo": -0.308, "hi": -0.038, "a_only": 4,
+                "b_only": 0, "mcnemar_p": 0.125, "mcnemar_lo": -0.35, "mcnemar_hi": 0.02}
+    pooled = {"n": 26, "n_seeds": 3, "seeds": [0, 1, 2], "before": 0.8, "after": 0.7, "diff": -0.1,
+              "lo": -0.2, "hi": -0.02, "a_only": [4, 3, 2], "b_only": [0, 1, 1], "mcnemar_p": [0.125, 0.625, 1.0]}
+    claim = "Augmentation costs entailment pairs with negation about 10 points"
+    _write(tmp_path, "spurious", {"negation_entailment_change": {"SNLI test": one_seed},
+                                  "negation_over_seeds": pooled})
+    row = {r["claim"]: r for r in _build(tmp_path)[0]}[claim]
+    # the pooled interval excludes 0 on the paper's side, over 3 seeds: a verdict one seed could not give
+    assert (row["estimate"], row["low"], row["high"]) == pytest.approx((-10.0, -20.0, -2.0))
+    assert row["verdict"] == "reproduced" and row["paper_in_interval"] is True
+    assert "two-level bootstrap" in row["test"] and "4 right -> wrong, 0 wrong -> right (p = 0.125)" in row["test"]
+    assert row["n"] == "26 test pairs x 3 seeds" and row["link"].endswith("#the-declared-slice-over-seeds")
+    # one seed pooled is no pooling: the single-seed row (at most inconclusive) stands
+    _write(tmp_path, "spurious", {"negation_entailment_change": {"SNLI test": one_seed},
+                                  "negation_over_seeds": {**pooled, "n_seeds": 1, "seeds": [0]}})
+    row = {r["claim"]: r for r in _build(tmp_path)[0]}[claim]
+    assert row["verdict"] == "inconclusive" and "exact McNemar interval" in row["test"]

@@ -184,3 +184,18 @@ def test_not_readings_match_the_papers_37_and_60_percent_on_the_cad_training_fil
     aug = spurious.not_readings(data.load_nli("cad-augmented", "train")).loc[key]
     assert (orig["count"], orig["n"]) == (3, 8)      # 37.5%
     assert (aug["count"], aug["n"]) == (58, 97)      # 59.8%
+
+
+def test_pooled_slice_change_pools_each_seeds_pair_of_models_on_the_slice():
+    df = pd.DataFrame({"premise": ["a"] * 6, "hypothesis": ["not b", "never c", "d", "not e", "no f", "g"],
+                       "label": [0, 0, 0, 2, 0, 0]})
+    before = np.array([[0, 0, 0, 2, 0, 0], [0, 1, 0, 2, 0, 0]])  # seed 1's original model misses pair 1
+    after = np.array([[1, 0, 0, 2, 1, 0], [1, 1, 0, 2, 0, 0]])
+    r = spurious.pooled_slice_change(df, "negation", before, after, label=0, fields=("hypothesis",))
+    # the slice: entailment pairs 0, 1, 4; seed 0: 3/3 -> 1/3, seed 1: 2/3 -> 1/3
+    assert (r["n"], r["n_seeds"]) == (3, 2)
+    assert r["before"] == pytest.approx(5 / 6) and r["after"] == pytest.approx(1 / 3)
+    assert r["diff"] == pytest.approx(-0.5) and r["lo"] <= -0.5 <= r["hi"] <= 0
+    assert (r["a_only"], r["b_only"]) == ([2, 1], [0, 0])
+    with pytest.raises(ValueError, match=r"shape \(n_seeds, 6\)"):
+        spurious.pooled_slice_change(df, "negation", before[:, :5], after[:, :5], label=0)

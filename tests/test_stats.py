@@ -84,3 +84,28 @@ def test_accuracy_difference_by_hand():
         stats.accuracy_difference(1.5, 0.5, 10)
     with pytest.raises(ValueError, match="n == 0, must be >= 1"):
         stats.accuracy_difference(0.5, 0.5, 0)
+
+
+def test_hierarchical_bootstrap_pools_seeds_and_widens_with_seed_noise():
+    # two seeds on the same 100 pairs: seed 0 gains on half the pairs, seed 1 on none; mean 0.25
+    a = np.array([[0, 1] * 50, [1, 1] * 50])
+    b = np.ones_like(a)
+    r = stats.hierarchical_bootstrap(a, b, seed=3)
+    assert r == stats.hierarchical_bootstrap(a, b, seed=3) and r["diff"] == 0.25
+    assert (r["n_seeds"], r["n"]) == (2, 100)
+    # resampling the seeds draws (0, 0) or (1, 1) half the time: the interval reaches both seeds' gains
+    assert r["lo"] == 0.0 and r["hi"] >= 0.5 - 0.1
+    # seeds that agree leave only the pair noise: an interval like the paired bootstrap's on one seed
+    same = stats.hierarchical_bootstrap(np.vstack([a[0], a[0]]), np.vstack([b[0], b[0]]), seed=3)
+    one = stats.paired_bootstrap(a[0], b[0], seed=3)
+    assert same["diff"] == one["diff"] == 0.5 and abs((same["hi"] - same["lo"]) - (one["hi"] - one["lo"])) < 0.05
+
+
+@pytest.mark.parametrize("a, b, match", [
+    ([[1, 0], [1, 1]], [[1, 0]], "same shape|one shape"),
+    ([[2, 0]], [[1, 0]], r"correct_a must be integers in 0\.\.1"),
+    (np.zeros((2, 0)), np.zeros((2, 0)), "non-empty"),
+])
+def test_hierarchical_bootstrap_refuses_bad_input(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        stats.hierarchical_bootstrap(a, b)
