@@ -19,7 +19,6 @@ VERDICTS = ("reproduced", "opposite", "ruled out", "inconclusive", "untested", "
 """The six verdicts, in the order the results page explains them."""
 ROW_KEYS = ("claim", "paper", "ours", "test", "n", "verdict")
 """What :func:`sentence` reads from a row; :func:`to_html` also ``link`` and ``effect``."""
-CHAPTER_FILES = tuple(results.RECORDS)
 STAND_IN_ANLI = ("offline, MNLI dev-matched stands in for ANLI train, so the model never saw "
                  "adversarial pairs")
 NO_ROBERTA = ("no RoBERTa backbone offline; the book's backbone is all-MiniLM-L6-v2 (the BERT-sized "
@@ -292,9 +291,8 @@ def removal_claims(inf):
         top = np.asarray(per["top"], float)
         gaps = top - np.asarray(per["random"], float)
         ours = t_interval(gaps)
-        control = ""
-        if per.get("matched"):
-            control = f"; label-matched control: top minus matched {np.mean(top - per['matched']):+.1f}"
+        control = (f"; label-matched control: top minus matched {np.mean(top - per['matched']):+.1f}"
+                   if per.get("matched") else "")
         rows.append(_row(claim, "03_influence#the-removal-test", ours, paper_effect=ref, effect=effect,
                          paper_text=f"{paper_text} (gap {ref:+.1f})", **_seeds(len(gaps)),
                          ours_text=_interval_text(*ours) + control))
@@ -351,17 +349,6 @@ _SLICES = [  # (claim, where in spurious.json, paper's text, paper's effect, eff
      "kNN alone minus the model trained on the augmented split, " + _ENTAILMENT.format("negation"))]
 
 
-def _pooled_slice_row(claim, p, paper_text, paper_effect, effect):
-    """A slice's row pooled over seeds (``spurious.pooled_slice_change``): each seed's discordant pairs and
-    exact McNemar p beside the two-level bootstrap."""
-    per_seed = "; ".join(f"{a} right -> wrong, {b} wrong -> right (p = {_p(q)})"
-                         for a, b, q in zip(p["a_only"], p["b_only"], p["mcnemar_p"]))
-    return _row(claim, "04_spurious#the-declared-slice-over-seeds", _points(p["diff"], p["lo"], p["hi"]),
-                paper_text=paper_text, paper_effect=paper_effect, effect=f"{effect}, mean over seeds",
-                test=f"two-level bootstrap (seeds, then pairs); per seed: {per_seed}, exact McNemar",
-                n=f"{p['n']} test pairs x {p['n_seeds']} seeds", n_units=p["n_seeds"])
-
-
 def spurious_claims(sp):
     """Chapter 4's claims (``spurious.json``): the 'not' statistic and the slices (the negation slice pooled
     over seeds where the chapter ran several)."""
@@ -384,9 +371,15 @@ def spurious_claims(sp):
             n=f"{o['n']} and {a['n']} training pairs"))
     for claim, (field, *item), paper_text, paper_effect, effect in _SLICES:
         ch = (sp.get(field) or {}).get(item[0]) if item else sp.get(field)
-        pooled = sp.get("negation_over_seeds") if field == "negation_entailment_change" else None
-        if pooled and pooled["n_seeds"] > 1 and pooled["diff"] is not None:
-            rows.append(_pooled_slice_row(claim, pooled, paper_text, paper_effect, effect))
+        p = sp.get("negation_over_seeds") if field == "negation_entailment_change" else None
+        if p and p["n_seeds"] > 1 and p["diff"] is not None:  # spurious.pooled_slice_change over the seeds
+            per_seed = "; ".join(f"{a} right -> wrong, {b} wrong -> right (p = {_p(q)})"
+                                 for a, b, q in zip(p["a_only"], p["b_only"], p["mcnemar_p"]))
+            rows.append(_row(
+                claim, "04_spurious#the-declared-slice-over-seeds", _points(p["diff"], p["lo"], p["hi"]),
+                paper_text=paper_text, paper_effect=paper_effect, effect=f"{effect}, mean over seeds",
+                test=f"two-level bootstrap (seeds, then pairs); per seed: {per_seed}, exact McNemar",
+                n=f"{p['n']} test pairs x {p['n_seeds']} seeds", n_units=p["n_seeds"]))
         elif ch and ch.get("n") and ch.get("diff") is not None:
             ours, how = _paired(ch)
             test = (f"{how}; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
@@ -458,14 +451,14 @@ def rows(records: dict) -> list[dict]:
     claims_of = {"representations": representation_claims, "backoff": backoff_claims,
                  "influence": lambda r: removal_claims(r) + speed_claims(r), "spurious": spurious_claims,
                  "mislabel": mislabel_claims, "hans": hans_claims}
-    return [row for name in CHAPTER_FILES if name in records for row in claims_of[name](records[name])]
+    return [row for name in results.RECORDS if name in records for row in claims_of[name](records[name])]
 
 
 def build(results_dir) -> tuple[list[dict], list[str]]:
     """``(rows, missing)``: one row per claim from the ``<name>.json`` files in ``results_dir`` (checked
     by :func:`nbhelpers.results.load_all`), and the files not found (chapters not run)."""
     records = {name: r.to_dict() for name, r in results.load_all(results_dir).items() if r is not None}
-    return rows(records), [f"{name}.json" for name in CHAPTER_FILES if name not in records]
+    return rows(records), [f"{name}.json" for name in results.RECORDS if name not in records]
 
 
 def found(rows, chapter: str) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nbhelpers import paper, scorecard
+from nbhelpers import paper, results, scorecard
 
 
 @pytest.mark.parametrize("estimate, low, high, paper_effect, null, margin, stand_in, expected", [
@@ -88,8 +88,8 @@ def _write(folder, name, obj):
 
 def _build(folder):
     """scorecard.build on partial records: the rows of each file's dict, unchecked (build checks whole records)."""
-    records = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json") if p.stem in scorecard.CHAPTER_FILES}
-    return scorecard.rows(records), [f"{n}.json" for n in scorecard.CHAPTER_FILES if n not in records]
+    records = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json") if p.stem in results.RECORDS}
+    return scorecard.rows(records), [f"{n}.json" for n in results.RECORDS if n not in records]
 
 
 def test_build_reads_the_results_and_decides_each_claim(tmp_path):
@@ -153,7 +153,7 @@ def test_build_reads_the_results_and_decides_each_claim(tmp_path):
 
 def test_build_on_an_empty_folder_lists_every_file_as_missing(tmp_path):
     rows, missing = scorecard.build(tmp_path)
-    assert rows == [] and len(missing) == len(scorecard.CHAPTER_FILES)
+    assert rows == [] and len(missing) == len(results.RECORDS)
 
 
 def test_build_reads_checked_records_and_names_a_malformed_file(tmp_path):
