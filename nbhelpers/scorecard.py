@@ -472,8 +472,8 @@ def found(rows, chapter: str) -> str:
     lead = min(mine, key=lambda r: TELLING.index(r["verdict"]))
     head = ("Of the paper's claims tested here, " + ", ".join(f"{k} {v}" for v, k in n.items() if k)
             + f". Most telling: **{lead['claim']}** ({lead['verdict']}).")
-    shown = [r for r in mine if r["verdict"] != "not comparable"]
+    shown = [r for r in mine if r["verdict"] != "not comparable"] or mine  # all not comparable: list them
     rest = len(mine) - len(shown)
     tail = [f"- {rest} more not comparable here (a stand-in setting or backbone; reasons on the results "
-            "page)."] if rest and shown else [f"- {sentence(r)}" for r in mine if r not in shown]
+            "page)."] if rest else []
     return "\n".join([head] + [f"- {sentence(r)}" for r in shown] + tail)
