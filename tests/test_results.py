@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbhelpers import experiments, results, schema
+from nbhelpers import experiments, results
 from nbhelpers.results import RECORDS, BackoffRecord, BackoffSetting, MislabelRecord
 
 DATA = Path(__file__).parent / "data"
@@ -45,17 +45,17 @@ def test_every_records_json_schema_matches_its_snapshot(name):
 
 
 def test_jsonable_makes_numpy_tuples_and_keys_plain_and_names_what_is_not_json():
-    plain = schema.jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
+    plain = results.jsonable({"a": np.float32(0.5), 1: (np.int64(2), np.arange(2))})
     assert plain == {"a": 0.5, "1": [2, [0, 1]]}
     with pytest.raises(TypeError, match="value must be JSON .* got object"):
-        schema.jsonable({"a": [object()]})
+        results.jsonable({"a": [object()]})
 
 
 def test_a_record_reads_nan_as_none_and_names_a_percentage_given_for_a_fraction():
-    class Run(schema.Record):
+    class Run(results.Record):
         NAME = "run"
-        accuracy: schema.Fraction
-        sd: schema.MaybeNumber
+        accuracy: results.Fraction
+        sd: results.MaybeNumber
 
     assert Run(accuracy=0.5, sd=float("nan")).to_dict() == {"accuracy": 0.5, "sd": None}
     message = r"^Run: 1 invalid value: accuracy: Input should be less than or equal to 1, got 50\.0$"
