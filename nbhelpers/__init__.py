@@ -7,7 +7,7 @@ heavy libraries inside functions):
 - base: :mod:`nbhelpers.checks`, :mod:`nbhelpers.timing`
 - data and the paper's numbers: :mod:`nbhelpers.data`, :mod:`nbhelpers.paper`
 - models: :mod:`nbhelpers.cache`, :mod:`nbhelpers.models`, :mod:`nbhelpers.settings`
-- kNN and statistics: :mod:`nbhelpers.knn`, :mod:`nbhelpers.stats`, :mod:`nbhelpers.evaluation`
+- kNN and statistics: :mod:`nbhelpers.knn`, :mod:`nbhelpers.stats`
 - uses of the neighbours: :mod:`nbhelpers.tokenisation`, :mod:`nbhelpers.representations`,
   :mod:`nbhelpers.influence`, :mod:`nbhelpers.spurious`, :mod:`nbhelpers.mislabel`
 - records: :mod:`nbhelpers.schema`, :mod:`nbhelpers.scorecard` (the verdict rule), :mod:`nbhelpers.claims`,
@@ -22,7 +22,7 @@ from .data import NLI_LABELS as LABELS  # noqa: E402
 LAYERS = (("checks", "timing"),
           ("data", "paper"),
           ("cache", "models", "settings"),
-          ("knn", "stats", "evaluation"),
+          ("knn", "stats"),
           ("tokenisation", "representations", "influence", "spurious", "mislabel"),
           ("schema", "scorecard", "claims", "results"),
           ("experiments",),
