@@ -11,7 +11,7 @@ from .data import NLI_LABELS as LABELS  # noqa: E402
 LAYERS = (("checks", "timing"),  # base
           ("data", "paper"),  # data and the paper's numbers
           ("cache", "models", "settings"),  # models
-          ("knn", "stats", "evaluation"),  # kNN and statistics
+          ("knn", "stats"),  # kNN and statistics
           ("tokenisation", "representations", "influence", "spurious", "mislabel"),  # uses of the neighbours
           ("results", "scorecard"),  # records, and the verdict rule with the claim rows
           ("experiments",),  # training and timing runs

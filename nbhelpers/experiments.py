@@ -1,5 +1,6 @@
-"""Everything that fine-tunes (cached, through :mod:`nbhelpers.models`) and then measures: mislabel
-detection (chapter 5), backoff on one setting (2, 6, 7), the removal test and kNN vs influence (3)."""
+"""Everything that fine-tunes (cached, through :mod:`nbhelpers.models`) and then measures: kNN backoff on
+one setting and its tables (chapters 2, 6, 7), the removal test and kNN vs influence (3), mislabel
+detection (5)."""
 from __future__ import annotations
 
 import time
@@ -7,14 +8,15 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score
+from sklearn.metrics import average_precision_score, precision_recall_fscore_support
 
-from . import evaluation, influence, knn, mislabel, models, paper, results
+from . import influence, knn, mislabel, models, paper, results, stats
 from .data import NLI_LABELS as LABELS
-from .checks import check_dict, check_int, check_labels, check_positive, check_unit_interval
+from .checks import (check_dict, check_frame, check_int, check_label_map, check_labels, check_matrix,
+                     check_positive, check_proba, check_same_length, check_unit_interval)
 
-#: The rankings compared in chapter 5 (higher score = more likely mislabeled).
-RANKINGS = ("loss", "cleanlab", "ranked kNN", "kNN only")
+ACCURACIES = ("model_acc", "knn_acc", "backoff_acc", "interp_acc")  #: the test accuracies, model first
+RANKINGS = ("loss", "cleanlab", "ranked kNN", "kNN only")  #: chapter 5's (higher: more likely mislabeled)
 
 
 def _check_frames(need_label: bool, num_labels=None, **frames) -> None:
@@ -40,8 +42,7 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
 
     check_dict(recipe, "recipe", allow_empty=True)
     _check_frames(True, len(LABELS), train=train, val=val)
-    check_int(seed, "seed", low=0)
-    check_unit_interval(noise_rate, "noise_rate")
+    check_unit_interval(noise_rate, "noise_rate")  # seed: by inject_label_noise, before any fine-tune
     check_int(cleanlab_folds, "cleanlab_folds", low=2, high=len(train))  # before any fine-tune
     check_int(ranked_k, "ranked_k", low=1)
     noisy, flipped = mislabel.inject_label_noise(train["label"].to_numpy(), noise_rate, seed=seed)
@@ -68,8 +69,7 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
            "clean fitted": float(memorised[~flipped].mean())}
     row.update({f"kNN {k}": v for k, v in _precision_recall_f1(flagged, flipped).items()})
     for name, s in scores.items():
-        top = np.zeros(len(s), dtype=bool)
-        top[np.argsort(-s, kind="stable")[:budget]] = True  # the budget best-scored (ties: earlier index)
+        top = np.isin(np.arange(len(s)), np.argsort(-s, kind="stable")[:budget])  # ties: earlier index
         at = _precision_recall_f1(top, flipped)
         row.update({f"{name} {short}@budget": at[_SHORT[short]] for short in ("P", "R", "F1")})
         row[f"{name} AP"] = mislabel.average_precision(s, flipped)
@@ -85,20 +85,15 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
 
 def _precision_recall_f1(flagged, truth) -> dict:
     """Precision, recall and F1 of a flagged set (a mask) against the truly flipped set."""
-    tp, n_flagged = int((flagged & truth).sum()), int(flagged.sum())
-    precision = tp / n_flagged if n_flagged else 0.0
-    recall = tp / truth.sum() if truth.sum() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": float(precision), "recall": float(recall), "f1": float(f1), "n_flagged": n_flagged}
+    p, r, f1, _ = precision_recall_fscore_support(truth, flagged, average="binary", zero_division=0)
+    return {"precision": float(p), "recall": float(r), "f1": float(f1), "n_flagged": int(flagged.sum())}
 
 
 def _diagnostics(pred, nn, y, flipped, memorised, flagged) -> dict:
     """Why the kNN protocol (queries' ``pred``, their nearest training ``nn``, labels ``y``) finds or misses
     the flips: ``recall_ceiling`` (share of flips some query retrieves), the share ``memorised`` among flips
     flagged and missed, ``precision_per_flagged`` (the paper's), ``precision_per_query`` and counts."""
-    flagging = pred != y[nn]
-    retrieved = np.zeros(len(y), dtype=bool)
-    retrieved[nn] = True
+    flagging, retrieved = pred != y[nn], np.isin(np.arange(len(y)), nn)
 
     def share(a, where):
         return float(a[where].mean()) if where.any() else float("nan")
@@ -125,8 +120,7 @@ def _average_precision_difference(scores_a, scores_b, truth, *, n_boot: int, see
         i = rng.integers(0, len(truth), len(truth))
         if truth[i].any() and not truth[i].all():
             diffs.append(diff(i))
-    alpha = (1 - 0.95) / 2
-    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
+    lo, hi = np.quantile(diffs, [0.025, 0.975])
     return {"diff": float(diff()), "lo": float(lo), "hi": float(hi), "n": len(truth)}
 
 
@@ -228,10 +222,90 @@ def mislabel_record(per_seed: pd.DataFrame, *, backbone: str, noise_rate: float,
         sweep_conclusion={k: v for k, v in conclusion.items() if k != "by_regime"} or None, timing=timing)
 
 
+def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val,
+                     test_reps, test_labels, p_model_test, *, ks=knn.DEFAULT_KS,
+                     temperatures=knn.DEFAULT_TEMPERATURES, taus=knn.DEFAULT_TAUS,
+                     lambdas=knn.DEFAULT_LAMBDAS, label_map=None) -> dict:
+    """Tune k, T, tau and lambda on validation (as :func:`nbhelpers.knn.tune`); score model, kNN, backoff
+    and interpolation on test. Returns ``summary`` (tuned values, the ``ACCURACIES``, ...), ``grid``,
+    ``lambdas``, ``p_knn_val``, ``p_knn_test`` and ``correct`` (per method).
+
+    >>> tr, ytr = np.array([[0.0], [0.1], [5.0], [5.1]]), np.array([0, 0, 1, 1])
+    >>> q, yq, p = np.array([[0.05], [5.05]]), np.array([0, 1]), np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]])
+    >>> out = evaluate_backoff(tr, ytr, q, yq, p, q, yq, p, ks=[1], temperatures=[1.0])
+    >>> out["summary"]["model_acc"], out["summary"]["backoff_acc"]
+    (0.5, 1.0)
+    """
+    n_classes = check_proba(p_model_val, "p_model_val").shape[1]
+    p_test = check_proba(p_model_test, "p_model_test", n_classes=n_classes)
+    y = check_labels(test_labels, n_classes, "test_labels")
+    test_reps = check_matrix(test_reps, "test_reps")
+    check_same_length(len(test_reps), len(y), "test_reps", "test_labels")
+    check_same_length(len(p_test), len(y), "p_model_test", "test_labels")
+    best, grid = knn.tune(train_reps, train_labels, val_reps, val_labels, p_model_val, ks=ks,
+                          temperatures=temperatures, taus=taus, label_map=label_map, n_classes=n_classes)
+    clf = knn.KNN(best["k"], best["temperature"], classes=range(n_classes)).fit(train_reps, train_labels)
+    p_knn_val = clf.predict_proba(val_reps)
+    lam, lam_table = knn.tune_interpolation(p_model_val, p_knn_val, val_labels, lambdas=lambdas,
+                                            label_map=label_map)
+    p_knn_test = clf.predict_proba(test_reps)
+    to_label = check_label_map(label_map, p_test.shape[1])
+    preds = {"model": p_test.argmax(1), "knn": p_knn_test.argmax(1),
+             "backoff": knn.backoff(p_test, p_knn_test, best["tau"]),
+             "interpolation": knn.interpolate(p_test, p_knn_test, lam).argmax(1)}
+    correct = pd.DataFrame({method: to_label[pred] == y for method, pred in preds.items()})
+    summary = {"k": best["k"], "T": best["temperature"], "tau": best["tau"], "lambda": lam, "n_test": len(y),
+               **{acc: float(correct[method].mean()) for acc, method in zip(ACCURACIES, correct)},
+               # compared in the dtype given (float32 from predict_proba), as before the checks
+               "knn_fraction_test": float((np.asarray(p_model_test).max(1) <= best["tau"]).mean()),
+               "val_model_acc": best["model_acc"], "val_backoff_acc": best["backoff_acc"]}
+    return {"summary": summary, "grid": grid, "lambdas": lam_table, "p_knn_val": p_knn_val,
+            "p_knn_test": p_knn_test, "correct": correct}
+
+
+def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None) -> pd.DataFrame:
+    """Model and kNN accuracy per non-empty bin (``n_bins`` over [1/C, 1]) of the model's confidence:
+    where kNN is better, backing off pays."""
+    n_bins = check_int(n_bins, "n_bins", low=1)
+    pm, pk = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn")
+    y = check_labels(labels, pm.shape[1])
+    check_same_length(len(pk), len(pm), "p_knn", "p_model")
+    check_same_length(len(y), len(pm), "labels", "p_model")
+    to_label = check_label_map(label_map, pm.shape[1])
+    edges = np.linspace(1 / pm.shape[1], 1, n_bins + 1)
+    which = np.clip(np.searchsorted(edges, pm.max(1), side="right") - 1, 0, n_bins - 1)
+    frame = pd.DataFrame({"bin": which, "model": to_label[pm.argmax(1)] == y,
+                          "knn": to_label[pk.argmax(1)] == y})
+    out = frame.groupby("bin").agg(n=("model", "size"), model_acc=("model", "mean"),
+                                   knn_acc=("knn", "mean")).reset_index()
+    out.insert(0, "lo", edges[out["bin"]])
+    out.insert(1, "hi", edges[out["bin"] + 1])
+    return out.drop(columns="bin").astype({"n": float})
+
+
+def over_seeds(summary: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracies and gains over the model: a row per seed of ``summary``, then ``mean`` and ``std``."""
+    check_frame(summary, "summary", ["seed", *ACCURACIES])
+    table = summary.set_index("seed")[list(ACCURACIES)].copy()
+    table["backoff gain"] = table["backoff_acc"] - table["model_acc"]
+    table["interpolation gain"] = table["interp_acc"] - table["model_acc"]
+    return pd.concat([table, table.agg(["mean", "std"])]).rename_axis("seed")  # one seed: std NaN
+
+
+def paired_gains(correct: dict) -> pd.DataFrame:
+    """Backoff's and interpolation's test accuracy minus the model's per setting, with a 95% paired bootstrap
+    (``correct``: setting -> :func:`evaluate_backoff`'s ``correct``); columns (method, diff/lo/hi)."""
+    rows = {}
+    for name, c in check_dict(correct, "correct").items():
+        boots = {m: stats.paired_bootstrap(c["model"], c[m]) for m in ("backoff", "interpolation")}
+        rows[name] = {(m, key): boot[key] for m, boot in boots.items() for key in ("diff", "lo", "hi")}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd.DataFrame, *,
                 label_map=None, cache=None, progress: bool = True, **grid) -> dict:
     """Encode the three splits with ``model`` (last-layer [CLS], cached) and run
-    :func:`nbhelpers.evaluation.evaluate_backoff` (``grid``: its ``ks``, ``temperatures``, ``taus``,
+    :func:`evaluate_backoff` (``grid``: its ``ks``, ``temperatures``, ``taus``,
     ``lambdas``): what it returns, plus ``p_model_val``, ``p_model_test``, ``val_reps``, ``test_reps``."""
     _check_frames(True, getattr(model, "num_labels", None), train_df=train_df, val_df=val_df, test_df=test_df)
     train_reps, val_reps, test_reps = (models.encode(model, df, "cls", -1, cache=cache, progress=progress)
@@ -239,8 +313,8 @@ def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd
     p_val, p_test = (models.predict_proba(model, df, cache=cache, progress=progress)
                      for df in (val_df, test_df))
     y_train, y_val, y_test = (df["label"].to_numpy() for df in (train_df, val_df, test_df))
-    out = evaluation.evaluate_backoff(train_reps, y_train, val_reps, y_val, p_val, test_reps, y_test, p_test,
-                                      label_map=label_map, **grid)
+    out = evaluate_backoff(train_reps, y_train, val_reps, y_val, p_val, test_reps, y_test, p_test,
+                           label_map=label_map, **grid)
     return out | {"p_model_val": p_val, "p_model_test": p_test, "val_reps": val_reps, "test_reps": test_reps}
 
 
@@ -293,9 +367,8 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
                 rows.append(dict(seed=seed, fraction=fraction, condition=condition, n_train=len(kept),
                                  accuracy=fine_tune(kept, seed)[1], removed_by_label=np.bincount(
                                      y_train[sets[condition]], minlength=len(LABELS)).tolist()))
-    runs = pd.DataFrame(rows)
-    full_acc = runs[runs.condition == "full"].set_index("seed")["accuracy"]
-    runs["drop"] = runs["seed"].map(full_acc) - runs["accuracy"]
+    runs = pd.DataFrame(rows)  # each seed's full model first
+    runs["drop"] = runs.groupby("seed")["accuracy"].transform("first") - runs["accuracy"]
     return runs, all_counts
 
 

@@ -212,7 +212,7 @@ class BackoffSetting(Schema):
     @classmethod
     def from_summary(cls, summary, *, backbone: str, train: str, seed: int, gain=None,
                      setting: str | None = None, **optional):
-        """One setting from a tuned ``summary``, ``gain`` (:func:`nbhelpers.evaluation.paired_bootstrap`
+        """One setting from a tuned ``summary``, ``gain`` (:func:`nbhelpers.stats.paired_bootstrap`
         of backoff against the model, or ``None``), the paper's numbers for ``setting`` and ``optional``."""
         floats = ("T", "tau", "lambda", "model_acc", "knn_acc", "backoff_acc", "interp_acc")
         return cls(backbone=backbone, train=train, seed=int(seed), k=int(summary["k"]),

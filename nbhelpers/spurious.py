@@ -2,7 +2,6 @@
 neighbours, LIME, and a miner; DataFrames with ``premise``, ``hypothesis``, ``label`` in, no model or file."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
 import re
@@ -42,8 +41,7 @@ def _where_mask(df: pd.DataFrame, where, fields=FIELDS, name="where") -> np.ndar
     """The rows a slice selects: ``where`` a pattern (a regex or a key of :data:`PATTERNS`) searched in
     ``fields``, or a mask."""
     if isinstance(where, str):
-        regex = _regex(where, name)
-        mask = np.logical_or.reduce([[bool(regex.search(text)) for text in df[f]] for f in fields])
+        mask = np.logical_or.reduce([df[f].str.contains(_regex(where, name)).to_numpy() for f in fields])
     else:
         mask = np.asarray(where, dtype=bool)
     if mask.shape != (len(df),):
@@ -99,7 +97,7 @@ def neighbor_html(query: pd.Series, neighbours: pd.DataFrame, pattern: str, *, c
     table = pd.concat([query.to_frame().T, neighbours], ignore_index=True)
     table = table.reindex(columns=[*FIELDS, "label", "distance"]).set_axis(["query", *range(1, len(table))])
     table["label"] = [LABELS[int(y)] for y in table["label"]]
-    bold = {field: functools.partial(highlight, pattern=pattern) for field in FIELDS}
+    bold = dict.fromkeys(FIELDS, lambda text: highlight(text, pattern))
     uuid = hashlib.sha1(repr((table.to_numpy().tolist(), pattern, caption)).encode()).hexdigest()[:8]
     styled = Styler(table, uuid=uuid).format(bold | {"distance": "{:.0f}"}, na_rep="")  # same input, same ids
     styled.set_table_styles([{"selector": "tbody tr:first-child", "props": "background-color: #eef"}])
@@ -138,20 +136,18 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
     return out.sort_values(["z", "token"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-EXAMPLE_RULES = ("original-wrong-augmented-right", "neutral-to-contradiction")
-"""The direction of change each of the paper's example tables shows: the original model wrong and the
-augmented one right (Table 1, colour); gold neutral, the original model right and the augmented one
-saying contradiction (Table 2, negation)."""
-
 PAPER_EXAMPLE_RULE = {"colour": "original-wrong-augmented-right", "negation": "neutral-to-contradiction"}
-"""Which rule the paper's examples of each pattern follow."""
+"""The direction of change each of the paper's example tables shows, by pattern: the original model wrong
+and the augmented one right (Table 1, colour); gold neutral, the original model right and the augmented
+one saying contradiction (Table 2, negation)."""
+EXAMPLE_RULES = tuple(PAPER_EXAMPLE_RULE.values())
 
 
 def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, rule: str,
                     n: int = 2, fields=FIELDS):
     """The paper's rule for Tables 1 and 2: the ``n`` queries with ``pattern`` whose predictions change
-    as ``rule`` (:data:`EXAMPLE_RULES`) says, largest change in p(gold) first. Returns the row positions
-    and how many queries pass each step."""
+    as ``rule`` (a value of :data:`PAPER_EXAMPLE_RULE`) says, largest change in p(gold) first. Returns the
+    row positions and how many queries pass each step."""
     check_pairs(df, True, name="df")
     po, pa = check_matrix(p_original, "p_original"), check_matrix(p_augmented, "p_augmented")
     if po.shape != (len(df), 3) or pa.shape != (len(df), 3):
@@ -208,7 +204,7 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: 
                                columns=["sentence", "position", "word", "weight"])
 
 
-def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
+def not_readings(df: pd.DataFrame) -> pd.DataFrame:
     """Readings of the paper's "'not' occurs in approximately 37% and 60%" of the training data.
 
     A row per reading: ``count``, ``n`` and ``share`` (count / n, NaN when n = 0).
@@ -219,10 +215,8 @@ def not_readings(df: pd.DataFrame, word: str = "not") -> pd.DataFrame:
     [1, 2]
     """
     check_pairs(df, True, name="df")
-    pattern = rf"\b{re.escape(check_str(word, 'word'))}\b"
-    hyp = _where_mask(df, pattern, ("hypothesis",), "word")
-    either = _where_mask(df, pattern, FIELDS, "word")
-    contra, w = df["label"].to_numpy() == 2, f"'{word}'"
+    hyp, either = _where_mask(df, "not", ("hypothesis",)), _where_mask(df, "not", FIELDS)
+    contra, w = df["label"].to_numpy() == 2, "'not'"
     parts = {
         f"examples with {w} in the hypothesis": (hyp.sum(), len(df)),
         f"examples with {w} in premise or hypothesis": (either.sum(), len(df)),
@@ -278,12 +272,9 @@ def pooled_slice_change(df: pd.DataFrame, where, preds_before, preds_after, *, l
     (2, 2, 0.75, 0.25, [1, 1], [0, 0])
     """
     check_pairs(df, True, name="df")
-    def rows(preds, name):  # one row of labels per seed
-        preds = np.atleast_2d(preds)
-        return np.array([check_labels(row, len(LABELS), f"{name}[{i}]") for i, row in enumerate(preds)])
-
-    before, after = rows(preds_before, "preds_before"), rows(preds_after, "preds_after")
-    if before.ndim != 2 or before.shape != after.shape or before.shape[1] != len(df):
+    before, after = (check_labels(np.atleast_2d(preds), len(LABELS), name, ndim=2)  # a row per seed
+                     for preds, name in ((preds_before, "preds_before"), (preds_after, "preds_after")))
+    if before.shape != after.shape or before.shape[1] != len(df):
         raise ValueError(f"preds_before and preds_after must both have shape (n_seeds, {len(df)}), a row per "
                          f"seed; got shapes {before.shape} and {after.shape}")
     per_seed = [slice_change(df, where, b, a, label=label, fields=fields) for b, a in zip(before, after)]

@@ -90,8 +90,8 @@ def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float 
     check_records(points, "points", ("lr", "epochs", "flips_memorised", "ap", "knn_f1",
                                      "loss_fraction_for_knn_recall"))
     ax, right = axes = _axes(axes, (11, 4), ncols=2)
-    df = pd.DataFrame(points).drop(columns=["ap", "ap_vs"], errors="ignore")
-    df = df.join(ap := pd.DataFrame([p["ap"] for p in points], index=df.index))
+    ap = pd.DataFrame([p["ap"] for p in points])
+    df = pd.DataFrame(points).drop(columns=["ap", "ap_vs"], errors="ignore").join(ap)
     regime = [f"{lr:.0e}/{ep}ep" for lr, ep in zip(df["lr"], df["epochs"])]
     means = df.groupby(regime, sort=False).mean(numeric_only=True).sort_values("flips_memorised")
     x = means["flips_memorised"]
@@ -259,9 +259,8 @@ def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes
             _note(ax, f"{values.mean():.1f}", (xo, max(values.mean() + sd, values.max(), 0)), ha="center",
                   fontsize=7)
             if theirs.get(cond) is not None:
-                ax.bar(xo + width, theirs[cond], width, facecolor="none", edgecolor=colour, hatch="//")
-                _note(ax, f"{theirs[cond]:.1f}", (xo + width, max(theirs[cond], 0)), ha="center", fontsize=7,
-                      color=colour)
+                ax.bar_label(ax.bar(xo + width, theirs[cond], width, facecolor="none", edgecolor=colour,
+                                    hatch="//"), fmt="{:.1f}", padding=3, fontsize=7, color=colour)
 
     for i, (f, drops) in enumerate(record["drops"].items()):
         bars(axes[0], i, drops, {c: paper[c].get(float(f)) for c in conditions

@@ -178,7 +178,7 @@ class Case:
 # Valid arguments
 # ----------------------------------------------------------------------------------------------
 
-from nbhelpers import (cache as cache_mod, data, evaluation, experiments, explorer, influence,  # noqa: E402
+from nbhelpers import (cache as cache_mod, data, experiments, explorer, influence,  # noqa: E402
                        knn, live, mislabel, models, representations, results, scorecard, settings,
                        spurious, stats, timing, tokenisation, viz)
 
@@ -304,24 +304,24 @@ CASES = [
               n_b=Arg("int", bad=(0,)), ci=Arg("real", bad=(1.5,)))),
     Case("stats.accuracy_difference", stats.accuracy_difference, dict(acc_a=0.729, acc_b=0.728, n=9842),
          dict(acc_a=Arg("real", bad=(1.5,)), acc_b=Arg("real", bad=(-0.1,)), n=Arg("int", bad=(0,)))),
-    # evaluation
-    Case("evaluation.evaluate_backoff", evaluation.evaluate_backoff,
+    # experiments: backoff on one setting
+    Case("experiments.evaluate_backoff", experiments.evaluate_backoff,
          dict(train_reps=TR, train_labels=YTR, val_reps=Q, val_labels=YQ, p_model_val=P3, test_reps=Q,
               test_labels=YQ, p_model_test=P3, ks=[1], temperatures=[1.0], taus=[0.0, 0.5], lambdas=[0.0, 0.5]),
          dict(train_reps=Arg("array"), train_labels=Arg("labels", 3), val_reps=Arg("array"),
               val_labels=Arg("labels", 3), p_model_val=Arg("array"), test_reps=Arg("array"),
               test_labels=Arg("labels", 3), p_model_test=Arg("array"), ks=Arg("array", bad=([0],)),
               temperatures=Arg("array"), taus=Arg("array"), lambdas=Arg("array"))),
-    Case("evaluation.confidence_bins", evaluation.confidence_bins,
+    Case("experiments.confidence_bins", experiments.confidence_bins,
          dict(p_model=[[0.9, 0.1, 0], [0.95, 0.05, 0], [0.4, 0.35, 0.25], [0.4, 0.3, 0.3]],
               p_knn=[[1.0, 0, 0], [0, 1.0, 0], [0, 1.0, 0], [0, 1.0, 0]], labels=[0, 0, 1, 1], n_bins=2),
          dict(p_model=Arg("array"), p_knn=Arg("array"), labels=Arg("labels", 3), n_bins=Arg("int", bad=(0,)))),
-    Case("evaluation.over_seeds", evaluation.over_seeds,
+    Case("experiments.over_seeds", experiments.over_seeds,
          dict(summary=pd.DataFrame({"seed": [0, 1], "model_acc": [0.5, 0.7], "knn_acc": [0.4, 0.6],
                                     "backoff_acc": [0.6, 0.7], "interp_acc": [0.5, 0.8]})),
          dict(summary=Arg("df"))),
-    Case("evaluation.paired_gains", evaluation.paired_gains,
-         dict(correct={"a": pd.DataFrame({"model": C01, "backoff": C01b})}, methods=["backoff"]),
+    Case("experiments.paired_gains", experiments.paired_gains,
+         dict(correct={"a": pd.DataFrame({"model": C01, "backoff": C01b, "interpolation": C01})}),
          dict(correct=Arg("dict"))),
     # mislabel
     Case("mislabel.inject_label_noise", mislabel.inject_label_noise,
@@ -522,7 +522,7 @@ CASES += [
     Case("spurious.not_readings", spurious.not_readings,
          dict(df=pd.DataFrame({"premise": ["not a", "b", "c"], "hypothesis": ["x", "not y", "z"],
                                "label": [2, 0, 2]})),
-         dict(df=Arg("df", 3), word=Arg("str"))),
+         dict(df=Arg("df", 3))),
     Case("spurious.slice_change", spurious.slice_change,
          dict(df=pd.DataFrame({"premise": ["a"] * 4, "hypothesis": ["not b", "not c", "d", "not e"],
                                "label": [0, 0, 0, 2]}), where="not", pred_before=[0, 0, 0, 2],

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from nbhelpers import evaluation, knn
+from nbhelpers import experiments, knn
 from nbhelpers.knn import DEFAULT_TAUS, KNN, backoff, interpolate, knn_proba, tune, tune_interpolation
 
 LINE = np.array([[0.0], [1.0], [3.0]])  # 3 points on a line; unnormalised distances by eye
@@ -586,7 +586,7 @@ def test_interpolate_rejects_bad_inputs(p_model, p_knn, lam, match):
 
 
 @pytest.mark.parametrize("call", [
-    lambda p: evaluation.confidence_bins(p, P_KNN[:2], [0, 1]),
+    lambda p: experiments.confidence_bins(p, P_KNN[:2], [0, 1]),
     lambda p: knn.slice_backoff(p, P_KNN[:2], ["a", "b"], {"a": 0.5, "b": 0.5}),
     lambda p: knn.tune_slice_taus(p, P_KNN[:2], [0, 1], ["a", "b"]),
 ])
