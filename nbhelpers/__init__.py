@@ -1,21 +1,31 @@
 """Helpers for the book *Explaining and Improving Model Behavior with kNN Representations*.
 
 Importing the package changes nothing; a chapter calls :func:`quiet`, and :func:`glue` for its text.
-The modules are listed by :data:`LAYERS`, bottom first: a module imports only from its own layer or a
-lower one, and heavy libraries inside functions.
+The modules by :data:`LAYERS`, bottom first (a module imports only from its own layer or a lower one;
+heavy libraries inside functions):
+
+- base: :mod:`nbhelpers.checks`, :mod:`nbhelpers.timing`
+- data and the paper's numbers: :mod:`nbhelpers.data`, :mod:`nbhelpers.paper`
+- models: :mod:`nbhelpers.cache`, :mod:`nbhelpers.models`, :mod:`nbhelpers.settings`
+- kNN and statistics: :mod:`nbhelpers.knn`, :mod:`nbhelpers.stats`
+- uses of the neighbours: :mod:`nbhelpers.tokenisation`, :mod:`nbhelpers.representations`,
+  :mod:`nbhelpers.influence`, :mod:`nbhelpers.spurious`, :mod:`nbhelpers.mislabel`
+- records: :mod:`nbhelpers.results`, and :mod:`nbhelpers.scorecard` (the verdict rule and the claim rows)
+- training and timing runs: :mod:`nbhelpers.experiments`
+- presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.live`, :mod:`nbhelpers.viz`
 """
 __version__ = "0.1.0"
 
 from .data import NLI_LABELS as LABELS  # noqa: E402
 
-LAYERS = (("checks", "timing"),  # base
-          ("data", "paper"),  # data and the paper's numbers
-          ("cache", "models", "settings"),  # models
-          ("knn", "stats"),  # kNN and statistics
-          ("tokenisation", "representations", "influence", "spurious", "mislabel"),  # uses of the neighbours
-          ("results", "scorecard"),  # records, and the verdict rule with the claim rows
-          ("experiments",),  # training and timing runs
-          ("explorer", "live", "viz"))  # presentation
+LAYERS = (("checks", "timing"),
+          ("data", "paper"),
+          ("cache", "models", "settings"),
+          ("knn", "stats"),
+          ("tokenisation", "representations", "influence", "spurious", "mislabel"),
+          ("results", "scorecard"),
+          ("experiments",),
+          ("explorer", "live", "viz"))
 """The modules by layer, bottom first (tests/test_layers.py checks the imports)."""
 
 MODULES = tuple(name for layer in LAYERS for name in layer)
