@@ -250,7 +250,7 @@ def check_records(values, name, keys=(), *, allow_empty=False) -> list:
 
 
 def check_grid(values, name, check) -> np.ndarray:
-    """A non-empty grid (of k, T, tau), each value checked by ``check(v, "name[i]")``; sorted, deduplicated."""
+    """A non-empty grid (k, T, tau), each value checked by ``check(v, "name[i]")``; sorted, deduplicated."""
     if not isinstance(values, Iterable) or not (values := list(values)):
         raise ValueError(f"{name} must be a non-empty sequence; got {values!r}")
     return np.unique([check(v, f"{name}[{i}]") for i, v in enumerate(values)])
