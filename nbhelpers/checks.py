@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from collections.abc import Iterable
 
 import numpy as np
 from sklearn.utils import check_array, check_scalar
@@ -246,3 +247,10 @@ def check_records(values, name, keys=(), *, allow_empty=False) -> list:
     if not values and not allow_empty:
         raise ValueError(f"{name} is empty: expected at least one record")
     return [check_dict(v, f"{name}[{i}]", keys, allow_empty=True) for i, v in enumerate(values)]
+
+
+def check_grid(values, name, check) -> np.ndarray:
+    """A non-empty grid (k, T, tau), each value checked by ``check(v, "name[i]")``; sorted, deduplicated."""
+    if not isinstance(values, Iterable) or not (values := list(values)):
+        raise ValueError(f"{name} must be a non-empty sequence; got {values!r}")
+    return np.unique([check(v, f"{name}[{i}]") for i, v in enumerate(values)])

@@ -78,7 +78,6 @@ CONDITIONS = ("top", "random", "matched")
 
 
 def _stat(values) -> dict:
-    """``{"mean", "sd", "n"}`` of ``values`` (``None`` where undefined)."""
     v = np.asarray(values, dtype=float)
     return {"mean": float(v.mean()) if v.size else None, "sd": float(v.std(ddof=1)) if v.size > 1 else None,
             "n": int(v.size)}
@@ -103,22 +102,21 @@ def removal_record(runs: pd.DataFrame) -> dict:
         index=seeds, columns=pd.MultiIndex.from_product([fractions, conditions]))
     if missing := int(wide.isna().sum().sum()):
         raise ValueError(f"every seed needs every condition {conditions} at each fraction; missing {missing}")
-    drops = {f"{f:g}": {c: wide[f, c].tolist() for c in conditions} for f in fractions}
     span = [fractions[0], fractions[-1]] if len(fractions) > 1 else []
-    increments = {c: (wide[span[1], c] - wide[span[0], c]).tolist() for c in conditions} if span else {}
-
-    def gaps(by_condition):
-        return {f"top_minus_{c}": _stat([t - o for t, o in zip(by_condition["top"], by_condition[c])])
-                for c in ("random", "matched") if "top" in by_condition and c in by_condition}
-
-    summary = {"full_acc": _stat(full.reindex(seeds)),
-               "drops": {f: {c: _stat(v) for c, v in d.items()} for f, d in drops.items()},
-               "increments": {c: _stat(v) for c, v in increments.items()},
-               "gaps": {**{f: gaps(d) for f, d in drops.items()},
-                        **({"increment": gaps(increments)} if increments else {})}}
+    parts = {f"{f:g}": wide[f] for f in fractions}  # per-seed drops, a column per condition
+    if span:
+        parts["increment"] = wide[span[1]] - wide[span[0]]
+    controls = [c for c in ("random", "matched") if "top" in conditions and c in conditions]
+    values = {p: {c: t[c].tolist() for c in conditions} for p, t in parts.items()}
+    stats = {p: {c: _stat(t[c]) for c in conditions} for p, t in parts.items()}
+    gaps = {p: {f"top_minus_{c}": _stat(t["top"] - t[c]) for c in controls} for p, t in parts.items()}
+    names = [f"{f:g}" for f in fractions]
+    summary = {"full_acc": _stat(full.reindex(seeds)), "drops": {f: stats[f] for f in names},
+               "increments": stats.get("increment", {}), "gaps": gaps}
     return {"n_seeds": len(seeds), "seeds": seeds, "full_acc": [float(full[s]) for s in seeds],
-            "fractions": [f"{f:g}" for f in fractions], "conditions": conditions, "drops": drops,
-            "increments": increments, "increment_fractions": [f"{f:g}" for f in span], "summary": summary}
+            "fractions": names, "conditions": conditions, "drops": {f: values[f] for f in names},
+            "increments": values.get("increment", {}), "increment_fractions": [f"{f:g}" for f in span],
+            "summary": summary}
 
 
 def summarise_removal(runs: pd.DataFrame) -> dict:
@@ -215,11 +213,13 @@ def neighbor_table(train_df: pd.DataFrame, indices, distances=None, weights=None
                         index=pd.RangeIndex(1, len(idx) + 1, name="rank"))
 
 
-def _pairs_loader(tokenizer, df: pd.DataFrame, labels, batch_size: int, max_length: int, device):
-    """Batches ``(input_ids, attention_mask, token_type_ids, label)``, each padded to its longest pair."""
+def _pairs_loader(model, df: pd.DataFrame, batch_size: int, max_length: int):
+    """Batches (input_ids, attention_mask, token_type_ids, label) on the model's device, padded per batch."""
     import torch
     from transformers import DataCollatorWithPadding
+    tokenizer, device = model.tokenizer, next(model.model.parameters()).device
     enc = tokenizer(df["premise"].tolist(), df["hypothesis"].tolist(), truncation=True, max_length=max_length)
+    labels = df["label"].to_numpy().astype(int) if "label" in df else np.zeros(len(df), int)
     items = [{**{key: enc[key][i] for key in enc}, "labels": int(labels[i])} for i in range(len(df))]
     pad = DataCollatorWithPadding(tokenizer)
 
@@ -296,15 +296,13 @@ class InfluenceExplainer(BaseEstimator):
             raise ValueError(f"layers {layers} hold {n_params:,} parameters: the explicit Hessian would "
                              "be too large; choose a smaller part (e.g. 'classifier')")
         check_pairs(train_df, True, hf.config.num_labels, name="train_df")
-        labels = train_df["label"].to_numpy().astype(int)
-        rows = np.arange(len(train_df))
+        sample = train_df
         if self.hessian_size is not None:
-            check_int(self.hessian_size, "hessian_size", low=1, high=len(rows))
-            rows = pd.Series(rows).sample(self.hessian_size, random_state=self.seed).to_numpy()
-        device, tok = next(hf.parameters()).device, self.model.tokenizer
-        train = _pairs_loader(tok, train_df, labels, self.batch_size, self.max_length, device)
+            check_int(self.hessian_size, "hessian_size", low=1, high=len(train_df))
+            sample = train_df.sample(self.hessian_size, random_state=self.seed)
+        train = _pairs_loader(self.model, train_df, self.batch_size, self.max_length)
         # captum forms H batch by batch, each batch costing one backward pass per parameter: one batch
-        hessian = _pairs_loader(tok, train_df.iloc[rows], labels[rows], len(rows), self.max_length, device)
+        hessian = _pairs_loader(self.model, sample, len(sample), self.max_length)
         torch.manual_seed(self.seed)
         self.module_, self.layers_ = Logits(hf).eval(), [names[name] for name in layers]
         with _only_grad_for(hf, self.layers_):
@@ -314,7 +312,7 @@ class InfluenceExplainer(BaseEstimator):
                 layers=[f"hf.{name}" for name in layers], loss_fn=torch.nn.CrossEntropyLoss(reduction="sum"),
                 sample_wise_grads_per_batch=True, projection_dim=min(int(self.projection_dim), n_params),
                 seed=self.seed, hessian_reg=self.hessian_reg, hessian_dataset=hessian)
-        self.n_train_, self.hessian_size_ = len(train_df), len(rows)
+        self.n_train_, self.hessian_size_ = len(train_df), len(sample)
         self.setup_seconds_ = time.perf_counter() - start
         return self
 
@@ -323,9 +321,8 @@ class InfluenceExplainer(BaseEstimator):
         """Influence of every training example on each query's prediction, shape (n, N)."""
         import torch
         check_is_fitted(self, "captum_", msg="this %(name)s is not fitted; call .fit(train_df) first")
-        ids, mask, types, _ = next(iter(_pairs_loader(
-            self.model.tokenizer, query_df, np.zeros(len(query_df), int), len(query_df), self.max_length,
-            next(self.model.model.parameters()).device)))
+        pairs = _pairs_loader(self.model, query_df[["premise", "hypothesis"]], len(query_df), self.max_length)
+        ids, mask, types, _ = next(iter(pairs))
         with torch.no_grad():
             predicted = self.module_(ids, mask, types).argmax(-1)
         with torch.enable_grad(), _only_grad_for(self.model.model, self.layers_):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Iterable
 from numbers import Integral, Real
 
 import faiss
@@ -19,8 +18,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import timing
-from .checks import (check_dict, check_label_map, check_labels, check_matrix, check_positive, check_proba,
-                     check_same_length, check_same_shape, check_unit_interval)
+from .checks import (check_dict, check_grid, check_label_map, check_labels, check_matrix, check_positive,
+                     check_proba, check_same_length, check_same_shape, check_unit_interval)
 
 # The grids of :func:`tune` and :func:`tune_interpolation`; temperatures go from 1-NN to a vote.
 DEFAULT_KS = (1, 2, 4, 8, 16, 32, 64)
@@ -246,12 +245,6 @@ def _two_proba(p_model, p_knn, names=("p_model", "p_knn")):
     return pm, pk
 
 
-def _grid(values, name, check):
-    if not isinstance(values, Iterable) or not (values := list(values)):
-        raise ValueError(f"{name} must be a non-empty sequence; got {values!r}")
-    return np.unique([check(v, f"{name}[{i}]") for i, v in enumerate(values)])
-
-
 def _scored(p_model_val, p_knn_val, val_labels, label_map):
     """Checked validation arrays, and whether the model's and kNN's predictions are right."""
     pm, pk = _two_proba(p_model_val, p_knn_val, ("p_model_val", "p_knn_val"))
@@ -262,7 +255,6 @@ def _scored(p_model_val, p_knn_val, val_labels, label_map):
 
 
 def _slices(values, name):
-    """A 1-D array of slice names, none of them missing (NaN or None)."""
     a = np.asarray(values)
     if a.ndim != 1 or pd.isna(a).any():
         raise ValueError(f"{name} must be a 1-D array of slice names without NaN; "
@@ -343,9 +335,9 @@ def tune(train_reps, train_labels, val_reps, val_labels, p_model_val, *, ks=DEFA
     (1, 0.7, 0.5, 1.0, 8)
     """
     check_scalar(n_classes, "n_classes", Integral, min_val=1)
-    ks = _grid(ks, "ks", lambda v, name: check_scalar(v, name, Integral, min_val=1)).tolist()
-    temperatures = _grid(temperatures, "temperatures", check_positive)
-    taus = _grid(taus, "taus", check_unit_interval)
+    ks = check_grid(ks, "ks", lambda v, name: check_scalar(v, name, Integral, min_val=1)).tolist()
+    temperatures = check_grid(temperatures, "temperatures", check_positive)
+    taus = check_grid(taus, "taus", check_unit_interval)
     train_reps, val_reps = check_matrix(train_reps, "train_reps"), check_matrix(val_reps, "val_reps")
     train_labels = check_labels(train_labels, n_classes, "train_labels")
     check_same_length(len(train_reps), len(train_labels), "train_reps", "train_labels")
@@ -387,7 +379,7 @@ def tune_interpolation(p_model_val, p_knn_val, val_labels, *, lambdas=DEFAULT_LA
     (0.5, [0.5, 1.0, 1.0])
     """
     pm, pk, y, to_label, _, _ = _scored(p_model_val, p_knn_val, val_labels, label_map)
-    lams = _grid(lambdas, "lambdas", check_unit_interval)
+    lams = check_grid(lambdas, "lambdas", check_unit_interval)
     acc = np.array([(to_label[interpolate(pm, pk, lam).argmax(axis=1)] == y).mean() for lam in lams])
     return float(lams[int(np.argmax(acc))]), pd.DataFrame({"lam": lams, "accuracy": acc})
 
@@ -406,7 +398,7 @@ def tune_slice_taus(p_model_val, p_knn_val, val_labels, val_slices, *, taus=DEFA
     pm, _, y, _, model_ok, knn_ok = _scored(p_model_val, p_knn_val, val_labels, label_map)
     slices = _slices(val_slices, "val_slices")
     check_same_length(len(slices), len(y), "val_slices", "val_labels")
-    taus = _grid(taus, "taus", check_unit_interval)
+    taus = check_grid(taus, "taus", check_unit_interval)
     ok = np.where(pm.max(1)[:, None] > taus, model_ok[:, None], knn_ok[:, None])  # (n, n_taus)
     by_slice = pd.DataFrame(ok, columns=taus).groupby(slices, sort=False)
     acc = by_slice.mean()  # backoff accuracy per slice and tau; idxmax: the first, smallest tau

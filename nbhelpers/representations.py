@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from .stats import bootstrap_ci, mcnemar, paired_bootstrap
-from .checks import (check_dict, check_int, check_labels, check_matrix, check_positive, check_reps,
-                     check_same_length)
-from .knn import DEFAULT_TEMPERATURES, KNN, _grid, knn_proba
+from .checks import (check_dict, check_grid, check_int, check_labels, check_matrix, check_positive,
+                     check_reps, check_same_length)
+from .knn import DEFAULT_TEMPERATURES, KNN, knn_proba
 
 COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10, 100, 1000
 
@@ -27,7 +30,7 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
         raise ValueError(f"train_reps has variants {sorted(train_reps)} but val_reps has "
                          f"{sorted(val_reps)}; expected the same")
     k = check_int(k, "k", low=1)
-    temperatures = _grid(temperatures, "temperatures", check_positive).tolist()
+    temperatures = check_grid(temperatures, "temperatures", check_positive).tolist()
     train_labels = check_labels(train_labels, n_classes, "train_labels")
     val_labels = check_labels(val_labels, n_classes, "val_labels")
     rows = []
@@ -35,10 +38,9 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
         tr = check_matrix(tr, f"train_reps[{(pooling, layer)!r}]")
         va = check_matrix(val_reps[(pooling, layer)], f"val_reps[{(pooling, layer)!r}]")
         for norm in normalize:
-            knn = KNN(k=k, temperature=temperatures[0], normalize=bool(norm),
-                      classes=range(n_classes)).fit(tr, train_labels)
-            dist, idx = knn.kneighbors(va)
-            by_t = {t: float((knn_proba(dist, knn.labels_[idx], temperature=t, n_classes=n_classes).argmax(1)
+            knn = KNN(k=k, normalize=bool(norm), classes=range(n_classes))
+            dist, idx = knn.fit(tr, train_labels).kneighbors(va)
+            by_t = {t: float((knn_proba(dist, train_labels[idx], temperature=t, n_classes=n_classes).argmax(1)
                               == val_labels).mean()) for t in temperatures}
             best_t = max(by_t, key=lambda t: (by_t[t], -t))
             rows.append({"pooling": pooling, "layer": int(layer), "normalize": bool(norm),
@@ -54,10 +56,6 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
     """kNN accuracy (as :func:`knn_accuracy_grid`) and a linear probe's (logistic regression, L2, C = 1, on
     standardised ``train_reps``), with 95% bootstrap CIs (``knn_ci``, ``probe_ci``) and per-pair
     correctness (``knn_correct``, ``probe_correct``)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     tr, y_tr = check_reps(train_reps, "train_reps"), check_labels(train_labels, None, "train_labels")
     va, y_va = check_reps(val_reps, "val_reps"), check_labels(val_labels, None, "val_labels")
     check_same_length(len(tr), len(y_tr), "train_reps", "train_labels")

@@ -7,14 +7,12 @@ import math
 
 import numpy as np
 from scipy import stats
-
 from sklearn.utils import check_scalar
 
 from .checks import check_int, check_labels, check_real, check_same_length, check_unit_interval, check_vector
 
 
 def _level(ci):
-    """A coverage strictly between 0 and 1."""
     return check_scalar(check_real(ci, "ci"), "ci", float, min_val=0.0, max_val=1.0,
                         include_boundaries="neither")
 

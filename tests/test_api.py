@@ -58,7 +58,7 @@ SKIP = {
         "check_path", "check_reps", "check_vector", "check_matrix", "check_proba", "check_labels",
         "check_indices", "check_label_map", "check_same_shape", "check_same_length", "check_mask",
         "check_computed", "check_texts", "check_pairs", "check_str", "check_frame", "check_dict",
-        "check_records")},
+        "check_records", "check_grid")},
     "data.offline_requested": _NO_ARGS,
     "timing.log_fine_tune": "called by models.fine_tune with its checked values: tests/test_models.py",
     "data.no_network_reason": "probes the network (host, port): tests/test_data.py",
