@@ -16,7 +16,7 @@ import numpy as np
 from filelock import FileLock
 
 from . import __version__
-from .checks import check_path, check_str
+from .checks import check_dict, check_path, check_str
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +43,7 @@ def _canonical(obj: Any, where: str = "parts") -> Any:
 
 
 def _key(kind: str, parts: Any, reserved: tuple = RESERVED_PARTS, **extra) -> str:
-    if not isinstance(parts, dict):
-        raise TypeError(f"parts must be a dict of the things that change the artifact; "
-                        f"got {type(parts).__name__}: {parts!r}")
+    check_dict(parts, "parts", allow_empty=True)
     for k in set(_canonical(parts)) & set(reserved):
         raise ValueError(f"parts may not use the reserved name {k!r} (the cache sets "
                          f"{', '.join(reserved)} itself); rename that part")
@@ -136,8 +134,7 @@ class Cache:
     def __init__(self, root: str | os.PathLike | None = None):
         if root is None:
             root = os.environ.get("NBHELPERS_CACHE") or Path.home() / ".cache" / "nbhelpers"
-        check_path(root, "root")
-        self.root = Path(os.path.abspath(root))  # absolute once: a later os.chdir moves nothing
+        self.root = Path(os.path.abspath(check_path(root, "root")))  # absolute: os.chdir moves nothing
 
     def _lock(self, kind: str, key: str) -> FileLock:  # held by builders; readers don't need it
         (folder := self.root / ".locks" / _component(kind, "kind")).mkdir(parents=True, exist_ok=True)

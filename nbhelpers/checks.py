@@ -18,7 +18,6 @@ def _shown(a, n: int = 10) -> str:
 
 
 def _typed(value, name, kind, what, error=TypeError):  # check_scalar takes True as an int, hides the value
-    """``value`` if it is a ``kind`` and not a bool, else ``error`` naming ``name`` and the value."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
         raise error(f"{name} must be {what}; got {value!r} ({type(value).__name__})")
     return value
@@ -32,12 +31,12 @@ def check_int(value, name, low=None, high=None, high_msg=None) -> int:
     return int(check_scalar(value, name, numbers.Integral, min_val=low, max_val=high))
 
 
-def check_real(value, name) -> float:
-    """A finite real number (not a bool); a Python ``float``."""
+def check_real(value, name, low=None) -> float:
+    """A finite real number (not a bool), at least ``low``; a Python ``float``."""
     _typed(value, name, numbers.Real, "a real number", ValueError)
     if not math.isfinite(value):
         raise ValueError(f"{name}={value} but expected a finite number")
-    return float(value)
+    return check_scalar(float(value), name, float, min_val=low)
 
 
 def check_positive(value, name) -> float:
@@ -134,6 +133,12 @@ def check_labels(labels, n_classes=None, name="labels", ndim=1) -> np.ndarray:
     return _integers(labels, name, ndim, n_classes, what)
 
 
+def check_correct(values, name) -> np.ndarray:
+    """Whether each example was predicted right: a non-empty 1-D array of booleans or 0/1, as float."""
+    c = np.asarray(values)
+    return check_labels(c.astype(int) if c.dtype == bool else c, 2, name).astype(float)
+
+
 def check_indices(indices, n, name="indices", ndim=1) -> np.ndarray:
     """Rows of ``n`` examples; FAISS's ``-1`` (no neighbour; NumPy: the last row) is refused."""
     return _integers(indices, name, ndim, n, f"integers in 0..{n - 1} (indices into {n} examples)",
@@ -199,17 +204,17 @@ def check_texts(values, name) -> list:
     return out
 
 
-def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str | None = None) -> None:
+def check_pairs(df, need_label: bool, n_classes: int = 3, *, name: str = "df") -> None:
     """A non-empty DataFrame: string ``premise``/``hypothesis`` (and ``label`` in 0..n_classes-1)."""
-    check_frame(df, name or "df", ["premise", "hypothesis"] + ["label"] * need_label)
+    check_frame(df, name, ["premise", "hypothesis"] + ["label"] * need_label)
     for col in ("premise", "hypothesis"):
         bad = [i for i, v in enumerate(df[col].tolist()) if not isinstance(v, str)]
         if bad:
-            raise ValueError(f"{name or 'df'}: column {col!r} must hold strings; row {df.index[bad[0]]!r} "
+            raise ValueError(f"{name}: column {col!r} must hold strings; row {df.index[bad[0]]!r} "
                              f"(position {bad[0]}) holds {_text(df[col].iloc[bad[0]])}, and {len(bad)} rows "
                              "in all are not strings")
     if need_label:
-        check_labels(df["label"].to_numpy(), n_classes, f"{name} labels" if name else "labels")
+        check_labels(df["label"].to_numpy(), n_classes, f"{name} labels")
 
 
 def check_str(value, name) -> str:

@@ -154,7 +154,6 @@ def _to_schema(raw, lines, columns, labels, source):
 
 
 def _read_file(path, name):
-    """One file of data set ``name`` -> the schema."""
     columns, labels, quoting = _FORMATS[name]
     return _to_schema(*_read_raw(path, quoting), columns, labels, str(path))
 
@@ -229,8 +228,7 @@ def _load_from_hub(name, split):
 
 
 def _candidate_dirs(data_dir=None):
-    """``[(directory, origin), ...]`` searched by :func:`load_nli`: ``data_dir``, ``$NBHELPERS_DATA``,
-    ``DEFAULT_DATA_DIR``."""
+    """``[(directory, origin), ...]`` that :func:`load_nli` searches, in order, each directory once."""
     found = [(checks.check_path(data_dir, "data_dir"), "data_dir argument")] if data_dir is not None else []
     found += [(entry.strip(), f"${ENV_VAR}") for entry in os.environ.get(ENV_VAR, "").split(os.pathsep)
               if entry.strip()] + [(DEFAULT_DATA_DIR, "default, beside the repository")]
@@ -309,7 +307,6 @@ def data_hash(df):
 
 OWN_COLUMNS = ("premise", "hypothesis", "label")  # a file of single texts has "text", "label"
 OWN_SPLIT_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}  # when one file is split
-OWN_SPLIT_SEED = 0
 _OWN_QUOTING = {".csv": (csv.QUOTE_MINIMAL, ","), ".tsv": (csv.QUOTE_NONE, "\t"), ".jsonl": (None,),
                 ".ndjson": (None,)}
 
@@ -347,7 +344,7 @@ def _own_frames(raws):
     return frames, tuple(names)
 
 
-def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
+def load_files(data_files, *, max_rows=None, seed=0):
     """Your own data (pairs or single texts), as the three splits a chapter needs.
 
     ``data_files``: one ``.csv``, ``.tsv`` or ``.jsonl`` file (split 60 / 20 / 20 per label, seeded by
@@ -369,10 +366,10 @@ def load_files(data_files, *, max_rows=None, seed=OWN_SPLIT_SEED):
         checks.check_choice(role, "a key of max_rows", SPLITS)
         if limit is not None:
             checks.check_int(limit, f"max_rows[{role!r}]" if max_rows is limits else "max_rows", low=0)
-    if isinstance(data_files, dict) and set(data_files) == set(SPLITS) or (
-            isinstance(data_files, (list, tuple)) and len(data_files) == 3):
-        raws = [_read_own(p) for p in (map(data_files.get, SPLITS) if isinstance(data_files, dict)
-                                       else data_files)]
+    if isinstance(data_files, dict) and set(data_files) == set(SPLITS):
+        data_files = [data_files[role] for role in SPLITS]
+    if isinstance(data_files, (list, tuple)) and len(data_files) == 3:
+        raws = [_read_own(p) for p in data_files]
         frames, names = _own_frames(raws)
         out, sources = dict(zip(SPLITS, frames)), {r: raw[3] for r, raw in zip(SPLITS, raws)}
     elif not isinstance(data_files, (str, os.PathLike)) or str(data_files).strip()[:1] in ("[", "{"):

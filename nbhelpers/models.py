@@ -58,8 +58,7 @@ def get_device() -> torch.device:
 
 
 def _cache_parts() -> dict:
-    """What the device adds to a cache key: nothing on the CPU (CPU keys stay as they were), else its type
-    and precision (always fp32, as before)."""
+    """What the device adds to a cache key: nothing on the CPU, else its type and precision (fp32)."""
     dev = get_device().type
     return {} if dev == "cpu" else {"device": dev, "precision": "fp32"}
 
@@ -248,8 +247,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     recipe = dict(epochs=check_int(epochs, "epochs", low=1), lr=check_positive(lr, "lr"),
                   batch_size=check_int(batch_size, "batch_size", low=1),
                   warmup_ratio=check_unit_interval(warmup_ratio, "warmup_ratio"),
-                  weight_decay=check_scalar(check_real(weight_decay, "weight_decay"), "weight_decay", float,
-                                            min_val=0.0),
+                  weight_decay=check_real(weight_decay, "weight_decay", low=0.0),
                   max_length=check_int(max_length, "max_length", low=1),
                   group_by_length=bool(group_by_length))
     seed = check_int(seed, "seed", low=0)

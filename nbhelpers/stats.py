@@ -9,7 +9,7 @@ import numpy as np
 from scipy import stats
 from sklearn.utils import check_scalar
 
-from .checks import check_int, check_labels, check_real, check_same_length, check_unit_interval, check_vector
+from .checks import check_correct, check_int, check_real, check_same_length, check_unit_interval, check_vector
 
 
 def _level(ci):
@@ -17,14 +17,8 @@ def _level(ci):
                         include_boundaries="neither")
 
 
-def _correct(values, name):
-    """A non-empty 1-D array of booleans or 0/1, as float."""
-    c = np.asarray(values)
-    return check_labels(c.astype(int) if c.dtype == bool else c, 2, name).astype(float)
-
-
 def _pair(correct_a, correct_b):
-    a, b = _correct(correct_a, "correct_a"), _correct(correct_b, "correct_b")
+    a, b = check_correct(correct_a, "correct_a"), check_correct(correct_b, "correct_b")
     check_same_length(a.size, b.size, "correct_a", "correct_b")
     return a, b
 
@@ -69,7 +63,7 @@ def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0,
     >>> [round(v, 2) for v in bootstrap_ci([1, 1, 1, 0] * 100)]
     [0.71, 0.79]
     """
-    return _bootstrap(_correct(correct, "correct"), n_resamples, seed, ci)[1:]
+    return _bootstrap(check_correct(correct, "correct"), n_resamples, seed, ci)[1:]
 
 
 def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int = 0,
@@ -101,7 +95,7 @@ def hierarchical_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, see
     if a.ndim != 2 or a.shape != b.shape or not a.size:
         raise ValueError(f"correct_a and correct_b must be non-empty (n_seeds, n) arrays of one shape; got "
                          f"shapes {a.shape} and {b.shape}")
-    d = np.stack([_correct(y, "correct_b") - _correct(x, "correct_a") for x, y in zip(a, b)])
+    d = np.stack([check_correct(y, "correct_b") - check_correct(x, "correct_a") for x, y in zip(a, b)])
     rng = np.random.default_rng(check_int(seed, "seed", low=0))
     n_seeds, n = d.shape
     means = [d[rng.integers(0, n_seeds, n_seeds)][:, rng.integers(0, n, n)].mean()

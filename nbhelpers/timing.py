@@ -6,6 +6,8 @@ import contextlib
 import time
 from collections import defaultdict
 
+from .checks import check_choice, check_real
+
 SECTIONS = ("fine-tuning", "encoding", "kNN", "LIME", "influence functions", "t-SNE")  # the rest: "other"
 _totals: dict = defaultdict(float)
 _fine_tunes: list = []  # one entry per fine-tune that ran (not a cache hit): see :func:`log_fine_tune`
@@ -24,8 +26,7 @@ def section(name: str):
     ['kNN']
     """
     global _depth
-    if name not in SECTIONS:
-        raise ValueError(f"unknown section name={name!r}; expected one of {SECTIONS}")
+    check_choice(name, "name", SECTIONS)
     outer, start = not _depth, time.perf_counter()
     _depth += 1
     try:
@@ -55,10 +56,8 @@ def report(total_seconds: float) -> dict:
     (30.0, 2.5, 0.0, 7.5, 40.0, [])
     >>> _totals.clear()
     """
-    if isinstance(total_seconds, bool) or not isinstance(total_seconds, (int, float)) \
-            or not 0 <= total_seconds < float("inf"):
-        raise ValueError(f"total_seconds must be a finite number of seconds >= 0; got {total_seconds!r}")
+    total_seconds = check_real(total_seconds, "total_seconds", low=0.0)
     out = {name: round(float(_totals.get(name, 0.0)), 3) for name in SECTIONS}
-    out["other"] = round(max(0.0, float(total_seconds) - sum(out.values())), 3)
-    out["total"] = round(float(total_seconds), 3)
+    out["other"] = round(max(0.0, total_seconds - sum(out.values())), 3)
+    out["total"] = round(total_seconds, 3)
     return out | {"fine_tunes": list(_fine_tunes)}

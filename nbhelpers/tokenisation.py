@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 
-from .stats import _correct, paired_bootstrap
-from .checks import check_pairs, check_same_length
+from .checks import check_correct, check_pairs, check_same_length
+from .stats import paired_bootstrap
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -52,7 +51,8 @@ def tokenisation_cost(correct_raw, correct_tokenised, *, n_resamples: int = 2000
     >>> r["n_matched"], r["raw_acc"], r["tokenised_acc"], r["diff"], r["beyond_noise"]
     (200, 0.75, 0.5, -0.25, True)
     """
-    raw, tok = _correct(correct_raw, "correct_raw"), _correct(correct_tokenised, "correct_tokenised")
+    raw = check_correct(correct_raw, "correct_raw")
+    tok = check_correct(correct_tokenised, "correct_tokenised")
     check_same_length(len(raw), len(tok), "correct_raw", "correct_tokenised")
     boot = paired_bootstrap(raw, tok, n_resamples=n_resamples, seed=seed, ci=ci)
     return {"n_matched": int(len(raw)), "raw_acc": float(raw.mean()),

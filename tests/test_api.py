@@ -54,7 +54,7 @@ _CLAIMS = "reads one chapter's record, already validated by results.load (tests/
 
 SKIP = {
     **{f"checks.{n}": _CHECKS for n in (
-        "check_int", "check_real", "check_positive", "check_unit_interval", "check_choice",
+        "check_int", "check_real", "check_positive", "check_unit_interval", "check_choice", "check_correct",
         "check_path", "check_reps", "check_vector", "check_matrix", "check_proba", "check_labels",
         "check_indices", "check_label_map", "check_same_shape", "check_same_length", "check_mask",
         "check_computed", "check_texts", "check_pairs", "check_str", "check_frame", "check_dict",

@@ -25,6 +25,7 @@ def test_scalars_pass_through_as_python_numbers():
     (lambda: checks.check_int(True, "k"), r"k must be an integer; got True \(bool\)"),
     (lambda: checks.check_real("0.1", "lr"), r"lr must be a real number; got '0.1' \(str\)"),
     (lambda: checks.check_real(float("nan"), "lr"), r"lr=nan but expected a finite number"),
+    (lambda: checks.check_real(-1.0, "weight_decay", low=0.0), r"weight_decay == -1.0, must be >= 0.0"),
     (lambda: checks.check_positive(0.0, "temperature"), r"temperature == 0.0, must be > 0"),
     (lambda: checks.check_positive(float("inf"), "temperature"), r"temperature=inf.*finite"),
     (lambda: checks.check_unit_interval(-0.1, "tau"), r"tau == -0.1, must be >= 0"),
@@ -98,6 +99,13 @@ def test_labels_and_indices():
     with pytest.raises(ValueError, match=r"neighbor_indices must be integers in 0..2 \(indices into 3 "
                                          r"examples\).*\[-1\] \(-1 is FAISS's mark for a missing neighbour"):
         checks.check_indices([[0, -1]], 3, "neighbor_indices", ndim=2)
+
+
+def test_correct_is_booleans_or_0_1_as_float():
+    assert checks.check_correct([True, False], "correct").tolist() == [1.0, 0.0]
+    assert checks.check_correct([0, 1, 1], "correct").dtype == np.float64
+    with pytest.raises(ValueError, match=r"correct_raw must be integers in 0..1; found 1 outside that range"):
+        checks.check_correct([0, 2], "correct_raw")
 
 
 def test_label_map():
