@@ -1,6 +1,4 @@
-"""Everything that fine-tunes (cached, through :mod:`nbhelpers.models`) and then measures: kNN backoff on
-one setting and its tables (chapters 2, 6, 7), the removal test and kNN vs influence (3), mislabel
-detection (5)."""
+"""The experiments that fine-tune (cached, by :mod:`nbhelpers.models`) and then measure, with their tables."""
 from __future__ import annotations
 
 import time
@@ -28,15 +26,13 @@ def _check_frames(need_label: bool, num_labels=None, **frames) -> None:
 def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "minilm", seed: int = 0,
                     noise_rate: float = 0.10, recipe: dict, cleanlab_folds: int = 3, ranked_k: int = 16,
                     cache=None, progress: bool = True) -> tuple[dict, dict, np.ndarray]:
-    """Flip ``noise_rate`` of the labels, fine-tune on them (``recipe``: :func:`models.fine_tune`'s
-    arguments; ``seed`` seeds flips, fine-tune and folds), and score every way of finding the flips.
+    """Flip ``noise_rate`` of the labels, fine-tune on them (``recipe``: :func:`models.fine_tune`'s options;
+    ``seed`` seeds flips, fine-tune and folds), and score every way of finding the flips.
 
-    The paper's protocol (:func:`mislabel.knn_candidates`) flags a *budget*; four rankings are scored
-    at that budget and by AP: training loss, cleanlab on ``cleanlab_folds``-fold out-of-sample
-    probabilities, ``ranked kNN`` and ``kNN only`` (``ranked_k`` leave-one-out neighbours, temperature
-    their median distance). Returns ``(row, scores, flipped)``: every number under the names chapter 5
-    tabulates, ranking name -> (N,) scores, and the (N,) bool mask of flips.
-    """
+    The paper's protocol (:func:`mislabel.knn_candidates`) flags a *budget*; the :data:`RANKINGS` are scored
+    at that budget and by AP (cleanlab on ``cleanlab_folds``-fold out-of-sample probabilities; kNN on
+    ``ranked_k`` leave-one-out neighbours, temperature their median distance). Returns ``(row, scores,
+    flipped)``: chapter 5's numbers by name, ranking -> (N,) scores, and the (N,) bool mask of flips."""
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
@@ -90,9 +86,7 @@ def _precision_recall_f1(flagged, truth) -> dict:
 
 
 def _diagnostics(pred, nn, y, flipped, memorised, flagged) -> dict:
-    """Why the kNN protocol (queries' ``pred``, their nearest training ``nn``, labels ``y``) finds or misses
-    the flips: ``recall_ceiling`` (share of flips some query retrieves), the share ``memorised`` among flips
-    flagged and missed, ``precision_per_flagged`` (the paper's), ``precision_per_query`` and counts."""
+    """Why the kNN protocol finds or misses flips (``recall_ceiling``: the share some query retrieves)."""
     flagging, retrieved = pred != y[nn], np.isin(np.arange(len(y)), nn)
 
     def share(a, where):
@@ -107,8 +101,7 @@ def _diagnostics(pred, nn, y, flipped, memorised, flagged) -> dict:
 
 
 def _average_precision_difference(scores_a, scores_b, truth, *, n_boot: int, seed: int) -> dict:
-    """AP of ranking ``a`` minus AP of ranking ``b``: ``diff``, ``n`` and ``lo``, ``hi`` from a paired 95%
-    bootstrap over the examples (the noise of *this* training set, not between seeds)."""
+    """AP of ranking ``a`` minus ``b``, with a paired 95% bootstrap over examples (this training set)."""
     if not truth.any() or truth.all():
         raise ValueError("truth must hold both flipped and clean examples to compare rankings")
 
@@ -136,11 +129,9 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes, seeds
                        backbone: str = "minilm", noise_rate: float = 0.10, base_recipe: dict,
                        cleanlab_folds: int = 3, ranked_k: int = 16, n_boot: int = 1000, cache=None,
                        progress: bool = True) -> list[dict]:
-    """:func:`noisy_label_run` once per (lr, epochs) of ``regimes`` (replacing ``base_recipe``'s) and seed.
-
-    Returns one dict per (regime, seed): ``lr``, ``epochs``, ``seed``, the row's numbers in snake case,
-    ``ap``, ``ap_vs`` (AP minus loss's and cleanlab's, ``n_boot`` paired bootstrap resamples), ``seconds``.
-    """
+    """:func:`noisy_label_run` per (lr, epochs) of ``regimes`` (replacing ``base_recipe``'s) and seed: a dict
+    each with the row's numbers in snake case, ``ap`` and ``ap_vs`` (AP minus loss's and cleanlab's, with
+    ``n_boot`` paired bootstrap resamples)."""
     check_dict(base_recipe, "base_recipe", allow_empty=True)  # the rest: by noisy_label_run, before training
     n_boot = check_int(n_boot, "n_boot", low=1)
     try:
@@ -167,7 +158,7 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes, seeds
 
 
 def sweep_table(points) -> pd.DataFrame:
-    """The sweep as one flat table, a row per point (for display and the closing note)."""
+    """The sweep as one flat table, a row per point."""
     return pd.DataFrame([{**{k: v for k, v in p.items() if k not in ("ap", "ap_vs")},
                           **{f"AP {m}": v for m, v in p["ap"].items()}} for p in points])
 
@@ -256,7 +247,7 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
     correct = pd.DataFrame({method: to_label[pred] == y for method, pred in preds.items()})
     summary = {"k": best["k"], "T": best["temperature"], "tau": best["tau"], "lambda": lam, "n_test": len(y),
                **{acc: float(correct[method].mean()) for acc, method in zip(ACCURACIES, correct)},
-               # compared in the dtype given (float32 from predict_proba), as before the checks
+               # in the dtype given (float32 from predict_proba), not the checked float64 copy
                "knn_fraction_test": float((np.asarray(p_model_test).max(1) <= best["tau"]).mean()),
                "val_model_acc": best["model_acc"], "val_backoff_acc": best["backoff_acc"]}
     return {"summary": summary, "grid": grid, "lambdas": lam_table, "p_knn_val": p_knn_val,
@@ -304,9 +295,8 @@ def paired_gains(correct: dict) -> pd.DataFrame:
 
 def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd.DataFrame, *,
                 label_map=None, cache=None, progress: bool = True, **grid) -> dict:
-    """Encode the three splits with ``model`` (last-layer [CLS], cached) and run
-    :func:`evaluate_backoff` (``grid``: its ``ks``, ``temperatures``, ``taus``,
-    ``lambdas``): what it returns, plus ``p_model_val``, ``p_model_test``, ``val_reps``, ``test_reps``."""
+    """Encode the splits with ``model`` (last-layer [CLS], cached) and run :func:`evaluate_backoff` (``grid``:
+    its grids); its result plus ``p_model_val``, ``p_model_test``, ``val_reps``, ``test_reps``."""
     _check_frames(True, getattr(model, "num_labels", None), train_df=train_df, val_df=val_df, test_df=test_df)
     train_reps, val_reps, test_reps = (models.encode(model, df, "cls", -1, cache=cache, progress=progress)
                                        for df in (train_df, val_df, test_df))
@@ -323,12 +313,10 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
                  cache=None, progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """Retrain without the most retrieved examples, and without random ones; score on test.
 
-    Per seed, the full model's retrieval counts (k neighbours per training example); per fraction,
-    a fine-tune (same seed and ``recipe``) without each of :data:`influence.CONDITIONS`.
-    All cached: a run resumes. Returns ``runs`` (a row per fine-tune: ``seed``, ``fraction`` (0: full),
-    ``condition``, ``n_train``, ``accuracy``, ``removed_by_label``, ``drop``, in points) and
-    ``counts`` (seed -> (N,) retrieval counts).
-    """
+    Per seed, the full model's retrieval counts (k neighbours per training example); per fraction, a
+    fine-tune (same seed and ``recipe``) without each of :data:`influence.CONDITIONS`; all cached, so a run
+    resumes. Returns ``runs``, a row per fine-tune (``fraction`` 0: the full model; ``accuracy`` and
+    ``drop`` in points), and ``counts`` (seed -> (N,) retrieval counts)."""
     _check_frames(True, len(LABELS), train_df=train_df, test_df=test_df)
     try:  # influence.removal_sets's checks, before any fine-tune
         for f in fractions:
@@ -373,7 +361,7 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
 
 
 def _clock(method, setup_s, explain, queries, n_timed, say=lambda *a, **kw: None) -> dict:
-    """``method``'s timings: ``explain`` on each of the first ``n_timed`` queries alone, then batched."""
+    """``method``'s timings: ``explain`` on each of the first ``n_timed`` queries alone, then on all."""
     times = []
     for i in range(n_timed):
         t = time.perf_counter()
@@ -393,11 +381,9 @@ def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, 
                       hessian_size: int | None = None, progress: bool = True) -> dict:
     """Explain the same queries with kNN and with influence functions (nothing cached); time both.
 
-    The first ``n_timed`` queries one at a time, then all of ``query_df`` batched, whose top-k lists
-    give the agreement. Returns per method (``knn_``, ``influence_``) ``setup_s``, ``query_s``,
-    ``query_times_s``, ``s_per_example`` (set-up plus ``n_timed`` queries, over ``n_timed``),
-    ``batched_s_per_example``, ``topk``; and ``speedup``, ``speedup_per_query``, ``topk_overlap``.
-    """
+    The first ``n_timed`` queries one at a time, then all of ``query_df`` batched, whose top-k lists give
+    ``topk_overlap``. Per method (``knn_``, ``influence_``): ``s_per_example`` is set-up plus ``n_timed``
+    queries, over ``n_timed``; ``speedup`` and ``speedup_per_query`` are influence's time over kNN's."""
     _check_frames(True, train_df=train_df)
     _check_frames(False, query_df=query_df)
     k = check_int(k, "k", low=1, high=len(train_df))

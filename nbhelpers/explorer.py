@@ -1,5 +1,4 @@
-"""The neighbour explorer's data (chapter 7): compact JSON-ready records, one training table per datastore,
-in a script file (``window.EXPLORER_DATA``) that ``book/_static/explorer.js`` reads, so ``file://`` works."""
+"""The neighbour explorer's data (chapter 7): a script that ``book/_static/explorer.js`` loads."""
 from __future__ import annotations
 
 import json
@@ -62,9 +61,8 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
                      label_map=None, gold_names=NLI_LABELS, train_source: str = "", query_ids=None) -> dict:
     """Pack one set of explored examples (e.g. SNLI test) into compact, JSON-ready data.
 
-    ``distances`` and ``indices`` into ``train`` are (n, k); only the nearest ``n_shown`` are listed
-    (``p_knn`` uses all k); ``label_map`` gives each class's gold label (HANS: ``[0, 1, 1]``). Returns the
-    settings, a compact ``train`` table (``row``: in the full set) and column-wise ``examples``."""
+    ``distances`` and ``indices`` into ``train`` are (n, k); ``p_knn`` uses all k, the page lists the nearest
+    ``n_shown``. ``label_map`` gives each class's gold label (HANS: ``[0, 1, 1]``)."""
     check_pairs(check_frame(queries, "queries", ("label",)), False, name="queries")
     check_pairs(train, True, name="train")
     check_str(name, "name"), check_str(title, "title")
@@ -136,8 +134,7 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
 
 
 def write_explorer(data: dict, folder) -> int:
-    """Write :data:`DATA_FILE` (``window.EXPLORER_DATA = {...};``, ASCII JSON) into ``folder``;
-    returns its size in bytes."""
+    """Write :data:`DATA_FILE` (``window.EXPLORER_DATA = {...};``) into ``folder``; return its bytes."""
     check_dict(data, "data", ["sets"])  # what explorer_data returned
     folder = Path(check_path(folder, "folder"))
     folder.mkdir(parents=True, exist_ok=True)

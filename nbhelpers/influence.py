@@ -1,5 +1,4 @@
-"""Influential training examples (Rajani et al. 2020, Section 4): retrieval counts, what the removal test
-(:func:`nbhelpers.experiments.removal_test`) removes and reports, neighbour tables, influence functions."""
+"""Influential training examples (Rajani et al. 2020, Section 4): by kNN retrieval and influence functions."""
 from __future__ import annotations
 
 import contextlib
@@ -47,8 +46,7 @@ def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
 
 
 def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The ``round(fraction * N)`` most retrieved examples and as many random ones: two sorted int64
-    index arrays (``seed`` breaks ties among equal ``counts`` and draws the random set)."""
+    """The ``round(fraction * N)`` most retrieved and as many random examples, sorted (``seed``: ties)."""
     c = check_labels(counts, name="counts")
     if not 0 < (fraction := check_real(fraction, "fraction")) < 1:
         raise ValueError(f"fraction={fraction} but expected 0 < fraction < 1")
@@ -61,8 +59,7 @@ def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray,
 
 
 def matched_random_set(labels, reference, *, seed: int = 0) -> np.ndarray:
-    """A random set (sorted int64 indices) with as many examples per gold label as the distinct indices
-    ``reference`` (the top set): the removal test's control for the label mix."""
+    """A random set with the label mix of ``reference`` (the top set): the removal test's label control."""
     y = check_labels(labels, name="labels")
     ref = check_indices(reference, len(y), "reference")
     if (repeated := len(ref) - len(np.unique(ref))) > 0:
@@ -73,8 +70,7 @@ def matched_random_set(labels, reference, *, seed: int = 0) -> np.ndarray:
     return np.sort(np.concatenate(picked)).astype(np.int64)
 
 
-CONDITIONS = ("top", "random", "matched")
-"""What the removal test removes: the most retrieved, uniform random, and label-matched random examples."""
+CONDITIONS = ("top", "random", "matched")  #: removed: the most retrieved, random, label-matched random
 
 
 def _stat(values) -> dict:
@@ -199,8 +195,7 @@ def top_set_overlap(counts_a, counts_b, fraction: float = 0.1, *, seed: int = 0)
 
 
 def neighbor_table(train_df: pd.DataFrame, indices, distances=None, weights=None) -> pd.DataFrame:
-    """One query's neighbours (training ``indices``) as the paper's Tables 2 and 3 show them, by rank,
-    with the distances and weights if given."""
+    """One query's neighbours (training ``indices``) by rank, as in the paper's Tables 2 and 3."""
     check_pairs(train_df, need_label=True, name="train_df")  # labels in 0..2
     idx = check_indices(indices, len(train_df), "indices")
     extra = {name: check_vector(v, f"{name}s") for name, v in (("distance", distances), ("weight", weights))
@@ -260,8 +255,7 @@ class InfluenceExplainer(BaseEstimator):
 
     ``score(z, x) = grad L(x)^T H^-1 grad L(z)`` over ``layers`` (at most 20,000 parameters: H is
     explicit), x at the predicted label; positive scores are proponents. ``hessian_size`` estimates H on
-    a seeded sample. Use: ``InfluenceExplainer(model).fit(train_df).top_k(query_df, k=16)``.
-    """
+    a seeded sample. Use: ``InfluenceExplainer(model).fit(train_df).top_k(query_df, k=16)``."""
 
     def __init__(self, model, *, layers=("classifier",), batch_size: int = 64, max_length: int = 128,
                  projection_dim: int = 50, hessian_reg: float = 1e-3, hessian_size: int | None = None,
@@ -272,7 +266,7 @@ class InfluenceExplainer(BaseEstimator):
 
     @timing.timed('influence functions')
     def fit(self, train_df: pd.DataFrame) -> "InfluenceExplainer":
-        """Check the options and ``train_df``, form and decompose H over ``layers``; returns ``self``."""
+        """Form and decompose H over ``layers`` from ``train_df``."""
         import torch
         from captum.influence import NaiveInfluenceFunction
 

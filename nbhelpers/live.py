@@ -19,8 +19,7 @@ from .influence import topk_overlap
 from .knn import backoff, knn_proba
 from .models import NLIModel, _length_sorted_batches, _tokenize, encode, predict_proba
 
-# fp32: the export; int8: onnxruntime's quantize_dynamic; fp16: matrices stored in float16 (computed in
-# float32); fp16+int8-embeddings: also the word embeddings in int8, one scale per row
+# fp32: the export; int8: quantize_dynamic; fp16: float16 matrices; +int8-embeddings: int8 word embeddings
 VARIANTS = ("fp32", "int8", "fp16", "fp16+int8-embeddings")
 INPUTS, OPSET, LIVE_DIR = ("input_ids", "attention_mask", "token_type_ids"), 17, "live"
 
@@ -146,10 +145,9 @@ def _store_neighbors(store: dict, reps, k: int | None = None):
 
 def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, knn, store: dict, *,
                      k: int = 16, min_agreement: float = 0.995, min_overlap: float = 0.95, cache=None):
-    """Every variant against PyTorch on ``pairs``, one row each: argmax agreement, the largest probability
-    difference, the mean share of the ``k`` nearest neighbours they share (PyTorch's in ``knn``, ONNX's in
-    ``store``) and the size (MB); with the smallest variant meeting both bars (``"fp32"``, PyTorch's
-    weights, where none does): ``(table, chosen)``."""
+    """``(table, chosen)``: each variant against PyTorch on ``pairs`` (argmax agreement, shared ``k`` nearest
+    neighbours: PyTorch's in ``knn``, ONNX's in ``store``; size in MB) and the smallest variant that passes
+    both bars (``"fp32"``, PyTorch's weights, where none does)."""
     p_torch, k = check_matrix(p_torch, "p_torch"), check_int(k, "k", 1)
     rows, cache = {}, cache or Cache()
     nn_torch = knn.kneighbors(check_matrix(reps_torch, "reps_torch"), k=k)[1]  # PyTorch's, once
@@ -186,8 +184,7 @@ def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, 
 
 def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFrame, tau: float, tokenizer,
                titles: dict, reference: list | None = None) -> dict:
-    """Write the page's files for model ``name`` into ``folder/live/`` (``<name>.onnx``, ``.bin``, ``.json``,
-    ``vocab.txt``, ``index.json`` from ``titles``); returns the sizes of the model's three files."""
+    """Write the page's files for model ``name`` into ``folder/live/``; return the sizes of its 3 files."""
     check_str(name, "name"), check_pairs(train, True, name="train"), check_unit_interval(tau, "tau")
     check_dict(titles, "titles", keys=(name,))  # {name: title} of every model, this one among them
     check_same_length(len(train), len(store["z"]), "train", "the store's states")

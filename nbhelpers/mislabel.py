@@ -1,7 +1,5 @@
-"""Finding mislabeled training examples (Rajani et al., 2020, Section 5) with nearest neighbours, and the
-training-loss baseline (cleanlab's: :func:`nbhelpers.experiments.noisy_label_run`). N training examples, n
-validation queries, K classes; arrays in, and a mask over the N, scores (*higher = more likely mislabeled*)
-or metrics out; no model, no I/O."""
+"""Finding mislabeled training examples with nearest neighbours (Rajani et al., 2020, Section 5). N training
+examples, n queries, K classes: arrays in; a mask, scores (higher: more likely mislabeled) or metrics out."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +11,7 @@ from .checks import (check_dict, check_indices, check_int, check_labels, check_m
 
 
 def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0):
-    """Flip exactly ``round(rate * N)`` of the (N,) ``labels`` in ``0 .. n_classes-1``, each to another
-    class at random: ``(noisy_labels, flipped)``, ``flipped`` True where they differ."""
+    """``(noisy_labels, flipped)``: exactly ``round(rate * N)`` labels, each moved to a random other class."""
     y = check_labels(labels, check_int(n_classes, "n_classes", low=2))
     rate, rng = check_unit_interval(rate, "rate"), np.random.default_rng(check_int(seed, "seed", low=0))
     n_flip = int(round(rate * len(y)))
@@ -26,10 +23,8 @@ def inject_label_noise(labels, rate: float, *, n_classes: int = 3, seed: int = 0
 
 
 def knn_candidates(query_predictions, nearest_train_index, train_labels):
-    """The paper's method: flag the nearest training neighbour of every query it contradicts.
-
-    Takes the model's (n,) predictions on the queries, each query's nearest training index (k = 1)
-    and the (N,) training labels; returns an (N,) bool mask.
+    """The paper's method: an (N,) mask flagging each query's nearest training example (k = 1) whose label
+    contradicts the model's prediction on that query (``query_predictions``, (n,)).
 
     >>> knn_candidates([0, 1, 1], [2, 0, 2], [1, 1, 0, 2]).tolist()
     [False, False, True, False]
@@ -74,8 +69,7 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
 
 
 def recall_curve(scores, truth):
-    """Recall of the flipped set against the share of data inspected, best first: two (N + 1,) arrays,
-    inspecting the top ``i`` covers ``fractions[i] = i / N`` and finds ``recalls[i]`` of the flips.
+    """``(fractions, recalls)``, (N + 1,) each: the top ``i`` scores cover ``i / N`` and find ``recalls[i]``.
 
     >>> f, r = recall_curve([0.9, 0.1, 0.5, 0.2], np.array([True, False, False, True]))
     >>> f.tolist(), r.tolist()
@@ -96,9 +90,8 @@ def average_precision(scores, truth) -> float:
 
 
 def paper_pattern(point: dict) -> bool:
-    """Whether a sweep point shows the paper's mislabel pattern (Section 5: the loss ranking needs "about
-    65%" of the data to match kNN's recall): ``loss_fraction_for_knn_recall`` is at least 0.5 *and*
-    ``knn_f1`` beats ``loss_f1_at_budget``, the loss ranking's F1 at kNN's budget."""
+    """Whether a sweep point shows the paper's pattern: the loss ranking needs at least half the data to
+    match kNN's recall (Section 5: "about 65%"), and ``knn_f1`` beats ``loss_f1_at_budget``."""
     check_dict(point, "point", ["loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"])
     return bool(point["loss_fraction_for_knn_recall"] >= 0.5
                 and point["knn_f1"] > point["loss_f1_at_budget"])
@@ -132,8 +125,7 @@ def sweep_conclusion(points) -> dict:
 
 
 def sweep_quotes(conclusion: dict | None) -> dict:
-    """The ``sweep_*`` values chapter 5's text quotes from a :func:`sweep_conclusion` (``None``: no sweep
-    ran, NaN and "none"); lists of regimes joined by "; ", "none" when empty."""
+    """The ``sweep_*`` values chapter 5 quotes from a :func:`sweep_conclusion` (None: no sweep ran)."""
     c = conclusion or {"by_regime": {}, "memorisation_range": [np.nan, np.nan], "n_seeds": 0,
                        "explanation": "none", "best": {"method": "none", "regime": "none", "ap": np.nan}}
     loss = {r: m["loss_fraction_for_knn_recall"] for r, m in c["by_regime"].items()} or {"none": np.nan}

@@ -26,8 +26,7 @@ TABLE6 = pd.DataFrame(
     index=pd.Index(HANS_HEURISTICS, name="heuristic")) / 100
 """Table 6: HANS test accuracy on the non-entailment examples, model and kNN backoff."""
 
-BERT_SNLI_TEST = 0.757
-"""Table 4: BERT-base fine-tuned on the original split, SNLI test accuracy."""
+BERT_SNLI_TEST = 0.757  #: Table 4: SNLI test accuracy of BERT-base fine-tuned on the original split
 
 REPRESENTATION = {"pooling": "cls", "layer": "last", "normalize": True, "source": "Section 2",
                   "text": "cls, last layer, normalised", "effect": 1.0}
@@ -37,9 +36,8 @@ one point of kNN accuracy above the runner-up (the paper gives no size)."""
 REMOVAL = {"source": "Section 4", "model": "BERT", "metric": "SNLI test accuracy drop (points)",
            "top": {0.1: 4.6, 0.3: 10.6}, "random": {0.1: 1.2, 0.3: 5.2},
            "increment": {"top": 6.0, "random": 4.0}}
-"""The removal test: drops after removing the most retrieved (``top``) or random training examples.
-At 10% the paper states 4.6 vs 1.2; at 30% only the ``increment`` over the 10% drop ("a further 6%
-vs 4%"), so the 30% totals here (10.6, 5.2) are derived as the 10% drop plus the increment."""
+"""Drops after removing the most retrieved (``top``) or random training examples. The paper gives the 30%
+drops only as an ``increment`` ("a further 6% vs 4%"); the totals here add it to the 10% drops."""
 
 SPEEDUP = {"factor": 300, "n_train_below": 2000, "source": "Section 4", "far": 10,
            "note": "kNN vs influence functions, < 2k training examples (BERT)"}
@@ -49,8 +47,7 @@ SPEEDUP = {"factor": 300, "n_train_below": 2000, "source": "Section 4", "far": 1
 NOT_STATISTIC = {"original": 0.37, "augmented": 0.60}
 """The word "not" occurs in "approximately 37% and 60%" of the original and augmented training data."""
 
-NEGATION_ENTAILMENT_CHANGE = -0.10
-"""Entailment examples with negation lose about 10% accuracy after augmentation."""
+NEGATION_ENTAILMENT_CHANGE = -0.10  #: entailment pairs with negation: accuracy change from augmenting
 
 MISLABEL = {"precision": 0.84, "recall": 0.73, "f1": 0.78, "loss_fraction_for_knn_recall": 0.65,
             "noise_rate": 0.10, "source": "Section 5, Figure 4"}
@@ -58,12 +55,10 @@ MISLABEL = {"precision": 0.84, "recall": 0.73, "f1": 0.78, "loss_fraction_for_kn
 training-loss ranking inspects to reach kNN's recall."""
 
 SLICE_EFFECT = 1.0
-"""Points; Table 1 (augmentation fixes a colour shortcut) and "kNN is more robust to spurious
-correlations" give examples, no number: read as at least this gain, the smallest a reader would act
-on, declared before the slices were run."""
+"""Points: the paper's slice claims (Table 1, "kNN is more robust to spurious correlations") give no
+number, so they are read as at least this gain, declared before the slices were run."""
 
-BACKOFF_MARGIN = 0.5
-"""Equivalence margin (points) for the paper's one no-gain claim (BERT on HANS), set before looking."""
+BACKOFF_MARGIN = 0.5  #: equivalence margin (points) of the no-gain claim (BERT on HANS), set beforehand
 
 MISLABEL_KNN_BUDGET = MISLABEL["noise_rate"] * MISLABEL["recall"] / MISLABEL["precision"]  # share kNN flags
 _LOSS_RECALL = MISLABEL["recall"] * MISLABEL_KNN_BUDGET / MISLABEL["loss_fraction_for_knn_recall"]

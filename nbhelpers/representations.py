@@ -1,5 +1,4 @@
-"""Which hidden states make good neighbours? Variants (a pooling at a layer, normalised or not) compared
-by kNN accuracy on validation, each at its own best temperature."""
+"""Which hidden states make good neighbours: kNN validation accuracy per pooling, layer and normalisation."""
 from __future__ import annotations
 
 import numpy as np
@@ -53,9 +52,8 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
 def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16,
                   temperatures=COARSE_TEMPERATURES, normalize: bool = True, seed: int = 0,
                   n_resamples: int = 2000) -> dict:
-    """kNN accuracy (as :func:`knn_accuracy_grid`) and a linear probe's (logistic regression, L2, C = 1, on
-    standardised ``train_reps``), with 95% bootstrap CIs (``knn_ci``, ``probe_ci``) and per-pair
-    correctness (``knn_correct``, ``probe_correct``)."""
+    """Validation accuracy of kNN (as :func:`knn_accuracy_grid`) and of a linear probe (logistic regression
+    on standardised ``train_reps``), each with a 95% bootstrap CI (``*_ci``) and per-pair ``*_correct``."""
     tr, y_tr = check_reps(train_reps, "train_reps"), check_labels(train_labels, None, "train_labels")
     va, y_va = check_reps(val_reps, "val_reps"), check_labels(val_labels, None, "val_labels")
     check_same_length(len(tr), len(y_tr), "train_reps", "train_labels")
@@ -82,9 +80,9 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
 
 def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labels, *, reference,
                         k: int = 16, temperatures=COARSE_TEMPERATURES, seed: int = 0) -> dict:
-    """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other: one random half
-    of validation picks each T and the best other, the other half scores both (``diff``: reference minus
-    other, paired bootstrap ``lo``, ``hi``, and McNemar's ``a_only``, ``b_only``, ``mcnemar_p``)."""
+    """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other, picked (each with its
+    T) on a random half of validation and scored on the other: ``diff`` (reference minus other), its paired
+    bootstrap ``lo``, ``hi``, and McNemar's ``a_only``, ``b_only``, ``mcnemar_p``."""
     y = check_labels(val_labels, None, "val_labels")
     pooling, layer, norm = reference
     if (pooling, layer) not in check_dict(val_reps, "val_reps"):

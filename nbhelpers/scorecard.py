@@ -1,6 +1,5 @@
-"""The book's one verdict rule, :func:`verdict`; the paper's claims, one row each from the chapters'
-``results/*.json`` (the paper's value, ours with its 95% interval, the verdict, what would decide it);
-and how the rows are shown."""
+"""The book's one verdict rule, :func:`verdict`, and the scorecard: a row per claim of the paper from the
+chapters' ``results/*.json`` (the paper's value, ours with its 95% interval, the verdict), and its display."""
 from __future__ import annotations
 
 import html
@@ -39,8 +38,7 @@ def verdict(estimate, low=None, high=None, *, paper_effect, null: float = 0.0, m
     - reproduced: the interval excludes the null on the paper's side (no effect: lies inside the margin);
     - opposite: the interval excludes the null on the other side;
     - ruled out: it holds the null but excludes the paper's effect (no effect: lies wholly outside);
-    - inconclusive: anything else, e.g. an interval holding both the null and the paper's effect.
-    """
+    - inconclusive: anything else, e.g. an interval holding both the null and the paper's effect."""
     if stand_in is not None:  # no estimate is needed: the paper's setting was not run
         if not isinstance(stand_in, str) or not stand_in.strip():
             raise ValueError(f"stand_in={stand_in!r} but expected a non-empty reason")
@@ -136,11 +134,10 @@ def _seeds(n):
 
 
 def _n_to_decide(estimate, low, high, n, *, paper_effect, null, margin, unit) -> int | None:
-    """How many seeds (or other units: pairs) would make an inconclusive interval decide, as measured.
+    """How many seeds (or pairs) would make an inconclusive interval decide; None if none would (or > 1e6).
 
-    ``[low, high]`` from ``n`` is taken to shrink as ``1/sqrt(n)`` (seeds: with the t quantile) around a
-    fixed ``estimate`` until it excludes the null or ``paper_effect`` (with a ``margin``: lies inside or
-    outside ``null +- margin``). Returns that n, or None where none can (or over a million are needed)."""
+    ``[low, high]`` from ``n`` is taken to shrink as ``1/sqrt(n)`` (seeds: with the t quantile) around a fixed
+    ``estimate`` until it excludes the null or ``paper_effect`` (``margin``: lies inside or outside it)."""
     half = (high - low) / 2
     if margin is None:  # the half-width that would exclude the null or the paper's effect
         target = max(abs(estimate - null), abs(estimate - paper_effect))
@@ -159,9 +156,8 @@ def _n_to_decide(estimate, low, high, n, *, paper_effect, null, margin, unit) ->
 def _row(claim, where, ours=(None, None, None), *, paper_text, paper_effect, effect, test, n, ours_text=None,
          margin=None, null=0.0, stand_in=None, n_units=None, decide_unit="seeds", to_decide=None,
          threshold=False):
-    """One scorecard row (``where``: ``"<chapter>#<anchor>"``; ``ours``: estimate, low, high). One seed
-    (``n_units`` 1): seed noise can only widen the interval, so only inconclusive stands. ``threshold``:
-    ``paper_in_interval`` says nothing."""
+    """One scorecard row (``where``: ``"<chapter>#<anchor>"``; ``ours``: estimate, low, high). One seed: only
+    inconclusive stands (seed noise can only widen the interval). ``threshold``: no ``paper_in_interval``."""
     estimate, low, high = ours
     one_seed = n_units == 1
     v = "untested" if paper_effect is None else verdict(estimate, low, high, paper_effect=paper_effect,
@@ -190,8 +186,7 @@ def _row(claim, where, ours=(None, None, None), *, paper_text, paper_effect, eff
 
 
 def representation_claims(rep):
-    """Chapter 1's claim: the paper's representation against the best other variant, chosen on one half
-    of validation and scored, paired, on the other (``held_out``)."""
+    """Chapter 1's claim: the paper's representation against the best other, on held-out validation."""
     held = rep["held_out"]
     return [_row(
         "The last layer's normalised [CLS] state is the best representation for kNN",
@@ -205,7 +200,7 @@ def representation_claims(rep):
 
 
 def _backoff_gain(backbone, setting):
-    """The paper's gain (points), whether it is below the least a user would act on, its text, the claim."""
+    """The paper's gain (points), whether it is below :data:`paper.BACKOFF_MARGIN`, its text, the claim."""
     t4 = paper.TABLE4[setting]
     gain = 100 * (t4[backbone, "kNN backoff"] - t4[backbone, "model"])
     none = abs(gain) < paper.BACKOFF_MARGIN
@@ -214,8 +209,7 @@ def _backoff_gain(backbone, setting):
 
 
 def backoff_claims(bo):
-    """Chapter 2's claims: the backoff gain per setting (t over seeds, else one seed's bootstrap), then
-    the paper's RoBERTa column."""
+    """Chapter 2's claims: the backoff gain per setting (t over seeds, else a bootstrap), then RoBERTa's."""
     rows, where = [], "02_knn_backoff#gain-or-noise"
     for setting in [s for s in paper.TABLE4.columns if bo.get(s)]:
         r, (gain, none, paper_text, claim) = bo[setting], _backoff_gain("BERT", setting)
@@ -245,9 +239,8 @@ def backoff_claims(bo):
 
 
 def adversarial_claim(adv) -> dict:
-    """The row for ANLI backoff with an adversarial datastore (chapter 2): ``adv`` has ``n_test`` and
-    ``per_seed``, a table with ``test`` and ``backoff_gain`` per split seed. Its ANLI gains (points) get a
-    t-interval over seeds; one seed, its paired bootstrap (``gain_lo``, ``gain_hi``)."""
+    """The row for ANLI backoff with an adversarial datastore (chapter 2): a t-interval over the split seeds
+    of ``adv["per_seed"]``, or with one seed its paired bootstrap (``gain_lo``, ``gain_hi``)."""
     per = check_dict(adv["per_seed"], "per_seed", ("test", "backoff_gain"))
     anli = [i for i, t in enumerate(per["test"]) if t == "anli"]
     if not anli:
@@ -350,8 +343,7 @@ _SLICES = [  # (claim, where in spurious.json, paper's text, paper's effect, eff
 
 
 def spurious_claims(sp):
-    """Chapter 4's claims (``spurious.json``): the 'not' statistic and the slices (the negation slice pooled
-    over seeds where the chapter ran several)."""
+    """Chapter 4's claims: the 'not' statistic and the slices (negation pooled over seeds if several ran)."""
     rows, N = [], paper.NOT_STATISTIC
     readings = sp.get("not_claim", {}).get("readings", {})
     key = "P(contradiction | 'not' in premise or hypothesis)"
@@ -391,8 +383,7 @@ def spurious_claims(sp):
 
 
 def mislabel_claims(ml):
-    """Chapter 5's claims (t over seeds): kNN's F1 against the loss ranking's at kNN's budget, and the
-    data the loss ranking needs for kNN's recall."""
+    """Chapter 5's claims (t over seeds): kNN's F1 against the loss ranking's, and the loss's data need."""
     per = ml.get("per_seed")
     if not per:
         return []
@@ -455,8 +446,7 @@ def rows(records: dict) -> list[dict]:
 
 
 def build(results_dir) -> tuple[list[dict], list[str]]:
-    """``(rows, missing)``: one row per claim from the ``<name>.json`` files in ``results_dir`` (checked
-    by :func:`nbhelpers.results.load_all`), and the files not found (chapters not run)."""
+    """``(rows, missing)``: a row per claim from the records in ``results_dir``, and the files not found."""
     records = {name: r.to_dict() for name, r in results.load_all(results_dir).items() if r is not None}
     return rows(records), [f"{name}.json" for name in results.RECORDS if name not in records]
 

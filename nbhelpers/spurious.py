@@ -1,5 +1,4 @@
-"""Spurious associations: patterns (regular expressions: colour words, negation) in the data, slices,
-neighbours, LIME, and a miner; DataFrames with ``premise``, ``hypothesis``, ``label`` in, no model or file."""
+"""Spurious associations in NLI pairs: patterns (regular expressions), slices, neighbours, LIME, a miner."""
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +37,7 @@ def _regex(pattern: str, name: str = "pattern"):
 
 
 def _where_mask(df: pd.DataFrame, where, fields=FIELDS, name="where") -> np.ndarray:
-    """The rows a slice selects: ``where`` a pattern (a regex or a key of :data:`PATTERNS`) searched in
-    ``fields``, or a mask."""
+    """The rows a slice selects: ``where`` a regex or :data:`PATTERNS` key found in ``fields``, or a mask."""
     if isinstance(where, str):
         mask = np.logical_or.reduce([df[f].str.contains(_regex(where, name)).to_numpy() for f in fields])
     else:
@@ -50,8 +48,7 @@ def _where_mask(df: pd.DataFrame, where, fields=FIELDS, name="where") -> np.ndar
 
 
 def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> pd.DataFrame:
-    """A row per (pattern, field: premise, hypothesis, either): ``n``, ``share`` (of all examples) and
-    the label distribution of the matches."""
+    """A row per (pattern, field or "either"): ``n``, ``share`` of all examples, the matches' label mix."""
     check_pairs(df, True, name="df")
     if not (patterns := check_texts(patterns, "patterns")):
         raise ValueError("patterns is empty; expected at least one string")
@@ -66,9 +63,8 @@ def pattern_stats(df: pd.DataFrame, patterns=("colour", "negation", "not")) -> p
 
 
 def slice_report(df: pd.DataFrame, where, predictions: dict, *, fields=FIELDS) -> pd.DataFrame:
-    """Per gold label in a slice, then ``all``: ``n``, ``share of slice`` and ``<model> acc`` for each
-    ``predictions`` (name -> (n,) labels). ``where``: a regex (or :data:`PATTERNS` key) searched in
-    ``fields``, or the (n,) mask."""
+    """Per gold label in a slice, then ``all``: ``n``, ``share of slice`` and ``<name> acc`` per entry of
+    ``predictions`` (name -> (n,) labels). ``where``: a regex or :data:`PATTERNS` key, or an (n,) mask."""
     check_pairs(df, True, name="df")
     mask, y, rows = _where_mask(df, where, fields), df["label"].to_numpy(), {}
     predictions = {name: np.asarray(p) for name, p in check_dict(predictions, "predictions").items()}
@@ -137,17 +133,15 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
 
 
 PAPER_EXAMPLE_RULE = {"colour": "original-wrong-augmented-right", "negation": "neutral-to-contradiction"}
-"""The direction of change each of the paper's example tables shows, by pattern: the original model wrong
-and the augmented one right (Table 1, colour); gold neutral, the original model right and the augmented
-one saying contradiction (Table 2, negation)."""
+"""The change each of the paper's example tables shows: the original model wrong and the augmented one right
+(Table 1, colour); gold neutral, the original right and the augmented saying contradiction (Table 2)."""
 EXAMPLE_RULES = tuple(PAPER_EXAMPLE_RULE.values())
 
 
 def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, rule: str,
                     n: int = 2, fields=FIELDS):
-    """The paper's rule for Tables 1 and 2: the ``n`` queries with ``pattern`` whose predictions change
-    as ``rule`` (a value of :data:`PAPER_EXAMPLE_RULE`) says, largest change in p(gold) first. Returns the
-    row positions and how many queries pass each step."""
+    """The paper's rule for Tables 1 and 2: the positions of the ``n`` queries with ``pattern`` whose
+    predictions change as ``rule`` says, largest change in p(gold) first, and how many pass each step."""
     check_pairs(df, True, name="df")
     po, pa = check_matrix(p_original, "p_original"), check_matrix(p_augmented, "p_augmented")
     if po.shape != (len(df), 3) or pa.shape != (len(df), 3):
@@ -166,8 +160,7 @@ def choose_examples(df: pd.DataFrame, p_original, p_augmented, *, pattern: str, 
     return [int(i) for i in chosen], {step: int(m.sum()) for step, m in counts.items()}
 
 
-PAIR_SEPARATOR = " ||| "
-"""Joins premise and hypothesis for LIME; made of non-word characters, so LIME never removes it."""
+PAIR_SEPARATOR = " ||| "  #: joins a pair for LIME; it has no word characters, so LIME never removes it
 
 
 @timing.timed('LIME')
@@ -176,9 +169,7 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: 
     """LIME word weights over *both* sentences of a pair, on one scale (the paper perturbs the hypothesis).
 
     LIME deletes word positions of the pair joined by :data:`PAIR_SEPARATOR`; ``predict(premises,
-    hypotheses) -> (n, 3)``. Returns the predicted class and its 10 largest absolute weights
-    (``sentence``, ``position``, ``word``, ``weight``).
-    """
+    hypotheses) -> (n, 3)``. Returns the predicted class and its 10 largest absolute weights."""
     from lime.lime_text import IndexedString, LimeTextExplainer
 
     sep = PAIR_SEPARATOR.strip()
@@ -205,9 +196,8 @@ def lime_pair(predict: Callable, premise: str, hypothesis: str, *, num_samples: 
 
 
 def not_readings(df: pd.DataFrame) -> pd.DataFrame:
-    """Readings of the paper's "'not' occurs in approximately 37% and 60%" of the training data.
-
-    A row per reading: ``count``, ``n`` and ``share`` (count / n, NaN when n = 0).
+    """Readings of the paper's "'not' occurs in approximately 37% and 60%" of the training data: a row
+    per reading with ``count``, ``n`` and ``share`` (NaN when n = 0).
 
     >>> df = pd.DataFrame({"premise": ["not a", "b", "c"], "hypothesis": ["x", "not y", "z"],
     ...                    "label": [2, 0, 2]})
@@ -232,8 +222,7 @@ def not_readings(df: pd.DataFrame) -> pd.DataFrame:
 def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int | None = None,
                  fields=FIELDS) -> dict:
     """Accuracy change on a slice (``where`` as in :func:`slice_report`, only gold ``label`` if given):
-    ``n``, ``before``, ``after``, ``diff``, ``lo``, ``hi`` (paired bootstrap), ``a_only``, ``b_only``,
-    ``mcnemar_p``, ``mcnemar_lo``, ``mcnemar_hi``.
+    ``diff`` with a paired bootstrap (``lo``, ``hi``) and an exact McNemar test (``mcnemar_*``).
 
     >>> df = pd.DataFrame({"premise": ["a"] * 4, "hypothesis": ["not b", "not c", "d", "not e"],
     ...                    "label": [0, 0, 0, 2]})
@@ -260,11 +249,10 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
 
 def pooled_slice_change(df: pd.DataFrame, where, preds_before, preds_after, *, label: int | None = None,
                         fields=FIELDS) -> dict:
-    """:func:`slice_change` pooled over seeds: ``preds_before`` and ``preds_after`` are (n_seeds, len(df)),
-    a row per seed (that seed's two models). Returns ``n`` (pairs in the slice), ``n_seeds``, the mean
-    ``before``, ``after`` and ``diff``, the 95% interval ``lo``, ``hi`` of
-    :func:`nbhelpers.stats.hierarchical_bootstrap` (seeds, then pairs), and per seed ``a_only``, ``b_only``
-    and the exact McNemar ``mcnemar_p``.
+    """:func:`slice_change` pooled over seeds: ``preds_before`` and ``preds_after`` are (n_seeds, len(df)), a
+    row per seed. Returns ``n`` (pairs in the slice), the mean ``before``, ``after``, ``diff``, the 95%
+    interval ``lo``, ``hi`` of :func:`~nbhelpers.stats.hierarchical_bootstrap` (seeds, then pairs), and per
+    seed ``a_only``, ``b_only`` and the exact McNemar ``mcnemar_p``.
 
     >>> df = pd.DataFrame({"premise": ["a"] * 3, "hypothesis": ["not b", "not c", "d"], "label": [0, 0, 0]})
     >>> r = pooled_slice_change(df, "not", [[0, 0, 0], [0, 1, 0]], [[0, 1, 0], [1, 1, 0]], label=0)

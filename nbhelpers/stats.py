@@ -1,6 +1,4 @@
-"""Intervals and tests on :mod:`scipy.stats`: paired bootstrap (percentile, fixed ``seed``), a two-level
-bootstrap over seeds and examples, exact McNemar, t-intervals over seeds, Newcombe's interval for two
-proportions."""
+"""Intervals and tests for accuracies over examples and seeds, on :mod:`scipy.stats`; seeded bootstraps."""
 from __future__ import annotations
 
 import math
@@ -81,12 +79,11 @@ def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int
 
 def hierarchical_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int = 0,
                            ci: float = 0.95) -> dict:
-    """Accuracy difference ``b - a`` pooled over seeds on the same examples: ``correct_a`` and
-    ``correct_b`` are (n_seeds, n) 0/1, a row per seed (its pair of models) on the same n examples.
+    """Accuracy difference ``b - a`` pooled over seeds: ``correct_a`` and ``correct_b`` are (n_seeds, n) 0/1,
+    a row per seed (its pair of models) on the same n examples.
 
     Each resample draws the seeds, then the examples, with replacement, so the percentile interval holds
-    both the seed-to-seed and the test-sampling noise (with one seed it is :func:`paired_bootstrap`'s
-    kind). Returns ``diff`` (the mean over seeds and examples), ``lo``, ``hi``, ``n_seeds`` and ``n``.
+    both seed and test-sampling noise. Returns ``diff`` (the mean), ``lo``, ``hi``, ``n_seeds``, ``n``.
 
     >>> hierarchical_bootstrap([[1, 0] * 50, [1, 1] * 50], [[1, 1] * 50, [1, 1] * 50])["diff"]
     0.25
@@ -110,7 +107,6 @@ def mcnemar(correct_a, correct_b, *, ci: float = 0.95) -> dict:
 
     ``p``: two-sided binomial test of ``b_only`` (b right, a wrong) among the m discordant pairs; ``lo``,
     ``hi``: the Clopper-Pearson interval [L, U] for ``b_only / m``, as ``m / n * (2L - 1, 2U - 1)``.
-    Returns a dict: ``n``, ``a_only``, ``b_only``, ``p``, ``diff``, ``lo``, ``hi``.
 
     >>> {k: round(v, 3) for k, v in mcnemar([1, 1, 1, 1, 0], [0, 0, 0, 0, 0]).items()}
     {'n': 5, 'a_only': 4, 'b_only': 0, 'p': 0.125, 'diff': -0.8, 'lo': -0.8, 'hi': 0.164}

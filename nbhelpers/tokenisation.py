@@ -22,8 +22,7 @@ def _text_key(premise: str, hypothesis: str) -> str:
 
 
 def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.DataFrame:
-    """Each raw pair's first copy with an equal :func:`_text_key` in a tokenised data set: positions
-    ``raw`` and ``tokenised``, and ``same_text`` (identical characters).
+    """Each raw pair's first copy (equal :func:`_text_key`) in ``tokenised_df``, and whether it is identical.
 
     >>> raw = pd.DataFrame({"premise": ["A dog's toy.", "Rain."], "hypothesis": ["Toy.", "Sun."]})
     >>> tok = pd.DataFrame({"premise": ["x", "A dog 's toy ."], "hypothesis": ["y", "Toy ."]})

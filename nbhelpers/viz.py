@@ -85,8 +85,7 @@ def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
 
 
 def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float | None = None, axes=None):
-    """Chapter 5's sweep against the flips memorised: each ranking's AP (left), the kNN protocol's F1
-    and the data the loss ranking needs for its recall, ``paper``'s dashed (right)."""
+    """The sweep against flips memorised: each ranking's AP (left), the paper's two numbers (right)."""
     check_records(points, "points", ("lr", "epochs", "flips_memorised", "ap", "knn_f1",
                                      "loss_fraction_for_knn_recall"))
     ax, right = axes = _axes(axes, (11, 4), ncols=2)
@@ -239,8 +238,7 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
 
 
 def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes=None):
-    """The removal test's drops (``removal_record``), total per fraction (left) and increment (right): our
-    mean (bar, sd, seeds as dots) beside ``paper``'s (hatched); returns ``fig, axes``."""
+    """Removal-test drops (``removal_record``), total (left) and increment (right), and ``paper``'s."""
     check_dict(record, "record", ("n_seeds", "drops"))
     axes = _axes(axes, (10, 4), ncols=2, gridspec_kw={"width_ratios": [2, 1]}, sharey=True)
     paper, n = paper or {}, record["n_seeds"]
