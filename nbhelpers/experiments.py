@@ -26,13 +26,12 @@ def _check_frames(need_label: bool, num_labels=None, **frames) -> None:
 def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "minilm", seed: int = 0,
                     noise_rate: float = 0.10, recipe: dict, cleanlab_folds: int = 3, ranked_k: int = 16,
                     cache=None, progress: bool = True) -> tuple[dict, dict, np.ndarray]:
-    """Flip ``noise_rate`` of the labels, fine-tune on them (``recipe``: :func:`models.fine_tune`'s options;
-    ``seed`` seeds flips, fine-tune and folds), and score every way of finding the flips.
+    """Flip ``noise_rate`` of the labels, fine-tune on them with ``recipe``, score each way to find the flips.
 
-    The paper's protocol (:func:`mislabel.knn_candidates`) flags a *budget*; the :data:`RANKINGS` are scored
-    at that budget and by AP (cleanlab on ``cleanlab_folds``-fold out-of-sample probabilities; kNN on
-    ``ranked_k`` leave-one-out neighbours, temperature their median distance). Returns ``(row, scores,
-    flipped)``: chapter 5's numbers by name, ranking -> (N,) scores, and the (N,) bool mask of flips."""
+    ``seed`` seeds flips, fine-tune and folds. The paper's protocol (:func:`mislabel.knn_candidates`) flags a
+    *budget*; the :data:`RANKINGS` are scored at that budget and by AP (cleanlab on out-of-sample
+    probabilities; kNN on ``ranked_k`` leave-one-out neighbours, T their median distance). Returns ``(row,
+    scores, flipped)``: chapter 5's numbers, ranking -> (N,) scores, the (N,) mask of flips."""
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
@@ -80,7 +79,6 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
 
 
 def _precision_recall_f1(flagged, truth) -> dict:
-    """Precision, recall and F1 of a flagged set (a mask) against the truly flipped set."""
     p, r, f1, _ = precision_recall_fscore_support(truth, flagged, average="binary", zero_division=0)
     return {"precision": float(p), "recall": float(r), "f1": float(f1), "n_flagged": int(flagged.sum())}
 
@@ -129,9 +127,8 @@ def memorisation_sweep(train: pd.DataFrame, val: pd.DataFrame, *, regimes, seeds
                        backbone: str = "minilm", noise_rate: float = 0.10, base_recipe: dict,
                        cleanlab_folds: int = 3, ranked_k: int = 16, n_boot: int = 1000, cache=None,
                        progress: bool = True) -> list[dict]:
-    """:func:`noisy_label_run` per (lr, epochs) of ``regimes`` (replacing ``base_recipe``'s) and seed: a dict
-    each with the row's numbers in snake case, ``ap`` and ``ap_vs`` (AP minus loss's and cleanlab's, with
-    ``n_boot`` paired bootstrap resamples)."""
+    """:func:`noisy_label_run` per (lr, epochs) of ``regimes`` and seed: a dict each, the row's numbers in
+    snake case with ``ap`` and ``ap_vs`` (AP minus loss's and cleanlab's, ``n_boot`` bootstrap resamples)."""
     check_dict(base_recipe, "base_recipe", allow_empty=True)  # the rest: by noisy_label_run, before training
     n_boot = check_int(n_boot, "n_boot", low=1)
     try:
@@ -217,9 +214,8 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
                      test_reps, test_labels, p_model_test, *, ks=knn.DEFAULT_KS,
                      temperatures=knn.DEFAULT_TEMPERATURES, taus=knn.DEFAULT_TAUS,
                      lambdas=knn.DEFAULT_LAMBDAS, label_map=None) -> dict:
-    """Tune k, T, tau and lambda on validation (as :func:`nbhelpers.knn.tune`); score model, kNN, backoff
-    and interpolation on test. Returns ``summary`` (tuned values, the ``ACCURACIES``, ...), ``grid``,
-    ``lambdas``, ``p_knn_val``, ``p_knn_test`` and ``correct`` (per method).
+    """Tune k, T, tau and lambda on validation (as :func:`nbhelpers.knn.tune`), then score model, kNN, backoff
+    and interpolation on test: ``summary`` (tuned values, :data:`ACCURACIES`), ``correct`` per method, ...
 
     >>> tr, ytr = np.array([[0.0], [0.1], [5.0], [5.1]]), np.array([0, 0, 1, 1])
     >>> q, yq, p = np.array([[0.05], [5.05]]), np.array([0, 1]), np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]])
@@ -255,8 +251,7 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
 
 
 def confidence_bins(p_model, p_knn, labels, *, n_bins: int = 10, label_map=None) -> pd.DataFrame:
-    """Model and kNN accuracy per non-empty bin (``n_bins`` over [1/C, 1]) of the model's confidence:
-    where kNN is better, backing off pays."""
+    """Model and kNN accuracy by model confidence (``n_bins`` over [1/C, 1]): backoff pays where kNN wins."""
     n_bins = check_int(n_bins, "n_bins", low=1)
     pm, pk = check_proba(p_model, "p_model"), check_proba(p_knn, "p_knn")
     y = check_labels(labels, pm.shape[1])
@@ -295,8 +290,7 @@ def paired_gains(correct: dict) -> pd.DataFrame:
 
 def run_setting(model, train_df: pd.DataFrame, val_df: pd.DataFrame, test_df: pd.DataFrame, *,
                 label_map=None, cache=None, progress: bool = True, **grid) -> dict:
-    """Encode the splits with ``model`` (last-layer [CLS], cached) and run :func:`evaluate_backoff` (``grid``:
-    its grids); its result plus ``p_model_val``, ``p_model_test``, ``val_reps``, ``test_reps``."""
+    """Encode the splits with ``model`` (last-layer [CLS], cached) and run :func:`evaluate_backoff`."""
     _check_frames(True, getattr(model, "num_labels", None), train_df=train_df, val_df=val_df, test_df=test_df)
     train_reps, val_reps, test_reps = (models.encode(model, df, "cls", -1, cache=cache, progress=progress)
                                        for df in (train_df, val_df, test_df))
@@ -313,10 +307,9 @@ def removal_test(train_df: pd.DataFrame, test_df: pd.DataFrame, *, fractions=(0.
                  cache=None, progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """Retrain without the most retrieved examples, and without random ones; score on test.
 
-    Per seed, the full model's retrieval counts (k neighbours per training example); per fraction, a
-    fine-tune (same seed and ``recipe``) without each of :data:`influence.CONDITIONS`; all cached, so a run
-    resumes. Returns ``runs``, a row per fine-tune (``fraction`` 0: the full model; ``accuracy`` and
-    ``drop`` in points), and ``counts`` (seed -> (N,) retrieval counts)."""
+    Per seed, the full model's retrieval counts; per fraction, a fine-tune without each of
+    :data:`influence.CONDITIONS`; all cached. Returns ``runs`` (a row per fine-tune; ``fraction`` 0: the full
+    model; ``drop`` in points) and ``counts`` (seed -> (N,) retrieval counts)."""
     _check_frames(True, len(LABELS), train_df=train_df, test_df=test_df)
     try:  # influence.removal_sets's checks, before any fine-tune
         for f in fractions:
@@ -379,11 +372,9 @@ def _clock(method, setup_s, explain, queries, n_timed, say=lambda *a, **kw: None
 def explanation_speed(model, train_df: pd.DataFrame, query_df: pd.DataFrame, *, k: int = 16,
                       n_timed: int = 3, layers: Sequence[str] = ("classifier",),
                       hessian_size: int | None = None, progress: bool = True) -> dict:
-    """Explain the same queries with kNN and with influence functions (nothing cached); time both.
-
-    The first ``n_timed`` queries one at a time, then all of ``query_df`` batched, whose top-k lists give
-    ``topk_overlap``. Per method (``knn_``, ``influence_``): ``s_per_example`` is set-up plus ``n_timed``
-    queries, over ``n_timed``; ``speedup`` and ``speedup_per_query`` are influence's time over kNN's."""
+    """Time kNN and influence functions explaining the first ``n_timed`` queries one at a time, then all of
+    ``query_df`` batched, nothing cached. Per method (``knn_``, ``influence_``): ``s_per_example`` is set-up
+    plus ``n_timed`` queries, over ``n_timed``; ``speedup*`` are influence's times over kNN's."""
     _check_frames(True, train_df=train_df)
     _check_frames(False, query_df=query_df)
     k = check_int(k, "k", low=1, high=len(train_df))

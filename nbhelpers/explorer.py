@@ -17,8 +17,7 @@ DATA_FILE = "explorer-data.js"  # the file the page loads, next to the page in t
 
 
 def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.ndarray:
-    """A fixed random sample of ``n`` of ``n_total`` row indices, sorted; with ``groups``, ``n // G``
-    from each of the G groups (one more from the first ``n % G``)."""
+    """A seeded sample of ``n`` of ``n_total`` row indices, sorted; with ``groups``, balanced across them."""
     check_int(n_total, "n_total", 1)
     check_int(n, "n", 1)
     rng = np.random.default_rng(seed)
@@ -59,10 +58,8 @@ def _round(a, digits):
 def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distances, indices, *,
                      temperature: float, tau: float, name: str, title: str, n_shown=None,
                      label_map=None, gold_names=NLI_LABELS, train_source: str = "", query_ids=None) -> dict:
-    """Pack one set of explored examples (e.g. SNLI test) into compact, JSON-ready data.
-
-    ``distances`` and ``indices`` into ``train`` are (n, k); ``p_knn`` uses all k, the page lists the nearest
-    ``n_shown``. ``label_map`` gives each class's gold label (HANS: ``[0, 1, 1]``)."""
+    """One set of explored examples (e.g. SNLI test) as compact JSON-ready data. ``p_knn`` uses all k
+    neighbours, the page lists ``n_shown``; ``label_map``: each class's gold label (HANS: 0, 1, 1)."""
     check_pairs(check_frame(queries, "queries", ("label",)), False, name="queries")
     check_pairs(train, True, name="train")
     check_str(name, "name"), check_str(title, "title")
@@ -109,8 +106,7 @@ def explorer_records(queries: pd.DataFrame, train: pd.DataFrame, p_model, distan
 
 
 def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
-    """Bundle sets of :func:`explorer_records` for the page, one training table (``tables``) per
-    ``train_source``; each set's ``table`` and ``examples.nn`` point into it."""
+    """Bundle sets of :func:`explorer_records` for the page, with one training table per ``train_source``."""
     check_records(sets, "sets", ("name", "train", "train_source", "examples"))
     names = [s["name"] for s in sets]
     if len(set(names)) != len(names):

@@ -46,7 +46,7 @@ def retrieval_counts(neighbor_indices, n_train: int) -> np.ndarray:
 
 
 def removal_sets(counts, fraction: float, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The ``round(fraction * N)`` most retrieved and as many random examples, sorted (``seed``: ties)."""
+    """The ``round(fraction * N)`` most retrieved and as many random examples, sorted (ties: by ``seed``)."""
     c = check_labels(counts, name="counts")
     if not 0 < (fraction := check_real(fraction, "fraction")) < 1:
         raise ValueError(f"fraction={fraction} but expected 0 < fraction < 1")
@@ -80,11 +80,9 @@ def _stat(values) -> dict:
 
 
 def removal_record(runs: pd.DataFrame) -> dict:
-    """The removal test (:func:`nbhelpers.experiments.removal_test`'s runs) per seed, JSON-ready (points).
-
-    Lists in ``seeds`` order: ``full_acc``, ``drops`` (``{"0.1": {"top": [...]}}``), ``increments`` (drop
-    at the largest fraction minus at the smallest); ``summary`` gives each one's ``{"mean", "sd", "n"}``,
-    and the seed-paired ``gaps`` ``top_minus_random``, ``top_minus_matched``."""
+    """The removal test's ``runs`` per seed, JSON-ready (points): lists in ``seeds`` order (``full_acc``,
+    ``drops`` by fraction and condition, ``increments``: drop at the largest fraction minus the smallest) and
+    their ``summary`` (``{"mean", "sd", "n"}`` each, and the seed-paired ``gaps``: top minus each control)."""
     check_frame(runs, "runs", ["seed", "fraction", "condition", "accuracy", "drop"])
     full = runs[runs["condition"] == "full"].set_index("seed")["accuracy"]
     seeds = sorted(int(s) for s in runs["seed"].unique())
@@ -116,8 +114,7 @@ def removal_record(runs: pd.DataFrame) -> dict:
 
 
 def summarise_removal(runs: pd.DataFrame) -> dict:
-    """:func:`removal_record`'s summary per fraction, flat: ``{"0.1": {"top_drop_mean", ..., "gap_mean",
-    "gap_sd", "n_seeds"}}`` (gap: top minus random; ``matched_*`` with that control)."""
+    """:func:`removal_record`'s summary as a flat dict per fraction (``gap``: top minus random)."""
     s, out = removal_record(runs)["summary"], {}
     for f, d in s["drops"].items():
         gaps = {"gap": s["gaps"][f]["top_minus_random"], "gap_matched": s["gaps"][f].get("top_minus_matched")}
@@ -128,8 +125,7 @@ def summarise_removal(runs: pd.DataFrame) -> dict:
 
 
 def removal_table(record: dict, paper: dict | None = None) -> pd.DataFrame:
-    """Totals and increments of a :func:`removal_record`, ours (mean ± sd) beside ``paper``'s
-    (:data:`nbhelpers.paper.REMOVAL`), a row each; columns per condition, the paired gaps, ``seeds``."""
+    """Totals and increments of a :func:`removal_record`, a row each: ours (mean ± sd) beside ``paper``'s."""
     check_dict(record, "record", ["summary", "n_seeds"])
     paper = paper or {}
 

@@ -1,5 +1,4 @@
-"""The live explorer (chapter 7): a fine-tuned model as ONNX in smaller variants (cached), their agreement
-with PyTorch, and the files the page (``book/_static/live.js``) reads from ``live/`` beside it."""
+"""The live explorer (chapter 7): the model as ONNX, shrunk and checked, and the files ``live.js`` reads."""
 from __future__ import annotations
 
 import copy
@@ -47,8 +46,7 @@ def _export(model: NLIModel, path: Path) -> None:
 
 
 def _shrink(src: Path, dst: Path, embeddings: bool) -> None:
-    """Matrices to float16 behind a Cast; with ``embeddings``, the word embeddings (the largest Gather
-    table) to int8 times a float32 scale per row, dequantised after the Gather."""
+    """Matrices to float16 behind a Cast; with ``embeddings``, word embeddings to int8, a scale per row."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -127,8 +125,7 @@ def _onnx_outputs(path, df: pd.DataFrame, *, tokenizer):
 
 
 def datastore(knn) -> dict:
-    """What the page needs of a fitted :class:`~nbhelpers.knn.KNN`: normalised training states ``z`` in
-    float16, the statistics ``mean``, ``scale`` (float32), ``labels``, ``k`` and ``T``."""
+    """What the page needs of a fitted :class:`~nbhelpers.knn.KNN`, its normalised states ``z`` in float16."""
     z = knn.index_.reconstruct_n(0, knn.n_samples_fit_).astype(np.float16)
     return {"z": z, "mean": knn.mean_.astype(np.float32), "scale": knn.scale_.astype(np.float32),
             "labels": np.asarray(knn.labels_).astype(np.uint8), "k": int(knn.k), "T": float(knn.temperature)}
@@ -169,8 +166,7 @@ def compare_variants(model: NLIModel, pairs: pd.DataFrame, p_torch, reps_torch, 
 
 
 def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, onnx_path, store: dict):
-    """For the page's test, per pair: PyTorch's answer (``p_model``, ``p_knn``, ``top``, ``gap``, ``pred``)
-    and, under ``onnx``, the page's pipeline run in Python (``p_model``, ``p_knn``, ``nn``)."""
+    """For the page's test, per pair: PyTorch's answer and, under ``onnx``, the page's pipeline in Python."""
     p, reps = (f(model, pairs, cache=False, progress=False) for f in (predict_proba, encode))
     (d, nn), p_knn = knn.kneighbors(reps, k=2), knn.predict_proba(reps)
     p_onnx, cls = _onnx_outputs(onnx_path, pairs, tokenizer=model.tokenizer)
@@ -184,7 +180,7 @@ def reference_answers(model: NLIModel, knn, tau: float, pairs: pd.DataFrame, *, 
 
 def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFrame, tau: float, tokenizer,
                titles: dict, reference: list | None = None) -> dict:
-    """Write the page's files for model ``name`` into ``folder/live/``; return the sizes of its 3 files."""
+    """Write the page's files for model ``name`` into ``folder/live/``; return its three files' sizes."""
     check_str(name, "name"), check_pairs(train, True, name="train"), check_unit_interval(tau, "tau")
     check_dict(titles, "titles", keys=(name,))  # {name: title} of every model, this one among them
     check_same_length(len(train), len(store["z"]), "train", "the store's states")

@@ -1,5 +1,4 @@
-"""Finding mislabeled training examples with nearest neighbours (Rajani et al., 2020, Section 5). N training
-examples, n queries, K classes: arrays in; a mask, scores (higher: more likely mislabeled) or metrics out."""
+"""Finding mislabeled training examples with kNN (Section 5); N training examples, n queries, K classes."""
 from __future__ import annotations
 
 import numpy as np
@@ -69,7 +68,7 @@ def knn_label_scores(neighbor_distances, neighbor_indices, labels, *, temperatur
 
 
 def recall_curve(scores, truth):
-    """``(fractions, recalls)``, (N + 1,) each: the top ``i`` scores cover ``i / N`` and find ``recalls[i]``.
+    """``(fractions, recalls)``, (N + 1,) each: the top ``i`` scores cover ``i / N`` and reach ``recalls[i]``.
 
     >>> f, r = recall_curve([0.9, 0.1, 0.5, 0.2], np.array([True, False, False, True]))
     >>> f.tolist(), r.tolist()
@@ -98,9 +97,8 @@ def paper_pattern(point: dict) -> bool:
 
 
 def sweep_conclusion(points) -> dict:
-    """What :func:`nbhelpers.experiments.memorisation_sweep`'s points say about the paper's result:
-    ``pattern_regimes`` (:func:`paper_pattern` on seed means), ``explanation`` ("b": the regime explains
-    it, else "c"), ``memorisation_range``, ``best``, ``knn_beats_both``, ``n_seeds``, ``by_regime``."""
+    """What :func:`~nbhelpers.experiments.memorisation_sweep`'s points say: ``pattern_regimes``
+    (:func:`paper_pattern` on seed means), ``explanation`` ("b": the regime explains it, else "c"), ..."""
     if not (points := list(points)):
         raise ValueError("points is empty: run at least one sweep point")
     by_regime = {}

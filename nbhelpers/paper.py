@@ -1,7 +1,6 @@
 """Every number the book quotes from Rajani et al. (2020), arXiv:2010.09030, once, with its source.
 
-Accuracies are fractions (0.757); differences of accuracy are points (4.6 = 4.6 percentage points).
-"""
+Accuracies are fractions (0.757); differences of accuracy are points (4.6 = 4.6 percentage points)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -30,8 +29,7 @@ BERT_SNLI_TEST = 0.757  #: Table 4: SNLI test accuracy of BERT-base fine-tuned o
 
 REPRESENTATION = {"pooling": "cls", "layer": "last", "normalize": True, "source": "Section 2",
                   "text": "cls, last layer, normalised", "effect": 1.0}
-"""Section 2's choice: the last layer's [CLS] state, normalised; ``effect`` reads "best" as at least
-one point of kNN accuracy above the runner-up (the paper gives no size)."""
+"""Section 2's choice; ``effect``: "best" read as at least one point of kNN accuracy over the runner-up."""
 
 REMOVAL = {"source": "Section 4", "model": "BERT", "metric": "SNLI test accuracy drop (points)",
            "top": {0.1: 4.6, 0.3: 10.6}, "random": {0.1: 1.2, 0.3: 5.2},
@@ -41,18 +39,15 @@ drops only as an ``increment`` ("a further 6% vs 4%"); the totals here add it to
 
 SPEEDUP = {"factor": 300, "n_train_below": 2000, "source": "Section 4", "far": 10,
            "note": "kNN vs influence functions, < 2k training examples (BERT)"}
-"""kNN finds influential examples about 300 times faster than influence functions (< 2,000 examples);
-``far``: the null of that claim, the least speed-up we read as "far faster" (an order of magnitude)."""
+"""The speed-up claim; ``far``: its null, the least speed-up we read as "far faster" (10x)."""
 
-NOT_STATISTIC = {"original": 0.37, "augmented": 0.60}
-"""The word "not" occurs in "approximately 37% and 60%" of the original and augmented training data."""
+NOT_STATISTIC = {"original": 0.37, "augmented": 0.60}  #: share of training pairs with the word "not"
 
 NEGATION_ENTAILMENT_CHANGE = -0.10  #: entailment pairs with negation: accuracy change from augmenting
 
 MISLABEL = {"precision": 0.84, "recall": 0.73, "f1": 0.78, "loss_fraction_for_knn_recall": 0.65,
             "noise_rate": 0.10, "source": "Section 5, Figure 4"}
-"""Mislabeled examples, 10% flipped: kNN's precision, recall, F1, and the share of the data the
-training-loss ranking inspects to reach kNN's recall."""
+"""10% flipped: kNN's precision, recall, F1, and the data share the loss ranking needs for kNN's recall."""
 
 SLICE_EFFECT = 1.0
 """Points: the paper's slice claims (Table 1, "kNN is more robust to spurious correlations") give no

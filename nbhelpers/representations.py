@@ -18,8 +18,7 @@ COARSE_TEMPERATURES = DEFAULT_TEMPERATURES[::2]  # tried per variant: 0.1, 1, 10
 def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels, *,
                       k: int = 16, temperatures=COARSE_TEMPERATURES,
                       normalize=(True, False), n_classes: int = 3) -> pd.DataFrame:
-    """kNN validation accuracy of every variant ``{(pooling, layer): reps}``, each at its best temperature:
-    a row per (pooling, layer, normalize), best first, with ``temperature``, ``knn_acc``, ``knn_acc_by_T``.
+    """kNN accuracy on validation per variant and ``normalize``, each at its best ``temperature``, best first.
 
     >>> tr, va = {("cls", 1): np.array([[0.0], [0.1], [5.0], [5.1]])}, {("cls", 1): np.array([[0.0], [5.0]])}
     >>> knn_accuracy_grid(tr, [0, 0, 1, 1], va, [0, 1], k=1, normalize=(False,))["knn_acc"].tolist()
@@ -52,8 +51,7 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
 def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16,
                   temperatures=COARSE_TEMPERATURES, normalize: bool = True, seed: int = 0,
                   n_resamples: int = 2000) -> dict:
-    """Validation accuracy of kNN (as :func:`knn_accuracy_grid`) and of a linear probe (logistic regression
-    on standardised ``train_reps``), each with a 95% bootstrap CI (``*_ci``) and per-pair ``*_correct``."""
+    """kNN (as in :func:`knn_accuracy_grid`) vs a logistic-regression probe: validation accuracy, 95% CIs."""
     tr, y_tr = check_reps(train_reps, "train_reps"), check_labels(train_labels, None, "train_labels")
     va, y_va = check_reps(val_reps, "val_reps"), check_labels(val_labels, None, "val_labels")
     check_same_length(len(tr), len(y_tr), "train_reps", "train_labels")
@@ -81,8 +79,7 @@ def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16
 def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labels, *, reference,
                         k: int = 16, temperatures=COARSE_TEMPERATURES, seed: int = 0) -> dict:
     """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other, picked (each with its
-    T) on a random half of validation and scored on the other: ``diff`` (reference minus other), its paired
-    bootstrap ``lo``, ``hi``, and McNemar's ``a_only``, ``b_only``, ``mcnemar_p``."""
+    T) on a random half of validation; the other half gives ``diff`` (reference minus other) and tests it."""
     y = check_labels(val_labels, None, "val_labels")
     pooling, layer, norm = reference
     if (pooling, layer) not in check_dict(val_reps, "val_reps"):

@@ -1,5 +1,4 @@
-"""The book's one verdict rule, :func:`verdict`, and the scorecard: a row per claim of the paper from the
-chapters' ``results/*.json`` (the paper's value, ours with its 95% interval, the verdict), and its display."""
+"""The book's one verdict rule, :func:`verdict`, and the scorecard: a row per claim of the paper."""
 from __future__ import annotations
 
 import html
@@ -134,10 +133,9 @@ def _seeds(n):
 
 
 def _n_to_decide(estimate, low, high, n, *, paper_effect, null, margin, unit) -> int | None:
-    """How many seeds (or pairs) would make an inconclusive interval decide; None if none would (or > 1e6).
-
-    ``[low, high]`` from ``n`` is taken to shrink as ``1/sqrt(n)`` (seeds: with the t quantile) around a fixed
-    ``estimate`` until it excludes the null or ``paper_effect`` (``margin``: lies inside or outside it)."""
+    """How many seeds (or pairs) would make an inconclusive interval decide, taking ``[low, high]`` from ``n``
+    to shrink as ``1/sqrt(n)`` (seeds: with the t quantile) around a fixed ``estimate`` until it excludes the
+    null or ``paper_effect`` (``margin``: lies inside or outside it); None if none would (or > 1e6)."""
     half = (high - low) / 2
     if margin is None:  # the half-width that would exclude the null or the paper's effect
         target = max(abs(estimate - null), abs(estimate - paper_effect))
@@ -239,8 +237,7 @@ def backoff_claims(bo):
 
 
 def adversarial_claim(adv) -> dict:
-    """The row for ANLI backoff with an adversarial datastore (chapter 2): a t-interval over the split seeds
-    of ``adv["per_seed"]``, or with one seed its paired bootstrap (``gain_lo``, ``gain_hi``)."""
+    """Chapter 2's ANLI row, adversarial datastore: a t-interval over split seeds, or one seed's bootstrap."""
     per = check_dict(adv["per_seed"], "per_seed", ("test", "backoff_gain"))
     anli = [i for i, t in enumerate(per["test"]) if t == "anli"]
     if not anli:
@@ -383,7 +380,7 @@ def spurious_claims(sp):
 
 
 def mislabel_claims(ml):
-    """Chapter 5's claims (t over seeds): kNN's F1 against the loss ranking's, and the loss's data need."""
+    """Chapter 5's claims (t over seeds): kNN's F1 against the loss ranking's, and the data the loss needs."""
     per = ml.get("per_seed")
     if not per:
         return []
@@ -452,8 +449,7 @@ def build(results_dir) -> tuple[list[dict], list[str]]:
 
 
 def found(rows, chapter: str) -> str:
-    """The "What we found" box (Markdown) of ``chapter`` (e.g. ``"02_knn_backoff"``) from :func:`build`'s
-    rows: the verdict counts, the most telling row (:data:`TELLING` order), then every row."""
+    """The "What we found" Markdown of ``chapter``: verdict counts, the most telling row, then every row."""
     chapter = check_str(chapter, "chapter")
     mine = [r for r in check_records(rows, "rows", allow_empty=True) if r["chapter"] == chapter]
     if not mine:

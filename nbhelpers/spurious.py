@@ -114,8 +114,7 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
     """Tokens over-represented among retrieved training neighbours (the artifact miner), by ``z`` descending.
 
     ``x`` of the ``R`` retrievals contain a token of base rate ``p0``: ``z = (x - R p0) / sqrt(R p0
-    (1 - p0))``; tokens retrieved under ``min_count`` times are left out.
-    """
+    (1 - p0))``; tokens retrieved under ``min_count`` times are left out."""
     check_frame(train_df, "train_df", [field]), check_int(min_count, "min_count", 1)
     idx = check_indices(np.asarray(neighbor_indices).ravel(), len(train_df), "neighbor_indices")
     token_sets = [tokens(t) for t in check_texts(train_df[field], f"train_df[{field!r}]")]
@@ -133,8 +132,7 @@ def token_enrichment(neighbor_indices, train_df: pd.DataFrame, *, field: str = "
 
 
 PAPER_EXAMPLE_RULE = {"colour": "original-wrong-augmented-right", "negation": "neutral-to-contradiction"}
-"""The change each of the paper's example tables shows: the original model wrong and the augmented one right
-(Table 1, colour); gold neutral, the original right and the augmented saying contradiction (Table 2)."""
+"""The direction of change each of the paper's example tables shows (Table 1: colour, Table 2: negation)."""
 EXAMPLE_RULES = tuple(PAPER_EXAMPLE_RULE.values())
 
 
@@ -249,10 +247,9 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
 
 def pooled_slice_change(df: pd.DataFrame, where, preds_before, preds_after, *, label: int | None = None,
                         fields=FIELDS) -> dict:
-    """:func:`slice_change` pooled over seeds: ``preds_before`` and ``preds_after`` are (n_seeds, len(df)), a
-    row per seed. Returns ``n`` (pairs in the slice), the mean ``before``, ``after``, ``diff``, the 95%
-    interval ``lo``, ``hi`` of :func:`~nbhelpers.stats.hierarchical_bootstrap` (seeds, then pairs), and per
-    seed ``a_only``, ``b_only`` and the exact McNemar ``mcnemar_p``.
+    """:func:`slice_change` pooled over seeds (``preds_*``: (n_seeds, len(df)), a row per seed): the mean
+    ``before``, ``after``, ``diff`` with a 95% :func:`~nbhelpers.stats.hierarchical_bootstrap` interval
+    (seeds, then pairs), and per seed the exact McNemar ``a_only``, ``b_only``, ``mcnemar_p``.
 
     >>> df = pd.DataFrame({"premise": ["a"] * 3, "hypothesis": ["not b", "not c", "d"], "label": [0, 0, 0]})
     >>> r = pooled_slice_change(df, "not", [[0, 0, 0], [0, 1, 0]], [[0, 1, 0], [1, 1, 0]], label=0)

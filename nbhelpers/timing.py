@@ -1,5 +1,4 @@
-"""Where a chapter's time goes: the expensive helpers charge their work (not cache hits) to the outermost
-of :data:`SECTIONS`; a chapter saves ``timing.report(time.perf_counter() - started)``."""
+"""Where a chapter's time goes: helpers charge work (not cache hits) to the outermost :data:`SECTIONS`."""
 from __future__ import annotations
 
 import contextlib
@@ -47,8 +46,7 @@ def log_fine_tune(n_train: int, epochs: int, seconds: float, continued: bool = F
 
 
 def report(total_seconds: float) -> dict:
-    """Seconds per section, ``other`` (the rest of ``total_seconds``), ``total``, and ``fine_tunes``: every
-    fine-tune that ran (``n_train``, ``epochs``, ``seconds``, ``continued``: from a fine-tuned model).
+    """Seconds per section, ``other`` (the rest of ``total_seconds``), ``total``; ``fine_tunes``: those run.
 
     >>> _totals.clear(); _fine_tunes.clear(); _totals["fine-tuning"] = 30.0; _totals["kNN"] = 2.5
     >>> r = report(40.0)

@@ -1,5 +1,4 @@
-"""Raw against tokenised text: SNLI's test file is tokenised ("does n't"), the CAD training files raw;
-the 400 CAD-original test pairs are in both, so one model can be scored on both."""
+"""Raw against tokenised text: CAD's 400 original test pairs, raw in CAD, tokenised ("does n't") in SNLI."""
 from __future__ import annotations
 
 import re
@@ -22,7 +21,7 @@ def _text_key(premise: str, hypothesis: str) -> str:
 
 
 def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.DataFrame:
-    """Each raw pair's first copy (equal :func:`_text_key`) in ``tokenised_df``, and whether it is identical.
+    """Position of each raw pair's first copy in ``tokenised_df`` (equal :func:`_text_key`); ``same_text``.
 
     >>> raw = pd.DataFrame({"premise": ["A dog's toy.", "Rain."], "hypothesis": ["Toy.", "Sun."]})
     >>> tok = pd.DataFrame({"premise": ["x", "A dog 's toy ."], "hypothesis": ["y", "Toy ."]})

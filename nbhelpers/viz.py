@@ -27,7 +27,6 @@ def _note(ax, text, xy, offset=(0, 3), **kwargs):
 
 
 def _finish(ax, percent: str = "", legend: dict | None = None, **settings):
-    """``ax.set(**settings)``, axis ``percent`` ("x" or "y") in %, ``ax.legend(fontsize=8, **legend)``."""
     ax.set(**settings)
     if percent:
         getattr(ax, f"{percent}axis").set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
@@ -85,7 +84,7 @@ def plot_recipe_accuracy(table: pd.DataFrame, ax=None):
 
 
 def plot_memorisation_sweep(points, paper: dict | None = None, base_rate: float | None = None, axes=None):
-    """The sweep against flips memorised: each ranking's AP (left), the paper's two numbers (right)."""
+    """Each ranking's AP against flips memorised (left); kNN's F1 and the loss ranking's data need (right)."""
     check_records(points, "points", ("lr", "epochs", "flips_memorised", "ap", "knn_f1",
                                      "loss_fraction_for_knn_recall"))
     ax, right = axes = _axes(axes, (11, 4), ncols=2)
@@ -238,7 +237,7 @@ def plot_retrieval_counts(counts: dict, k: int | None = None, ax=None):
 
 
 def plot_removal_totals_increments(record: dict, paper: dict | None = None, axes=None):
-    """Removal-test drops (``removal_record``), total (left) and increment (right), and ``paper``'s."""
+    """Removal-test drops (``removal_record``), total (left) and increment (right), beside ``paper``'s."""
     check_dict(record, "record", ("n_seeds", "drops"))
     axes = _axes(axes, (10, 4), ncols=2, gridspec_kw={"width_ratios": [2, 1]}, sharey=True)
     paper, n = paper or {}, record["n_seeds"]
