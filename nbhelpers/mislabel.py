@@ -1,4 +1,5 @@
-"""Finding mislabeled training examples with kNN (Section 5); N training examples, n queries, K classes."""
+"""Finding mislabeled training examples with kNN (Rajani et al., 2020, Section 5); N training examples,
+n queries, K classes. Scores: *higher = more likely mislabeled*."""
 from __future__ import annotations
 
 import numpy as np
