@@ -8,8 +8,8 @@ heavy libraries inside functions):
 - data and the paper's numbers: :mod:`nbhelpers.data`, :mod:`nbhelpers.paper`
 - models: :mod:`nbhelpers.cache`, :mod:`nbhelpers.models`, :mod:`nbhelpers.settings`
 - kNN and statistics: :mod:`nbhelpers.knn`, :mod:`nbhelpers.stats`
-- uses of the neighbours: :mod:`nbhelpers.tokenisation`, :mod:`nbhelpers.representations`,
-  :mod:`nbhelpers.influence`, :mod:`nbhelpers.spurious`, :mod:`nbhelpers.mislabel`
+- uses of the neighbours: :mod:`nbhelpers.representations`, :mod:`nbhelpers.influence`,
+  :mod:`nbhelpers.spurious`, :mod:`nbhelpers.mislabel`
 - records: :mod:`nbhelpers.results`, and :mod:`nbhelpers.scorecard` (the verdict rule and the claim rows)
 - training and timing runs: :mod:`nbhelpers.experiments`
 - presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.live`, :mod:`nbhelpers.viz`
@@ -22,7 +22,7 @@ LAYERS = (("checks", "timing"),
           ("data", "paper"),
           ("cache", "models", "settings"),
           ("knn", "stats"),
-          ("tokenisation", "representations", "influence", "spurious", "mislabel"),
+          ("representations", "influence", "spurious", "mislabel"),
           ("results", "scorecard"),
           ("experiments",),
           ("explorer", "live", "viz"))

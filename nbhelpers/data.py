@@ -393,3 +393,35 @@ def load_files(data_files, *, max_rows=None, seed=0):
         if limits.get(role) is not None and len(df) > limits[role]:
             out[role] = df.sample(limits[role], random_state=0).reset_index(drop=True)
     return {**out, "sources": sources, "label_names": names}
+
+
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def _text_key(premise: str, hypothesis: str) -> str:
+    """A key equal for the raw and the tokenised form of a pair: lowercase letters and digits only.
+
+    >>> _text_key("He doesn't eat lunch.", "No."), _text_key("He does n't eat lunch .", "No .")
+    ('hedoesnteatlunch|no', 'hedoesnteatlunch|no')
+    """
+    return f"{_NOT_ALNUM.sub('', premise.lower())}|{_NOT_ALNUM.sub('', hypothesis.lower())}"
+
+
+def match_tokenised(raw_df: pd.DataFrame, tokenised_df: pd.DataFrame) -> pd.DataFrame:
+    """Position of each raw pair's first copy in ``tokenised_df`` (equal :func:`_text_key`); ``same_text``.
+
+    >>> raw = pd.DataFrame({"premise": ["A dog's toy.", "Rain."], "hypothesis": ["Toy.", "Sun."]})
+    >>> tok = pd.DataFrame({"premise": ["x", "A dog 's toy ."], "hypothesis": ["y", "Toy ."]})
+    >>> match_tokenised(raw, tok).to_dict("records")
+    [{'raw': 0, 'tokenised': 1, 'same_text': False}]
+    """
+    checks.check_pairs(raw_df, need_label=False, name="raw_df")
+    checks.check_pairs(tokenised_df, need_label=False, name="tokenised_df")
+    keys = list(map(_text_key, tokenised_df["premise"], tokenised_df["hypothesis"]))
+    first = {key: j for j, key in reversed(list(enumerate(keys)))}  # the first copy of each key
+    tok_p, tok_h = tokenised_df["premise"].tolist(), tokenised_df["hypothesis"].tolist()
+    rows = [{"raw": i, "tokenised": j, "same_text": p == tok_p[j] and h == tok_h[j]}
+            for i, (p, h) in enumerate(zip(raw_df["premise"], raw_df["hypothesis"]))
+            if (j := first.get(_text_key(p, h))) is not None]
+    return pd.DataFrame(rows, columns=["raw", "tokenised", "same_text"]).astype(
+        {"raw": int, "tokenised": int, "same_text": bool})

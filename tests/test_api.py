@@ -180,7 +180,7 @@ class Case:
 
 from nbhelpers import (cache as cache_mod, data, experiments, explorer, influence,  # noqa: E402
                        knn, live, mislabel, models, representations, results, scorecard, settings,
-                       spurious, stats, timing, tokenisation, viz)
+                       spurious, stats, timing, viz)
 
 P3 = [[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]]
 PK = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
@@ -377,11 +377,11 @@ CASES = [
          dict(a=[[1, 2, 3, 4], [5, 6, 7, 8]], b=[[4, 3, 9, 10], [1, 2, 0, 11]]),
          dict(a=Arg("indices"), b=Arg("indices"))),
     # tokenisation
-    Case("tokenisation.match_tokenised", tokenisation.match_tokenised,
+    Case("data.match_tokenised", data.match_tokenised,
          dict(raw_df=pd.DataFrame({"premise": ["A dog's toy.", "Rain."], "hypothesis": ["Toy.", "Sun."]}),
               tokenised_df=pd.DataFrame({"premise": ["x", "A dog 's toy ."], "hypothesis": ["y", "Toy ."]})),
          dict(raw_df=Arg("df"), tokenised_df=Arg("df"))),
-    Case("tokenisation.tokenisation_cost", tokenisation.tokenisation_cost,
+    Case("stats.tokenisation_cost", stats.tokenisation_cost,
          dict(correct_raw=C01, correct_tokenised=C01b, n_resamples=100, seed=0, ci=0.95),
          dict(correct_raw=Arg("labels", 2), correct_tokenised=Arg("labels", 2),
               n_resamples=Arg("int", bad=(0,)), ci=Arg("real", bad=(1.5,)))),

@@ -547,3 +547,48 @@ def test_offline_requested_reads_each_variable(monkeypatch, variable, value, off
         monkeypatch.delenv(v, raising=False)
     monkeypatch.setenv(variable, value)
     assert data.offline_requested() is offline
+
+
+# raw pairs matched to their tokenised copies (SNLI test writes "does n't")
+def _texts(rows):
+    return pd.DataFrame(rows, columns=["premise", "hypothesis"])
+
+
+def test_text_key_ignores_case_spacing_and_punctuation():
+    assert data._text_key("A man doesn't eat lunch.", "He's hungry!") == \
+        data._text_key("a man does n't eat lunch .", "He 's hungry !")
+    assert data._text_key("A dog.", "Cats.") != data._text_key("A dog.", "Cat.")
+    # the separator keeps the sentences apart: moving a word across them changes the key
+    assert data._text_key("A dog runs", "fast.") != data._text_key("A dog", "runs fast.")
+
+
+def test_match_tokenised_finds_copies_and_leaves_out_the_rest():
+    raw = _texts([("He doesn't eat lunch.", "He is full."),      # copy at 2
+                  ("Nobody is here.", "A crowd."),                # no copy
+                  ("Two dogs run.", "Animals move.")])            # identical copy at 0
+    tok = _texts([("Two dogs run.", "Animals move."),
+                  ("Something else .", "Other ."),
+                  ("He does n't eat lunch .", "He is full .")])
+    m = data.match_tokenised(raw, tok)
+    assert m.to_dict("records") == [{"raw": 0, "tokenised": 2, "same_text": False},
+                                    {"raw": 2, "tokenised": 0, "same_text": True}]
+    assert m.dtypes.tolist() == ["int64", "int64", "bool"]
+
+
+def test_match_tokenised_takes_the_first_of_duplicate_copies_and_ignores_the_index():
+    raw = _texts([("A cat sits.", "A cat.")]).set_index(pd.Index([7]))
+    tok = _texts([("x", "y"), ("A cat sits .", "A cat ."), ("a cat sits .", "a cat .")])
+    tok.index = [10, 20, 30]
+    assert data.match_tokenised(raw, tok).to_dict("records") == [{"raw": 0, "tokenised": 1, "same_text": False}]
+
+
+def test_match_tokenised_with_nothing_in_common_is_empty():
+    m = data.match_tokenised(_texts([("a", "b")]), _texts([("c", "d")]))
+    assert len(m) == 0 and list(m.columns) == ["raw", "tokenised", "same_text"]
+
+
+def test_match_tokenised_errors_name_the_argument():
+    with pytest.raises(ValueError, match=r"tokenised_df lacks columns \['hypothesis'\]"):
+        data.match_tokenised(_texts([("a", "b")]), pd.DataFrame({"premise": ["a"]}))
+    with pytest.raises(TypeError, match=r"raw_df must be a DataFrame; got list"):
+        data.match_tokenised([("a", "b")], _texts([("a", "b")]))

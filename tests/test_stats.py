@@ -109,3 +109,23 @@ def test_hierarchical_bootstrap_pools_seeds_and_widens_with_seed_noise():
 def test_hierarchical_bootstrap_refuses_bad_input(a, b, match):
     with pytest.raises(ValueError, match=match):
         stats.hierarchical_bootstrap(a, b)
+
+
+def test_tokenisation_cost_hand_checked():
+    r = stats.tokenisation_cost([True, True, False, True] * 50, [True, False, False, True] * 50)
+    assert (r["n_matched"], r["raw_acc"], r["tokenised_acc"], r["diff"]) == (200, 0.75, 0.5, -0.25)
+    lo, hi = r["ci"]
+    assert lo <= -0.25 <= hi < 0 and r["beyond_noise"] is True
+
+
+def test_tokenisation_cost_within_noise_when_the_forms_agree_as_often_as_they_differ():
+    # one pair right only in raw form, one only in tokenised form, the rest agree
+    raw = [True, False] + [True] * 18
+    tok = [False, True] + [True] * 18
+    r = stats.tokenisation_cost(raw, tok)
+    assert r["diff"] == 0.0 and r["ci"][0] < 0 < r["ci"][1] and r["beyond_noise"] is False
+
+
+def test_tokenisation_cost_rejects_unequal_lengths():
+    with pytest.raises(ValueError, match=r"correct_raw is length 3 and correct_tokenised is length 2"):
+        stats.tokenisation_cost([1, 0, 1], [1, 0])
