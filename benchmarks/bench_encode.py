@@ -9,7 +9,7 @@ backbone, all-MiniLM-L6-v2 (pre-trained; fine-tuning does not change the cost):
   tokenising each batch and running the encoder, nothing else;
 - ``SentenceTransformer.encode`` on the same model folder and pairs (mean pooling and L2
   normalisation, its own length sorting), with the same batch size and max_length;
-- ONNX Runtime on the CPU (``nbhelpers.live.export_onnx``, the model chapter 7's live explorer
+- ONNX Runtime on the CPU (``nbhelpers.explorer.export_onnx``, the model chapter 7's live explorer
   runs in the browser): the exported fp32 graph, the page's fp16 + int8-embeddings variant and
   int8 dynamic quantisation, each over the same batches, with the overlap of the 16 nearest
   neighbours (half the pairs as the datastore, half as queries) against the bare loop's;
@@ -41,7 +41,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fmt, log, markdown_table, median_times, report  # noqa: E402
 
-from nbhelpers import knn, live, models  # noqa: E402
+from nbhelpers import explorer, knn, models  # noqa: E402
 from nbhelpers.cache import Cache  # noqa: E402
 from nbhelpers.data import load_nli  # noqa: E402
 
@@ -74,7 +74,7 @@ def onnx_loop(session, model, df, batch_size, max_length):
     out = np.empty((len(df), model.hidden_size), np.float32)
     for idx in models._length_sorted_batches(model.tokenizer, df, batch_size, max_length):
         batch = models._tokenize(model.tokenizer, df, max_length, idx, padding=True, return_tensors="np")
-        out[idx] = session.run(["cls"], {n: batch[n].astype(np.int64) for n in live.INPUTS})[0]
+        out[idx] = session.run(["cls"], {n: batch[n].astype(np.int64) for n in explorer.INPUTS})[0]
     return out
 
 
@@ -122,7 +122,7 @@ def main(argv=None):
 
     onnx_cache = Cache(tempfile.mkdtemp(prefix="bench-onnx-"))  # exported once, outside the book's cache
     atexit.register(shutil.rmtree, onnx_cache.root, ignore_errors=True)
-    sessions = {v: onnxruntime.InferenceSession(str(live.export_onnx(model, variant=v, cache=onnx_cache)),
+    sessions = {v: onnxruntime.InferenceSession(str(explorer.export_onnx(model, variant=v, cache=onnx_cache)),
                                                 providers=["CPUExecutionProvider"])
                 for v in ("fp32", "fp16+int8-embeddings", "int8")}
     reference = bare_loop(model, df, bs, ml)

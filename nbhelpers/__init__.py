@@ -12,7 +12,7 @@ heavy libraries inside functions):
   :mod:`nbhelpers.spurious`, :mod:`nbhelpers.mislabel`
 - records: :mod:`nbhelpers.results`, and :mod:`nbhelpers.scorecard` (the verdict rule and the claim rows)
 - training and timing runs: :mod:`nbhelpers.experiments`
-- presentation: :mod:`nbhelpers.explorer`, :mod:`nbhelpers.live`, :mod:`nbhelpers.viz`
+- presentation: :mod:`nbhelpers.explorer` (static and live), :mod:`nbhelpers.viz`
 """
 __version__ = "0.1.0"
 
@@ -25,7 +25,7 @@ LAYERS = (("checks", "timing"),
           ("representations", "influence", "spurious", "mislabel"),
           ("results", "scorecard"),
           ("experiments",),
-          ("explorer", "live", "viz"))
+          ("explorer", "viz"))
 """The modules by layer, bottom first (tests/test_layers.py checks the imports)."""
 
 MODULES = tuple(name for layer in LAYERS for name in layer)

@@ -1,4 +1,4 @@
-// Node helper of tests/test_live.py: the browser tokenizer's ids for pairs given on stdin as JSON
+// Node helper of tests/test_explorer.py: the browser tokenizer's ids for pairs given on stdin as JSON
 // {"vocab": path to vocab.txt, "pairs": [[premise, hypothesis], ...]}; prints a JSON list of id lists.
 "use strict";
 const fs = require("fs");

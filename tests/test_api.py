@@ -88,9 +88,9 @@ SKIP = {
     "experiments.budget_table": "formats noisy_label_run's rows for display",
     "mislabel.sweep_conclusion": "reads memorisation_sweep's points (a fine-tuning run)",
     "mislabel.sweep_quotes": "reads sweep_conclusion's dict (tests/test_experiments.py)",
-    **{f"live.{n}": "exports or runs a fine-tuned model as ONNX (tests/test_live.py)" for n in (
+    **{f"explorer.{n}": "exports or runs a fine-tuned model as ONNX (tests/test_explorer.py)" for n in (
         "export_onnx", "compare_variants", "reference_answers")},
-    "live.datastore": "reads a fitted knn.KNN, checked when it was fitted (tests/test_live.py)",
+    "explorer.datastore": "reads a fitted knn.KNN, checked when it was fitted (tests/test_explorer.py)",
 }
 
 
@@ -179,7 +179,7 @@ class Case:
 # ----------------------------------------------------------------------------------------------
 
 from nbhelpers import (cache as cache_mod, data, experiments, explorer, influence,  # noqa: E402
-                       knn, live, mislabel, models, representations, results, scorecard, settings,
+                       knn, mislabel, models, representations, results, scorecard, settings,
                        spurious, stats, timing, viz)
 
 P3 = [[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]]
@@ -568,7 +568,7 @@ REMOVAL = {"n_seeds": 1, "drops": {"0.1": {"top": [3.0]}, "0.3": {"top": [8.0]}}
 
 
 LIVE_KNN = knn.KNN(k=1).fit([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]], [0, 1, 2])
-LIVE_STORE = live.datastore(LIVE_KNN)
+LIVE_STORE = explorer.datastore(LIVE_KNN)
 (TMP / "model.onnx").write_bytes(b"onnx")
 
 
@@ -585,7 +585,7 @@ def _influence_fit(model, train_df):
 
 
 CASES += [
-    Case("live.write_live", live.write_live,
+    Case("explorer.write_live", explorer.write_live,
          dict(folder=TMP / "site", name="m", model_path=TMP / "model.onnx", store=LIVE_STORE, tau=0.5,
               train=pd.DataFrame({"premise": ["a", "b", "c"], "hypothesis": ["x", "y", "z"], "label": [0, 1, 2]}),
               tokenizer=_Vocab(), titles={"m": "Model"}),

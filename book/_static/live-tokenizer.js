@@ -1,6 +1,6 @@
 /* BERT's uncased WordPiece tokenizer for the live explorer (chapter 7), written to give the token ids
    of the backbone's Python tokenizer (transformers' BertTokenizer: BertNormalizer, BertPreTokenizer,
-   WordPiece) from its own vocab.txt. tests/test_live.py checks that on 200 SNLI test pairs with Node.
+   WordPiece) from its own vocab.txt. tests/test_explorer.py checks that on 200 SNLI test pairs with Node.
 
    In the browser it defines window.LiveTokenizer; in Node, module.exports. */
 (function (root) {

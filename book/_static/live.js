@@ -3,7 +3,7 @@
    training neighbours, the kNN probabilities at the tuned k and T, and the backoff decision (tau).
 
    The page holds #live-explorer, whose data-runtime and data-files name the folders of the runtime
-   (copied from node_modules by scripts/build_book.py) and of the files nbhelpers.live wrote:
+   (copied from node_modules by scripts/build_book.py) and of the files nbhelpers.explorer wrote:
    index.json {name: title}, vocab.txt, and per model <name>.onnx, <name>.bin (the normalised
    training states, float16) and <name>.json (statistics, labels, texts, k, T, tau). Nothing is
    fetched before the reader focuses a box or presses a button; nothing comes from another site.
