@@ -102,8 +102,7 @@ def write_atomic(path, data: bytes, *, mode: int | None = None) -> Path:
 
 
 def _verified(folder: Path, manifest: Path, digests: Callable[[dict], dict], load: Callable, check) -> Any:
-    """``load()`` if ``manifest`` exists, ``digests(manifest)`` (``{name: SHA-256}``) names at least one file
-    in ``folder`` and each matches, and ``check`` passes on what loaded; else None (a warning: rebuilt)."""
+    """``load()`` if the files in ``digests(manifest)`` match their SHA-256 and ``check`` passes, or None."""
     if not manifest.exists():
         return None
     try:
@@ -198,8 +197,7 @@ class Cache:
         return result
 
     def load_dir(self, kind: str, key: str, check: Callable | None = None) -> Path | None:
-        """The cached folder if every file matches its manifest's SHA-256 and ``check(folder)``
-        passes (e.g. weights that pass the checksum but do not load), else None."""
+        """The cached folder if every file matches its manifest and ``check(folder)`` passes, else None."""
         path = self.path(kind, key)
         return _verified(path, path / MANIFEST, lambda m: {n: e["sha256"] for n, e in m["files"].items()},
                          lambda: path, check)

@@ -1,6 +1,5 @@
-"""Input checks: thin calls to sklearn.utils's ``check_scalar`` and ``check_array``, and by hand what
-it lacks (probability rows, integer labels, label maps, texts, file names). Each returns the cleaned
-value or raises a ValueError naming the argument and the value found (TypeError: not data at all)."""
+"""Input checks, on sklearn.utils's ``check_scalar`` and ``check_array`` where they suffice. Each returns
+the cleaned value or raises a ValueError (TypeError: not data) naming the argument and the value found."""
 from __future__ import annotations
 
 import math
@@ -88,8 +87,7 @@ def check_matrix(a, name) -> np.ndarray:
 
 
 def check_proba(p, name, n_classes=None, atol=1e-4) -> np.ndarray:
-    """Probabilities of shape (n, C): finite, in [0, 1], each row summing to 1 within ``atol`` (float32
-    softmax rows sum to 1 within 1e-6)."""
+    """Probabilities of shape (n, C): finite, in [0, 1], each row summing to 1 within ``atol``."""
     a = check_reps(p, name, np.float64)
     if n_classes is not None and a.shape[1] != n_classes:
         raise ValueError(f"{name} has {a.shape[1]} columns but n_classes={n_classes}; "

@@ -1,5 +1,4 @@
-"""Every data set as one DataFrame schema: :func:`load_nli` for the paper's NLI sets (local files as
-``shared/data/SOURCES.md`` lays them out, else the public source), :func:`load_files` for your own."""
+"""Every data set, the paper's NLI sets and your own files, as one DataFrame schema."""
 from __future__ import annotations
 
 import csv
@@ -40,8 +39,7 @@ def offline_requested() -> bool:
 
 
 def no_network_reason(host: str = "huggingface.co", port: int = 443, timeout: float = 2.0) -> str | None:
-    """Why ``host`` cannot be reached, or None: the one fast probe asked before a download or a hub
-    backbone (the Hugging Face libraries would retry for most of a minute)."""
+    """Why ``host`` cannot be reached, or None: a fast probe (Hugging Face would retry for a minute)."""
     try:
         socket.create_connection((host, port), timeout=timeout).close()
     except socket.gaierror as err:
@@ -168,8 +166,7 @@ def _local_files(name, split):
 
 
 def _assemble(name, split, parts):
-    """Concatenate a (name, split)'s files or hub splits: ANLI numbers the rounds; HANS evaluation is
-    split 1/3 validation, 2/3 test by heuristic x label (sorted first: local and hub copies split alike)."""
+    """Concatenate a split's parts; split HANS evaluation 1/3 validation, 2/3 test (local and hub alike)."""
     from sklearn.model_selection import train_test_split
     if name == "anli":
         parts = [p.assign(round=np.int64(r))[["premise", "hypothesis", "label", "round", "uid"]]
@@ -256,9 +253,9 @@ def _load_local(name, split, directory, stamps):  # stamps: (mtime, size) of eac
 def load_nli(name, split, data_dir=None):
     """Load one split (``DATASETS[name]``) of an NLI data set as a DataFrame (a copy, cached per process).
 
-    Looks in ``data_dir``, ``$NBHELPERS_DATA``, ``DEFAULT_DATA_DIR``, then the public source. Columns:
-    ``premise``, ``hypothesis``, ``label`` (int64; HANS: 0 entailment, 1 non-entailment), and ``round``,
-    ``uid`` (ANLI), ``heuristic`` (HANS).
+    Looks in ``data_dir``, ``$NBHELPERS_DATA``, ``DEFAULT_DATA_DIR`` (laid out as ``shared/data/SOURCES.md``
+    says), then the public source. Columns: ``premise``, ``hypothesis``, ``label`` (int64; HANS:
+    0 entailment, 1 non-entailment), and ``round``, ``uid`` (ANLI), ``heuristic`` (HANS).
 
     >>> df = load_nli("cad-original", "validation")
     >>> df.shape, df.columns.tolist()

@@ -1,6 +1,5 @@
-"""Backbones, :func:`fine_tune`, :func:`predict_proba` and :func:`encode`, each cached by content hash;
-examples are pairs (``premise``, ``hypothesis``) or single texts (``text``), labels 0..K-1. Models run
-on ``$NBHELPERS_DEVICE`` (cpu, cuda, cuda:N, mps), else CUDA, MPS, CPU, in float32."""
+"""Backbones, fine-tuning, probabilities and representations, each cached by content hash. Examples are
+pairs (``premise``, ``hypothesis``) or single texts (``text``), labels 0..K-1; models run in float32."""
 from __future__ import annotations
 
 import importlib.metadata
@@ -28,8 +27,7 @@ from .checks import (check_choice, check_computed, check_frame, check_int, check
                      check_unit_interval)
 
 POOLINGS = ("cls", "mean", "max")
-# chosen on SNLI validation (chapter 1): the paper's BERT recipe (3 epochs, lr 2e-5..5e-5) barely
-# moves MiniLM on 1,666 pairs; lr 1e-4 for 5 epochs learns the task
+# chosen on SNLI validation (chapter 1): the paper's BERT recipe (3 epochs, lr 2e-5..5e-5) barely moves MiniLM
 DEFAULT_RECIPE = {"epochs": 5, "lr": 1e-4, "batch_size": 32, "warmup_ratio": 0.1,
                   "weight_decay": 0.01, "max_length": 128, "group_by_length": True}
 DEFAULT_NUM_LABELS = 3  # NLI's; the keys of 3-class models carry no num_labels
@@ -40,7 +38,7 @@ ENV_DEVICE = "NBHELPERS_DEVICE"
 
 
 def get_device() -> torch.device:
-    """The device every model in the book uses: ``$NBHELPERS_DEVICE``, else CUDA, MPS, CPU."""
+    """The models' device: ``$NBHELPERS_DEVICE`` (cpu, cuda, cuda:N or mps), else CUDA, MPS or the CPU."""
     if not (wanted := os.environ.get(ENV_DEVICE, "").strip()):
         return torch.device("cuda" if torch.cuda.is_available() else
                             "mps" if torch.backends.mps.is_available() else "cpu")
@@ -183,8 +181,7 @@ def _text_columns(df: pd.DataFrame) -> list[str]:
 
 def _check_frame(df: pd.DataFrame, need_label: bool, num_labels=None,
                  name: str = "df") -> tuple[list[str], int | None]:
-    """A non-empty frame of pairs or texts; with labels, also K: ``num_labels``, or else the largest
-    label plus one, at least 3 for pairs (a subset of NLI keeps its 3 classes) and 2 for texts."""
+    """Check a frame of pairs or texts; return its text columns and, with labels, K (as in fine_tune)."""
     cols = _text_columns(df)
     if cols == ["text"]:
         check_texts(check_frame(df, name)["text"], "text")
@@ -218,8 +215,7 @@ def _length_sorted_batches(tokenizer, df: pd.DataFrame, batch_size: int, max_len
 
 def training_order(lengths, batch_size: int, *, generator: torch.Generator,
                    group_by_length: bool = True) -> np.ndarray:
-    """One epoch's order of the training examples: transformers' ``LengthGroupedSampler`` or, without
-    ``group_by_length``, ``torch.randperm``; both draw from ``generator``."""
+    """One epoch's order: transformers' ``LengthGroupedSampler``, else ``torch.randperm``."""
     lengths = check_labels(lengths, None, "lengths")
     batch_size = check_int(batch_size, "batch_size", low=1)
     if not group_by_length:
@@ -238,8 +234,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     AdamW (no decay on biases and LayerNorm), linear warm-up and decay, seeded shuffling (``seed`` also
     seeds the head and dropout); keyed by the backbone's weights, the data, the seed and every argument.
     ``num_labels`` defaults to the largest label plus one (at least 3 for pairs, 2 for texts); ``init``
-    continues from a fine-tuned model. ``info["train_loss"]`` holds each epoch's mean loss.
-    """
+    continues from a fine-tuned model. ``info["train_loss"]`` holds each epoch's mean loss."""
     if init is not None and not (isinstance(init, NLIModel) and init.info.get("checkpoint")):
         raise TypeError(f"init must be a fine-tuned NLIModel (from fine_tune), got {init!r}")
     cols, k = _check_frame(train_df, True, num_labels if init is None else init.num_labels, "train_df")
@@ -361,8 +356,7 @@ def _inference_parts(model: NLIModel, df: pd.DataFrame, max_length: int) -> dict
 
 
 def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict:
-    """All checked first (nothing half-cached); ``{"proba": p}`` (``variants=None``) or ``{(pooling, layer):
-    reps}`` from one pass, each array cached (``cache=False``: computed only)."""
+    """Check everything, then ``{"proba": p}`` or ``{(pooling, layer): reps}`` from one cached pass."""
     _check_frame(df, False)
     if not all(hasattr(model, a) for a in ("model", "tokenizer", "key")):
         raise TypeError(f"model must be an NLIModel (from fine_tune or load_pretrained); "
@@ -400,8 +394,7 @@ def _infer(model, df, variants, batch_size, max_length, cache, progress) -> dict
 
 def predict_proba(model: NLIModel, df: pd.DataFrame, *, batch_size: int = 64, max_length: int = 128,
                   cache: Cache | None | bool = None, progress: bool = True) -> np.ndarray:
-    """The model's class probabilities (n, K), float32, for every example (pairs or ``text``) of ``df``;
-    cached (``cache=False``: computed only).
+    """Class probabilities (n, K), float32, of every example in ``df``; cached unless ``cache=False``.
 
     >>> m = load_pretrained("minilm", num_labels=2)
     >>> predict_proba(m, pd.DataFrame({"text": ["Great film."]}), cache=False, progress=False).shape
@@ -416,16 +409,14 @@ def encode(model: NLIModel, df: pd.DataFrame, pooling: str = "cls", layer: int =
     """Hidden representation (n, hidden_size), float32, of every example; cached as :func:`predict_proba`.
 
     ``pooling``: "cls" (the first token, the paper's), or "mean" or "max" over the non-padding tokens;
-    ``layer`` indexes the hidden states (0: the embeddings, -1: the last layer).
-    """
+    ``layer`` indexes the hidden states (0: the embeddings, -1: the last layer)."""
     return _infer(model, df, [(pooling, layer)], batch_size, max_length, cache, progress)[(pooling, layer)]
 
 
 def encode_many(model: NLIModel, df: pd.DataFrame, variants: Iterable[tuple[str, int]], *,
                 batch_size: int = 64, max_length: int = 128,
                 cache: Cache | None | bool = None, progress: bool = True) -> dict:
-    """Several (pooling, layer) representations from one forward pass, as :func:`encode`: returns
-    ``{(pooling, layer): ndarray (n, hidden_size)}``; the pass's probabilities are cached too."""
+    """``{(pooling, layer): ndarray (n, hidden_size)}`` from one forward pass, cached as :func:`encode`."""
     return _infer(model, df, variants, batch_size, max_length, cache, progress)
 
 
@@ -447,8 +438,7 @@ def accuracy(pred_or_proba: np.ndarray, labels) -> float:
 
 def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds: int = 3, seed: int = 0,
                     cache: Cache | None = None, progress: bool = True, **recipe) -> np.ndarray:
-    """Out-of-sample probabilities (n, K) of every training example: each of ``n_folds`` stratified
-    folds predicted by a model fine-tuned on the others."""
+    """Out-of-sample probabilities (n, K): each stratified fold predicted by a model tuned on the others."""
     from sklearn.model_selection import StratifiedKFold
     _, k = _check_frame(train_df, True, recipe.pop("num_labels", None), "train_df")
     n_folds = check_int(n_folds, "n_folds", low=2, high=len(train_df))
@@ -466,8 +456,7 @@ def cross_val_proba(train_df: pd.DataFrame, backbone: str = "minilm", *, n_folds
 def predict_texts(model: NLIModel, premises: Sequence[str], hypotheses: Sequence[str] | None = None,
                   *, batch_size: int = 64, max_length: int = 128,
                   cache: Cache | None | bool = None) -> np.ndarray:
-    """Probabilities for lists of strings (``hypotheses=None``: single texts), cached only in a
-    given :class:`~nbhelpers.cache.Cache`."""
+    """Probabilities for lists of strings (``hypotheses=None``: single texts); cached only in a Cache."""
     first = check_texts(premises, "premises")
     second = None if hypotheses is None else check_texts(hypotheses, "hypotheses")
     if second is not None:

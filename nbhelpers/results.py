@@ -1,9 +1,5 @@
-"""Typed results: one record per chapter (values only, checked when built), saved as
-``results/<name>.json``; the results page and the scorecard read them with :func:`load_all`.
-
-The building blocks, on pydantic v2: ``Number``, ``Fraction`` (in [0, 1]), ``Seconds`` (>= 0), ``Maybe``
-numbers (NaN reads as ``None``), :func:`shape`, :class:`Schema` and :class:`Record`. Errors are
-``ValueError`` exceptions that name the file, the field and the value."""
+"""Typed results on pydantic: one record per chapter, checked when built, saved as ``results/<name>.json``.
+A wrong value raises a ``ValueError`` that names the file, the field and the value."""
 from __future__ import annotations
 
 import json
@@ -212,8 +208,7 @@ class BackoffSetting(Schema):
     @classmethod
     def from_summary(cls, summary, *, backbone: str, train: str, seed: int, gain=None,
                      setting: str | None = None, **optional):
-        """One setting from a tuned ``summary``, ``gain`` (:func:`nbhelpers.stats.paired_bootstrap`
-        of backoff against the model, or ``None``), the paper's numbers for ``setting`` and ``optional``."""
+        """One setting from a tuned ``summary``, the bootstrapped backoff ``gain`` and the paper's numbers."""
         floats = ("T", "tau", "lambda", "model_acc", "knn_acc", "backoff_acc", "interp_acc")
         return cls(backbone=backbone, train=train, seed=int(seed), k=int(summary["k"]),
                    n_test=int(summary["n_test"]), **{key: float(summary[key]) for key in floats},
@@ -321,9 +316,8 @@ LIME.""", {
     "slice_accuracy": dict[str, dict[str, SliceRow]],  # by "<test set>/<pattern>", gold label (and "all")
     "negation_entailment_change": dict[str, Change],
     "negation_over_seeds": PooledChange,  # the declared slice, SNLI test, pooled over the seeds
-    # SNLI test, the change under each slice definition (the declared one first); augmented minus original on
-    # pairs with a colour word in the hypothesis; by "<model>/<pattern>", the model (before) against kNN alone
-    # (after), whose k and T (knn_params) are best on validation
+    # SNLI test under each slice definition (the declared first); augmented minus original on colour-word
+    # hypotheses; by "<model>/<pattern>", the model (before) against kNN alone (after; tuned on validation)
     "negation_sensitivity": dict[str, Change], "colour_change": Change, "knn_alone": dict[str, Change],
     "knn_params": dict[str, dict[str, Number]],
     "miner_top_tokens": list[MinerToken], "miner_pattern_hits_top10": list[str],

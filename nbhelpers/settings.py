@@ -1,5 +1,4 @@
-"""The paper's four settings (Tables 4 and 5): their splits, and "the model for setting S"
-(:func:`model_for`), so that chapters share one checkpoint. HANS uses the ANLI model and datastore."""
+"""The paper's four settings (Tables 4 and 5): their splits, and one shared model per setting."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,8 +64,7 @@ def load_setting(name: str, *, smoke: bool = False, data_dir=None, anli_source: 
 
 
 def recipe_for(n_train: int, *, smoke: bool = False) -> dict:
-    """:data:`nbhelpers.models.DEFAULT_RECIPE` for ``n_train`` pairs: :data:`LARGE_TRAIN_EPOCHS` epochs above
-    :data:`LARGE_TRAIN` pairs, one in a smoke run."""
+    """``models.DEFAULT_RECIPE``, with fewer epochs above :data:`LARGE_TRAIN` pairs and one in a smoke run."""
     check_int(n_train, "n_train", 1)
     return dict(models.DEFAULT_RECIPE, **({"epochs": 1} if smoke else {"epochs": LARGE_TRAIN_EPOCHS}
                                           if n_train > LARGE_TRAIN else {}))
@@ -74,8 +72,7 @@ def recipe_for(n_train: int, *, smoke: bool = False) -> dict:
 
 def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool = False,
               splits: dict | None = None, cache=None, progress: bool = True):
-    """The fine-tuned model of setting ``name`` (cached; ``hans`` shares the ANLI model), and its splits
-    (:func:`load_setting`'s, loaded when not given)."""
+    """The fine-tuned model of setting ``name`` (cached; ``hans`` shares ANLI's) and its splits."""
     splits = splits if splits is not None else load_setting(name, smoke=smoke)
     return models.fine_tune(splits["train"], backbone, seed=seed, cache=cache, progress=progress,
                             **recipe_for(len(splits["train"]), smoke=smoke)), splits
@@ -83,8 +80,7 @@ def model_for(name: str, *, backbone: str = "minilm", seed: int = 0, smoke: bool
 
 def adversarial_split(df: pd.DataFrame, *, train_fraction: float = 2 / 3, seed: int = 0,
                       strata=("round", "label")) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split adversarial pairs (ANLI dev) into disjoint training and validation parts, each combination
-    of ``strata`` putting ``train_fraction`` of its rows in the training part."""
+    """Split pairs (ANLI dev) into disjoint training and validation parts, stratified by ``strata``."""
     check_pairs(df, True, name="df"), check_frame(df, "df", strata), check_int(seed, "seed", 0)
     if not 0 < check_real(train_fraction, "train_fraction") < 1:
         raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}")
