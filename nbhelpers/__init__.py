@@ -53,8 +53,7 @@ def glue(**values) -> None:
     """Glue each value for the chapter's markdown (MyST-NB's ``glue:text`` role), without displaying it.
 
     numpy scalars become Python numbers, so that formats such as ``:.1%`` apply. Where MyST-NB
-    is absent (Colab) nothing is glued: the text's glue roles are not rendered there anyway.
-    """
+    is absent (Colab) nothing is glued: the text's glue roles are not rendered there anyway."""
     import numpy as np
 
     try:

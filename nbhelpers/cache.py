@@ -82,7 +82,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return _HASHES[stamp]
 
 
-def write_atomic(path, data: bytes, *, mode: int | None = None) -> Path:
+def write_atomic(path, data: bytes, *, mode: int = 0o644) -> Path:
     """Write ``data`` to a temporary sibling, fsync it and rename it to ``path`` (``mode``: permissions)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes; got {type(data).__name__}")
@@ -93,8 +93,7 @@ def write_atomic(path, data: bytes, *, mode: int | None = None) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -139,11 +139,9 @@ def explorer_data(*sets: dict, smoke: bool = False, backbone: str = "") -> dict:
 def write_explorer(data: dict, folder) -> int:
     """Write :data:`DATA_FILE` (``window.EXPLORER_DATA = {...};``) into ``folder``; return its bytes."""
     check_dict(data, "data", ["sets"])  # what explorer_data returned
-    folder = Path(check_path(folder, "folder"))
-    folder.mkdir(parents=True, exist_ok=True)
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False).replace("</", "<\\/")
-    (folder / DATA_FILE).write_text(f"window.EXPLORER_DATA = {text};\n", encoding="ascii")
-    return (folder / DATA_FILE).stat().st_size
+    path = Path(check_path(folder, "folder")) / DATA_FILE
+    return write_atomic(path, f"window.EXPLORER_DATA = {text};\n".encode()).stat().st_size
 
 
 # fp32: the export; int8: quantize_dynamic; fp16: float16 matrices; +int8-embeddings: int8 word embeddings
@@ -324,5 +322,5 @@ def write_live(folder, name: str, *, model_path, store: dict, train: pd.DataFram
                        (f"{name}.json", json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()),
                        ("vocab.txt", "".join(f"{w}\n" for w, _ in vocab).encode()),
                        ("index.json", json.dumps(titles).encode())):
-        write_atomic(live / file, data, mode=0o644)
+        write_atomic(live / file, data)
     return {f: (live / f).stat().st_size for f in (f"{name}.{x}" for x in ("onnx", "bin", "json"))}

@@ -117,7 +117,7 @@ class Record(Schema):
         path = Path(results_dir, f"{self.NAME}.json")
         checked = type(self).from_dict(self.model_dump(warnings=False), where=path)  # catches edits in dicts
         text = json.dumps(checked.to_dict(), indent=1, allow_nan=False)
-        return write_atomic(path, text.encode("utf-8"), mode=0o644)
+        return write_atomic(path, text.encode("utf-8"))
 
     @classmethod
     def load(cls, path):

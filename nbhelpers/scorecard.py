@@ -74,7 +74,7 @@ def save(rows, path) -> None:
     """Write the scorecard as JSON (``{"verdicts": VERDICTS, "claims": rows}``), atomically."""
     rows = check_records(rows, "rows", allow_empty=True)  # no claims yet: build on an empty folder
     text = json.dumps({"verdicts": list(VERDICTS), "claims": rows}, indent=1, allow_nan=False)
-    write_atomic(path, text.encode("utf-8"), mode=0o644)
+    write_atomic(path, text.encode("utf-8"))
 
 
 def to_html(rows) -> str:

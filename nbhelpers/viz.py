@@ -17,9 +17,7 @@ LAYER_COLUMNS = ("pooling", "layer", "normalize", "knn_acc")  # representations.
 
 
 def _axes(ax, figsize=(6, 4), ncols=1, **kwargs):
-    if ax is None:
-        _, ax = plt.subplots(1, ncols, figsize=figsize, **kwargs)
-    return ax
+    return plt.subplots(1, ncols, figsize=figsize, **kwargs)[1] if ax is None else ax
 
 
 def _note(ax, text, xy, offset=(0, 3), **kwargs):

@@ -476,7 +476,7 @@ def test_write_atomic_replaces_in_one_step_with_the_mode_asked(tmp_path):
 
     path = tmp_path / "sub" / "a.json"
     assert write_atomic(path, b"{}") == path and path.read_bytes() == b"{}"
-    assert path.stat().st_mode & 0o777 == 0o600  # a temporary file's own permissions by default
-    write_atomic(path, b"[1]", mode=0o644)
-    assert path.read_bytes() == b"[1]" and path.stat().st_mode & 0o777 == 0o644
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by all (the site serves these files), by default
+    write_atomic(path, b"[1]", mode=0o600)
+    assert path.read_bytes() == b"[1]" and path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["a.json"]  # no temporary file left
