@@ -79,7 +79,8 @@ def noisy_label_run(train: pd.DataFrame, val: pd.DataFrame, *, backbone: str = "
 
 
 def _precision_recall_f1(flagged, truth) -> dict:
-    p, r, f1, _ = precision_recall_fscore_support(truth, flagged, average="binary", zero_division=0)
+    p, r, _, _ = precision_recall_fscore_support(truth, flagged, average="binary", zero_division=0)
+    f1 = 2 * p * r / (p + r) if p + r else 0.0  # not sklearn's F1: it differs in the last bit
     return {"precision": float(p), "recall": float(r), "f1": float(f1), "n_flagged": int(flagged.sum())}
 
 
@@ -111,7 +112,7 @@ def _average_precision_difference(scores_a, scores_b, truth, *, n_boot: int, see
         i = rng.integers(0, len(truth), len(truth))
         if truth[i].any() and not truth[i].all():
             diffs.append(diff(i))
-    lo, hi = np.quantile(diffs, [0.025, 0.975])
+    lo, hi = np.quantile(diffs, [(1 - 0.95) / 2, 1 - (1 - 0.95) / 2])  # as computed: 0.025 + 2e-17
     return {"diff": float(diff()), "lo": float(lo), "hi": float(hi), "n": len(truth)}
 
 
@@ -214,8 +215,8 @@ def evaluate_backoff(train_reps, train_labels, val_reps, val_labels, p_model_val
                      test_reps, test_labels, p_model_test, *, ks=knn.DEFAULT_KS,
                      temperatures=knn.DEFAULT_TEMPERATURES, taus=knn.DEFAULT_TAUS,
                      lambdas=knn.DEFAULT_LAMBDAS, label_map=None) -> dict:
-    """Tune k, T, tau and lambda on validation (as :func:`nbhelpers.knn.tune`), then score model, kNN, backoff
-    and interpolation on test: ``summary`` (tuned values, :data:`ACCURACIES`), ``correct`` per method, ...
+    """Tune k, T, tau, lambda on validation (:func:`nbhelpers.knn.tune`); score model, kNN, backoff and
+    interpolation on test: ``summary``, ``grid``, ``lambdas``, ``p_knn_val``, ``p_knn_test``, ``correct``.
 
     >>> tr, ytr = np.array([[0.0], [0.1], [5.0], [5.1]]), np.array([0, 0, 1, 1])
     >>> q, yq, p = np.array([[0.05], [5.05]]), np.array([0, 1]), np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]])

@@ -1,5 +1,4 @@
-"""The neighbour explorers of chapter 7: the static one's data (a script ``book/_static/explorer.js``
-loads), and the live one's model as ONNX, shrunk and checked, with the files ``live.js`` reads."""
+"""The neighbour explorers of chapter 7: the static one's data, the live one's ONNX model and files."""
 from __future__ import annotations
 
 import copy

@@ -1,5 +1,4 @@
-"""Finding mislabeled training examples with kNN (Rajani et al., 2020, Section 5); N training examples,
-n queries, K classes. Scores: *higher = more likely mislabeled*."""
+"""Mislabeled training examples by kNN (Section 5); N training, n queries, K classes; high score: suspect."""
 from __future__ import annotations
 
 import numpy as np
@@ -98,8 +97,9 @@ def paper_pattern(point: dict) -> bool:
 
 
 def sweep_conclusion(points) -> dict:
-    """What :func:`~nbhelpers.experiments.memorisation_sweep`'s points say: ``pattern_regimes``
-    (:func:`paper_pattern` on seed means), ``explanation`` ("b": the regime explains it, else "c"), ..."""
+    """What the sweep's points say (:func:`~nbhelpers.experiments.memorisation_sweep`): ``pattern_regimes``,
+    ``explanation`` ("b": the regime explains the paper's result, else "c"), ``memorisation_range``, ``best``,
+    ``knn_beats_both``, ``n_seeds`` and ``by_regime``."""
     if not (points := list(points)):
         raise ValueError("points is empty: run at least one sweep point")
     by_regime = {}

@@ -43,9 +43,8 @@ def knn_accuracy_grid(train_reps: dict, train_labels, val_reps: dict, val_labels
             best_t = max(by_t, key=lambda t: (by_t[t], -t))
             rows.append({"pooling": pooling, "layer": int(layer), "normalize": bool(norm),
                          "temperature": best_t, "knn_acc": by_t[best_t], "knn_acc_by_T": by_t})
-    return (pd.DataFrame(rows)
-            .sort_values(["knn_acc", "pooling", "layer"], ascending=[False, True, True], kind="stable")
-            .reset_index(drop=True))
+    return (pd.DataFrame(rows).sort_values(["knn_acc", "pooling", "layer"], ascending=[False, True, True],
+                                           kind="stable").reset_index(drop=True))
 
 
 def knn_and_probe(train_reps, train_labels, val_reps, val_labels, *, k: int = 16,

@@ -39,7 +39,8 @@ def _regex(pattern: str, name: str = "pattern"):
 def _where_mask(df: pd.DataFrame, where, fields=FIELDS, name="where") -> np.ndarray:
     """The rows a slice selects: ``where`` a regex or :data:`PATTERNS` key found in ``fields``, or a mask."""
     if isinstance(where, str):
-        mask = np.logical_or.reduce([df[f].str.contains(_regex(where, name)).to_numpy() for f in fields])
+        regex = _regex(where, name)
+        mask = np.logical_or.reduce([[bool(regex.search(text)) for text in df[f]] for f in fields])
     else:
         mask = np.asarray(where, dtype=bool)
     if mask.shape != (len(df),):
