@@ -83,7 +83,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def write_atomic(path, data: bytes, *, mode: int = 0o644) -> Path:
-    """Write ``data`` to a temporary sibling, fsync it and rename it to ``path`` (``mode``: permissions)."""
+    """Write ``data`` to a temporary sibling, fsync it, rename it to ``path``; ``mode`` whatever the umask."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes; got {type(data).__name__}")
     (path := Path(check_path(path, "path"))).parent.mkdir(parents=True, exist_ok=True)
