@@ -1,8 +1,10 @@
 """Shared fixtures: a throw-away cache, tiny NLI frames, a tiny fine-tuned model, no network."""
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,10 +24,11 @@ SLOW_FIXTURES = {"executed", "site"}
 
 def pytest_collection_modifyitems(config, items):
     """Mark ``slow`` exactly the tests that need the executed book, so static checks beside
-    them still run under ``-m 'not slow'``."""
+    them still run under ``-m 'not slow'``, and run them last (the book executes meanwhile)."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: bool(SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))))
 
 
 @pytest.fixture
@@ -73,30 +76,56 @@ def tiny_model(tiny_pairs, session_cache):
 
 import build_book  # noqa: E402  (scripts/build_book.py; scripts/ is on pytest's pythonpath)
 
+_BOOK_RUN = r"""
+import json, sys, traceback
+from pathlib import Path
+import build_book
+base = Path(sys.argv[1])
+src, outcome = build_book.stage(base / "src"), {}
+for nb in build_book.chapters():
+    try:
+        build_book.execute(nb, src / "book" / nb.name, {"smoke": True, "results_dir": str(base / "results")})
+        outcome[nb.name] = None
+    except Exception as err:  # reported by the chapter's own test
+        outcome[nb.name] = "".join(traceback.format_exception_only(err))
+(base / "outcome.json").write_text(json.dumps(outcome))
+"""
+_book = {}  # the child process executing the smoke book, started once the tests are known
+
+
+def pytest_collection_finish(session):
+    """Start executing the book in a child process as soon as a selected test needs it: the unit
+    tests (which run first, see above) then run on the other core while the chapters execute."""
+    needs = {"executed"} if os.environ.get("NBHELPERS_SITE") else SLOW_FIXTURES
+    if any(needs & set(getattr(item, "fixturenames", ())) for item in session.items):
+        _start_book(session.config._tmp_path_factory.mktemp("book"))
+
+
+def _start_book(base):
+    env = {**os.environ, "NBHELPERS_CACHE": str(base / "cache"),  # inherited by the kernels
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), os.environ.get("PYTHONPATH", "")])}
+    log = open(base / "book.log", "w")
+    _book.update(base=base, log=log, proc=subprocess.Popen(
+        [sys.executable, "-c", _BOOK_RUN, str(base)], env=env, stdout=log, stderr=subprocess.STDOUT))
+
+
+def pytest_sessionfinish(session):
+    if _book and _book["proc"].poll() is None:  # interrupted: stop the chapters too
+        _book["proc"].kill()
+
 
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory):
-    """Stage the book and execute every chapter once (smoke); record each outcome."""
-    base = tmp_path_factory.mktemp("book")
-    src = build_book.stage(base / "src")
-    results = base / "results"
-    saved = os.environ.get("NBHELPERS_CACHE")
-    os.environ["NBHELPERS_CACHE"] = str(base / "cache")  # inherited by the kernels
-    outcome = {}
-    try:
-        for nb in build_book.chapters():
-            try:
-                build_book.execute(nb, src / "book" / nb.name,
-                                   {"smoke": True, "results_dir": str(results)})
-                outcome[nb.name] = None
-            except Exception as err:  # reported by the chapter's own test
-                outcome[nb.name] = err
-    finally:
-        if saved is None:
-            os.environ.pop("NBHELPERS_CACHE", None)
-        else:
-            os.environ["NBHELPERS_CACHE"] = saved
-    return src, results, outcome
+    """Every chapter executed once (smoke), in a child process: ``(src, results, outcome)``, where
+    ``outcome`` maps each chapter to ``None`` or the error it raised."""
+    if not _book:
+        _start_book(tmp_path_factory.mktemp("book"))
+    base = _book["base"]
+    if _book["proc"].wait() != 0 or not (base / "outcome.json").exists():
+        pytest.fail(f"executing the book failed:\n{(base / 'book.log').read_text()[-3000:]}")
+    outcome = {name: None if err is None else RuntimeError(err)
+               for name, err in json.loads((base / "outcome.json").read_text()).items()}
+    return base / "src", base / "results", outcome
 
 
 @pytest.fixture(scope="session")
