@@ -315,7 +315,7 @@ LIME.""", {
     "not_claim": NotClaim,
     "slice_accuracy": dict[str, dict[str, SliceRow]],  # by "<test set>/<pattern>", gold label (and "all")
     "negation_entailment_change": dict[str, Change],
-    "negation_over_seeds": PooledChange,  # the declared slice, SNLI test, pooled over the seeds
+    "negation_over_seeds": PooledChange, "colour_over_seeds": PooledChange,  # SNLI test, pooled over seeds
     # SNLI test under each slice definition (the declared first); augmented minus original on colour-word
     # hypotheses; by "<model>/<pattern>", the model (before) against kNN alone (after; tuned on validation)
     "negation_sensitivity": dict[str, Change], "colour_change": Change, "knn_alone": dict[str, Change],

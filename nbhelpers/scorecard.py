@@ -360,7 +360,7 @@ def spurious_claims(sp):
             n=f"{o['n']} and {a['n']} training pairs"))
     for claim, (field, *item), paper_text, paper_effect, effect in _SLICES:
         ch = (sp.get(field) or {}).get(item[0]) if item else sp.get(field)
-        p = sp.get("negation_over_seeds") if field == "negation_entailment_change" else None
+        p = sp.get(field.split("_")[0] + "_over_seeds")  # negation_ or colour_over_seeds, if pooled
         if p and p["n_seeds"] > 1 and p["diff"] is not None:  # spurious.pooled_slice_change over the seeds
             per_seed = "; ".join(f"{a} right -> wrong, {b} wrong -> right (p = {_p(q)})"
                                  for a, b, q in zip(p["a_only"], p["b_only"], p["mcnemar_p"]))

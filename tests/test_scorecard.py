@@ -378,3 +378,17 @@ def test_the_negation_row_is_pooled_over_seeds_where_the_chapter_ran_several(tmp
                                   "negation_over_seeds": {**pooled, "n_seeds": 1, "seeds": [0]}})
     row = {r["claim"]: r for r in _build(tmp_path)[0]}[claim]
     assert row["verdict"] == "inconclusive" and "exact McNemar interval" in row["test"]
+
+
+def test_the_colour_row_is_pooled_over_seeds_too(tmp_path):
+    one_seed = {"n": 400, "before": 0.5, "after": 0.6, "diff": 0.1, "lo": 0.05, "hi": 0.15, "a_only": 10,
+                "b_only": 50, "mcnemar_p": 1e-8, "mcnemar_lo": 0.05, "mcnemar_hi": 0.15}
+    pooled = {"n": 400, "n_seeds": 3, "seeds": [0, 1, 2], "before": 0.5, "after": 0.52, "diff": 0.02,
+              "lo": -0.01, "hi": 0.05, "a_only": [10, 30, 30], "b_only": [50, 20, 28],
+              "mcnemar_p": [0.0, 0.2, 0.9]}
+    _write(tmp_path, "spurious", {"colour_change": one_seed, "colour_over_seeds": pooled})
+    claim = "Augmentation fixes the colour shortcut of the original model (Table 1)"
+    row = {r["claim"]: r for r in _build(tmp_path)[0]}[claim]
+    # not seed 0's +10 points: the pooled +2 [-1, +5] holds both 0 and the paper's least effect (+1 point)
+    assert (row["estimate"], row["low"], row["high"]) == pytest.approx((2.0, -1.0, 5.0))
+    assert row["verdict"] == "inconclusive" and row["n"] == "400 test pairs x 3 seeds"
