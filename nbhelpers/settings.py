@@ -34,7 +34,7 @@ SETTINGS = {  # the paper's Table 4, in its column order
                     label_map=tuple(HANS_LABEL_MAP)),
 }
 OFFLINE_STAND_INS = {("anli", "train"): ("mnli-matched", "validation")}
-SMOKE_SIZES = {"train": 96, "validation": 150, "test": 150}  # rows per split in a smoke run
+SMOKE_SIZES = {"train": 96, "validation": 100, "test": 100}  # rows per split in a smoke run
 LARGE_TRAIN, LARGE_TRAIN_EPOCHS = 5000, 3  # larger training sets get fewer epochs (more steps per epoch)
 ANLI_SOURCES = ("stand-in", "anli")  # MNLI dev-matched (offline, the default) or ANLI train (hub)
 
@@ -47,7 +47,7 @@ def load_setting(name: str, *, smoke: bool = False, data_dir=None, anli_source: 
 
     >>> s = load_setting("snli-augmented", smoke=True)
     >>> [len(s[r]) for r in ("train", "validation", "test")], s["sources"]["train"]
-    ([96, 150, 150], 'cad-augmented/train')
+    ([96, 100, 100], 'cad-augmented/train')
     """
     check_choice(name, "name", SETTINGS)
     check_choice(anli_source, "anli_source", ANLI_SOURCES)

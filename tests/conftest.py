@@ -77,12 +77,14 @@ def tiny_model(tiny_pairs, session_cache):
 import build_book  # noqa: E402  (scripts/build_book.py; scripts/ is on pytest's pythonpath)
 
 _BOOK_RUN = r"""
-import json, sys, traceback
+import json, os, sys, traceback
 from pathlib import Path
 import build_book
 base = Path(sys.argv[1])
 src, outcome = build_book.stage(base / "src"), {}
 for nb in build_book.chapters():
+    if (base / "alone").exists():  # the unit tests are done: the next chapters get every core back
+        os.environ["OMP_NUM_THREADS"] = os.environ["BOOK_THREADS"]
     try:
         build_book.execute(nb, src / "book" / nb.name, {"smoke": True, "results_dir": str(base / "results")})
         outcome[nb.name] = None
@@ -102,11 +104,19 @@ def pytest_collection_finish(session):
 
 
 def _start_book(base):
-    env = {**os.environ, "NBHELPERS_CACHE": str(base / "cache"),  # inherited by the kernels
+    """One thread each for the chapters and for this process while both run (on 2 cores, two processes of
+    2 threads each spin against each other and take longer than one after the other); the chapters that
+    start after the unit tests are done get every thread again (``alone``, see :func:`executed`)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    env = {**os.environ, "NBHELPERS_CACHE": str(base / "cache"), "OMP_NUM_THREADS": "1",  # for the kernels
+           "BOOK_THREADS": str(threads),
            "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), os.environ.get("PYTHONPATH", "")])}
     log = open(base / "book.log", "w")
-    _book.update(base=base, log=log, proc=subprocess.Popen(
+    _book.update(base=base, log=log, threads=threads, proc=subprocess.Popen(
         [sys.executable, "-c", _BOOK_RUN, str(base)], env=env, stdout=log, stderr=subprocess.STDOUT))
+    torch.set_num_threads(1)
 
 
 def pytest_sessionfinish(session):
@@ -120,8 +130,10 @@ def executed(tmp_path_factory):
     ``outcome`` maps each chapter to ``None`` or the error it raised."""
     if not _book:
         _start_book(tmp_path_factory.mktemp("book"))
-    base = _book["base"]
-    if _book["proc"].wait() != 0 or not (base / "outcome.json").exists():
+    (_book["base"] / "alone").touch()  # chapters started from now on run on every core
+    base, failed = _book["base"], _book["proc"].wait() != 0
+    __import__("torch").set_num_threads(_book["threads"])  # the book is done: this process has every core
+    if failed or not (base / "outcome.json").exists():
         pytest.fail(f"executing the book failed:\n{(base / 'book.log').read_text()[-3000:]}")
     outcome = {name: None if err is None else RuntimeError(err)
                for name, err in json.loads((base / "outcome.json").read_text()).items()}
