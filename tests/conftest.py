@@ -99,7 +99,7 @@ def pytest_collection_finish(session):
     """Start executing the book in a child process as soon as a selected test needs it: the unit
     tests (which run first, see above) then run on the other core while the chapters execute."""
     needs = {"executed"} if os.environ.get("NBHELPERS_SITE") else SLOW_FIXTURES
-    if any(needs & set(getattr(item, "fixturenames", ())) for item in session.items):
+    if not session.config.option.collectonly and any(needs & set(getattr(item, "fixturenames", ())) for item in session.items):
         _start_book(session.config._tmp_path_factory.mktemp("book"))
 
 
