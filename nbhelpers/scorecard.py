@@ -359,23 +359,23 @@ def spurious_claims(sp):
                  "augmented split contains the original pairs)",
             n=f"{o['n']} and {a['n']} training pairs"))
     for claim, (field, *item), paper_text, paper_effect, effect in _SLICES:
-        ch = (sp.get(field) or {}).get(item[0]) if item else sp.get(field)
+        ch, shared = (sp.get(field) or {}).get(item[0]) if item else sp.get(field), dict(
+            paper_text=paper_text, paper_effect=paper_effect, threshold=paper_effect == paper.SLICE_EFFECT)
         p = sp.get(field.split("_")[0] + "_over_seeds")  # negation_ or colour_over_seeds, if pooled
         if p and p["n_seeds"] > 1 and p["diff"] is not None:  # spurious.pooled_slice_change over the seeds
             per_seed = "; ".join(f"{a} right -> wrong, {b} wrong -> right (p = {_p(q)})"
                                  for a, b, q in zip(p["a_only"], p["b_only"], p["mcnemar_p"]))
             rows.append(_row(
                 claim, "04_spurious#the-declared-slice-over-seeds", _points(p["diff"], p["lo"], p["hi"]),
-                paper_text=paper_text, paper_effect=paper_effect, effect=f"{effect}, mean over seeds",
+                effect=f"{effect}, mean over seeds", n_units=p["n_seeds"], **shared,
                 test=f"two-level bootstrap (seeds, then pairs); per seed: {per_seed}, exact McNemar",
-                n=f"{p['n']} test pairs x {p['n_seeds']} seeds", n_units=p["n_seeds"]))
+                n=f"{p['n']} test pairs x {p['n_seeds']} seeds"))
         elif ch and ch.get("n") and ch.get("diff") is not None:
             ours, how = _paired(ch)
             test = (f"{how}; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
                     f"exact McNemar p = {_p(ch['mcnemar_p'])} (one seed per model)")
-            rows.append(_row(claim, "04_spurious#slice-accuracy", ours, paper_text=paper_text, test=test,
-                             paper_effect=paper_effect, effect=effect, n=f"{int(ch['n'])} test pairs",
-                             n_units=1, threshold=paper_effect == paper.SLICE_EFFECT))
+            rows.append(_row(claim, "04_spurious#slice-accuracy", ours, test=test, effect=effect,
+                             n=f"{int(ch['n'])} test pairs", n_units=1, **shared))
     return rows
 
 

@@ -392,3 +392,4 @@ def test_the_colour_row_is_pooled_over_seeds_too(tmp_path):
     # not seed 0's +10 points: the pooled +2 [-1, +5] holds both 0 and the paper's least effect (+1 point)
     assert (row["estimate"], row["low"], row["high"]) == pytest.approx((2.0, -1.0, 5.0))
     assert row["verdict"] == "inconclusive" and row["n"] == "400 test pairs x 3 seeds"
+    assert row["paper_in_interval"] is None  # the paper reads "at least +1 point": no value to hold
