@@ -22,13 +22,16 @@ SLOW_FIXTURES = {"executed", "site"}
 """Fixtures that execute every chapter or build the site: a test using one is slow."""
 
 
+def _uses(item, fixtures=SLOW_FIXTURES) -> bool:
+    return bool(fixtures & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark ``slow`` exactly the tests that need the executed book, so static checks beside
     them still run under ``-m 'not slow'``, and run them last (the book executes meanwhile)."""
-    for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: bool(SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))))
+    for item in filter(_uses, items):
+        item.add_marker(pytest.mark.slow)
+    items.sort(key=_uses)
 
 
 @pytest.fixture
@@ -99,7 +102,7 @@ def pytest_collection_finish(session):
     """Start executing the book in a child process as soon as a selected test needs it: the unit
     tests (which run first, see above) then run on the other core while the chapters execute."""
     needs = {"executed"} if os.environ.get("NBHELPERS_SITE") else SLOW_FIXTURES
-    if not session.config.option.collectonly and any(needs & set(getattr(item, "fixturenames", ())) for item in session.items):
+    if not session.config.option.collectonly and any(_uses(item, needs) for item in session.items):
         _start_book(session.config._tmp_path_factory.mktemp("book"))
 
 
@@ -132,6 +135,7 @@ def executed(tmp_path_factory):
         _start_book(tmp_path_factory.mktemp("book"))
     (_book["base"] / "alone").touch()  # chapters started from now on run on every core
     base, failed = _book["base"], _book["proc"].wait() != 0
+    _book["log"].close()
     __import__("torch").set_num_threads(_book["threads"])  # the book is done: this process has every core
     if failed or not (base / "outcome.json").exists():
         pytest.fail(f"executing the book failed:\n{(base / 'book.log').read_text()[-3000:]}")
