@@ -302,6 +302,21 @@ def data_hash(df):
     return digest.hexdigest()
 
 
+def pair_groups(df: pd.DataFrame) -> np.ndarray:
+    """A group id per row: rows linked through a shared premise, hypothesis or text, as an SNLI caption's
+    hypotheses or a CAD original and its revisions are, form one group (for a cluster bootstrap).
+
+    >>> pair_groups(pd.DataFrame({"premise": ["a", "a", "b", "c"], "hypothesis": ["x", "y", "y", "z"]}))
+    array([0, 0, 0, 1])
+    """
+    from scipy.sparse import coo_matrix, csgraph
+    if not (cols := [c for c in ("premise", "hypothesis", "text") if c in checks.check_frame(df, "df")]):
+        raise ValueError(f"df needs premise and hypothesis columns, or text; got columns {list(df.columns)}")
+    n, texts = len(df), np.concatenate([pd.factorize(df[c])[0] + i * len(df) for i, c in enumerate(cols, 1)])
+    edges = coo_matrix((np.ones(texts.size), (np.arange(texts.size) % n, texts)), shape=(texts.size + n,) * 2)
+    return pd.factorize(csgraph.connected_components(edges, directed=False)[1][:n])[0]
+
+
 OWN_COLUMNS = ("premise", "hypothesis", "label")  # a file of single texts has "text", "label"
 OWN_SPLIT_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}  # when one file is split
 _OWN_QUOTING = {".csv": (csv.QUOTE_MINIMAL, ","), ".tsv": (csv.QUOTE_NONE, "\t"), ".jsonl": (None,),

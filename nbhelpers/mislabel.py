@@ -92,8 +92,7 @@ def paper_pattern(point: dict) -> bool:
     """Whether a sweep point shows the paper's pattern: the loss ranking needs at least half the data to
     match kNN's recall (Section 5: "about 65%"), and ``knn_f1`` beats ``loss_f1_at_budget``."""
     check_dict(point, "point", ["loss_fraction_for_knn_recall", "knn_f1", "loss_f1_at_budget"])
-    return bool(point["loss_fraction_for_knn_recall"] >= 0.5
-                and point["knn_f1"] > point["loss_f1_at_budget"])
+    return bool(point["loss_fraction_for_knn_recall"] >= 0.5 and point["knn_f1"] > point["loss_f1_at_budget"])
 
 
 def sweep_conclusion(points) -> dict:

@@ -250,8 +250,7 @@ def fine_tune(train_df: pd.DataFrame, backbone: str = "minilm", *, seed: int = 0
     train_df = train_df[cols + ["label"]].reset_index(drop=True)
     parts = {"backbone": backbone, "data": data.data_hash(train_df), "seed": seed, "recipe": recipe,
              "weights": f"continued:{init.key}" if init else _backbone_fingerprint(backbone, cache),
-             **({} if k == DEFAULT_NUM_LABELS else {"num_labels": k}),
-             **_cache_parts()}  # empty on the CPU
+             **({} if k == DEFAULT_NUM_LABELS else {"num_labels": k}), **_cache_parts()}  # empty on the CPU
 
     def build(tmp: Path) -> None:
         began = time.perf_counter()

@@ -110,11 +110,11 @@ def _p(p):  # records keep six decimals, so a p-value below 5e-7 reads 0
     return "< 1e-6" if p < 1e-6 else f"{p:.3g}"
 
 
-def _paired(change):
+def _paired(change, unit="test pairs"):
     """A paired change (points): the exact McNemar interval where few pairs differ, else the bootstrap's."""
     if int(change["a_only"]) + int(change["b_only"]) < FEW_DISCORDANT:
         return _points(change["diff"], change["mcnemar_lo"], change["mcnemar_hi"]), "exact McNemar interval"
-    return _points(change["diff"], change["lo"], change["hi"]), "paired bootstrap over test pairs"
+    return _points(change["diff"], change["lo"], change["hi"]), f"paired bootstrap over {unit}"
 
 
 def _points(*xs):
@@ -192,8 +192,8 @@ def representation_claims(rep):
         paper_text="chosen as the best representation", paper_effect=paper.REPRESENTATION["effect"],
         effect=f"kNN accuracy of {held['reference']} minus the best other variant ({held['best_other']}, "
                "chosen on the other half)", n_units=1, threshold=True,
-        test=f"paired bootstrap on the held-out half; {held['a_only']} vs {held['b_only']} discordant pairs, "
-             f"exact McNemar p = {held['mcnemar_p']:.3g}",
+        test=f"paired bootstrap on the held-out half ({_BY_TEXT}); {held['a_only']} vs {held['b_only']} "
+             f"discordant pairs, exact McNemar p = {held['mcnemar_p']:.3g}",
         n=f"{held['n_score']:,} validation pairs scored, {held['n_choose']:,} others to choose; one seed")]
 
 
@@ -320,6 +320,7 @@ def speed_claims(inf):
              to_decide="time two training-set sizes (benchmarks/bench_influence.py)")]
 
 
+_BY_TEXT = "pairs sharing a premise or hypothesis drawn together"
 _NO_NUMBER = f"examples, no number (read as at least {paper.SLICE_EFFECT:+.0f} point)"
 _ENTAILMENT = "SNLI test entailment pairs with {} in the hypothesis"
 _SLICES = [  # (claim, where in spurious.json, paper's text, paper's effect, effect)
@@ -356,8 +357,7 @@ def spurious_claims(sp):
             n_units=int(o["n"]) + int(a["n"]), decide_unit="pairs",
             ours_text=f"{o['count']}/{o['n']} -> {a['count']}/{a['n']} ({_interval_text(*ours)})",
             test="Newcombe (Wilson score) interval for a difference of two proportions (approximate: the "
-                 "augmented split contains the original pairs)",
-            n=f"{o['n']} and {a['n']} training pairs"))
+                 "augmented split contains the original pairs)", n=f"{o['n']} and {a['n']} training pairs"))
     for claim, (field, *item), paper_text, paper_effect, effect in _SLICES:
         ch, shared = (sp.get(field) or {}).get(item[0]) if item else sp.get(field), dict(
             paper_text=paper_text, paper_effect=paper_effect, threshold=paper_effect == paper.SLICE_EFFECT)
@@ -368,10 +368,10 @@ def spurious_claims(sp):
             rows.append(_row(
                 claim, "04_spurious#the-declared-slice-over-seeds", _points(p["diff"], p["lo"], p["hi"]),
                 effect=f"{effect}, mean over seeds", n_units=p["n_seeds"], **shared,
-                test=f"two-level bootstrap (seeds, then pairs); per seed: {per_seed}, exact McNemar",
-                n=f"{p['n']} test pairs x {p['n_seeds']} seeds"))
+                test=f"two-level bootstrap (seeds, then pairs, {_BY_TEXT}); per seed: {per_seed}, "
+                     "exact McNemar", n=f"{p['n']} test pairs x {p['n_seeds']} seeds"))
         elif ch and ch.get("n") and ch.get("diff") is not None:
-            ours, how = _paired(ch)
+            ours, how = _paired(ch, f"test pairs, {_BY_TEXT}")
             test = (f"{how}; {ch['a_only']} pairs right -> wrong, {ch['b_only']} wrong -> right, "
                     f"exact McNemar p = {_p(ch['mcnemar_p'])} (one seed per model)")
             rows.append(_row(claim, "04_spurious#slice-accuracy", ours, test=test, effect=effect,

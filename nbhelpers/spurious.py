@@ -12,7 +12,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from . import timing
-from .data import NLI_LABELS as LABELS
+from .data import NLI_LABELS as LABELS, pair_groups
 from .stats import hierarchical_bootstrap, mcnemar, paired_bootstrap
 from .checks import (check_choice, check_dict, check_frame, check_indices, check_int, check_labels,
                      check_matrix, check_pairs, check_same_length, check_str, check_texts)
@@ -221,7 +221,8 @@ def not_readings(df: pd.DataFrame) -> pd.DataFrame:
 def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int | None = None,
                  fields=FIELDS) -> dict:
     """Accuracy change on a slice (``where`` as in :func:`slice_report`, only gold ``label`` if given):
-    ``diff`` with a paired bootstrap (``lo``, ``hi``) and an exact McNemar test (``mcnemar_*``).
+    ``diff`` with a paired bootstrap (``lo``, ``hi``) that draws pairs sharing a text together
+    (:func:`~nbhelpers.data.pair_groups`) and an exact McNemar test (``mcnemar_*``).
 
     >>> df = pd.DataFrame({"premise": ["a"] * 4, "hypothesis": ["not b", "not c", "d", "not e"],
     ...                    "label": [0, 0, 0, 2]})
@@ -241,7 +242,7 @@ def slice_change(df: pd.DataFrame, where, pred_before, pred_after, *, label: int
     if not mask.any():
         return {**dict.fromkeys(keys, float("nan")), "n": 0, "a_only": 0, "b_only": 0}
     a, b = before[mask] == y[mask], after[mask] == y[mask]
-    ci, exact = paired_bootstrap(a, b), mcnemar(a, b)
+    ci, exact = paired_bootstrap(a, b, groups=pair_groups(df)[mask]), mcnemar(a, b)
     return dict(zip(keys, (int(mask.sum()), float(a.mean()), float(b.mean()), ci["diff"], ci["lo"], ci["hi"],
                            exact["a_only"], exact["b_only"], exact["p"], exact["lo"], exact["hi"])))
 
@@ -250,7 +251,8 @@ def pooled_slice_change(df: pd.DataFrame, where, preds_before, preds_after, *, l
                         fields=FIELDS) -> dict:
     """:func:`slice_change` pooled over seeds (``preds_*``: (n_seeds, len(df)), a row per seed): the mean
     ``before``, ``after``, ``diff`` with a 95% :func:`~nbhelpers.stats.hierarchical_bootstrap` interval
-    (seeds, then pairs), and per seed the exact McNemar ``a_only``, ``b_only``, ``mcnemar_p``.
+    (seeds, then the groups of :func:`~nbhelpers.data.pair_groups`), and per seed the exact McNemar
+    ``a_only``, ``b_only``, ``mcnemar_p``.
 
     >>> df = pd.DataFrame({"premise": ["a"] * 3, "hypothesis": ["not b", "not c", "d"], "label": [0, 0, 0]})
     >>> r = pooled_slice_change(df, "not", [[0, 0, 0], [0, 1, 0]], [[0, 1, 0], [1, 1, 0]], label=0)
@@ -271,6 +273,7 @@ def pooled_slice_change(df: pd.DataFrame, where, preds_before, preds_after, *, l
            **{key: [r[key] for r in per_seed] for key in ("a_only", "b_only", "mcnemar_p")}}
     if not mask.any():
         return {**out, **dict.fromkeys(("before", "after", "diff", "lo", "hi"), float("nan"))}
-    boot = hierarchical_bootstrap(before[:, mask] == y[mask], after[:, mask] == y[mask])
+    boot = hierarchical_bootstrap(before[:, mask] == y[mask], after[:, mask] == y[mask],
+                                  groups=pair_groups(df)[mask])
     means = {key: float(np.mean([r[key] for r in per_seed])) for key in ("before", "after")}
     return {**out, **means, **{key: boot[key] for key in ("diff", "lo", "hi")}}

@@ -4,10 +4,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 from sklearn.utils import check_scalar
 
-from .checks import check_correct, check_int, check_real, check_same_length, check_unit_interval, check_vector
+from .checks import check_correct, check_int, check_real, check_same_length, check_vector
 
 
 def _level(ci):
@@ -21,11 +22,21 @@ def _pair(correct_a, correct_b):
     return a, b
 
 
-def _bootstrap(values, n_resamples, seed, ci):
-    """Means of resampled ``values`` and their percentile interval."""
+def _group_ids(groups, n):
+    """Group numbers 0, 1, ... in order of first appearance (``None``: each of the ``n`` examples alone)."""
+    ids = np.arange(n) if groups is None else pd.factorize(np.asarray(groups).ravel())[0]
+    check_same_length(ids.size, n, "groups", "the examples")
+    return ids
+
+
+def _bootstrap(values, n_resamples, seed, ci, groups=None):
+    """Means of resampled ``values`` and their percentile interval; ``groups``: whole groups are drawn."""
     rng = np.random.default_rng(check_int(seed, "seed", low=0))
     n = check_int(n_resamples, "n_resamples", low=1)
-    means = values[rng.integers(0, len(values), size=(n, len(values)))].mean(1)
+    ids = _group_ids(groups, len(values))
+    sums, sizes = np.bincount(ids, values), np.bincount(ids)
+    draw = rng.integers(0, sizes.size, size=(n, sizes.size))
+    means = sums[draw].sum(1) / sizes[draw].sum(1)
     alpha = (1 - _level(ci)) / 2
     return means, float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
@@ -54,8 +65,7 @@ def t_interval_from(mean: float, sd: float, n: int, *, ci: float = 0.95) -> tupl
     return float(mean), mean - half, mean + half
 
 
-def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0,
-                 ci: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0, ci: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap ``(low, high)`` for an accuracy, from per-example ``correct`` (n,) 0/1.
 
     >>> [round(v, 2) for v in bootstrap_ci([1, 1, 1, 0] * 100)]
@@ -65,25 +75,29 @@ def bootstrap_ci(correct, *, n_resamples: int = 2000, seed: int = 0,
 
 
 def paired_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int = 0,
-                     ci: float = 0.95) -> dict:
+                     ci: float = 0.95, groups=None) -> dict:
     """Accuracy difference ``b - a`` on the same examples (``correct_a``, ``correct_b``: (n,) 0/1):
     ``diff``, ``lo``, ``hi`` and ``p_better`` (share of resamples where b beats a).
+
+    ``groups`` (n,), any labels: a cluster bootstrap that draws whole groups, for examples that are not
+    independent, such as the pairs that share a premise (:func:`nbhelpers.data.pair_groups`).
 
     >>> paired_bootstrap([1, 0, 0, 1] * 50, [1, 1, 0, 1] * 50)["diff"]
     0.25
     """
     a, b = _pair(correct_a, correct_b)
-    means, lo, hi = _bootstrap(b - a, n_resamples, seed, ci)
+    means, lo, hi = _bootstrap(b - a, n_resamples, seed, ci, groups)
     return {"diff": float((b - a).mean()), "lo": lo, "hi": hi, "p_better": float((means > 0).mean())}
 
 
 def hierarchical_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, seed: int = 0,
-                           ci: float = 0.95) -> dict:
+                           ci: float = 0.95, groups=None) -> dict:
     """Accuracy difference ``b - a`` pooled over seeds: ``correct_a`` and ``correct_b`` are (n_seeds, n) 0/1,
     a row per seed (its pair of models) on the same n examples.
 
-    Each resample draws the seeds, then the examples, with replacement, so the percentile interval holds
-    both seed and test-sampling noise. Returns ``diff`` (the mean), ``lo``, ``hi``, ``n_seeds``, ``n``.
+    Each resample draws the seeds, then the examples (whole ``groups``, as in :func:`paired_bootstrap`),
+    so the interval holds seed and test-sampling noise. Returns ``diff`` (the mean), ``lo``, ``hi``,
+    ``n_seeds``, ``n``.
 
     >>> hierarchical_bootstrap([[1, 0] * 50, [1, 1] * 50], [[1, 1] * 50, [1, 1] * 50])["diff"]
     0.25
@@ -95,8 +109,12 @@ def hierarchical_bootstrap(correct_a, correct_b, *, n_resamples: int = 2000, see
     d = np.stack([check_correct(y, "correct_b") - check_correct(x, "correct_a") for x, y in zip(a, b)])
     rng = np.random.default_rng(check_int(seed, "seed", low=0))
     n_seeds, n = d.shape
-    means = [d[rng.integers(0, n_seeds, n_seeds)][:, rng.integers(0, n, n)].mean()
-             for _ in range(check_int(n_resamples, "n_resamples", low=1))]
+    ids = _group_ids(groups, n)
+    sums, sizes = np.stack([np.bincount(ids, row) for row in d]), np.bincount(ids)
+    means = []
+    for _ in range(check_int(n_resamples, "n_resamples", low=1)):  # the seeds, then the groups
+        s, g = rng.integers(0, n_seeds, n_seeds), rng.integers(0, sizes.size, sizes.size)
+        means.append(sums[s][:, g].sum() / (n_seeds * sizes[g].sum()))
     alpha = (1 - _level(ci)) / 2
     return {"diff": float(d.mean()), "lo": float(np.quantile(means, alpha)),
             "hi": float(np.quantile(means, 1 - alpha)), "n_seeds": n_seeds, "n": n}
@@ -138,19 +156,6 @@ def newcombe(count_a: int, n_a: int, count_b: int, n_b: int, *,
     lb, ub = stats.binomtest(kb, nb).proportion_ci(level, method="wilson")
     d = pb - pa
     return d, d - math.hypot(pb - lb, ua - pa), d + math.hypot(ub - pb, pa - la)
-
-
-def accuracy_difference(acc_a: float, acc_b: float, n: int, *,
-                        ci: float = 0.95) -> tuple[float, float, float]:
-    """``acc_b - acc_a`` on the same ``n`` examples, with a conservative unpaired interval: (diff, low, high).
-
-    >>> [round(v, 4) for v in accuracy_difference(0.729, 0.728, 9842)]
-    [-0.001, -0.0134, 0.0114]
-    """
-    a, b = check_unit_interval(acc_a, "acc_a"), check_unit_interval(acc_b, "acc_b")
-    n = check_int(n, "n", low=1)
-    half = float(stats.norm.ppf(0.5 + _level(ci) / 2)) * math.sqrt(a * (1 - a) / n + b * (1 - b) / n)
-    return b - a, b - a - half, b - a + half
 
 
 def tokenisation_cost(correct_raw, correct_tokenised, *, n_resamples: int = 2000,

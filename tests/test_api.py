@@ -302,8 +302,6 @@ CASES = [
     Case("stats.newcombe", stats.newcombe, dict(count_a=3, n_a=8, count_b=58, n_b=97, ci=0.95),
          dict(count_a=Arg("int", bad=(-1, 9)), n_a=Arg("int", bad=(0,)), count_b=Arg("int", bad=(-1,)),
               n_b=Arg("int", bad=(0,)), ci=Arg("real", bad=(1.5,)))),
-    Case("stats.accuracy_difference", stats.accuracy_difference, dict(acc_a=0.729, acc_b=0.728, n=9842),
-         dict(acc_a=Arg("real", bad=(1.5,)), acc_b=Arg("real", bad=(-0.1,)), n=Arg("int", bad=(0,)))),
     # experiments: backoff on one setting
     Case("experiments.evaluate_backoff", experiments.evaluate_backoff,
          dict(train_reps=TR, train_labels=YTR, val_reps=Q, val_labels=YQ, p_model_val=P3, test_reps=Q,
@@ -409,6 +407,7 @@ CASES = [
          dict(name=Arg("str"), split=Arg("str"), data_dir=Arg("path"))),
     # hashes any frame (a cache key): its content is not interpreted, so only the type is attacked
     Case("data.data_hash", data.data_hash, dict(df=PAIRS), dict(df=Arg("path"))),
+    Case("data.pair_groups", data.pair_groups, dict(df=PAIRS), dict(df=Arg("path"))),
     Case("data.load_files", data.load_files, dict(data_files=OWN_FILE, max_rows=None, seed=0),
          dict(data_files=Arg("path"), max_rows=Arg("int", bad=(-1,)), seed=Arg("int", bad=(-1,)))),
     # cache

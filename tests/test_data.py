@@ -592,3 +592,12 @@ def test_match_tokenised_errors_name_the_argument():
         data.match_tokenised(_texts([("a", "b")]), pd.DataFrame({"premise": ["a"]}))
     with pytest.raises(TypeError, match=r"raw_df must be a DataFrame; got list"):
         data.match_tokenised([("a", "b")], _texts([("a", "b")]))
+
+
+def test_pair_groups_links_rows_through_shared_texts():
+    df = pd.DataFrame({"premise": ["a", "a", "b", "c", "y"], "hypothesis": ["x", "y", "y", "z", "w"]})
+    # "y" as a premise is not "y" as a hypothesis: row 4 stays alone
+    assert data.pair_groups(df).tolist() == [0, 0, 0, 1, 2]
+    assert data.pair_groups(pd.DataFrame({"text": ["u", "v", "u"]})).tolist() == [0, 1, 0]
+    with pytest.raises(ValueError, match="premise and hypothesis columns, or text"):
+        data.pair_groups(pd.DataFrame({"label": [0]}))

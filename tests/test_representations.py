@@ -141,6 +141,21 @@ def test_held_out_comparison_chooses_and_scores_on_different_halves():
     assert r == held_out_comparison(tr, y_tr, va, y_va, reference=("cls", 6, True), k=5, seed=1)
 
 
+def test_held_out_comparison_keeps_each_group_in_one_half():
+    from nbhelpers.representations import held_out_comparison
+
+    tr, y_tr, va, y_va = _noise_variants()
+    args = (tr, y_tr, va, y_va)
+    plain = held_out_comparison(*args, reference=("cls", 6, True), k=5, seed=1)
+    assert held_out_comparison(*args, reference=("cls", 6, True), k=5, seed=1, groups=np.arange(200)) == plain
+    r = held_out_comparison(*args, reference=("cls", 6, True), k=5, seed=1, groups=np.arange(200) // 3)
+    assert r["n_choose"] % 3 == 0 and r["n_choose"] + r["n_score"] == 200  # 67 groups, 66 of 3 and one of 2
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        held_out_comparison(*args, reference=("cls", 6, True), k=5, groups=np.zeros(200))
+    with pytest.raises(ValueError, match="groups"):
+        held_out_comparison(*args, reference=("cls", 6, True), k=5, groups=np.arange(10))
+
+
 def test_held_out_comparison_names_a_missing_reference():
     from nbhelpers.representations import held_out_comparison
 

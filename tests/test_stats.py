@@ -76,16 +76,6 @@ def test_t_interval_from_a_summary_equals_the_one_from_values():
         stats.t_interval_from(1.0, float("nan"), 3)
 
 
-def test_accuracy_difference_by_hand():
-    # 0.5 and 0.6 on 100: se = sqrt(.25/100 + .24/100) = 0.07, half-width 1.95996 * 0.07
-    d, lo, hi = stats.accuracy_difference(0.5, 0.6, 100)
-    assert d == pytest.approx(0.1) and hi - d == pytest.approx(1.959964 * 0.07, rel=1e-5)
-    with pytest.raises(ValueError, match=r"acc_a == 1\.5, must be <= 1"):
-        stats.accuracy_difference(1.5, 0.5, 10)
-    with pytest.raises(ValueError, match="n == 0, must be >= 1"):
-        stats.accuracy_difference(0.5, 0.5, 0)
-
-
 def test_hierarchical_bootstrap_pools_seeds_and_widens_with_seed_noise():
     # two seeds on the same 100 pairs: seed 0 gains on half the pairs, seed 1 on none; mean 0.25
     a = np.array([[0, 1] * 50, [1, 1] * 50])
@@ -129,3 +119,21 @@ def test_tokenisation_cost_within_noise_when_the_forms_agree_as_often_as_they_di
 def test_tokenisation_cost_rejects_unequal_lengths():
     with pytest.raises(ValueError, match=r"correct_raw is length 3 and correct_tokenised is length 2"):
         stats.tokenisation_cost([1, 0, 1], [1, 0])
+
+
+def test_cluster_bootstrap_draws_whole_groups():
+    # by hand: group "x" (1 pair, gained) and group "y" (3 pairs, no change); a resample draws xx (mean 1),
+    # xy or yx (1/4) or yy (0): b beats a unless it draws yy, so p_better is about 3/4, and the interval
+    # runs from 0 to 1, where one by one the pairs would give narrower bounds
+    r = stats.paired_bootstrap([0, 0, 0, 0], [1, 0, 0, 0], groups=["x", "y", "y", "y"], n_resamples=4000)
+    assert r["diff"] == 0.25 and (r["lo"], r["hi"]) == (0.0, 1.0) and abs(r["p_better"] - 0.75) < 0.03
+    # 20 groups of 10 pairs that move together: the interval is about sqrt(10) times the one-by-one width
+    a, b = np.zeros(200, int), np.repeat([0, 1] * 10, 10)
+    width = lambda d: d["hi"] - d["lo"]
+    one, grouped = stats.paired_bootstrap(a, b), stats.paired_bootstrap(a, b, groups=np.arange(200) // 10)
+    assert one["diff"] == grouped["diff"] == 0.5 and 2.5 < width(grouped) / width(one) < 4
+    assert stats.paired_bootstrap(a, b, groups=np.arange(200)) == one  # singletons: the plain bootstrap
+    pooled = stats.hierarchical_bootstrap([a, a], [b, b], groups=np.arange(200) // 10)
+    assert pooled["diff"] == 0.5 and 2.5 < width(pooled) / width(stats.hierarchical_bootstrap([a, a], [b, b])) < 4
+    with pytest.raises(ValueError, match="groups"):
+        stats.paired_bootstrap(a, b, groups=np.arange(10))
