@@ -22,24 +22,6 @@ from .models import NLIModel, _length_sorted_batches, _tokenize, encode, predict
 DATA_FILE = "explorer-data.js"  # the file the page loads, next to the page in the built site
 
 
-def sample_indices(n_total: int, n: int, *, seed: int = 0, groups=None) -> np.ndarray:
-    """A seeded sample of ``n`` of ``n_total`` row indices, sorted; with ``groups``, balanced across them."""
-    check_int(n_total, "n_total", 1)
-    check_int(n, "n", 1)
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False)).astype(np.int64)
-    groups = np.asarray(groups)
-    if groups.shape != (n_total,) or pd.isna(groups).any():  # NaN, None: no order
-        raise ValueError(f"groups must have shape ({n_total},) like the rows, without missing values; got "
-                         f"shape {groups.shape}, dtype {groups.dtype}")
-    names = np.unique(groups)
-    per, extra = divmod(n, len(names))
-    picked = [rng.choice(rows, size=min(len(rows), per + int(i < extra)), replace=False)
-              for i, rows in enumerate(np.flatnonzero(groups == name) for name in names)]
-    return np.sort(np.concatenate(picked)).astype(np.int64)
-
-
 def stable_sample(ids, n: int, *, seed: int = 0) -> np.ndarray:
     """Positions of the (up to) ``n`` row ``ids`` ranked first by a seeded hash of each id alone, sorted:
     a sample of a subset of the rows holds every row of the full sample that lies in it."""

@@ -103,20 +103,6 @@ def test_missing_columns_and_bad_gold_labels_are_named():
                                   name="x", title="X", gold_names=["entailment", "non-entailment"])
 
 
-def test_sample_is_fixed_sorted_and_balanced_by_group():
-    a = explorer.sample_indices(100, 10, seed=3)
-    assert a.tolist() == explorer.sample_indices(100, 10, seed=3).tolist()
-    assert a.tolist() == sorted(set(a.tolist())) and len(a) == 10
-    assert len(explorer.sample_indices(5, 10)) == 5
-    groups = np.array(["a"] * 50 + ["b"] * 30 + ["c"] * 2)
-    s = explorer.sample_indices(len(groups), 9, groups=groups, seed=0)
-    assert [int((groups[s] == g).sum()) for g in "abc"] == [3, 3, 2]  # c has only 2
-    with pytest.raises(ValueError, match=r"groups must have shape \(82,\)"):
-        explorer.sample_indices(82, 9, groups=groups[:10])
-    with pytest.raises(ValueError, match="n == 0, must be >= 1"):
-        explorer.sample_indices(82, 0)
-
-
 def test_written_file_is_a_script_whose_json_round_trips_and_cannot_close_the_tag(tmp_path):
     data = explorer.explorer_data(records(), smoke=True, backbone="minilm")
     size = explorer.write_explorer(data, tmp_path / "sub")
@@ -254,16 +240,6 @@ def test_the_module_writes_data_only():
     source = Path(explorer.__file__).read_text()
     assert not re.search(r"<script|<style|<div|function\s*\(|addEventListener|getElementById", source)
     assert not hasattr(explorer, "explorer_html")
-
-
-def test_sample_indices_takes_pandas_string_groups_as_the_chapter_passes_them():
-    groups = pd.Series(["b", "a", "b", "a", "b", "a"]).astype(str) + "/x"
-    as_objects = explorer.sample_indices(6, 2, seed=3, groups=groups.to_numpy())  # dtype object
-    assert groups.to_numpy().dtype == object
-    assert as_objects.tolist() == explorer.sample_indices(6, 2, seed=3, groups=groups.to_numpy(str)).tolist()
-    assert sorted(groups[as_objects]) == ["a/x", "b/x"]  # one from each group
-    with pytest.raises(ValueError, match="groups"):
-        explorer.sample_indices(3, 2, groups=np.array(["a", None, "b"], dtype=object))
 
 
 def test_numbers_are_rounded_and_whole_ones_written_as_ints():
