@@ -7,22 +7,19 @@ import pandas as pd
 
 from .data import HANS_HEURISTICS
 
-TABLE4 = pd.DataFrame(
-    {"snli-original": [75.7, 75.8, 82.8, 82.8], "snli-augmented": [70.5, 71.0, 76.8, 77.3],
-     "anli": [47.2, 48.5, 44.4, 47.9], "hans": [52.4, 52.4, 59.3, 59.6]},
-    index=pd.MultiIndex.from_product([["BERT", "RoBERTa"], ["model", "kNN backoff"]],
-                                     names=["backbone", "method"])) / 100
+TABLE4 = pd.DataFrame({"snli-original": [75.7, 75.8, 82.8, 82.8], "snli-augmented": [70.5, 71.0, 76.8, 77.3],
+                       "anli": [47.2, 48.5, 44.4, 47.9], "hans": [52.4, 52.4, 59.3, 59.6]},
+                      index=pd.MultiIndex.from_product([["BERT", "RoBERTa"], ["model", "kNN backoff"]],
+                                                       names=["backbone", "method"])) / 100
 """Table 4: test accuracy of the model alone and with kNN backoff, per setting."""
 
-TABLE5 = pd.DataFrame(
-    {"snli-original": [0.74, 0.55], "snli-augmented": [0.53, 0.40], "anli": [0.95, 0.96],
-     "hans": [0.84, 0.62]}, index=pd.Index(["BERT", "RoBERTa"], name="backbone"))
+TABLE5 = pd.DataFrame({"snli-original": [0.74, 0.55], "snli-augmented": [0.53, 0.40], "anli": [0.95, 0.96],
+                       "hans": [0.84, 0.62]}, index=pd.Index(["BERT", "RoBERTa"], name="backbone"))
 """Table 5: the backoff threshold tau tuned on validation, per setting."""
 
-TABLE6 = pd.DataFrame(
-    {"BERT": [23.3, 30.6, 18.2], "kNN-BERT": [25.4, 30.6, 24.6],
-     "RoBERTa": [78.7, 79.6, 52.7], "kNN-RoBERTa": [79.4, 80.8, 54.7]},
-    index=pd.Index(HANS_HEURISTICS, name="heuristic")) / 100
+TABLE6 = pd.DataFrame({"BERT": [23.3, 30.6, 18.2], "kNN-BERT": [25.4, 30.6, 24.6],
+                       "RoBERTa": [78.7, 79.6, 52.7], "kNN-RoBERTa": [79.4, 80.8, 54.7]},
+                      index=pd.Index(HANS_HEURISTICS, name="heuristic")) / 100
 """Table 6: HANS test accuracy on the non-entailment examples, model and kNN backoff."""
 
 BERT_SNLI_TEST = 0.757  #: Table 4: SNLI test accuracy of BERT-base fine-tuned on the original split

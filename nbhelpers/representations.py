@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -79,21 +80,15 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
                         k: int = 16, temperatures=COARSE_TEMPERATURES, seed: int = 0, groups=None) -> dict:
     """The ``reference`` variant ``(pooling, layer, normalize)`` against the best other, picked (each with its
     T) on a random half of validation; the other half gives ``diff`` (reference minus other) and tests it.
-    ``groups`` (:func:`nbhelpers.data.pair_groups`) keeps each group in one half and in the bootstrap."""
+    ``groups`` (:func:`nbhelpers.data.pair_groups`): halves of whole groups, and a cluster bootstrap."""
     y = check_labels(val_labels, None, "val_labels")
     pooling, layer, norm = reference
     if (pooling, layer) not in check_dict(val_reps, "val_reps"):
         raise ValueError(f"reference={reference!r} but val_reps has no variant {(pooling, layer)!r}")
     if len(y) < 4:
         raise ValueError(f"expected at least 4 validation pairs to split in two halves, got {len(y)}")
-    ids = _group_ids(groups, len(y))
-    rank = np.argsort(np.random.default_rng(seed).permutation(ids.max() + 1))[ids]  # each row's group's place
-    order = np.argsort(rank, kind="stable")
-    middle = rank[order[len(y) // 2]]
-    cut = int((rank < middle).sum()) or int((rank <= middle).sum())  # at a group's edge
-    if cut == len(y):
-        raise ValueError("groups must hold at least 2 groups to split validation in two halves; got 1")
-    first, second = order[:cut], order[cut:]
+    ids = _group_ids(groups, len(y))  # sklearn's message on a single group names n_samples=1
+    first, second = next(GroupShuffleSplit(1, test_size=0.5, random_state=seed).split(y, y, ids))
     grid = knn_accuracy_grid(train_reps, train_labels, {key: v[first] for key, v in val_reps.items()},
                              y[first], k=k, temperatures=temperatures)
     is_ref = (grid["pooling"] == pooling) & (grid["layer"] == int(layer)) & (grid["normalize"] == bool(norm))
@@ -108,8 +103,7 @@ def held_out_comparison(train_reps: dict, train_labels, val_reps: dict, val_labe
         return f"{row['pooling']}-layer{int(row['layer'])}-{'norm' if row['normalize'] else 'raw'}"
 
     ref_ok, other_ok = correct(ref_row), correct(other)
-    boot = paired_bootstrap(other_ok, ref_ok, seed=seed, groups=None if groups is None else ids[second])
-    exact = mcnemar(other_ok, ref_ok)
+    boot, exact = paired_bootstrap(other_ok, ref_ok, seed=seed, groups=ids[second]), mcnemar(other_ok, ref_ok)
     return {"reference": name(ref_row), "best_other": name(other), "n_choose": len(first),
             "n_score": len(second), "reference_acc": float(ref_ok.mean()),
             "best_other_acc": float(other_ok.mean()), "diff": boot["diff"], "lo": boot["lo"],

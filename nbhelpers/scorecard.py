@@ -326,8 +326,7 @@ _ENTAILMENT = "SNLI test entailment pairs with {} in the hypothesis"
 _SLICES = [  # (claim, where in spurious.json, paper's text, paper's effect, effect)
     ("Augmentation costs entailment pairs with negation about 10 points",
      ("negation_entailment_change", "SNLI test"),
-     f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points",
-     100 * paper.NEGATION_ENTAILMENT_CHANGE,
+     f"about {100 * paper.NEGATION_ENTAILMENT_CHANGE:+.0f} points", 100 * paper.NEGATION_ENTAILMENT_CHANGE,
      "accuracy of the augmented model minus the original one, " + _ENTAILMENT.format("negation")),
     ("Augmentation fixes the colour shortcut of the original model (Table 1)", ("colour_change",), _NO_NUMBER,
      paper.SLICE_EFFECT, "accuracy of the augmented model minus the original one, "

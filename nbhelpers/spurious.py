@@ -211,8 +211,7 @@ def not_readings(df: pd.DataFrame) -> pd.DataFrame:
         f"examples with {w} in premise or hypothesis": (either.sum(), len(df)),
         f"P(contradiction | {w} in the hypothesis)": ((contra & hyp).sum(), hyp.sum()),
         f"P(contradiction | {w} in premise or hypothesis)": ((contra & either).sum(), either.sum()),
-        f"examples with {w} in the hypothesis, among contradictions": ((hyp & contra).sum(), contra.sum()),
-    }
+        f"examples with {w} in the hypothesis, among contradictions": ((hyp & contra).sum(), contra.sum())}
     rows = {k: {"count": int(c), "n": int(n), "share": float(c / n) if n else float("nan")}
             for k, (c, n) in parts.items()}
     return pd.DataFrame.from_dict(rows, orient="index")
