@@ -310,8 +310,9 @@ def pair_groups(df: pd.DataFrame) -> np.ndarray:
     array([0, 0, 0, 1])
     """
     from scipy.sparse import coo_matrix, csgraph
-    if not (cols := [c for c in ("premise", "hypothesis", "text") if c in checks.check_frame(df, "df")]):
-        raise ValueError(f"df needs premise and hypothesis columns, or text; got columns {list(df.columns)}")
+    cols = [c for c in ("premise", "hypothesis", "text") if c in checks.check_frame(df, "df")]
+    if not cols or df[cols].isna().any(axis=None):  # a missing text would link unrelated rows
+        raise ValueError(f"df needs premise and hypothesis, or text, none missing; got {list(df.columns)}")
     n, texts = len(df), np.concatenate([pd.factorize(df[c])[0] + i * len(df) for i, c in enumerate(cols, 1)])
     edges = coo_matrix((np.ones(texts.size), (np.arange(texts.size) % n, texts)), shape=(texts.size + n,) * 2)
     return pd.factorize(csgraph.connected_components(edges, directed=False)[1][:n])[0]

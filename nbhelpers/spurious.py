@@ -21,11 +21,8 @@ COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple
            "brown", "gray", "grey")
 NEGATION = ("not", "n't", "no", "never", "nothing", "nobody")
 
-PATTERNS = {
-    "colour": r"\b(?:" + "|".join(COLOURS) + r")\b",
-    "negation": r"(?:\b(?:not|no|never|nothing|nobody)\b|n't\b)",
-    "not": r"\bnot\b",
-}
+PATTERNS = {"colour": r"\b(?:" + "|".join(COLOURS) + r")\b",
+            "negation": r"(?:\b(?:not|no|never|nothing|nobody)\b|n't\b)", "not": r"\bnot\b"}
 """Named patterns (case-insensitive regular expressions)."""
 
 FIELDS = ("premise", "hypothesis")

@@ -24,7 +24,7 @@ def _pair(correct_a, correct_b):
 
 def _group_ids(groups, n):
     """Group numbers 0, 1, ... in order of first appearance (``None``: each of the ``n`` examples alone)."""
-    ids = np.arange(n) if groups is None else pd.factorize(np.asarray(groups).ravel())[0]
+    ids = np.arange(n) if groups is None else pd.factorize(np.ravel(groups), use_na_sentinel=False)[0]
     check_same_length(ids.size, n, "groups", "the examples")
     return ids
 

@@ -599,5 +599,7 @@ def test_pair_groups_links_rows_through_shared_texts():
     # "y" as a premise is not "y" as a hypothesis: row 4 stays alone
     assert data.pair_groups(df).tolist() == [0, 0, 0, 1, 2]
     assert data.pair_groups(pd.DataFrame({"text": ["u", "v", "u"]})).tolist() == [0, 1, 0]
-    with pytest.raises(ValueError, match="premise and hypothesis columns, or text"):
+    with pytest.raises(ValueError, match="premise and hypothesis, or text"):
         data.pair_groups(pd.DataFrame({"label": [0]}))
+    with pytest.raises(ValueError, match="none missing"):  # NaN would link rows that share nothing
+        data.pair_groups(pd.DataFrame({"premise": ["a", None, "b"], "hypothesis": ["x", "y", "z"]}))
